@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Teletherapy.MediaRelay.Transport;
+
+namespace Teletherapy.MediaRelay;
+
+public static class MediaRelayServiceCollectionExtensions
+{
+    /// <summary>Registers the relay: shared media sockets, transports and routers. Options come from <c>Media</c>.</summary>
+    public static IServiceCollection AddMediaRelay(this IServiceCollection services)
+    {
+        services.AddOptions<MediaOptions>().BindConfiguration(MediaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<MediaSockets>();
+        services.AddHostedService(sp => sp.GetRequiredService<MediaSockets>());
+        return services;
+    }
+}

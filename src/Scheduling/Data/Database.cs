@@ -1,0 +1,77 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Teletherapy.Scheduling.Data;
+
+/// <summary>Opens connections to the configured database (PostgreSQL when a connection string is set, else SQLite in the data folder).</summary>
+public sealed class Database : IDisposable
+{
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly string? _sqliteConnectionString;
+
+    public Database(SchedulingOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.PostgresConnectionString))
+        {
+            Dialect = SqlDialect.Postgres;
+            _postgres = NpgsqlDataSource.Create(options.PostgresConnectionString);
+        }
+        else
+        {
+            Dialect = SqlDialect.Sqlite;
+            Directory.CreateDirectory(options.DataPath);
+            _sqliteConnectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(options.DataPath, "teletherapy.db"),
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Cache = SqliteCacheMode.Private,
+                Pooling = true,
+                DefaultTimeout = 30,
+            }.ToString();
+        }
+    }
+
+    public SqlDialect Dialect { get; }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var connection = new SqliteConnection(_sqliteConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (var pragma = connection.CreateCommand())
+        {
+            // WAL lets the outbox sender read while a request writes; foreign keys are off by default in SQLite.
+            pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return connection;
+    }
+
+    /// <summary>True when a trivial query succeeds (used by <c>/healthz</c>).</summary>
+    public async Task<bool> IsReachableAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }
+        catch (DbException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _postgres?.Dispose();
+}

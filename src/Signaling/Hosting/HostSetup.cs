@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Prometheus;
+using Teletherapy.MediaRelay;
+using Teletherapy.Scheduling;
+
+namespace Teletherapy.Signaling.Hosting;
+
+/// <summary>Composition of the host: configuration, modules, health, metrics, OpenAPI and the web client.</summary>
+internal static class HostSetup
+{
+    /// <summary>Page routes served by the web client's index.html.</summary>
+    private static readonly string[] PageRoutes = ["/check", "/schedule/calendar", "/session/{id}", "/join/{token}", "/portal", "/portal/{**rest}"];
+
+    public static WebApplicationBuilder AddTeletherapy(this WebApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        var dataPath = Environment.GetEnvironmentVariable("TELETHERAPY_DATA") is { Length: > 0 } fromEnv
+            ? fromEnv
+            : config["Teletherapy:DataPath"] ?? "data";
+        var demoVariable = Environment.GetEnvironmentVariable("TELETHERAPY_DEMO");
+        if (demoVariable is { Length: > 0 })
+        {
+            config["Teletherapy:Demo"] = demoVariable is "0" or "false" ? "false" : "true";
+        }
+
+        builder.Services.AddOptions<TeletherapyOptions>().BindConfiguration(TeletherapyOptions.SectionName).ValidateOnStart();
+        builder.Services.Configure<HostOptions>(o =>
+            o.ShutdownTimeout = TimeSpan.FromSeconds(config.GetValue("Teletherapy:ShutdownTimeoutSeconds", 15)));
+
+        builder.Services.AddMediaRelay();
+        builder.Services.AddScheduling(new SchedulingOptions
+        {
+            DataPath = Path.GetFullPath(dataPath),
+            PostgresConnectionString = config.GetConnectionString("Postgres"),
+        });
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi("v1");
+        builder.Services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database")
+            .AddCheck<MediaSocketsHealthCheck>("media-sockets");
+        return builder;
+    }
+
+    public static WebApplication UseTeletherapy(this WebApplication app)
+    {
+        BuildInfo.Publish();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseHttpMetrics();
+
+        app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
+        {
+            ResponseWriter = HealthResponse.WriteAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+        app.MapMetrics("/metrics");
+        app.MapOpenApi("/openapi/{documentName}.json");
+
+        foreach (var route in PageRoutes)
+        {
+            app.MapFallbackToFile(route, "index.html");
+        }
+
+        return app;
+    }
+}

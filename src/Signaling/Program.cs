@@ -1,0 +1,11 @@
+using Teletherapy.Signaling.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddTeletherapy();
+
+var app = builder.Build();
+app.UseTeletherapy();
+app.Run();
+
+/// <summary>Entry point; public so integration tests can host it with WebApplicationFactory.</summary>
+public partial class Program;

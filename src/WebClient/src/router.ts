@@ -1,0 +1,31 @@
+import { renderNotFound } from './pages/notFound';
+import { renderSignIn } from './pages/signIn';
+
+/** A page renders itself into the root element; path parameters come from the matched route. */
+export type Page = (root: HTMLElement, params: Record<string, string>) => void | Promise<void>;
+
+const routes: Array<[RegExp, string[], Page]> = [
+  [/^\/$/, [], renderSignIn],
+];
+
+/** Registers a page for a path pattern such as `/join/:token`. */
+export function addRoute(pattern: string, page: Page): void {
+  const names: string[] = [];
+  const source = pattern.replace(/:([a-zA-Z]+)/g, (_m, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  routes.push([new RegExp(`^${source}/?$`), names, page]);
+}
+
+export function route(path: string, root: HTMLElement): void {
+  for (const [regex, names, page] of routes) {
+    const match = regex.exec(path);
+    if (!match) continue;
+    const params: Record<string, string> = {};
+    names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1])));
+    void page(root, params);
+    return;
+  }
+  renderNotFound(root);
+}
