@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 using Teletherapy.MediaRelay;
@@ -14,9 +15,10 @@ internal static class HostSetup
     public static WebApplicationBuilder AddTeletherapy(this WebApplicationBuilder builder)
     {
         var config = builder.Configuration;
-        var dataPath = Environment.GetEnvironmentVariable("TELETHERAPY_DATA") is { Length: > 0 } fromEnv
-            ? fromEnv
-            : config["Teletherapy:DataPath"] ?? "data";
+        // Teletherapy:DataPath (tests, appsettings) wins over TELETHERAPY_DATA (run.sh); default ./data.
+        var dataPath = config["Teletherapy:DataPath"] is { Length: > 0 } fromConfig
+            ? fromConfig
+            : Environment.GetEnvironmentVariable("TELETHERAPY_DATA") is { Length: > 0 } fromEnv ? fromEnv : "data";
         var demoVariable = Environment.GetEnvironmentVariable("TELETHERAPY_DEMO");
         if (demoVariable is { Length: > 0 })
         {
@@ -27,6 +29,8 @@ internal static class HostSetup
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(config.GetValue("Teletherapy:ShutdownTimeoutSeconds", 15)));
 
+        builder.Services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.SectionName);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMediaRelay();
         builder.Services.AddScheduling(new SchedulingOptions
         {
@@ -63,6 +67,7 @@ internal static class HostSetup
         });
         app.MapMetrics("/metrics");
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapIceServers();
 
         foreach (var route in PageRoutes)
         {

@@ -5,6 +5,9 @@ public sealed class TeletherapyOptions
 {
     public const string SectionName = "Teletherapy";
 
+    /// <summary>Data folder (<c>TELETHERAPY_DATA</c>): SQLite database and <c>outbox/</c>. Default <c>./data</c>.</summary>
+    public string? DataPath { get; set; }
+
     /// <summary>API keys integrators send in <c>X-Api-Key</c> (<c>Teletherapy__ApiKeys__0</c>…). Default none.</summary>
     public IList<string> ApiKeys { get; } = new List<string>();
 
