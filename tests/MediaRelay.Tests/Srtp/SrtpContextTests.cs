@@ -1,0 +1,216 @@
+using Teletherapy.MediaRelay.Srtp;
+using static Teletherapy.MediaRelay.Tests.Srtp.SrtpTestPackets;
+
+namespace Teletherapy.MediaRelay.Tests.Srtp;
+
+public sealed class SrtpContextTests
+{
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void RtpRoundTripWithCsrcsAndHeaderExtension(SrtpProfile profile)
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        byte[] packet = Rtp(0xCAFEBABE, 1000, payloadLength: 333, csrcCount: 2, extension: true);
+        byte[] original = packet.ToArray();
+        int length = RtpLength(packet);
+        int header = 12 + 8 + 12;
+
+        Assert.True(sender.TryProtectRtp(packet, length, out int protectedLength));
+        Assert.Equal(length + profile.RtpOverhead(), protectedLength);
+        Assert.Equal(original[..header], packet[..header]); // header, CSRCs and extension stay in clear (RFC 3711 §3.1)
+        Assert.NotEqual(original[header..length], packet[header..length]);
+
+        Assert.True(receiver.TryUnprotectRtp(packet, protectedLength, out int plainLength));
+        Assert.Equal(length, plainLength);
+        Assert.Equal(original[..length], packet[..length]);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void RtpRoundTripWithEmptyPayload(SrtpProfile profile)
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        byte[] packet = Rtp(7, 1, payloadLength: 0);
+        byte[] original = packet.ToArray();
+
+        Assert.True(sender.TryProtectRtp(packet, 12, out int protectedLength));
+        Assert.True(receiver.TryUnprotectRtp(packet, protectedLength, out int plainLength));
+        Assert.Equal(original[..12], packet[..plainLength]);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void RtcpRoundTripOfCompoundPacket(SrtpProfile profile)
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        for (int i = 0; i < 3; i++)
+        {
+            byte[] packet = Rtcp(0x11223344, seed: i);
+            byte[] original = packet.ToArray();
+            int length = RtcpLength(packet);
+
+            Assert.True(sender.TryProtectRtcp(packet, length, out int protectedLength));
+            Assert.Equal(length + profile.RtcpOverhead(), protectedLength);
+            Assert.Equal(original[..8], packet[..8]);
+            Assert.NotEqual(original[8..length], packet[8..length]);
+
+            Assert.True(receiver.TryUnprotectRtcp(packet, protectedLength, out int plainLength));
+            Assert.Equal(original[..length], packet[..plainLength]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void SrtcpTrailerCarriesEFlagAndIncrementingIndexWhereTheProfileSays(SrtpProfile profile)
+    {
+        (SrtpContext sender, _) = Pair(profile);
+        int indexOffsetFromEnd = profile.IsAead() ? 4 : 4 + profile.TagLength();
+        for (uint expected = 0; expected < 3; expected++)
+        {
+            byte[] packet = Rtcp(5);
+            Assert.True(sender.TryProtectRtcp(packet, RtcpLength(packet), out int length));
+            uint word = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(packet.AsSpan(length - indexOffsetFromEnd));
+            Assert.Equal(0x8000_0000u | expected, word);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void EveryTamperedByteIsRejected(SrtpProfile profile)
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        byte[] packet = Rtp(0xABCD, 5, payloadLength: 40, csrcCount: 1, extension: true);
+        Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out int length));
+
+        for (int i = 0; i < length; i++)
+        {
+            byte[] copy = packet.ToArray();
+            copy[i] ^= 0x04;
+            Assert.False(receiver.TryUnprotectRtp(copy, length, out _), $"byte {i} altered but accepted");
+        }
+
+        Assert.True(receiver.TryUnprotectRtp(packet, length, out _));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void EveryTamperedRtcpByteIsRejected(SrtpProfile profile)
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        byte[] packet = Rtcp(0xABCD);
+        Assert.True(sender.TryProtectRtcp(packet, RtcpLength(packet), out int length));
+
+        for (int i = 0; i < length; i++)
+        {
+            byte[] copy = packet.ToArray();
+            copy[i] ^= 0x20;
+            Assert.False(receiver.TryUnprotectRtcp(copy, length, out _), $"byte {i} altered but accepted");
+        }
+
+        Assert.True(receiver.TryUnprotectRtcp(packet, length, out _));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void ReplayedRtpAndRtcpAreRejected(SrtpProfile profile)
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        byte[] rtp = Rtp(9, 100);
+        Assert.True(sender.TryProtectRtp(rtp, RtpLength(rtp), out int rtpLength));
+        byte[] rtpCopy = rtp.ToArray();
+        Assert.True(receiver.TryUnprotectRtp(rtp, rtpLength, out _));
+        Assert.False(receiver.TryUnprotectRtp(rtpCopy, rtpLength, out _));
+
+        byte[] rtcp = Rtcp(9);
+        Assert.True(sender.TryProtectRtcp(rtcp, RtcpLength(rtcp), out int rtcpLength));
+        byte[] rtcpCopy = rtcp.ToArray();
+        Assert.True(receiver.TryUnprotectRtcp(rtcp, rtcpLength, out _));
+        Assert.False(receiver.TryUnprotectRtcp(rtcpCopy, rtcpLength, out _));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void PacketOlderThanTheReplayWindowIsRejectedButReorderWithinIsAccepted(SrtpProfile profile)
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        var protectedPackets = new List<(byte[] Packet, int Length)>();
+        for (ushort seq = 0; seq < 300; seq++)
+        {
+            byte[] p = Rtp(3, seq, payloadLength: 20);
+            Assert.True(sender.TryProtectRtp(p, RtpLength(p), out int l));
+            protectedPackets.Add((p, l));
+        }
+
+        for (int i = 1; i < 300; i++)
+        {
+            Assert.True(receiver.TryUnprotectRtp(protectedPackets[i].Packet, protectedPackets[i].Length, out _));
+        }
+
+        // Highest is 299: 299 − 127 = 172 is still inside the 128-packet window, 299 − 128 is not, nor is 0.
+        byte[] tooOld = Rtp(3, 171, payloadLength: 20);
+        Assert.True(Pair(profile).Sender.TryProtectRtp(tooOld, RtpLength(tooOld), out int tooOldLength));
+        Assert.False(receiver.TryUnprotectRtp(tooOld, tooOldLength, out _));
+        Assert.False(receiver.TryUnprotectRtp(protectedPackets[0].Packet, protectedPackets[0].Length, out _));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void WrongKeyIsRejected(SrtpProfile profile)
+    {
+        (SrtpContext sender, _) = Pair(profile, seed: 1);
+        (_, SrtpContext other) = Pair(profile, seed: 2);
+        byte[] packet = Rtp(1, 1);
+        Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out int length));
+        Assert.False(other.TryUnprotectRtp(packet, length, out _));
+        byte[] rtcp = Rtcp(1);
+        Assert.True(sender.TryProtectRtcp(rtcp, RtcpLength(rtcp), out int rtcpLength));
+        Assert.False(other.TryUnprotectRtcp(rtcp, rtcpLength, out _));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void ProtectFailsWithoutRoomForTheTag(SrtpProfile profile)
+    {
+        (SrtpContext sender, _) = Pair(profile);
+        byte[] packet = Rtp(1, 1, payloadLength: 10);
+        int length = RtpLength(packet);
+        Assert.False(sender.TryProtectRtp(packet.AsSpan(0, length + profile.RtpOverhead() - 1), length, out _));
+        Assert.True(sender.TryProtectRtp(packet.AsSpan(0, length + profile.RtpOverhead()), length, out _));
+
+        byte[] rtcp = Rtcp(1);
+        int rtcpLength = RtcpLength(rtcp);
+        Assert.False(sender.TryProtectRtcp(rtcp.AsSpan(0, rtcpLength + profile.RtcpOverhead() - 1), rtcpLength, out _));
+    }
+
+    [Fact]
+    public void MalformedRtpIsRefused()
+    {
+        (SrtpContext sender, SrtpContext receiver) = Pair(SrtpProfile.Aes128CmHmacSha1_80);
+        byte[] packet = Rtp(1, 1, payloadLength: 4, extension: true);
+        packet[0] = 0x40 | 0x10; // version 1
+        Assert.False(sender.TryProtectRtp(packet, RtpLength(packet), out _));
+
+        packet = Rtp(1, 1, payloadLength: 4, extension: true);
+        packet[15] = 200; // extension length beyond the packet
+        Assert.False(sender.TryProtectRtp(packet, RtpLength(packet), out _));
+        Assert.False(receiver.TryUnprotectRtp(packet, 5, out _));
+        Assert.False(receiver.TryUnprotectRtp(packet, packet.Length + 1, out _));
+        Assert.False(receiver.TryUnprotectRtp(packet, -1, out _));
+    }
+
+    [Fact]
+    public void ConstructorRejectsKeyOfTheWrongLength()
+    {
+        Assert.Throws<ArgumentException>(() => new SrtpContext(SrtpProfile.AeadAes256Gcm, new byte[16], new byte[12]));
+        Assert.Throws<ArgumentException>(() => new SrtpContext(SrtpProfile.Aes128CmHmacSha1_80, new byte[16], new byte[12]));
+    }
+
+    [Fact]
+    public void DisposedContextReturnsFalse()
+    {
+        (SrtpContext sender, _) = Pair(SrtpProfile.AeadAes128Gcm);
+        sender.Dispose();
+        byte[] packet = Rtp(1, 1);
+        Assert.False(sender.TryProtectRtp(packet, RtpLength(packet), out _));
+    }
+}
