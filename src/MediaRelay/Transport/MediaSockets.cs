@@ -3,19 +3,27 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Stun;
 
 namespace Teletherapy.MediaRelay.Transport;
 
 /// <summary>
 /// The one UDP socket and the one TCP listener that every peer shares. Bound when the host starts,
-/// released when it stops; <see cref="IsBound"/> feeds the health check.
+/// released when it stops; <see cref="IsBound"/> feeds the health check. UDP is read by one dedicated
+/// thread with blocking receives into one reused buffer (no allocation per packet); each packet is
+/// handed synchronously to the endpoint its remote is bound to, or — for a first STUN check — to the
+/// endpoint whose ICE ufrag it names. Anything else is dropped and counted.
 /// </summary>
 public sealed partial class MediaSockets : IHostedService, IDisposable
 {
     private readonly MediaOptions _options;
     private readonly ILogger<MediaSockets> _logger;
+    private readonly CancellationTokenSource _stopping = new();
     private Socket? _udp;
     private TcpListener? _tcp;
+    private Thread? _udpThread;
+    private long _nextTcpConnectionId;
 
     public MediaSockets(IOptions<MediaOptions> options, ILogger<MediaSockets> logger)
     {
@@ -32,32 +40,37 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     /// <summary>The TCP port actually bound.</summary>
     public int TcpPort => (_tcp?.LocalEndpoint as IPEndPoint)?.Port ?? 0;
 
-    internal Socket? Udp => _udp;
+    internal TransportDirectory Directory { get; } = new();
 
-    internal TcpListener? Tcp => _tcp;
+    internal Socket? Udp => _udp;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var address = IPAddress.Parse(_options.BindAddress);
         var udp = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        TcpListener? tcp = null;
         try
         {
             udp.ReceiveBufferSize = 4 * 1024 * 1024;
             udp.SendBufferSize = 4 * 1024 * 1024;
             udp.Bind(new IPEndPoint(address, _options.UdpPort));
-            var tcp = new TcpListener(address, _options.TcpPort);
+            tcp = new TcpListener(address, _options.TcpPort);
             tcp.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             tcp.Start(512);
-            _udp = udp;
-            _tcp = tcp;
         }
         catch (SocketException ex)
         {
             udp.Dispose();
+            tcp?.Stop();
             LogBindFailed(_options.UdpPort, _options.TcpPort, ex.SocketErrorCode);
             throw;
         }
 
+        _udp = udp;
+        _tcp = tcp;
+        _udpThread = new Thread(ReceiveUdp) { IsBackground = true, Name = "media-udp-receive" };
+        _udpThread.Start();
+        _ = AcceptTcpAsync(tcp, _stopping.Token);
         LogBound(UdpPort, TcpPort);
         return Task.CompletedTask;
     }
@@ -70,10 +83,157 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
     public void Dispose()
     {
+        if (!_stopping.IsCancellationRequested)
+        {
+            _stopping.Cancel();
+        }
+
         _tcp?.Stop();
         _tcp = null;
         _udp?.Dispose();
         _udp = null;
+    }
+
+    /// <summary>
+    /// Hands one received packet to its endpoint. <paramref name="newPath"/> is only called for a first STUN
+    /// check from an unknown remote, so a path object is made once per remote, not per packet.
+    /// </summary>
+    internal void Dispatch<TState>(RemoteKey key, Span<byte> packet, TState state, Func<TState, PacketPath> newPath)
+    {
+        RelayMetrics.PacketsReceived.Inc();
+        RelayMetrics.BytesReceived.Inc(packet.Length);
+        var packetClass = Demultiplexer.Classify(packet);
+        if (Directory.TryGet(key, out var binding))
+        {
+            binding.Endpoint.OnPacket(binding.Path, packet, packetClass);
+            return;
+        }
+
+        // RFC 7983 + ICE: only an ICE check may open a new path; everything else from an unknown remote is dropped.
+        if (packetClass == PacketClass.Stun
+            && StunMessage.TryRead(packet, out var message)
+            && message.TryGetUsername(out var username)
+            && Directory.TryGetByUfrag(IceLiteAgent.LocalUfragOf(username), out var endpoint))
+        {
+            endpoint!.OnPacket(newPath(state), packet, packetClass);
+            return;
+        }
+
+        RelayMetrics.DroppedUnknownRemote.Inc();
+    }
+
+    private void ReceiveUdp()
+    {
+        var socket = _udp!;
+        var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        var from = new SocketAddress(socket.AddressFamily);
+        while (!_stopping.IsCancellationRequested)
+        {
+            int received;
+            try
+            {
+                received = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize)
+            {
+                // An ICMP error for an earlier send, or an oversized datagram: nothing to do with the next packet.
+                continue;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.Interrupted or SocketError.OperationAborted or SocketError.Shutdown)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+
+            try
+            {
+                var key = RemoteKey.FromSocketAddress(from);
+                Dispatch(key, buffer.AsSpan(0, received), (socket, from, key), static s => new UdpPacketPath(s.socket, s.from, s.key));
+            }
+#pragma warning disable CA1031 // One bad packet or endpoint must not stop the receive loop for everyone.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                RelayMetrics.DroppedMalformed.Inc();
+                LogReceiveError(ex);
+            }
+        }
+    }
+
+    private async Task AcceptTcpAsync(TcpListener listener, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+
+            var connection = new TcpConnection(socket, Interlocked.Increment(ref _nextTcpConnectionId));
+            _ = ReadTcpAsync(connection, stopping);
+        }
+    }
+
+    private async Task ReadTcpAsync(TcpConnection connection, CancellationToken stopping)
+    {
+        var framer = new Rfc4571Framer();
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var read = await connection.Socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, stopping).ConfigureAwait(false);
+                if (read == 0 || !framer.Append(buffer.AsSpan(0, read), (this, connection), static (s, frame) =>
+                        s.Item1.Dispatch(s.connection.Key, frame, s.connection, static c => c)))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+#pragma warning disable CA1031 // An endpoint failure on one connection closes that connection only.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogReceiveError(ex);
+        }
+        finally
+        {
+            connection.Dispose();
+            if (Directory.TryGet(connection.Key, out var binding))
+            {
+                binding.Endpoint.OnPathClosed(connection);
+                Directory.Unbind(connection.Key, binding.Endpoint);
+            }
+        }
     }
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Media sockets bound: UDP {UdpPort}, TCP {TcpPort}")]
@@ -81,4 +241,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Critical, Message = "Media sockets could not bind UDP {UdpPort} / TCP {TcpPort}: {Error}")]
     private partial void LogBindFailed(int udpPort, int tcpPort, SocketError error);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A media packet could not be handled")]
+    private partial void LogReceiveError(Exception exception);
 }

@@ -26,6 +26,22 @@ internal readonly struct RemoteKey : IEquatable<RemoteKey>
 
     public bool IsTcp => _tcpConnection != 0;
 
+    public int Port => _port;
+
+    /// <summary>Writes the address (4 bytes for IPv4, 16 for IPv6) for XOR-MAPPED-ADDRESS; returns its length.</summary>
+    public int WriteAddress(Span<byte> destination)
+    {
+        if (_high == 0 && (_low >> 32) == 0x0000_FFFF)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)_low);
+            return 4;
+        }
+
+        BinaryPrimitives.WriteUInt64BigEndian(destination, _high);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], _low);
+        return 16;
+    }
+
     /// <summary>Reads the address and port out of a raw socket address (IPv4 or IPv6) as filled in by <c>ReceiveFrom</c>.</summary>
     public static RemoteKey FromSocketAddress(SocketAddress address)
     {

@@ -1,0 +1,47 @@
+using System.Globalization;
+using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Sdp;
+
+namespace Teletherapy.MediaRelay.Negotiation;
+
+/// <summary>What our side of one peer transport puts in SDP: ICE credentials, DTLS fingerprint and host candidates.</summary>
+internal sealed record LocalTransportParameters(
+    IceCredentials Ice,
+    SdpFingerprint Fingerprint,
+    IReadOnlyList<SdpCandidate> Candidates)
+{
+    /// <summary>
+    /// Host candidates for every announced address: UDP first, then passive ICE-TCP with a lower local
+    /// preference so browsers use TCP only when UDP fails (RFC 8445 §5.1.2, RFC 6544 §4.2).
+    /// </summary>
+    public static IReadOnlyList<SdpCandidate> HostCandidates(IReadOnlyList<string> addresses, int udpPort, int tcpPort)
+    {
+        var list = new List<SdpCandidate>();
+        for (var i = 0; i < addresses.Count; i++)
+        {
+            var localPreference = 65535 - i;
+            list.Add(new SdpCandidate(
+                Foundation: (1 + (2 * i)).ToString(CultureInfo.InvariantCulture),
+                Component: 1,
+                Transport: "udp",
+                Priority: IceCandidatePriority.Compute(IceCandidatePriority.HostTypePreference, localPreference),
+                Address: addresses[i],
+                Port: udpPort,
+                Type: "host"));
+            if (tcpPort > 0)
+            {
+                list.Add(new SdpCandidate(
+                    Foundation: (2 + (2 * i)).ToString(CultureInfo.InvariantCulture),
+                    Component: 1,
+                    Transport: "tcp",
+                    Priority: IceCandidatePriority.Compute(IceCandidatePriority.HostTypePreference, localPreference - 4096),
+                    Address: addresses[i],
+                    Port: tcpPort,
+                    Type: "host",
+                    TcpType: "passive"));
+            }
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,44 @@
+using Prometheus;
+
+namespace Teletherapy.MediaRelay;
+
+/// <summary>The relay's Prometheus metrics. Counters are incremented per packet, so they are lock-free and label children are cached.</summary>
+internal static class RelayMetrics
+{
+    public static readonly Gauge Peers = Metrics.CreateGauge(
+        "teletherapy_relay_peers", "Peer transports that exist (connecting or connected).");
+
+    public static readonly Counter PacketsReceived = Metrics.CreateCounter(
+        "teletherapy_relay_packets_received_total", "Packets received on the media sockets.");
+
+    public static readonly Counter BytesReceived = Metrics.CreateCounter(
+        "teletherapy_relay_bytes_received_total", "Bytes received on the media sockets.");
+
+    public static readonly Counter PacketsSent = Metrics.CreateCounter(
+        "teletherapy_relay_packets_sent_total", "Packets sent on the media sockets.");
+
+    public static readonly Counter BytesSent = Metrics.CreateCounter(
+        "teletherapy_relay_bytes_sent_total", "Bytes sent on the media sockets.");
+
+    public static readonly Counter PacketsForwarded = Metrics.CreateCounter(
+        "teletherapy_relay_packets_forwarded_total", "RTP packets forwarded from a producer to a consumer.");
+
+    public static readonly Histogram DtlsHandshakeSeconds = Metrics.CreateHistogram(
+        "teletherapy_dtls_handshake_seconds",
+        "Time from the first DTLS packet to completed DTLS-SRTP keying.",
+        new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+
+    private static readonly Counter Dropped = Metrics.CreateCounter(
+        "teletherapy_relay_packets_dropped_total",
+        "Packets dropped, by reason.",
+        new CounterConfiguration { LabelNames = ["reason"] });
+
+    public static readonly Counter.Child DroppedUnknownRemote = Dropped.WithLabels("unknown-remote");
+    public static readonly Counter.Child DroppedMalformed = Dropped.WithLabels("malformed");
+    public static readonly Counter.Child DroppedStunRejected = Dropped.WithLabels("stun-rejected");
+    public static readonly Counter.Child DroppedSrtpFailed = Dropped.WithLabels("srtp-auth");
+    public static readonly Counter.Child DroppedNotAdmitted = Dropped.WithLabels("not-admitted");
+    public static readonly Counter.Child DroppedNoKeys = Dropped.WithLabels("before-keys");
+    public static readonly Counter.Child DroppedUnknownSsrc = Dropped.WithLabels("unknown-ssrc");
+    public static readonly Counter.Child DroppedSendFailed = Dropped.WithLabels("send-failed");
+}

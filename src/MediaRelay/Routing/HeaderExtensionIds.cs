@@ -1,0 +1,22 @@
+namespace Teletherapy.MediaRelay.Routing;
+
+/// <summary>
+/// The RFC 8285 extension ids one peer negotiated (0 = not negotiated). Ids differ between peers and
+/// even between offers of one browser, so they are always read from the SDP, never assumed.
+/// </summary>
+public sealed record HeaderExtensionIds
+{
+    public int Mid { get; init; }
+
+    public int RtpStreamId { get; init; }
+
+    public int RepairedRtpStreamId { get; init; }
+
+    public int AbsSendTime { get; init; }
+
+    public int TransportWideCc { get; init; }
+
+    public int AudioLevel { get; init; }
+
+    public static HeaderExtensionIds None { get; } = new();
+}

@@ -1,0 +1,8 @@
+namespace Teletherapy.MediaRelay.Routing;
+
+/// <summary>The kind of a track, as the SDP m-line names it.</summary>
+public enum MediaKind
+{
+    Audio,
+    Video,
+}

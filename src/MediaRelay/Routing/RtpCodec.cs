@@ -1,0 +1,17 @@
+namespace Teletherapy.MediaRelay.Routing;
+
+/// <summary>
+/// One negotiated codec on one side of the relay: the payload type is that peer's number for it
+/// (payload types are negotiated per peer and rewritten on forwarding, webrtc.md §4).
+/// </summary>
+public sealed record RtpCodec(
+    MediaKind Kind,
+    string Name,
+    int PayloadType,
+    int ClockRate,
+    int? Channels = null,
+    string? Fmtp = null,
+    int? RtxPayloadType = null)
+{
+    public bool IsCodec(string name) => string.Equals(Name, name, StringComparison.OrdinalIgnoreCase);
+}

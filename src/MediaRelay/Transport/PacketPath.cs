@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Teletherapy.MediaRelay.Transport;
+
+/// <summary>The way back to one remote: the shared UDP socket and a remote address, or one TCP connection.</summary>
+internal abstract class PacketPath
+{
+    protected PacketPath(RemoteKey key)
+    {
+        Key = key;
+    }
+
+    public RemoteKey Key { get; }
+
+    public abstract bool IsOpen { get; }
+
+    /// <summary>Sends one packet; returns false when it could not be handed to the kernel (counted by the caller).</summary>
+    public abstract bool Send(ReadOnlySpan<byte> packet);
+}
+
+/// <summary>A remote address reached through the shared UDP socket.</summary>
+internal sealed class UdpPacketPath : PacketPath
+{
+    private readonly Socket _socket;
+    private readonly SocketAddress _address;
+
+    public UdpPacketPath(Socket socket, SocketAddress address, RemoteKey key)
+        : base(key)
+    {
+        _socket = socket;
+        _address = new SocketAddress(address.Family, address.Size);
+        address.Buffer.Span.CopyTo(_address.Buffer.Span);
+    }
+
+    public UdpPacketPath(Socket socket, IPEndPoint remote)
+        : this(socket, remote.Serialize(), RemoteKey.FromEndPoint(remote))
+    {
+    }
+
+    public override bool IsOpen => _socket.SafeHandle is { IsClosed: false, IsInvalid: false };
+
+    public override bool Send(ReadOnlySpan<byte> packet)
+    {
+        try
+        {
+            return _socket.SendTo(packet, SocketFlags.None, _address) == packet.Length;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+}

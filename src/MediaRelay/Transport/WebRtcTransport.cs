@@ -1,0 +1,390 @@
+using System.Buffers;
+using System.Diagnostics;
+using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Srtp;
+
+namespace Teletherapy.MediaRelay.Transport;
+
+/// <summary>
+/// The server side of one browser's peer connection on the shared sockets: ICE-lite (answers checks,
+/// follows nomination), DTLS server on its own thread, SRTP/SRTCP both ways. Receive-side work runs
+/// synchronously on the socket thread and reports decrypted packets to its listener; sends come from
+/// whichever thread forwards to this peer, so each SRTP direction has its own lock.
+/// </summary>
+internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
+{
+    /// <summary>SRTP packets that arrive while the handshake thread is still installing keys (webrtc.md §5.7).</summary>
+    private const int MaxEarlyPackets = 32;
+
+    private readonly TransportDirectory _directory;
+    private readonly DtlsCertificate _certificate;
+    private readonly TimeProvider _time;
+    private readonly DtlsOptions _dtlsOptions;
+    private readonly IceLiteAgent _ice;
+    private readonly Lock _inboundLock = new();
+    private readonly Lock _outboundLock = new();
+    private readonly Queue<byte[]> _early = new();
+    private readonly List<PacketPath> _paths = [];
+    private readonly byte[] _stunResponse = new byte[512];
+    private IWebRtcTransportListener? _listener;
+    private DtlsSession? _dtls;
+    private DtlsFingerprint? _remoteFingerprint;
+    private SrtpContext? _inbound;
+    private SrtpContext? _outbound;
+    private volatile PacketPath? _selected;
+    private long _dtlsStarted;
+    private int _state;
+
+    public WebRtcTransport(string id, TransportDirectory directory, DtlsCertificate certificate, TimeProvider time, DtlsOptions? dtlsOptions = null)
+    {
+        Id = id;
+        _directory = directory;
+        _certificate = certificate;
+        _time = time;
+        _dtlsOptions = dtlsOptions ?? new DtlsOptions();
+        _ice = new IceLiteAgent(IceCredentials.Create());
+        while (!_directory.RegisterUfrag(_ice.Local.UfragBytes, this))
+        {
+            // A ufrag collision among 48-bit random values is vanishingly rare; take another.
+            _ice.Restart(IceCredentials.Create(), null);
+        }
+
+        CreatedTimestamp = time.GetTimestamp();
+        RelayMetrics.Peers.Inc();
+    }
+
+    public string Id { get; }
+
+    public IceCredentials LocalIce => _ice.Local;
+
+    public DtlsFingerprint LocalFingerprint => _certificate.Fingerprint;
+
+    public WebRtcTransportState State => (WebRtcTransportState)Volatile.Read(ref _state);
+
+    public long CreatedTimestamp { get; }
+
+    /// <summary>When the last authenticated STUN check arrived (0 = never).</summary>
+    public long LastConsentTimestamp => _ice.LastValidCheckTimestamp;
+
+    /// <summary>The SRTP profile DTLS chose, once connected.</summary>
+    public SrtpProfile? Profile { get; private set; }
+
+    /// <summary>The path media is sent on (nominated by the browser), or null before the first valid check.</summary>
+    public PacketPath? SelectedPath => _selected;
+
+    public void SetListener(IWebRtcTransportListener listener) => _listener = listener;
+
+    /// <summary>The browser's ICE ufrag and DTLS fingerprint from its SDP. Must be called before it connects.</summary>
+    public void SetRemote(string iceUfrag, DtlsFingerprint fingerprint)
+    {
+        _ice.RemoteUfrag = iceUfrag;
+        _remoteFingerprint = fingerprint;
+    }
+
+    public void OnPacket(PacketPath path, Span<byte> packet, PacketClass packetClass)
+    {
+        if (State == WebRtcTransportState.Closed)
+        {
+            return;
+        }
+
+        switch (packetClass)
+        {
+            case PacketClass.Stun:
+                HandleStun(path, packet);
+                break;
+            case PacketClass.Dtls:
+                HandleDtls(path, packet);
+                break;
+            case PacketClass.Rtp:
+            case PacketClass.Rtcp:
+                HandleSrtp(packet, packetClass == PacketClass.Rtcp);
+                break;
+            default:
+                RelayMetrics.DroppedMalformed.Inc();
+                break;
+        }
+    }
+
+    public void OnPathClosed(PacketPath path)
+    {
+        lock (_paths)
+        {
+            _paths.Remove(path);
+            if (ReferenceEquals(_selected, path))
+            {
+                _selected = _paths.Count > 0 ? _paths[^1] : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Encrypts an RTP packet in place and sends it. <paramref name="buffer"/> must have room for the SRTP
+    /// tag after <paramref name="length"/> bytes. False when not connected or the send failed.
+    /// </summary>
+    public bool SendRtp(Span<byte> buffer, int length) => Send(buffer, length, rtcp: false);
+
+    /// <summary>Encrypts an RTCP datagram in place (room for tag and index needed) and sends it.</summary>
+    public bool SendRtcp(Span<byte> buffer, int length) => Send(buffer, length, rtcp: true);
+
+    /// <summary>Closes the transport if no valid STUN check came for <paramref name="timeout"/> (RFC 7675 consent).</summary>
+    public bool CloseIfConsentExpired(TimeSpan timeout)
+    {
+        var last = LastConsentTimestamp == 0 ? CreatedTimestamp : LastConsentTimestamp;
+        if (_time.GetElapsedTime(last) < timeout)
+        {
+            return false;
+        }
+
+        Dispose();
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _state, (int)WebRtcTransportState.Closed) == (int)WebRtcTransportState.Closed)
+        {
+            return;
+        }
+
+        RelayMetrics.Peers.Dec();
+        _directory.UnregisterUfrag(_ice.Local.UfragBytes, this);
+        lock (_paths)
+        {
+            foreach (var path in _paths)
+            {
+                _directory.Unbind(path.Key, this);
+            }
+
+            _paths.Clear();
+        }
+
+        _selected = null;
+        _dtls?.Close();
+        lock (_inboundLock)
+        {
+            _inbound?.Dispose();
+            _inbound = null;
+        }
+
+        lock (_outboundLock)
+        {
+            _outbound?.Dispose();
+            _outbound = null;
+        }
+
+        _listener?.OnClosed(this);
+    }
+
+    private void HandleStun(PacketPath path, Span<byte> packet)
+    {
+        int length;
+        IceCheckOutcome outcome;
+        lock (_stunResponse)
+        {
+            outcome = _ice.HandleStun(packet, path.Key, _time.GetTimestamp(), _stunResponse, out length);
+            if (length > 0)
+            {
+                Count(path.Send(_stunResponse.AsSpan(0, length)), length);
+            }
+        }
+
+        if (outcome is IceCheckOutcome.Rejected)
+        {
+            RelayMetrics.DroppedStunRejected.Inc();
+            return;
+        }
+
+        if (outcome is not (IceCheckOutcome.Accepted or IceCheckOutcome.Nominated))
+        {
+            return;
+        }
+
+        lock (_paths)
+        {
+            if (!_paths.Contains(path))
+            {
+                _paths.Add(path);
+                _directory.Bind(path, this);
+            }
+
+            // RFC 8445 §7.3.1.5: follow the controlling agent's nomination; before any, answer on the first valid path.
+            if (outcome == IceCheckOutcome.Nominated || _selected is null)
+            {
+                _selected = path;
+            }
+        }
+
+        Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connecting, (int)WebRtcTransportState.New);
+    }
+
+    private void HandleDtls(PacketPath path, Span<byte> packet)
+    {
+        if (_remoteFingerprint is null)
+        {
+            RelayMetrics.DroppedNoKeys.Inc();
+            return;
+        }
+
+        if (_dtls is null)
+        {
+            lock (_paths)
+            {
+                if (_dtls is null)
+                {
+                    _selected ??= path;
+                    _dtlsStarted = Stopwatch.GetTimestamp();
+                    var session = new DtlsSession(DtlsRole.Server, _certificate, _remoteFingerprint, SendDtls, _dtlsOptions);
+                    session.Handshake.ContinueWith(OnHandshake, TaskScheduler.Default);
+                    session.Closed.ContinueWith(_ => Dispose(), TaskScheduler.Default);
+                    session.Start();
+                    _dtls = session;
+                }
+            }
+        }
+
+        _dtls.Enqueue(packet);
+    }
+
+    private void SendDtls(ReadOnlySpan<byte> datagram)
+    {
+        var path = _selected;
+        if (path is not null)
+        {
+            Count(path.Send(datagram), datagram.Length);
+        }
+    }
+
+    private void OnHandshake(Task<DtlsSrtpKeys> handshake)
+    {
+        if (!handshake.IsCompletedSuccessfully)
+        {
+            Dispose();
+            return;
+        }
+
+        var keys = handshake.Result;
+        keys.CreateContexts(out var outbound, out var inbound);
+        RelayMetrics.DtlsHandshakeSeconds.Observe(Stopwatch.GetElapsedTime(_dtlsStarted).TotalSeconds);
+        lock (_outboundLock)
+        {
+            _outbound = outbound;
+        }
+
+        byte[][] early;
+        lock (_inboundLock)
+        {
+            _inbound = inbound;
+            early = [.. _early];
+            _early.Clear();
+        }
+
+        Profile = keys.Profile;
+        if (Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connected, (int)WebRtcTransportState.Connecting) != (int)WebRtcTransportState.Connecting
+            && State != WebRtcTransportState.Connected)
+        {
+            Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connected, (int)WebRtcTransportState.New);
+        }
+
+        _listener?.OnConnected(this);
+        foreach (var packet in early)
+        {
+            HandleSrtp(packet, Demultiplexer.Classify(packet) == PacketClass.Rtcp);
+        }
+    }
+
+    private void HandleSrtp(Span<byte> packet, bool rtcp)
+    {
+        int length;
+        lock (_inboundLock)
+        {
+            if (_inbound is null)
+            {
+                if (_dtls is not null && _early.Count < MaxEarlyPackets && State != WebRtcTransportState.Closed)
+                {
+                    _early.Enqueue(packet.ToArray());
+                }
+                else
+                {
+                    RelayMetrics.DroppedNoKeys.Inc();
+                }
+
+                return;
+            }
+
+            var ok = rtcp
+                ? _inbound.TryUnprotectRtcp(packet, packet.Length, out length)
+                : _inbound.TryUnprotectRtp(packet, packet.Length, out length);
+            if (!ok)
+            {
+                RelayMetrics.DroppedSrtpFailed.Inc();
+                return;
+            }
+        }
+
+        var listener = _listener;
+        if (listener is null)
+        {
+            return;
+        }
+
+        if (rtcp)
+        {
+            listener.OnRtcp(this, packet[..length]);
+        }
+        else
+        {
+            listener.OnRtp(this, packet[..length]);
+        }
+    }
+
+    private bool Send(Span<byte> buffer, int length, bool rtcp)
+    {
+        var path = _selected;
+        if (path is null)
+        {
+            return false;
+        }
+
+        int protectedLength;
+        lock (_outboundLock)
+        {
+            if (_outbound is null)
+            {
+                return false;
+            }
+
+            var ok = rtcp
+                ? _outbound.TryProtectRtcp(buffer, length, out protectedLength)
+                : _outbound.TryProtectRtp(buffer, length, out protectedLength);
+            if (!ok)
+            {
+                return false;
+            }
+
+            // Sent under the lock so packets leave in the order their SRTP indexes were assigned.
+            var sent = path.Send(buffer[..protectedLength]);
+            Count(sent, protectedLength);
+            return sent;
+        }
+    }
+
+    private static void Count(bool sent, int length)
+    {
+        if (sent)
+        {
+            RelayMetrics.PacketsSent.Inc();
+            RelayMetrics.BytesSent.Inc(length);
+        }
+        else
+        {
+            RelayMetrics.DroppedSendFailed.Inc();
+        }
+    }
+
+    /// <summary>Bytes an SRTP/SRTCP packet can grow by: the largest tag plus the SRTCP index.</summary>
+    public const int MaxProtectionOverhead = 16 + 4;
+
+    internal static byte[] RentPacketBuffer() => ArrayPool<byte>.Shared.Rent(1500 + MaxProtectionOverhead);
+}

@@ -1,0 +1,10 @@
+namespace Teletherapy.MediaRelay.Transport;
+
+/// <summary>Lifecycle of a peer transport: New → Connecting (first valid check) → Connected (SRTP keys) → Closed.</summary>
+public enum WebRtcTransportState
+{
+    New,
+    Connecting,
+    Connected,
+    Closed,
+}
