@@ -1,0 +1,93 @@
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using Teletherapy.MediaRelay.Srtp;
+
+namespace Teletherapy.MediaRelay.Dtls;
+
+/// <summary>
+/// The browser's end of DTLS-SRTP, for the load generator and tests: DTLS 1.2, offers use_srtp with the
+/// configured profiles, presents an ECDSA certificate, checks the server's against the SDP fingerprint.
+/// </summary>
+internal sealed class DtlsClient : DefaultTlsClient
+{
+    private readonly DtlsOptions _options;
+    private SrtpProfile? _selectedProfile;
+
+    public DtlsClient(BcTlsCrypto crypto, DtlsCertificate certificate, DtlsFingerprint expectedServerFingerprint, DtlsOptions options)
+        : base(crypto)
+    {
+        BcCrypto = crypto;
+        Certificate = certificate;
+        ExpectedServerFingerprint = expectedServerFingerprint;
+        _options = options;
+    }
+
+    public DtlsSrtpKeys? Keys { get; private set; }
+
+    public bool PeerClosed { get; private set; }
+
+    internal BcTlsCrypto BcCrypto { get; }
+
+    internal DtlsCertificate Certificate { get; }
+
+    internal DtlsFingerprint ExpectedServerFingerprint { get; }
+
+    internal TlsClientContext ClientContext => m_context;
+
+    internal byte[] ServerCertificate { get; set; } = [];
+
+    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+    protected override int[] GetSupportedCipherSuites() => DtlsCipherSuites.Ecdsa();
+
+    public override int GetHandshakeTimeoutMillis() => (int)_options.HandshakeTimeout.TotalMilliseconds;
+
+    public override bool RequiresExtendedMasterSecret() => true;
+
+    public override void NotifySecureRenegotiation(bool secureRenegotiation)
+    {
+    }
+
+    public override IDictionary<int, byte[]> GetClientExtensions()
+    {
+        IDictionary<int, byte[]> extensions = TlsExtensionsUtilities.EnsureExtensionsInitialised(base.GetClientExtensions());
+        int[] profiles = _options.SrtpProfiles.Select(p => (int)p).ToArray();
+        TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData(profiles, TlsUtilities.EmptyBytes));
+        return extensions;
+    }
+
+    public override void ProcessServerExtensions(IDictionary<int, byte[]> serverExtensions)
+    {
+        base.ProcessServerExtensions(serverExtensions);
+
+        // RFC 5764 §4.1.1: exactly one profile, one we offered, and the MKI we sent (none).
+        UseSrtpData answer = TlsSrtpUtilities.GetUseSrtpExtension(serverExtensions)
+            ?? throw new TlsFatalAlert(AlertDescription.handshake_failure, "Server did not answer use_srtp.");
+        if (answer.ProtectionProfiles.Length != 1 || answer.Mki.Length != 0
+            || !_options.SrtpProfiles.Contains((SrtpProfile)answer.ProtectionProfiles[0]))
+        {
+            throw new TlsFatalAlert(AlertDescription.illegal_parameter, "Invalid use_srtp answer.");
+        }
+
+        _selectedProfile = (SrtpProfile)answer.ProtectionProfiles[0];
+    }
+
+    public override TlsAuthentication GetAuthentication() => new DtlsClientAuthentication(this);
+
+    public override void NotifyAlertReceived(short alertLevel, short alertDescription)
+    {
+        base.NotifyAlertReceived(alertLevel, alertDescription);
+        if (alertDescription == AlertDescription.close_notify)
+        {
+            PeerClosed = true;
+        }
+    }
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        SrtpProfile profile = _selectedProfile ?? throw new TlsFatalAlert(AlertDescription.internal_error);
+        byte[] material = m_context.ExportKeyingMaterial(ExporterLabel.dtls_srtp, null, DtlsSrtpKeys.KeyingMaterialLength(profile));
+        Keys = DtlsSrtpKeys.FromKeyingMaterial(profile, DtlsRole.Client, material, ServerCertificate);
+    }
+}

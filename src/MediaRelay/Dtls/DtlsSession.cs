@@ -1,0 +1,174 @@
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace Teletherapy.MediaRelay.Dtls;
+
+/// <summary>
+/// One DTLS-SRTP association of a transport. BouncyCastle's handshake blocks, so it runs on a dedicated
+/// thread of its own (never a thread-pool thread, which hundreds of simultaneous joins would starve, and
+/// never the socket receive thread). After the handshake the same thread keeps reading the DTLS transport:
+/// that answers retransmitted final flights of a peer that lost our last flight and notices close_notify.
+/// </summary>
+/// <remarks>
+/// Typical use: create, <see cref="Start"/>, feed every DTLS datagram from the demux to <see cref="Enqueue"/>,
+/// await <see cref="Handshake"/>, then <see cref="DtlsSrtpKeys.CreateContexts"/>. <see cref="Closed"/>
+/// completes when the peer closes, the handshake fails, or <see cref="Close"/> was called.
+/// </remarks>
+public sealed class DtlsSession : IDisposable
+{
+    private const int ThreadStackSize = 512 * 1024;
+    private const int IdleReadMillis = 1000;
+
+    private readonly DtlsDatagramQueue _transport;
+    private readonly DtlsServer? _server;
+    private readonly DtlsClient? _client;
+    private readonly TaskCompletionSource<DtlsSrtpKeys> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
+    private int _started;
+    private volatile bool _closeRequested;
+
+    /// <summary>Prepares a session; nothing is sent before <see cref="Start"/>.</summary>
+    /// <param name="role">Server for the SFU (ICE-lite answers <c>a=setup:passive</c>), client for the browser role.</param>
+    /// <param name="localCertificate">Our certificate; its fingerprint is in our SDP.</param>
+    /// <param name="remoteFingerprint">The peer's <c>a=fingerprint</c>; the handshake fails with bad_certificate otherwise.</param>
+    /// <param name="send">Sends one datagram to the peer; called on the session's thread.</param>
+    /// <param name="options">Profiles, timeout, MTU; defaults when null.</param>
+    public DtlsSession(DtlsRole role, DtlsCertificate localCertificate, DtlsFingerprint remoteFingerprint, Action<ReadOnlySpan<byte>> send, DtlsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(localCertificate);
+        ArgumentNullException.ThrowIfNull(remoteFingerprint);
+        ArgumentNullException.ThrowIfNull(send);
+        options ??= new DtlsOptions();
+        options.Validate();
+        Role = role;
+        _transport = new DtlsDatagramQueue(send, options.SendLimit, options.ReceiveQueueCapacity);
+        var crypto = new BcTlsCrypto();
+        if (role == DtlsRole.Server)
+        {
+            _server = new DtlsServer(crypto, localCertificate, remoteFingerprint, options);
+        }
+        else
+        {
+            _client = new DtlsClient(crypto, localCertificate, remoteFingerprint, options);
+        }
+
+        _thread = new Thread(Run, ThreadStackSize)
+        {
+            IsBackground = true,
+            Name = role == DtlsRole.Server ? "dtls-server" : "dtls-client",
+        };
+    }
+
+    /// <summary>Our role.</summary>
+    public DtlsRole Role { get; }
+
+    /// <summary>Completes with the SRTP keys, or faults with <see cref="DtlsHandshakeException"/>.</summary>
+    public Task<DtlsSrtpKeys> Handshake => _handshake.Task;
+
+    /// <summary>Completes once the session is over, for whatever reason.</summary>
+    public Task Closed => _closed.Task;
+
+    /// <summary>Starts the handshake thread. A client sends its ClientHello at once; a server waits for one.</summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("The session has already been started.");
+        }
+
+        _thread.Start();
+    }
+
+    /// <summary>Hands an incoming DTLS datagram to the session (copied). False when dropped: queue full or session closed.</summary>
+    public bool Enqueue(ReadOnlySpan<byte> datagram) => _transport.Enqueue(datagram);
+
+    /// <summary>
+    /// Ends the session: aborts a running handshake, or sends close_notify after one. Returns at once;
+    /// <see cref="Closed"/> completes when the thread is done.
+    /// </summary>
+    public void Close()
+    {
+        _closeRequested = true;
+        if (_handshake.Task.IsCompleted)
+        {
+            // The reader thread owns the DtlsTransport; let it send close_notify itself.
+            _transport.Wake();
+        }
+        else
+        {
+            _transport.Close();
+        }
+
+        if (Volatile.Read(ref _started) == 0)
+        {
+            _handshake.TrySetException(new DtlsHandshakeException("The session was closed before it started."));
+            _closed.TrySetResult();
+        }
+    }
+
+    public void Dispose() => Close();
+
+    private void Run()
+    {
+        DtlsTransport dtls;
+        DtlsSrtpKeys? keys;
+        try
+        {
+            dtls = _server is not null
+                ? new DtlsServerProtocol().Accept(_server, _transport)
+                : new DtlsClientProtocol().Connect(_client!, _transport);
+            keys = _server is not null ? _server.Keys : _client!.Keys;
+        }
+        catch (Exception exception)
+        {
+            Finish(new DtlsHandshakeException("DTLS handshake failed.", exception));
+            return;
+        }
+
+        if (keys is null)
+        {
+            Finish(new DtlsHandshakeException("DTLS handshake completed without SRTP keys."));
+            return;
+        }
+
+        _handshake.TrySetResult(keys);
+        ReadUntilClosed(dtls);
+    }
+
+    private void ReadUntilClosed(DtlsTransport dtls)
+    {
+        var buffer = new byte[dtls.GetReceiveLimit()];
+        try
+        {
+            while (!_closeRequested && !PeerClosed)
+            {
+                // Application data (a data channel) is not used yet and is dropped; reading keeps the record layer alive.
+                dtls.Receive(buffer, 0, buffer.Length, IdleReadMillis);
+            }
+
+            if (_closeRequested && !PeerClosed)
+            {
+                dtls.Close();
+            }
+        }
+        catch (Exception)
+        {
+            // The transport was closed or a fatal alert arrived: either way the association is over.
+        }
+        finally
+        {
+            _transport.Close();
+            _closed.TrySetResult();
+        }
+    }
+
+    private bool PeerClosed => _server?.PeerClosed ?? _client!.PeerClosed;
+
+    private void Finish(DtlsHandshakeException failure)
+    {
+        _transport.Close();
+        _handshake.TrySetException(failure);
+        _closed.TrySetResult();
+    }
+}

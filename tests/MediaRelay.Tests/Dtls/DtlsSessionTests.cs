@@ -1,0 +1,210 @@
+using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Srtp;
+using Teletherapy.MediaRelay.Tests.Srtp;
+
+namespace Teletherapy.MediaRelay.Tests.Dtls;
+
+public sealed class DtlsSessionTests
+{
+    [Theory]
+    [InlineData(SrtpProfile.AeadAes128Gcm)]
+    [InlineData(SrtpProfile.AeadAes256Gcm)]
+    [InlineData(SrtpProfile.Aes128CmHmacSha1_80)]
+    public async Task HandshakeAgreesOnTheProfileAndKeysWorkBothWays(SrtpProfile profile)
+    {
+        var serverOptions = new DtlsOptions { SrtpProfiles = [profile] };
+        using var pair = new DtlsSessionPair(serverOptions: serverOptions);
+        (DtlsSrtpKeys server, DtlsSrtpKeys client) = await pair.HandshakeAsync();
+
+        Assert.Equal(profile, server.Profile);
+        Assert.Equal(profile, client.Profile);
+        Assert.Equal(DtlsRole.Server, server.Role);
+        Assert.Equal(DtlsRole.Client, client.Role);
+        Assert.Equal(profile.KeyLength(), server.LocalMasterKey.Length);
+        Assert.Equal(profile.SaltLength(), server.LocalMasterSalt.Length);
+
+        // RFC 5764 §4.2: what one side protects with is what the other unprotects with.
+        Assert.True(server.LocalMasterKey.SequenceEqual(client.RemoteMasterKey));
+        Assert.True(server.LocalMasterSalt.SequenceEqual(client.RemoteMasterSalt));
+        Assert.True(client.LocalMasterKey.SequenceEqual(server.RemoteMasterKey));
+        Assert.False(client.LocalMasterKey.SequenceEqual(server.LocalMasterKey));
+
+        Assert.True(DtlsSessionPair.ClientCertificate.DerEncoded.SequenceEqual(server.RemoteCertificate.Span));
+        Assert.True(DtlsSessionPair.ServerCertificate.DerEncoded.SequenceEqual(client.RemoteCertificate.Span));
+
+        server.CreateContexts(out SrtpContext serverOut, out SrtpContext serverIn);
+        client.CreateContexts(out SrtpContext clientOut, out SrtpContext clientIn);
+        AssertDelivers(clientOut, serverIn);
+        AssertDelivers(serverOut, clientIn);
+        Assert.False(Delivers(clientOut, clientIn)); // each direction has its own keys
+    }
+
+    [Fact]
+    public async Task ServerPrefersGcm128AmongEverythingTheClientOffers()
+    {
+        using var pair = new DtlsSessionPair(clientOptions: new DtlsOptions
+        {
+            SrtpProfiles = [SrtpProfile.Aes128CmHmacSha1_80, SrtpProfile.AeadAes256Gcm, SrtpProfile.AeadAes128Gcm],
+        });
+        (DtlsSrtpKeys server, DtlsSrtpKeys client) = await pair.HandshakeAsync();
+        Assert.Equal(SrtpProfile.AeadAes128Gcm, server.Profile);
+        Assert.Equal(SrtpProfile.AeadAes128Gcm, client.Profile);
+    }
+
+    [Fact]
+    public async Task ClientOfferingOnlyCm80GetsCm80()
+    {
+        using var pair = new DtlsSessionPair(clientOptions: new DtlsOptions { SrtpProfiles = [SrtpProfile.Aes128CmHmacSha1_80] });
+        (DtlsSrtpKeys server, DtlsSrtpKeys client) = await pair.HandshakeAsync();
+        Assert.Equal(SrtpProfile.Aes128CmHmacSha1_80, server.Profile);
+        Assert.Equal(SrtpProfile.Aes128CmHmacSha1_80, client.Profile);
+        Assert.Equal(16, client.LocalMasterKey.Length);
+        Assert.Equal(14, client.LocalMasterSalt.Length);
+    }
+
+    [Fact]
+    public async Task NoCommonProfileFailsTheHandshake()
+    {
+        using var pair = new DtlsSessionPair(
+            serverOptions: new DtlsOptions { SrtpProfiles = [SrtpProfile.AeadAes256Gcm] },
+            clientOptions: new DtlsOptions { SrtpProfiles = [SrtpProfile.Aes128CmHmacSha1_80] });
+        pair.Start();
+        var failure = await Assert.ThrowsAsync<DtlsHandshakeException>(() => pair.Server.Handshake.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal((short?)40, failure.Alert); // handshake_failure
+        await Assert.ThrowsAsync<DtlsHandshakeException>(() => pair.Client.Handshake.WaitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task ServerRejectsClientCertificateThatDoesNotMatchTheSdpFingerprint()
+    {
+        DtlsFingerprint wrong = DtlsCertificate.Generate("someone-else").Fingerprint;
+        using var pair = new DtlsSessionPair(serverExpects: wrong);
+        pair.Start();
+
+        var failure = await Assert.ThrowsAsync<DtlsHandshakeException>(() => pair.Server.Handshake.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal((short?)42, failure.Alert); // bad_certificate, raised by the server
+        var clientFailure = await Assert.ThrowsAsync<DtlsHandshakeException>(() => pair.Client.Handshake.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal((short?)42, clientFailure.Alert); // received from the server
+        await pair.Server.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task ClientRejectsServerCertificateThatDoesNotMatchTheSdpFingerprint()
+    {
+        DtlsFingerprint wrong = DtlsCertificate.Generate("impostor").Fingerprint;
+        using var pair = new DtlsSessionPair(clientExpects: wrong);
+        pair.Start();
+
+        var failure = await Assert.ThrowsAsync<DtlsHandshakeException>(() => pair.Client.Handshake.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal((short?)42, failure.Alert);
+        await Assert.ThrowsAsync<DtlsHandshakeException>(() => pair.Server.Handshake.WaitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task SmallMtuFragmentsTheHandshakeAndStillCompletes()
+    {
+        using var pair = new DtlsSessionPair(
+            serverOptions: new DtlsOptions { SendLimit = 300 },
+            clientOptions: new DtlsOptions { SendLimit = 300 });
+        (DtlsSrtpKeys server, DtlsSrtpKeys client) = await pair.HandshakeAsync();
+
+        Assert.Equal(server.Profile, client.Profile);
+        Assert.InRange(pair.MaxClientDatagram, 1, 300);
+        Assert.InRange(pair.MaxServerDatagram, 1, 300);
+        server.CreateContexts(out SrtpContext serverOut, out _);
+        client.CreateContexts(out _, out SrtpContext clientIn);
+        AssertDelivers(serverOut, clientIn);
+    }
+
+    [Fact]
+    public async Task ClientHelloLargerThanTheServersLimitIsFragmentedByTheClient()
+    {
+        // Like Chrome's ~1.4 KB ClientHello arriving in two datagrams; no HelloVerifyRequest is involved.
+        using var pair = new DtlsSessionPair(clientOptions: new DtlsOptions { SendLimit = 200 });
+        (DtlsSrtpKeys server, DtlsSrtpKeys client) = await pair.HandshakeAsync();
+        Assert.Equal(server.Profile, client.Profile);
+        Assert.InRange(pair.MaxClientDatagram, 1, 200);
+    }
+
+    [Fact]
+    public async Task LostFirstFlightIsRecoveredByRetransmission()
+    {
+        using var pair = new DtlsSessionPair(dropFromClient: n => n == 1);
+        (DtlsSrtpKeys server, DtlsSrtpKeys client) = await pair.HandshakeAsync();
+        Assert.Equal(server.Profile, client.Profile);
+        Assert.True(pair.ClientDatagrams > 1);
+    }
+
+    [Fact]
+    public async Task LostServerFlightIsRecoveredByRetransmission()
+    {
+        using var pair = new DtlsSessionPair(dropFromServer: n => n == 1);
+        (DtlsSrtpKeys server, DtlsSrtpKeys client) = await pair.HandshakeAsync();
+        Assert.True(server.LocalMasterKey.SequenceEqual(client.RemoteMasterKey));
+    }
+
+    [Fact]
+    public async Task RsaClientCertificateIsAccepted()
+    {
+        // GStreamer's webrtcbin presents RSA-2048; the server's CertificateRequest includes rsa_sign for it.
+        DtlsCertificate rsa = DtlsCertificate.GenerateRsa();
+        using var pair = new DtlsSessionPair(clientCertificate: rsa);
+        (DtlsSrtpKeys server, _) = await pair.HandshakeAsync();
+        Assert.True(rsa.DerEncoded.SequenceEqual(server.RemoteCertificate.Span));
+    }
+
+    [Fact]
+    public async Task CloseSendsCloseNotifyAndThePeerSeesTheSessionEnd()
+    {
+        using var pair = new DtlsSessionPair();
+        await pair.HandshakeAsync();
+        Assert.False(pair.Server.Closed.IsCompleted);
+
+        pair.Client.Close();
+        await pair.Client.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        await pair.Server.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task HandshakeWithSilentPeerTimesOut()
+    {
+        var session = new DtlsSession(
+            DtlsRole.Client,
+            DtlsSessionPair.ClientCertificate,
+            DtlsSessionPair.ServerCertificate.Fingerprint,
+            _ => { },
+            new DtlsOptions { HandshakeTimeout = TimeSpan.FromSeconds(1) });
+        session.Start();
+        await Assert.ThrowsAsync<DtlsHandshakeException>(() => session.Handshake.WaitAsync(TimeSpan.FromSeconds(10)));
+        await session.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task CloseAbortsARunningHandshake()
+    {
+        var session = new DtlsSession(DtlsRole.Server, DtlsSessionPair.ServerCertificate, DtlsSessionPair.ClientCertificate.Fingerprint, _ => { });
+        session.Start();
+        session.Close();
+        await Assert.ThrowsAsync<DtlsHandshakeException>(() => session.Handshake.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.False(session.Enqueue(new byte[] { 22, 254, 253 }));
+    }
+
+    private static void AssertDelivers(SrtpContext sender, SrtpContext receiver) => Assert.True(Delivers(sender, receiver));
+
+    private static bool Delivers(SrtpContext sender, SrtpContext receiver)
+    {
+        byte[] rtp = SrtpTestPackets.Rtp(0x1111, 7, payloadLength: 100);
+        byte[] original = rtp.ToArray();
+        int length = SrtpTestPackets.RtpLength(rtp);
+        if (!sender.TryProtectRtp(rtp, length, out int protectedLength) || !receiver.TryUnprotectRtp(rtp, protectedLength, out int plain))
+        {
+            return false;
+        }
+
+        byte[] rtcp = SrtpTestPackets.Rtcp(0x1111);
+        int rtcpLength = SrtpTestPackets.RtcpLength(rtcp);
+        return plain == length && original.AsSpan(0, length).SequenceEqual(rtp.AsSpan(0, length))
+            && sender.TryProtectRtcp(rtcp, rtcpLength, out int protectedRtcp)
+            && receiver.TryUnprotectRtcp(rtcp, protectedRtcp, out _);
+    }
+}
