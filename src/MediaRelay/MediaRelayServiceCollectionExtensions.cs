@@ -13,6 +13,9 @@ public static class MediaRelayServiceCollectionExtensions
         services.AddOptions<MediaOptions>().BindConfiguration(MediaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<MediaSockets>();
         services.AddHostedService(sp => sp.GetRequiredService<MediaSockets>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MediaRelayService>();
+        services.AddHostedService(sp => sp.GetRequiredService<MediaRelayService>());
         return services;
     }
 }

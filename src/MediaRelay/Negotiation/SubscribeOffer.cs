@@ -1,0 +1,109 @@
+using System.Globalization;
+using Teletherapy.MediaRelay.Routing;
+using Teletherapy.MediaRelay.Sdp;
+
+namespace Teletherapy.MediaRelay.Negotiation;
+
+/// <summary>One m-line of a subscribe offer: a live consumer, or a slot whose consumer is gone (offered with port 0).</summary>
+internal sealed record SubscribeSlot(string Mid, MediaKind Kind, ConsumerParameters? Consumer);
+
+/// <summary>
+/// The relay's offer for a subscriber's receive connection (architecture.md, Negotiation): one sendonly m-line
+/// per consumer, in a stable order (a mid is never reused; a removed track keeps its slot with port 0, RFC 8843 §7.3.3),
+/// our payload types and extension ids, and a=ssrc/msid so the browser can make a track per consumer.
+/// The first offer says a=setup:actpass so the browser answers active and we stay the DTLS server; later
+/// offers keep that role with a=setup:passive (webrtc.md §2: never change role on renegotiation).
+/// </summary>
+internal static class SubscribeOffer
+{
+    public const int OpusPayloadType = 111;
+    public const int Vp8PayloadType = 96;
+    public const int H264PayloadType = 102;
+
+    /// <summary>Our extension ids toward subscribers.</summary>
+    public static readonly HeaderExtensionIds Extensions = new()
+    {
+        Mid = 1,
+        AbsSendTime = 2,
+        AudioLevel = 4,
+    };
+
+    /// <summary>The codec a subscriber gets for a producer's codec: the same codec under our payload type.</summary>
+    public static RtpCodec CodecFor(RtpCodec producerCodec) => producerCodec.Kind == MediaKind.Audio
+        ? new RtpCodec(MediaKind.Audio, "opus", OpusPayloadType, 48000, 2, "minptime=10;useinbandfec=1")
+        : producerCodec.IsCodec("H264")
+            ? new RtpCodec(MediaKind.Video, "H264", H264PayloadType, 90000, null, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f")
+            : new RtpCodec(MediaKind.Video, "VP8", Vp8PayloadType, 90000);
+
+    public static SessionDescription Create(IReadOnlyList<SubscribeSlot> slots, LocalTransportParameters local, bool firstOffer, ulong version)
+    {
+        var offer = PublishAnswer.NewSession();
+        offer.Origin = offer.Origin with { SessionVersion = version };
+        var bundled = new List<string>();
+        foreach (var slot in slots)
+        {
+            if (slot.Consumer is not { } consumer)
+            {
+                var closed = new MediaDescription(slot.Kind == MediaKind.Audio ? "audio" : "video", 0, "UDP/TLS/RTP/SAVPF",
+                    [(slot.Kind == MediaKind.Audio ? OpusPayloadType : Vp8PayloadType).ToString(CultureInfo.InvariantCulture)]);
+                closed.Fields.Add(new SdpLine('c', "IN IP4 0.0.0.0"));
+                closed.AddAttribute("mid", slot.Mid);
+                closed.Direction = SdpDirection.Inactive;
+                offer.Media.Add(closed);
+                continue;
+            }
+
+            var media = PublishAnswer.NewMedia(
+                consumer.Kind == MediaKind.Audio ? "audio" : "video",
+                slot.Mid,
+                [consumer.Codec.PayloadType.ToString(CultureInfo.InvariantCulture)],
+                local,
+                firstOffer ? "actpass" : "passive",
+                rtcpReducedSize: true);
+            media.Direction = SdpDirection.SendOnly;
+            PublishAnswer.AddCodec(media, consumer.Codec, consumer.Kind == MediaKind.Video ? ["nack", "nack pli", "ccm fir", "goog-remb"] : []);
+            media.AddAttribute("extmap", string.Create(CultureInfo.InvariantCulture, $"{Extensions.Mid} {SdpExtMap.MidUri}"));
+            media.AddAttribute("extmap", string.Create(CultureInfo.InvariantCulture, $"{Extensions.AbsSendTime} {SdpExtMap.AbsSendTimeUri}"));
+            if (consumer.Kind == MediaKind.Audio)
+            {
+                media.AddAttribute("extmap", string.Create(CultureInfo.InvariantCulture, $"{Extensions.AudioLevel} {SdpExtMap.AudioLevelUri}"));
+            }
+
+            PublishAnswer.AddSsrcLines(media, consumer);
+            bundled.Add(slot.Mid);
+            offer.Media.Add(media);
+        }
+
+        if (bundled.Count > 0)
+        {
+            offer.Attributes.Add(new SdpAttribute("group", "BUNDLE " + string.Join(' ', bundled)));
+        }
+
+        offer.Attributes.Add(new SdpAttribute("msid-semantic", " WMS *"));
+        return offer;
+    }
+
+    /// <summary>Checks the browser's answer: it must keep every live m-line and carry its ICE and DTLS parameters.</summary>
+    public static bool TryReadAnswer(SessionDescription answer, IReadOnlyList<SubscribeSlot> slots, out RemoteTransportParameters? remote, out string? error)
+    {
+        remote = null;
+        if (answer.Media.Count != slots.Count)
+        {
+            error = $"The answer has {answer.Media.Count} m-lines for {slots.Count} offered.";
+            return false;
+        }
+
+        if (!RemoteTransportParameters.TryRead(answer, out remote, out error))
+        {
+            return false;
+        }
+
+        if (remote!.Setup == "passive")
+        {
+            error = "The relay is the DTLS server; the answer must say a=setup:active.";
+            return false;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,311 @@
+using System.Diagnostics;
+using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Negotiation;
+using Teletherapy.MediaRelay.Sdp;
+
+namespace Teletherapy.MediaRelay.Routing;
+
+/// <summary>
+/// One participant in a router, with its two peer connections (architecture.md, Negotiation): publish
+/// (the browser offers, we answer) and subscribe (we offer, the browser answers). Its gate decides whether
+/// anything flows to or from it (R3): a waiting participant may be fully connected, yet the relay forwards
+/// nothing either way until <see cref="Admit"/>.
+/// </summary>
+public sealed class RouterPeer : IMediaGate
+{
+    private readonly Router _router;
+    private readonly RelayContext _context;
+    private readonly Lock _lock = new();
+    private readonly List<SubscribeSlot> _slots = [];
+    private readonly Dictionary<string, Consumer> _consumersByProducer = new(StringComparer.Ordinal);
+    private Producer[] _producers = [];
+    private TransportRouting? _publish;
+    private TransportRouting? _subscribe;
+    private bool _subscribeAnswered;
+    private ulong _offerVersion;
+    private volatile bool _admitted;
+    private long _admittedAt;
+
+    internal RouterPeer(string id, Router router, RelayContext context)
+    {
+        Id = id;
+        _router = router;
+        _context = context;
+    }
+
+    public string Id { get; }
+
+    /// <summary>The gate (R3). Shut for a new peer.</summary>
+    public bool IsAdmitted => _admitted;
+
+    bool IMediaGate.IsOpen => _admitted;
+
+    public bool IsClosed { get; private set; }
+
+    /// <summary>Both of the peer's connections that exist are connected (ICE and DTLS done).</summary>
+    public bool IsPublishConnected => _publish?.Transport.State == Transport.WebRtcTransportState.Connected;
+
+    public bool IsSubscribeConnected => _subscribe?.Transport.State == Transport.WebRtcTransportState.Connected;
+
+    /// <summary>Raised when other peers' tracks came or went: make a new subscribe offer.</summary>
+    public event Action<RouterPeer>? SubscriptionsChanged;
+
+    /// <summary>Raised when the first media packet reaches this peer after <see cref="Admit"/>, with the time it took.</summary>
+    public event Action<RouterPeer, TimeSpan>? FirstMediaAfterAdmit;
+
+    /// <summary>Raised when one of the peer's connections closes (consent lost, DTLS closed).</summary>
+    public event Action<RouterPeer>? ConnectionClosed;
+
+    internal IReadOnlyList<Producer> Producers => Volatile.Read(ref _producers);
+
+    /// <summary>RTP packets the relay has received from this peer (gate open or not).</summary>
+    public long PacketsReceived => _publish?.RtpPacketsReceived ?? 0;
+
+    /// <summary>RTP packets the relay has sent to this peer.</summary>
+    public long PacketsSent
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _consumersByProducer.Values.Sum(c => c.PacketsSent);
+            }
+        }
+    }
+
+    /// <summary>Opens the gate: media flows both ways, starting on fresh keyframes.</summary>
+    public void Admit()
+    {
+        Interlocked.Exchange(ref _admittedAt, Stopwatch.GetTimestamp());
+        _admitted = true;
+        foreach (var producer in Producers)
+        {
+            producer.RequestKeyFrame();
+        }
+
+        lock (_lock)
+        {
+            foreach (var consumer in _consumersByProducer.Values)
+            {
+                consumer.Producer.RequestKeyFrame();
+            }
+        }
+    }
+
+    /// <summary>Shuts the gate (sent back to the waiting room): nothing flows either way from the next packet on.</summary>
+    public void CloseGate() => _admitted = false;
+
+    /// <summary>Answers the browser's publish offer. A new offer (e.g. an ICE restart after a reconnect) replaces the previous connection.</summary>
+    public NegotiationResult Publish(string offerSdp)
+    {
+        if (!SessionDescription.TryParse(offerSdp, out var offer))
+        {
+            return NegotiationResult.Fail("The offer is not valid SDP.");
+        }
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(IsClosed, this);
+            var routing = _context.CreateTransport();
+            if (!PublishAnswer.TryCreate(offer!, _context.LocalParameters(routing.Transport), echo: false, out var negotiation, out var error)
+                || !DtlsFingerprint.TryParse(negotiation!.Remote.Fingerprint.ToString(), out var fingerprint))
+            {
+                routing.Transport.Dispose();
+                return NegotiationResult.Fail(error ?? "The offer's fingerprint is not valid.");
+            }
+
+            routing.Transport.SetRemote(negotiation.Remote.IceUfrag, fingerprint!);
+            ReplacePublishTransport(routing);
+            var producers = new List<Producer>();
+            foreach (var parameters in negotiation.Producers)
+            {
+                var producer = new Producer($"{Id}:{parameters.Mid}:{routing.Transport.Id}", parameters, routing.Transport, this);
+                routing.AddProducer(producer);
+                producers.Add(producer);
+            }
+
+            Volatile.Write(ref _producers, [.. producers]);
+            routing.Closed += OnTransportClosed;
+            _router.OnProducersChanged(this);
+            return NegotiationResult.Ok(negotiation.Answer.ToString());
+        }
+    }
+
+    /// <summary>
+    /// Makes the subscribe offer for every track of the other peers: new consumers get new m-lines, consumers
+    /// whose producer is gone keep their slot with port 0. Call again whenever <see cref="SubscriptionsChanged"/> fires.
+    /// </summary>
+    public NegotiationResult CreateSubscribeOffer()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(IsClosed, this);
+            if (_subscribe is null || _subscribe.Transport.State == Transport.WebRtcTransportState.Closed)
+            {
+                _subscribe = _context.CreateTransport();
+                _subscribe.Closed += OnTransportClosed;
+                _subscribeAnswered = false;
+                _slots.Clear();
+                foreach (var consumer in _consumersByProducer.Values)
+                {
+                    consumer.Close();
+                }
+
+                _consumersByProducer.Clear();
+            }
+
+            var live = _router.ProducersExcept(this).Where(p => !p.IsClosed).ToList();
+            for (var i = 0; i < _slots.Count; i++)
+            {
+                if (_slots[i].Consumer is { } parameters && !live.Any(p => _consumersByProducer.TryGetValue(p.Id, out var c) && c.Parameters == parameters))
+                {
+                    var gone = _consumersByProducer.FirstOrDefault(kv => kv.Value.Parameters == parameters);
+                    if (gone.Value is not null)
+                    {
+                        gone.Value.Close();
+                        _subscribe.RemoveConsumer(gone.Value);
+                        _consumersByProducer.Remove(gone.Key);
+                    }
+
+                    _slots[i] = _slots[i] with { Consumer = null };
+                }
+            }
+
+            foreach (var producer in live)
+            {
+                if (_consumersByProducer.ContainsKey(producer.Id))
+                {
+                    continue;
+                }
+
+                var mid = _slots.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var parameters = new ConsumerParameters(
+                    mid,
+                    producer.Kind,
+                    SubscribeOffer.CodecFor(producer.Parameters.Codec),
+                    SubscribeOffer.Extensions,
+                    PublishAnswer.RandomSsrc(),
+                    null,
+                    PublishAnswer.Cname,
+                    PeerIdOf(producer),
+                    producer.Id);
+                var consumer = new Consumer($"{Id}<{producer.Id}", parameters, producer, _subscribe, this)
+                {
+                    FirstPacketAfterStart = OnConsumerFirstPacket,
+                };
+                _consumersByProducer[producer.Id] = consumer;
+                _subscribe.AddConsumer(consumer);
+                producer.AddConsumer(consumer);
+                _slots.Add(new SubscribeSlot(mid, producer.Kind, parameters));
+            }
+
+            var offer = SubscribeOffer.Create(_slots, _context.LocalParameters(_subscribe.Transport), firstOffer: !_subscribeAnswered, ++_offerVersion);
+            return NegotiationResult.Ok(offer.ToString());
+        }
+    }
+
+    /// <summary>Applies the browser's answer to the last subscribe offer.</summary>
+    public NegotiationResult ApplySubscribeAnswer(string answerSdp)
+    {
+        if (!SessionDescription.TryParse(answerSdp, out var answer))
+        {
+            return NegotiationResult.Fail("The answer is not valid SDP.");
+        }
+
+        lock (_lock)
+        {
+            if (_subscribe is null)
+            {
+                return NegotiationResult.Fail("There is no subscribe offer to answer.");
+            }
+
+            if (!SubscribeOffer.TryReadAnswer(answer!, _slots, out var remote, out var error)
+                || !DtlsFingerprint.TryParse(remote!.Fingerprint.ToString(), out var fingerprint))
+            {
+                return NegotiationResult.Fail(error ?? "The answer's fingerprint is not valid.");
+            }
+
+            if (!_subscribeAnswered)
+            {
+                _subscribe.Transport.SetRemote(remote.IceUfrag, fingerprint!);
+                _subscribeAnswered = true;
+            }
+
+            return NegotiationResult.Ok(answerSdp);
+        }
+    }
+
+    /// <summary>Closes both connections and frees every producer and consumer of this peer.</summary>
+    internal void Close()
+    {
+        lock (_lock)
+        {
+            if (IsClosed)
+            {
+                return;
+            }
+
+            IsClosed = true;
+            _admitted = false;
+            foreach (var consumer in _consumersByProducer.Values)
+            {
+                consumer.Close();
+            }
+
+            _consumersByProducer.Clear();
+            foreach (var producer in Volatile.Read(ref _producers))
+            {
+                producer.Close();
+            }
+
+            _producers = [];
+            _publish?.Transport.Dispose();
+            _subscribe?.Transport.Dispose();
+        }
+
+        _router.OnProducersChanged(this);
+    }
+
+    internal void RaiseSubscriptionsChanged() => SubscriptionsChanged?.Invoke(this);
+
+    private void ReplacePublishTransport(TransportRouting routing)
+    {
+        var old = _publish;
+        _publish = routing;
+        if (old is null)
+        {
+            return;
+        }
+
+        old.Closed -= OnTransportClosed;
+        foreach (var producer in Volatile.Read(ref _producers))
+        {
+            producer.Close();
+        }
+
+        old.Transport.Dispose();
+    }
+
+    private void OnTransportClosed(TransportRouting routing)
+    {
+        if (!IsClosed)
+        {
+            ConnectionClosed?.Invoke(this);
+        }
+    }
+
+    private void OnConsumerFirstPacket(Consumer consumer)
+    {
+        var admittedAt = Interlocked.Exchange(ref _admittedAt, 0);
+        if (admittedAt != 0)
+        {
+            FirstMediaAfterAdmit?.Invoke(this, Stopwatch.GetElapsedTime(admittedAt));
+        }
+    }
+
+    private string PeerIdOf(Producer producer)
+    {
+        var colon = producer.Id.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 ? producer.Id[..colon] : producer.Id;
+    }
+}
