@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 using Teletherapy.MediaRelay;
 using Teletherapy.Scheduling;
+using Teletherapy.Signaling.Check;
 
 namespace Teletherapy.Signaling.Hosting;
 
@@ -39,6 +40,7 @@ internal static class HostSetup
         });
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddConnectionCheck();
         builder.Services.AddOpenApi("v1");
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
@@ -54,6 +56,7 @@ internal static class HostSetup
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseHttpMetrics();
+        app.UseRateLimiter();
 
         app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
         {
@@ -68,6 +71,7 @@ internal static class HostSetup
         app.MapMetrics("/metrics");
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapIceServers();
+        app.MapConnectionCheck();
 
         foreach (var route in PageRoutes)
         {

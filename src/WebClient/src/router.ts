@@ -1,3 +1,4 @@
+import { renderCheck } from './pages/check';
 import { renderNotFound } from './pages/notFound';
 import { renderSignIn } from './pages/signIn';
 
@@ -6,6 +7,7 @@ export type Page = (root: HTMLElement, params: Record<string, string>) => void |
 
 const routes: Array<[RegExp, string[], Page]> = [
   [/^\/$/, [], renderSignIn],
+  [/^\/check\/?$/, [], renderCheck],
 ];
 
 /** Registers a page for a path pattern such as `/join/:token`. */

@@ -1,0 +1,93 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.RateLimiting;
+using Teletherapy.MediaRelay;
+
+using Teletherapy.Signaling.Hosting;
+
+namespace Teletherapy.Signaling.Check;
+
+/// <summary>The browser's offer for a connection test.</summary>
+public sealed record ConnectionCheckRequest(string? Offer);
+
+/// <summary>The relay's answer; the test ends by itself at <c>ExpiresAt</c>.</summary>
+public sealed record ConnectionCheckStarted(string Id, string Answer, DateTimeOffset ExpiresAt, int MaxSeconds);
+
+/// <summary>What the relay saw of a running test.</summary>
+public sealed record ConnectionCheckStatus(string Id, bool Connected, long PacketsReceived, long PacketsReturned, bool Ended);
+
+/// <summary>
+/// The minimal signaling of the connection test (<c>/check</c>, also offered on the join page): open to anyone,
+/// so it is rate-limited per client address and each test lasts at most <see cref="MaxTestDuration"/>.
+/// </summary>
+internal static class ConnectionCheckApi
+{
+    public const string RateLimitPolicy = "connection-check";
+
+    /// <summary>api.md: at most 20 s a test.</summary>
+    public static readonly TimeSpan MaxTestDuration = TimeSpan.FromSeconds(20);
+
+    public static IServiceCollection AddConnectionCheck(this IServiceCollection services)
+    {
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = (context, _) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "60";
+                return new ValueTask(Results.Problem(
+                    title: "Too many connection tests",
+                    detail: "Please wait a minute before testing again.",
+                    statusCode: StatusCodes.Status429TooManyRequests,
+                    extensions: new Dictionary<string, object?> { ["reason"] = "rate-limited" }).ExecuteAsync(context.HttpContext));
+            };
+            // Six tests a minute per address is plenty for a person and keeps the relay safe from a script.
+            options.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = 6, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+        });
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapConnectionCheck(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/check").WithTags("Connection test");
+        group.MapPost("/", Start)
+            .RequireRateLimiting(RateLimitPolicy)
+            .WithName("StartConnectionCheck")
+            .WithSummary("Starts a connection test: the relay answers the browser's offer and sends its audio and video back for at most 20 s.");
+        group.MapGet("/{id}", Status)
+            .WithName("GetConnectionCheck")
+            .WithSummary("What the relay saw of a connection test so far.");
+        return app;
+    }
+
+    private static Results<Created<ConnectionCheckStarted>, ProblemHttpResult> Start(ConnectionCheckRequest request, MediaRelayService relay)
+    {
+        if (string.IsNullOrWhiteSpace(request.Offer) || request.Offer.Length > 64 * 1024)
+        {
+            return Problems.Validation("offer", "An SDP offer (at most 64 KiB) is required.");
+        }
+
+        var test = relay.StartConnectionTest(request.Offer, MaxTestDuration, out var error);
+        if (test is null)
+        {
+            return Problems.Validation("offer", error ?? "The offer cannot be used.");
+        }
+
+        return TypedResults.Created(
+            $"/api/v1/check/{test.Id}",
+            new ConnectionCheckStarted(test.Id, test.Answer, test.ExpiresAt, (int)MaxTestDuration.TotalSeconds));
+    }
+
+    private static Results<Ok<ConnectionCheckStatus>, ProblemHttpResult> Status(string id, MediaRelayService relay)
+    {
+        var test = relay.FindConnectionTest(id);
+        if (test is null)
+        {
+            return Problems.NotFound("This connection test does not exist or has ended.");
+        }
+
+        return TypedResults.Ok(new ConnectionCheckStatus(test.Id, test.IsConnected, test.PacketsReceived, test.PacketsReturned, test.IsClosed));
+    }
+}

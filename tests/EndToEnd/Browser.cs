@@ -1,0 +1,86 @@
+using Microsoft.Playwright;
+
+namespace Teletherapy.EndToEnd;
+
+/// <summary>
+/// Debian's Chromium driven by Playwright (never a downloaded browser), with fake camera and microphone
+/// and loopback ICE candidates allowed (environment.md: the flags that matter). Each browser gets a fresh profile.
+/// </summary>
+public sealed class Browser : IAsyncDisposable
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private readonly IPlaywright _playwright;
+    private readonly string _profile;
+
+    private Browser(IPlaywright playwright, IBrowserContext context, string profile)
+    {
+        _playwright = playwright;
+        Context = context;
+        _profile = profile;
+    }
+
+    public IBrowserContext Context { get; }
+
+    /// <summary>Where screenshots of each screen go (a folder beside the test results).</summary>
+    public static string ScreenshotFolder { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    public static async Task<Browser> LaunchAsync()
+    {
+        Assert.True(File.Exists(ChromiumPath), $"Chromium is expected at {ChromiumPath} (./test.sh installs it).");
+        var playwright = await Playwright.CreateAsync();
+        var profile = Path.Combine(Path.GetTempPath(), "teletherapy-chromium-" + Guid.NewGuid().ToString("N"));
+        var context = await playwright.Chromium.LaunchPersistentContextAsync(profile, new BrowserTypeLaunchPersistentContextOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+            ],
+            Permissions = ["camera", "microphone"],
+            ViewportSize = new ViewportSize { Width = 1024, Height = 768 },
+        });
+        return new Browser(playwright, context, profile);
+    }
+
+    public async Task<IPage> NewPageAsync(List<string>? consoleErrors = null)
+    {
+        var page = await Context.NewPageAsync();
+        if (consoleErrors is not null)
+        {
+            page.Console += (_, message) =>
+            {
+                if (message.Type == "error")
+                {
+                    consoleErrors.Add(message.Text);
+                }
+            };
+            page.PageError += (_, error) => consoleErrors.Add(error);
+        }
+
+        return page;
+    }
+
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotFolder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, name + ".png"), FullPage = true });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Context.CloseAsync();
+        _playwright.Dispose();
+        try
+        {
+            Directory.Delete(_profile, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Teletherapy.EndToEnd;
+
+/// <summary>
+/// The real server on Kestrel at a free loopback port, with its own data folder, system-chosen media ports
+/// and 127.0.0.1 as the announced ICE address (what a browser in a loopback-only namespace can reach).
+/// </summary>
+public sealed class LiveServer : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+
+    public LiveServer(IDictionary<string, string?>? settings = null)
+    {
+        DataPath = Path.Combine(Path.GetTempPath(), "teletherapy-e2e-" + Guid.NewGuid().ToString("N"));
+        _settings = new Dictionary<string, string?>
+        {
+            ["Teletherapy:DataPath"] = DataPath,
+            ["Teletherapy:Demo"] = "false",
+            ["Media:UdpPort"] = "0",
+            ["Media:TcpPort"] = "0",
+            ["Media:BindAddress"] = "127.0.0.1",
+            ["Media:AnnouncedAddresses:0"] = "127.0.0.1",
+        };
+        if (settings is not null)
+        {
+            foreach (var (key, value) in settings)
+            {
+                _settings[key] = value;
+            }
+        }
+
+        UseKestrel(0);
+        StartServer();
+        var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+    }
+
+    public string DataPath { get; }
+
+    public string BaseUrl { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseUrls("http://127.0.0.1:0");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            try
+            {
+                Directory.Delete(DataPath, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
