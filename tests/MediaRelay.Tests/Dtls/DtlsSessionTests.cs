@@ -193,7 +193,7 @@ public sealed class DtlsSessionTests
 
     private static bool Delivers(SrtpContext sender, SrtpContext receiver)
     {
-        byte[] rtp = SrtpTestPackets.Rtp(0x1111, 7, payloadLength: 100);
+        byte[] rtp = SrtpTestPackets.BuildRtp(0x1111, 7, payloadLength: 100);
         byte[] original = rtp.ToArray();
         int length = SrtpTestPackets.RtpLength(rtp);
         if (!sender.TryProtectRtp(rtp, length, out int protectedLength) || !receiver.TryUnprotectRtp(rtp, protectedLength, out int plain))
@@ -201,7 +201,7 @@ public sealed class DtlsSessionTests
             return false;
         }
 
-        byte[] rtcp = SrtpTestPackets.Rtcp(0x1111);
+        byte[] rtcp = SrtpTestPackets.BuildRtcp(0x1111);
         int rtcpLength = SrtpTestPackets.RtcpLength(rtcp);
         return plain == length && original.AsSpan(0, length).SequenceEqual(rtp.AsSpan(0, length))
             && sender.TryProtectRtcp(rtcp, rtcpLength, out int protectedRtcp)

@@ -12,7 +12,7 @@ internal static class SrtpTestPackets
         Convert.FromHexString(string.Concat(hex.Where(Uri.IsHexDigit)));
 
     /// <summary>An RTP packet (V=2) with optional CSRCs and a one-byte header extension (RFC 8285), plus slack for the tag.</summary>
-    public static byte[] Rtp(uint ssrc, ushort sequenceNumber, int payloadLength = 160, int csrcCount = 0, bool extension = false, int seed = 1)
+    public static byte[] BuildRtp(uint ssrc, ushort sequenceNumber, int payloadLength = 160, int csrcCount = 0, bool extension = false, int seed = 1)
     {
         int header = 12 + (4 * csrcCount) + (extension ? 12 : 0);
         var packet = new byte[header + payloadLength + Slack];
@@ -45,7 +45,7 @@ internal static class SrtpTestPackets
     public static int RtpLength(byte[] packet) => packet.Length - Slack;
 
     /// <summary>A receiver report with one report block and an SDES chunk: a compound RTCP packet.</summary>
-    public static byte[] Rtcp(uint ssrc, int seed = 7)
+    public static byte[] BuildRtcp(uint ssrc, int seed = 7)
     {
         var packet = new byte[8 + 24 + 12 + Slack];
         packet[0] = 0x81;
