@@ -10,7 +10,7 @@ public sealed class SrtpContextTests
     public void RtpRoundTripWithCsrcsAndHeaderExtension(SrtpProfile profile)
     {
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
-        byte[] packet = Rtp(0xCAFEBABE, 1000, payloadLength: 333, csrcCount: 2, extension: true);
+        byte[] packet = SrtpTestPackets.Rtp(0xCAFEBABE, 1000, payloadLength: 333, csrcCount: 2, extension: true);
         byte[] original = packet.ToArray();
         int length = RtpLength(packet);
         int header = 12 + 8 + 12;
@@ -30,7 +30,7 @@ public sealed class SrtpContextTests
     public void RtpRoundTripWithEmptyPayload(SrtpProfile profile)
     {
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
-        byte[] packet = Rtp(7, 1, payloadLength: 0);
+        byte[] packet = SrtpTestPackets.Rtp(7, 1, payloadLength: 0);
         byte[] original = packet.ToArray();
 
         Assert.True(sender.TryProtectRtp(packet, 12, out int protectedLength));
@@ -45,7 +45,7 @@ public sealed class SrtpContextTests
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         for (int i = 0; i < 3; i++)
         {
-            byte[] packet = Rtcp(0x11223344, seed: i);
+            byte[] packet = SrtpTestPackets.Rtcp(0x11223344, seed: i);
             byte[] original = packet.ToArray();
             int length = RtcpLength(packet);
 
@@ -67,7 +67,7 @@ public sealed class SrtpContextTests
         int indexOffsetFromEnd = profile.IsAead() ? 4 : 4 + profile.TagLength();
         for (uint expected = 0; expected < 3; expected++)
         {
-            byte[] packet = Rtcp(5);
+            byte[] packet = SrtpTestPackets.Rtcp(5);
             Assert.True(sender.TryProtectRtcp(packet, RtcpLength(packet), out int length));
             uint word = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(packet.AsSpan(length - indexOffsetFromEnd));
             Assert.Equal(0x8000_0000u | expected, word);
@@ -79,7 +79,7 @@ public sealed class SrtpContextTests
     public void EveryTamperedByteIsRejected(SrtpProfile profile)
     {
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
-        byte[] packet = Rtp(0xABCD, 5, payloadLength: 40, csrcCount: 1, extension: true);
+        byte[] packet = SrtpTestPackets.Rtp(0xABCD, 5, payloadLength: 40, csrcCount: 1, extension: true);
         Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out int length));
 
         for (int i = 0; i < length; i++)
@@ -97,7 +97,7 @@ public sealed class SrtpContextTests
     public void EveryTamperedRtcpByteIsRejected(SrtpProfile profile)
     {
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
-        byte[] packet = Rtcp(0xABCD);
+        byte[] packet = SrtpTestPackets.Rtcp(0xABCD);
         Assert.True(sender.TryProtectRtcp(packet, RtcpLength(packet), out int length));
 
         for (int i = 0; i < length; i++)
@@ -115,13 +115,13 @@ public sealed class SrtpContextTests
     public void ReplayedRtpAndRtcpAreRejected(SrtpProfile profile)
     {
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
-        byte[] rtp = Rtp(9, 100);
+        byte[] rtp = SrtpTestPackets.Rtp(9, 100);
         Assert.True(sender.TryProtectRtp(rtp, RtpLength(rtp), out int rtpLength));
         byte[] rtpCopy = rtp.ToArray();
         Assert.True(receiver.TryUnprotectRtp(rtp, rtpLength, out _));
         Assert.False(receiver.TryUnprotectRtp(rtpCopy, rtpLength, out _));
 
-        byte[] rtcp = Rtcp(9);
+        byte[] rtcp = SrtpTestPackets.Rtcp(9);
         Assert.True(sender.TryProtectRtcp(rtcp, RtcpLength(rtcp), out int rtcpLength));
         byte[] rtcpCopy = rtcp.ToArray();
         Assert.True(receiver.TryUnprotectRtcp(rtcp, rtcpLength, out _));
@@ -136,7 +136,7 @@ public sealed class SrtpContextTests
         var protectedPackets = new List<(byte[] Packet, int Length)>();
         for (ushort seq = 0; seq < 300; seq++)
         {
-            byte[] p = Rtp(3, seq, payloadLength: 20);
+            byte[] p = SrtpTestPackets.Rtp(3, seq, payloadLength: 20);
             Assert.True(sender.TryProtectRtp(p, RtpLength(p), out int l));
             protectedPackets.Add((p, l));
         }
@@ -147,7 +147,7 @@ public sealed class SrtpContextTests
         }
 
         // Highest is 299: 299 − 127 = 172 is still inside the 128-packet window, 299 − 128 is not, nor is 0.
-        byte[] tooOld = Rtp(3, 171, payloadLength: 20);
+        byte[] tooOld = SrtpTestPackets.Rtp(3, 171, payloadLength: 20);
         Assert.True(Pair(profile).Sender.TryProtectRtp(tooOld, RtpLength(tooOld), out int tooOldLength));
         Assert.False(receiver.TryUnprotectRtp(tooOld, tooOldLength, out _));
         Assert.False(receiver.TryUnprotectRtp(protectedPackets[0].Packet, protectedPackets[0].Length, out _));
@@ -159,10 +159,10 @@ public sealed class SrtpContextTests
     {
         (SrtpContext sender, _) = Pair(profile, seed: 1);
         (_, SrtpContext other) = Pair(profile, seed: 2);
-        byte[] packet = Rtp(1, 1);
+        byte[] packet = SrtpTestPackets.Rtp(1, 1);
         Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out int length));
         Assert.False(other.TryUnprotectRtp(packet, length, out _));
-        byte[] rtcp = Rtcp(1);
+        byte[] rtcp = SrtpTestPackets.Rtcp(1);
         Assert.True(sender.TryProtectRtcp(rtcp, RtcpLength(rtcp), out int rtcpLength));
         Assert.False(other.TryUnprotectRtcp(rtcp, rtcpLength, out _));
     }
@@ -172,12 +172,12 @@ public sealed class SrtpContextTests
     public void ProtectFailsWithoutRoomForTheTag(SrtpProfile profile)
     {
         (SrtpContext sender, _) = Pair(profile);
-        byte[] packet = Rtp(1, 1, payloadLength: 10);
+        byte[] packet = SrtpTestPackets.Rtp(1, 1, payloadLength: 10);
         int length = RtpLength(packet);
         Assert.False(sender.TryProtectRtp(packet.AsSpan(0, length + profile.RtpOverhead() - 1), length, out _));
         Assert.True(sender.TryProtectRtp(packet.AsSpan(0, length + profile.RtpOverhead()), length, out _));
 
-        byte[] rtcp = Rtcp(1);
+        byte[] rtcp = SrtpTestPackets.Rtcp(1);
         int rtcpLength = RtcpLength(rtcp);
         Assert.False(sender.TryProtectRtcp(rtcp.AsSpan(0, rtcpLength + profile.RtcpOverhead() - 1), rtcpLength, out _));
     }
@@ -186,11 +186,11 @@ public sealed class SrtpContextTests
     public void MalformedRtpIsRefused()
     {
         (SrtpContext sender, SrtpContext receiver) = Pair(SrtpProfile.Aes128CmHmacSha1_80);
-        byte[] packet = Rtp(1, 1, payloadLength: 4, extension: true);
+        byte[] packet = SrtpTestPackets.Rtp(1, 1, payloadLength: 4, extension: true);
         packet[0] = 0x40 | 0x10; // version 1
         Assert.False(sender.TryProtectRtp(packet, RtpLength(packet), out _));
 
-        packet = Rtp(1, 1, payloadLength: 4, extension: true);
+        packet = SrtpTestPackets.Rtp(1, 1, payloadLength: 4, extension: true);
         packet[15] = 200; // extension length beyond the packet
         Assert.False(sender.TryProtectRtp(packet, RtpLength(packet), out _));
         Assert.False(receiver.TryUnprotectRtp(packet, 5, out _));
@@ -210,7 +210,7 @@ public sealed class SrtpContextTests
     {
         (SrtpContext sender, _) = Pair(SrtpProfile.AeadAes128Gcm);
         sender.Dispose();
-        byte[] packet = Rtp(1, 1);
+        byte[] packet = SrtpTestPackets.Rtp(1, 1);
         Assert.False(sender.TryProtectRtp(packet, RtpLength(packet), out _));
     }
 }

@@ -12,9 +12,9 @@ public sealed class SrtpRobustnessTests
     {
         var random = new Random(12345 + (int)profile);
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
-        byte[] validRtp = Rtp(77, 500, payloadLength: 60, csrcCount: 1, extension: true);
+        byte[] validRtp = SrtpTestPackets.Rtp(77, 500, payloadLength: 60, csrcCount: 1, extension: true);
         Assert.True(sender.TryProtectRtp(validRtp, RtpLength(validRtp), out int validRtpLength));
-        byte[] validRtcp = Rtcp(77);
+        byte[] validRtcp = SrtpTestPackets.Rtcp(77);
         Assert.True(sender.TryProtectRtcp(validRtcp, RtcpLength(validRtcp), out int validRtcpLength));
 
         var buffer = new byte[256];
@@ -72,10 +72,10 @@ public sealed class SrtpRobustnessTests
     public void SteadyStateProtectAndUnprotectAllocateNothing(SrtpProfile profile)
     {
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
-        byte[] template = Rtp(42, 0, payloadLength: 1100, extension: true);
+        byte[] template = SrtpTestPackets.Rtp(42, 0, payloadLength: 1100, extension: true);
         int length = RtpLength(template);
         var buffer = new byte[template.Length];
-        byte[] rtcpTemplate = Rtcp(42);
+        byte[] rtcpTemplate = SrtpTestPackets.Rtcp(42);
         int rtcpLength = RtcpLength(rtcpTemplate);
         var rtcpBuffer = new byte[rtcpTemplate.Length];
 

@@ -104,7 +104,7 @@ public sealed class SrtpRolloverTests
         int received = 0;
         for (int i = 0; i < count; i++, seq++)
         {
-            byte[] packet = Rtp(Ssrc, seq, payloadLength: 8);
+            byte[] packet = SrtpTestPackets.Rtp(Ssrc, seq, payloadLength: 8);
             Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out int length));
 
             // Lose bursts of up to 1000 packets now and then: the receiver still has to follow the ROC.
@@ -134,7 +134,7 @@ public sealed class SrtpRolloverTests
         }
 
         // A NACKed packet sent again after the wrap: protected with ROC 0, not 1.
-        byte[] resend = Rtp(Ssrc, 65533);
+        byte[] resend = SrtpTestPackets.Rtp(Ssrc, 65533);
         byte[] original = resend.ToArray();
         Assert.True(sender.TryProtectRtp(resend, RtpLength(resend), out int resendLength));
         Assert.True(receiver.TryUnprotectRtp(resend, resendLength, out int plain));
@@ -147,7 +147,7 @@ public sealed class SrtpRolloverTests
         ushort seq = first;
         for (int i = 0; i < count; i++, seq++)
         {
-            byte[] packet = Rtp(Ssrc, seq, payloadLength: 50);
+            byte[] packet = SrtpTestPackets.Rtp(Ssrc, seq, payloadLength: 50);
             byte[] original = packet.ToArray();
             Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out int length));
             packets.Add((packet, length, original));
