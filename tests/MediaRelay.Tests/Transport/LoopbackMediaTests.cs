@@ -86,6 +86,34 @@ public sealed class LoopbackMediaTests
         Assert.Empty(session.ServerListener.Rtp);
     }
 
+    [Theory(Timeout = 30000)]
+    [InlineData("udp")]
+    [InlineData("tcp")]
+    public async Task SendingRtpAfterConnectAllocatesNothing(string transport)
+    {
+        using LoopbackSession session = await LoopbackSession.ConnectAsync(LoopbackSession.Protocol(transport));
+        byte[] buffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
+        Assert.True(session.Client.SendRtp(buffer, WriteRtp(buffer, ClientSsrc, 1, 0, 1)));
+        Assert.True(session.Server.SendRtp(buffer, WriteRtp(buffer, ServerSsrc, 1, 0, 1)));
+        int length = WriteRtp(buffer, ClientSsrc, 2, 0, 2);
+        byte[] template = buffer[..length];
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            template.CopyTo(buffer, 0);
+            BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)(10 + i));
+            session.Client.SendRtp(buffer, length);
+            BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(8), ServerSsrc);
+            template.AsSpan(12).CopyTo(buffer.AsSpan(12));
+            session.Server.SendRtp(buffer, length);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        await LoopbackSession.WaitUntilAsync(
+            () => session.ServerListener.Rtp.Count == 101 && session.ClientListener.Rtp.Count == 101, LoopbackSession.StepTimeout, "every packet");
+    }
+
     /// <summary>
     /// Sends <paramref name="count"/> RTP packets each way, in windows small enough that loopback socket buffers
     /// never overflow (so a loss is a bug, not congestion), and checks every one arrived byte for byte.
