@@ -155,6 +155,10 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
             foreach (var path in _paths)
             {
                 _directory.Unbind(path.Key, this);
+
+                // An ICE-TCP connection serves this transport's candidate pair only (RFC 6544 §5): close it, or
+                // its socket and read loop would live on until the browser gives up.
+                (path as TcpConnection)?.Dispose();
             }
 
             _paths.Clear();

@@ -1,0 +1,599 @@
+using System.Net;
+using System.Net.Sockets;
+using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Srtp;
+using Teletherapy.MediaRelay.Stun;
+
+namespace Teletherapy.MediaRelay.Transport;
+
+/// <summary>
+/// The browser's end of a peer connection, for tests and the load generator: a full controlling ICE agent
+/// toward one server candidate (UDP, or ICE-TCP with RFC 4571 framing), a DTLS client (we answer the
+/// server's <c>a=setup:passive</c> as <c>active</c>, RFC 5763 §5), and SRTP/SRTCP both ways.
+/// </summary>
+/// <remarks>
+/// One socket of its own, read by one dedicated thread; received packets are demultiplexed by their first
+/// byte (RFC 7983 §7) and decrypted in place in the receive buffer. After <see cref="ConnectAsync"/>, sending
+/// and receiving media allocate nothing: SRTP works in the caller's buffer and in the reused receive buffer,
+/// TCP framing uses one reused send buffer. Allocation happens only while connecting (ICE, DTLS, and copies of
+/// SRTP that arrives before the keys are installed) and in DTLS itself (BouncyCastle, off the media path).
+/// </remarks>
+internal sealed class WebRtcClientTransport : IDisposable
+{
+    /// <summary>How long <see cref="ConnectAsync"/> waits for ICE and DTLS together by default.</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a disposed transport keeps its socket open so DTLS can send close_notify.</summary>
+    private static readonly TimeSpan CloseNotifyTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>SRTP from the server that arrives while our handshake thread is still installing keys (webrtc.md §5.7).</summary>
+    private const int MaxEarlyPackets = 32;
+
+    private readonly IceCredentials _localIce;
+    private readonly DtlsCertificate _certificate;
+    private readonly DtlsFingerprint _remoteFingerprint;
+    private readonly IPEndPoint _remote;
+    private readonly DtlsOptions _dtlsOptions;
+    private readonly TimeProvider _time;
+    private readonly IceControllingAgent _ice;
+    private readonly Lock _iceLock = new();
+    private readonly Lock _inboundLock = new();
+    private readonly Lock _outboundLock = new();
+    private readonly Lock _tcpSendLock = new();
+    private readonly byte[] _stunBuffer = new byte[512];
+    private readonly Queue<byte[]> _early = new();
+    private readonly TaskCompletionSource _iceConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private byte[]? _tcpSendBuffer;
+    private Socket? _socket;
+    private Thread? _receiveThread;
+    private ITimer? _iceTimer;
+    private volatile DtlsSession? _dtls;
+    private SrtpContext? _inbound;
+    private SrtpContext? _outbound;
+    private IWebRtcClientTransportListener? _listener;
+    private int _state;
+
+    /// <param name="localIce">Our ICE credentials (<see cref="IceCredentials.Create"/>); the server knows our ufrag from our SDP.</param>
+    /// <param name="certificate">Our DTLS certificate; the server checks it against the fingerprint in our SDP.</param>
+    /// <param name="remoteUfrag">The server's <c>a=ice-ufrag</c>.</param>
+    /// <param name="remotePassword">The server's <c>a=ice-pwd</c>: the key of our checks' MESSAGE-INTEGRITY.</param>
+    /// <param name="remoteFingerprint">The server's <c>a=fingerprint</c>; the handshake fails on any other certificate.</param>
+    /// <param name="remote">The server candidate's address and port.</param>
+    /// <param name="protocol">UDP, or TCP (the server candidate is <c>tcptype passive</c>; we connect actively).</param>
+    /// <param name="dtlsOptions">SRTP profiles to offer (in order) and DTLS limits; defaults when null.</param>
+    /// <param name="time">Clock of ICE retransmissions and consent; <see cref="TimeProvider.System"/> when null.</param>
+    public WebRtcClientTransport(
+        IceCredentials localIce,
+        DtlsCertificate certificate,
+        string remoteUfrag,
+        string remotePassword,
+        DtlsFingerprint remoteFingerprint,
+        IPEndPoint remote,
+        IceTransportProtocol protocol,
+        DtlsOptions? dtlsOptions = null,
+        TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(localIce);
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(remoteFingerprint);
+        ArgumentNullException.ThrowIfNull(remote);
+        _localIce = localIce;
+        _certificate = certificate;
+        _remoteFingerprint = remoteFingerprint;
+        _remote = remote;
+        Protocol = protocol;
+        _dtlsOptions = dtlsOptions ?? new DtlsOptions();
+        _time = time ?? TimeProvider.System;
+        _ice = new IceControllingAgent(localIce, remoteUfrag, remotePassword, _time);
+    }
+
+    public IceTransportProtocol Protocol { get; }
+
+    public IceCredentials LocalIce => _localIce;
+
+    public DtlsFingerprint LocalFingerprint => _certificate.Fingerprint;
+
+    public WebRtcTransportState State => (WebRtcTransportState)Volatile.Read(ref _state);
+
+    /// <summary>The SRTP profile DTLS chose, once connected.</summary>
+    public SrtpProfile? Profile { get; private set; }
+
+    /// <summary>Our socket's local address (the server sees it as the remote of this peer), once the socket is open.</summary>
+    public IPEndPoint? LocalEndPoint => _socket?.LocalEndPoint as IPEndPoint;
+
+    /// <summary>Our address as the server reported it in XOR-MAPPED-ADDRESS, once ICE succeeded.</summary>
+    public IPEndPoint? MappedAddress
+    {
+        get
+        {
+            lock (_iceLock)
+            {
+                return _ice.MappedAddress;
+            }
+        }
+    }
+
+    /// <summary>Connectivity and consent checks sent so far, retransmissions included.</summary>
+    public int IceChecksSent
+    {
+        get
+        {
+            lock (_iceLock)
+            {
+                return _ice.ChecksSent;
+            }
+        }
+    }
+
+    /// <summary>Connect timeout of <see cref="ConnectAsync"/>; default <see cref="DefaultConnectTimeout"/>.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = DefaultConnectTimeout;
+
+    public void SetListener(IWebRtcClientTransportListener listener) => _listener = listener;
+
+    /// <summary>
+    /// Opens the socket, runs ICE until a check succeeds, then the DTLS handshake, and installs the SRTP keys.
+    /// Throws <see cref="TimeoutException"/> when that takes longer than <see cref="ConnectTimeout"/> (naming the
+    /// stage that stalled), <see cref="IOException"/> when the server refused (STUN error, DTLS failure, socket
+    /// error), <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fired. The
+    /// transport is disposed on any failure.
+    /// </summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connecting, (int)WebRtcTransportState.New) != (int)WebRtcTransportState.New)
+        {
+            throw new InvalidOperationException("ConnectAsync can be called once, on a new transport.");
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(ConnectTimeout);
+        string stage = "opening the socket";
+        try
+        {
+            await OpenSocketAsync(deadline.Token).ConfigureAwait(false);
+
+            stage = "ICE connectivity checks";
+            StartIce();
+            await _iceConnected.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
+
+            // RFC 8445 §12.1 with RFC 5763 §5: DTLS starts once ICE has a valid pair; we are the DTLS client.
+            stage = "the DTLS handshake";
+            var dtls = new DtlsSession(DtlsRole.Client, _certificate, _remoteFingerprint, SendDtls, _dtlsOptions);
+            _dtls = dtls;
+            _ = dtls.Closed.ContinueWith(static (_, s) => ((WebRtcClientTransport)s!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            ObjectDisposedException.ThrowIf(State == WebRtcTransportState.Closed, this);
+            dtls.Start();
+            DtlsSrtpKeys keys = await dtls.Handshake.WaitAsync(deadline.Token).ConfigureAwait(false);
+            InstallKeys(keys);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Dispose();
+            throw new TimeoutException($"No WebRTC connection to {_remote} over {Protocol} within {ConnectTimeout.TotalSeconds:0.#} s: {stage} did not complete.");
+        }
+        catch (OperationCanceledException)
+        {
+            Dispose();
+            throw;
+        }
+        catch (Exception exception)
+        {
+            Dispose();
+            throw new IOException($"No WebRTC connection to {_remote} over {Protocol}: {stage} failed ({exception.Message}).", exception);
+        }
+    }
+
+    /// <summary>
+    /// Encrypts the RTP packet in <c>buffer[..length]</c> in place and sends it. The buffer needs room for the
+    /// SRTP tag (<see cref="WebRtcTransport.MaxProtectionOverhead"/> is always enough). False before connect,
+    /// after close, on a malformed packet or when the socket refused it.
+    /// </summary>
+    public bool SendRtp(Span<byte> buffer, int length) => SendSrtp(buffer, length, rtcp: false);
+
+    /// <summary>Encrypts an RTCP datagram in place (room for tag and SRTCP index needed) and sends it.</summary>
+    public bool SendRtcp(Span<byte> buffer, int length) => SendSrtp(buffer, length, rtcp: true);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _state, (int)WebRtcTransportState.Closed) == (int)WebRtcTransportState.Closed)
+        {
+            return;
+        }
+
+        _iceTimer?.Dispose();
+        _iceConnected.TrySetException(new ObjectDisposedException(nameof(WebRtcClientTransport)));
+
+        DtlsSession? dtls = _dtls;
+        if (dtls is not null && !dtls.Closed.IsCompleted)
+        {
+            // RFC 5246 §7.2.1: close_notify tells the server at once that we are gone (it would otherwise wait
+            // for consent to lapse). The DTLS thread sends it through this socket, so the socket stays open until
+            // that thread is done, but never longer than CloseNotifyTimeout.
+            dtls.Close();
+            _ = Task.WhenAny(dtls.Closed, Task.Delay(CloseNotifyTimeout, _time))
+                .ContinueWith(static (_, s) => ((WebRtcClientTransport)s!).CloseSocket(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+        else
+        {
+            CloseSocket();
+        }
+
+        lock (_inboundLock)
+        {
+            _inbound?.Dispose();
+            _inbound = null;
+            _early.Clear();
+        }
+
+        lock (_outboundLock)
+        {
+            _outbound?.Dispose();
+            _outbound = null;
+        }
+
+        _listener?.OnClosed(this);
+    }
+
+    private async Task OpenSocketAsync(CancellationToken cancellationToken)
+    {
+        Socket socket;
+        if (Protocol == IceTransportProtocol.Udp)
+        {
+            socket = new Socket(_remote.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            socket.ReceiveBufferSize = 1024 * 1024;
+            socket.SendBufferSize = 1024 * 1024;
+
+            // A connected UDP socket takes datagrams from the server candidate only: the kernel filters the rest.
+            socket.Connect(_remote);
+        }
+        else
+        {
+            socket = new Socket(_remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            _tcpSendBuffer = new byte[2 + Rfc4571Framer.MaxFrame];
+            try
+            {
+                // RFC 6544 §4.1: toward a passive server candidate, the client side is active.
+                await socket.ConnectAsync(_remote, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        _socket = socket;
+        if (State == WebRtcTransportState.Closed)
+        {
+            CloseSocket();
+            ObjectDisposedException.ThrowIf(true, this);
+        }
+
+        _receiveThread = new Thread(Protocol == IceTransportProtocol.Udp ? ReceiveUdp : ReceiveTcp)
+        {
+            IsBackground = true,
+            Name = Protocol == IceTransportProtocol.Udp ? "webrtc-client-udp" : "webrtc-client-tcp",
+        };
+        _receiveThread.Start(socket);
+    }
+
+    private void StartIce()
+    {
+        lock (_iceLock)
+        {
+            // A one-shot timer re-armed by each tick, so ticks never overlap.
+            _iceTimer = _time.CreateTimer(static s => ((WebRtcClientTransport)s!).OnIceTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _iceTimer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnIceTimer()
+    {
+        bool consentExpired;
+        lock (_iceLock)
+        {
+            if (State == WebRtcTransportState.Closed)
+            {
+                return;
+            }
+
+            consentExpired = _ice.IsConsentExpired();
+            if (!consentExpired)
+            {
+                int length = _ice.WriteCheckIfDue(_stunBuffer, out TimeSpan next);
+                if (length > 0)
+                {
+                    SendRaw(_stunBuffer.AsSpan(0, length));
+                }
+
+                _iceTimer?.Change(next, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        if (consentExpired)
+        {
+            // RFC 7675 §5.1: without consent we must stop sending; the server will time us out as well.
+            Dispose();
+        }
+    }
+
+    private void InstallKeys(DtlsSrtpKeys keys)
+    {
+        keys.CreateContexts(out SrtpContext outbound, out SrtpContext inbound);
+        byte[][] early;
+        lock (_outboundLock)
+        {
+            lock (_inboundLock)
+            {
+                if (State == WebRtcTransportState.Closed)
+                {
+                    outbound.Dispose();
+                    inbound.Dispose();
+                    ObjectDisposedException.ThrowIf(true, this);
+                }
+
+                _outbound = outbound;
+                _inbound = inbound;
+                early = [.. _early];
+                _early.Clear();
+            }
+        }
+
+        Profile = keys.Profile;
+        Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connected, (int)WebRtcTransportState.Connecting);
+        foreach (byte[] packet in early)
+        {
+            HandleSrtp(packet, Demultiplexer.Classify(packet) == PacketClass.Rtcp);
+        }
+    }
+
+    private void ReceiveUdp(object? state)
+    {
+        var socket = (Socket)state!;
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        while (State != WebRtcTransportState.Closed)
+        {
+            int received;
+            try
+            {
+                received = socket.Receive(buffer.AsSpan(), SocketFlags.None);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                // An ICMP error for an earlier send (the server port was not open yet) or an oversized datagram.
+                continue;
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+
+            HandlePacket(buffer.AsSpan(0, received));
+        }
+    }
+
+    private void ReceiveTcp(object? state)
+    {
+        var socket = (Socket)state!;
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
+        var framer = new Rfc4571Framer();
+        while (State != WebRtcTransportState.Closed)
+        {
+            int received;
+            try
+            {
+                received = socket.Receive(buffer.AsSpan(), SocketFlags.None);
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+
+            // RFC 4571 §2: a zero-length frame cannot occur in a valid stream; the stream is lost.
+            if (received == 0 || !framer.Append(buffer.AsSpan(0, received), this, static (t, frame) => t.HandlePacket(frame)))
+            {
+                break;
+            }
+        }
+
+        // The server closed the connection (or sent garbage): there is no other path to fall back to.
+        Dispose();
+    }
+
+    private void HandlePacket(Span<byte> packet)
+    {
+        try
+        {
+            switch (Demultiplexer.Classify(packet))
+            {
+                case PacketClass.Stun:
+                    HandleStun(packet);
+                    break;
+                case PacketClass.Dtls:
+                    _dtls?.Enqueue(packet);
+                    break;
+                case PacketClass.Rtp:
+                    HandleSrtp(packet, rtcp: false);
+                    break;
+                case PacketClass.Rtcp:
+                    HandleSrtp(packet, rtcp: true);
+                    break;
+                default:
+                    // RFC 7983 §7: anything else on a WebRTC 5-tuple is dropped.
+                    break;
+            }
+        }
+        catch (Exception)
+        {
+            // A failing listener must not stop the receive thread; the packet is lost, later ones are not.
+        }
+    }
+
+    private void HandleStun(ReadOnlySpan<byte> packet)
+    {
+        IceResponseOutcome outcome;
+        bool wasConnected;
+        int errorCode;
+        lock (_iceLock)
+        {
+            wasConnected = _ice.State == IceControllingState.Connected;
+            outcome = _ice.HandleResponse(packet);
+            errorCode = _ice.ErrorCode;
+            if (outcome == IceResponseOutcome.Connected)
+            {
+                // Re-arm at once so consent checks follow the agent's new schedule rather than the retransmit one.
+                _iceTimer?.Change(IceControllingAgent.ConsentInterval, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        if (outcome == IceResponseOutcome.Connected)
+        {
+            _iceConnected.TrySetResult();
+        }
+        else if (outcome == IceResponseOutcome.Failed)
+        {
+            var failure = new IOException(errorCode == StunMessages.RoleConflict
+                ? "The server answered 487 Role Conflict: it is not an ICE-lite (controlled) agent."
+                : $"The server refused the ICE check with STUN error {errorCode}.");
+            if (!_iceConnected.TrySetException(failure) || wasConnected)
+            {
+                // A refused consent check: consent is withdrawn (RFC 7675 §5.1).
+                Dispose();
+            }
+        }
+    }
+
+    private void HandleSrtp(Span<byte> packet, bool rtcp)
+    {
+        int length;
+        lock (_inboundLock)
+        {
+            if (_inbound is null)
+            {
+                if (State == WebRtcTransportState.Connecting && _dtls is not null && _early.Count < MaxEarlyPackets)
+                {
+                    _early.Enqueue(packet.ToArray());
+                }
+
+                return;
+            }
+
+            bool ok = rtcp
+                ? _inbound.TryUnprotectRtcp(packet, packet.Length, out length)
+                : _inbound.TryUnprotectRtp(packet, packet.Length, out length);
+            if (!ok)
+            {
+                return;
+            }
+        }
+
+        IWebRtcClientTransportListener? listener = _listener;
+        if (listener is null)
+        {
+            return;
+        }
+
+        if (rtcp)
+        {
+            listener.OnRtcp(this, packet[..length]);
+        }
+        else
+        {
+            listener.OnRtp(this, packet[..length]);
+        }
+    }
+
+    private bool SendSrtp(Span<byte> buffer, int length, bool rtcp)
+    {
+        lock (_outboundLock)
+        {
+            if (_outbound is null)
+            {
+                return false;
+            }
+
+            int protectedLength;
+            bool ok = rtcp
+                ? _outbound.TryProtectRtcp(buffer, length, out protectedLength)
+                : _outbound.TryProtectRtp(buffer, length, out protectedLength);
+
+            // Sent under the lock so packets leave in the order their SRTP indexes were assigned.
+            return ok && SendRaw(buffer[..protectedLength]);
+        }
+    }
+
+    private void SendDtls(ReadOnlySpan<byte> datagram) => SendRaw(datagram);
+
+    private bool SendRaw(ReadOnlySpan<byte> packet)
+    {
+        Socket? socket = _socket;
+        if (socket is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (Protocol == IceTransportProtocol.Udp)
+            {
+                return socket.Send(packet, SocketFlags.None) == packet.Length;
+            }
+
+            lock (_tcpSendLock)
+            {
+                // RFC 4571 §2: every packet on the stream carries a 16-bit length prefix.
+                int framed = Rfc4571Framer.Frame(packet, _tcpSendBuffer!);
+                if (framed == 0)
+                {
+                    return false;
+                }
+
+                int sent = 0;
+                while (sent < framed)
+                {
+                    sent += socket.Send(_tcpSendBuffer!.AsSpan(sent, framed - sent), SocketFlags.None);
+                }
+
+                return true;
+            }
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private void CloseSocket()
+    {
+        Socket? socket = Interlocked.Exchange(ref _socket, null);
+        if (socket is null)
+        {
+            return;
+        }
+
+        if (Protocol == IceTransportProtocol.Tcp)
+        {
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        socket.Dispose();
+    }
+}

@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Transport;
+
+namespace Teletherapy.MediaRelay.Tests.Transport;
+
+/// <summary>
+/// Our server stack (shared <see cref="MediaSockets"/> + <see cref="WebRtcTransport"/>) and our client stack
+/// (<see cref="WebRtcClientTransport"/>) connected over real loopback sockets, with listeners that record
+/// every decrypted packet on both sides.
+/// </summary>
+internal sealed class LoopbackSession : IDisposable
+{
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly DtlsCertificate ServerCertificate = DtlsCertificate.Generate("loopback-server");
+    private static readonly DtlsCertificate ClientCertificate = DtlsCertificate.Generate("loopback-client");
+
+    private LoopbackSession(MediaSockets sockets, WebRtcTransport server, WebRtcClientTransport client)
+    {
+        Sockets = sockets;
+        Server = server;
+        Client = client;
+    }
+
+    public MediaSockets Sockets { get; }
+
+    /// <summary>"udp" or "tcp" (test data is public, the enum internal).</summary>
+    public static IceTransportProtocol Protocol(string transport) => Enum.Parse<IceTransportProtocol>(transport, ignoreCase: true);
+
+    public WebRtcTransport Server { get; }
+
+    public RecordingServerListener ServerListener { get; } = new();
+
+    public WebRtcClientTransport Client { get; }
+
+    public RecordingClientListener ClientListener { get; } = new();
+
+    public static async Task<MediaSockets> StartSocketsAsync()
+    {
+        var sockets = new MediaSockets(
+            Options.Create(new MediaOptions { UdpPort = 0, TcpPort = 0, BindAddress = "127.0.0.1" }),
+            NullLogger<MediaSockets>.Instance);
+        await sockets.StartAsync(CancellationToken.None);
+        return sockets;
+    }
+
+    /// <summary>Starts the server side, connects a client with <paramref name="clientOptions"/>, waits until both ends have keys.</summary>
+    public static async Task<LoopbackSession> ConnectAsync(IceTransportProtocol protocol, DtlsOptions? clientOptions = null)
+    {
+        MediaSockets sockets = await StartSocketsAsync();
+        var server = new WebRtcTransport("loopback", sockets.Directory, ServerCertificate, TimeProvider.System);
+        var clientIce = IceCredentials.Create();
+        server.SetRemote(clientIce.Ufrag, ClientCertificate.Fingerprint);
+        int port = protocol == IceTransportProtocol.Udp ? sockets.UdpPort : sockets.TcpPort;
+        var client = new WebRtcClientTransport(
+            clientIce,
+            ClientCertificate,
+            server.LocalIce.Ufrag,
+            server.LocalIce.Password,
+            server.LocalFingerprint,
+            new IPEndPoint(IPAddress.Loopback, port),
+            protocol,
+            clientOptions);
+        var session = new LoopbackSession(sockets, server, client);
+        server.SetListener(session.ServerListener);
+        client.SetListener(session.ClientListener);
+        try
+        {
+            await client.ConnectAsync().WaitAsync(StepTimeout);
+
+            // The server installs its keys on its own DTLS thread; media it sends before that is not possible.
+            await session.ServerListener.Connected.Task.WaitAsync(StepTimeout);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        return session;
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        Server.Dispose();
+        Sockets.Dispose();
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds; fails the test after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {timeout.TotalSeconds} s waiting for {what}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+}
+
+/// <summary>Copies of every decrypted packet a server transport reported, and its lifecycle events.</summary>
+internal sealed class RecordingServerListener : IWebRtcTransportListener
+{
+    public ConcurrentQueue<byte[]> Rtp { get; } = new();
+
+    public ConcurrentQueue<byte[]> Rtcp { get; } = new();
+
+    public TaskCompletionSource Connected { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public int ClosedCalls;
+
+    public void OnRtp(WebRtcTransport transport, Span<byte> packet) => Rtp.Enqueue(packet.ToArray());
+
+    public void OnRtcp(WebRtcTransport transport, Span<byte> packet) => Rtcp.Enqueue(packet.ToArray());
+
+    public void OnConnected(WebRtcTransport transport) => Connected.TrySetResult();
+
+    public void OnClosed(WebRtcTransport transport)
+    {
+        Interlocked.Increment(ref ClosedCalls);
+        Closed.TrySetResult();
+    }
+}
+
+/// <summary>Copies of every decrypted packet a client transport reported.</summary>
+internal sealed class RecordingClientListener : IWebRtcClientTransportListener
+{
+    public ConcurrentQueue<byte[]> Rtp { get; } = new();
+
+    public ConcurrentQueue<byte[]> Rtcp { get; } = new();
+
+    public TaskCompletionSource Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void OnRtp(WebRtcClientTransport transport, Span<byte> packet) => Rtp.Enqueue(packet.ToArray());
+
+    public void OnRtcp(WebRtcClientTransport transport, Span<byte> packet) => Rtcp.Enqueue(packet.ToArray());
+
+    public void OnClosed(WebRtcClientTransport transport) => Closed.TrySetResult();
+}
