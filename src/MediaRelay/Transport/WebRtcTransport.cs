@@ -25,6 +25,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private readonly Lock _inboundLock = new();
     private readonly Lock _outboundLock = new();
     private readonly Queue<byte[]> _early = new();
+    private readonly List<byte[]> _earlyDtls = [];
     private readonly List<PacketPath> _paths = [];
     private readonly byte[] _stunResponse = new byte[512];
     private IWebRtcTransportListener? _listener;
@@ -79,7 +80,24 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     public void SetRemote(string iceUfrag, DtlsFingerprint fingerprint)
     {
         _ice.RemoteUfrag = iceUfrag;
-        _remoteFingerprint = fingerprint;
+        byte[][] early;
+        PacketPath? path;
+        lock (_paths)
+        {
+            _remoteFingerprint = fingerprint;
+            early = [.. _earlyDtls];
+            _earlyDtls.Clear();
+            path = _selected;
+        }
+
+        // The browser answered our subscribe offer and started DTLS before its answer reached us: replay its flight.
+        foreach (var datagram in early)
+        {
+            if (path is not null)
+            {
+                HandleDtls(path, datagram);
+            }
+        }
     }
 
     public void OnPacket(PacketPath path, Span<byte> packet, PacketClass packetClass)
@@ -164,7 +182,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
             _paths.Clear();
         }
 
-        _selected = null;
+        // The selected path stays set so the DTLS thread can still send close_notify; media sends check the state.
         _dtls?.Close();
         lock (_inboundLock)
         {
@@ -227,8 +245,23 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     {
         if (_remoteFingerprint is null)
         {
-            RelayMetrics.DroppedNoKeys.Inc();
-            return;
+            lock (_paths)
+            {
+                if (_remoteFingerprint is null)
+                {
+                    if (_earlyDtls.Count < MaxEarlyPackets)
+                    {
+                        _selected ??= path;
+                        _earlyDtls.Add(packet.ToArray());
+                    }
+                    else
+                    {
+                        RelayMetrics.DroppedNoKeys.Inc();
+                    }
+
+                    return;
+                }
+            }
         }
 
         if (_dtls is null)
@@ -346,7 +379,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private bool Send(Span<byte> buffer, int length, bool rtcp)
     {
         var path = _selected;
-        if (path is null)
+        if (path is null || State == WebRtcTransportState.Closed)
         {
             return false;
         }
