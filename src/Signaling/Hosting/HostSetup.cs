@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 using Teletherapy.MediaRelay;
 using Teletherapy.Scheduling;
+using Teletherapy.Signaling.Api;
 
 namespace Teletherapy.Signaling.Hosting;
 
@@ -39,6 +40,7 @@ internal static class HostSetup
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
             .AddCheck<MediaSocketsHealthCheck>("media-sockets");
+        builder.AddTeletherapyApi();
         return builder;
     }
 
@@ -50,6 +52,7 @@ internal static class HostSetup
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseHttpMetrics();
+        app.UseTeletherapyApi();
 
         app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
         {
@@ -63,6 +66,7 @@ internal static class HostSetup
         });
         app.MapMetrics("/metrics");
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapTeletherapyApi();
 
         foreach (var route in PageRoutes)
         {
