@@ -1,20 +1,73 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Teletherapy.Scheduling.Appointments;
+using Teletherapy.Scheduling.Audit;
+using Teletherapy.Scheduling.Calendar;
+using Teletherapy.Scheduling.Clinics;
 using Teletherapy.Scheduling.Data;
+using Teletherapy.Scheduling.Demo;
+using Teletherapy.Scheduling.Email;
+using Teletherapy.Scheduling.Join;
+using Teletherapy.Scheduling.Outbox;
+using Teletherapy.Scheduling.Patients;
+using Teletherapy.Scheduling.Portal;
+using Teletherapy.Scheduling.Reminders;
+using Teletherapy.Scheduling.Staff;
 
 namespace Teletherapy.Scheduling;
 
 public static class SchedulingServiceCollectionExtensions
 {
-    /// <summary>Registers the database, migrations (applied on start) and the scheduling use cases.</summary>
+    /// <summary>
+    /// Registers the database, migrations (applied on start), the scheduling use cases, the outbox sender and the
+    /// reminder scheduler. Configure <see cref="SmtpOptions"/> and <see cref="NotificationOptions"/> with the options
+    /// pattern; register an <see cref="ISmsSender"/> before this call to use an SMS gateway.
+    /// </summary>
     public static IServiceCollection AddScheduling(this IServiceCollection services, SchedulingOptions options)
     {
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<SmtpOptions>();
+        services.AddOptions<NotificationOptions>();
         services.AddSingleton<Database>();
         services.AddSingleton<MigrationRunner>();
         services.AddHostedService<MigrateOnStart>();
+
+        services.AddSingleton<EmailComposer>();
+        services.AddSingleton<OutboxSignal>();
+        services.TryAddSingleton<ISmsSender, OutboxFolderSmsSender>();
+        services.AddSingleton<IMailTransport>(sp => sp.GetRequiredService<IOptions<SmtpOptions>>().Value.IsConfigured
+            ? new SmtpMailTransport(sp.GetRequiredService<IOptions<SmtpOptions>>())
+            : new PickupFolderMailTransport(sp.GetRequiredService<SchedulingOptions>()));
+
+        services.AddSingleton(sp => new ClinicSettings(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new StaffAccounts(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AddPatient(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new CreateAppointment(
+            sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreateAppointment>>()));
+        services.AddSingleton(sp => new RescheduleAppointment(
+            sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RescheduleAppointment>>()));
+        services.AddSingleton(sp => new CancelAppointment(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CancelAppointment>>()));
+        services.AddSingleton(sp => new GetCalendar(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new JoinService(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new PortalSignIn(
+            sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NotificationOptions>>(), sp.GetRequiredService<ILogger<PortalSignIn>>()));
+        services.AddSingleton(sp => new PortalNotifications(sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new DemoSeeder(
+            sp.GetRequiredService<Database>(), sp.GetRequiredService<ClinicSettings>(), sp.GetRequiredService<StaffAccounts>(), sp.GetRequiredService<AddPatient>(),
+            sp.GetRequiredService<CreateAppointment>(), sp.GetRequiredService<JoinService>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NotificationOptions>>()));
+
+        services.AddSingleton<OutboxSender>();
+        services.AddSingleton<ReminderScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReminderScheduler>());
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxSender>());
         return services;
     }
 

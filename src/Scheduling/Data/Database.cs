@@ -12,6 +12,7 @@ public sealed class Database : IDisposable
 
     public Database(SchedulingOptions options)
     {
+        SqlDialects.ConfigureDapper();
         if (!string.IsNullOrWhiteSpace(options.PostgresConnectionString))
         {
             Dialect = SqlDialect.Postgres;
@@ -70,6 +71,22 @@ public sealed class Database : IDisposable
         catch (InvalidOperationException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Opens a connection and begins a transaction (SQLite: <c>BEGIN IMMEDIATE</c>, so writers queue instead of failing on upgrade).</summary>
+    internal async Task<(DbConnection Connection, DbTransaction Transaction)> BeginAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            return (connection, transaction);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 

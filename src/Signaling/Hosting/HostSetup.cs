@@ -4,6 +4,7 @@ using Prometheus;
 using Teletherapy.MediaRelay;
 using Teletherapy.Scheduling;
 using Teletherapy.Signaling.Check;
+using Teletherapy.Signaling.Api;
 
 namespace Teletherapy.Signaling.Hosting;
 
@@ -45,6 +46,7 @@ internal static class HostSetup
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
             .AddCheck<MediaSocketsHealthCheck>("media-sockets");
+        builder.AddTeletherapyApi();
         return builder;
     }
 
@@ -57,6 +59,7 @@ internal static class HostSetup
         app.UseStaticFiles();
         app.UseHttpMetrics();
         app.UseRateLimiter();
+        app.UseTeletherapyApi();
 
         app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
         {
@@ -72,6 +75,7 @@ internal static class HostSetup
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapIceServers();
         app.MapConnectionCheck();
+        app.MapTeletherapyApi();
 
         foreach (var route in PageRoutes)
         {

@@ -1,0 +1,112 @@
+using Dapper;
+using Teletherapy.Scheduling.Data;
+
+namespace Teletherapy.Scheduling.Audit;
+
+/// <summary>Kinds of audit events (append-only log per appointment).</summary>
+public static class AuditKinds
+{
+    public const string LinkOpened = "link-opened";
+    public const string Knocked = "knocked";
+    public const string Admitted = "admitted";
+    public const string Denied = "denied";
+    public const string SentBack = "sent-back";
+    public const string Joined = "joined";
+    public const string Left = "left";
+    public const string Dropped = "dropped";
+    public const string Rejoined = "rejoined";
+    public const string Ended = "ended";
+
+    /// <summary>A join attempt refused by a rule; the event's reason is the rule's reason (<c>not-listed</c>, <c>too-early</c>…).</summary>
+    public const string JoinRefused = "join-refused";
+}
+
+/// <summary>Kinds of actors.</summary>
+public static class AuditActorKinds
+{
+    public const string Staff = "staff";
+    public const string Contact = "contact";
+    public const string Integrator = "integrator";
+    public const string System = "system";
+}
+
+/// <summary>Who did something: a staff member, a contact, an integrator or the system.</summary>
+public sealed record AuditActor(string Kind, Guid? Id)
+{
+    public static AuditActor Staff(Guid id) => new(AuditActorKinds.Staff, id);
+
+    public static AuditActor Contact(Guid id) => new(AuditActorKinds.Contact, id);
+
+    public static AuditActor Integrator { get; } = new(AuditActorKinds.Integrator, null);
+
+    public static AuditActor System { get; } = new(AuditActorKinds.System, null);
+}
+
+/// <summary>One audit event. For <c>admitted</c>, <c>denied</c> and <c>sent-back</c> the actor is the therapist and <see cref="SubjectId"/> the contact.</summary>
+public sealed record AuditEvent(long Id, Guid AppointmentId, DateTimeOffset At, string Kind, string ActorKind, Guid? ActorId, Guid? SubjectId, string? Reason);
+
+/// <summary>Face-to-face time of an appointment, computed from its audit events.</summary>
+public sealed record FaceToFaceTime(Guid AppointmentId, double Minutes, long Seconds);
+
+/// <summary>
+/// The append-only audit log of appointments (link opened, knocked, admitted/denied/sent back, joined, left, dropped,
+/// rejoined, ended, refused joins). The session hub appends its events here; the API reads them.
+/// </summary>
+public sealed class AuditLog
+{
+    private readonly Database _database;
+    private readonly TimeProvider _time;
+
+    internal AuditLog(Database database, TimeProvider time)
+    {
+        _database = database;
+        _time = time;
+    }
+
+    /// <summary>Appends an event at the current time. <paramref name="subjectId"/>: the contact an admit/deny/send-back acted on.</summary>
+    public async Task AppendAsync(Guid appointmentId, string kind, AuditActor actor, string? reason = null, Guid? subjectId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(
+            "INSERT INTO audit_events (appointment_id, at, kind, actor_kind, actor_id, subject_id, reason) VALUES (@appointmentId, @at, @kind, @actorKind, @actorId, @subjectId, @reason)",
+            new { appointmentId, at = _time.GetUtcNow(), kind, actorKind = actor.Kind, actorId = actor.Id, subjectId, reason }).ConfigureAwait(false);
+    }
+
+    /// <summary>The events of an appointment in the order they happened.</summary>
+    public async Task<IReadOnlyList<AuditEvent>> ListAsync(Guid appointmentId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<AuditRow>(
+            "SELECT id, appointment_id, at, kind, actor_kind, actor_id, subject_id, reason FROM audit_events WHERE appointment_id = @appointmentId ORDER BY at, id",
+            new { appointmentId }).ConfigureAwait(false);
+        return rows.Select(r => new AuditEvent(r.Id, r.AppointmentId, r.At, r.Kind, r.ActorKind, r.ActorId, r.SubjectId, r.Reason)).ToList();
+    }
+
+    /// <summary>Face-to-face time so far (see <see cref="FaceToFace"/>).</summary>
+    public async Task<FaceToFaceTime> FaceToFaceAsync(Guid appointmentId, CancellationToken cancellationToken = default)
+    {
+        var events = await ListAsync(appointmentId, cancellationToken).ConfigureAwait(false);
+        var total = FaceToFace.Compute(events, _time.GetUtcNow());
+        return new FaceToFaceTime(appointmentId, Math.Round(total.TotalMinutes, 2), (long)total.TotalSeconds);
+    }
+
+    private sealed class AuditRow
+    {
+        public long Id { get; set; }
+
+        public Guid AppointmentId { get; set; }
+
+        public DateTimeOffset At { get; set; }
+
+        public string Kind { get; set; } = "";
+
+        public string ActorKind { get; set; } = "";
+
+        public Guid? ActorId { get; set; }
+
+        public Guid? SubjectId { get; set; }
+
+        public string? Reason { get; set; }
+    }
+}

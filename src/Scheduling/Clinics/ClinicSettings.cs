@@ -1,0 +1,99 @@
+using Dapper;
+using Teletherapy.Scheduling.Data;
+using Teletherapy.Scheduling.Email;
+
+namespace Teletherapy.Scheduling.Clinics;
+
+/// <summary>A clinic as the API shows it.</summary>
+public sealed record Clinic(Guid Id, string Name, string TimeZone, bool RemindersEnabled);
+
+/// <summary>Body of <c>PUT /api/v1/clinic</c> and <c>POST /api/v1/clinics</c>.</summary>
+public sealed record SaveClinicRequest(string? Name, string? TimeZone, bool RemindersEnabled);
+
+/// <summary>Use cases: read and save the clinic (name, time zone, reminders feature), add another clinic.</summary>
+public sealed class ClinicSettings
+{
+    private readonly Database _database;
+    private readonly TimeProvider _time;
+
+    internal ClinicSettings(Database database, TimeProvider time)
+    {
+        _database = database;
+        _time = time;
+    }
+
+    /// <summary>The clinic managed by <c>/api/v1/clinic</c> (the first created), or null before it is set up.</summary>
+    public async Task<Clinic?> GetDefaultAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await SchedulingReader.DefaultClinicAsync(connection, null).ConfigureAwait(false);
+        return row is null ? null : ToClinic(row);
+    }
+
+    /// <summary>Creates the default clinic or updates it.</summary>
+    public async Task<Result<Clinic>> SaveDefaultAsync(SaveClinicRequest request, CancellationToken cancellationToken = default)
+    {
+        var errors = Validate(request);
+        if (errors.HasErrors)
+        {
+            return Result<Clinic>.Invalid(errors.Errors);
+        }
+
+        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection)
+        await using (transaction)
+        {
+            var existing = await SchedulingReader.DefaultClinicAsync(connection, transaction).ConfigureAwait(false);
+            var clinic = new Clinic(existing?.Id ?? Guid.NewGuid(), request.Name!.Trim(), request.TimeZone!.Trim(), request.RemindersEnabled);
+            if (existing is null)
+            {
+                await InsertAsync(connection, transaction, clinic).ConfigureAwait(false);
+            }
+            else
+            {
+                await connection.ExecuteAsync(
+                    "UPDATE clinics SET name = @Name, time_zone = @TimeZone, reminders_enabled = @RemindersEnabled WHERE id = @Id", clinic, transaction).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return Result<Clinic>.Ok(clinic);
+        }
+    }
+
+    /// <summary>Adds a further clinic (several clinics may share one server; staff and patients belong to one).</summary>
+    public async Task<Result<Clinic>> CreateAsync(SaveClinicRequest request, CancellationToken cancellationToken = default)
+    {
+        var errors = Validate(request);
+        if (errors.HasErrors)
+        {
+            return Result<Clinic>.Invalid(errors.Errors);
+        }
+
+        var clinic = new Clinic(Guid.NewGuid(), request.Name!.Trim(), request.TimeZone!.Trim(), request.RemindersEnabled);
+        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection)
+        await using (transaction)
+        {
+            await InsertAsync(connection, transaction, clinic).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return Result<Clinic>.Ok(clinic);
+    }
+
+    private Task<int> InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Clinic clinic) =>
+        connection.ExecuteAsync(
+            "INSERT INTO clinics (id, name, time_zone, reminders_enabled, created_at) VALUES (@Id, @Name, @TimeZone, @RemindersEnabled, @now)",
+            new { clinic.Id, clinic.Name, clinic.TimeZone, clinic.RemindersEnabled, now = _time.GetUtcNow() },
+            transaction);
+
+    private static Validation Validate(SaveClinicRequest request)
+    {
+        var validation = new Validation();
+        validation.Require(!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 200, "name", "The clinic's name is required (at most 200 characters).");
+        validation.Require(ClinicTime.TryFindZone(request.TimeZone, out _), "timeZone", "Unknown time zone; use an IANA id such as Europe/Berlin.");
+        return validation;
+    }
+
+    internal static Clinic ToClinic(ClinicRow row) => new(row.Id, row.Name, row.TimeZone, row.RemindersEnabled);
+}

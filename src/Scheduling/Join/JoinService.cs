@@ -1,0 +1,107 @@
+using Teletherapy.Scheduling.Audit;
+using Teletherapy.Scheduling.Data;
+using Teletherapy.Scheduling.JoinLinks;
+
+namespace Teletherapy.Scheduling.Join;
+
+/// <summary>An appointment as the session and waiting room need it.</summary>
+public sealed record SessionAppointment(
+    Guid Id,
+    Guid PatientId,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    DateTimeOffset OpensAt,
+    DateTimeOffset ClosesAt,
+    string Status,
+    IReadOnlyList<Guid> TherapistIds);
+
+/// <summary>The contact a join link belongs to; <see cref="Role"/> is <c>patient</c> or <c>caregiver</c>.</summary>
+public sealed record JoinContact(Guid Id, string Name, string Role);
+
+/// <summary>Answer of <see cref="JoinService.CheckTherapistJoinAsync"/>; <see cref="Appointment"/> is null when not found.</summary>
+public sealed record TherapistJoinCheck(JoinDecision Decision, SessionAppointment? Appointment);
+
+/// <summary>
+/// Answer of <see cref="JoinService.ResolveJoinTokenAsync"/>: whether the link is good (<see cref="Decision"/>), whether
+/// the room is open now (a good link before the room opens waits with a countdown to <see cref="SessionAppointment.OpensAt"/>),
+/// and who and what it is for.
+/// </summary>
+public sealed record JoinTokenCheck(JoinDecision Decision, bool RoomOpen, SessionAppointment? Appointment, JoinContact? Contact);
+
+/// <summary>
+/// The join rules applied to stored appointments and links, for the REST API and the session hub alike. Refused
+/// attempts are written to the audit log.
+/// </summary>
+public sealed class JoinService
+{
+    private readonly Database _database;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+
+    internal JoinService(Database database, AuditLog audit, TimeProvider time)
+    {
+        _database = database;
+        _audit = audit;
+        _time = time;
+    }
+
+    /// <summary>R1, R2: may this staff member join the appointment's session now?</summary>
+    public async Task<TherapistJoinCheck> CheckTherapistJoinAsync(Guid appointmentId, Guid staffId, CancellationToken cancellationToken = default)
+    {
+        AppointmentRow? row;
+        await using (var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            row = await SchedulingReader.AppointmentAsync(connection, null, appointmentId).ConfigureAwait(false);
+        }
+
+        if (row is null)
+        {
+            return new TherapistJoinCheck(JoinDecision.Refuse(JoinReasons.NotFound), null);
+        }
+
+        var decision = JoinPolicy.CanTherapistJoin(row.ToFacts(), staffId, _time.GetUtcNow());
+        if (!decision.Allowed)
+        {
+            await _audit.AppendAsync(row.Id, AuditKinds.JoinRefused, AuditActor.Staff(staffId), decision.Reason, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        return new TherapistJoinCheck(decision, ToSession(row));
+    }
+
+    /// <summary>Derived rules: is this join link good now, and for whom? A refusal is audited (except an unknown token).</summary>
+    public async Task<JoinTokenCheck> ResolveJoinTokenAsync(string token, CancellationToken cancellationToken = default)
+    {
+        FoundJoinLink? found;
+        AppointmentRow? row = null;
+        await using (var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found = await ResolveJoinLink.FindAsync(connection, token).ConfigureAwait(false);
+            if (found is not null)
+            {
+                row = await SchedulingReader.AppointmentAsync(connection, null, found.Link.AppointmentId).ConfigureAwait(false);
+            }
+        }
+
+        if (found is null || row is null)
+        {
+            return new JoinTokenCheck(JoinDecision.Refuse(JoinReasons.NotFound), false, null, null);
+        }
+
+        var now = _time.GetUtcNow();
+        var facts = row.ToFacts();
+        var decision = JoinPolicy.CheckJoinLink(facts, found.Link, now);
+        if (!decision.Allowed)
+        {
+            await _audit.AppendAsync(row.Id, AuditKinds.JoinRefused, AuditActor.Contact(found.Contact.Id), decision.Reason, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        var contact = new JoinContact(found.Contact.Id, found.Contact.Name, found.Contact.Role);
+        return new JoinTokenCheck(decision, decision.Allowed && JoinPolicy.IsRoomOpen(facts, now), ToSession(row), contact);
+    }
+
+    private static SessionAppointment ToSession(AppointmentRow row)
+    {
+        var facts = row.ToFacts();
+        return new SessionAppointment(row.Id, row.PatientId, row.StartAt, row.EndAt, JoinPolicy.OpensAt(facts), JoinPolicy.ClosesAt(facts), row.Status, row.TherapistIds.ToList());
+    }
+}

@@ -1,0 +1,220 @@
+using Dapper;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using Teletherapy.Scheduling.Data;
+
+namespace Teletherapy.Scheduling.Outbox;
+
+/// <summary>
+/// Delivers outbox messages: claims due rows (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>, so several server
+/// processes share the work; SQLite: one atomic claim update), delivers each, and records it as sent. A failure is
+/// retried with exponential backoff. A claim is a lease: if this process dies after claiming, another takes the
+/// message over once the lease runs out.
+/// </summary>
+/// <remarks>
+/// Exactly once: a message is marked sent only by the claim that delivered it. For <c>.eml</c> and <c>.sms.txt</c>
+/// files, a repeat after a crash between delivering and marking rewrites the same file (named by message id), so the
+/// result is one file. Over SMTP that window cannot be closed by any sender alone; the stable <c>Message-Id</c> lets the
+/// receiving side recognise the repeat.
+/// </remarks>
+internal sealed partial class OutboxSender(
+    Database database,
+    IMailTransport mail,
+    ISmsSender sms,
+    OutboxSignal signal,
+    TimeProvider time,
+    IOptions<NotificationOptions> options,
+    ILogger<OutboxSender> logger) : BackgroundService
+{
+    private const int BatchSize = 20;
+
+    private static readonly Gauge Pending = Metrics.CreateGauge(
+        "teletherapy_outbox_pending", "Outbox messages not yet delivered (including those waiting for a retry).");
+
+    /// <summary>Test seam: runs after a message was delivered and before it is marked sent (a throw simulates a crash there).</summary>
+    internal Func<Guid, Task>? AfterDeliverBeforeMark { get; set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wake = signal.WaitAsync();
+            try
+            {
+                await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogPassFailed(ex);
+            }
+
+            try
+            {
+                await Task.WhenAny(wake, Task.Delay(options.Value.OutboxPollInterval, time, stoppingToken)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Delivers every message that is due now; returns how many were delivered.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var delivered = 0;
+        while (true)
+        {
+            var claimToken = Guid.NewGuid();
+            var batch = await ClaimAsync(claimToken, cancellationToken).ConfigureAwait(false);
+            foreach (var message in batch)
+            {
+                if (await ProcessAsync(message, claimToken, cancellationToken).ConfigureAwait(false))
+                {
+                    delivered++;
+                }
+            }
+
+            if (batch.Count < BatchSize)
+            {
+                break;
+            }
+        }
+
+        await UpdatePendingGaugeAsync(cancellationToken).ConfigureAwait(false);
+        return delivered;
+    }
+
+    private async Task<List<ClaimedMessage>> ClaimAsync(Guid claimToken, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var sql = $"""
+            UPDATE outbox_messages
+            SET claim_token = @claimToken, claimed_until = @until, attempts = attempts + 1
+            WHERE id IN (
+                SELECT id FROM outbox_messages
+                WHERE sent_at IS NULL AND discarded_at IS NULL AND not_before <= @now
+                  AND (claimed_until IS NULL OR claimed_until <= @now)
+                ORDER BY not_before, id
+                LIMIT @batch
+                {database.Dialect.SkipLocked()})
+            RETURNING id, channel, kind, recipient, payload, discard_after, attempts
+            """;
+        var rows = await connection.QueryAsync<ClaimedMessage>(
+            sql, new { claimToken, until = now + options.Value.ClaimLease, now, batch = BatchSize }).ConfigureAwait(false);
+        return rows.ToList();
+    }
+
+    private async Task<bool> ProcessAsync(ClaimedMessage message, Guid claimToken, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (message.DiscardAfter is { } discardAfter && now >= discardAfter)
+        {
+            // A reminder that could not go out before the appointment started is no longer useful.
+            await FinishAsync("discarded_at = @now, last_error = 'too late'", message.Id, claimToken, now, null, cancellationToken).ConfigureAwait(false);
+            LogDiscarded(message.Id, message.Kind);
+            return false;
+        }
+
+        try
+        {
+            if (message.Channel == OutboxChannels.Sms)
+            {
+                await sms.SendAsync(new SmsMessage(message.Id, message.Recipient, message.Payload), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await mail.DeliverAsync(message.Id, OutboxWriter.Deserialize(message.Payload), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var giveUp = message.Attempts >= options.Value.MaxAttempts;
+            var delay = RetryDelay(message.Attempts);
+            var error = $"{ex.GetType().Name}: {ex.Message}";
+            if (error.Length > 500)
+            {
+                error = error[..500];
+            }
+
+            await FinishAsync(
+                giveUp ? "discarded_at = @now, last_error = @error" : "not_before = @next, last_error = @error",
+                message.Id, claimToken, now, new { error, next = now + delay }, cancellationToken).ConfigureAwait(false);
+            LogDeliveryFailed(message.Id, message.Channel, message.Attempts, giveUp, ex.GetType().Name);
+            return false;
+        }
+
+        if (AfterDeliverBeforeMark is { } seam)
+        {
+            await seam(message.Id).ConfigureAwait(false);
+        }
+
+        await FinishAsync("sent_at = @now, last_error = NULL", message.Id, claimToken, time.GetUtcNow(), null, CancellationToken.None).ConfigureAwait(false);
+        LogDelivered(message.Id, message.Channel, message.Kind);
+        return true;
+    }
+
+    /// <summary>Exponential backoff: first delay, doubled per failed attempt, capped.</summary>
+    internal TimeSpan RetryDelay(int attempts)
+    {
+        var first = options.Value.FirstRetryDelay;
+        var factor = Math.Pow(2, Math.Clamp(attempts - 1, 0, 30));
+        var delay = TimeSpan.FromTicks((long)Math.Min(first.Ticks * factor, options.Value.MaxRetryDelay.Ticks));
+        return delay;
+    }
+
+    private async Task FinishAsync(string set, Guid id, Guid claimToken, DateTimeOffset now, object? extra, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var parameters = new DynamicParameters(extra);
+        parameters.AddDynamicParams(new { id, claimToken, now });
+        // Only the holder of the claim may finish the message: a sender whose lease ran out cannot overwrite a newer claim.
+        await connection.ExecuteAsync(
+            $"UPDATE outbox_messages SET {set}, claim_token = NULL, claimed_until = NULL WHERE id = @id AND claim_token = @claimToken",
+            parameters).ConfigureAwait(false);
+    }
+
+    private async Task UpdatePendingGaugeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var pending = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM outbox_messages WHERE sent_at IS NULL AND discarded_at IS NULL").ConfigureAwait(false);
+        Pending.Set(pending);
+    }
+
+    private sealed class ClaimedMessage
+    {
+        public Guid Id { get; set; }
+
+        public string Channel { get; set; } = "";
+
+        public string Kind { get; set; } = "";
+
+        public string Recipient { get; set; } = "";
+
+        public string Payload { get; set; } = "";
+
+        public DateTimeOffset? DiscardAfter { get; set; }
+
+        public int Attempts { get; set; }
+    }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Outbox message {MessageId} ({Channel}, {Kind}) delivered")]
+    private partial void LogDelivered(Guid messageId, string channel, string kind);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Outbox message {MessageId} ({Channel}) failed on attempt {Attempt}; given up: {GivenUp}; error type {ErrorType}")]
+    private partial void LogDeliveryFailed(Guid messageId, string channel, int attempt, bool givenUp, string errorType);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Outbox message {MessageId} ({Kind}) discarded: the appointment has started")]
+    private partial void LogDiscarded(Guid messageId, string kind);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Outbox pass failed")]
+    private partial void LogPassFailed(Exception exception);
+}
