@@ -1,9 +1,8 @@
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.RateLimiting;
 using Teletherapy.MediaRelay;
 
-using Teletherapy.Signaling.Hosting;
+using Teletherapy.Signaling.Api;
 
 namespace Teletherapy.Signaling.Check;
 
@@ -53,26 +52,31 @@ internal static class ConnectionCheckApi
     {
         var group = app.MapGroup("/api/v1/check").WithTags("Connection test");
         group.MapPost("/", Start)
+            .Produces<ConnectionCheckStarted>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireRateLimiting(RateLimitPolicy)
             .WithName("StartConnectionCheck")
             .WithSummary("Starts a connection test: the relay answers the browser's offer and sends its audio and video back for at most 20 s.");
         group.MapGet("/{id}", Status)
+            .Produces<ConnectionCheckStatus>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetConnectionCheck")
             .WithSummary("What the relay saw of a connection test so far.");
         return app;
     }
 
-    private static Results<Created<ConnectionCheckStarted>, ProblemHttpResult> Start(ConnectionCheckRequest request, MediaRelayService relay)
+    private static IResult Start(ConnectionCheckRequest request, MediaRelayService relay)
     {
         if (string.IsNullOrWhiteSpace(request.Offer) || request.Offer.Length > 64 * 1024)
         {
-            return Problems.Validation("offer", "An SDP offer (at most 64 KiB) is required.");
+            return ApiProblems.Invalid("offer", "An SDP offer (at most 64 KiB) is required.");
         }
 
         var test = relay.StartConnectionTest(request.Offer, MaxTestDuration, out var error);
         if (test is null)
         {
-            return Problems.Validation("offer", error ?? "The offer cannot be used.");
+            return ApiProblems.Invalid("offer", error ?? "The offer cannot be used.");
         }
 
         return TypedResults.Created(
@@ -80,12 +84,12 @@ internal static class ConnectionCheckApi
             new ConnectionCheckStarted(test.Id, test.Answer, test.ExpiresAt, (int)MaxTestDuration.TotalSeconds));
     }
 
-    private static Results<Ok<ConnectionCheckStatus>, ProblemHttpResult> Status(string id, MediaRelayService relay)
+    private static IResult Status(string id, MediaRelayService relay)
     {
         var test = relay.FindConnectionTest(id);
         if (test is null)
         {
-            return Problems.NotFound("This connection test does not exist or has ended.");
+            return ApiProblems.NotFoundProblem("This connection test does not exist or has ended.");
         }
 
         return TypedResults.Ok(new ConnectionCheckStatus(test.Id, test.IsConnected, test.PacketsReceived, test.PacketsReturned, test.IsClosed));
