@@ -53,6 +53,7 @@ public static class SchedulingServiceCollectionExtensions
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RescheduleAppointment>>()));
         services.AddSingleton(sp => new CancelAppointment(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CancelAppointment>>()));
+        services.AddSingleton(sp => new EndSession(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EndSession>>()));
         services.AddSingleton(sp => new GetCalendar(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JoinService(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));

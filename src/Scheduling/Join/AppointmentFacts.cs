@@ -5,6 +5,9 @@ public static class AppointmentStatus
 {
     public const string Scheduled = "scheduled";
     public const string Cancelled = "cancelled";
+
+    /// <summary>A therapist ended the session: nobody is admitted any more, links stop working.</summary>
+    public const string Ended = "ended";
 }
 
 /// <summary>What the join rules need to know about an appointment.</summary>

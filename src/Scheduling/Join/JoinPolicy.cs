@@ -61,6 +61,11 @@ public static class JoinPolicy
             return JoinDecision.Refuse(JoinReasons.NotTeletherapy);
         }
 
+        if (appointment.Status == AppointmentStatus.Ended)
+        {
+            return JoinDecision.Refuse(JoinReasons.Ended);
+        }
+
         if (now < OpensAt(appointment))
         {
             return JoinDecision.Refuse(JoinReasons.TooEarly);
@@ -84,6 +89,11 @@ public static class JoinPolicy
         if (appointment.Status == AppointmentStatus.Cancelled)
         {
             return JoinDecision.Refuse(JoinReasons.Cancelled);
+        }
+
+        if (appointment.Status == AppointmentStatus.Ended)
+        {
+            return JoinDecision.Refuse(JoinReasons.Ended);
         }
 
         if (link.RevokedAt is not null)

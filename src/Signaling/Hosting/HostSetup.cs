@@ -4,6 +4,7 @@ using Prometheus;
 using Teletherapy.MediaRelay;
 using Teletherapy.Scheduling;
 using Teletherapy.Signaling.Check;
+using Teletherapy.Signaling.Sessions;
 using Teletherapy.Signaling.Api;
 
 namespace Teletherapy.Signaling.Hosting;
@@ -42,6 +43,7 @@ internal static class HostSetup
 
         builder.Services.AddProblemDetails();
         builder.Services.AddConnectionCheck();
+        builder.Services.AddSessions();
         builder.Services.AddOpenApi("v1");
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
@@ -75,6 +77,7 @@ internal static class HostSetup
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapIceServers();
         app.MapConnectionCheck();
+        app.MapSessions();
         app.MapTeletherapyApi();
 
         foreach (var route in PageRoutes)

@@ -1,0 +1,105 @@
+namespace Teletherapy.Signaling.Sessions;
+
+// The wire contract of the session hub (/hubs/session), version 1. Records serialize to camelCase JSON.
+// Participant states, roles and notice kinds are lower-case strings so that every client can read them.
+
+/// <summary>Participant states as the hub reports them.</summary>
+public static class ParticipantStates
+{
+    /// <summary>In the waiting room; no listed therapist is in the session yet.</summary>
+    public const string WaitingForTherapist = "waiting-for-therapist";
+
+    /// <summary>In the waiting room; a therapist is in the session and can admit.</summary>
+    public const string WaitingToBeAdmitted = "waiting-to-be-admitted";
+
+    public const string Admitted = "admitted";
+    public const string Denied = "denied";
+    public const string SentBack = "sent-back";
+    public const string SessionEnded = "session-ended";
+    public const string Left = "left";
+}
+
+/// <summary>Roles in a session.</summary>
+public static class ParticipantRoles
+{
+    public const string Therapist = "therapist";
+    public const string Patient = "patient";
+    public const string Caregiver = "caregiver";
+}
+
+/// <summary>The result of a connection test, as the participant's browser reports it.</summary>
+public sealed record ConnectionCheckSummary(string Verdict, bool VideoReturned, bool AudioReturned, int? RoundTripMs, double? LossPercent, int? BitrateKbps);
+
+/// <summary>Someone in the waiting room, as listed therapists see them.</summary>
+public sealed record WaitingParticipant(
+    string ParticipantId,
+    string Name,
+    string Role,
+    DateTimeOffset WaitingSince,
+    bool Connected,
+    ConnectionCheckSummary? ConnectionCheck);
+
+/// <summary>Someone in the session.</summary>
+public sealed record PeerInfo(string ParticipantId, string Name, string Role, bool Connected);
+
+/// <summary>The waiting room and session as a therapist sees them.</summary>
+public sealed record WaitingRoomSnapshot(Guid AppointmentId, IReadOnlyList<WaitingParticipant> Waiting, IReadOnlyList<PeerInfo> InSession);
+
+/// <summary>What a participant's own screen should say.</summary>
+public sealed record ParticipantStateNotice(string State, string? Message, string? ByName = null);
+
+/// <summary>A short message from a therapist to everyone waiting ("Running 5 minutes late").</summary>
+public sealed record WaitingRoomMessage(string Text, string FromName, DateTimeOffset SentAt);
+
+/// <summary>A TURN/STUN server for RTCPeerConnection.</summary>
+public sealed record IceServerInfo(IReadOnlyList<string> Urls, string? Username, string? Credential);
+
+/// <summary>
+/// The answer to a join: accepted with the participant's id and state, or refused with the rule's reason
+/// (<c>not-listed</c>, <c>too-early</c>, <c>ended</c>, <c>cancelled</c>, <c>link-expired</c>, <c>link-revoked</c>,
+/// <c>not-found</c>, <c>not-admitted</c>, <c>unauthorized</c>). <c>OpensAt</c> is set when the room is not open yet.
+/// </summary>
+public sealed record JoinResult(
+    bool Accepted,
+    string? Reason,
+    Guid? AppointmentId,
+    string? ParticipantId,
+    string? Name,
+    string? Role,
+    string? State,
+    DateTimeOffset? OpensAt,
+    WaitingRoomSnapshot? WaitingRoom,
+    IReadOnlyList<PeerInfo>? Peers,
+    IReadOnlyList<IceServerInfo>? IceServers)
+{
+    public static JoinResult Refused(string reason, DateTimeOffset? opensAt = null) =>
+        new(false, reason, null, null, null, null, null, opensAt, null, null, null);
+}
+
+/// <summary>Server → client events. Every client implements the ones it cares about.</summary>
+public interface ISessionClient
+{
+    /// <summary>To listed therapists: the queue or the session changed.</summary>
+    Task WaitingRoomChanged(WaitingRoomSnapshot snapshot);
+
+    /// <summary>To listed therapists: someone arrived in the waiting room (play the knock).</summary>
+    Task Knock(WaitingParticipant participant);
+
+    /// <summary>To a participant (all of their tabs): their own state changed.</summary>
+    Task StateChanged(ParticipantStateNotice notice);
+
+    /// <summary>To everyone waiting: a therapist's message.</summary>
+    Task WaitingRoomMessage(WaitingRoomMessage message);
+
+    /// <summary>To people in the session: someone joined or came back.</summary>
+    Task PeerJoined(PeerInfo peer);
+
+    /// <summary>To people in the session: someone left or dropped.</summary>
+    Task PeerLeft(PeerInfo peer);
+
+    /// <summary>To a participant: a new subscribe offer (tracks came or went); answer with SubscribeAnswer.</summary>
+    Task SubscribeOffer(string sdp);
+
+    /// <summary>To everyone: the session is over.</summary>
+    Task SessionEnded(string reason);
+}

@@ -1,0 +1,560 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using Teletherapy.MediaRelay;
+using Teletherapy.MediaRelay.Routing;
+using Teletherapy.Scheduling.Appointments;
+using Teletherapy.Scheduling.Audit;
+using Teletherapy.Scheduling.Join;
+using Teletherapy.Signaling.Hosting;
+
+namespace Teletherapy.Signaling.Sessions;
+
+/// <summary>
+/// Runs every session: joins through the join rules, the waiting room, the media gate in the relay, the
+/// audit log and the notifications to each participant's tabs. The hub is a thin door to this class.
+/// </summary>
+internal sealed partial class SessionCoordinator : IHostedService, IDisposable
+{
+    /// <summary>A waiting participant who dropped keeps their place this long.</summary>
+    public static readonly TimeSpan WaitingGrace = TimeSpan.FromSeconds(60);
+
+    private const int MaxMessageLength = 500;
+
+    private readonly ConcurrentDictionary<Guid, SessionRoom> _rooms = new();
+    private readonly ConcurrentDictionary<string, Guid> _connectionRooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _mediaConnections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RouterPeer> _hookedPeers = new(StringComparer.Ordinal);
+    private readonly JoinService _join;
+    private readonly AuditLog _audit;
+    private readonly EndSession _endSession;
+    private readonly MediaRelayService _relay;
+    private readonly IHubContext<SessionHub, ISessionClient> _hub;
+    private readonly TimeProvider _time;
+    private readonly IOptions<TurnOptions> _turn;
+    private readonly ILogger<SessionCoordinator> _logger;
+    private System.Threading.ITimer? _housekeeping;
+
+    public SessionCoordinator(
+        JoinService join,
+        AuditLog audit,
+        EndSession endSession,
+        MediaRelayService relay,
+        IHubContext<SessionHub, ISessionClient> hub,
+        TimeProvider time,
+        IOptions<TurnOptions> turn,
+        ILogger<SessionCoordinator> logger)
+    {
+        _join = join;
+        _audit = audit;
+        _endSession = endSession;
+        _relay = relay;
+        _hub = hub;
+        _time = time;
+        _turn = turn;
+        _logger = logger;
+    }
+
+    public SessionRoom? FindRoom(Guid appointmentId) => _rooms.TryGetValue(appointmentId, out var room) ? room : null;
+
+    // ---- joining -------------------------------------------------------------------------------
+
+    public async Task<JoinResult> JoinTherapistAsync(string connectionId, Guid staffId, string name, Guid appointmentId)
+    {
+        var check = await _join.CheckTherapistJoinAsync(appointmentId, staffId).ConfigureAwait(false);
+        if (!check.Decision.Allowed || check.Appointment is null)
+        {
+            return Refuse(check.Decision.Reason ?? JoinReasons.NotFound, check.Appointment?.OpensAt);
+        }
+
+        var room = RoomFor(check.Appointment);
+        if (room.IsEnded)
+        {
+            return Refuse(JoinReasons.Ended);
+        }
+
+        var outcome = room.JoinTherapist(staffId, name, connectionId, _time.GetUtcNow());
+        await AttachAsync(connectionId, room, outcome.Participant).ConfigureAwait(false);
+        RouterFor(room).GetOrAddPeer(outcome.Participant.Id).Admit();
+        await _audit.AppendAsync(room.AppointmentId, outcome.Rejoined ? AuditKinds.Rejoined : AuditKinds.Joined, AuditActor.Staff(staffId)).ConfigureAwait(false);
+        if (outcome.FirstArrival || outcome.Rejoined)
+        {
+            await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerJoined(outcome.Participant.ToPeer()).ConfigureAwait(false);
+        }
+
+        if (outcome.FirstTherapistArrived)
+        {
+            await _hub.Clients.Group(SessionGroups.Waiting(room.AppointmentId))
+                .StateChanged(new ParticipantStateNotice(ParticipantStates.WaitingToBeAdmitted, "Your therapist has started the session and will let you in shortly.")).ConfigureAwait(false);
+        }
+
+        await PublishSnapshotAsync(room).ConfigureAwait(false);
+        return Accepted(room, outcome.Participant);
+    }
+
+    public async Task<JoinResult> JoinWithTokenAsync(string connectionId, string token)
+    {
+        if (string.IsNullOrWhiteSpace(token) || token.Length > 200)
+        {
+            return Refuse(JoinReasons.NotFound);
+        }
+
+        var check = await _join.ResolveJoinTokenAsync(token).ConfigureAwait(false);
+        if (!check.Decision.Allowed || check.Appointment is null || check.Contact is null)
+        {
+            return Refuse(check.Decision.Reason ?? JoinReasons.NotFound, check.Appointment?.OpensAt);
+        }
+
+        if (!check.RoomOpen)
+        {
+            return Refuse(JoinReasons.TooEarly, check.Appointment.OpensAt);
+        }
+
+        var room = RoomFor(check.Appointment);
+        if (room.IsEnded)
+        {
+            return Refuse(JoinReasons.Ended);
+        }
+
+        var contact = check.Contact;
+        var outcome = room.JoinContact(contact.Id, contact.Name, contact.Role, connectionId, _time.GetUtcNow());
+        var participant = outcome.Participant;
+        if (participant.State == ParticipantStates.Denied)
+        {
+            await _hub.Groups.AddToGroupAsync(connectionId, SessionGroups.Participant(room.AppointmentId, participant.Id)).ConfigureAwait(false);
+            _connectionRooms[connectionId] = room.AppointmentId;
+            return Refuse("not-admitted");
+        }
+
+        await AttachAsync(connectionId, room, participant).ConfigureAwait(false);
+        var peer = RouterFor(room).GetOrAddPeer(participant.Id);
+        var actor = AuditActor.Contact(contact.Id);
+        if (participant.State == ParticipantStates.Admitted)
+        {
+            peer.Admit();
+            if (outcome.Rejoined)
+            {
+                await _audit.AppendAsync(room.AppointmentId, AuditKinds.Rejoined, actor).ConfigureAwait(false);
+                await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerJoined(participant.ToPeer()).ConfigureAwait(false);
+            }
+        }
+        else if (outcome.Knocked)
+        {
+            await _audit.AppendAsync(room.AppointmentId, AuditKinds.Knocked, actor, subjectId: contact.Id).ConfigureAwait(false);
+            await _hub.Clients.Group(SessionGroups.Therapists(room.AppointmentId)).Knock(participant.ToWaiting()).ConfigureAwait(false);
+        }
+
+        await PublishSnapshotAsync(room).ConfigureAwait(false);
+        return Accepted(room, participant);
+    }
+
+    // ---- the therapist's controls --------------------------------------------------------------
+
+    public Task<bool> AdmitAsync(string connectionId, string participantId) =>
+        AsTherapistAsync(connectionId, (room, therapist) => AdmitOneAsync(room, therapist, participantId));
+
+    public Task<bool> AdmitAllAsync(string connectionId) =>
+        AsTherapistAsync(connectionId, async (room, therapist) =>
+        {
+            var any = false;
+            foreach (var id in room.WaitingIds())
+            {
+                any |= await AdmitOneAsync(room, therapist, id).ConfigureAwait(false);
+            }
+
+            return any;
+        });
+
+    public Task<bool> DenyAsync(string connectionId, string participantId) =>
+        AsTherapistAsync(connectionId, async (room, therapist) =>
+        {
+            var denied = room.Deny(participantId);
+            if (denied is null)
+            {
+                return false;
+            }
+
+            // Deny closes the participant's transports: nothing of theirs stays in the relay.
+            RouterFor(room).RemovePeer(denied.Id);
+            await SetGroupsAsync(room, denied).ConfigureAwait(false);
+            await _audit.AppendAsync(room.AppointmentId, AuditKinds.Denied, AuditActor.Staff(therapist.StaffId!.Value), subjectId: denied.ContactId).ConfigureAwait(false);
+            await _hub.Clients.Group(SessionGroups.Participant(room.AppointmentId, denied.Id))
+                .StateChanged(new ParticipantStateNotice(ParticipantStates.Denied, "The therapist could not let you in to this session.", therapist.Name)).ConfigureAwait(false);
+            await PublishSnapshotAsync(room).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task<bool> SendToWaitingRoomAsync(string connectionId, string participantId) =>
+        AsTherapistAsync(connectionId, async (room, therapist) =>
+        {
+            var sent = room.SendBack(participantId);
+            if (sent is null)
+            {
+                return false;
+            }
+
+            RouterFor(room).FindPeer(sent.Id)?.CloseGate();
+            await SetGroupsAsync(room, sent).ConfigureAwait(false);
+            await _audit.AppendAsync(room.AppointmentId, AuditKinds.SentBack, AuditActor.Staff(therapist.StaffId!.Value), subjectId: sent.ContactId).ConfigureAwait(false);
+            await _hub.Clients.Group(SessionGroups.Participant(room.AppointmentId, sent.Id))
+                .StateChanged(new ParticipantStateNotice(ParticipantStates.SentBack, "You are back in the waiting room. Your therapist will let you in again.", therapist.Name)).ConfigureAwait(false);
+            await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerLeft(sent.ToPeer()).ConfigureAwait(false);
+            await PublishSnapshotAsync(room).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task<bool> MessageWaitingRoomAsync(string connectionId, string text) =>
+        AsTherapistAsync(connectionId, async (room, therapist) =>
+        {
+            var trimmed = text?.Trim() ?? string.Empty;
+            if (trimmed.Length == 0 || trimmed.Length > MaxMessageLength)
+            {
+                throw new HubException($"A message has 1 to {MaxMessageLength} characters.");
+            }
+
+            var message = new WaitingRoomMessage(trimmed, therapist.Name, _time.GetUtcNow());
+            await _hub.Clients.Group(SessionGroups.Waiting(room.AppointmentId)).WaitingRoomMessage(message).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task<bool> EndSessionAsync(string connectionId) =>
+        AsTherapistAsync(connectionId, async (room, therapist) =>
+        {
+            await _endSession.HandleAsync(room.AppointmentId, AuditActor.Staff(therapist.StaffId!.Value)).ConfigureAwait(false);
+            room.End();
+            _rooms.TryRemove(room.AppointmentId, out _);
+            _relay.FindRouter(RouterId(room))?.Dispose();
+            await _hub.Clients.Group(SessionGroups.All(room.AppointmentId)).StateChanged(new ParticipantStateNotice(ParticipantStates.SessionEnded, "The session has ended. Thank you.", therapist.Name)).ConfigureAwait(false);
+            await _hub.Clients.Group(SessionGroups.All(room.AppointmentId)).SessionEnded("ended").ConfigureAwait(false);
+            return true;
+        });
+
+    // ---- every participant --------------------------------------------------------------------
+
+    public async Task ReportConnectionCheckAsync(string connectionId, ConnectionCheckSummary summary)
+    {
+        var (room, participant) = Locate(connectionId);
+        room.SetConnectionCheck(participant.Id, summary);
+        await PublishSnapshotAsync(room).ConfigureAwait(false);
+    }
+
+    /// <summary>The browser's publish offer → the relay's answer. Allowed while waiting, so admission is instant.</summary>
+    public string Publish(string connectionId, string offerSdp)
+    {
+        var (room, participant) = Locate(connectionId);
+        var peer = MediaPeer(room, participant, connectionId);
+        var result = peer.Publish(offerSdp ?? string.Empty);
+        return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
+    }
+
+    /// <summary>A subscribe offer for the tracks this participant may receive (gated until admitted).</summary>
+    public string CreateSubscribeOffer(string connectionId)
+    {
+        var (room, participant) = Locate(connectionId);
+        var result = MediaPeer(room, participant, connectionId).CreateSubscribeOffer();
+        return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
+    }
+
+    public void ApplySubscribeAnswer(string connectionId, string answerSdp)
+    {
+        var (room, participant) = Locate(connectionId);
+        var result = MediaPeer(room, participant, connectionId).ApplySubscribeAnswer(answerSdp ?? string.Empty);
+        if (!result.Succeeded)
+        {
+            throw new HubException(result.Error);
+        }
+    }
+
+    public async Task LeaveAsync(string connectionId)
+    {
+        var (room, participant) = Locate(connectionId);
+        var left = room.Leave(participant.Id);
+        if (left is null)
+        {
+            return;
+        }
+
+        foreach (var connection in participant.Connections)
+        {
+            _connectionRooms.TryRemove(connection, out _);
+            await RemoveFromAllGroupsAsync(room, connection, participant.Id).ConfigureAwait(false);
+        }
+
+        RouterFor(room).RemovePeer(participant.Id);
+        _hookedPeers.TryRemove(PeerKey(room, participant.Id), out _);
+        await AuditPresenceAsync(room, participant, AuditKinds.Left).ConfigureAwait(false);
+        await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerLeft(left.ToPeer()).ConfigureAwait(false);
+        await AfterPresenceChangeAsync(room, participant).ConfigureAwait(false);
+    }
+
+    public async Task DisconnectedAsync(string connectionId)
+    {
+        if (!_connectionRooms.TryRemove(connectionId, out var appointmentId) || !_rooms.TryGetValue(appointmentId, out var room))
+        {
+            return;
+        }
+
+        var dropped = room.Disconnect(connectionId, _time.GetUtcNow());
+        if (dropped is null)
+        {
+            return;
+        }
+
+        if (dropped.State is ParticipantStates.Admitted)
+        {
+            await AuditPresenceAsync(room, dropped, AuditKinds.Dropped).ConfigureAwait(false);
+            await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerLeft(dropped.ToPeer()).ConfigureAwait(false);
+        }
+
+        await AfterPresenceChangeAsync(room, dropped).ConfigureAwait(false);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(UpdateGauges);
+        _housekeeping = _time.CreateTimer(_ => _ = HousekeepingAsync(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _housekeeping?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _housekeeping?.Dispose();
+
+    internal async Task HousekeepingAsync()
+    {
+        try
+        {
+            var now = _time.GetUtcNow();
+            foreach (var room in _rooms.Values)
+            {
+                var expired = room.ExpireDropped(now, WaitingGrace);
+                foreach (var participant in expired)
+                {
+                    RouterFor(room).RemovePeer(participant.Id);
+                    _hookedPeers.TryRemove(PeerKey(room, participant.Id), out _);
+                    if (participant.ContactId is { } contactId)
+                    {
+                        await _audit.AppendAsync(room.AppointmentId, AuditKinds.Left, AuditActor.Contact(contactId)).ConfigureAwait(false);
+                    }
+                }
+
+                if (expired.Count > 0)
+                {
+                    await PublishSnapshotAsync(room).ConfigureAwait(false);
+                }
+            }
+        }
+#pragma warning disable CA1031 // Housekeeping must go on for the other sessions.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogHousekeepingFailed(ex);
+        }
+    }
+
+    // ---- internals ------------------------------------------------------------------------------
+
+    private async Task<bool> AdmitOneAsync(SessionRoom room, ParticipantView therapist, string participantId)
+    {
+        var admitted = room.Admit(participantId);
+        if (admitted is null)
+        {
+            return false;
+        }
+
+        // Opening the gate is all admission does: the participant's transports are already negotiated.
+        RouterFor(room).GetOrAddPeer(admitted.Id).Admit();
+        await SetGroupsAsync(room, admitted).ConfigureAwait(false);
+        await _audit.AppendAsync(room.AppointmentId, AuditKinds.Admitted, AuditActor.Staff(therapist.StaffId!.Value), subjectId: admitted.ContactId).ConfigureAwait(false);
+        await _hub.Clients.Group(SessionGroups.Participant(room.AppointmentId, admitted.Id))
+            .StateChanged(new ParticipantStateNotice(ParticipantStates.Admitted, null, therapist.Name)).ConfigureAwait(false);
+        await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerJoined(admitted.ToPeer()).ConfigureAwait(false);
+        await PublishSnapshotAsync(room).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task<bool> AsTherapistAsync(string connectionId, Func<SessionRoom, ParticipantView, Task<bool>> action)
+    {
+        var (room, participant) = Locate(connectionId);
+        if (!participant.IsTherapist || participant.StaffId is null)
+        {
+            throw new HubException("Only a therapist listed on the appointment can do this.");
+        }
+
+        return await action(room, participant).ConfigureAwait(false);
+    }
+
+    private (SessionRoom Room, ParticipantView Participant) Locate(string connectionId)
+    {
+        if (_connectionRooms.TryGetValue(connectionId, out var appointmentId)
+            && _rooms.TryGetValue(appointmentId, out var room)
+            && room.FindByConnection(connectionId) is { } participant)
+        {
+            return (room, participant);
+        }
+
+        throw new HubException("Join the session first.");
+    }
+
+    private SessionRoom RoomFor(SessionAppointment appointment) =>
+        _rooms.GetOrAdd(appointment.Id, _ => new SessionRoom(appointment));
+
+    private Router RouterFor(SessionRoom room) => _relay.GetOrCreateRouter(RouterId(room));
+
+    private static string RouterId(SessionRoom room) => room.AppointmentId.ToString("N");
+
+    private static string PeerKey(SessionRoom room, string participantId) => $"{room.AppointmentId:N}/{participantId}";
+
+    /// <summary>The participant's relay peer; the connection that negotiates media owns it (a second tab takes over).</summary>
+    private RouterPeer MediaPeer(SessionRoom room, ParticipantView participant, string connectionId)
+    {
+        var peer = RouterFor(room).GetOrAddPeer(participant.Id);
+        var key = PeerKey(room, participant.Id);
+        _mediaConnections[key] = connectionId;
+        if (_hookedPeers.TryAdd(key, peer))
+        {
+            peer.SubscriptionsChanged += p => _ = PushSubscribeOfferAsync(key, p);
+            peer.FirstMediaAfterAdmit += (_, elapsed) => SessionMetrics.AdmitToFirstPacket.Observe(elapsed.TotalSeconds);
+        }
+
+        return peer;
+    }
+
+    private async Task PushSubscribeOfferAsync(string key, RouterPeer peer)
+    {
+        try
+        {
+            if (peer.IsClosed || !_mediaConnections.TryGetValue(key, out var connection))
+            {
+                return;
+            }
+
+            var offer = peer.CreateSubscribeOffer();
+            if (offer.Succeeded)
+            {
+                await _hub.Clients.Client(connection).SubscribeOffer(offer.Sdp!).ConfigureAwait(false);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task AttachAsync(string connectionId, SessionRoom room, ParticipantView participant)
+    {
+        _connectionRooms[connectionId] = room.AppointmentId;
+        await _hub.Groups.AddToGroupAsync(connectionId, SessionGroups.All(room.AppointmentId)).ConfigureAwait(false);
+        await _hub.Groups.AddToGroupAsync(connectionId, SessionGroups.Participant(room.AppointmentId, participant.Id)).ConfigureAwait(false);
+        if (participant.IsTherapist)
+        {
+            await _hub.Groups.AddToGroupAsync(connectionId, SessionGroups.Therapists(room.AppointmentId)).ConfigureAwait(false);
+        }
+
+        await SetConnectionGroupsAsync(room, connectionId, participant.State).ConfigureAwait(false);
+    }
+
+    /// <summary>Moves every tab of the participant between the waiting and in-session groups.</summary>
+    private async Task SetGroupsAsync(SessionRoom room, ParticipantView participant)
+    {
+        foreach (var connection in participant.Connections)
+        {
+            await SetConnectionGroupsAsync(room, connection, participant.State).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SetConnectionGroupsAsync(SessionRoom room, string connectionId, string state)
+    {
+        var inSession = state == ParticipantStates.Admitted;
+        var waiting = state is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack;
+        var groups = _hub.Groups;
+        await (inSession ? groups.AddToGroupAsync(connectionId, SessionGroups.InSession(room.AppointmentId)) : groups.RemoveFromGroupAsync(connectionId, SessionGroups.InSession(room.AppointmentId))).ConfigureAwait(false);
+        await (waiting ? groups.AddToGroupAsync(connectionId, SessionGroups.Waiting(room.AppointmentId)) : groups.RemoveFromGroupAsync(connectionId, SessionGroups.Waiting(room.AppointmentId))).ConfigureAwait(false);
+    }
+
+    private async Task RemoveFromAllGroupsAsync(SessionRoom room, string connectionId, string participantId)
+    {
+        foreach (var group in new[]
+                 {
+                     SessionGroups.All(room.AppointmentId), SessionGroups.Therapists(room.AppointmentId), SessionGroups.Waiting(room.AppointmentId),
+                     SessionGroups.InSession(room.AppointmentId), SessionGroups.Participant(room.AppointmentId, participantId),
+                 })
+        {
+            await _hub.Groups.RemoveFromGroupAsync(connectionId, group).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AuditPresenceAsync(SessionRoom room, ParticipantView participant, string kind)
+    {
+        var actor = participant.StaffId is { } staffId ? AuditActor.Staff(staffId) : AuditActor.Contact(participant.ContactId!.Value);
+        await _audit.AppendAsync(room.AppointmentId, kind, actor).ConfigureAwait(false);
+    }
+
+    /// <summary>After someone left or dropped: the queue view, and the waiting screens when the last therapist went.</summary>
+    private async Task AfterPresenceChangeAsync(SessionRoom room, ParticipantView participant)
+    {
+        if (participant.IsTherapist && !room.IsTherapistPresent)
+        {
+            await _hub.Clients.Group(SessionGroups.Waiting(room.AppointmentId))
+                .StateChanged(new ParticipantStateNotice(ParticipantStates.WaitingForTherapist, "Your therapist has not started the session yet.")).ConfigureAwait(false);
+        }
+
+        await PublishSnapshotAsync(room).ConfigureAwait(false);
+    }
+
+    private Task PublishSnapshotAsync(SessionRoom room) =>
+        _hub.Clients.Group(SessionGroups.Therapists(room.AppointmentId)).WaitingRoomChanged(room.Snapshot());
+
+    private JoinResult Accepted(SessionRoom room, ParticipantView participant)
+    {
+        var ice = IceServers.For(_turn.Value, _time, participant.Id).Select(s => new IceServerInfo(s.Urls, s.Username, s.Credential)).ToList();
+        return new JoinResult(
+            true,
+            null,
+            room.AppointmentId,
+            participant.Id,
+            participant.Name,
+            participant.Role,
+            room.ScreenStateOf(participant),
+            room.Appointment.OpensAt,
+            participant.IsTherapist ? room.Snapshot() : null,
+            room.Participants().Where(p => p.State == ParticipantStates.Admitted && p.Id != participant.Id).Select(p => p.ToPeer()).ToList(),
+            ice);
+    }
+
+    private static JoinResult Refuse(string reason, DateTimeOffset? opensAt = null)
+    {
+        SessionMetrics.JoinsRefused.WithLabels(reason).Inc();
+        return JoinResult.Refused(reason, opensAt);
+    }
+
+    private void UpdateGauges()
+    {
+        var active = 0;
+        var waiting = 0;
+        foreach (var room in _rooms.Values)
+        {
+            if (room.IsEnded)
+            {
+                continue;
+            }
+
+            if (room.ConnectedCount > 0)
+            {
+                active++;
+            }
+
+            waiting += room.WaitingCount;
+        }
+
+        SessionMetrics.SessionsActive.Set(active);
+        SessionMetrics.WaitingRoomParticipants.Set(waiting);
+    }
+
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Error, Message = "Session housekeeping failed")]
+    private partial void LogHousekeepingFailed(Exception exception);
+}

@@ -1,0 +1,61 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.SignalR;
+using Teletherapy.Signaling.Auth;
+
+namespace Teletherapy.Signaling.Sessions;
+
+/// <summary>
+/// The session hub (<c>/hubs/session</c>). Therapists join with their sign-in cookie, patients and caregivers with
+/// their join token; both go through the join rules. Everything else is the waiting room and media negotiation.
+/// </summary>
+internal sealed class SessionHub : Hub<ISessionClient>
+{
+    private readonly SessionCoordinator _sessions;
+
+    public SessionHub(SessionCoordinator sessions)
+    {
+        _sessions = sessions;
+    }
+
+    /// <summary>A signed-in therapist joins an appointment's session (R1, R2).</summary>
+    public Task<JoinResult> JoinAsTherapist(Guid appointmentId)
+    {
+        var user = Context.User;
+        if (user?.IsInRole(AuthSetup.StaffRole) != true
+            || !Guid.TryParse(user.FindFirstValue(ClaimTypes.NameIdentifier), out var staffId))
+        {
+            return Task.FromResult(JoinResult.Refused("unauthorized"));
+        }
+
+        return _sessions.JoinTherapistAsync(Context.ConnectionId, staffId, user.FindFirstValue(ClaimTypes.Name) ?? "Therapist", appointmentId);
+    }
+
+    /// <summary>A patient or caregiver joins with the token of their link (email or portal).</summary>
+    public Task<JoinResult> JoinWithToken(string token) => _sessions.JoinWithTokenAsync(Context.ConnectionId, token);
+
+    public Task<bool> Admit(string participantId) => _sessions.AdmitAsync(Context.ConnectionId, participantId);
+
+    public Task<bool> AdmitAll() => _sessions.AdmitAllAsync(Context.ConnectionId);
+
+    public Task<bool> Deny(string participantId) => _sessions.DenyAsync(Context.ConnectionId, participantId);
+
+    public Task<bool> SendToWaitingRoom(string participantId) => _sessions.SendToWaitingRoomAsync(Context.ConnectionId, participantId);
+
+    public Task<bool> MessageWaitingRoom(string text) => _sessions.MessageWaitingRoomAsync(Context.ConnectionId, text);
+
+    public Task ReportConnectionCheck(ConnectionCheckSummary summary) => _sessions.ReportConnectionCheckAsync(Context.ConnectionId, summary);
+
+    /// <summary>The browser's publish offer; returns the relay's answer.</summary>
+    public string Publish(string offerSdp) => _sessions.Publish(Context.ConnectionId, offerSdp);
+
+    /// <summary>Asks for a subscribe offer (later ones arrive as <see cref="ISessionClient.SubscribeOffer"/>).</summary>
+    public string RequestSubscribeOffer() => _sessions.CreateSubscribeOffer(Context.ConnectionId);
+
+    public void SubscribeAnswer(string answerSdp) => _sessions.ApplySubscribeAnswer(Context.ConnectionId, answerSdp);
+
+    public Task Leave() => _sessions.LeaveAsync(Context.ConnectionId);
+
+    public Task<bool> EndSession() => _sessions.EndSessionAsync(Context.ConnectionId);
+
+    public override Task OnDisconnectedAsync(Exception? exception) => _sessions.DisconnectedAsync(Context.ConnectionId);
+}

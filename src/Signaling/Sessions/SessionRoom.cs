@@ -1,0 +1,364 @@
+using Teletherapy.Scheduling.Join;
+
+namespace Teletherapy.Signaling.Sessions;
+
+/// <summary>
+/// The state of one appointment's session: who is waiting, who is admitted, who is connected. Keyed by
+/// participant (a staff member or a contact), never by connection, so a refresh, a dropped network or a
+/// second tab keeps the participant's place (product.md §2). All changes happen under one lock; callers
+/// turn the returned outcomes into notifications, audit events and media-gate changes outside it.
+/// </summary>
+internal sealed class SessionRoom
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Participant> _participants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _connections = new(StringComparer.Ordinal);
+
+    public SessionRoom(SessionAppointment appointment)
+    {
+        Appointment = appointment;
+    }
+
+    public SessionAppointment Appointment { get; }
+
+    public Guid AppointmentId => Appointment.Id;
+
+    public bool IsEnded { get; private set; }
+
+    public static string TherapistId(Guid staffId) => "staff-" + staffId.ToString("N");
+
+    public static string ContactId(Guid contactId) => "contact-" + contactId.ToString("N");
+
+    /// <summary>A listed therapist with at least one live connection is in the session.</summary>
+    public bool IsTherapistPresent
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return TherapistPresent();
+            }
+        }
+    }
+
+    public int WaitingCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _participants.Values.Count(p => p.State == ParticipantStates.WaitingToBeAdmitted);
+            }
+        }
+    }
+
+    public int ConnectedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _participants.Values.Count(p => p.Connections.Count > 0);
+            }
+        }
+    }
+
+    /// <summary>A therapist joins (or comes back, or opens a second tab). Therapists are always in the session.</summary>
+    public JoinOutcome JoinTherapist(Guid staffId, string name, string connectionId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            var id = TherapistId(staffId);
+            var existed = _participants.TryGetValue(id, out var participant);
+            var wasAbsent = !existed || participant!.Connections.Count == 0;
+            var firstTherapist = !TherapistPresent();
+            participant ??= _participants[id] = new Participant(id, name, ParticipantRoles.Therapist, staffId, null, now);
+            participant.State = ParticipantStates.Admitted;
+            participant.EverAdmitted = true;
+            participant.DisconnectedAt = null;
+            Attach(participant, connectionId);
+            return new JoinOutcome(Copy(participant), Knocked: false, Rejoined: existed && wasAbsent, FirstArrival: !existed, FirstTherapistArrived: firstTherapist);
+        }
+    }
+
+    /// <summary>
+    /// A contact arrives with a good link. New → waiting (a knock). Already admitted in this session → straight back
+    /// in, no knock. Still waiting (refresh, second tab) → keeps their place. Denied → stays denied.
+    /// </summary>
+    public JoinOutcome JoinContact(Guid contactId, string name, string role, string connectionId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            var id = ContactId(contactId);
+            var existed = _participants.TryGetValue(id, out var participant);
+            var wasAbsent = !existed || participant!.Connections.Count == 0;
+            participant ??= _participants[id] = new Participant(id, name, role, null, contactId, now);
+            var knocked = false;
+            if (!existed)
+            {
+                knocked = true;
+            }
+            else if (participant.State == ParticipantStates.Left)
+            {
+                // Someone admitted earlier comes back without knocking (until the session ends); others knock again.
+                participant.State = participant.EverAdmitted ? ParticipantStates.Admitted : ParticipantStates.WaitingToBeAdmitted;
+                if (!participant.EverAdmitted)
+                {
+                    participant.WaitingSince = now;
+                    knocked = true;
+                }
+            }
+
+            // Admitted, waiting, sent back or denied: a refresh or a second tab keeps exactly that.
+            participant.DisconnectedAt = null;
+            Attach(participant, connectionId);
+            return new JoinOutcome(Copy(participant), knocked, Rejoined: existed && wasAbsent && participant.State == ParticipantStates.Admitted, FirstArrival: !existed, FirstTherapistArrived: false);
+        }
+    }
+
+    /// <summary>Admits a waiting (or sent-back) participant. Null when there is nobody to admit under that id.</summary>
+    public ParticipantView? Admit(string participantId) =>
+        Change(participantId, p => p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack, p =>
+        {
+            p.State = ParticipantStates.Admitted;
+            p.EverAdmitted = true;
+        });
+
+    public ParticipantView? Deny(string participantId) =>
+        Change(participantId, p => p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack, p => p.State = ParticipantStates.Denied);
+
+    /// <summary>Back to the waiting room: only a contact who is in the session.</summary>
+    public ParticipantView? SendBack(string participantId) =>
+        Change(participantId, p => p.State == ParticipantStates.Admitted && p.Role != ParticipantRoles.Therapist, p =>
+        {
+            p.State = ParticipantStates.SentBack;
+            p.EverAdmitted = false;
+        });
+
+    /// <summary>Everyone waiting and connected.</summary>
+    public IReadOnlyList<string> WaitingIds()
+    {
+        lock (_lock)
+        {
+            return _participants.Values
+                .Where(p => p.State is ParticipantStates.WaitingToBeAdmitted && p.Connections.Count > 0)
+                .Select(p => p.Id)
+                .ToList();
+        }
+    }
+
+    public void SetConnectionCheck(string participantId, ConnectionCheckSummary summary)
+    {
+        lock (_lock)
+        {
+            if (_participants.TryGetValue(participantId, out var participant))
+            {
+                participant.ConnectionCheck = summary;
+            }
+        }
+    }
+
+    /// <summary>A connection closed. Returns the participant when it was their last one (they dropped).</summary>
+    public ParticipantView? Disconnect(string connectionId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (!_connections.Remove(connectionId, out var id) || !_participants.TryGetValue(id, out var participant))
+            {
+                return null;
+            }
+
+            participant.Connections.Remove(connectionId);
+            if (participant.Connections.Count > 0)
+            {
+                return null;
+            }
+
+            participant.DisconnectedAt = now;
+            return Copy(participant);
+        }
+    }
+
+    /// <summary>The participant leaves on purpose (Leave): all their connections are let go.</summary>
+    public ParticipantView? Leave(string participantId)
+    {
+        lock (_lock)
+        {
+            if (!_participants.TryGetValue(participantId, out var participant))
+            {
+                return null;
+            }
+
+            foreach (var connection in participant.Connections)
+            {
+                _connections.Remove(connection);
+            }
+
+            participant.Connections.Clear();
+            participant.State = participant.State == ParticipantStates.Denied ? ParticipantStates.Denied : ParticipantStates.Left;
+            return Copy(participant);
+        }
+    }
+
+    /// <summary>Waiting participants who dropped longer ago than <paramref name="grace"/> leave the queue.</summary>
+    public IReadOnlyList<ParticipantView> ExpireDropped(DateTimeOffset now, TimeSpan grace)
+    {
+        lock (_lock)
+        {
+            var expired = new List<ParticipantView>();
+            foreach (var participant in _participants.Values)
+            {
+                if (participant.DisconnectedAt is { } at && now - at >= grace
+                    && participant.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack)
+                {
+                    participant.State = ParticipantStates.Left;
+                    participant.DisconnectedAt = null;
+                    expired.Add(Copy(participant));
+                }
+            }
+
+            return expired;
+        }
+    }
+
+    public IReadOnlyList<ParticipantView> End()
+    {
+        lock (_lock)
+        {
+            IsEnded = true;
+            foreach (var participant in _participants.Values)
+            {
+                participant.State = ParticipantStates.SessionEnded;
+            }
+
+            return _participants.Values.Select(Copy).ToList();
+        }
+    }
+
+    public ParticipantView? Find(string participantId)
+    {
+        lock (_lock)
+        {
+            return _participants.TryGetValue(participantId, out var participant) ? Copy(participant) : null;
+        }
+    }
+
+    public ParticipantView? FindByConnection(string connectionId)
+    {
+        lock (_lock)
+        {
+            return _connections.TryGetValue(connectionId, out var id) && _participants.TryGetValue(id, out var participant)
+                ? Copy(participant)
+                : null;
+        }
+    }
+
+    public IReadOnlyList<ParticipantView> Participants()
+    {
+        lock (_lock)
+        {
+            return _participants.Values.Select(Copy).ToList();
+        }
+    }
+
+    public WaitingRoomSnapshot Snapshot()
+    {
+        lock (_lock)
+        {
+            var waiting = _participants.Values
+                .Where(p => p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack)
+                .OrderBy(p => p.WaitingSince)
+                .Select(p => new WaitingParticipant(p.Id, p.Name, p.Role, p.WaitingSince, p.Connections.Count > 0, p.ConnectionCheck))
+                .ToList();
+            var inSession = _participants.Values
+                .Where(p => p.State == ParticipantStates.Admitted)
+                .Select(p => new PeerInfo(p.Id, p.Name, p.Role, p.Connections.Count > 0))
+                .ToList();
+            return new WaitingRoomSnapshot(AppointmentId, waiting, inSession);
+        }
+    }
+
+    /// <summary>The state a participant's own screen shows (waiting splits by whether a therapist is there).</summary>
+    public string ScreenStateOf(ParticipantView participant)
+    {
+        lock (_lock)
+        {
+            return participant.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack && !TherapistPresent()
+                ? ParticipantStates.WaitingForTherapist
+                : participant.State == ParticipantStates.SentBack ? ParticipantStates.WaitingToBeAdmitted : participant.State;
+        }
+    }
+
+    private ParticipantView? Change(string participantId, Func<Participant, bool> allowed, Action<Participant> change)
+    {
+        lock (_lock)
+        {
+            if (IsEnded || !_participants.TryGetValue(participantId, out var participant) || !allowed(participant))
+            {
+                return null;
+            }
+
+            change(participant);
+            return Copy(participant);
+        }
+    }
+
+    private bool TherapistPresent() =>
+        _participants.Values.Any(p => p.Role == ParticipantRoles.Therapist && p.Connections.Count > 0);
+
+    private void Attach(Participant participant, string connectionId)
+    {
+        participant.Connections.Add(connectionId);
+        _connections[connectionId] = participant.Id;
+    }
+
+    private static ParticipantView Copy(Participant p) =>
+        new(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.WaitingSince, p.Connections.ToList(), p.ConnectionCheck);
+
+    private sealed class Participant(string id, string name, string role, Guid? staffId, Guid? contactId, DateTimeOffset waitingSince)
+    {
+        public string Id { get; } = id;
+
+        public string Name { get; } = name;
+
+        public string Role { get; } = role;
+
+        public Guid? StaffId { get; } = staffId;
+
+        public Guid? ContactId { get; } = contactId;
+
+        public string State { get; set; } = ParticipantStates.WaitingToBeAdmitted;
+
+        public bool EverAdmitted { get; set; }
+
+        public DateTimeOffset WaitingSince { get; set; } = waitingSince;
+
+        public DateTimeOffset? DisconnectedAt { get; set; }
+
+        public HashSet<string> Connections { get; } = new(StringComparer.Ordinal);
+
+        public ConnectionCheckSummary? ConnectionCheck { get; set; }
+    }
+}
+
+/// <summary>A copy of a participant's state, safe to use outside the room's lock.</summary>
+internal sealed record ParticipantView(
+    string Id,
+    string Name,
+    string Role,
+    Guid? StaffId,
+    Guid? ContactId,
+    string State,
+    DateTimeOffset WaitingSince,
+    IReadOnlyList<string> Connections,
+    ConnectionCheckSummary? ConnectionCheck)
+{
+    public bool IsTherapist => Role == ParticipantRoles.Therapist;
+
+    public PeerInfo ToPeer() => new(Id, Name, Role, Connections.Count > 0);
+
+    public WaitingParticipant ToWaiting() => new(Id, Name, Role, WaitingSince, Connections.Count > 0, ConnectionCheck);
+}
+
+/// <summary>What a join did: the participant after it, and whether it was a knock or a return.</summary>
+internal sealed record JoinOutcome(ParticipantView Participant, bool Knocked, bool Rejoined, bool FirstArrival, bool FirstTherapistArrived);
