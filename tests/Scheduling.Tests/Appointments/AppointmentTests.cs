@@ -194,6 +194,25 @@ public abstract class AppointmentTests(SqlDialect dialect) : DatabaseTest(dialec
     }
 
     [DbFact]
+    public async Task Ending_the_session_refuses_therapists_and_links_with_ended_and_is_audited()
+    {
+        var seed = await Harness.SeedAsync();
+        var created = (await CreateAsync(seed)).Unwrap();
+        var token = (await Harness.AllAsync())[0].Mime().JoinToken();
+        Harness.Time.SetUtcNow(Start);
+        Assert.True((await Harness.Get<JoinService>().CheckTherapistJoinAsync(created.Id, seed.Therapist.Id)).Decision.Allowed);
+
+        Assert.True(await Harness.Get<EndSession>().HandleAsync(created.Id, AuditActor.Staff(seed.Therapist.Id)));
+        Assert.True(await Harness.Get<EndSession>().HandleAsync(created.Id, AuditActor.Staff(seed.Therapist.Id)));
+
+        Assert.Equal("ended", (await Harness.Get<JoinService>().ResolveJoinTokenAsync(token)).Decision.Reason);
+        Assert.Equal("ended", (await Harness.Get<JoinService>().CheckTherapistJoinAsync(created.Id, seed.Therapist.Id)).Decision.Reason);
+        var events = await Harness.Get<AuditLog>().ListAsync(created.Id);
+        Assert.Single(events, e => e.Kind == AuditKinds.Ended);
+        Assert.False(await Harness.Get<EndSession>().HandleAsync(Guid.NewGuid(), AuditActor.System));
+    }
+
+    [DbFact]
     public async Task Therapist_join_boundaries_are_enforced_and_refusals_audited()
     {
         var seed = await Harness.SeedAsync();

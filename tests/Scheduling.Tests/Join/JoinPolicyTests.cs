@@ -96,6 +96,16 @@ public sealed class JoinPolicyTests
     }
 
     [Fact]
+    public void Ended_session_refuses_therapists_and_links_with_ended()
+    {
+        var appointment = Appointment(AppointmentStatus.Ended);
+        Assert.Equal("ended", JoinPolicy.CanTherapistJoin(appointment, Therapist, Start).Reason);
+        Assert.Equal("ended", JoinPolicy.CheckJoinLink(appointment, Link(appointment), Start).Reason);
+        Assert.Equal("ended", JoinPolicy.CanContactEnterRoom(appointment, Link(appointment), Start).Reason);
+        Assert.False(JoinPolicy.IsPortalNotificationDue(appointment, Start));
+    }
+
+    [Fact]
     public void Non_teletherapy_appointment_has_no_session()
     {
         Assert.Equal("not-teletherapy", JoinPolicy.CanTherapistJoin(Appointment(teletherapy: false), Therapist, Start).Reason);
