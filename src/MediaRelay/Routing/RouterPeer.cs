@@ -103,6 +103,7 @@ public sealed class RouterPeer : IMediaGate
             return NegotiationResult.Fail("The offer is not valid SDP.");
         }
 
+        string answer;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(IsClosed, this);
@@ -126,9 +127,12 @@ public sealed class RouterPeer : IMediaGate
 
             Volatile.Write(ref _producers, [.. producers]);
             routing.Closed += OnTransportClosed;
-            _router.OnProducersChanged(this);
-            return NegotiationResult.Ok(negotiation.Answer.ToString());
+            answer = negotiation.Answer.ToString();
         }
+
+        // Outside our lock: a handler may renegotiate another peer at once, and that peer may be publishing too.
+        _router.OnProducersChanged(this);
+        return NegotiationResult.Ok(answer);
     }
 
     /// <summary>
