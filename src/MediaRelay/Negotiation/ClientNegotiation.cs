@@ -54,6 +54,7 @@ internal static class ClientNegotiation
             var audio = track.Kind == MediaKind.Audio;
             var formats = audio ? [OpusPayloadType] : new[] { Vp8PayloadType, Vp8RtxPayloadType };
             var media = NewMedia(audio ? "audio" : "video", 9, formats, track.Mid, local, "actpass");
+            offer.Media.Add(media);
             var ids = audio ? AudioExtensions : VideoExtensions;
             AddExtMaps(media, ids, audio);
             media.Direction = direction;

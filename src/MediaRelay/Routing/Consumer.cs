@@ -35,6 +35,8 @@ internal sealed class Consumer
     private uint _lastTimestamp;
     private long _lastSentTimestamp;
     private int _targetEncoding;
+    private int _producerGateGeneration;
+    private int _subscriberGateGeneration;
 
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
     {
@@ -131,6 +133,17 @@ internal sealed class Consumer
             int length;
             lock (_lock)
             {
+                var producerGeneration = Producer.Gate.Generation;
+                var subscriberGeneration = Gate.Generation;
+                if (_started && (producerGeneration != _producerGateGeneration || subscriberGeneration != _subscriberGateGeneration))
+                {
+                    // A gate closed and opened again since we started, possibly without our seeing a packet dropped
+                    // (the producer drops its publisher's packets itself): restart like after our own gate.
+                    _started = false;
+                    _needKeyFrame = Parameters.Kind == MediaKind.Video;
+                    FirstPacketTimestamp = 0;
+                }
+
                 if (_needKeyFrame)
                 {
                     if (!isKeyFrame)
@@ -150,6 +163,8 @@ internal sealed class Consumer
                     var advance = (uint)Math.Max(1, elapsed * Parameters.Codec.ClockRate);
                     _timestampOffset = _lastTimestamp + advance - header.Timestamp;
                     _started = true;
+                    _producerGateGeneration = producerGeneration;
+                    _subscriberGateGeneration = subscriberGeneration;
                     FirstPacketTimestamp = Stopwatch.GetTimestamp();
                     FirstPacketAfterStart?.Invoke(this);
                 }

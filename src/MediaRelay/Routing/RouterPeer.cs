@@ -24,6 +24,7 @@ public sealed class RouterPeer : IMediaGate
     private bool _subscribeAnswered;
     private ulong _offerVersion;
     private volatile bool _admitted;
+    private int _gateGeneration;
     private long _admittedAt;
 
     internal RouterPeer(string id, Router router, RelayContext context)
@@ -39,6 +40,8 @@ public sealed class RouterPeer : IMediaGate
     public bool IsAdmitted => _admitted;
 
     bool IMediaGate.IsOpen => _admitted;
+
+    int IMediaGate.Generation => Volatile.Read(ref _gateGeneration);
 
     public bool IsClosed { get; private set; }
 
@@ -77,6 +80,11 @@ public sealed class RouterPeer : IMediaGate
     public void Admit()
     {
         Interlocked.Exchange(ref _admittedAt, Stopwatch.GetTimestamp());
+        if (!_admitted)
+        {
+            Interlocked.Increment(ref _gateGeneration);
+        }
+
         _admitted = true;
         foreach (var producer in Producers)
         {

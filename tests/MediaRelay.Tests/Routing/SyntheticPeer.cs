@@ -182,71 +182,89 @@ internal sealed class SyntheticPeer : IDisposable
         _pumpThread = null;
     }
 
-    /// <summary>One Opus packet (a TOC byte and a frame) with audio level, abs-send-time, transport-wide sequence and MID.</summary>
+    /// <summary>Sends the next audio packet (<see cref="WriteAudio"/>) on the publish connection.</summary>
     public bool SendAudio()
     {
         lock (_sendLock)
         {
-            var sequence = _audioSequence++;
-            var timestamp = _audioTimestamp;
-            _audioTimestamp += AudioTicksPerPacket;
-            var ids = ClientNegotiation.AudioExtensions;
-            var writer = new RtpHeaderWriter(_sendBuffer, ClientNegotiation.OpusPayloadType, sequence, timestamp, AudioSsrc, marker: false);
-            writer.AddOneByteExtension((byte)ids.AudioLevel, [0x80 | 40]);
-            AddCommonExtensions(ref writer, ids, "0"u8, sequence);
-            var header = writer.Complete();
-            var payload = _sendBuffer.AsSpan(header, 60 + _random.Next(60));
-            _random.NextBytes(payload);
-            payload[0] = 0x78; // RFC 6716 §3.1 TOC: config 15 (hybrid fullband, 20 ms), mono, one frame
-            Sign(payload, AudioSsrc, sequence);
-            SentPayloads[(AudioSsrc, sequence)] = payload.ToArray();
-            AudioPacketsSent++;
-            return _publish?.SendRtp(_sendBuffer, header + payload.Length) == true;
+            var length = WriteAudio(_sendBuffer);
+            return _publish?.SendRtp(_sendBuffer, length) == true;
         }
     }
 
-    /// <summary>
-    /// One VP8 frame in one packet (marker set): the RFC 7741 §4.2 descriptor with S=1, PID 0 and a 15-bit PictureID,
-    /// then the VP8 frame tag (RFC 6386 §9.1), a keyframe's with its start code and size when the relay asked for one.
-    /// </summary>
+    /// <summary>Sends the next video frame (<see cref="WriteVideoFrame"/>) on the publish connection.</summary>
     public bool SendVideoFrame()
     {
         lock (_sendLock)
         {
-            var keyFrame = _keyFrameRequested;
-            _keyFrameRequested = false;
-            var sequence = _videoSequence++;
-            var timestamp = _videoTimestamp;
-            _videoTimestamp += VideoTicksPerFrame;
-            var pictureId = _pictureId;
-            _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
-            var writer = new RtpHeaderWriter(_sendBuffer, ClientNegotiation.Vp8PayloadType, sequence, timestamp, VideoSsrc, marker: true);
-            AddCommonExtensions(ref writer, ClientNegotiation.VideoExtensions, "1"u8, sequence);
-            var header = writer.Complete();
-            var payload = _sendBuffer.AsSpan(header, keyFrame ? 900 + _random.Next(200) : 200 + _random.Next(200));
-            _random.NextBytes(payload);
-            payload[0] = 0x90; // X=1, S=1, PID=0
-            payload[1] = 0x80; // I=1: PictureID present
-            payload[2] = (byte)(0x80 | (pictureId >> 8)); // M=1: 15-bit PictureID
-            payload[3] = (byte)pictureId;
-            var firstPartition = payload.Length - 14;
-            payload[4] = (byte)(((firstPartition << 5) & 0xE0) | 0x10 | (keyFrame ? 0 : 1)); // show_frame=1, P=0 on a keyframe
-            payload[5] = (byte)(firstPartition >> 3);
-            payload[6] = (byte)(firstPartition >> 11);
-            if (keyFrame)
-            {
-                payload[7] = 0x9D; // RFC 6386 §9.1: start code, then 640x360
-                payload[8] = 0x01;
-                payload[9] = 0x2A;
-                BinaryPrimitives.WriteUInt16LittleEndian(payload[10..], 640);
-                BinaryPrimitives.WriteUInt16LittleEndian(payload[12..], 360);
-            }
-
-            Sign(payload, VideoSsrc, sequence);
-            SentPayloads[(VideoSsrc, sequence)] = payload.ToArray();
-            VideoFramesSent++;
-            return _publish?.SendRtp(_sendBuffer, header + payload.Length) == true;
+            var length = WriteVideoFrame(_sendBuffer);
+            return _publish?.SendRtp(_sendBuffer, length) == true;
         }
+    }
+
+    /// <summary>
+    /// Writes our next Opus packet (a TOC byte and a frame) with audio level, abs-send-time, transport-wide sequence and
+    /// MID into <paramref name="destination"/>; returns its length. Not thread-safe: one sender at a time.
+    /// </summary>
+    public int WriteAudio(Span<byte> destination)
+    {
+        var sequence = _audioSequence++;
+        var timestamp = _audioTimestamp;
+        _audioTimestamp += AudioTicksPerPacket;
+        var ids = ClientNegotiation.AudioExtensions;
+        var writer = new RtpHeaderWriter(destination, ClientNegotiation.OpusPayloadType, sequence, timestamp, AudioSsrc, marker: false);
+        writer.AddOneByteExtension((byte)ids.AudioLevel, [0x80 | 40]);
+        AddCommonExtensions(ref writer, ids, "0"u8, sequence);
+        var header = writer.Complete();
+        var payload = destination.Slice(header, 60 + _random.Next(60));
+        _random.NextBytes(payload);
+        payload[0] = 0x78; // RFC 6716 §3.1 TOC: config 15 (hybrid fullband, 20 ms), mono, one frame
+        Sign(payload, AudioSsrc, sequence);
+        SentPayloads[(AudioSsrc, sequence)] = payload.ToArray();
+        AudioPacketsSent++;
+        return header + payload.Length;
+    }
+
+    /// <summary>
+    /// Writes our next VP8 frame as one packet (marker set): the RFC 7741 §4.2 descriptor with S=1, PID 0 and a 15-bit
+    /// PictureID, then the VP8 frame tag (RFC 6386 §9.1), a keyframe's with its start code and size when the relay asked
+    /// for one. Returns its length.
+    /// </summary>
+    public int WriteVideoFrame(Span<byte> destination)
+    {
+        var keyFrame = _keyFrameRequested;
+        _keyFrameRequested = false;
+        var sequence = _videoSequence++;
+        var timestamp = _videoTimestamp;
+        _videoTimestamp += VideoTicksPerFrame;
+        var pictureId = _pictureId;
+        _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
+        var writer = new RtpHeaderWriter(destination, ClientNegotiation.Vp8PayloadType, sequence, timestamp, VideoSsrc, marker: true);
+        AddCommonExtensions(ref writer, ClientNegotiation.VideoExtensions, "1"u8, sequence);
+        var header = writer.Complete();
+        var payload = destination.Slice(header, keyFrame ? 900 + _random.Next(200) : 200 + _random.Next(200));
+        _random.NextBytes(payload);
+        payload[0] = 0x90; // X=1, S=1, PID=0
+        payload[1] = 0x80; // I=1: PictureID present
+        payload[2] = (byte)(0x80 | (pictureId >> 8)); // M=1: 15-bit PictureID
+        payload[3] = (byte)pictureId;
+        var firstPartition = payload.Length - 14;
+        payload[4] = (byte)(((firstPartition << 5) & 0xE0) | 0x10 | (keyFrame ? 0 : 1)); // show_frame=1, P=0 on a keyframe
+        payload[5] = (byte)(firstPartition >> 3);
+        payload[6] = (byte)(firstPartition >> 11);
+        if (keyFrame)
+        {
+            payload[7] = 0x9D; // RFC 6386 §9.1: start code, then 640x360
+            payload[8] = 0x01;
+            payload[9] = 0x2A;
+            BinaryPrimitives.WriteUInt16LittleEndian(payload[10..], 640);
+            BinaryPrimitives.WriteUInt16LittleEndian(payload[12..], 360);
+        }
+
+        Sign(payload, VideoSsrc, sequence);
+        SentPayloads[(VideoSsrc, sequence)] = payload.ToArray();
+        VideoFramesSent++;
+        return header + payload.Length;
     }
 
     /// <summary>Sends an RTCP packet on the subscribe connection (e.g. a PLI for a relay SSRC).</summary>
