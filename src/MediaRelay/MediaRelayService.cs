@@ -47,6 +47,9 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     public Router GetOrCreateRouter(string id) =>
         _routers.GetOrAdd(id, key => new Router(key, _context.Value, r => _routers.TryRemove(r.Id, out _)));
 
+    /// <summary>Live peer transports of every router and connection test (tests check that closing frees them).</summary>
+    internal int TransportCount => _context.Value.Transports.Count;
+
     public Router? FindRouter(string id) => _routers.TryGetValue(id, out var router) ? router : null;
 
     /// <summary>

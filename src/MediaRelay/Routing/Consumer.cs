@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
@@ -16,7 +17,14 @@ namespace Teletherapy.MediaRelay.Routing;
 /// </summary>
 internal sealed class Consumer
 {
+    /// <summary>The largest extension block we write: room for every element we negotiate, at most 16 bytes each.</summary>
+    private const int MaxExtensionBytes = 64;
+
+    /// <summary>How much longer than the publisher's our header can be: a full extension block plus its 4-byte header.</summary>
+    private const int MaxAddedHeaderBytes = MaxExtensionBytes + 4;
+
     private readonly byte[] _extensionIdMap = new byte[256];
+    private readonly byte[] _mid;
     private readonly Lock _lock = new();
     private readonly ISubscriberTransport _transport;
     private bool _started;
@@ -27,6 +35,8 @@ internal sealed class Consumer
     private uint _lastTimestamp;
     private long _lastSentTimestamp;
     private int _targetEncoding;
+    private int _producerGateGeneration;
+    private int _subscriberGateGeneration;
 
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
     {
@@ -38,11 +48,12 @@ internal sealed class Consumer
         _needKeyFrame = parameters.Kind == MediaKind.Video;
         var from = producer.Parameters.Extensions;
         var to = parameters.Extensions;
-        Map(from.Mid, to.Mid);
         Map(from.AbsSendTime, to.AbsSendTime);
         Map(from.TransportWideCc, to.TransportWideCc);
         Map(from.AudioLevel, to.AudioLevel);
-        // rid/repaired-rid describe the publisher's encodings; a subscriber receives one plain stream.
+        _mid = System.Text.Encoding.ASCII.GetBytes(parameters.Mid);
+        // MID is written from the subscriber's own m-line (WritePacket); rid/repaired-rid describe the
+        // publisher's encodings, and a subscriber receives one plain stream.
         _lastSequence = (ushort)Random.Shared.Next(0, 0x8000);
         _lastTimestamp = (uint)Random.Shared.Next();
     }
@@ -109,12 +120,30 @@ internal sealed class Consumer
             return;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(packet.Length + WebRtcTransport.MaxProtectionOverhead);
+        if (!_transport.IsConnected)
+        {
+            // The subscriber has no SRTP keys yet: whatever we sent would be lost, and the keyframe it must start
+            // on with it. Wait, and start on a keyframe once it can hear us (webrtc.md §5.9).
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(packet.Length + MaxAddedHeaderBytes + WebRtcTransport.MaxProtectionOverhead);
         try
         {
             int length;
             lock (_lock)
             {
+                var producerGeneration = Producer.Gate.Generation;
+                var subscriberGeneration = Gate.Generation;
+                if (_started && (producerGeneration != _producerGateGeneration || subscriberGeneration != _subscriberGateGeneration))
+                {
+                    // A gate closed and opened again since we started, possibly without our seeing a packet dropped
+                    // (the producer drops its publisher's packets itself): restart like after our own gate.
+                    _started = false;
+                    _needKeyFrame = Parameters.Kind == MediaKind.Video;
+                    FirstPacketTimestamp = 0;
+                }
+
                 if (_needKeyFrame)
                 {
                     if (!isKeyFrame)
@@ -134,6 +163,8 @@ internal sealed class Consumer
                     var advance = (uint)Math.Max(1, elapsed * Parameters.Codec.ClockRate);
                     _timestampOffset = _lastTimestamp + advance - header.Timestamp;
                     _started = true;
+                    _producerGateGeneration = producerGeneration;
+                    _subscriberGateGeneration = subscriberGeneration;
                     FirstPacketTimestamp = Stopwatch.GetTimestamp();
                     FirstPacketAfterStart?.Invoke(this);
                 }
@@ -147,19 +178,7 @@ internal sealed class Consumer
                     _lastSentTimestamp = Stopwatch.GetTimestamp();
                 }
 
-                packet.CopyTo(buffer);
-                length = packet.Length;
-                var span = buffer.AsSpan(0, length);
-                RtpHeaderRewriter.SetSsrc(span, Parameters.Ssrc);
-                RtpHeaderRewriter.SetPayloadType(span, (byte)Parameters.Codec.PayloadType);
-                RtpHeaderRewriter.SetSequenceNumber(span, sequence);
-                RtpHeaderRewriter.SetTimestamp(span, timestamp);
-                if (header.HasExtension)
-                {
-                    RtpHeaderRewriter.RewriteExtensionIds(span, _extensionIdMap);
-                    SetTransportExtensions(span);
-                }
-
+                length = WritePacket(packet, header, buffer, sequence, timestamp);
                 PacketsSent++;
                 OctetsSent += header.PayloadLength;
             }
@@ -175,8 +194,17 @@ internal sealed class Consumer
         }
     }
 
-    /// <summary>A PLI or FIR from the subscriber for our SSRC.</summary>
-    public void OnKeyFrameRequest() => Producer.RequestKeyFrame();
+    /// <summary>
+    /// A PLI or FIR from the subscriber for our SSRC. Ignored while the subscriber waits (R3): it receives nothing,
+    /// so it has no picture to repair, and its requests must not make an admitted publisher's encoder work.
+    /// </summary>
+    public void OnKeyFrameRequest()
+    {
+        if (Gate.IsOpen && !IsClosed)
+        {
+            Producer.RequestKeyFrame();
+        }
+    }
 
     /// <summary>
     /// RFC 3550 §6.4.1 Sender Report for our SSRC, so the browser can map RTP time to wall-clock time (lip sync).
@@ -213,24 +241,91 @@ internal sealed class Consumer
         }
     }
 
-    private void SetTransportExtensions(Span<byte> packet)
+    /// <summary>
+    /// Writes the packet as this subscriber must see it: our SSRC, its payload type, our sequence and timestamp,
+    /// then a header extension holding only what the subscriber negotiated, under its ids (RFC 8285 §5): the MID
+    /// of the subscriber's m-line (the publisher's MID names another m-line of another session, RFC 9143 §15),
+    /// the publisher's audio level, and abs-send-time and the transport-wide sequence, which are ours to set for
+    /// this hop. The payload and padding follow unchanged. Returns the packet length.
+    /// </summary>
+    private int WritePacket(ReadOnlySpan<byte> packet, in RtpHeader header, Span<byte> destination, ushort sequence, uint timestamp)
     {
+        var fixedLength = RtpHeader.FixedLength + (4 * header.CsrcCount);
+        packet[..fixedLength].CopyTo(destination);
+        destination[0] &= 0xEF; // X is set again below if any element is written
+        RtpHeaderRewriter.SetSsrc(destination, Parameters.Ssrc);
+        RtpHeaderRewriter.SetPayloadType(destination, (byte)Parameters.Codec.PayloadType);
+        RtpHeaderRewriter.SetSequenceNumber(destination, sequence);
+        RtpHeaderRewriter.SetTimestamp(destination, timestamp);
+
         var ids = Parameters.Extensions;
-        if (ids.TransportWideCc > 0)
+        var start = fixedLength + 4;
+        var offset = start;
+        if (ids.Mid is > 0 and <= 14 && _mid.Length is > 0 and <= 16)
         {
-            RtpHeaderRewriter.TrySetTransportSequenceNumber(packet, (byte)ids.TransportWideCc, _transport.NextTransportSequence());
+            offset = WriteElement(destination, offset, ids.Mid, _mid);
         }
 
-        if (ids.AbsSendTime > 0)
+        if (header.HasExtension)
         {
-            RtpHeaderRewriter.TrySetAbsSendTime(packet, (byte)ids.AbsSendTime, AbsSendTime.Now());
+            foreach (var element in header.Extensions)
+            {
+                var to = _extensionIdMap[element.Id];
+                if (to is 0 or > 14 || to == ids.Mid || element.Value.Length is 0 or > 16 || offset + 17 > start + MaxExtensionBytes)
+                {
+                    continue;
+                }
+
+                var valueOffset = offset + 1;
+                offset = WriteElement(destination, offset, to, element.Value);
+                if (to == ids.TransportWideCc && element.Value.Length == 2)
+                {
+                    BinaryPrimitives.WriteUInt16BigEndian(destination[valueOffset..], _transport.NextTransportSequence());
+                }
+                else if (to == ids.AbsSendTime && element.Value.Length == 3)
+                {
+                    var now = AbsSendTime.Now();
+                    destination[valueOffset] = (byte)(now >> 16);
+                    destination[valueOffset + 1] = (byte)(now >> 8);
+                    destination[valueOffset + 2] = (byte)now;
+                }
+            }
         }
+
+        if (offset == start)
+        {
+            offset = fixedLength;
+        }
+        else
+        {
+            // RFC 8285 §4.2: one-byte form, padded with zero bytes to a 32-bit boundary.
+            var padded = (offset + 3) & ~3;
+            destination[offset..padded].Clear();
+            offset = padded;
+            destination[0] |= 0x10;
+            BinaryPrimitives.WriteUInt16BigEndian(destination[fixedLength..], RtpHeaderExtensionEnumerator.OneByteProfile);
+            BinaryPrimitives.WriteUInt16BigEndian(destination[(fixedLength + 2)..], (ushort)((offset - start) / 4));
+        }
+
+        var rest = packet[header.HeaderLength..];
+        rest.CopyTo(destination[offset..]);
+        return offset + rest.Length;
+    }
+
+    private static int WriteElement(Span<byte> destination, int offset, int id, ReadOnlySpan<byte> value)
+    {
+        destination[offset] = (byte)((id << 4) | (value.Length - 1));
+        value.CopyTo(destination[(offset + 1)..]);
+        return offset + 1 + value.Length;
     }
 }
 
 /// <summary>What a consumer needs of the subscriber's transport.</summary>
 internal interface ISubscriberTransport
 {
+    /// <summary>DTLS is done and SRTP keys are installed: packets sent now can be decrypted.</summary>
+    bool IsConnected { get; }
+
     bool SendRtp(Span<byte> buffer, int length);
 
     /// <summary>The next transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions §2) of this transport.</summary>

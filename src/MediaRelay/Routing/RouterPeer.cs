@@ -24,6 +24,7 @@ public sealed class RouterPeer : IMediaGate
     private bool _subscribeAnswered;
     private ulong _offerVersion;
     private volatile bool _admitted;
+    private int _gateGeneration;
     private long _admittedAt;
 
     internal RouterPeer(string id, Router router, RelayContext context)
@@ -39,6 +40,8 @@ public sealed class RouterPeer : IMediaGate
     public bool IsAdmitted => _admitted;
 
     bool IMediaGate.IsOpen => _admitted;
+
+    int IMediaGate.Generation => Volatile.Read(ref _gateGeneration);
 
     public bool IsClosed { get; private set; }
 
@@ -77,6 +80,11 @@ public sealed class RouterPeer : IMediaGate
     public void Admit()
     {
         Interlocked.Exchange(ref _admittedAt, Stopwatch.GetTimestamp());
+        if (!_admitted)
+        {
+            Interlocked.Increment(ref _gateGeneration);
+        }
+
         _admitted = true;
         foreach (var producer in Producers)
         {
@@ -103,6 +111,7 @@ public sealed class RouterPeer : IMediaGate
             return NegotiationResult.Fail("The offer is not valid SDP.");
         }
 
+        string answer;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(IsClosed, this);
@@ -126,9 +135,12 @@ public sealed class RouterPeer : IMediaGate
 
             Volatile.Write(ref _producers, [.. producers]);
             routing.Closed += OnTransportClosed;
-            _router.OnProducersChanged(this);
-            return NegotiationResult.Ok(negotiation.Answer.ToString());
+            answer = negotiation.Answer.ToString();
         }
+
+        // Outside our lock: a handler may renegotiate another peer at once, and that peer may be publishing too.
+        _router.OnProducersChanged(this);
+        return NegotiationResult.Ok(answer);
     }
 
     /// <summary>

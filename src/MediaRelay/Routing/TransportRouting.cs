@@ -70,6 +70,8 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
     public IEnumerable<Consumer> Consumers => _consumersBySsrc.Values;
 
+    public bool IsConnected => Transport.State == WebRtcTransportState.Connected;
+
     public bool SendRtp(Span<byte> buffer, int length) => Transport.SendRtp(buffer, length);
 
     public ushort NextTransportSequence() => (ushort)Interlocked.Increment(ref _transportSequence);

@@ -1,0 +1,63 @@
+using Teletherapy.MediaRelay.Routing;
+using Teletherapy.MediaRelay.Rtp;
+using Teletherapy.MediaRelay.Transport;
+using static Teletherapy.MediaRelay.Tests.Routing.RoutingAssertions;
+
+namespace Teletherapy.MediaRelay.Tests.Routing;
+
+/// <summary>style.md §4: the forward path (producer → consumers → SRTP → socket) allocates nothing per packet.</summary>
+public sealed class ForwardingAllocationTests
+{
+    private const int Forwards = 1000;
+
+    [Fact(Timeout = 30000)]
+    public async Task ForwardingAThousandPacketsToAConnectedSubscriberAllocatesNothing()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
+        await bob.SubscribeAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            alice.SendAudio();
+            alice.SendVideoFrame();
+        }
+
+        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 5, 5), SyntheticPeer.StepTimeout, "bob's consumers started");
+        var audio = alice.Peer.Producers.Single(p => p.Kind == MediaKind.Audio);
+        var video = alice.Peer.Producers.Single(p => p.Kind == MediaKind.Video);
+
+        // Packets are made beforehand: only what the relay does with them is measured. A first round of as many warms
+        // up this thread's pooled buffers in every size class the packets need (a class's first rent allocates once).
+        var packets = new (byte[] Buffer, int Length, Producer Producer)[2 * Forwards];
+        for (var i = 0; i < packets.Length; i++)
+        {
+            var buffer = new byte[1500];
+            packets[i] = i % 2 == 0 ? (buffer, alice.WriteAudio(buffer), audio) : (buffer, alice.WriteVideoFrame(buffer), video);
+        }
+
+        var received = bob.ReceivedPackets;
+        for (var i = 0; i < Forwards; i++)
+        {
+            Forward(packets[i]);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = Forwards; i < packets.Length; i++)
+        {
+            Forward(packets[i]);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        await RelayHarness.WaitUntilAsync(() => bob.ReceivedPackets >= received + packets.Length, SyntheticPeer.StepTimeout, () => $"every forwarded packet at bob ({bob.ReceivedPackets - received} of {packets.Length})");
+        AssertForwardedIntact(bob, alice);
+    }
+
+    private static void Forward((byte[] Buffer, int Length, Producer Producer) packet)
+    {
+        var span = packet.Buffer.AsSpan(0, packet.Length);
+        Assert.True(RtpHeader.TryRead(span, out var header));
+        packet.Producer.OnRtp(span, header, 0);
+    }
+}

@@ -1,0 +1,435 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Negotiation;
+using Teletherapy.MediaRelay.Rtcp;
+using Teletherapy.MediaRelay.Rtp;
+using Teletherapy.MediaRelay.Routing;
+using Teletherapy.MediaRelay.Sdp;
+using Teletherapy.MediaRelay.Transport;
+
+namespace Teletherapy.MediaRelay.Tests.Routing;
+
+/// <summary>
+/// A participant without a browser: it negotiates with <see cref="ClientNegotiation"/>, publishes Opus-like audio
+/// and VP8 video (one packet per frame, real payload descriptors, a keyframe whenever the relay asks with a PLI or
+/// FIR) over one client transport, and subscribes over a second one, recording every packet it receives per SSRC,
+/// every Sender Report, and every keyframe request the relay sends its publish connection.
+/// </summary>
+internal sealed class SyntheticPeer : IDisposable
+{
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
+
+    public const uint AudioTicksPerPacket = 960;   // 20 ms at 48 kHz (webrtc.md §4)
+    public const uint VideoTicksPerFrame = 3000;   // 30 fps at 90 kHz
+
+    private static readonly DtlsCertificate Certificate = DtlsCertificate.Generate("synthetic-peer");
+
+    private readonly IceTransportProtocol _protocol;
+    private readonly IceCredentials _publishIce = IceCredentials.Create();
+    private readonly IceCredentials _subscribeIce = IceCredentials.Create();
+    private readonly Recorder _publishRecorder;
+    private readonly Recorder _subscribeRecorder;
+    private readonly byte[] _sendBuffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
+    private readonly Lock _sendLock = new();
+    private readonly Random _random = new(7);
+    private WebRtcClientTransport? _publish;
+    private WebRtcClientTransport? _subscribe;
+    private CancellationTokenSource? _pump;
+    private Thread? _pumpThread;
+    private volatile bool _keyFrameRequested = true;
+    private ushort _audioSequence;
+    private ushort _videoSequence;
+    private uint _audioTimestamp;
+    private uint _videoTimestamp;
+    private ushort _pictureId;
+
+    private readonly RouterPeer? _peer;
+
+    public SyntheticPeer(string id, RouterPeer? peer, IceTransportProtocol protocol)
+    {
+        Id = id;
+        _peer = peer;
+        _protocol = protocol;
+        _publishRecorder = new Recorder(this, publish: true);
+        _subscribeRecorder = new Recorder(this, publish: false);
+        AudioSsrc = ClientNegotiation.RandomSsrc();
+        VideoSsrc = ClientNegotiation.RandomSsrc();
+        VideoRtxSsrc = ClientNegotiation.RandomSsrc();
+        _audioSequence = (ushort)_random.Next(0, 0x10000);
+        _videoSequence = (ushort)_random.Next(0, 0x10000);
+        _audioTimestamp = (uint)_random.Next();
+        _videoTimestamp = (uint)_random.Next();
+        _pictureId = (ushort)_random.Next(0, 0x8000);
+    }
+
+    /// <summary>The relay's side of this participant (none for a connection test).</summary>
+    public RouterPeer Peer => _peer ?? throw new InvalidOperationException("This peer is not in a router.");
+
+    public string Id { get; }
+
+    /// <summary>The last subscribe offer the relay made us.</summary>
+    public SessionDescription? LastSubscribeOffer { get; private set; }
+
+    public uint AudioSsrc { get; }
+
+    public uint VideoSsrc { get; }
+
+    public uint VideoRtxSsrc { get; }
+
+    public IReadOnlyList<ClientTrack> Tracks => [ClientTrack.Audio("0", AudioSsrc), ClientTrack.Video("1", VideoSsrc, VideoRtxSsrc)];
+
+    public WebRtcClientTransport? PublishTransport => _publish;
+
+    public WebRtcClientTransport? SubscribeTransport => _subscribe;
+
+    /// <summary>What the last subscribe offer said we receive (relay SSRCs, payload types, extension ids per mid).</summary>
+    public ClientSubscribeAnswer? Subscription { get; private set; }
+
+    /// <summary>Every RTP packet received on the subscribe connection (or the connection test's echo), by the relay's SSRC.</summary>
+    public ConcurrentDictionary<uint, ReceivedStream> Received { get; } = new();
+
+    /// <summary>Payloads we sent, by (our SSRC, our sequence number), to check the relay forwards them unchanged.</summary>
+    public ConcurrentDictionary<(uint Ssrc, ushort Sequence), byte[]> SentPayloads { get; } = new();
+
+    /// <summary>Media SSRCs named by PLIs and FIRs the relay sent on our publish connection, with their arrival time.</summary>
+    public ConcurrentQueue<(uint MediaSsrc, long Timestamp)> KeyFrameRequests { get; } = new();
+
+    /// <summary>Sender Reports received on the subscribe connection, by SSRC.</summary>
+    public ConcurrentDictionary<uint, int> SenderReports { get; } = new();
+
+    public int ReceivedPackets => Received.Values.Sum(s => s.Count);
+
+    public int AudioPacketsSent { get; private set; }
+
+    public int VideoFramesSent { get; private set; }
+
+    /// <summary>Offers audio and video, connects the publish transport and waits until the relay's end has its keys too.</summary>
+    public async Task PublishAsync()
+    {
+        var local = ClientNegotiation.LocalParameters(_publishIce, Certificate.Fingerprint);
+        var offer = ClientNegotiation.CreatePublishOffer(Tracks, local, "cname-" + Id, "stream-" + Id);
+        var result = Peer.Publish(offer.ToString());
+        Assert.True(result.Succeeded, result.Error);
+        Assert.True(ClientNegotiation.TryReadPublishAnswer(result.Sdp!, out var answer, out var error), error);
+        Assert.Equal(["0", "1"], answer!.AcceptedMids);
+        _publish = answer.Relay.CreateTransport(_publishIce, Certificate, _protocol);
+        _publish.SetListener(_publishRecorder);
+        await _publish.ConnectAsync().WaitAsync(StepTimeout);
+        await RelayHarness.WaitUntilAsync(() => Peer.IsPublishConnected, StepTimeout, $"{Id}'s publish connection on the relay");
+    }
+
+    /// <summary>
+    /// Takes the relay's current subscribe offer and answers it; the first time, connects the subscribe transport.
+    /// Returns the answer (what we now receive).
+    /// </summary>
+    public async Task<ClientSubscribeAnswer> SubscribeAsync()
+    {
+        var offer = Peer.CreateSubscribeOffer();
+        Assert.True(offer.Succeeded, offer.Error);
+        Assert.True(SessionDescription.TryParse(offer.Sdp, out var parsed));
+        LastSubscribeOffer = parsed;
+        var local = ClientNegotiation.LocalParameters(_subscribeIce, Certificate.Fingerprint);
+        Assert.True(ClientNegotiation.TryCreateSubscribeAnswer(offer.Sdp!, local, out var answer, out var error), error);
+        var applied = Peer.ApplySubscribeAnswer(answer!.Answer.ToString());
+        Assert.True(applied.Succeeded, applied.Error);
+        Subscription = answer;
+        if (_subscribe is null && answer.Relay is not null)
+        {
+            _subscribe = answer.Relay.CreateTransport(_subscribeIce, Certificate, _protocol);
+            _subscribe.SetListener(_subscribeRecorder);
+            await _subscribe.ConnectAsync().WaitAsync(StepTimeout);
+            await RelayHarness.WaitUntilAsync(() => Peer.IsSubscribeConnected, StepTimeout, $"{Id}'s subscribe connection on the relay");
+        }
+
+        return answer;
+    }
+
+    /// <summary>
+    /// Runs the connection test (<c>/check</c>) from this peer: a sendrecv offer, the relay's echo answer, one transport.
+    /// What the relay returns is recorded in <see cref="Received"/>.
+    /// </summary>
+    public async Task<ClientPublishAnswer> StartConnectionTestAsync(MediaRelayService relay)
+    {
+        var local = ClientNegotiation.LocalParameters(_publishIce, Certificate.Fingerprint);
+        var offer = ClientNegotiation.CreatePublishOffer(Tracks, local, "cname-" + Id, "stream-" + Id, SdpDirection.SendRecv);
+        var test = relay.StartConnectionTest(offer.ToString(), TimeSpan.FromSeconds(20), out var failure);
+        Assert.True(test is not null, failure);
+        Assert.True(ClientNegotiation.TryReadPublishAnswer(test!.Answer, out var answer, out var error), error);
+        _publish = answer!.Relay.CreateTransport(_publishIce, Certificate, _protocol);
+        _publish.SetListener(_publishRecorder);
+        await _publish.ConnectAsync().WaitAsync(StepTimeout);
+        await RelayHarness.WaitUntilAsync(() => test.IsConnected, StepTimeout, "the connection test's transport on the relay");
+        return answer;
+    }
+
+    /// <summary>Sends 20 ms audio packets and 30 fps video frames from a thread of its own until <see cref="StopSending"/>.</summary>
+    public void StartSending()
+    {
+        _pump = new CancellationTokenSource();
+        var token = _pump.Token;
+        _pumpThread = new Thread(() => Pump(token)) { IsBackground = true, Name = "synthetic-peer-" + Id };
+        _pumpThread.Start();
+    }
+
+    public void StopSending()
+    {
+        _pump?.Cancel();
+        _pumpThread?.Join(StepTimeout);
+        _pumpThread = null;
+    }
+
+    /// <summary>Sends the next audio packet (<see cref="WriteAudio"/>) on the publish connection.</summary>
+    public bool SendAudio()
+    {
+        lock (_sendLock)
+        {
+            var length = WriteAudio(_sendBuffer);
+            return _publish?.SendRtp(_sendBuffer, length) == true;
+        }
+    }
+
+    /// <summary>Sends the next video frame (<see cref="WriteVideoFrame"/>) on the publish connection.</summary>
+    public bool SendVideoFrame()
+    {
+        lock (_sendLock)
+        {
+            var length = WriteVideoFrame(_sendBuffer);
+            return _publish?.SendRtp(_sendBuffer, length) == true;
+        }
+    }
+
+    /// <summary>
+    /// Writes our next Opus packet (a TOC byte and a frame) with audio level, abs-send-time, transport-wide sequence and
+    /// MID into <paramref name="destination"/>; returns its length. Not thread-safe: one sender at a time.
+    /// </summary>
+    public int WriteAudio(Span<byte> destination)
+    {
+        var sequence = _audioSequence++;
+        var timestamp = _audioTimestamp;
+        _audioTimestamp += AudioTicksPerPacket;
+        var ids = ClientNegotiation.AudioExtensions;
+        var writer = new RtpHeaderWriter(destination, ClientNegotiation.OpusPayloadType, sequence, timestamp, AudioSsrc, marker: false);
+        writer.AddOneByteExtension((byte)ids.AudioLevel, [0x80 | 40]);
+        AddCommonExtensions(ref writer, ids, "0"u8, sequence);
+        var header = writer.Complete();
+        var payload = destination.Slice(header, 60 + _random.Next(60));
+        _random.NextBytes(payload);
+        payload[0] = 0x78; // RFC 6716 §3.1 TOC: config 15 (hybrid fullband, 20 ms), mono, one frame
+        Sign(payload, AudioSsrc, sequence);
+        SentPayloads[(AudioSsrc, sequence)] = payload.ToArray();
+        AudioPacketsSent++;
+        return header + payload.Length;
+    }
+
+    /// <summary>
+    /// Writes our next VP8 frame as one packet (marker set): the RFC 7741 §4.2 descriptor with S=1, PID 0 and a 15-bit
+    /// PictureID, then the VP8 frame tag (RFC 6386 §9.1), a keyframe's with its start code and size when the relay asked
+    /// for one. Returns its length.
+    /// </summary>
+    public int WriteVideoFrame(Span<byte> destination)
+    {
+        var keyFrame = _keyFrameRequested;
+        _keyFrameRequested = false;
+        var sequence = _videoSequence++;
+        var timestamp = _videoTimestamp;
+        _videoTimestamp += VideoTicksPerFrame;
+        var pictureId = _pictureId;
+        _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
+        var writer = new RtpHeaderWriter(destination, ClientNegotiation.Vp8PayloadType, sequence, timestamp, VideoSsrc, marker: true);
+        AddCommonExtensions(ref writer, ClientNegotiation.VideoExtensions, "1"u8, sequence);
+        var header = writer.Complete();
+        var payload = destination.Slice(header, keyFrame ? 900 + _random.Next(200) : 200 + _random.Next(200));
+        _random.NextBytes(payload);
+        payload[0] = 0x90; // X=1, S=1, PID=0
+        payload[1] = 0x80; // I=1: PictureID present
+        payload[2] = (byte)(0x80 | (pictureId >> 8)); // M=1: 15-bit PictureID
+        payload[3] = (byte)pictureId;
+        var firstPartition = payload.Length - 14;
+        payload[4] = (byte)(((firstPartition << 5) & 0xE0) | 0x10 | (keyFrame ? 0 : 1)); // show_frame=1, P=0 on a keyframe
+        payload[5] = (byte)(firstPartition >> 3);
+        payload[6] = (byte)(firstPartition >> 11);
+        if (keyFrame)
+        {
+            payload[7] = 0x9D; // RFC 6386 §9.1: start code, then 640x360
+            payload[8] = 0x01;
+            payload[9] = 0x2A;
+            BinaryPrimitives.WriteUInt16LittleEndian(payload[10..], 640);
+            BinaryPrimitives.WriteUInt16LittleEndian(payload[12..], 360);
+        }
+
+        Sign(payload, VideoSsrc, sequence);
+        SentPayloads[(VideoSsrc, sequence)] = payload.ToArray();
+        VideoFramesSent++;
+        return header + payload.Length;
+    }
+
+    /// <summary>Sends an RTCP packet on the subscribe connection (e.g. a PLI for a relay SSRC).</summary>
+    public bool SendSubscribeRtcp(ReadOnlySpan<byte> rtcp)
+    {
+        var buffer = new byte[rtcp.Length + WebRtcTransport.MaxProtectionOverhead];
+        rtcp.CopyTo(buffer);
+        return _subscribe?.SendRtcp(buffer, rtcp.Length) == true;
+    }
+
+    /// <summary>The stream received on a relay SSRC, or an empty one.</summary>
+    public ReceivedStream StreamOf(uint relaySsrc) => Received.TryGetValue(relaySsrc, out var stream) ? stream : ReceivedStream.Empty;
+
+    /// <summary>Our original (SSRC, sequence) a received payload was signed with by its publisher.</summary>
+    public static (uint Ssrc, ushort Sequence) SignatureOf(ReadOnlySpan<byte> payload) =>
+        (BinaryPrimitives.ReadUInt32BigEndian(payload[^6..]), BinaryPrimitives.ReadUInt16BigEndian(payload[^2..]));
+
+    public void Dispose()
+    {
+        StopSending();
+        _publish?.Dispose();
+        _subscribe?.Dispose();
+        _pump?.Dispose();
+    }
+
+    /// <summary>The last six payload bytes carry the publisher's SSRC and sequence, so a receiver can find the original.</summary>
+    private static void Sign(Span<byte> payload, uint ssrc, ushort sequence)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(payload[^6..], ssrc);
+        BinaryPrimitives.WriteUInt16BigEndian(payload[^2..], sequence);
+    }
+
+    private static void AddCommonExtensions(ref RtpHeaderWriter writer, HeaderExtensionIds ids, ReadOnlySpan<byte> mid, ushort sequence)
+    {
+        Span<byte> value = stackalloc byte[3];
+        value[0] = 0x12;
+        value[1] = 0x34;
+        value[2] = 0x56;
+        writer.AddOneByteExtension((byte)ids.AbsSendTime, value);
+        BinaryPrimitives.WriteUInt16BigEndian(value, sequence);
+        writer.AddOneByteExtension((byte)ids.TransportWideCc, value[..2]);
+        writer.AddOneByteExtension((byte)ids.Mid, mid);
+    }
+
+    private void Pump(CancellationToken token)
+    {
+        var clock = Stopwatch.StartNew();
+        var nextAudio = TimeSpan.Zero;
+        var nextVideo = TimeSpan.Zero;
+        while (!token.IsCancellationRequested)
+        {
+            var now = clock.Elapsed;
+            if (now >= nextAudio)
+            {
+                SendAudio();
+                nextAudio += TimeSpan.FromMilliseconds(20);
+            }
+
+            if (now >= nextVideo)
+            {
+                SendVideoFrame();
+                nextVideo += TimeSpan.FromMilliseconds(33);
+            }
+
+            token.WaitHandle.WaitOne(5);
+        }
+    }
+
+    private void OnRtcp(ReadOnlySpan<byte> datagram, bool publish)
+    {
+        foreach (var rtcp in new RtcpPacketEnumerator(datagram))
+        {
+            if (publish && rtcp.PacketType == RtcpPacketType.PayloadFeedback)
+            {
+                if (rtcp.Count == RtcpPacketType.FmtPictureLossIndication && PictureLossIndication.TryRead(rtcp.Packet, out var pli))
+                {
+                    KeyFrameRequests.Enqueue((pli.MediaSsrc, Stopwatch.GetTimestamp()));
+                    _keyFrameRequested |= pli.MediaSsrc == VideoSsrc;
+                }
+                else if (rtcp.Count == RtcpPacketType.FmtFullIntraRequest && FullIntraRequest.TryRead(rtcp.Packet, out var fir))
+                {
+                    KeyFrameRequests.Enqueue((fir.GetSsrc(0), Stopwatch.GetTimestamp()));
+                    _keyFrameRequested |= fir.GetSsrc(0) == VideoSsrc;
+                }
+            }
+            else if (rtcp.PacketType == RtcpPacketType.SenderReport && SenderReport.TryRead(rtcp.Packet, out var sr))
+            {
+                SenderReports.AddOrUpdate(sr.Ssrc, 1, (_, count) => count + 1);
+            }
+        }
+    }
+
+    private void OnRtp(ReadOnlySpan<byte> packet)
+    {
+        if (RtpHeader.TryRead(packet, out var header))
+        {
+            Received.GetOrAdd(header.Ssrc, _ => new ReceivedStream()).Add(header);
+        }
+    }
+
+    private sealed class Recorder(SyntheticPeer owner, bool publish) : IWebRtcClientTransportListener
+    {
+        public void OnRtp(WebRtcClientTransport transport, Span<byte> packet) => owner.OnRtp(packet);
+
+        public void OnRtcp(WebRtcClientTransport transport, Span<byte> packet) => owner.OnRtcp(packet, publish);
+
+        public void OnClosed(WebRtcClientTransport transport)
+        {
+        }
+    }
+}
+
+/// <summary>One received RTP packet as the subscriber saw it.</summary>
+internal sealed record ReceivedPacket(
+    ushort Sequence,
+    uint Timestamp,
+    byte PayloadType,
+    bool Marker,
+    IReadOnlyDictionary<byte, byte[]> Extensions,
+    byte[] Payload,
+    long ArrivalTimestamp)
+{
+    public string? ExtensionText(int id) => Extensions.TryGetValue((byte)id, out var value) ? Encoding.ASCII.GetString(value) : null;
+
+    public bool IsVp8KeyFrame => Vp8PayloadDescriptor.IsKeyframePayload(Payload);
+}
+
+/// <summary>The packets of one SSRC, in arrival order.</summary>
+internal sealed class ReceivedStream
+{
+    public static readonly ReceivedStream Empty = new();
+
+    private readonly List<ReceivedPacket> _packets = [];
+
+    public int Count
+    {
+        get
+        {
+            lock (_packets)
+            {
+                return _packets.Count;
+            }
+        }
+    }
+
+    public IReadOnlyList<ReceivedPacket> Snapshot()
+    {
+        lock (_packets)
+        {
+            return [.. _packets];
+        }
+    }
+
+    public void Add(in RtpHeader header)
+    {
+        var extensions = new Dictionary<byte, byte[]>();
+        foreach (var element in header.Extensions)
+        {
+            extensions[element.Id] = element.Value.ToArray();
+        }
+
+        var packet = new ReceivedPacket(header.SequenceNumber, header.Timestamp, header.PayloadType, header.Marker, extensions, header.Payload.ToArray(), Stopwatch.GetTimestamp());
+        lock (_packets)
+        {
+            _packets.Add(packet);
+        }
+    }
+}
