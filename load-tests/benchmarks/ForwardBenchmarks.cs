@@ -58,6 +58,8 @@ public class ForwardBenchmarks
     {
         private ushort _next;
 
+        public bool IsConnected => true;
+
         public bool SendRtp(Span<byte> buffer, int length) => length > 0;
 
         public ushort NextTransportSequence() => ++_next;
