@@ -225,6 +225,13 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 
         lock (_paths)
         {
+            // A check handled while Dispose ran must not bind its path after Dispose unbound them all: Dispose sets
+            // the state before it takes this lock, so checking it here closes the race.
+            if (State == WebRtcTransportState.Closed)
+            {
+                return;
+            }
+
             if (!_paths.Contains(path))
             {
                 _paths.Add(path);
