@@ -298,12 +298,51 @@ public sealed class RouterPeer : IMediaGate
         old.Transport.Dispose();
     }
 
+    /// <summary>
+    /// A connection died (consent expired, DTLS closed): free what it held. A dead publish connection takes its
+    /// producers with it (the others are told to re-offer); a dead subscribe connection drops its consumers, and the
+    /// next subscribe offer starts a fresh connection.
+    /// </summary>
     private void OnTransportClosed(TransportRouting routing)
     {
-        if (!IsClosed)
+        var producersGone = false;
+        lock (_lock)
         {
-            ConnectionClosed?.Invoke(this);
+            if (IsClosed)
+            {
+                return;
+            }
+
+            if (ReferenceEquals(routing, _publish))
+            {
+                foreach (var producer in Volatile.Read(ref _producers))
+                {
+                    producer.Close();
+                }
+
+                Volatile.Write(ref _producers, []);
+                _publish = null;
+                producersGone = true;
+            }
+            else if (ReferenceEquals(routing, _subscribe))
+            {
+                foreach (var consumer in _consumersByProducer.Values)
+                {
+                    consumer.Close();
+                }
+
+                _consumersByProducer.Clear();
+                _slots.Clear();
+                _subscribe = null;
+            }
         }
+
+        if (producersGone)
+        {
+            _router.OnProducersChanged(this);
+        }
+
+        ConnectionClosed?.Invoke(this);
     }
 
     private void OnConsumerFirstPacket(Consumer consumer)

@@ -1,0 +1,42 @@
+using Teletherapy.MediaRelay.Transport;
+
+namespace Teletherapy.MediaRelay.Tests.Routing;
+
+/// <summary>What a peer held is freed when its connections die, whoever ended them.</summary>
+public sealed class PeerLifecycleTests
+{
+    private static readonly TimeSpan StepTimeout = SyntheticPeer.StepTimeout;
+
+    [Fact(Timeout = 30000)]
+    public async Task A_peer_whose_connections_die_loses_its_tracks_and_the_others_are_told_to_renegotiate()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var carol = await relay.JoinAndPublishAsync("carol", IceTransportProtocol.Udp);
+        await alice.SubscribeAsync();
+        await carol.SubscribeAsync();
+        var baseline = relay.Relay.TransportCount;
+        var aliceChanges = 0;
+        alice.Peer.SubscriptionsChanged += _ => Interlocked.Increment(ref aliceChanges);
+        var connectionClosed = 0;
+        carol.Peer.ConnectionClosed += _ => Interlocked.Increment(ref connectionClosed);
+
+        // Carol's browser goes away: its DTLS close_notify closes both of her connections on the relay.
+        carol.Dispose();
+
+        await RelayHarness.WaitUntilAsync(() => relay.Relay.TransportCount == baseline - 2, StepTimeout, "carol's two transports freed");
+        await RelayHarness.WaitUntilAsync(() => Volatile.Read(ref aliceChanges) > 0, StepTimeout, "alice told to renegotiate");
+        Assert.Equal(2, Volatile.Read(ref connectionClosed));
+
+        // Alice's next offer keeps carol's slots, closed.
+        var answer = await alice.SubscribeAsync();
+        Assert.Equal(["0", "1"], answer.RejectedMids);
+
+        // Carol comes back (a new tab after a network drop): she publishes and subscribes on fresh connections.
+        var back = relay.Join("carol", IceTransportProtocol.Udp);
+        await back.PublishAsync();
+        var again = await back.SubscribeAsync();
+        Assert.Equal(2, again.Tracks.Count);
+        Assert.Equal(baseline, relay.Relay.TransportCount);
+    }
+}
