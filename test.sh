@@ -58,12 +58,25 @@ if [ "${1:-}" = "--run-tests" ]; then
   export TELETHERAPY_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=$pg_user;Database=postgres;Pooling=true"
   export TELETHERAPY_REQUIRE_POSTGRES=1
   log "PostgreSQL test cluster on 127.0.0.1:$pg_port"
+  # Module tests first, then the browser tests alone: those shape and measure real network traffic and
+  # must not share the loopback interface (or the two cores) with other test assemblies.
+  rc=0
   set +e
-  dotnet test "$root/Teletherapy.sln" --no-build --no-restore \
-    --logger "trx" --results-directory "$results" \
-    --blame-hang-timeout "$hang_timeout" "$@" \
-    -- RunConfiguration.TestSessionTimeout=2400000
-  rc=$?
+  for project in "$root"/tests/*/*.csproj "$root"/load-tests/*/*.Tests.csproj; do
+    [ -f "$project" ] || continue
+    case "$project" in */EndToEnd/*) continue ;; esac
+    dotnet test "$project" --no-build --no-restore \
+      --logger "trx" --results-directory "$results" \
+      --blame-hang-timeout "$hang_timeout" "$@" \
+      -- RunConfiguration.TestSessionTimeout=2400000 || rc=1
+  done
+  for project in "$root"/tests/EndToEnd/*.csproj; do
+    [ -f "$project" ] || continue
+    dotnet test "$project" --no-build --no-restore \
+      --logger "trx" --results-directory "$results" \
+      --blame-hang-timeout "$hang_timeout" "$@" \
+      -- RunConfiguration.TestSessionTimeout=2400000 || rc=1
+  done
   set -e
   exit $rc
 fi
