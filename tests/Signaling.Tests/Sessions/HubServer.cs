@@ -120,19 +120,25 @@ public sealed class HubServer : WebApplicationFactory<Program>
         return await client.GetStringAsync("metrics");
     }
 
-    public override async ValueTask DisposeAsync()
+    /// <summary>Closes every hub connection made so far.</summary>
+    public async Task DisposeClientsAsync()
     {
         List<HubClient> clients;
         lock (_clients)
         {
             clients = [.. _clients];
+            _clients.Clear();
         }
 
         foreach (var client in clients)
         {
             await client.DisposeAsync();
         }
+    }
 
+    public override async ValueTask DisposeAsync()
+    {
+        await DisposeClientsAsync();
         _integrator?.Dispose();
         await base.DisposeAsync();
         try

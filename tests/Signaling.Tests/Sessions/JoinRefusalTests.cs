@@ -5,7 +5,7 @@ using Teletherapy.Signaling.Sessions;
 namespace Teletherapy.Signaling.Tests.Sessions;
 
 /// <summary>Every join the rules refuse, through the hub, with its reason and its audit entry (product.md §1).</summary>
-public sealed class JoinRefusalTests : HubTestBase
+public sealed class JoinRefusalTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
 {
     private const int Bound = 20_000;
 
@@ -128,7 +128,7 @@ public sealed class JoinRefusalTests : HubTestBase
         var patient = await Server.ConnectAsync();
         AssertRefused(await patient.JoinWithTokenAsync(s.PatientToken), "link-revoked");
 
-        var tokens = await SessionScenario.JoinTokensAsync(Server, SessionScenario.PatientEmail, 2);
+        var tokens = await SessionScenario.JoinTokensAsync(Server, s.PatientEmail, 2);
         var newToken = Assert.Single(tokens, t => t != s.PatientToken);
         var early = await patient.JoinWithTokenAsync(newToken);
         AssertRefused(early, "too-early");

@@ -4,7 +4,7 @@ using Teletherapy.Signaling.Sessions;
 namespace Teletherapy.Signaling.Tests.Sessions;
 
 /// <summary>Media negotiation through the hub, at the SDP level (packets are the relay's and the end-to-end tests' business).</summary>
-public sealed class MediaNegotiationTests : HubTestBase
+public sealed class MediaNegotiationTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
 {
     private const int Bound = 20_000;
 

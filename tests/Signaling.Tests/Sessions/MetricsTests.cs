@@ -8,7 +8,7 @@ namespace Teletherapy.Signaling.Tests.Sessions;
 public sealed class MetricsCollection;
 
 [Collection(nameof(MetricsCollection))]
-public sealed class MetricsTests : HubTestBase
+public sealed class MetricsTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
 {
     [Fact(Timeout = 20_000)]
     public async Task Metrics_count_active_sessions_and_waiting_participants()

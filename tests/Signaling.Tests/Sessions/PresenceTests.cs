@@ -8,7 +8,7 @@ namespace Teletherapy.Signaling.Tests.Sessions;
 /// The waiting room belongs to the participant, not the connection: refreshes, second tabs, drops and returns; a
 /// therapist who drops; leaving; ending the session; and the face-to-face minutes the audit log yields.
 /// </summary>
-public sealed class PresenceTests : HubTestBase
+public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
 {
     private const int Bound = 20_000;
 

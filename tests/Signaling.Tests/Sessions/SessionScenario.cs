@@ -8,7 +8,8 @@ using Teletherapy.Signaling.Sessions;
 namespace Teletherapy.Signaling.Tests.Sessions;
 
 /// <summary>
-/// A clinic made through the REST API: two listed therapists (Ada, Ben), one unlisted (Olga), a patient whose primary
+/// One test's session, made through the REST API in the class's clinic (<see cref="ClinicFixture"/>: two listed
+/// therapists, Ada and Ben, and an unlisted one, Olga): a patient whose primary
 /// contact (Mia, role patient) and caregiver (Tom, email reminders on) both get the scheduled email, and a teletherapy
 /// appointment of 50 minutes starting <c>startIn</c> from the server's (fake) now. The contacts' join tokens are read
 /// from the <c>.eml</c> files the outbox writes.
@@ -16,12 +17,16 @@ namespace Teletherapy.Signaling.Tests.Sessions;
 public sealed partial class SessionScenario
 {
     public const string Password = "correct horse battery";
-    public const string PatientEmail = "mia@example.org";
-    public const string CaregiverEmail = "tom@example.org";
+    private static int _count;
+    private readonly ClinicFixture _clinic;
 
-    private SessionScenario(HubServer server) => Server = server;
+    private SessionScenario(ClinicFixture clinic) => _clinic = clinic;
 
-    public HubServer Server { get; }
+    public HubServer Server => _clinic.Server;
+
+    public string PatientEmail { get; private set; } = null!;
+
+    public string CaregiverEmail { get; private set; } = null!;
 
     public Guid AppointmentId { get; private set; }
 
@@ -31,11 +36,11 @@ public sealed partial class SessionScenario
 
     public DateTimeOffset OpensAt => Start.AddMinutes(-10);
 
-    public Staff Ada { get; private set; } = null!;
+    public required Staff Ada { get; init; }
 
-    public Staff Ben { get; private set; } = null!;
+    public required Staff Ben { get; init; }
 
-    public Staff Olga { get; private set; } = null!;
+    public required Staff Olga { get; init; }
 
     public Guid PatientContactId { get; private set; }
 
@@ -47,22 +52,21 @@ public sealed partial class SessionScenario
 
     public static string ParticipantIdOf(Guid contactOrStaffId, bool staff = false) => (staff ? "staff-" : "contact-") + contactOrStaffId.ToString("N");
 
-    public static async Task<SessionScenario> CreateAsync(HubServer server, TimeSpan? startIn = null)
+    public static async Task<SessionScenario> CreateAsync(ClinicFixture clinic, TimeSpan? startIn = null)
     {
-        var scenario = new SessionScenario(server);
+        var server = clinic.Server;
+        var scenario = new SessionScenario(clinic) { Ada = clinic.Ada, Ben = clinic.Ben, Olga = clinic.Olga };
+        var n = Interlocked.Increment(ref _count);
+        scenario.PatientEmail = $"mia.{n}@example.org";
+        scenario.CaregiverEmail = $"tom.{n}@example.org";
         var api = server.Integrator;
-        Assert.Equal(HttpStatusCode.OK, (await api.PutAsJsonAsync("api/v1/clinic", new { name = "Lindenhof Praxis", timeZone = "Europe/Berlin", remindersEnabled = false })).StatusCode);
-        scenario.Ada = await AddStaffAsync(api, "Dr. Ada Weber", "ada@clinic.example");
-        scenario.Ben = await AddStaffAsync(api, "Dr. Ben Roth", "ben@clinic.example");
-        scenario.Olga = await AddStaffAsync(api, "Dr. Olga Brandt", "olga@clinic.example");
-
         var patient = await api.PostAsJsonAsync("api/v1/patients", new
         {
             name = "Mia Keller",
             contacts = new object[]
             {
-                new { name = "Mia Keller", email = PatientEmail, phone = (string?)null, isPrimary = true, emailReminders = false, smsReminders = false },
-                new { name = "Tom Keller", email = CaregiverEmail, phone = (string?)null, isPrimary = false, emailReminders = true, smsReminders = false },
+                new { name = "Mia Keller", email = scenario.PatientEmail, phone = (string?)null, isPrimary = true, emailReminders = false, smsReminders = false },
+                new { name = "Tom Keller", email = scenario.CaregiverEmail, phone = (string?)null, isPrimary = false, emailReminders = true, smsReminders = false },
             },
         });
         Assert.Equal(HttpStatusCode.Created, patient.StatusCode);
@@ -82,8 +86,8 @@ public sealed partial class SessionScenario
         });
         Assert.Equal(HttpStatusCode.Created, appointment.StatusCode);
         scenario.AppointmentId = (await appointment.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
-        scenario.PatientToken = (await JoinTokensAsync(server, PatientEmail, 1))[0];
-        scenario.CaregiverToken = (await JoinTokensAsync(server, CaregiverEmail, 1))[0];
+        scenario.PatientToken = (await JoinTokensAsync(server, scenario.PatientEmail, 1))[0];
+        scenario.CaregiverToken = (await JoinTokensAsync(server, scenario.CaregiverEmail, 1))[0];
         return scenario;
     }
 
@@ -118,7 +122,7 @@ public sealed partial class SessionScenario
         }
     }
 
-    public Task<CookieContainer> SignInAsync(Staff staff) => Server.SignInAsync(staff.Email, Password);
+    public Task<CookieContainer> SignInAsync(Staff staff) => _clinic.CookiesAsync(staff);
 
     /// <summary>A hub connection signed in as <paramref name="staff"/> (not joined yet).</summary>
     public async Task<HubClient> ConnectStaffAsync(Staff staff) => await Server.ConnectAsync(await SignInAsync(staff));
@@ -151,13 +155,6 @@ public sealed partial class SessionScenario
     /// <summary>The kinds of the appointment's audit events, in order.</summary>
     public async Task<IReadOnlyList<string>> AuditKindsAsync() =>
         (await Server.AuditAsync(AppointmentId)).Select(e => e!["kind"]!.GetValue<string>()).ToList();
-
-    private static async Task<Staff> AddStaffAsync(HttpClient api, string name, string email)
-    {
-        var response = await api.PostAsJsonAsync("api/v1/staff", new { name, email, password = Password });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return new Staff((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>(), name, email);
-    }
 
     [GeneratedRegex("/join/([A-Za-z0-9_-]+)")]
     private static partial Regex JoinLink();
