@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
-using Prometheus;
 using Teletherapy.MediaRelay;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.Scheduling.Appointments;
@@ -21,6 +20,9 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     public static readonly TimeSpan WaitingGrace = TimeSpan.FromSeconds(60);
 
     private const int MaxMessageLength = 500;
+
+    /// <summary>The reason a denied contact's new join is refused.</summary>
+    private const string NotAdmitted = "not-admitted";
 
     private readonly ConcurrentDictionary<Guid, SessionRoom> _rooms = new();
     private readonly ConcurrentDictionary<string, Guid> _connectionRooms = new(StringComparer.Ordinal);
@@ -77,9 +79,10 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         var outcome = room.JoinTherapist(staffId, name, connectionId, _time.GetUtcNow());
         await AttachAsync(connectionId, room, outcome.Participant).ConfigureAwait(false);
         RouterFor(room).GetOrAddPeer(outcome.Participant.Id).Admit();
-        await _audit.AppendAsync(room.AppointmentId, outcome.Rejoined ? AuditKinds.Rejoined : AuditKinds.Joined, AuditActor.Staff(staffId)).ConfigureAwait(false);
         if (outcome.FirstArrival || outcome.Rejoined)
         {
+            // A second tab of a therapist already present is neither a join nor a return.
+            await _audit.AppendAsync(room.AppointmentId, outcome.Rejoined ? AuditKinds.Rejoined : AuditKinds.Joined, AuditActor.Staff(staffId)).ConfigureAwait(false);
             await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerJoined(outcome.Participant.ToPeer()).ConfigureAwait(false);
         }
 
@@ -108,6 +111,8 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         if (!check.RoomOpen)
         {
+            // A good link before the room opens: the join page counts down to OpensAt. Still a refused attempt (audited).
+            await _audit.AppendAsync(check.Appointment.Id, AuditKinds.JoinRefused, AuditActor.Contact(check.Contact.Id), JoinReasons.TooEarly).ConfigureAwait(false);
             return Refuse(JoinReasons.TooEarly, check.Appointment.OpensAt);
         }
 
@@ -122,9 +127,9 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         var participant = outcome.Participant;
         if (participant.State == ParticipantStates.Denied)
         {
-            await _hub.Groups.AddToGroupAsync(connectionId, SessionGroups.Participant(room.AppointmentId, participant.Id)).ConfigureAwait(false);
-            _connectionRooms[connectionId] = room.AppointmentId;
-            return Refuse("not-admitted");
+            // Denied stays denied for this session: the connection is not attached to the room (no events, no media).
+            await _audit.AppendAsync(room.AppointmentId, AuditKinds.JoinRefused, AuditActor.Contact(contact.Id), NotAdmitted).ConfigureAwait(false);
+            return Refuse(NotAdmitted);
         }
 
         await AttachAsync(connectionId, room, participant).ConfigureAwait(false);
@@ -188,7 +193,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     public Task<bool> SendToWaitingRoomAsync(string connectionId, string participantId) =>
         AsTherapistAsync(connectionId, async (room, therapist) =>
         {
-            var sent = room.SendBack(participantId);
+            var sent = room.SendBack(participantId, _time.GetUtcNow());
             if (sent is null)
             {
                 return false;
@@ -312,18 +317,23 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(UpdateGauges);
+        SessionMetrics.Track(this);
         _housekeeping = _time.CreateTimer(_ => _ = HousekeepingAsync(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        SessionMetrics.Untrack(this);
         _housekeeping?.Dispose();
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _housekeeping?.Dispose();
+    public void Dispose()
+    {
+        SessionMetrics.Untrack(this);
+        _housekeeping?.Dispose();
+    }
 
     internal async Task HousekeepingAsync()
     {
@@ -413,6 +423,12 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     /// <summary>The participant's relay peer; the connection that negotiates media owns it (a second tab takes over).</summary>
     private RouterPeer MediaPeer(SessionRoom room, ParticipantView participant, string connectionId)
     {
+        if (participant.State is not (ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack or ParticipantStates.Admitted))
+        {
+            // A denied participant's open tab must not get a transport back (Deny removed it from the relay).
+            throw new HubException("Media is only for participants who wait or are admitted.");
+        }
+
         var peer = RouterFor(room).GetOrAddPeer(participant.Id);
         var key = PeerKey(room, participant.Id);
         _mediaConnections[key] = connectionId;
@@ -529,10 +545,12 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     private static JoinResult Refuse(string reason, DateTimeOffset? opensAt = null)
     {
         SessionMetrics.JoinsRefused.WithLabels(reason).Inc();
-        return JoinResult.Refused(reason, opensAt);
+        // OpensAt tells a client when to try again: only meaningful while the room is not open yet.
+        return JoinResult.Refused(reason, reason == JoinReasons.TooEarly ? opensAt : null);
     }
 
-    private void UpdateGauges()
+    /// <summary>This coordinator's share of the session gauges (<see cref="SessionMetrics"/> sums them at scrape time).</summary>
+    internal (int Active, int Waiting) GaugeValues()
     {
         var active = 0;
         var waiting = 0;
@@ -551,8 +569,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
             waiting += room.WaitingCount;
         }
 
-        SessionMetrics.SessionsActive.Set(active);
-        SessionMetrics.WaitingRoomParticipants.Set(waiting);
+        return (active, waiting);
     }
 
     [LoggerMessage(EventId = 3100, Level = LogLevel.Error, Message = "Session housekeeping failed")]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Prometheus;
 
 namespace Teletherapy.Signaling.Sessions;
@@ -5,6 +6,11 @@ namespace Teletherapy.Signaling.Sessions;
 /// <summary>Session and waiting-room metrics (api.md). Gauges are read from the live rooms at scrape time.</summary>
 internal static class SessionMetrics
 {
+    // The gauges live in the process-wide registry; the coordinators that feed them come and go with their hosts
+    // (several hosts in one process in tests). One callback sums the running ones, so a stopped host is never counted.
+    private static readonly ConcurrentDictionary<SessionCoordinator, byte> Running = new();
+    private static int _callbackAdded;
+
     public static readonly Gauge SessionsActive = Metrics.CreateGauge(
         "teletherapy_sessions_active", "Sessions with at least one connected participant.");
 
@@ -19,4 +25,30 @@ internal static class SessionMetrics
     public static readonly Counter JoinsRefused = Metrics.CreateCounter(
         "teletherapy_session_joins_refused_total", "Join attempts the rules refused, by reason.",
         new CounterConfiguration { LabelNames = ["reason"] });
+
+    public static void Track(SessionCoordinator coordinator)
+    {
+        Running[coordinator] = 0;
+        if (Interlocked.Exchange(ref _callbackAdded, 1) == 0)
+        {
+            Metrics.DefaultRegistry.AddBeforeCollectCallback(UpdateGauges);
+        }
+    }
+
+    public static void Untrack(SessionCoordinator coordinator) => Running.TryRemove(coordinator, out _);
+
+    private static void UpdateGauges()
+    {
+        var active = 0;
+        var waiting = 0;
+        foreach (var coordinator in Running.Keys)
+        {
+            var (a, w) = coordinator.GaugeValues();
+            active += a;
+            waiting += w;
+        }
+
+        SessionsActive.Set(active);
+        WaitingRoomParticipants.Set(waiting);
+    }
 }

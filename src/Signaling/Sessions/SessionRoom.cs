@@ -47,7 +47,7 @@ internal sealed class SessionRoom
         {
             lock (_lock)
             {
-                return _participants.Values.Count(p => p.State == ParticipantStates.WaitingToBeAdmitted);
+                return _participants.Values.Count(p => p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack);
             }
         }
     }
@@ -93,6 +93,12 @@ internal sealed class SessionRoom
             var existed = _participants.TryGetValue(id, out var participant);
             var wasAbsent = !existed || participant!.Connections.Count == 0;
             participant ??= _participants[id] = new Participant(id, name, role, null, contactId, now);
+            if (participant.State == ParticipantStates.Denied)
+            {
+                // Denied stays denied, and the refused connection is not attached.
+                return new JoinOutcome(Copy(participant), Knocked: false, Rejoined: false, FirstArrival: false, FirstTherapistArrived: false);
+            }
+
             var knocked = false;
             if (!existed)
             {
@@ -109,7 +115,7 @@ internal sealed class SessionRoom
                 }
             }
 
-            // Admitted, waiting, sent back or denied: a refresh or a second tab keeps exactly that.
+            // Admitted, waiting or sent back: a refresh or a second tab keeps exactly that.
             participant.DisconnectedAt = null;
             Attach(participant, connectionId);
             return new JoinOutcome(Copy(participant), knocked, Rejoined: existed && wasAbsent && participant.State == ParticipantStates.Admitted, FirstArrival: !existed, FirstTherapistArrived: false);
@@ -128,20 +134,22 @@ internal sealed class SessionRoom
         Change(participantId, p => p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack, p => p.State = ParticipantStates.Denied);
 
     /// <summary>Back to the waiting room: only a contact who is in the session.</summary>
-    public ParticipantView? SendBack(string participantId) =>
+    public ParticipantView? SendBack(string participantId, DateTimeOffset now) =>
         Change(participantId, p => p.State == ParticipantStates.Admitted && p.Role != ParticipantRoles.Therapist, p =>
         {
             p.State = ParticipantStates.SentBack;
             p.EverAdmitted = false;
+            p.WaitingSince = now; // the queue shows how long they have waited since they were sent back
         });
 
-    /// <summary>Everyone waiting and connected.</summary>
+    /// <summary>Everyone waiting (sent back included) and connected, longest waiting first.</summary>
     public IReadOnlyList<string> WaitingIds()
     {
         lock (_lock)
         {
             return _participants.Values
-                .Where(p => p.State is ParticipantStates.WaitingToBeAdmitted && p.Connections.Count > 0)
+                .Where(p => p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack && p.Connections.Count > 0)
+                .OrderBy(p => p.WaitingSince)
                 .Select(p => p.Id)
                 .ToList();
         }

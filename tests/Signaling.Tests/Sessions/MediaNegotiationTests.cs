@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.SignalR;
+using Teletherapy.Signaling.Sessions;
+
+namespace Teletherapy.Signaling.Tests.Sessions;
+
+/// <summary>Media negotiation through the hub, at the SDP level (packets are the relay's and the end-to-end tests' business).</summary>
+public sealed class MediaNegotiationTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
+{
+    private const int Bound = 20_000;
+
+    [Fact(Timeout = Bound)]
+    public async Task A_waiting_participant_publishes_and_gets_an_ice_lite_answer_and_a_subscribe_offer()
+    {
+        var s = await ScenarioAsync();
+        var (patient, _) = await s.JoinContactAsync(s.PatientToken);
+
+        var answer = await patient.PublishAsync(Sdp.ChromeOffer);
+        Assert.StartsWith("v=0", answer, StringComparison.Ordinal);
+        Assert.Contains("a=ice-lite", answer, StringComparison.Ordinal);
+        Assert.Contains("a=setup:passive", answer, StringComparison.Ordinal);
+        Assert.Contains("a=fingerprint:sha-256 ", answer, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", answer, StringComparison.Ordinal); // the announced address in the candidates
+        Assert.Contains("m=audio", answer, StringComparison.Ordinal);
+        Assert.Contains("m=video", answer, StringComparison.Ordinal);
+
+        var offer = await patient.RequestSubscribeOfferAsync();
+        Assert.StartsWith("v=0", offer, StringComparison.Ordinal);
+        Assert.Contains("a=ice-lite", offer, StringComparison.Ordinal);
+        Assert.DoesNotContain("m=audio", offer, StringComparison.Ordinal); // nobody else publishes yet
+
+        await Assert.ThrowsAsync<HubException>(() => patient.PublishAsync("this is not sdp"));
+        await Assert.ThrowsAsync<HubException>(() => patient.CallAsync("SubscribeAnswer", "this is not sdp either"));
+    }
+
+    [Fact(Timeout = Bound)]
+    public async Task A_peer_publishing_later_sends_a_subscribe_offer_to_the_others()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (patient, p) = await s.JoinContactAsync(s.PatientToken);
+        await patient.PublishAsync(Sdp.ChromeOffer);
+        await patient.RequestSubscribeOfferAsync();
+        Assert.True(await ada.AdmitAsync(p.ParticipantId!));
+
+        var mark = patient.Mark;
+        await ada.PublishAsync(Sdp.ChromeOffer);
+        var offer = await patient.WaitAsync<string>(HubClient.SubscribeOffer, after: mark);
+        Assert.Contains("a=ice-lite", offer, StringComparison.Ordinal);
+        Assert.Contains("m=audio", offer, StringComparison.Ordinal);
+        Assert.Contains("m=video", offer, StringComparison.Ordinal);
+
+        // The therapist asks for theirs and sees the patient's tracks.
+        var adaOffer = await ada.RequestSubscribeOfferAsync();
+        Assert.Contains("m=audio", adaOffer, StringComparison.Ordinal);
+        Assert.Contains("m=video", adaOffer, StringComparison.Ordinal);
+    }
+}
