@@ -156,6 +156,8 @@ export class Call {
     if (this.closed) return;
     const version = offerVersion(sdp);
     if (version !== null && version <= this.lastOfferVersion) return;
+    // Nobody else publishes yet: an offer without media has no transport to answer; the next offer will.
+    if (!/^m=/m.test(sdp)) return;
     await this.subscribe.setRemoteDescription({ type: 'offer', sdp });
     const answer = await this.subscribe.createAnswer();
     await this.subscribe.setLocalDescription(answer);
