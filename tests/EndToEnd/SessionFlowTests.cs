@@ -112,8 +112,9 @@ public sealed class SessionFlowTests
         var demo = DemoInfo.Read(server.DataPath);
         await using var therapistBrowser = await Browser.LaunchAsync();
         await using var patientBrowser = await Browser.LaunchAsync();
-        var therapist = await therapistBrowser.NewPageAsync();
-        var patient = await patientBrowser.NewPageAsync();
+        var errors = new List<string>();
+        var therapist = await therapistBrowser.NewPageAsync(errors);
+        var patient = await patientBrowser.NewPageAsync(errors);
 
         await Scenario.SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
         await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
@@ -145,5 +146,6 @@ public sealed class SessionFlowTests
             .GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
         await Scenario.WaitForMediaAsync(patient);
         await Scenario.WaitForMediaAsync(therapist);
+        Assert.Empty(errors);
     }
 }

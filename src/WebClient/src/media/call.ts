@@ -101,7 +101,9 @@ export class Call {
 
   /** A rough verdict from round-trip time and loss, for the connection indicator. */
   async quality(): Promise<Quality> {
-    const connections = [this.subscribe, this.publish].filter((pc): pc is RTCPeerConnection => pc !== null);
+    // A subscribe connection without media (nobody else publishes yet) has no transport to judge.
+    const connections = [this.subscribe, this.publish].filter((pc): pc is RTCPeerConnection => pc !== null && pc.getTransceivers().length > 0);
+    if (connections.length === 0) return 'connecting';
     if (connections.some((pc) => pc.connectionState !== 'connected')) return 'connecting';
     let rtt: number | null = null;
     let received = 0;

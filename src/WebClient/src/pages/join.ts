@@ -77,6 +77,7 @@ function showLinkProblem(main: HTMLElement, reason: string | null): void {
 
 class JoinPage {
   private local: LocalMedia | null = null;
+  private preview: Promise<void> = Promise.resolve();
   private hub: HubConnection | null = null;
   private call: Call | null = null;
   private lastCheck: ConnectionCheckSummary | null = null;
@@ -138,7 +139,7 @@ class JoinPage {
     );
     this.status.textContent = 'When you are ready, press Join the session. Your therapist will let you in.';
     this.setOpen(this.link.status === 'open', this.link.opensAt);
-    void this.startPreview();
+    this.preview = this.startPreview();
   }
 
   /** Before the room opens: a live countdown; at zero the link is asked again, so joining works without a reload. */
@@ -209,6 +210,8 @@ class JoinPage {
   private async join(): Promise<void> {
     this.joinButton.disabled = true;
     this.status.textContent = 'Connecting…';
+    // The camera and microphone the patient just checked are what the session sends.
+    await this.preview;
     const hub = createHub();
     this.hub = hub;
     hub.on('StateChanged', (notice: ParticipantStateNotice) => this.onState(notice));

@@ -51,6 +51,7 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
   status.textContent = 'Connecting to the session…';
   const hub = createHub();
   const room = new TherapistRoom(hub, appointmentId, local, main, title);
+  room.listen();
   try {
     await hub.start();
     const joined = await hub.invoke<JoinResult>('JoinAsTherapist', appointmentId);
@@ -90,6 +91,7 @@ class TherapistRoom {
   private readonly names = new Map<string, string>();
   private selfId = '';
   private ended = false;
+  private entered = false;
   private endedShown = false;
   private readonly tiles = el('div', { class: 'tiles', 'aria-label': 'Video' });
   private readonly emptyStage = el('p', { class: 'stage-empty muted' }, 'Nobody else is in the session yet. Admit someone from the waiting room.');
@@ -109,9 +111,8 @@ class TherapistRoom {
     private readonly title: HTMLElement,
   ) {}
 
-  async enter(joined: JoinResult, mediaProblem: string | null): Promise<void> {
-    this.selfId = joined.participantId ?? '';
-    for (const peer of joined.peers ?? []) this.names.set(peer.participantId, peer.name);
+  /** Hub events can arrive while JoinAsTherapist runs, so the handlers come first. */
+  listen(): void {
     this.hub.on('WaitingRoomChanged', (snapshot: WaitingRoomSnapshot) => this.renderQueue(snapshot));
     this.hub.on('Knock', (participant: WaitingParticipant) => this.knock(participant));
     this.hub.on('PeerJoined', (peer: PeerInfo) => {
@@ -125,7 +126,12 @@ class TherapistRoom {
     this.hub.onclose(() => {
       if (!this.ended) this.showNotice('The connection to the session was lost. Reload the page to rejoin.');
     });
+  }
 
+  async enter(joined: JoinResult, mediaProblem: string | null): Promise<void> {
+    this.selfId = joined.participantId ?? '';
+    for (const peer of joined.peers ?? []) this.names.set(peer.participantId, peer.name);
+    this.entered = true;
     this.layout(mediaProblem);
     if (joined.waitingRoom) this.renderQueue(joined.waitingRoom);
     await this.startMedia(joined);
@@ -250,6 +256,7 @@ class TherapistRoom {
   }
 
   private renderQueue(snapshot: WaitingRoomSnapshot): void {
+    if (!this.entered) return;
     for (const w of snapshot.waiting) this.names.set(w.participantId, w.name);
     for (const p of snapshot.inSession) this.names.set(p.participantId, p.name);
     this.call?.refreshNames();
@@ -317,6 +324,7 @@ class TherapistRoom {
 
   private knock(participant: WaitingParticipant): void {
     this.names.set(participant.participantId, participant.name);
+    if (!this.entered) return;
     playKnock();
     notifyArrival(participant.name);
     this.announce.textContent = `${participant.name} is in the waiting room.`;
