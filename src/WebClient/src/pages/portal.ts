@@ -98,7 +98,10 @@ function notificationItem(n: PortalNotification): HTMLElement {
     join.disabled = true;
     const result = await api<{ joinUrl: string }>('POST', `/api/v1/portal/appointments/${n.appointmentId}/join`);
     if (result.ok) {
-      window.location.assign(result.value.joinUrl);
+      // The join page lives on this same server; the link's host is the configured public address, which a
+      // clinic behind a proxy or on a second name may reach differently, so stay on the address in use.
+      const target = new URL(result.value.joinUrl, window.location.origin);
+      window.location.assign(`${target.pathname}${target.search}`);
       return;
     }
     join.disabled = false;
