@@ -47,9 +47,16 @@ public sealed class SessionFlowTests
         await Expect(patient.Locator("#open-status")).ToHaveTextAsync("The waiting room is open.");
         await Expect(patient.Locator(".device-check video")).ToBeVisibleAsync();
         await Browser.ScreenshotAsync(patient, "05-join-page");
+        await patient.GetByRole(AriaRole.Button, new() { Name = "Test my connection", Exact = true }).ClickAsync();
+        await Expect(patient.Locator("#check-status")).ToHaveAttributeAsync("data-verdict", new Regex("^(good|fair)$"), new() { Timeout = 45_000 });
         await patient.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
         var patientStatus = patient.Locator("#join-status");
         await Expect(patientStatus).ToHaveTextAsync("Your therapist knows you are here and will let you in shortly.");
+
+        // A message from the therapist reaches the waiting room.
+        await therapist.GetByLabel("Message to the waiting room").FillAsync("Running 2 minutes late, sorry!");
+        await therapist.GetByRole(AriaRole.Button, new() { Name = "Send message", Exact = true }).ClickAsync();
+        await Expect(patient.Locator(".messages")).ToContainTextAsync("Dr. Robin Demo: Running 2 minutes late, sorry!");
         await Browser.ScreenshotAsync(patient, "06-join-waiting");
 
         // Therapist: the knock appears in the waiting room; Admit.
@@ -57,6 +64,7 @@ public sealed class SessionFlowTests
         await Expect(entry).ToBeVisibleAsync();
         await Expect(entry).ToContainTextAsync("Patient");
         await Expect(entry.Locator(".waited")).ToContainTextAsync(new Regex(@"^Waiting \d+ s$"));
+        await Expect(entry.Locator(".check")).ToContainTextAsync(new Regex("^Connection test: (good|fair)"));
         await Browser.ScreenshotAsync(therapist, "07-session-knock");
         var admitted = Stopwatch.StartNew();
         await entry.GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
@@ -73,6 +81,12 @@ public sealed class SessionFlowTests
         await Expect(therapist.Locator(".quality")).ToHaveAttributeAsync("data-quality", new Regex("good|fair"));
         await Browser.ScreenshotAsync(therapist, "08-session-in-call");
         await Browser.ScreenshotAsync(patient, "09-join-in-session");
+        await patient.SetViewportSizeAsync(390, 844);
+        await Browser.ScreenshotAsync(patient, "09b-join-in-session-phone");
+        await therapist.SetViewportSizeAsync(390, 844);
+        await Browser.ScreenshotAsync(therapist, "08b-session-in-call-phone");
+        await therapist.SetViewportSizeAsync(1024, 768);
+        await patient.SetViewportSizeAsync(1024, 768);
 
         // Mute and camera off toggle and say so.
         var mute = patient.GetByRole(AriaRole.Button, new() { Name = "Mute", Exact = true });
