@@ -100,6 +100,8 @@ class JoinPage {
   private readonly qualitySlot = el('div', { class: 'quality-slot' });
   private readonly leaveButton = el('button', { type: 'button', class: 'secondary', hidden: true }, 'Leave');
   private readonly notice = el('p', { class: 'notice', role: 'alert', hidden: true });
+  private readonly checkTitle = el('h2', { id: 'check-title' }, 'Check your camera and microphone');
+  private readonly checkHint = el('p', { class: 'muted' }, 'You should see yourself below. Nobody else sees or hears you until your therapist lets you in.');
 
   constructor(
     private readonly main: HTMLElement,
@@ -118,8 +120,8 @@ class JoinPage {
     const check = el(
       'section',
       { class: 'card device-check', 'aria-labelledby': 'check-title' },
-      el('h2', { id: 'check-title' }, 'Check your camera and microphone'),
-      el('p', { class: 'muted' }, 'You should see yourself below. Nobody else sees or hears you until your therapist lets you in.'),
+      this.checkTitle,
+      this.checkHint,
       this.mediaSlot,
       this.controlsSlot,
       el('p', {}, testButton),
@@ -305,6 +307,8 @@ class JoinPage {
     this.title.textContent = admitted ? 'Your video session' : 'Waiting room';
     this.stage.hidden = !admitted;
     this.messagesBox.hidden = admitted || this.messages.childElementCount === 0;
+    this.checkTitle.textContent = admitted ? 'Your camera and microphone' : 'Check your camera and microphone';
+    this.checkHint.hidden = admitted;
     if (admitted) this.call?.refreshNames();
   }
 
