@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Teletherapy.EndToEnd;
@@ -10,12 +11,14 @@ namespace Teletherapy.EndToEnd;
 /// The real server on Kestrel at a free loopback port, with its own data folder, system-chosen media ports
 /// and 127.0.0.1 as the announced ICE address (what a browser in a loopback-only namespace can reach).
 /// </summary>
-public sealed class LiveServer : WebApplicationFactory<Program>
+public class LiveServer : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public LiveServer(IDictionary<string, string?>? settings = null)
+    public LiveServer(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         DataPath = Path.Combine(Path.GetTempPath(), "teletherapy-e2e-" + Guid.NewGuid().ToString("N"));
         _settings = new Dictionary<string, string?>
         {
@@ -50,6 +53,11 @@ public sealed class LiveServer : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
         }
     }
 

@@ -40,6 +40,7 @@ internal static class SchedulingApi
         AppointmentEndpoints.Map(api);
         JoinEndpoints.Map(api);
         PortalEndpoints.Map(api);
+        WaitingCountEndpoints.Map(api);
         return app;
     }
 

@@ -1,5 +1,9 @@
+import { renderCalendar } from './pages/calendar';
 import { renderCheck } from './pages/check';
+import { renderJoin } from './pages/join';
 import { renderNotFound } from './pages/notFound';
+import { renderPortal } from './pages/portal';
+import { renderSession } from './pages/session';
 import { renderSignIn } from './pages/signIn';
 
 /** A page renders itself into the root element; path parameters come from the matched route. */
@@ -19,6 +23,11 @@ export function addRoute(pattern: string, page: Page): void {
   });
   routes.push([new RegExp(`^${source}/?$`), names, page]);
 }
+
+addRoute('/schedule/calendar', renderCalendar);
+addRoute('/session/:id', renderSession);
+addRoute('/join/:token', renderJoin);
+addRoute('/portal', renderPortal);
 
 export function route(path: string, root: HTMLElement): void {
   for (const [regex, names, page] of routes) {

@@ -1,4 +1,5 @@
 import { el } from '../dom';
+import { pageShell, publicHeader } from '../ui/layout';
 import { runConnectionTest, type ConnectionTestResult } from '../media/connectionTest';
 
 /** The public connection test page: one button, then the result in plain words. */
@@ -19,7 +20,7 @@ export function renderCheck(root: HTMLElement): void {
     button.textContent = 'Test again';
     button.setAttribute('aria-label', 'Test my connection');
   });
-  root.replaceChildren(
+  pageShell(root, publicHeader()).replaceChildren(
     el(
       'section',
       { class: 'card', 'aria-labelledby': 'check-title' },

@@ -1,4 +1,5 @@
 import { el } from '../dom';
+import { pageShell, publicHeader } from '../ui/layout';
 
 /** Staff sign-in: fields labelled Email and Password and a Sign in button (product contract). */
 export function renderSignIn(root: HTMLElement): void {
@@ -41,6 +42,6 @@ export function renderSignIn(root: HTMLElement): void {
       submit.disabled = false;
     }
   });
-  root.replaceChildren(form);
+  pageShell(root, publicHeader()).replaceChildren(el('p', { class: 'lead muted' }, 'Clinic staff sign in here. Patients and caregivers join from the link in their email or from the ', el('a', { href: '/portal' }, 'patient portal'), '.'), form);
   email.focus();
 }

@@ -1,0 +1,41 @@
+using Teletherapy.Scheduling.Calendar;
+using Teletherapy.Signaling.Auth;
+using Teletherapy.Signaling.Sessions;
+
+namespace Teletherapy.Signaling.Api;
+
+/// <summary>How many people wait in an appointment's waiting room (the calendar's badge).</summary>
+internal sealed record WaitingCountResponse(Guid AppointmentId, int Waiting);
+
+/// <summary>
+/// <c>GET /api/v1/appointments/{id}/waiting</c>: a cheap, read-only count for the calendar badge, for therapists
+/// listed on the appointment. Counts connected participants in the waiting room (waiting or sent back).
+/// </summary>
+internal static class WaitingCountEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/appointments/{id:guid}/waiting", async (Guid id, HttpContext context, GetCalendar calendar, SessionCoordinator sessions, CancellationToken ct) =>
+        {
+            var staffId = context.User.StaffId();
+            var appointment = await calendar.FindAsync(id, ct);
+            if (appointment is null || staffId is null)
+            {
+                return ApiProblems.NotFoundProblem("No such appointment.");
+            }
+
+            if (!appointment.TherapistIds.Contains(staffId.Value))
+            {
+                return ApiProblems.Problem(StatusCodes.Status403Forbidden, "not-listed", "You are not a therapist listed on this appointment.");
+            }
+
+            var waiting = sessions.FindRoom(id) is { IsEnded: false } room ? room.Snapshot().Waiting.Count(w => w.Connected) : 0;
+            return Results.Ok(new WaitingCountResponse(id, waiting));
+        })
+            .RequireAuthorization(AuthSetup.StaffPolicy)
+            .WithTags("Appointments")
+            .WithName("GetWaitingCount")
+            .WithSummary("How many people wait in the appointment's waiting room now (listed therapists only).")
+            .Produces<WaitingCountResponse>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+    }
+}

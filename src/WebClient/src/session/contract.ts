@@ -1,0 +1,106 @@
+/** The wire contract of the session hub (/hubs/session), as SessionContracts.cs defines it (camelCase JSON). */
+import { HubConnectionBuilder, LogLevel, type HubConnection, type ILogger } from '@microsoft/signalr';
+
+export type ParticipantState =
+  | 'waiting-for-therapist'
+  | 'waiting-to-be-admitted'
+  | 'admitted'
+  | 'denied'
+  | 'sent-back'
+  | 'session-ended'
+  | 'left';
+
+export interface ConnectionCheckSummary {
+  verdict: string;
+  videoReturned: boolean;
+  audioReturned: boolean;
+  roundTripMs: number | null;
+  lossPercent: number | null;
+  bitrateKbps: number | null;
+}
+
+export interface WaitingParticipant {
+  participantId: string;
+  name: string;
+  role: string;
+  waitingSince: string;
+  connected: boolean;
+  connectionCheck: ConnectionCheckSummary | null;
+}
+
+export interface PeerInfo {
+  participantId: string;
+  name: string;
+  role: string;
+  connected: boolean;
+}
+
+export interface WaitingRoomSnapshot {
+  appointmentId: string;
+  waiting: WaitingParticipant[];
+  inSession: PeerInfo[];
+}
+
+export interface ParticipantStateNotice {
+  state: ParticipantState;
+  message: string | null;
+  byName: string | null;
+}
+
+export interface WaitingRoomMessage {
+  text: string;
+  fromName: string;
+  sentAt: string;
+}
+
+export interface IceServerInfo {
+  urls: string[];
+  username: string | null;
+  credential: string | null;
+}
+
+export interface JoinResult {
+  accepted: boolean;
+  reason: string | null;
+  appointmentId: string | null;
+  participantId: string | null;
+  name: string | null;
+  role: string | null;
+  state: ParticipantState | null;
+  opensAt: string | null;
+  waitingRoom: WaitingRoomSnapshot | null;
+  peers: PeerInfo[] | null;
+  iceServers: IceServerInfo[] | null;
+}
+
+/** Signalr's own messages go to the console as warnings at most: a dropped connection is handled, not an error. */
+const quietLogger: ILogger = {
+  log(level: LogLevel, message: string): void {
+    if (level >= LogLevel.Warning) console.warn(`[session] ${message}`);
+  },
+};
+
+export function createHub(): HubConnection {
+  return new HubConnectionBuilder()
+    .withUrl('/hubs/session')
+    .withAutomaticReconnect([0, 1000, 2000, 5000, 10000, 10000, 10000])
+    .configureLogging(quietLogger)
+    .build();
+}
+
+export function toRtcIceServers(servers: IceServerInfo[] | null): RTCIceServer[] {
+  return (servers ?? []).map((s) => ({ urls: s.urls, username: s.username ?? undefined, credential: s.credential ?? undefined }));
+}
+
+export function roleLabel(role: string): string {
+  switch (role) {
+    case 'patient':
+      return 'Patient';
+    case 'caregiver':
+      return 'Caregiver';
+    case 'therapist':
+      return 'Therapist';
+    default:
+      return role;
+  }
+}
