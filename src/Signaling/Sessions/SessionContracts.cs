@@ -46,7 +46,8 @@ public sealed record PeerInfo(string ParticipantId, string Name, string Role, bo
 public sealed record WaitingRoomSnapshot(Guid AppointmentId, IReadOnlyList<WaitingParticipant> Waiting, IReadOnlyList<PeerInfo> InSession);
 
 /// <summary>What a participant's own screen should say.</summary>
-public sealed record ParticipantStateNotice(string State, string? Message, string? ByName = null);
+/// <remarks><c>Peers</c> is set on <c>admitted</c>: who is already in the session, so the screen can name their tiles.</remarks>
+public sealed record ParticipantStateNotice(string State, string? Message, string? ByName = null, IReadOnlyList<PeerInfo>? Peers = null);
 
 /// <summary>A short message from a therapist to everyone waiting ("Running 5 minutes late").</summary>
 public sealed record WaitingRoomMessage(string Text, string FromName, DateTimeOffset SentAt);

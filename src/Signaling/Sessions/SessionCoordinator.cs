@@ -382,7 +382,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         await SetGroupsAsync(room, admitted).ConfigureAwait(false);
         await _audit.AppendAsync(room.AppointmentId, AuditKinds.Admitted, AuditActor.Staff(therapist.StaffId!.Value), subjectId: admitted.ContactId).ConfigureAwait(false);
         await _hub.Clients.Group(SessionGroups.Participant(room.AppointmentId, admitted.Id))
-            .StateChanged(new ParticipantStateNotice(ParticipantStates.Admitted, null, therapist.Name)).ConfigureAwait(false);
+            .StateChanged(new ParticipantStateNotice(ParticipantStates.Admitted, null, therapist.Name, InSessionExcept(room, admitted.Id))).ConfigureAwait(false);
         await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerJoined(admitted.ToPeer()).ConfigureAwait(false);
         await PublishSnapshotAsync(room).ConfigureAwait(false);
         return true;
@@ -538,9 +538,12 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
             room.ScreenStateOf(participant),
             room.Appointment.OpensAt,
             participant.IsTherapist ? room.Snapshot() : null,
-            room.Participants().Where(p => p.State == ParticipantStates.Admitted && p.Id != participant.Id).Select(p => p.ToPeer()).ToList(),
+            InSessionExcept(room, participant.Id),
             ice);
     }
+
+    private static List<PeerInfo> InSessionExcept(SessionRoom room, string participantId) =>
+        room.Participants().Where(p => p.State == ParticipantStates.Admitted && p.Id != participantId).Select(p => p.ToPeer()).ToList();
 
     private static JoinResult Refuse(string reason, DateTimeOffset? opensAt = null)
     {

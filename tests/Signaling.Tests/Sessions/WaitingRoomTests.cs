@@ -82,6 +82,8 @@ public sealed class WaitingRoomTests(ClinicFixture clinic) : HubTestBase(clinic)
 
         var notice = await patient.WaitForStateAsync(ParticipantStates.Admitted, patientMark);
         Assert.Equal(s.Ada.Name, notice.ByName);
+        var already = Assert.Single(notice.Peers!);
+        Assert.Equal((s.Ada.ParticipantId, s.Ada.Name, ParticipantRoles.Therapist), (already.ParticipantId, already.Name, already.Role));
         var peer = await ada.WaitAsync<PeerInfo>(HubClient.PeerJoined, p => p.ParticipantId == joined.ParticipantId, mark);
         Assert.Equal(ParticipantRoles.Patient, peer.Role);
         var snapshot = await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 0, mark);
