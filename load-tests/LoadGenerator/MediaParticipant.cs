@@ -105,7 +105,7 @@ internal sealed class MediaParticipant : IDisposable
             throw new InvalidOperationException($"{Name}: the publish answer is unusable: {error}");
         }
 
-        var transport = answer!.Relay.CreateTransport(_publishIce, Certificate, IceTransportProtocol.Udp);
+        var transport = CreateTransport(answer!.Relay, _publishIce);
         transport.SetListener(new Listener(this, publish: true));
         _publish = transport;
         await transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -145,7 +145,7 @@ internal sealed class MediaParticipant : IDisposable
                 return;
             }
 
-            transport = _subscribeRelay.CreateTransport(_subscribeIce, Certificate, IceTransportProtocol.Udp);
+            transport = CreateTransport(_subscribeRelay, _subscribeIce);
             transport.SetListener(new Listener(this, publish: false));
             _subscribe = transport;
         }
@@ -208,6 +208,21 @@ internal sealed class MediaParticipant : IDisposable
         _sending = false;
         _publish?.Dispose();
         _subscribe?.Dispose();
+    }
+
+    /// <summary>
+    /// A client transport toward the relay's UDP candidate. The tie-breaker is the largest possible, so a full ICE relay
+    /// (Janus) that made the offer and so also believes it controls yields the role to us (RFC 8445 §7.3.1.1); an
+    /// ICE-lite relay (ours) is controlled anyway.
+    /// </summary>
+    private static WebRtcClientTransport CreateTransport(RelayTransportParameters relay, IceCredentials ice)
+    {
+        if (!relay.TryGetEndpoint(IceTransportProtocol.Udp, out var endpoint))
+        {
+            throw new InvalidOperationException("The relay offered no UDP candidate.");
+        }
+
+        return new WebRtcClientTransport(ice, Certificate, relay.IceUfrag, relay.IcePassword, relay.Fingerprint, endpoint!, IceTransportProtocol.Udp, iceTieBreaker: ulong.MaxValue);
     }
 
     private void SendAudio()
