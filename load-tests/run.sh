@@ -28,7 +28,8 @@ done
 command -v dotnet >/dev/null 2>&1 || { echo "The .NET 10 SDK is needed (dotnet not found)." >&2; exit 1; }
 command -v ffmpeg >/dev/null 2>&1 || { echo "ffmpeg is needed to make the test media: apt-get install -y ffmpeg" >&2; exit 1; }
 
-build() { dotnet build "$1" -c Release -nologo -v:quiet -clp:NoSummary "${@:2}" >&2; }
+# LOADTEST_NO_BUILD=1 skips the builds (repeated runs of an unchanged tree).
+build() { [ "${LOADTEST_NO_BUILD:-0}" = "1" ] || dotnet build "$1" -c Release -nologo -v:quiet -clp:NoSummary "${@:2}" >&2; }
 build "$root/load-tests/LoadGenerator/Teletherapy.LoadTests.csproj"
 server_dll="$root/src/Signaling/bin/Release/net10.0/Teletherapy.Signaling.dll"
 if [ "$target" = "teletherapy" ] && [ -z "$server" ]; then

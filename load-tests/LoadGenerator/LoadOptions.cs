@@ -24,6 +24,7 @@ internal sealed record LoadOptions
           --out         where report.json and report.html go (default load-tests/out/<target>-<N>)
           --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
           --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
+          --warmup      media flows this long after setup before the measured window starts (default 5s; JIT, caches)
         """;
 
     public LoadTarget Target { get; init; } = LoadTarget.Teletherapy;
@@ -45,6 +46,8 @@ internal sealed record LoadOptions
     public Uri? JanusUrl { get; init; }
 
     public TimeSpan? SetupTimeout { get; init; }
+
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The server dll to start when no <see cref="Server"/> is given (run.sh passes the one it built).</summary>
     public string? ServerDll { get; init; }
@@ -123,6 +126,9 @@ internal sealed record LoadOptions
                         break;
                     case "--setup-timeout":
                         result = result with { SetupTimeout = ParseDuration(name, Value()) };
+                        break;
+                    case "--warmup":
+                        result = result with { Warmup = ParseWarmup(name, Value()) };
                         break;
                     case "--simulcast":
                         result = result with { Simulcast = true };
@@ -204,6 +210,9 @@ internal sealed record LoadOptions
 
         throw new FormatException($"{name} is a duration like 30s, 2m or 500ms, not '{text}'.");
     }
+
+    private static TimeSpan ParseWarmup(string name, string text) =>
+        text is "0" or "0s" ? TimeSpan.Zero : ParseDuration(name, text);
 
     private static Uri ParseUrl(string name, string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"

@@ -47,6 +47,8 @@ internal sealed record LoadReport
 
     public double SetupSeconds { get; init; }
 
+    public double WarmupSeconds { get; init; }
+
     public bool Simulcast { get; init; }
 
     public double? JoinP99Ms { get; init; }

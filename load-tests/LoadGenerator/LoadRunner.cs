@@ -49,13 +49,23 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var setupSeconds = _clock.Elapsed.TotalSeconds;
             cancellationToken.ThrowIfCancellationRequested();
 
-            // The measured window.
+            // Warm-up (JIT, caches), then the measured window.
+            if (options.Warmup > TimeSpan.Zero && _sessions.Any(s => s.Up))
+            {
+                _phase = "warmup";
+                await Task.Delay(options.Warmup, cancellationToken).ConfigureAwait(false);
+            }
+
             _phase = "measure";
             var before = Snapshot();
             var forwardedBefore = await target.ReadForwardedCounterAsync(cancellationToken).ConfigureAwait(false);
             _stats.Window.Snapshot(reset: true);
             _stats.Measuring = true;
-            await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
+            if (_sessions.Any(s => s.Up))
+            {
+                await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
+            }
+
             _stats.Measuring = false;
             var after = Snapshot();
             var forwardedAfter = await target.ReadForwardedCounterAsync(cancellationToken).ConfigureAwait(false);
@@ -103,6 +113,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 SessionsUp = _sessions.Count(s => s.Up),
                 SessionsFailed = _sessions.Count(s => !s.Up),
                 SetupSeconds = Math.Round(setupSeconds, 2),
+                WarmupSeconds = options.Warmup.TotalSeconds,
                 Simulcast = options.Simulcast,
                 GeneratorCpuSeconds = Math.Round(after.GeneratorCpu - before.GeneratorCpu, 3),
                 Machine = MachineDescription(),

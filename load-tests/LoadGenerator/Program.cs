@@ -23,7 +23,7 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 // The whole run is bounded: setup, window and teardown, plus margin for starting the relay.
-cancel.CancelAfter(options!.EffectiveSetupTimeout + options.Duration + TimeSpan.FromMinutes(3));
+cancel.CancelAfter(options!.EffectiveSetupTimeout + options.Warmup + options.Duration + TimeSpan.FromMinutes(3));
 var output = options.OutputDirectory ?? Path.Combine(Environment.GetEnvironmentVariable("TELETHERAPY_LOAD_ROOT") ?? ".", "load-tests", "out", $"{options.Target.ToString().ToLowerInvariant()}-{options.Sessions}");
 
 ILoadTarget target = options.Target == LoadTarget.Janus ? new JanusTarget(options) : new TeletherapyTarget(options);
