@@ -188,13 +188,26 @@ internal sealed class JanusTarget(LoadOptions options) : ILoadTarget
     private async Task<long> SubscribeAsync(MediaParticipant participant, int room, int feed, CancellationToken cancellationToken)
     {
         var handle = await AttachAsync(cancellationToken).ConfigureAwait(false);
-        var attached = await MessageAsync(handle, new JsonObject
+        JsonObject attached;
+        for (var attempt = 1; ; attempt++)
         {
-            ["request"] = "join",
-            ["ptype"] = "subscriber",
-            ["room"] = room,
-            ["streams"] = new JsonArray(new JsonObject { ["feed"] = feed }),
-        }, null, cancellationToken).ConfigureAwait(false);
+            attached = await MessageAsync(handle, new JsonObject
+            {
+                ["request"] = "join",
+                ["ptype"] = "subscriber",
+                ["room"] = room,
+                ["streams"] = new JsonArray(new JsonObject { ["feed"] = feed }),
+            }, null, cancellationToken).ConfigureAwait(false);
+
+            // 428 "No such feed": the publisher's streams appear once Janus has its media up; ask again shortly.
+            if (PluginData(attached)?["error_code"]?.GetValue<int>() != 428 || attempt == 20)
+            {
+                break;
+            }
+
+            await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+        }
+
         var offer = attached["jsep"]?["sdp"]?.GetValue<string>()
             ?? throw new InvalidOperationException($"Janus sent {participant.Name} no subscribe offer: {attached.ToJsonString()}");
         var answer = participant.AnswerSubscribeOffer(offer);
