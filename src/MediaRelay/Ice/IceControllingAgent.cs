@@ -56,11 +56,17 @@ internal sealed class IceControllingAgent
     private readonly byte[] _username;
     private readonly byte[] _remotePassword;
     private readonly byte[] _transactionId = new byte[StunMessage.TransactionIdLength];
+    private readonly byte[] _expectedRequestUsername;
     private long _nextDue;
     private TimeSpan _retransmitInterval = InitialRetransmitInterval;
     private bool _pending;
 
-    public IceControllingAgent(IceCredentials local, string remoteUfrag, string remotePassword, TimeProvider time)
+    /// <param name="tieBreaker">
+    /// ICE-CONTROLLING tie-breaker; random when null (RFC 8445 §6.1.1). A full ICE peer that also believes it controls
+    /// (it made the offer) yields to the larger value (§7.3.1.1), so a client that must stay controlling passes
+    /// <see cref="ulong.MaxValue"/>.
+    /// </param>
+    public IceControllingAgent(IceCredentials local, string remoteUfrag, string remotePassword, TimeProvider time, ulong? tieBreaker = null)
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentException.ThrowIfNullOrEmpty(remoteUfrag);
@@ -75,7 +81,8 @@ internal sealed class IceControllingAgent
         // RFC 8445 §6.1.1: the tie-breaker is a 64-bit random number, fixed for the agent's lifetime.
         Span<byte> random = stackalloc byte[8];
         RandomNumberGenerator.Fill(random);
-        TieBreaker = BitConverter.ToUInt64(random);
+        TieBreaker = tieBreaker ?? BitConverter.ToUInt64(random);
+        _expectedRequestUsername = Encoding.ASCII.GetBytes($"{local.Ufrag}:{remoteUfrag}");
     }
 
     public IceCredentials Local { get; }
@@ -205,6 +212,37 @@ internal sealed class IceControllingAgent
         // The first consent check is due one interval after the pair became valid.
         _nextDue = LastSuccessTimestamp + (long)(ConsentInterval.TotalSeconds * _time.TimestampFrequency);
         return IceResponseOutcome.Connected;
+    }
+
+    /// <summary>
+    /// Answers a connectivity check from a full ICE peer (RFC 8445 §7.3), which checks our candidate as well: USERNAME
+    /// must be "ourUfrag:theirUfrag" and MESSAGE-INTEGRITY keyed with our password. A request from a peer that also
+    /// claims ICE-CONTROLLING with a tie-breaker not above ours gets 487 Role Conflict so it switches to controlled
+    /// (§7.3.1.1); otherwise a success response with XOR-MAPPED-ADDRESS <paramref name="from"/>. Returns the
+    /// response length, 0 when the packet is not a Binding request for us (ignored, RFC 8445 §7.3 / RFC 8489 §6.3).
+    /// </summary>
+    public int WriteResponseToRequest(ReadOnlySpan<byte> packet, IPEndPoint from, Span<byte> response)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        if (!StunMessage.TryRead(packet, out var message)
+            || message.Class != StunClass.Request
+            || message.Method != StunMethod.Binding
+            || !message.VerifyFingerprint()
+            || !message.TryGetUsername(out var username)
+            || !username.SequenceEqual(_expectedRequestUsername)
+            || !message.VerifyMessageIntegrity(Local.PasswordBytes))
+        {
+            return 0;
+        }
+
+        if (message.TryGetIceControlling(out ulong theirs) && TieBreaker >= theirs)
+        {
+            return StunMessages.WriteBindingError(response, message.TransactionId, StunMessages.RoleConflict, "Role Conflict", Local.PasswordBytes);
+        }
+
+        Span<byte> address = stackalloc byte[16];
+        var addressLength = from.Address.TryWriteBytes(address, out var written) ? written : 0;
+        return StunMessages.WriteBindingSuccess(response, message.TransactionId, address[..addressLength], (ushort)from.Port, Local.PasswordBytes);
     }
 
     /// <summary>RFC 7675 §5.1: consent lapses when no check was answered for <see cref="ConsentTimeout"/>.</summary>

@@ -63,6 +63,7 @@ internal sealed class WebRtcClientTransport : IDisposable
     /// <param name="protocol">UDP, or TCP (the server candidate is <c>tcptype passive</c>; we connect actively).</param>
     /// <param name="dtlsOptions">SRTP profiles to offer (in order) and DTLS limits; defaults when null.</param>
     /// <param name="time">Clock of ICE retransmissions and consent; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="iceTieBreaker">ICE-CONTROLLING tie-breaker (random when null); see <see cref="IceControllingAgent"/>.</param>
     public WebRtcClientTransport(
         IceCredentials localIce,
         DtlsCertificate certificate,
@@ -72,7 +73,8 @@ internal sealed class WebRtcClientTransport : IDisposable
         IPEndPoint remote,
         IceTransportProtocol protocol,
         DtlsOptions? dtlsOptions = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        ulong? iceTieBreaker = null)
     {
         ArgumentNullException.ThrowIfNull(localIce);
         ArgumentNullException.ThrowIfNull(certificate);
@@ -85,7 +87,7 @@ internal sealed class WebRtcClientTransport : IDisposable
         Protocol = protocol;
         _dtlsOptions = dtlsOptions ?? new DtlsOptions();
         _time = time ?? TimeProvider.System;
-        _ice = new IceControllingAgent(localIce, remoteUfrag, remotePassword, _time);
+        _ice = new IceControllingAgent(localIce, remoteUfrag, remotePassword, _time, iceTieBreaker);
     }
 
     public IceTransportProtocol Protocol { get; }
@@ -439,6 +441,25 @@ internal sealed class WebRtcClientTransport : IDisposable
 
     private void HandleStun(ReadOnlySpan<byte> packet)
     {
+        if (StunMessage.TryRead(packet, out var request) && request.Class == StunClass.Request)
+        {
+            // A full ICE server (not lite) checks our candidate too (RFC 8445 §7.3); only the server candidate can
+            // reach this socket, so the request came from _remote.
+            Span<byte> response = stackalloc byte[256];
+            int responseLength;
+            lock (_iceLock)
+            {
+                responseLength = _ice.WriteResponseToRequest(packet, _remote, response);
+            }
+
+            if (responseLength > 0)
+            {
+                SendRaw(response[..responseLength]);
+            }
+
+            return;
+        }
+
         IceResponseOutcome outcome;
         bool wasConnected;
         int errorCode;

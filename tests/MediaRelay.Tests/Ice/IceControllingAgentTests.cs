@@ -143,6 +143,61 @@ public sealed class IceControllingAgentTests
         Assert.True(_agent.IsConsentExpired());
     }
 
+    [Fact]
+    public void AFullIcePeersCheckOfOurCandidateIsAnsweredWithOurPasswordAndItsAddress()
+    {
+        // The server checks us (RFC 8445 §7.2.2): USERNAME "ourUfrag:serverUfrag", keyed with our password. Its
+        // tie-breaker is above ours, so there is no role conflict to report (§7.3.1.1).
+        var server = new IceControllingAgent(_server, _client.Ufrag, _client.Password, _time, tieBreaker: 2);
+        var agent = new IceControllingAgent(_client, _server.Ufrag, _server.Password, _time, tieBreaker: 1);
+        int length = server.WriteCheckIfDue(_check, out _);
+        var from = new IPEndPoint(IPAddress.Parse("127.0.0.2"), 20001);
+
+        int responseLength = agent.WriteResponseToRequest(_check.AsSpan(0, length), from, _response);
+
+        Assert.True(StunMessage.TryRead(_response.AsSpan(0, responseLength), out StunMessage response));
+        Assert.Equal(StunClass.SuccessResponse, response.Class);
+        Assert.True(response.TransactionId.SequenceEqual(_check.AsSpan(8, 12)));
+        Assert.True(response.VerifyMessageIntegrity(_client.PasswordBytes));
+        Assert.True(response.VerifyFingerprint());
+        Assert.True(response.TryGetXorMappedAddress(out IPEndPoint? mapped));
+        Assert.Equal(from, mapped);
+    }
+
+    [Fact]
+    public void APeerThatAlsoControlsWithASmallerTieBreakerIsToldOfTheRoleConflict()
+    {
+        // RFC 8445 §7.3.1.1: both controlling, ours is larger or equal: 487, and the peer switches to controlled.
+        var agent = new IceControllingAgent(_client, _server.Ufrag, _server.Password, _time, tieBreaker: 1000);
+        byte[] transactionId = new byte[12];
+        int length = StunMessages.WriteBindingRequest(_check, transactionId, Encoding.ASCII.GetBytes($"{_client.Ufrag}:{_server.Ufrag}"), 1, 1000, false, _client.PasswordBytes);
+        int responseLength = agent.WriteResponseToRequest(_check.AsSpan(0, length), Client, _response);
+        Assert.True(StunMessage.TryRead(_response.AsSpan(0, responseLength), out StunMessage conflict));
+        Assert.Equal(StunClass.ErrorResponse, conflict.Class);
+        Assert.True(conflict.TryGetErrorCode(out int code, out _));
+        Assert.Equal(StunMessages.RoleConflict, code);
+
+        length = StunMessages.WriteBindingRequest(_check, transactionId, Encoding.ASCII.GetBytes($"{_client.Ufrag}:{_server.Ufrag}"), 1, 1001, false, _client.PasswordBytes);
+        responseLength = agent.WriteResponseToRequest(_check.AsSpan(0, length), Client, _response);
+        Assert.True(StunMessage.TryRead(_response.AsSpan(0, responseLength), out StunMessage success));
+        Assert.Equal(StunClass.SuccessResponse, success.Class);
+        Assert.Equal(1000ul, agent.TieBreaker);
+    }
+
+    [Fact]
+    public void ChecksWithAnotherUsernameOrKeyAndResponsesAreNotAnswered()
+    {
+        byte[] transactionId = new byte[12];
+        int wrongKey = StunMessages.WriteBindingRequest(_check, transactionId, Encoding.ASCII.GetBytes($"{_client.Ufrag}:{_server.Ufrag}"), 1, 5, false, _server.PasswordBytes);
+        Assert.Equal(0, _agent.WriteResponseToRequest(_check.AsSpan(0, wrongKey), Client, _response));
+
+        int wrongUser = StunMessages.WriteBindingRequest(_check, transactionId, Encoding.ASCII.GetBytes($"{_server.Ufrag}:{_client.Ufrag}"), 1, 5, false, _client.PasswordBytes);
+        Assert.Equal(0, _agent.WriteResponseToRequest(_check.AsSpan(0, wrongUser), Client, _response));
+
+        byte[] success = Success(transactionId, _client.PasswordBytes);
+        Assert.Equal(0, _agent.WriteResponseToRequest(success, Client, _response));
+    }
+
     private static byte[] Success(byte[] transactionId, byte[] password)
     {
         byte[] buffer = new byte[256];

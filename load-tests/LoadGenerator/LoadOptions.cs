@@ -1,0 +1,221 @@
+using System.Globalization;
+
+namespace Teletherapy.LoadTests;
+
+/// <summary>Which relay the load goes through.</summary>
+internal enum LoadTarget
+{
+    Teletherapy,
+    Janus,
+}
+
+/// <summary>The command line of <c>./load-tests/run.sh</c> (see <see cref="Usage"/>).</summary>
+internal sealed record LoadOptions
+{
+    public const string Usage = """
+        Usage: ./load-tests/run.sh [--target teletherapy|janus] [--server URL --api-key KEY] --sessions N --duration 30s
+                                   [--simulcast] [--out DIR] [--janus-url URL]
+          --target      teletherapy (default) or janus (Debian's janus, videoroom plugin)
+          --server      a running Teletherapy server (with --api-key, and --outbox DIR: the server's outbox folder,
+                        where the join links are read); without it the tool starts its own server on loopback
+          --sessions    1:1 sessions (therapist + patient), 1-1000
+          --duration    how long media flows once the sessions are up: 30s, 2m, 500ms or seconds (1 s to 1 h)
+          --simulcast   three VP8 layers (q, h, f) per video
+          --out         where report.json and report.html go (default load-tests/out/<target>-<N>)
+          --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
+          --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
+          --warmup      media flows this long after setup before the measured window starts (default 5s; JIT, caches)
+        """;
+
+    public LoadTarget Target { get; init; } = LoadTarget.Teletherapy;
+
+    public Uri? Server { get; init; }
+
+    public string? ApiKey { get; init; }
+
+    public string? Outbox { get; init; }
+
+    public int Sessions { get; init; }
+
+    public TimeSpan Duration { get; init; }
+
+    public bool Simulcast { get; init; }
+
+    public string? OutputDirectory { get; init; }
+
+    public Uri? JanusUrl { get; init; }
+
+    public TimeSpan? SetupTimeout { get; init; }
+
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The server dll to start when no <see cref="Server"/> is given (run.sh passes the one it built).</summary>
+    public string? ServerDll { get; init; }
+
+    /// <summary>Where generated media is kept between runs.</summary>
+    public string? MediaCache { get; init; }
+
+    /// <summary>Prints no live progress line (tests).</summary>
+    public bool Quiet { get; init; }
+
+    public TimeSpan EffectiveSetupTimeout => SetupTimeout ?? TimeSpan.FromSeconds(30 + (0.3 * Sessions));
+
+    public static bool TryParse(IReadOnlyList<string> args, out LoadOptions? options, out string? error)
+    {
+        options = null;
+        var result = new LoadOptions();
+        var sessionsGiven = false;
+        var durationGiven = false;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new FormatException($"{name} needs a value.");
+                }
+
+                return args[++i];
+            }
+
+            try
+            {
+                switch (name)
+                {
+                    case "--target":
+                        var target = Value();
+                        result = result with
+                        {
+                            Target = target switch
+                            {
+                                "teletherapy" => LoadTarget.Teletherapy,
+                                "janus" => LoadTarget.Janus,
+                                _ => throw new FormatException($"--target is teletherapy or janus, not '{target}'."),
+                            },
+                        };
+                        break;
+                    case "--server":
+                        result = result with { Server = ParseUrl(name, Value()) };
+                        break;
+                    case "--api-key":
+                        result = result with { ApiKey = Value() };
+                        break;
+                    case "--outbox":
+                        result = result with { Outbox = Value() };
+                        break;
+                    case "--sessions":
+                        var text = Value();
+                        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var sessions) || sessions is < 1 or > 1000)
+                        {
+                            throw new FormatException($"--sessions is a whole number from 1 to 1000, not '{text}'.");
+                        }
+
+                        result = result with { Sessions = sessions };
+                        sessionsGiven = true;
+                        break;
+                    case "--duration":
+                        var duration = ParseDuration(name, Value());
+                        if (duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromHours(1))
+                        {
+                            throw new FormatException("--duration is from 1s to 1h.");
+                        }
+
+                        result = result with { Duration = duration };
+                        durationGiven = true;
+                        break;
+                    case "--setup-timeout":
+                        result = result with { SetupTimeout = ParseDuration(name, Value()) };
+                        break;
+                    case "--warmup":
+                        result = result with { Warmup = ParseWarmup(name, Value()) };
+                        break;
+                    case "--simulcast":
+                        result = result with { Simulcast = true };
+                        break;
+                    case "--out":
+                        result = result with { OutputDirectory = Value() };
+                        break;
+                    case "--janus-url":
+                        result = result with { JanusUrl = ParseUrl(name, Value()) };
+                        break;
+                    case "--server-dll":
+                        result = result with { ServerDll = Value() };
+                        break;
+                    case "--media-cache":
+                        result = result with { MediaCache = Value() };
+                        break;
+                    case "--quiet":
+                        result = result with { Quiet = true };
+                        break;
+                    default:
+                        throw new FormatException($"Unknown argument '{name}'.");
+                }
+            }
+            catch (FormatException exception)
+            {
+                error = exception.Message;
+                return false;
+            }
+        }
+
+        error = (sessionsGiven, durationGiven) switch
+        {
+            (false, _) => "--sessions is required.",
+            (_, false) => "--duration is required.",
+            _ => null,
+        };
+        if (error is null && result.Server is not null && string.IsNullOrEmpty(result.ApiKey))
+        {
+            error = "--server needs --api-key.";
+        }
+
+        if (error is null && result.Server is null && result.ApiKey is not null)
+        {
+            error = "--api-key goes with --server.";
+        }
+
+        if (error is null && result.Target == LoadTarget.Janus && result.Server is not null)
+        {
+            error = "--server is for --target teletherapy; use --janus-url for a running Janus.";
+        }
+
+        if (error is null && result.Target == LoadTarget.Teletherapy && result.JanusUrl is not null)
+        {
+            error = "--janus-url is for --target janus.";
+        }
+
+        if (error is not null)
+        {
+            return false;
+        }
+
+        options = result;
+        return true;
+    }
+
+    /// <summary>30s, 2m, 500ms, 1h, or plain seconds.</summary>
+    public static TimeSpan ParseDuration(string name, string text)
+    {
+        var units = new (string Suffix, double Seconds)[] { ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), (string.Empty, 1) };
+        foreach (var (suffix, seconds) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal)
+                && double.TryParse(text[..^suffix.Length], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+                && value > 0)
+            {
+                return TimeSpan.FromSeconds(value * seconds);
+            }
+        }
+
+        throw new FormatException($"{name} is a duration like 30s, 2m or 500ms, not '{text}'.");
+    }
+
+    private static TimeSpan ParseWarmup(string name, string text) =>
+        text is "0" or "0s" ? TimeSpan.Zero : ParseDuration(name, text);
+
+    private static Uri ParseUrl(string name, string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new FormatException($"{name} is an http(s) URL, not '{text}'.");
+}

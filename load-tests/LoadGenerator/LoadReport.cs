@@ -1,0 +1,74 @@
+namespace Teletherapy.LoadTests;
+
+/// <summary>
+/// report.json (camelCase). The fields named in the contract (api.md) come first; the rest explains them.
+/// Rates and CPU are over the measured window: from the moment the sessions were up for <see cref="DurationSeconds"/>.
+/// </summary>
+internal sealed record LoadReport
+{
+    public required string Target { get; init; }
+
+    public required int Sessions { get; init; }
+
+    public required double DurationSeconds { get; init; }
+
+    /// <summary>RTP packets the participants sent in the window.</summary>
+    public required long PacketsSent { get; init; }
+
+    /// <summary>RTP packets the participants received (decrypted, with a trailer) in the window.</summary>
+    public required long PacketsReceived { get; init; }
+
+    /// <summary>Packets the relay forwarded to subscribers in the window, counted where they arrive (same for every target).</summary>
+    public required long ForwardedPackets { get; init; }
+
+    /// <summary>1 − received / expected, expected from the per-stream counters the senders put in the payload trailer.</summary>
+    public required double LossRatio { get; init; }
+
+    public required double? LatencyP50Ms { get; init; }
+
+    public required double? LatencyP99Ms { get; init; }
+
+    /// <summary>utime + stime of the relay process in the window (null when the tool did not start the relay).</summary>
+    public required double? RelayCpuSeconds { get; init; }
+
+    public required double? CpuMicrosPerForwardedPacket { get; init; }
+
+    public required long? RelayPeakRssBytes { get; init; }
+
+    public required double? JoinP50Ms { get; init; }
+
+    public required double? AdmitToFirstPacketP50Ms { get; init; }
+
+    public double? ForwardedPacketsPerCpuSecond { get; init; }
+
+    public int SessionsUp { get; init; }
+
+    public int SessionsFailed { get; init; }
+
+    public double SetupSeconds { get; init; }
+
+    public double WarmupSeconds { get; init; }
+
+    public bool Simulcast { get; init; }
+
+    public double? JoinP99Ms { get; init; }
+
+    public double? AdmitToFirstPacketP99Ms { get; init; }
+
+    /// <summary>The relay's own forwarded-packet counter over the window, when it has one (our /metrics).</summary>
+    public long? RelayForwardedCounter { get; init; }
+
+    public double? RelayCpuPercent { get; init; }
+
+    public int? RelayThreads { get; init; }
+
+    public double GeneratorCpuSeconds { get; init; }
+
+    public required string Machine { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    public IReadOnlyList<Sample> Series { get; init; } = [];
+}

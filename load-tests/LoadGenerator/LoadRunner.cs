@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using Teletherapy.LoadTests.Media;
+using Teletherapy.LoadTests.Targets;
+
+namespace Teletherapy.LoadTests;
+
+/// <summary>
+/// One run: media, the target, the sessions set up a few at a time, a measured window of <c>--duration</c> once they
+/// are up (or the setup timeout passed), a sample every second (live line and charts), then teardown and the report.
+/// </summary>
+internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWriter progress)
+{
+    private const int SetupConcurrency = 8;
+    private readonly LoadStats _stats = new();
+    private readonly List<Sample> _series = [];
+    private readonly List<LoadSession> _sessions = [];
+    private readonly List<string> _errors = [];
+    private readonly Stopwatch _clock = new();
+    private volatile string _phase = "setup";
+    private int _sessionsUp;
+
+    public async Task<LoadReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var startedAt = DateTimeOffset.Now;
+        var cache = options.MediaCache ?? Path.Combine(AppContext.BaseDirectory, "media-cache");
+        var media = await MediaSet.LoadAsync(cache, options.Simulcast, cancellationToken).ConfigureAwait(false);
+        await target.StartAsync(cancellationToken).ConfigureAwait(false);
+        using var pacer = new Pacer(Math.Min(4, Environment.ProcessorCount));
+        _clock.Start();
+        using var samplerStop = new CancellationTokenSource();
+        var sampler = Task.Run(() => SampleLoopAsync(samplerStop.Token), CancellationToken.None);
+        try
+        {
+            // Setup: a few sessions at a time, all within the setup timeout.
+            for (var i = 0; i < options.Sessions; i++)
+            {
+                _sessions.Add(new LoadSession(
+                    i,
+                    new MediaParticipant($"t{i}", media, _stats, options.Simulcast),
+                    new MediaParticipant($"p{i}", media, _stats, options.Simulcast)));
+            }
+
+            using var setupDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            setupDeadline.CancelAfter(options.EffectiveSetupTimeout);
+            using var gate = new SemaphoreSlim(SetupConcurrency);
+            var setups = _sessions.Select(s => SetUpAsync(s, pacer, gate, setupDeadline.Token)).ToList();
+            await Task.WhenAll(setups).ConfigureAwait(false);
+            var setupSeconds = _clock.Elapsed.TotalSeconds;
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Warm-up (JIT, caches), then the measured window.
+            if (options.Warmup > TimeSpan.Zero && _sessions.Any(s => s.Up))
+            {
+                _phase = "warmup";
+                await Task.Delay(options.Warmup, cancellationToken).ConfigureAwait(false);
+            }
+
+            _phase = "measure";
+            var before = Snapshot();
+            var forwardedBefore = await target.ReadForwardedCounterAsync(cancellationToken).ConfigureAwait(false);
+            _stats.Window.Snapshot(reset: true);
+            _stats.Measuring = true;
+            if (_sessions.Any(s => s.Up))
+            {
+                await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
+            }
+
+            _stats.Measuring = false;
+            var after = Snapshot();
+            var forwardedAfter = await target.ReadForwardedCounterAsync(cancellationToken).ConfigureAwait(false);
+            var latencies = _stats.Window.Snapshot(reset: false);
+
+            // Teardown.
+            _phase = "teardown";
+            foreach (var session in _sessions)
+            {
+                session.Therapist.StopSending();
+                session.Patient.StopSending();
+            }
+
+            using var teardownDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Task.WhenAll(_sessions.Select(s => TearDownAsync(s, teardownDeadline.Token))).ConfigureAwait(false);
+
+            var window = after.Time - before.Time;
+            var received = after.Received - before.Received;
+            var expected = after.Expected - before.Expected;
+            var relayCpu = after.RelayCpu - before.RelayCpu;
+            var joins = _sessions.Where(s => s.JoinMs.HasValue).Select(s => s.JoinMs!.Value).ToList();
+            var admits = _sessions.Where(s => s.AdmitToFirstPacketMs.HasValue).Select(s => s.AdmitToFirstPacketMs!.Value).ToList();
+            return new LoadReport
+            {
+                Target = target.Name,
+                Sessions = options.Sessions,
+                DurationSeconds = Math.Round(window, 3),
+                PacketsSent = after.Sent - before.Sent,
+                PacketsReceived = received,
+                ForwardedPackets = received,
+                LossRatio = expected <= 0 ? 1 : Math.Round(Math.Clamp(1 - ((double)received / expected), 0, 1), 6),
+                LatencyP50Ms = Round(LatencyHistogram.Quantile(latencies, 0.50)),
+                LatencyP99Ms = Round(LatencyHistogram.Quantile(latencies, 0.99)),
+                RelayCpuSeconds = Round(relayCpu),
+                CpuMicrosPerForwardedPacket = relayCpu is { } cpu && received > 0 ? Math.Round(cpu * 1e6 / received, 2) : null,
+                ForwardedPacketsPerCpuSecond = relayCpu is { } c && c > 0 ? Math.Round(received / c) : null,
+                RelayCpuPercent = relayCpu is { } p && window > 0 ? Math.Round(100 * p / window, 1) : null,
+                RelayPeakRssBytes = target.Relay?.PeakRssBytes(),
+                RelayThreads = target.Relay?.Threads(),
+                JoinP50Ms = Round(Percentile(joins, 0.50)),
+                JoinP99Ms = Round(Percentile(joins, 0.99)),
+                AdmitToFirstPacketP50Ms = Round(Percentile(admits, 0.50)),
+                AdmitToFirstPacketP99Ms = Round(Percentile(admits, 0.99)),
+                RelayForwardedCounter = forwardedAfter - forwardedBefore,
+                SessionsUp = _sessions.Count(s => s.Up),
+                SessionsFailed = _sessions.Count(s => !s.Up),
+                SetupSeconds = Math.Round(setupSeconds, 2),
+                WarmupSeconds = options.Warmup.TotalSeconds,
+                Simulcast = options.Simulcast,
+                GeneratorCpuSeconds = Math.Round(after.GeneratorCpu - before.GeneratorCpu, 3),
+                Machine = MachineDescription(),
+                StartedAt = startedAt,
+                Errors = _errors.Distinct().Take(20).ToList(),
+                Series = [.. _series],
+            };
+        }
+        finally
+        {
+            await samplerStop.CancelAsync().ConfigureAwait(false);
+            await sampler.ConfigureAwait(false);
+            foreach (var session in _sessions)
+            {
+                session.Dispose();
+            }
+
+            if (!options.Quiet && !Console.IsErrorRedirected)
+            {
+                progress.WriteLine();
+            }
+        }
+    }
+
+    public static string MachineDescription()
+    {
+        var cpu = "unknown CPU";
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+        }
+        catch (IOException)
+        {
+        }
+
+        var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
+        return string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores, {cpu}, {memory:0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+    }
+
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 3) : null;
+
+    private static double? Percentile(List<double> values, double quantile)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        values.Sort();
+        return values[Math.Clamp((int)Math.Ceiling(quantile * values.Count) - 1, 0, values.Count - 1)];
+    }
+
+    private async Task SetUpAsync(LoadSession session, Pacer pacer, SemaphoreSlim gate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await target.SetUpSessionAsync(session, pacer, cancellationToken).ConfigureAwait(false);
+                session.Up = true;
+                Interlocked.Increment(ref _sessionsUp);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        catch (Exception exception)
+        {
+            session.Error = exception is OperationCanceledException ? "setup timed out" : exception.Message;
+            lock (_errors)
+            {
+                _errors.Add($"session {session.Index}: {session.Error}");
+            }
+        }
+    }
+
+    private async Task TearDownAsync(LoadSession session, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await target.TearDownSessionAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Teardown is best effort: the relay is stopped afterwards anyway.
+        }
+    }
+
+    private Totals Snapshot()
+    {
+        long sent = 0;
+        long expected = 0;
+        long received = 0;
+        foreach (var session in _sessions)
+        {
+            foreach (var participant in new[] { session.Therapist, session.Patient })
+            {
+                sent += participant.PacketsSent;
+                var (e, r) = participant.ReceiveTotals();
+                expected += e;
+                received += r;
+            }
+        }
+
+        return new Totals(_clock.Elapsed.TotalSeconds, sent, expected, received, target.Relay?.CpuSeconds(), Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
+    }
+
+    private async Task SampleLoopAsync(CancellationToken cancellationToken)
+    {
+        var previous = Snapshot();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var now = Snapshot();
+                var dt = Math.Max(0.001, now.Time - previous.Time);
+                var second = _stats.Second.Snapshot(reset: true);
+                var expected = now.Expected - previous.Expected;
+                var sample = new Sample(
+                    Math.Round(now.Time, 2),
+                    _phase,
+                    Volatile.Read(ref _sessionsUp),
+                    Math.Round((now.Sent - previous.Sent) / dt, 1),
+                    Math.Round((now.Received - previous.Received) / dt, 1),
+                    expected <= 0 ? 0 : Math.Round(Math.Clamp(1 - ((double)(now.Received - previous.Received) / expected), 0, 1), 6),
+                    Round(LatencyHistogram.Quantile(second, 0.50)),
+                    Round(LatencyHistogram.Quantile(second, 0.99)),
+                    now.RelayCpu is { } a && previous.RelayCpu is { } b ? Math.Round(100 * (a - b) / dt, 1) : null,
+                    target.Relay?.RssBytes(),
+                    Math.Round(100 * (now.GeneratorCpu - previous.GeneratorCpu) / dt, 1));
+                _series.Add(sample);
+                previous = now;
+                if (!options.Quiet)
+                {
+                    WriteProgress(sample);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void WriteProgress(Sample s)
+    {
+        var cpu = s.RelayCpuPercent is { } c ? string.Create(CultureInfo.InvariantCulture, $"{c,5:0}%") : "    ?";
+        var latency = s.LatencyP50Ms is { } p ? string.Create(CultureInfo.InvariantCulture, $"{p:0.00}/{s.LatencyP99Ms:0.00} ms") : "-";
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"[{s.T,5:0}s {s.Phase,-8}] sessions up {s.SessionsUp,4}/{options.Sessions}  sent {s.SentPerSecond,8:0}/s  recv {s.ReceivedPerSecond,8:0}/s  loss {100 * s.LossRatio,6:0.00}%  p50/p99 {latency}  relay CPU {cpu}  gen CPU {s.GeneratorCpuPercent,4:0}%");
+        if (Console.IsErrorRedirected)
+        {
+            progress.WriteLine(line);
+        }
+        else
+        {
+            progress.Write("\r" + line + "   ");
+        }
+    }
+
+    private sealed record Totals(double Time, long Sent, long Expected, long Received, double? RelayCpu, double GeneratorCpu);
+}

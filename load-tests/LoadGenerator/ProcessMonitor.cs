@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Teletherapy.LoadTests;
+
+/// <summary>CPU time (utime + stime of /proc/PID/stat) and peak RSS (VmHWM of /proc/PID/status) of one process.</summary>
+internal sealed class ProcessMonitor(int pid)
+{
+    private static readonly Lazy<double> ClockTicks = new(ReadClockTicks);
+
+    public int Pid { get; } = pid;
+
+    /// <summary>User plus system CPU seconds so far, children not included; null when the process is gone.</summary>
+    public double? CpuSeconds()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{Pid}/stat");
+
+            // The command name in field 2 may hold spaces: fields are counted after its closing parenthesis.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
+            var stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return (utime + stime) / ClockTicks.Value;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Peak resident set size in bytes (VmHWM); null when the process is gone.</summary>
+    public long? PeakRssBytes() => ReadStatusKilobytes("VmHWM:") * 1024;
+
+    public long? RssBytes() => ReadStatusKilobytes("VmRSS:") * 1024;
+
+    public int? Threads()
+    {
+        try
+        {
+            return Directory.GetDirectories($"/proc/{Pid}/task").Length;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private long? ReadStatusKilobytes(string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+            {
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                {
+                    return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return null;
+    }
+
+    private static double ReadClockTicks()
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo("getconf", "CLK_TCK") { RedirectStandardOutput = true, UseShellExecute = false });
+            var text = process!.StandardOutput.ReadToEnd().Trim();
+            process.WaitForExit(2000);
+            return double.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks > 0 ? ticks : 100;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return 100; // USER_HZ on Linux
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ScottPlot;
+
+namespace Teletherapy.LoadTests.Reporting;
+
+/// <summary>Writes report.json, report.html (charts over time as embedded SVG) and the summary table.</summary>
+internal static class ReportWriter
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static async Task WriteAsync(LoadReport report, string directory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), JsonSerializer.Serialize(report, Json), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.html"), Html(report), cancellationToken).ConfigureAwait(false);
+    }
+
+    public static string SummaryTable(LoadReport r)
+    {
+        var rows = new (string Name, string Value)[]
+        {
+            ("target", r.Target + (r.Simulcast ? " (simulcast)" : string.Empty)),
+            ("sessions up / asked", $"{r.SessionsUp} / {r.Sessions}"),
+            ("measured window", F(r.DurationSeconds, "0.0") + " s"),
+            ("packets sent", r.PacketsSent.ToString("N0", CultureInfo.InvariantCulture)),
+            ("packets received (forwarded)", r.ForwardedPackets.ToString("N0", CultureInfo.InvariantCulture)),
+            ("loss", F(100 * r.LossRatio, "0.000") + " %"),
+            ("transit latency p50 / p99", $"{F(r.LatencyP50Ms, "0.00")} / {F(r.LatencyP99Ms, "0.00")} ms"),
+            ("relay CPU", $"{F(r.RelayCpuSeconds, "0.00")} s ({F(r.RelayCpuPercent, "0")} % of one core)"),
+            ("relay CPU per forwarded packet", F(r.CpuMicrosPerForwardedPacket, "0.0") + " µs"),
+            ("forwarded packets per CPU-second", F(r.ForwardedPacketsPerCpuSecond, "N0")),
+            ("relay peak RSS", r.RelayPeakRssBytes is { } rss ? F(rss / (1024.0 * 1024), "0.0") + " MiB" : "?"),
+            ("join p50 / p99", $"{F(r.JoinP50Ms, "0.0")} / {F(r.JoinP99Ms, "0.0")} ms"),
+            ("admit → first packet p50 / p99", $"{F(r.AdmitToFirstPacketP50Ms, "0.0")} / {F(r.AdmitToFirstPacketP99Ms, "0.0")} ms"),
+            ("setup", F(r.SetupSeconds, "0.0") + " s"),
+            ("load generator CPU", F(r.GeneratorCpuSeconds, "0.00") + " s"),
+        };
+        var width = rows.Max(x => x.Name.Length);
+        var text = new StringBuilder();
+        text.AppendLine(new string('-', width + 30));
+        foreach (var (name, value) in rows)
+        {
+            text.Append(name.PadRight(width)).Append("  ").AppendLine(value);
+        }
+
+        text.Append(new string('-', width + 30));
+        return text.ToString();
+    }
+
+    private static string F(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "?";
+
+    private static string Html(LoadReport r)
+    {
+        var t = r.Series.Select(s => s.T).ToArray();
+        var charts = new List<(string Title, string Svg)>
+        {
+            ("Packets per second", Chart(t, "packets/s", ("sent", r.Series.Select(s => s.SentPerSecond)), ("received", r.Series.Select(s => s.ReceivedPerSecond)))),
+            ("Loss", Chart(t, "loss %", ("loss", r.Series.Select(s => 100 * s.LossRatio)))),
+            ("Relay transit latency", Chart(t, "ms", ("p50", r.Series.Select(s => s.LatencyP50Ms ?? double.NaN)), ("p99", r.Series.Select(s => s.LatencyP99Ms ?? double.NaN)))),
+            ("CPU", Chart(t, "% of one core", ("relay", r.Series.Select(s => s.RelayCpuPercent ?? double.NaN)), ("load generator", r.Series.Select(s => s.GeneratorCpuPercent)))),
+            ("Sessions up and relay memory", Chart(t, "sessions / MiB", ("sessions up", r.Series.Select(s => (double)s.SessionsUp)), ("relay RSS MiB", r.Series.Select(s => s.RelayRssBytes is { } b ? b / (1024.0 * 1024) : double.NaN)))),
+        };
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Load test: ")
+            .Append(WebUtility.HtmlEncode(r.Target)).Append(", ").Append(r.Sessions).Append(" sessions</title>")
+            .Append("<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}svg{max-width:100%;height:auto}</style></head><body>");
+        html.Append("<h1>Load test: ").Append(WebUtility.HtmlEncode(r.Target)).Append(", ").Append(r.Sessions).Append(" sessions</h1>");
+        html.Append("<p>").Append(WebUtility.HtmlEncode(r.Machine)).Append(" — started ").Append(r.StartedAt.ToString("u", CultureInfo.InvariantCulture)).Append("</p>");
+        html.Append("<table>");
+        foreach (var line in SummaryTable(r).Split('\n').Where(l => !l.StartsWith("---", StringComparison.Ordinal)))
+        {
+            var name = line.Length > 32 ? line[..32].Trim() : line.Trim();
+            var value = line.Length > 32 ? line[32..].Trim() : string.Empty;
+            html.Append("<tr><th>").Append(WebUtility.HtmlEncode(name)).Append("</th><td>").Append(WebUtility.HtmlEncode(value)).Append("</td></tr>");
+        }
+
+        html.Append("</table>");
+        if (r.Errors.Count > 0)
+        {
+            html.Append("<h2>Errors</h2><ul>");
+            foreach (var error in r.Errors)
+            {
+                html.Append("<li>").Append(WebUtility.HtmlEncode(error)).Append("</li>");
+            }
+
+            html.Append("</ul>");
+        }
+
+        foreach (var (title, svg) in charts)
+        {
+            html.Append("<h2>").Append(WebUtility.HtmlEncode(title)).Append("</h2>").Append(svg);
+        }
+
+        html.Append("<p>The shaded band is the measured window. Raw numbers: report.json.</p></body></html>");
+        return html.ToString();
+    }
+
+    private static string Chart(double[] t, string yLabel, params (string Name, IEnumerable<double> Values)[] series)
+    {
+        var plot = new Plot();
+        foreach (var (name, values) in series)
+        {
+            var ys = values.ToArray();
+            if (t.Length == 0)
+            {
+                continue;
+            }
+
+            var line = plot.Add.Scatter(t, ys);
+            line.LegendText = name;
+            line.MarkerSize = 0;
+            line.LineWidth = 2;
+        }
+
+        plot.XLabel("seconds since start");
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperLeft);
+        return plot.GetSvgXml(900, 320);
+    }
+}

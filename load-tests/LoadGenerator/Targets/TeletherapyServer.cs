@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Teletherapy.LoadTests.Targets;
+
+/// <summary>
+/// Our server as a child process, so its CPU and memory are its own: the Signaling dll on a free loopback port,
+/// a temporary data folder (SQLite, outbox), no demo, one API key, media on system-chosen loopback ports announced
+/// as 127.0.0.1.
+/// </summary>
+internal sealed class TeletherapyServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+
+    private TeletherapyServer(Process process, StreamWriter log, Uri baseUrl, string dataPath, string apiKey)
+    {
+        _process = process;
+        _log = log;
+        BaseUrl = baseUrl;
+        DataPath = dataPath;
+        ApiKey = apiKey;
+    }
+
+    public Uri BaseUrl { get; }
+
+    public string DataPath { get; }
+
+    public string ApiKey { get; }
+
+    public int Pid => _process.Id;
+
+    public string OutboxPath => Path.Combine(DataPath, "outbox");
+
+    public static async Task<TeletherapyServer> StartAsync(string serverDll, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(serverDll))
+        {
+            throw new FileNotFoundException($"The server is not built: {serverDll} is missing (./load-tests/run.sh builds it).", serverDll);
+        }
+
+        var port = FreeTcpPort();
+        var dataPath = Directory.CreateTempSubdirectory("teletherapy-load-").FullName;
+        var apiKey = "load-" + Guid.NewGuid().ToString("N");
+        var baseUrl = new Uri($"http://127.0.0.1:{port}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(serverDll))!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.GetFullPath(serverDll));
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = baseUrl.ToString().TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["TELETHERAPY_DATA"] = dataPath,
+            ["TELETHERAPY_DEMO"] = "0",
+            ["Teletherapy__ApiKeys__0"] = apiKey,
+            ["Teletherapy__ShutdownTimeoutSeconds"] = "2",
+            ["Media__AnnouncedAddresses__0"] = "127.0.0.1",
+            ["Media__BindAddress"] = "127.0.0.1",
+            ["Media__UdpPort"] = "0",
+            ["Media__TcpPort"] = "0",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+            ["DOTNET_gcServer"] = "0",
+        };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The server did not start.");
+        var log = new StreamWriter(Path.Combine(dataPath, "server.log")) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => Write(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new TeletherapyServer(process, log, baseUrl, dataPath, apiKey);
+        try
+        {
+            await server.WaitHealthyAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        _process.Dispose();
+        lock (_log)
+        {
+            _log.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(DataPath, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static void Write(StreamWriter log, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (log)
+        {
+            try
+            {
+                log.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private async Task WaitHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The server exited with code {_process.ExitCode}; see {Path.Combine(DataPath, "server.log")}.");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(BaseUrl, "/healthz"), cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+
+            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException($"The server was not healthy within {timeout.TotalSeconds:0} s.");
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)listener.LocalEndPoint!).Port;
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The load generator: real 1:1 teletherapy sessions (REST API, waiting room, hub) with VP8/Opus media through
+# our relay, or the same media load through Janus's videoroom.
+#
+#   ./load-tests/run.sh [--target teletherapy|janus] [--server URL --api-key KEY [--outbox DIR]] --sessions N
+#                       --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
+#
+# Without --server it builds and starts our server itself (loopback, temporary data folder) and stops it at the end;
+# with --target janus and no --janus-url it starts Janus inside a network namespace of its own (loopback plus a veth
+# with 127.0.0.2, because libnice gathers no loopback-only candidates). Traffic stays on loopback.
+# Test media is made once with ffmpeg into load-tests/.cache/. Reports go to --out (default load-tests/out/<target>-<N>).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+target="teletherapy"
+server=""
+janus_url=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --target) target="${args[$((i + 1))]:-}" ;;
+    --server) server="${args[$((i + 1))]:-}" ;;
+    --janus-url) janus_url="${args[$((i + 1))]:-}" ;;
+    -h|--help) ;;
+  esac
+done
+
+command -v dotnet >/dev/null 2>&1 || { echo "The .NET 10 SDK is needed (dotnet not found)." >&2; exit 1; }
+command -v ffmpeg >/dev/null 2>&1 || { echo "ffmpeg is needed to make the test media: apt-get install -y ffmpeg" >&2; exit 1; }
+
+# LOADTEST_NO_BUILD=1 skips the builds (repeated runs of an unchanged tree).
+build() { [ "${LOADTEST_NO_BUILD:-0}" = "1" ] || dotnet build "$1" -c Release -nologo -v:quiet -clp:NoSummary "${@:2}" >&2; }
+build "$root/load-tests/LoadGenerator/Teletherapy.LoadTests.csproj"
+server_dll="$root/src/Signaling/bin/Release/net10.0/Teletherapy.Signaling.dll"
+if [ "$target" = "teletherapy" ] && [ -z "$server" ]; then
+  # The relay under test; the web client is not needed for the load.
+  build "$root/src/Signaling/Teletherapy.Signaling.csproj" -p:SkipWebClient=true
+fi
+
+export TELETHERAPY_LOAD_ROOT="$root"
+cmd=(dotnet "$root/load-tests/LoadGenerator/bin/Release/net10.0/Teletherapy.LoadTests.dll"
+  --media-cache "$root/load-tests/.cache" --server-dll "$server_dll" "$@")
+
+if [ "$target" = "janus" ] && [ -z "$janus_url" ]; then
+  if ! command -v janus >/dev/null 2>&1; then
+    echo "Janus is not installed. Install it with:" >&2
+    echo "  apt-get install -y janus" >&2
+    exit 3
+  fi
+  if [ "$(id -u)" != "0" ] || ! unshare -n true 2>/dev/null; then
+    echo "Starting Janus needs a network namespace of its own (run as root), or give --janus-url of a running Janus." >&2
+    exit 1
+  fi
+  # Loopback only: a fresh namespace with lo and a veth pair that carries 127.0.0.2 for libnice (ice_enforce_list v0).
+  exec unshare -n bash -c '
+    set -e
+    ip link set lo up
+    ip link add v0 type veth peer name v1
+    ip addr add 127.0.0.2/32 dev v0
+    ip link set v0 up
+    ip link set v1 up
+    exec "$@"' bash "${cmd[@]}"
+fi
+exec "${cmd[@]}"

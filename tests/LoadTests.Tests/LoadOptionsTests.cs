@@ -1,0 +1,45 @@
+namespace Teletherapy.LoadTests.Tests;
+
+public sealed class LoadOptionsTests
+{
+    [Fact]
+    public void TheDocumentedCommandLineIsRead()
+    {
+        Assert.True(LoadOptions.TryParse(["--target", "janus", "--sessions", "50", "--duration", "30s", "--simulcast", "--out", "x"], out var options, out var error), error);
+        Assert.Equal(LoadTarget.Janus, options!.Target);
+        Assert.Equal(50, options.Sessions);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Duration);
+        Assert.True(options.Simulcast);
+        Assert.Equal("x", options.OutputDirectory);
+
+        Assert.True(LoadOptions.TryParse(["--server", "http://127.0.0.1:5080", "--api-key", "k", "--sessions", "1", "--duration", "2m"], out options, out error), error);
+        Assert.Equal(LoadTarget.Teletherapy, options!.Target);
+        Assert.Equal(new Uri("http://127.0.0.1:5080"), options.Server);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.Duration);
+    }
+
+    [Theory]
+    [InlineData("--duration", "30s")]
+    [InlineData("--sessions", "10")]
+    [InlineData("--sessions", "0", "--duration", "30s")]
+    [InlineData("--sessions", "10", "--duration", "forever")]
+    [InlineData("--sessions", "10", "--duration", "30s", "--target", "mediasoup")]
+    [InlineData("--sessions", "10", "--duration", "30s", "--server", "http://127.0.0.1:1")]
+    [InlineData("--sessions", "10", "--duration", "30s", "--bogus")]
+    [InlineData("--sessions", "10", "--duration", "30s", "--target", "janus", "--server", "http://127.0.0.1:1", "--api-key", "k")]
+    public void BadArgumentsAreRefusedWithAReason(params string[] args)
+    {
+        Assert.False(LoadOptions.TryParse(args, out var options, out var error));
+        Assert.Null(options);
+        Assert.False(string.IsNullOrWhiteSpace(error));
+    }
+
+    [Fact]
+    public void DurationsTakeTheirUnits()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(500), LoadOptions.ParseDuration("--d", "500ms"));
+        Assert.Equal(TimeSpan.FromSeconds(45), LoadOptions.ParseDuration("--d", "45"));
+        Assert.Equal(TimeSpan.FromHours(1), LoadOptions.ParseDuration("--d", "1h"));
+        Assert.Throws<FormatException>(() => LoadOptions.ParseDuration("--d", "-3s"));
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Teletherapy.LoadTests.Reporting;
+using Teletherapy.LoadTests.Targets;
+
+namespace Teletherapy.LoadTests.Tests;
+
+/// <summary>The generator end to end: it starts our server, runs two real sessions for 3 s and writes the report.</summary>
+public sealed class RunAgainstOurServerTests
+{
+    private static readonly string[] ContractFields =
+    [
+        "target", "sessions", "durationSeconds", "packetsSent", "packetsReceived", "forwardedPackets", "lossRatio",
+        "latencyP50Ms", "latencyP99Ms", "relayCpuSeconds", "cpuMicrosPerForwardedPacket", "relayPeakRssBytes",
+        "joinP50Ms", "admitToFirstPacketP50Ms",
+    ];
+
+    [Fact]
+    public async Task TwoSessionsForThreeSecondsGiveACompleteSaneReport()
+    {
+        var output = Directory.CreateTempSubdirectory("load-test-report-").FullName;
+        try
+        {
+            var cache = Path.Combine(Path.GetTempPath(), "teletherapy-load-media");
+            Assert.True(LoadOptions.TryParse(
+                ["--sessions", "2", "--duration", "3s", "--out", output, "--server-dll", ServerDll(), "--media-cache", cache, "--quiet", "--setup-timeout", "20s", "--warmup", "0"],
+                out var options, out var error), error);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            LoadReport report;
+            var target = new TeletherapyTarget(options!);
+            await using (target.ConfigureAwait(false))
+            {
+                report = await new LoadRunner(options!, target, TextWriter.Null).RunAsync(timeout.Token);
+            }
+
+            await ReportWriter.WriteAsync(report, output, timeout.Token);
+
+            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json"), timeout.Token));
+            var root = json.RootElement;
+            foreach (var field in ContractFields)
+            {
+                Assert.True(root.TryGetProperty(field, out var value), $"report.json lacks {field}");
+                Assert.NotEqual(JsonValueKind.Null, value.ValueKind);
+            }
+
+            Assert.Equal("teletherapy", root.GetProperty("target").GetString());
+            Assert.Equal(2, root.GetProperty("sessions").GetInt32());
+            Assert.Equal(2, report.SessionsUp);
+            Assert.InRange(root.GetProperty("durationSeconds").GetDouble(), 2.5, 10);
+
+            // Two sessions, four publishers of ~50 audio + ~60 video packets a second: hundreds forwarded in 3 s.
+            Assert.InRange(root.GetProperty("forwardedPackets").GetInt64(), 500, 100_000);
+            Assert.InRange(root.GetProperty("packetsSent").GetInt64(), 500, 100_000);
+            Assert.InRange(root.GetProperty("lossRatio").GetDouble(), 0, 0.05);
+            var p50 = root.GetProperty("latencyP50Ms").GetDouble();
+            Assert.InRange(p50, 0.001, 500);
+            Assert.InRange(root.GetProperty("latencyP99Ms").GetDouble(), p50, 2000);
+            Assert.True(root.GetProperty("relayCpuSeconds").GetDouble() > 0);
+            Assert.True(root.GetProperty("cpuMicrosPerForwardedPacket").GetDouble() > 0);
+            Assert.InRange(root.GetProperty("relayPeakRssBytes").GetInt64(), 10L << 20, 8L << 30);
+            Assert.InRange(root.GetProperty("joinP50Ms").GetDouble(), 0.01, 20_000);
+            Assert.InRange(root.GetProperty("admitToFirstPacketP50Ms").GetDouble(), 0.01, 20_000);
+            Assert.True(report.RelayForwardedCounter > 0, "the relay's own counter saw the forwarded packets");
+            Assert.NotEmpty(report.Series);
+
+            var html = await File.ReadAllTextAsync(Path.Combine(output, "report.html"), timeout.Token);
+            Assert.Contains("<svg", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("http://cdn", html, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    /// <summary>The server build next to this test's (same configuration), else any.</summary>
+    private static string ServerDll()
+    {
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            foreach (var c in new[] { configuration, "Release", "Debug" })
+            {
+                var candidate = Path.Combine(dir.FullName, "src", "Signaling", "bin", c, "net10.0", "Teletherapy.Signaling.dll");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        throw new FileNotFoundException("The Signaling server is not built.");
+    }
+}
