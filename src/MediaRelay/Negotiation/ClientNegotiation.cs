@@ -191,7 +191,8 @@ internal static class ClientNegotiation
             }
 
             var codec = track!.Codec;
-            var media = NewMedia(offered.Media, 9, [codec.PayloadType], mid, local, "active");
+            // RTX (RFC 4588 §8.6) is accepted when offered: the relay then repairs our losses on its RTX SSRC.
+            var media = NewMedia(offered.Media, 9, codec.RtxPayloadType is { } rtx ? [codec.PayloadType, rtx] : [codec.PayloadType], mid, local, "active");
             foreach (var ext in offered.ExtMaps)
             {
                 if (IsKnownExtension(ext.Uri))
@@ -213,6 +214,12 @@ internal static class ClientNegotiation
             if (codec.Fmtp is { Length: > 0 } fmtp)
             {
                 media.AddAttribute("fmtp", Invariant($"{codec.PayloadType} {fmtp}"));
+            }
+
+            if (codec.RtxPayloadType is { } rtxType)
+            {
+                media.AddAttribute("rtpmap", Invariant($"{rtxType} rtx/{codec.ClockRate}"));
+                media.AddAttribute("fmtp", Invariant($"{rtxType} apt={codec.PayloadType}"));
             }
 
             tracks.Add(track);
