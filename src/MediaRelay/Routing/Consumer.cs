@@ -26,6 +26,9 @@ internal sealed class Consumer
     /// <summary>How much longer than the publisher's our packet can be: a full extension block plus its 4-byte header, and RTX's original sequence number (RFC 4588 §4).</summary>
     private const int MaxAddedHeaderBytes = MaxExtensionBytes + 4 + 2;
 
+    /// <summary>Loss fraction (in 1/256, RFC 3550 §6.4.1) from which repairs are sent twice: 1 %.</summary>
+    private const int LossForDoubleRepair = 3;
+
     /// <summary>Outgoing packets remembered for NACKs: more than the producer's retransmission buffer holds.</summary>
     private const int HistorySize = 1024;
 
@@ -58,6 +61,7 @@ internal sealed class Consumer
     private int _producerGateGeneration;
     private int _subscriberGateGeneration;
     private volatile bool _rtxEnabled;
+    private int _reportedLoss;
 
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
     {
@@ -335,13 +339,37 @@ internal sealed class Consumer
                 Retransmissions++;
             }
 
-            var sent = _transport.SendRtp(buffer, length);
-            if (sent)
+            // On a link that loses packets (the subscriber's RR said so) the repair is sent twice: losing it too would
+            // cost another NACK round trip, and with it a frozen frame. At 5 % loss that is 5 % more repair traffic.
+            var twice = Volatile.Read(ref _reportedLoss) >= LossForDoubleRepair;
+            var copy = twice ? ArrayPool<byte>.Shared.Rent(length + WebRtcTransport.MaxProtectionOverhead) : null;
+            try
             {
-                RelayMetrics.Retransmissions.Inc();
-            }
+                if (copy is not null)
+                {
+                    buffer.AsSpan(0, length).CopyTo(copy);
+                }
 
-            return sent;
+                var sent = _transport.SendRtp(buffer, length);
+                if (copy is not null)
+                {
+                    sent |= _transport.SendRtp(copy, length);
+                }
+
+                if (sent)
+                {
+                    RelayMetrics.Retransmissions.Inc();
+                }
+
+                return sent;
+            }
+            finally
+            {
+                if (copy is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                }
+            }
         }
         finally
         {
@@ -389,6 +417,9 @@ internal sealed class Consumer
             return length;
         }
     }
+
+    /// <summary>The subscriber's Receiver Report block for our SSRC (RFC 3550 §6.4.2): how lossy its link is.</summary>
+    public void OnReceiverReport(in ReportBlock block) => Volatile.Write(ref _reportedLoss, block.FractionLost);
 
     public void OnProducerClosed() => IsClosed = true;
 

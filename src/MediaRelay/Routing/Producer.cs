@@ -140,11 +140,10 @@ internal sealed class Producer
     }
 
     /// <summary>Hot path: one decrypted packet of encoding <paramref name="encoding"/> (a repaired one too, in its original form).</summary>
-    public void OnRtp(Span<byte> packet, in RtpHeader header, int encoding)
+    public void OnRtp(Span<byte> packet, in RtpHeader header, int encoding, bool isRepair = false)
     {
         PacketsReceived++;
         var now = Stopwatch.GetTimestamp();
-        Measure(encoding, packet.Length, now);
         var statistics = _statistics[encoding];
         if (statistics is null || statistics.Ssrc != header.Ssrc)
         {
@@ -154,8 +153,20 @@ internal sealed class Producer
         }
 
         var video = Kind == MediaKind.Video;
-        var gapOpened = statistics.OnPacket(header.SequenceNumber, header.Timestamp, now, trackLoss: video && Gate.IsOpen);
-        if (video && (gapOpened || now - _lastNackCheck[encoding] >= NackCheckInterval))
+        var arrival = statistics.Classify(header.SequenceNumber, header.Timestamp, now, trackLoss: video && Gate.IsOpen);
+        if (arrival == ReceiveStatistics.Arrival.Old)
+        {
+            // A duplicate, or an RTX packet Chrome sent as a probe rather than as the repair we asked for: already forwarded.
+            return;
+        }
+
+        Measure(encoding, packet.Length, now);
+        if (isRepair)
+        {
+            RelayMetrics.RepairsReceived.Inc();
+        }
+
+        if (video && (arrival == ReceiveStatistics.Arrival.GapOpened || now - _lastNackCheck[encoding] >= NackCheckInterval))
         {
             _lastNackCheck[encoding] = now;
             SendNacks(statistics, now);
@@ -277,7 +288,12 @@ internal sealed class Producer
 
         Span<byte> buffer = stackalloc byte[RtcpFeedbackHeader.Length + (4 * 64) + WebRtcTransport.MaxProtectionOverhead];
         var length = GenericNack.Write(buffer, RelaySsrc, statistics.Ssrc, lost[..count]);
+        Span<byte> copy = stackalloc byte[buffer.Length];
+        buffer[..length].CopyTo(copy);
         _transport.SendRtcp(buffer, length);
+        // Sent twice: on a lossy link a lost NACK costs a whole retry interval, a frozen frame. The browser resends a
+        // packet at most once per round trip (libwebrtc's RTPSender), so the copy only acts when the first was lost.
+        _transport.SendRtcp(copy, length);
         RelayMetrics.NacksSent.Inc();
         RelayMetrics.NackedPackets.Inc(count);
     }

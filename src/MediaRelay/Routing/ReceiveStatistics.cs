@@ -54,6 +54,15 @@ internal sealed class ReceiveStatistics
 
     public uint Ssrc { get; }
 
+    /// <summary>What an arriving packet was to the stream.</summary>
+    public enum Arrival
+    {
+        InOrder,
+        GapOpened,
+        FilledGap,
+        Old,
+    }
+
     public long PacketsReceived => Volatile.Read(ref _received);
 
     /// <summary>Time from our NACK to the repair arriving, smoothed: how long to wait before asking again.</summary>
@@ -63,7 +72,14 @@ internal sealed class ReceiveStatistics
     /// Hot path: one packet of this SSRC arrived (a repair too: it fills its gap). Returns true when it opened a
     /// new gap, so the caller can send a NACK at once rather than on the next timer.
     /// </summary>
-    public bool OnPacket(ushort sequence, uint rtpTimestamp, long arrival, bool trackLoss)
+    public bool OnPacket(ushort sequence, uint rtpTimestamp, long arrival, bool trackLoss) =>
+        Classify(sequence, rtpTimestamp, arrival, trackLoss) == Arrival.GapOpened;
+
+    /// <summary>
+    /// Hot path: like <see cref="OnPacket"/>, telling what the packet was. A repair that fills no gap (Chrome also sends
+    /// old packets on its RTX SSRC as bandwidth probes, RFC 4588 §4 payloads as padding) is <see cref="Arrival.Old"/>.
+    /// </summary>
+    public Arrival Classify(ushort sequence, uint rtpTimestamp, long arrival, bool trackLoss)
     {
         lock (_lock)
         {
@@ -74,13 +90,14 @@ internal sealed class ReceiveStatistics
                 _maxSequence = sequence;
                 _baseSequence = sequence;
                 UpdateJitter(rtpTimestamp, arrival);
-                return false;
+                return Arrival.InOrder;
             }
 
             var delta = (ushort)(sequence - _maxSequence);
             if (delta == 0)
             {
-                return false; // a duplicate
+                _received--;
+                return Arrival.Old; // a duplicate
             }
 
             if (delta < 0x8000)
@@ -95,7 +112,7 @@ internal sealed class ReceiveStatistics
                     _receivedPrior = 0;
                     _maxSequence = sequence;
                     _missingCount = 0;
-                    return false;
+                    return Arrival.InOrder;
                 }
 
                 if (sequence < _maxSequence)
@@ -114,12 +131,17 @@ internal sealed class ReceiveStatistics
 
                 _maxSequence = sequence;
                 UpdateJitter(rtpTimestamp, arrival);
-                return opened;
+                return opened ? Arrival.GapOpened : Arrival.InOrder;
             }
 
-            // Older than the highest: a reordered packet or a repair.
-            RemoveMissing(sequence, arrival);
-            return false;
+            // Older than the highest: a reordered packet or a repair of a gap, or one we had already.
+            if (RemoveMissing(sequence, arrival) || !trackLoss)
+            {
+                return Arrival.FilledGap;
+            }
+
+            _received--;
+            return Arrival.Old;
         }
     }
 
@@ -239,7 +261,7 @@ internal sealed class ReceiveStatistics
         return true;
     }
 
-    private void RemoveMissing(ushort sequence, long now)
+    private bool RemoveMissing(ushort sequence, long now)
     {
         for (var i = 0; i < _missingCount; i++)
         {
@@ -253,9 +275,11 @@ internal sealed class ReceiveStatistics
                 }
 
                 RemoveAt(i);
-                return;
+                return true;
             }
         }
+
+        return false;
     }
 
     private void RemoveAt(int index)

@@ -195,6 +195,17 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
                     }
 
                     break;
+                case RtcpPacketType.ReceiverReport when ReceiverReport.TryRead(rtcp.Packet, out var rr):
+                    for (var i = 0; i < rr.ReportCount; i++)
+                    {
+                        var block = rr.GetReportBlock(i);
+                        if (_consumersBySsrc.TryGetValue(block.Ssrc, out var reportedOn))
+                        {
+                            reportedOn.OnReceiverReport(block);
+                        }
+                    }
+
+                    break;
                 case RtcpPacketType.SenderReport when SenderReport.TryRead(rtcp.Packet, out var sr):
                     if (_bySsrc.TryGetValue(sr.Ssrc, out var reported) && !reported.IsRtx)
                     {
@@ -268,8 +279,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         RtpHeaderRewriter.SetPayloadType(restored, (byte)producer.Parameters.Codec.PayloadType);
         if (RtpHeader.TryRead(restored, out var repaired))
         {
-            RelayMetrics.RepairsReceived.Inc();
-            producer.OnRtp(restored, repaired, binding.Encoding);
+            producer.OnRtp(restored, repaired, binding.Encoding, isRepair: true);
         }
     }
 
