@@ -30,7 +30,13 @@ public sealed class MediaPeer
                 init.sendEncodings[2].maxBitrate = 1500000;
               }
             }
-            pc.addTransceiver(this.stream.getVideoTracks()[0], init);
+            const video = pc.addTransceiver(this.stream.getVideoTracks()[0], init);
+            try {
+              // The layer a receiver gets must show in its frame height: no resolution drops for CPU on a busy machine.
+              const parameters = video.sender.getParameters();
+              parameters.degradationPreference = 'maintain-resolution';
+              await video.sender.setParameters(parameters);
+            } catch { }
             await pc.setLocalDescription(await pc.createOffer());
             return pc.localDescription.sdp;
           },

@@ -70,6 +70,82 @@ public sealed partial class QualityTests(ITestOutputHelper output)
         Assert.True(nacksToPublisher > 0 && patientOut.Retransmitted > 0 && repairs > 0, "the relay NACKed the patient, who resent, and the repairs were used");
     }
 
+    /// <summary>
+    /// A 300 kbit/s token bucket on one receiver's link (tc tbf on its UDP port): that receiver moves to a lower simulcast
+    /// layer within 10 s and back to the top layer within 20 s of the cap being lifted; the other receiver stays on top.
+    /// </summary>
+    [SkippableFact(Timeout = 180_000)]
+    public async Task A_receiver_capped_at_300_kbit_moves_down_a_layer_and_back_while_the_other_stays_high()
+    {
+        TrafficControl.RequireNamespace();
+        using var server = new LiveServer();
+        var router = server.Services.GetRequiredService<MediaRelayService>().GetOrCreateRouter("quality-cap");
+        await using var browser = await Browser.LaunchAsync();
+        var patient = await MediaPeer.OpenAsync(browser, server.BaseUrl, router, "patient");
+        var capped = await MediaPeer.OpenAsync(browser, server.BaseUrl, router, "capped");
+        var open = await MediaPeer.OpenAsync(browser, server.BaseUrl, router, "open");
+        await patient.PublishAsync(simulcast: true);
+        await capped.SubscribeAsync();
+        await open.SubscribeAsync();
+
+        // Both on the top layer first (Chrome turns it on once its estimate toward the relay carries all three).
+        const int Top = 720;
+        await WaitUntilAsync(async () => (await capped.InboundVideoAsync()).FrameHeight >= Top && (await open.InboundVideoAsync()).FrameHeight >= Top, TimeSpan.FromSeconds(60), "both receivers on the 720p layer");
+        var port = await capped.LocalPortAsync("sub");
+        Assert.True(port > 0, "the capped receiver's port");
+        var openHeights = new List<int>();
+        var clock = Stopwatch.StartNew();
+        TimeSpan down;
+        int lowest;
+        using (TrafficControl.CapUdpPort(port, "300kbit"))
+        {
+            var capStart = clock.Elapsed;
+            down = TimeSpan.MaxValue;
+            lowest = Top;
+            while (clock.Elapsed - capStart < TimeSpan.FromSeconds(15))
+            {
+                await Task.Delay(250);
+                var height = (await capped.InboundVideoAsync()).FrameHeight;
+                openHeights.Add((await open.InboundVideoAsync()).FrameHeight);
+                lowest = Math.Min(lowest, height);
+                if (height < Top && down == TimeSpan.MaxValue)
+                {
+                    down = clock.Elapsed - capStart;
+                }
+
+                Trace($"capped {clock.Elapsed.TotalSeconds:0.0} s: {height}p, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s");
+            }
+        }
+
+        var liftedAt = clock.Elapsed;
+        var up = TimeSpan.MaxValue;
+        while (clock.Elapsed - liftedAt < TimeSpan.FromSeconds(25))
+        {
+            await Task.Delay(250);
+            var height = (await capped.InboundVideoAsync()).FrameHeight;
+            openHeights.Add((await open.InboundVideoAsync()).FrameHeight);
+            Trace($"lifted {clock.Elapsed.TotalSeconds:0.0} s: {height}p, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s");
+            if (height >= Top)
+            {
+                up = clock.Elapsed - liftedAt;
+                break;
+            }
+        }
+
+        output.WriteLine(Invariant($"capped receiver: below {Top}p {down.TotalSeconds:0.0} s after the cap (lowest {lowest}p), back to {Top}p {up.TotalSeconds:0.0} s after it was lifted; open receiver's heights meanwhile {openHeights.Min()}..{openHeights.Max()}p"));
+        Assert.True(down <= TimeSpan.FromSeconds(10), "the capped receiver moved to a lower layer within 10 s");
+        Assert.True(up <= TimeSpan.FromSeconds(20), "the capped receiver came back to the top layer within 20 s");
+        Assert.True(openHeights.Min() >= Top, "the open receiver stayed on the top layer");
+    }
+
+    private void Trace(FormattableString line)
+    {
+        if (Environment.GetEnvironmentVariable("QT_TRACE") == "1")
+        {
+            output.WriteLine(Invariant(line));
+        }
+    }
+
     /// <summary>On an open loopback Chrome's send-side estimate toward the relay (fed by our transport-wide feedback) reaches 1.5 Mbit/s.</summary>
     [Fact(Timeout = 90_000)]
     public async Task Chromes_estimated_outgoing_bitrate_to_the_relay_reaches_1_5_Mbit_per_s()

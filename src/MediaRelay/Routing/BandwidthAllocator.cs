@@ -27,6 +27,15 @@ internal sealed class BandwidthAllocator
     private static readonly long MinProbeHold = 2 * Stopwatch.Frequency;
     private static readonly long MaxProbeHold = 8 * Stopwatch.Frequency;
 
+    /// <summary>Loss (in 1/256) that signals congestion: 10 %. Random loss of a few percent is repaired, not fled from.</summary>
+    private const int HeavyLoss = 26;
+
+    /// <summary>Below this share of the lowest layer's rate only audio goes: the picture would freeze anyway, and sound must get through.</summary>
+    private const double AudioOnlyRatio = 0.5;
+
+    /// <summary>After going down, the estimate needs a moment to see the lower rate arrive; falls within it are its echo, not new congestion.</summary>
+    private static readonly long SettleAfterDown = 2 * Stopwatch.Frequency;
+
     /// <summary>A fall within this time after a probe blames the probe.</summary>
     private static readonly long ProbeVerdict = 4 * Stopwatch.Frequency;
 
@@ -35,6 +44,8 @@ internal sealed class BandwidthAllocator
     private long _lastChange;
     private long _lastDecrease;
     private long _lastProbe;
+    private long _lastDown;
+    private int _loss;
     private long _probeHold = MinProbeHold;
 
     /// <summary>The last estimate in bit/s; 0 before the first.</summary>
@@ -59,6 +70,32 @@ internal sealed class BandwidthAllocator
             }
 
             return decreased;
+        }
+    }
+
+    /// <summary>
+    /// The subscriber's Receiver Report loss fraction for our video (RFC 3550 §6.4.1, in 1/256). A full token bucket
+    /// keeps the queueing delay constant, so the delay-based REMB stops falling while the bucket drops what does not fit:
+    /// heavy loss is then the only sign of congestion. Returns true when it counts as one (like a falling estimate).
+    /// </summary>
+    public bool OnLoss(int fractionLost, long now)
+    {
+        lock (_lock)
+        {
+            Volatile.Write(ref _loss, fractionLost);
+            if (fractionLost < HeavyLoss)
+            {
+                return false;
+            }
+
+            if (_lastProbe != 0 && now - _lastProbe < ProbeVerdict)
+            {
+                _probeHold = Math.Min(MaxProbeHold, _probeHold * 2);
+                _lastProbe = 0;
+            }
+
+            _lastDecrease = now;
+            return true;
         }
     }
 
@@ -151,6 +188,12 @@ internal sealed class BandwidthAllocator
             }
         }
 
+        if (rank >= 0 && decreased && _loss >= HeavyLoss)
+        {
+            // What gets through of the current layer is what the link carries.
+            share = Math.Min(share, (long)(rates[rank] * (1 - (_loss / 256.0))));
+        }
+
         var fit = -1;
         for (var r = 0; r < count; r++)
         {
@@ -173,9 +216,9 @@ internal sealed class BandwidthAllocator
         {
             desired = Math.Max(fit, 0); // its layer stopped arriving: the best that fits, or the lowest
         }
-        else if (decreased && share < rates[rank] * DownRatio)
+        else if (decreased && share < rates[rank] * DownRatio && now - _lastDown >= SettleAfterDown)
         {
-            desired = fit >= 0 ? Math.Min(fit, rank) : share < rates[0] * DownRatio ? -1 : 0;
+            desired = fit >= 0 ? Math.Min(fit, rank) : share < rates[0] * AudioOnlyRatio ? -1 : 0;
         }
         else if (fit > rank || (probeDue && rank < count - 1))
         {
@@ -195,6 +238,11 @@ internal sealed class BandwidthAllocator
         var up = desired > rank;
         consumer.SwitchTo(encoding, immediate: !up);
         _lastChange = now;
+        if (!up)
+        {
+            _lastDown = now;
+        }
+
         if (up && share != long.MaxValue && rates[desired] > share)
         {
             _lastProbe = now; // a step the estimate did not cover

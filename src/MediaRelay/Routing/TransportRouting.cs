@@ -196,12 +196,26 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
                     break;
                 case RtcpPacketType.ReceiverReport when ReceiverReport.TryRead(rtcp.Packet, out var rr):
+                    var videoLoss = -1;
                     for (var i = 0; i < rr.ReportCount; i++)
                     {
                         var block = rr.GetReportBlock(i);
                         if (_consumersBySsrc.TryGetValue(block.Ssrc, out var reportedOn))
                         {
                             reportedOn.OnReceiverReport(block);
+                            if (reportedOn.Parameters.Kind == MediaKind.Video)
+                            {
+                                videoLoss = Math.Max(videoLoss, block.FractionLost);
+                            }
+                        }
+                    }
+
+                    if (videoLoss >= 0)
+                    {
+                        var now = Stopwatch.GetTimestamp();
+                        if (Allocator.OnLoss(videoLoss, now))
+                        {
+                            Allocator.Allocate(_consumersBySsrc.Values, now, decreased: true);
                         }
                     }
 
