@@ -134,6 +134,16 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     /// </summary>
     public void OnHousekeeping(DateTimeOffset now)
     {
+        // Feedback is sent as packets arrive; this reports the tail of a burst that no later packet flushed.
+        lock (_feedbackLock)
+        {
+            var length = _feedback.WriteFeedback(_feedbackBuffer, Producer.RelaySsrc, _lastMediaSsrc, Stopwatch.GetTimestamp());
+            if (length > 0 && Transport.SendRtcp(_feedbackBuffer, length))
+            {
+                RelayMetrics.TransportFeedbackSent.Inc();
+            }
+        }
+
         Span<byte> report = stackalloc byte[(2 * 52) + (31 * ReportBlock.Size) + 8 + WebRtcTransport.MaxProtectionOverhead];
         foreach (var consumer in _consumersBySsrc.Values)
         {

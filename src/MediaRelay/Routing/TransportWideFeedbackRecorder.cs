@@ -74,6 +74,11 @@ internal sealed class TransportWideFeedbackRecorder
     /// </summary>
     public int WriteFeedback(Span<byte> destination, uint senderSsrc, uint mediaSsrc, long now)
     {
+        if (_base < 0)
+        {
+            return 0;
+        }
+
         _lastFeedback = now;
         var count = 0;
         var s = _base;
