@@ -14,6 +14,12 @@ internal sealed class ReceiveStatistics
     /// <summary>A forward jump larger than this is a restart of the sender's numbering, not loss (RFC 3550 A.1 MAX_DROPOUT, scaled to video rates).</summary>
     private const int MaxDropout = 3000;
 
+    /// <summary>
+    /// Further behind than this is not a late packet but a sender that restarted lower (RFC 3550 A.1 MAX_MISORDER, raised
+    /// from 100 because repairs arrive up to a second late: 200 packets at 2 Mbit/s).
+    /// </summary>
+    private const int MaxMisorder = 1000;
+
     /// <summary>Gaps wider than this are not NACKed: the burst is too large to repair in time; a keyframe is cheaper.</summary>
     private const int MaxNackGap = 256;
 
@@ -34,6 +40,7 @@ internal sealed class ReceiveStatistics
     private int _missingCount;
     private bool _started;
     private ushort _maxSequence;
+    private int _badSequence = -1;
     private uint _cycles;
     private uint _baseSequence;
     private long _received;
@@ -105,13 +112,7 @@ internal sealed class ReceiveStatistics
                 if (delta > MaxDropout)
                 {
                     // RFC 3550 A.1: a big jump is the sender restarting its numbering; start the statistics over.
-                    _baseSequence = sequence;
-                    _cycles = 0;
-                    _received = 1;
-                    _expectedPrior = 0;
-                    _receivedPrior = 0;
-                    _maxSequence = sequence;
-                    _missingCount = 0;
+                    Restart(sequence);
                     return Arrival.InOrder;
                 }
 
@@ -132,6 +133,20 @@ internal sealed class ReceiveStatistics
                 _maxSequence = sequence;
                 UpdateJitter(rtpTimestamp, arrival);
                 return opened ? Arrival.GapOpened : Arrival.InOrder;
+            }
+
+            if ((ushort)(_maxSequence - sequence) > MaxMisorder)
+            {
+                // Far behind: RFC 3550 A.1's "bad_seq". Two in a row mean the sender restarted its numbering lower.
+                if (sequence == _badSequence)
+                {
+                    Restart(sequence);
+                    return Arrival.InOrder;
+                }
+
+                _badSequence = (ushort)(sequence + 1);
+                _received--;
+                return Arrival.Old;
             }
 
             // Older than the highest: a reordered packet or a repair of a gap, or one we had already.
@@ -229,6 +244,17 @@ internal sealed class ReceiveStatistics
             block = new ReportBlock(Ssrc, fraction, (int)Math.Clamp(lost, -0x800000, 0x7FFFFF), (uint)extendedMax, (uint)_jitter, _lastSenderReport, dlsr);
             return true;
         }
+    }
+
+    private void Restart(ushort sequence)
+    {
+        _baseSequence = sequence;
+        _cycles = 0;
+        _received = 1;
+        _expectedPrior = 0;
+        _receivedPrior = 0;
+        _maxSequence = sequence;
+        _missingCount = 0;
     }
 
     /// <summary>RFC 3550 A.8: interarrival jitter in timestamp units, smoothed with gain 1/16.</summary>

@@ -255,6 +255,42 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         Assert.Equal(["alice", "bob"], changes);
     }
 
+    [Fact(Timeout = 30000)]
+    public async Task H264IsForwardedUnderTheSubscribersPayloadTypeStartingOnAnIdrAndRepairedLikeVp8()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alicePeer = relay.Router.GetOrAddPeer("alice");
+        alicePeer.Admit();
+        using var alice = new SyntheticPeer("alice", alicePeer, IceTransportProtocol.Udp, h264: true);
+        await alice.PublishAsync();
+        var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
+        await bob.SubscribeAsync();
+        var video = TracksFrom(bob, alice).Video;
+        Assert.True(video.Codec.IsCodec("H264"));
+        Assert.Equal(102, video.Codec.PayloadType);
+        Assert.Equal(103, video.Codec.RtxPayloadType);
+        Assert.Contains("packetization-mode=1", video.Codec.Fmtp, StringComparison.Ordinal);
+
+        alice.StartSending();
+        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 10, 20), StepTimeout, "H.264 at bob");
+        alice.StopSending();
+        var packets = bob.StreamOf(video.Ssrc).Snapshot();
+        AssertContinuous(packets);
+        Assert.True(H264Payload.IsKeyframe(packets[0].Payload), "starts on an IDR");
+        Assert.All(packets, p =>
+        {
+            Assert.Equal(102, p.PayloadType);
+            Assert.Equal(alice.SentPayloads[SyntheticPeer.SignatureOf(p.Payload)], p.Payload);
+        });
+
+        var nack = new byte[64];
+        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [packets[3].Sequence]))));
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count == 1, StepTimeout, "the H.264 retransmission");
+        var rtx = bob.StreamOf(video.RtxSsrc!.Value).Snapshot()[0];
+        Assert.Equal(103, rtx.PayloadType);
+        Assert.Equal(packets[3].Payload, rtx.Payload[2..]);
+    }
+
     /// <summary>Which layer (0 = q) the last packets of a stream came from, by the publisher's signature.</summary>
     private static int LayerOf(SyntheticPeer publisher, ReceivedStream stream)
     {

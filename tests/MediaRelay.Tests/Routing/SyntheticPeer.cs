@@ -57,8 +57,9 @@ internal sealed class SyntheticPeer : IDisposable
 
     private readonly RouterPeer? _peer;
 
-    public SyntheticPeer(string id, RouterPeer? peer, IceTransportProtocol protocol, bool simulcast = false)
+    public SyntheticPeer(string id, RouterPeer? peer, IceTransportProtocol protocol, bool simulcast = false, bool h264 = false)
     {
+        IsH264 = h264;
         Id = id;
         _peer = peer;
         _protocol = protocol;
@@ -102,6 +103,9 @@ internal sealed class SyntheticPeer : IDisposable
     public IReadOnlyList<ClientTrack> Tracks => IsSimulcast
         ? [ClientTrack.Audio("0", AudioSsrc), ClientTrack.SimulcastVideo("1")]
         : [ClientTrack.Audio("0", AudioSsrc), ClientTrack.Video("1", VideoSsrc, VideoRtxSsrc)];
+
+    /// <summary>Publishes H.264 (packetization-mode 1, constrained baseline) instead of VP8: an IDR NAL unit as keyframe, non-IDR slices otherwise.</summary>
+    public bool IsH264 { get; }
 
     /// <summary>Publishes three VP8 layers by rid (q, h, f) on <see cref="LayerSsrcs"/> instead of one stream.</summary>
     public bool IsSimulcast { get; }
@@ -164,7 +168,7 @@ internal sealed class SyntheticPeer : IDisposable
     public async Task PublishAsync()
     {
         var local = ClientNegotiation.LocalParameters(_publishIce, Certificate.Fingerprint);
-        var offer = ClientNegotiation.CreatePublishOffer(Tracks, local, "cname-" + Id, "stream-" + Id);
+        var offer = ClientNegotiation.CreatePublishOffer(Tracks, local, "cname-" + Id, "stream-" + Id, h264: IsH264);
         var result = Peer.Publish(offer.ToString());
         Assert.True(result.Succeeded, result.Error);
         Assert.True(ClientNegotiation.TryReadPublishAnswer(result.Sdp!, out var answer, out var error), error);
@@ -345,9 +349,21 @@ internal sealed class SyntheticPeer : IDisposable
         _videoTimestamp += VideoTicksPerFrame;
         var pictureId = _pictureId;
         _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
-        var writer = new RtpHeaderWriter(destination, ClientNegotiation.Vp8PayloadType, sequence, timestamp, VideoSsrc, marker: true);
+        var writer = new RtpHeaderWriter(destination, (byte)(IsH264 ? ClientNegotiation.H264PayloadType : ClientNegotiation.Vp8PayloadType), sequence, timestamp, VideoSsrc, marker: true);
         AddCommonExtensions(ref writer, ClientNegotiation.VideoExtensions, "1"u8, sequence);
         var header = writer.Complete();
+        if (IsH264)
+        {
+            // RFC 6184 §5.6: a single NAL unit packet; type 5 (IDR slice) for a keyframe, 1 (non-IDR slice) otherwise.
+            var nal = destination.Slice(header, keyFrame ? 900 : 250);
+            _random.NextBytes(nal);
+            nal[0] = keyFrame ? (byte)0x65 : (byte)0x41;
+            Sign(nal, VideoSsrc, sequence);
+            SentPayloads[(VideoSsrc, sequence)] = nal.ToArray();
+            VideoFramesSent++;
+            return header + nal.Length;
+        }
+
         var payload = destination.Slice(header, keyFrame ? 900 + _random.Next(200) : 200 + _random.Next(200));
         _random.NextBytes(payload);
         payload[0] = 0x90; // X=1, S=1, PID=0
