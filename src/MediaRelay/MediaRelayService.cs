@@ -14,7 +14,8 @@ namespace Teletherapy.MediaRelay;
 /// <summary>
 /// The relay as the host sees it: routers (one per session) and connection tests on the shared media
 /// sockets. A once-a-second housekeeping pass closes peers whose ICE consent expired (RFC 7675), ends
-/// connection tests at their time limit, and sends a Sender Report for every outgoing SSRC.
+/// connection tests at their time limit, sends a Sender Report for every outgoing SSRC and a Receiver Report
+/// for every incoming one, reconsiders subscribers' simulcast layers and updates each session's active speaker.
 /// </summary>
 public sealed partial class MediaRelayService : IHostedService, IDisposable
 {
@@ -107,7 +108,6 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
         {
             var consent = TimeSpan.FromSeconds(_options.ConsentTimeoutSeconds);
             var now = _time.GetUtcNow();
-            Span<byte> report = stackalloc byte[64 + WebRtcTransport.MaxProtectionOverhead];
             foreach (var routing in _context.Value.Transports.Values)
             {
                 if (routing.Transport.CloseIfConsentExpired(consent))
@@ -116,14 +116,13 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
                     continue;
                 }
 
-                foreach (var consumer in routing.Consumers)
-                {
-                    var length = consumer.WriteSenderReport(report, now);
-                    if (length > 0)
-                    {
-                        routing.Transport.SendRtcp(report, length);
-                    }
-                }
+                // Sender and Receiver Reports, and the subscriber's simulcast layers (TransportRouting).
+                routing.OnHousekeeping(now);
+            }
+
+            foreach (var router in _routers.Values)
+            {
+                router.UpdateActiveSpeaker();
             }
 
             foreach (var test in _tests.Values)

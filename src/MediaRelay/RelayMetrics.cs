@@ -28,6 +28,30 @@ internal static class RelayMetrics
         "Time from the first DTLS packet to completed DTLS-SRTP keying.",
         new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 
+    public static readonly Counter Retransmissions = Metrics.CreateCounter(
+        "teletherapy_relay_retransmissions_total", "Packets resent to subscribers from the retransmission buffer in answer to their NACKs.");
+
+    public static readonly Counter NacksReceived = Metrics.CreateCounter(
+        "teletherapy_relay_nacks_received_total", "Generic NACK packets received from subscribers.");
+
+    public static readonly Counter NacksSent = Metrics.CreateCounter(
+        "teletherapy_relay_nacks_sent_total", "Generic NACK packets sent to publishers for packets lost on their way to the relay.");
+
+    public static readonly Counter NackedPackets = Metrics.CreateCounter(
+        "teletherapy_relay_nacked_packets_total", "Sequence numbers asked for again from publishers (each attempt counts).");
+
+    public static readonly Counter RepairsReceived = Metrics.CreateCounter(
+        "teletherapy_relay_repairs_received_total", "RTX packets from publishers restored into their original stream.");
+
+    public static readonly Counter KeyFrameRequestsSent = Metrics.CreateCounter(
+        "teletherapy_relay_keyframe_requests_sent_total", "PLIs sent to publishers (after coalescing).");
+
+    public static readonly Counter TransportFeedbackSent = Metrics.CreateCounter(
+        "teletherapy_relay_transport_feedback_sent_total", "Transport-wide congestion control feedback packets sent to publishers.");
+
+    public static readonly Counter LayerSwitches = Metrics.CreateCounter(
+        "teletherapy_relay_layer_switches_total", "Simulcast layer switches of subscribers (audio-only fallback counts as a switch).");
+
     private static readonly Counter Dropped = Metrics.CreateCounter(
         "teletherapy_relay_packets_dropped_total",
         "Packets dropped, by reason.",

@@ -19,6 +19,9 @@ internal static class ClientNegotiation
     public const int Vp8PayloadType = 96;
     public const int Vp8RtxPayloadType = 97;
     public const string OpusFmtp = "minptime=10;useinbandfec=1";
+    public const int H264PayloadType = 102;
+    public const int H264RtxPayloadType = 103;
+    public const string H264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 
     /// <summary>Extension ids of our audio m-lines (Chrome's numbering).</summary>
     public static readonly HeaderExtensionIds AudioExtensions = new() { AudioLevel = 1, AbsSendTime = 2, TransportWideCc = 3, Mid = 4 };
@@ -42,7 +45,8 @@ internal static class ClientNegotiation
         LocalTransportParameters local,
         string cname,
         string streamId,
-        SdpDirection direction = SdpDirection.SendOnly)
+        SdpDirection direction = SdpDirection.SendOnly,
+        bool h264 = false)
     {
         ArgumentOutOfRangeException.ThrowIfZero(tracks.Count);
         var offer = NewSession();
@@ -52,7 +56,8 @@ internal static class ClientNegotiation
         foreach (var track in tracks)
         {
             var audio = track.Kind == MediaKind.Audio;
-            var formats = audio ? [OpusPayloadType] : new[] { Vp8PayloadType, Vp8RtxPayloadType };
+            var (videoType, rtxType) = h264 ? (H264PayloadType, H264RtxPayloadType) : (Vp8PayloadType, Vp8RtxPayloadType);
+            var formats = audio ? [OpusPayloadType] : new[] { videoType, rtxType };
             var media = NewMedia(audio ? "audio" : "video", 9, formats, track.Mid, local, "actpass");
             offer.Media.Add(media);
             var ids = audio ? AudioExtensions : VideoExtensions;
@@ -69,14 +74,19 @@ internal static class ClientNegotiation
             }
             else
             {
-                media.AddAttribute("rtpmap", $"{Vp8PayloadType} VP8/90000");
+                media.AddAttribute("rtpmap", h264 ? $"{videoType} H264/90000" : $"{videoType} VP8/90000");
                 foreach (var feedback in VideoFeedback)
                 {
-                    media.AddAttribute("rtcp-fb", $"{Vp8PayloadType} {feedback}");
+                    media.AddAttribute("rtcp-fb", $"{videoType} {feedback}");
                 }
 
-                media.AddAttribute("rtpmap", $"{Vp8RtxPayloadType} rtx/90000");
-                media.AddAttribute("fmtp", $"{Vp8RtxPayloadType} apt={Vp8PayloadType}");
+                if (h264)
+                {
+                    media.AddAttribute("fmtp", $"{videoType} {H264Fmtp}");
+                }
+
+                media.AddAttribute("rtpmap", $"{rtxType} rtx/90000");
+                media.AddAttribute("fmtp", $"{rtxType} apt={videoType}");
             }
 
             if (track.IsSimulcast)
@@ -191,7 +201,8 @@ internal static class ClientNegotiation
             }
 
             var codec = track!.Codec;
-            var media = NewMedia(offered.Media, 9, [codec.PayloadType], mid, local, "active");
+            // RTX (RFC 4588 §8.6) is accepted when offered: the relay then repairs our losses on its RTX SSRC.
+            var media = NewMedia(offered.Media, 9, codec.RtxPayloadType is { } rtx ? [codec.PayloadType, rtx] : [codec.PayloadType], mid, local, "active");
             foreach (var ext in offered.ExtMaps)
             {
                 if (IsKnownExtension(ext.Uri))
@@ -213,6 +224,12 @@ internal static class ClientNegotiation
             if (codec.Fmtp is { Length: > 0 } fmtp)
             {
                 media.AddAttribute("fmtp", Invariant($"{codec.PayloadType} {fmtp}"));
+            }
+
+            if (codec.RtxPayloadType is { } rtxType)
+            {
+                media.AddAttribute("rtpmap", Invariant($"{rtxType} rtx/{codec.ClockRate}"));
+                media.AddAttribute("fmtp", Invariant($"{rtxType} apt={codec.PayloadType}"));
             }
 
             tracks.Add(track);

@@ -19,6 +19,8 @@ internal static class SubscribeOffer
     public const int OpusPayloadType = 111;
     public const int Vp8PayloadType = 96;
     public const int H264PayloadType = 102;
+    public const int Vp8RtxPayloadType = 97;
+    public const int H264RtxPayloadType = 103;
 
     /// <summary>Our extension ids toward subscribers.</summary>
     public static readonly HeaderExtensionIds Extensions = new()
@@ -32,8 +34,23 @@ internal static class SubscribeOffer
     public static RtpCodec CodecFor(RtpCodec producerCodec) => producerCodec.Kind == MediaKind.Audio
         ? new RtpCodec(MediaKind.Audio, "opus", OpusPayloadType, 48000, 2, "minptime=10;useinbandfec=1")
         : producerCodec.IsCodec("H264")
-            ? new RtpCodec(MediaKind.Video, "H264", H264PayloadType, 90000, null, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f")
-            : new RtpCodec(MediaKind.Video, "VP8", Vp8PayloadType, 90000);
+            ? new RtpCodec(MediaKind.Video, "H264", H264PayloadType, 90000, null, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", H264RtxPayloadType)
+            : new RtpCodec(MediaKind.Video, "VP8", Vp8PayloadType, 90000, null, null, Vp8RtxPayloadType);
+
+    /// <summary>
+    /// Whether the subscriber's answer kept the RTX payload type of this consumer's m-line (RFC 4588 §8.6: RTX is used
+    /// only when both sides list it), so retransmissions may go on the RTX SSRC.
+    /// </summary>
+    public static bool AcceptsRtx(SessionDescription answer, ConsumerParameters consumer)
+    {
+        if (consumer.Codec.RtxPayloadType is not { } rtx || consumer.RtxSsrc is null)
+        {
+            return false;
+        }
+
+        var media = answer.Media.FirstOrDefault(m => m.Mid == consumer.Mid);
+        return media is not null && media.Port != 0 && media.FindRtxPayloadType(consumer.Codec.PayloadType) == rtx;
+    }
 
     public static SessionDescription Create(IReadOnlyList<SubscribeSlot> slots, LocalTransportParameters local, bool firstOffer, ulong version)
     {
@@ -56,7 +73,9 @@ internal static class SubscribeOffer
             var media = PublishAnswer.NewMedia(
                 consumer.Kind == MediaKind.Audio ? "audio" : "video",
                 slot.Mid,
-                [consumer.Codec.PayloadType.ToString(CultureInfo.InvariantCulture)],
+                consumer.Codec.RtxPayloadType is { } rtx
+                    ? [consumer.Codec.PayloadType.ToString(CultureInfo.InvariantCulture), rtx.ToString(CultureInfo.InvariantCulture)]
+                    : [consumer.Codec.PayloadType.ToString(CultureInfo.InvariantCulture)],
                 local,
                 firstOffer ? "actpass" : "passive",
                 rtcpReducedSize: true);

@@ -17,26 +17,51 @@ namespace Teletherapy.MediaRelay.Routing;
 /// </summary>
 internal sealed class Consumer
 {
+    /// <summary>The target encoding of a video consumer that forwards no video (audio-only fallback).</summary>
+    public const int Paused = -1;
+
     /// <summary>The largest extension block we write: room for every element we negotiate, at most 16 bytes each.</summary>
     private const int MaxExtensionBytes = 64;
 
-    /// <summary>How much longer than the publisher's our header can be: a full extension block plus its 4-byte header.</summary>
-    private const int MaxAddedHeaderBytes = MaxExtensionBytes + 4;
+    /// <summary>How much longer than the publisher's our packet can be: a full extension block plus its 4-byte header, and RTX's original sequence number (RFC 4588 §4).</summary>
+    private const int MaxAddedHeaderBytes = MaxExtensionBytes + 4 + 2;
+
+    /// <summary>Loss fraction (in 1/256, RFC 3550 §6.4.1) from which repairs are sent twice: 1 %.</summary>
+    private const int LossForDoubleRepair = 3;
+
+    /// <summary>Outgoing packets remembered for NACKs: more than the producer's retransmission buffer holds.</summary>
+    private const int HistorySize = 1024;
 
     private readonly byte[] _extensionIdMap = new byte[256];
     private readonly byte[] _mid;
     private readonly Lock _lock = new();
     private readonly ISubscriberTransport _transport;
+    private readonly bool _isVideo;
+    private readonly bool _isVp8;
+    private readonly int[] _historySequence = new int[HistorySize];
+    private readonly ushort[] _historyOriginal = new ushort[HistorySize];
+    private readonly byte[] _historyEncoding = new byte[HistorySize];
+    private readonly uint[] _historyTimestampOffset = new uint[HistorySize];
+    private readonly ushort[] _historyPictureIdOffset = new ushort[HistorySize];
+    private readonly byte[] _historyTl0Offset = new byte[HistorySize];
     private bool _started;
     private bool _needKeyFrame;
     private ushort _sequenceOffset;
     private uint _timestampOffset;
+    private ushort _pictureIdOffset;
+    private byte _tl0Offset;
+    private int _lastPictureId = -1;
+    private int _lastTl0PicIdx = -1;
     private ushort _lastSequence;
     private uint _lastTimestamp;
     private long _lastSentTimestamp;
+    private ushort _rtxSequence;
     private int _targetEncoding;
+    private int _currentEncoding = Paused;
     private int _producerGateGeneration;
     private int _subscriberGateGeneration;
+    private volatile bool _rtxEnabled;
+    private int _reportedLoss;
 
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
     {
@@ -45,7 +70,29 @@ internal sealed class Consumer
         Producer = producer;
         _transport = transport;
         Gate = gate;
-        _needKeyFrame = parameters.Kind == MediaKind.Video;
+        _isVideo = parameters.Kind == MediaKind.Video;
+        _isVp8 = _isVideo && parameters.Codec.IsCodec("VP8");
+        _needKeyFrame = _isVideo;
+        if (!_isVideo)
+        {
+            _currentEncoding = 0;
+        }
+        else
+        {
+            // Start on the best encoding arriving now; the subscriber's estimate brings it down if its link cannot carry it.
+            long best = 0;
+            for (var i = 0; i < producer.EncodingCount; i++)
+            {
+                var rate = producer.GetEncodingBitrate(i);
+                if (rate > best)
+                {
+                    best = rate;
+                    _targetEncoding = i;
+                }
+            }
+        }
+
+        Array.Fill(_historySequence, -1);
         var from = producer.Parameters.Extensions;
         var to = parameters.Extensions;
         Map(from.AbsSendTime, to.AbsSendTime);
@@ -56,6 +103,7 @@ internal sealed class Consumer
         // publisher's encodings, and a subscriber receives one plain stream.
         _lastSequence = (ushort)Random.Shared.Next(0, 0x8000);
         _lastTimestamp = (uint)Random.Shared.Next();
+        _rtxSequence = (ushort)Random.Shared.Next(0, 0x8000);
     }
 
     public string Id { get; }
@@ -74,34 +122,84 @@ internal sealed class Consumer
 
     public long OctetsSent { get; private set; }
 
+    /// <summary>Packets resent in answer to the subscriber's NACKs (as RTX when negotiated).</summary>
+    public long Retransmissions { get; private set; }
+
+    public long RtxPacketsSent { get; private set; }
+
+    public long RtxOctetsSent { get; private set; }
+
+    /// <summary>Simulcast switches done (on a keyframe of the new layer), audio-only fallback included.</summary>
+    public int LayerSwitches { get; private set; }
+
+    /// <summary>
+    /// The subscriber's answer kept our RTX payload type (RFC 4588 §8.6): retransmissions then go on the RTX SSRC with
+    /// the original sequence number in front of the payload, so the receiver's loss and jitter statistics of the media
+    /// SSRC stay clean. Without it they are resent as they were.
+    /// </summary>
+    public bool RtxEnabled
+    {
+        get => _rtxEnabled;
+        set => _rtxEnabled = value && Parameters.RtxSsrc is not null && Parameters.Codec.RtxPayloadType is not null;
+    }
+
     /// <summary><see cref="Stopwatch"/> timestamp of the first packet sent after the gate last opened (0 before).</summary>
     public long FirstPacketTimestamp { get; private set; }
 
     /// <summary>Called (under the consumer's lock, on a receive thread) when the first packet after a (re)start goes out.</summary>
     public Action<Consumer>? FirstPacketAfterStart { get; set; }
 
-    /// <summary>Which simulcast encoding this consumer takes (0 = the first offered).</summary>
+    /// <summary>
+    /// Which simulcast encoding this consumer should take (0 = the first offered; <see cref="Paused"/> = no video). A change
+    /// asks the producer for a keyframe of that encoding; the switch happens on it (webrtc.md §4), until then the current
+    /// encoding goes on.
+    /// </summary>
     public int TargetEncoding
     {
         get => Volatile.Read(ref _targetEncoding);
-        set
+        set => SwitchTo(value, immediate: value == Paused);
+    }
+
+    /// <summary>
+    /// Sets the target encoding. <paramref name="immediate"/> stops the current encoding at once instead of at the target's
+    /// keyframe: going down because the subscriber's link is congested, the old layer must not keep filling it while the
+    /// keyframe of the new one tries to get through. <see cref="Paused"/> (audio-only fallback) is always immediate.
+    /// </summary>
+    public void SwitchTo(int encoding, bool immediate)
+    {
+        bool changed;
+        lock (_lock)
         {
-            lock (_lock)
+            changed = encoding != _targetEncoding;
+            _targetEncoding = encoding;
+            if ((immediate || encoding == Paused) && changed && _currentEncoding != Paused)
             {
-                if (value != _targetEncoding)
+                _currentEncoding = Paused;
+                if (encoding == Paused)
                 {
-                    _targetEncoding = value;
-                    _needKeyFrame = Parameters.Kind == MediaKind.Video;
+                    LayerSwitches++;
+                    RelayMetrics.LayerSwitches.Inc();
                 }
             }
+        }
 
-            Producer.RequestKeyFrame();
+        if (changed && encoding >= 0)
+        {
+            Producer.RequestKeyFrame(encoding);
         }
     }
 
+    /// <summary>The encoding being forwarded now (<see cref="Paused"/> before the first keyframe and in audio-only).</summary>
+    public int CurrentEncoding => Volatile.Read(ref _currentEncoding);
+
     public void Forward(ReadOnlySpan<byte> packet, in RtpHeader header, int encoding, bool isKeyFrame)
     {
-        if (IsClosed || encoding != Volatile.Read(ref _targetEncoding))
+        if (IsClosed)
+        {
+            return;
+        }
+
+        if (_isVideo ? encoding != Volatile.Read(ref _targetEncoding) && encoding != Volatile.Read(ref _currentEncoding) : encoding != 0)
         {
             return;
         }
@@ -111,7 +209,7 @@ internal sealed class Consumer
             lock (_lock)
             {
                 // Resume on a fresh keyframe with continuous numbering once the gate opens again.
-                _needKeyFrame = Parameters.Kind == MediaKind.Video;
+                _needKeyFrame = _isVideo;
                 _started = false;
                 FirstPacketTimestamp = 0;
             }
@@ -140,28 +238,18 @@ internal sealed class Consumer
                     // A gate closed and opened again since we started, possibly without our seeing a packet dropped
                     // (the producer drops its publisher's packets itself): restart like after our own gate.
                     _started = false;
-                    _needKeyFrame = Parameters.Kind == MediaKind.Video;
+                    _needKeyFrame = _isVideo;
                     FirstPacketTimestamp = 0;
                 }
 
-                if (_needKeyFrame)
+                if (_isVideo && !SelectVideo(encoding, isKeyFrame))
                 {
-                    if (!isKeyFrame)
-                    {
-                        Producer.RequestKeyFrame();
-                        return;
-                    }
-
-                    _needKeyFrame = false;
+                    return;
                 }
 
                 if (!_started)
                 {
-                    // Continue from the last number we sent, so a restart looks like a gap-free stream.
-                    _sequenceOffset = (ushort)(_lastSequence + 1 - header.SequenceNumber);
-                    var elapsed = _lastSentTimestamp == 0 ? 0 : Stopwatch.GetElapsedTime(_lastSentTimestamp).TotalSeconds;
-                    var advance = (uint)Math.Max(1, elapsed * Parameters.Codec.ClockRate);
-                    _timestampOffset = _lastTimestamp + advance - header.Timestamp;
+                    Resynchronize(header);
                     _started = true;
                     _producerGateGeneration = producerGeneration;
                     _subscriberGateGeneration = subscriberGeneration;
@@ -178,7 +266,12 @@ internal sealed class Consumer
                     _lastSentTimestamp = Stopwatch.GetTimestamp();
                 }
 
-                length = WritePacket(packet, header, buffer, sequence, timestamp);
+                length = WritePacket(packet, header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1);
+                if (_isVideo)
+                {
+                    Remember(sequence, header.SequenceNumber, encoding);
+                }
+
                 PacketsSent++;
                 OctetsSent += header.PayloadLength;
             }
@@ -195,6 +288,97 @@ internal sealed class Consumer
     }
 
     /// <summary>
+    /// A NACK from the subscriber named our sequence number <paramref name="sequence"/> (RFC 4585 §6.2.1): resend it from the
+    /// producer's retransmission buffer, rewritten exactly as first sent, on the RTX SSRC when negotiated (RFC 4588 §4).
+    /// False when the packet is no longer there.
+    /// </summary>
+    public bool Retransmit(ushort sequence)
+    {
+        if (!_isVideo || IsClosed || !Gate.IsOpen || !_transport.IsConnected)
+        {
+            return false;
+        }
+
+        var original = ArrayPool<byte>.Shared.Rent(RetransmissionBuffer.MaxPacketLength);
+        var buffer = ArrayPool<byte>.Shared.Rent(RetransmissionBuffer.MaxPacketLength + MaxAddedHeaderBytes + WebRtcTransport.MaxProtectionOverhead);
+        try
+        {
+            int length;
+            lock (_lock)
+            {
+                var slot = sequence % HistorySize;
+                if (_historySequence[slot] != sequence)
+                {
+                    return false;
+                }
+
+                var copied = Producer.CopyForRetransmission(_historyEncoding[slot], _historyOriginal[slot], original);
+                if (copied == 0 || !RtpHeader.TryRead(original.AsSpan(0, copied), out var header))
+                {
+                    return false;
+                }
+
+                var timestamp = header.Timestamp + _historyTimestampOffset[slot];
+                var pictureIdOffset = _pictureIdOffset;
+                var tl0Offset = _tl0Offset;
+                _pictureIdOffset = _historyPictureIdOffset[slot];
+                _tl0Offset = _historyTl0Offset[slot];
+                if (_rtxEnabled)
+                {
+                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.RtxSsrc!.Value, (byte)Parameters.Codec.RtxPayloadType!.Value, _rtxSequence++, timestamp, sequence);
+                    RtxPacketsSent++;
+                    RtxOctetsSent += header.PayloadLength + 2;
+                }
+                else
+                {
+                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1);
+                }
+
+                _pictureIdOffset = pictureIdOffset;
+                _tl0Offset = tl0Offset;
+                Retransmissions++;
+            }
+
+            // On a link that loses packets (the subscriber's RR said so) the repair is sent twice: losing it too would
+            // cost another NACK round trip, and with it a frozen frame. At 5 % loss that is 5 % more repair traffic.
+            var twice = Volatile.Read(ref _reportedLoss) >= LossForDoubleRepair;
+            var copy = twice ? ArrayPool<byte>.Shared.Rent(length + WebRtcTransport.MaxProtectionOverhead) : null;
+            try
+            {
+                if (copy is not null)
+                {
+                    buffer.AsSpan(0, length).CopyTo(copy);
+                }
+
+                var sent = _transport.SendRtp(buffer, length);
+                if (copy is not null)
+                {
+                    sent |= _transport.SendRtp(copy, length);
+                }
+
+                if (sent)
+                {
+                    RelayMetrics.Retransmissions.Inc();
+                }
+
+                return sent;
+            }
+            finally
+            {
+                if (copy is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(original);
+        }
+    }
+
+    /// <summary>
     /// A PLI or FIR from the subscriber for our SSRC. Ignored while the subscriber waits (R3): it receives nothing,
     /// so it has no picture to repair, and its requests must not make an admitted publisher's encoder work.
     /// </summary>
@@ -202,13 +386,15 @@ internal sealed class Consumer
     {
         if (Gate.IsOpen && !IsClosed)
         {
-            Producer.RequestKeyFrame();
+            var encoding = CurrentEncoding;
+            Producer.RequestKeyFrame(encoding >= 0 ? encoding : TargetEncoding);
         }
     }
 
     /// <summary>
-    /// RFC 3550 §6.4.1 Sender Report for our SSRC, so the browser can map RTP time to wall-clock time (lip sync).
-    /// Returns the bytes written, 0 when nothing was sent yet.
+    /// RFC 3550 §6.4.1 Sender Report for our SSRC, so the browser can map RTP time to wall-clock time (lip sync), followed
+    /// by one for our RTX SSRC once it carried anything (every outgoing SSRC reports, §6.1). Returns the bytes written,
+    /// 0 when nothing was sent yet.
     /// </summary>
     public int WriteSenderReport(Span<byte> destination, DateTimeOffset now)
     {
@@ -221,9 +407,19 @@ internal sealed class Consumer
 
             var elapsed = Stopwatch.GetElapsedTime(_lastSentTimestamp).TotalSeconds;
             var rtpNow = _lastTimestamp + (uint)(elapsed * Parameters.Codec.ClockRate);
-            return SenderReport.Write(destination, Parameters.Ssrc, NtpTime.From(now), rtpNow, (uint)PacketsSent, (uint)OctetsSent, default);
+            var ntp = NtpTime.From(now);
+            var length = SenderReport.Write(destination, Parameters.Ssrc, ntp, rtpNow, (uint)PacketsSent, (uint)OctetsSent, default);
+            if (RtxPacketsSent > 0 && Parameters.RtxSsrc is { } rtx)
+            {
+                length += SenderReport.Write(destination[length..], rtx, ntp, rtpNow, (uint)RtxPacketsSent, (uint)RtxOctetsSent, default);
+            }
+
+            return length;
         }
     }
+
+    /// <summary>The subscriber's Receiver Report block for our SSRC (RFC 3550 §6.4.2): how lossy its link is.</summary>
+    public void OnReceiverReport(in ReportBlock block) => Volatile.Write(ref _reportedLoss, block.FractionLost);
 
     public void OnProducerClosed() => IsClosed = true;
 
@@ -231,6 +427,83 @@ internal sealed class Consumer
     {
         IsClosed = true;
         Producer.RemoveConsumer(this);
+    }
+
+    /// <summary>
+    /// Decides under the lock whether a video packet of <paramref name="encoding"/> goes out. A pending switch (target differs
+    /// from current, or a restart) completes on the first keyframe of the target; until then the current encoding goes on,
+    /// so the picture never stops while we wait (webrtc.md §4). False: drop the packet.
+    /// </summary>
+    private bool SelectVideo(int encoding, bool isKeyFrame)
+    {
+        var target = _targetEncoding;
+        if (target == Paused)
+        {
+            return false;
+        }
+
+        if (encoding == target && (target != _currentEncoding || _needKeyFrame))
+        {
+            if (isKeyFrame)
+            {
+                if (_currentEncoding != target)
+                {
+                    if (PacketsSent > 0)
+                    {
+                        LayerSwitches++;
+                        RelayMetrics.LayerSwitches.Inc();
+                    }
+
+                    // Continue the numbering from what the subscriber last saw (Resynchronize on this packet).
+                    _started = false;
+                }
+
+                _currentEncoding = target;
+                _needKeyFrame = false;
+            }
+            else
+            {
+                Producer.RequestKeyFrame(target);
+            }
+        }
+
+        return encoding == _currentEncoding && !_needKeyFrame;
+    }
+
+    /// <summary>
+    /// Maps the stream that starts with this packet onto what the subscriber saw last: the next sequence number, a
+    /// timestamp advanced by the wall-clock time since our last packet (never backwards, RFC 3550 §5.1), and for VP8 the
+    /// next PictureID and TL0PICIDX (RFC 7741 §4.2), so a layer switch or a restart looks like one gap-free stream.
+    /// </summary>
+    private void Resynchronize(in RtpHeader header)
+    {
+        _sequenceOffset = (ushort)(_lastSequence + 1 - header.SequenceNumber);
+        var elapsed = _lastSentTimestamp == 0 ? 0 : Stopwatch.GetElapsedTime(_lastSentTimestamp).TotalSeconds;
+        var advance = (uint)Math.Max(1, elapsed * Parameters.Codec.ClockRate);
+        _timestampOffset = _lastTimestamp + advance - header.Timestamp;
+        if (_isVp8 && Vp8PayloadDescriptor.TryRead(header.Payload, out var descriptor))
+        {
+            if (descriptor.HasPictureId)
+            {
+                _pictureIdOffset = _lastPictureId < 0 ? (ushort)0 : (ushort)((_lastPictureId + 1 - descriptor.PictureId) & 0x7FFF);
+            }
+
+            if (descriptor.HasTl0PicIdx)
+            {
+                _tl0Offset = _lastTl0PicIdx < 0 ? (byte)0 : (byte)(_lastTl0PicIdx + 1 - descriptor.Tl0PicIdx);
+            }
+        }
+    }
+
+    private void Remember(ushort sequence, ushort original, int encoding)
+    {
+        var slot = sequence % HistorySize;
+        _historySequence[slot] = sequence;
+        _historyOriginal[slot] = original;
+        _historyEncoding[slot] = (byte)encoding;
+        _historyTimestampOffset[slot] = _timestampOffset;
+        _historyPictureIdOffset[slot] = _pictureIdOffset;
+        _historyTl0Offset[slot] = _tl0Offset;
     }
 
     private void Map(int from, int to)
@@ -246,15 +519,16 @@ internal sealed class Consumer
     /// then a header extension holding only what the subscriber negotiated, under its ids (RFC 8285 §5): the MID
     /// of the subscriber's m-line (the publisher's MID names another m-line of another session, RFC 9143 §15),
     /// the publisher's audio level, and abs-send-time and the transport-wide sequence, which are ours to set for
-    /// this hop. The payload and padding follow unchanged. Returns the packet length.
+    /// this hop. For RTX (<paramref name="originalSequence"/> ≥ 0) the original sequence number precedes the payload
+    /// (RFC 4588 §4). The payload and padding follow unchanged but for VP8's PictureID/TL0PICIDX. Returns the length.
     /// </summary>
-    private int WritePacket(ReadOnlySpan<byte> packet, in RtpHeader header, Span<byte> destination, ushort sequence, uint timestamp)
+    private int WritePacket(ReadOnlySpan<byte> packet, in RtpHeader header, Span<byte> destination, uint ssrc, byte payloadType, ushort sequence, uint timestamp, int originalSequence)
     {
         var fixedLength = RtpHeader.FixedLength + (4 * header.CsrcCount);
         packet[..fixedLength].CopyTo(destination);
         destination[0] &= 0xEF; // X is set again below if any element is written
-        RtpHeaderRewriter.SetSsrc(destination, Parameters.Ssrc);
-        RtpHeaderRewriter.SetPayloadType(destination, (byte)Parameters.Codec.PayloadType);
+        RtpHeaderRewriter.SetSsrc(destination, ssrc);
+        RtpHeaderRewriter.SetPayloadType(destination, payloadType);
         RtpHeaderRewriter.SetSequenceNumber(destination, sequence);
         RtpHeaderRewriter.SetTimestamp(destination, timestamp);
 
@@ -307,9 +581,57 @@ internal sealed class Consumer
             BinaryPrimitives.WriteUInt16BigEndian(destination[(fixedLength + 2)..], (ushort)((offset - start) / 4));
         }
 
+        if (originalSequence >= 0)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(destination[offset..], (ushort)originalSequence);
+            offset += 2;
+        }
+
         var rest = packet[header.HeaderLength..];
         rest.CopyTo(destination[offset..]);
+        if (_isVp8 && header.PayloadLength > 0)
+        {
+            RewriteVp8(destination.Slice(offset, header.PayloadLength), originalSequence < 0);
+        }
+
         return offset + rest.Length;
+    }
+
+    /// <summary>RFC 7741 §4.2: PictureID and TL0PICIDX continue across switches; offsets are 0 on a stream never switched.</summary>
+    private void RewriteVp8(Span<byte> payload, bool remember)
+    {
+        if (!Vp8PayloadDescriptor.TryRead(payload, out var descriptor))
+        {
+            return;
+        }
+
+        if (descriptor.HasPictureId)
+        {
+            var pictureId = (descriptor.PictureId + _pictureIdOffset) & 0x7FFF;
+            if (_pictureIdOffset != 0)
+            {
+                Vp8PayloadDescriptor.TrySetPictureId(payload, pictureId);
+            }
+
+            if (remember)
+            {
+                _lastPictureId = descriptor.HasLongPictureId ? pictureId : pictureId & 0x7F;
+            }
+        }
+
+        if (descriptor.HasTl0PicIdx)
+        {
+            var tl0 = (byte)(descriptor.Tl0PicIdx + _tl0Offset);
+            if (_tl0Offset != 0)
+            {
+                Vp8PayloadDescriptor.TrySetTl0PicIdx(payload, tl0);
+            }
+
+            if (remember)
+            {
+                _lastTl0PicIdx = tl0;
+            }
+        }
     }
 
     private static int WriteElement(Span<byte> destination, int offset, int id, ReadOnlySpan<byte> value)

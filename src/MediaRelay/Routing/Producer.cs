@@ -14,10 +14,29 @@ internal sealed class Producer
     /// <summary>Keyframe requests closer together than this are merged into one (webrtc.md §5.9).</summary>
     private static readonly long KeyFrameRequestInterval = Stopwatch.Frequency / 4;
 
+    /// <summary>How often lost packets are looked at again for a NACK retry when no new gap prompts it.</summary>
+    private static readonly long NackCheckInterval = Stopwatch.Frequency / 50;
+
+    /// <summary>An encoding that sent nothing for this long is off (Chrome stops the layers its estimate cannot carry).</summary>
+    private static readonly long InactiveAfter = Stopwatch.Frequency;
+
+    private static readonly long BitrateWindow = Stopwatch.Frequency / 2;
+
     private readonly WebRtcTransport _transport;
     private readonly uint[] _encodingSsrcs;
+    private readonly long[] _lastKeyFrameRequests;
+    private readonly ReceiveStatistics?[] _statistics;
+    private readonly RetransmissionBuffer?[] _retransmissions;
+    private readonly long[] _lastPacket;
+    private readonly long[] _windowStart;
+    private readonly long[] _windowBytes;
+    private readonly long[] _bitrate;
+    private readonly long[] _lastNackCheck;
+    private readonly int _audioLevelId;
     private Consumer[] _consumers = [];
     private long _lastKeyFrameRequest;
+    private int _audioLevel = 127;
+    private long _audioLevelAt;
 
     public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate)
     {
@@ -25,7 +44,17 @@ internal sealed class Producer
         Parameters = parameters;
         _transport = transport;
         Gate = gate;
-        _encodingSsrcs = new uint[parameters.Encodings.Count];
+        var count = parameters.Encodings.Count;
+        _encodingSsrcs = new uint[count];
+        _lastKeyFrameRequests = new long[count];
+        _statistics = new ReceiveStatistics?[count];
+        _retransmissions = new RetransmissionBuffer?[count];
+        _lastPacket = new long[count];
+        _windowStart = new long[count];
+        _windowBytes = new long[count];
+        _bitrate = new long[count];
+        _lastNackCheck = new long[count];
+        _audioLevelId = parameters.Kind == MediaKind.Audio ? parameters.Extensions.AudioLevel : 0;
         for (var i = 0; i < _encodingSsrcs.Length; i++)
         {
             _encodingSsrcs[i] = parameters.Encodings[i].Ssrc ?? 0;
@@ -69,14 +98,102 @@ internal sealed class Producer
         }
     }
 
-    /// <summary>Hot path: one decrypted packet of encoding <paramref name="encoding"/>.</summary>
-    public void OnRtp(Span<byte> packet, in RtpHeader header, int encoding)
+    public int EncodingCount => _encodingSsrcs.Length;
+
+    /// <summary>
+    /// The smoothed bitrate of an encoding in bit/s (payload and headers as received), 0 when it is not sending:
+    /// what a subscriber's link must carry to receive it.
+    /// </summary>
+    public long GetEncodingBitrate(int encoding) =>
+        IsEncodingActive(encoding) ? Volatile.Read(ref _bitrate[encoding]) : 0;
+
+    public bool IsEncodingActive(int encoding)
+    {
+        var last = Volatile.Read(ref _lastPacket[encoding]);
+        return last != 0 && Stopwatch.GetTimestamp() - last < InactiveAfter;
+    }
+
+    /// <summary>
+    /// The publisher's last audio level (RFC 6464 §3: 0 = 0 dBov, loudest, to 127 = silence), or 127 when it sent
+    /// none in the last second.
+    /// </summary>
+    public int AudioLevel =>
+        Stopwatch.GetTimestamp() - Volatile.Read(ref _audioLevelAt) < Stopwatch.Frequency ? Volatile.Read(ref _audioLevel) : 127;
+
+    /// <summary>The reception statistics of an encoding, once its SSRC is known.</summary>
+    internal ReceiveStatistics? GetStatistics(int encoding) => Volatile.Read(ref _statistics[encoding]);
+
+    /// <summary>Copies a stored packet of an encoding for a retransmission; 0 when it is no longer there.</summary>
+    internal int CopyForRetransmission(int encoding, ushort sequence, Span<byte> destination) =>
+        _retransmissions[encoding]?.TryCopy(sequence, destination, Stopwatch.GetTimestamp()) ?? 0;
+
+    /// <summary>SR from the publisher (RFC 3550 §6.4.1): kept for the LSR/DLSR of our Receiver Reports.</summary>
+    internal void OnSenderReport(uint ssrc, ulong ntpTimestamp, long arrival)
+    {
+        foreach (var statistics in _statistics)
+        {
+            if (statistics?.Ssrc == ssrc)
+            {
+                statistics.OnSenderReport(ntpTimestamp, arrival);
+            }
+        }
+    }
+
+    /// <summary>Hot path: one decrypted packet of encoding <paramref name="encoding"/> (a repaired one too, in its original form).</summary>
+    public void OnRtp(Span<byte> packet, in RtpHeader header, int encoding, bool isRepair = false)
     {
         PacketsReceived++;
+        var now = Stopwatch.GetTimestamp();
+        var statistics = _statistics[encoding];
+        if (statistics is null || statistics.Ssrc != header.Ssrc)
+        {
+            // First packet of this SSRC (or the publisher restarted the stream): once per stream, not per packet.
+            statistics = new ReceiveStatistics(header.Ssrc, Parameters.Codec.ClockRate);
+            Volatile.Write(ref _statistics[encoding], statistics);
+        }
+
+        var video = Kind == MediaKind.Video;
+        var arrival = statistics.Classify(header.SequenceNumber, header.Timestamp, now, trackLoss: video && Gate.IsOpen);
+        if (arrival == ReceiveStatistics.Arrival.Old)
+        {
+            // A duplicate, or an RTX packet Chrome sent as a probe rather than as the repair we asked for: already forwarded.
+            return;
+        }
+
+        Measure(encoding, packet.Length, now);
+        if (isRepair)
+        {
+            RelayMetrics.RepairsReceived.Inc();
+        }
+
+        if (video && (arrival == ReceiveStatistics.Arrival.GapOpened || now - _lastNackCheck[encoding] >= NackCheckInterval))
+        {
+            _lastNackCheck[encoding] = now;
+            SendNacks(statistics, now);
+        }
+
+        if (_audioLevelId > 0 && header.TryGetExtension((byte)_audioLevelId, out var level) && level.Length >= 1)
+        {
+            Volatile.Write(ref _audioLevel, level[0] & 0x7F);
+            Volatile.Write(ref _audioLevelAt, now);
+        }
+
         if (!Gate.IsOpen)
         {
             RelayMetrics.DroppedNotAdmitted.Inc();
             return;
+        }
+
+        if (video)
+        {
+            var buffer = _retransmissions[encoding];
+            if (buffer is null)
+            {
+                buffer = new RetransmissionBuffer();
+                _retransmissions[encoding] = buffer;
+            }
+
+            buffer.Store(packet, header.SequenceNumber, now);
         }
 
         var consumers = Volatile.Read(ref _consumers);
@@ -90,6 +207,31 @@ internal sealed class Producer
         {
             consumer.Forward(packet, header, encoding, isKeyFrame);
         }
+    }
+
+    /// <summary>
+    /// Sends a PLI (RFC 4585 §6.3.1) for one encoding, at most once per interval per encoding: a subscriber switching
+    /// simulcast layers needs a keyframe of the layer it switches to, not of all of them (webrtc.md §4).
+    /// </summary>
+    public void RequestKeyFrame(int encoding)
+    {
+        if (Kind != MediaKind.Video || IsClosed || (uint)encoding >= (uint)_encodingSsrcs.Length)
+        {
+            return;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        var last = Interlocked.Read(ref _lastKeyFrameRequests[encoding]);
+        var ssrc = GetEncodingSsrc(encoding);
+        if (ssrc == 0 || now - last < KeyFrameRequestInterval || Interlocked.CompareExchange(ref _lastKeyFrameRequests[encoding], now, last) != last)
+        {
+            return;
+        }
+
+        Span<byte> buffer = stackalloc byte[64];
+        var length = PictureLossIndication.Write(buffer, RelaySsrc, ssrc);
+        _transport.SendRtcp(buffer, length);
+        RelayMetrics.KeyFrameRequestsSent.Inc();
     }
 
     /// <summary>Sends a PLI (RFC 4585 §6.3.1) for every encoding, at most once per interval; FIR-capable senders answer PLI too.</summary>
@@ -118,6 +260,8 @@ internal sealed class Producer
 
             var length = PictureLossIndication.Write(buffer, RelaySsrc, ssrc);
             _transport.SendRtcp(buffer, length);
+            Interlocked.Exchange(ref _lastKeyFrameRequests[i], now);
+            RelayMetrics.KeyFrameRequestsSent.Inc();
         }
     }
 
@@ -130,6 +274,49 @@ internal sealed class Producer
         }
 
         _consumers = [];
+    }
+
+    /// <summary>Generic NACK (RFC 4585 §6.2.1) for the packets of this stream due for a (re)request.</summary>
+    private void SendNacks(ReceiveStatistics statistics, long now)
+    {
+        Span<ushort> lost = stackalloc ushort[64];
+        var count = statistics.CollectNacks(lost, now);
+        if (count == 0)
+        {
+            return;
+        }
+
+        Span<byte> buffer = stackalloc byte[RtcpFeedbackHeader.Length + (4 * 64) + WebRtcTransport.MaxProtectionOverhead];
+        var length = GenericNack.Write(buffer, RelaySsrc, statistics.Ssrc, lost[..count]);
+        Span<byte> copy = stackalloc byte[buffer.Length];
+        buffer[..length].CopyTo(copy);
+        _transport.SendRtcp(buffer, length);
+        // Sent twice: on a lossy link a lost NACK costs a whole retry interval, a frozen frame. The browser resends a
+        // packet at most once per round trip (libwebrtc's RTPSender), so the copy only acts when the first was lost.
+        _transport.SendRtcp(copy, length);
+        RelayMetrics.NacksSent.Inc();
+        RelayMetrics.NackedPackets.Inc(count);
+    }
+
+    private void Measure(int encoding, int bytes, long now)
+    {
+        Volatile.Write(ref _lastPacket[encoding], now);
+        if (_windowStart[encoding] == 0)
+        {
+            _windowStart[encoding] = now;
+        }
+
+        _windowBytes[encoding] += bytes;
+        var elapsed = now - _windowStart[encoding];
+        if (elapsed >= BitrateWindow)
+        {
+            var sample = _windowBytes[encoding] * 8 * Stopwatch.Frequency / elapsed;
+            var previous = _bitrate[encoding];
+            // Smoothed over about two windows: keyframes make single windows jump.
+            Volatile.Write(ref _bitrate[encoding], previous == 0 ? sample : (previous + sample) / 2);
+            _windowStart[encoding] = now;
+            _windowBytes[encoding] = 0;
+        }
     }
 
     /// <summary>The SSRC our RTCP feedback is sent from (RFC 4585 §6.1: any SSRC of the sender; we use a fixed one).</summary>

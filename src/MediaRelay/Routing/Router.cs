@@ -25,6 +25,51 @@ public sealed class Router : IDisposable
 
     public IReadOnlyCollection<RouterPeer> Peers => (IReadOnlyCollection<RouterPeer>)_peers.Values;
 
+    /// <summary>The admitted peer speaking loudest (RFC 6464 levels of their audio), or null when nobody speaks.</summary>
+    public RouterPeer? ActiveSpeaker { get; private set; }
+
+    /// <summary>Raised when <see cref="ActiveSpeaker"/> changes (on the housekeeping thread), for an active-speaker hint in the UI.</summary>
+    public event Action<Router, RouterPeer?>? ActiveSpeakerChanged;
+
+    /// <summary>
+    /// Picks the active speaker: the admitted peer with the loudest audio level, if it is above silence. A new speaker
+    /// must be louder than the current one by a margin, so two people talking at once do not make the hint flicker.
+    /// </summary>
+    public void UpdateActiveSpeaker()
+    {
+        const int Silence = 80; // -80 dBov and quieter is background, not speech
+        const int Margin = 6;   // dB
+        RouterPeer? loudest = null;
+        var loudestLevel = Silence;
+        foreach (var peer in _peers.Values)
+        {
+            var level = peer.AudioLevel;
+            if (peer.IsAdmitted && level < loudestLevel)
+            {
+                loudest = peer;
+                loudestLevel = level;
+            }
+        }
+
+        var current = ActiveSpeaker;
+        if (current is not null && loudest is not null && current != loudest && current.IsAdmitted && current.AudioLevel < Silence
+            && current.AudioLevel - loudestLevel < Margin)
+        {
+            return;
+        }
+
+        if (loudest is null && current is not null && current.IsAdmitted && current.AudioLevel < 127)
+        {
+            return; // a pause between words keeps the speaker
+        }
+
+        if (!ReferenceEquals(loudest, current))
+        {
+            ActiveSpeaker = loudest;
+            ActiveSpeakerChanged?.Invoke(this, loudest);
+        }
+    }
+
     /// <summary>The peer with this id, made on first use. A new peer's gate is shut.</summary>
     public RouterPeer GetOrAddPeer(string peerId)
     {

@@ -76,6 +76,43 @@ public sealed class RouterPeer : IMediaGate
         }
     }
 
+    /// <summary>
+    /// The level of the peer's microphone as it reached the relay (RFC 6464: 0 loudest .. 127 silence; 127 when it sends
+    /// no audio), for the session's active-speaker hint.
+    /// </summary>
+    public int AudioLevel
+    {
+        get
+        {
+            var level = 127;
+            foreach (var producer in Producers)
+            {
+                if (producer.Kind == MediaKind.Audio && !producer.IsClosed)
+                {
+                    level = Math.Min(level, producer.AudioLevel);
+                }
+            }
+
+            return level;
+        }
+    }
+
+    /// <summary>The simulcast encoding (0-based, in the publisher's order) each of this peer's video subscriptions forwards now, by producer id; -1 = audio only.</summary>
+    public IReadOnlyDictionary<string, int> ReceivedEncodings
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _consumersByProducer.Where(kv => kv.Value.Parameters.Kind == MediaKind.Video)
+                    .ToDictionary(kv => kv.Key, kv => kv.Value.CurrentEncoding, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>The subscriber's last bandwidth estimate (REMB) in bit/s, 0 before the first.</summary>
+    public long EstimatedReceiveBitrate => _subscribe?.Allocator.EstimatedBitrate ?? 0;
+
     /// <summary>Opens the gate: media flows both ways, starting on fresh keyframes.</summary>
     public void Admit()
     {
@@ -197,7 +234,7 @@ public sealed class RouterPeer : IMediaGate
                     SubscribeOffer.CodecFor(producer.Parameters.Codec),
                     SubscribeOffer.Extensions,
                     PublishAnswer.RandomSsrc(),
-                    null,
+                    producer.Kind == MediaKind.Video ? PublishAnswer.RandomSsrc() : null,
                     PublishAnswer.Cname,
                     PeerIdOf(producer),
                     producer.Id);
@@ -241,6 +278,11 @@ public sealed class RouterPeer : IMediaGate
             {
                 _subscribe.Transport.SetRemote(remote.IceUfrag, fingerprint!);
                 _subscribeAnswered = true;
+            }
+
+            foreach (var consumer in _consumersByProducer.Values)
+            {
+                consumer.RtxEnabled = SubscribeOffer.AcceptsRtx(answer!, consumer.Parameters);
             }
 
             return NegotiationResult.Ok(answerSdp);

@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
@@ -9,14 +11,22 @@ namespace Teletherapy.MediaRelay.Routing;
 /// <summary>
 /// The routing side of one peer transport: binds incoming RTP to its producer (by SSRC, then MID, then
 /// RID — RFC 9143 order, webrtc.md §4), hands RTCP feedback to the consumer it names, and numbers the
-/// transport-wide sequence of everything this transport sends.
+/// transport-wide sequence of everything this transport sends. As the receiver of a publisher it sends
+/// transport-wide congestion feedback, NACKs (through its producers) and Receiver Reports, and restores RTX
+/// repairs into their original streams; as the sender to a subscriber it answers NACKs, sends Sender Reports
+/// and lets the subscriber's bandwidth estimate (REMB) choose its simulcast layers.
 /// </summary>
 internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTransport
 {
     private readonly ConcurrentDictionary<uint, Binding> _bySsrc = new();
     private readonly ConcurrentDictionary<uint, Consumer> _consumersBySsrc = new();
     private readonly ConcurrentDictionary<string, Producer> _producersByMid = new(StringComparer.Ordinal);
+    private readonly TransportWideFeedbackRecorder _feedback = new();
+    private readonly Lock _feedbackLock = new();
+    private readonly byte[] _feedbackBuffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
     private int _transportSequence;
+    private int _transportWideCcId;
+    private uint _lastMediaSsrc;
 
     public TransportRouting(WebRtcTransport transport)
     {
@@ -25,6 +35,9 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     }
 
     public WebRtcTransport Transport { get; }
+
+    /// <summary>The subscriber's bandwidth estimate and the simulcast layers it chooses for this transport's consumers.</summary>
+    public BandwidthAllocator Allocator { get; } = new();
 
     /// <summary>Raised once when the transport connects (DTLS done).</summary>
     public event Action<TransportRouting>? Connected;
@@ -37,6 +50,12 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     public void AddProducer(Producer producer)
     {
         _producersByMid[producer.Parameters.Mid] = producer;
+        if (producer.Parameters.Extensions.TransportWideCc > 0)
+        {
+            // BUNDLE: one transport-wide sequence for all m-lines, under one id (Chrome uses the same id on every m-line).
+            _transportWideCcId = producer.Parameters.Extensions.TransportWideCc;
+        }
+
         for (var i = 0; i < producer.Parameters.Encodings.Count; i++)
         {
             var encoding = producer.Parameters.Encodings[i];
@@ -70,6 +89,8 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
     public IEnumerable<Consumer> Consumers => _consumersBySsrc.Values;
 
+    public IEnumerable<Producer> Producers => _producersByMid.Values;
+
     public bool IsConnected => Transport.State == WebRtcTransportState.Connected;
 
     public bool SendRtp(Span<byte> buffer, int length) => Transport.SendRtp(buffer, length);
@@ -85,6 +106,13 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         }
 
         RtpPacketsReceived++;
+        var id = _transportWideCcId;
+        if (id > 0 && header.TryGetExtension((byte)id, out var transportSequence) && transportSequence.Length == 2)
+        {
+            // Every packet counts for congestion control, padding probes and packets of unknown streams too.
+            RecordArrival(BinaryPrimitives.ReadUInt16BigEndian(transportSequence), header.Ssrc);
+        }
+
         if (!_bySsrc.TryGetValue(header.Ssrc, out var binding) && !TryBind(header, out binding))
         {
             RelayMetrics.DroppedUnknownSsrc.Inc();
@@ -93,11 +121,63 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
         if (binding.IsRtx)
         {
-            // Retransmissions repair the publisher → relay hop; forwarding them needs the RTX machinery (quality work).
+            RestoreRepair(packet, header, binding);
             return;
         }
 
         binding.Producer.OnRtp(packet, header, binding.Encoding);
+    }
+
+    /// <summary>
+    /// Once a second (housekeeping): a Sender Report for every SSRC we send this subscriber, a Receiver Report
+    /// (RFC 3550 §6.4.2) for every stream the publisher sends us, and a look at the subscriber's layers.
+    /// </summary>
+    public void OnHousekeeping(DateTimeOffset now)
+    {
+        // Feedback is sent as packets arrive; this reports the tail of a burst that no later packet flushed.
+        lock (_feedbackLock)
+        {
+            var length = _feedback.WriteFeedback(_feedbackBuffer, Producer.RelaySsrc, _lastMediaSsrc, Stopwatch.GetTimestamp());
+            if (length > 0 && Transport.SendRtcp(_feedbackBuffer, length))
+            {
+                RelayMetrics.TransportFeedbackSent.Inc();
+            }
+        }
+
+        Span<byte> report = stackalloc byte[(2 * 52) + (31 * ReportBlock.Size) + 8 + WebRtcTransport.MaxProtectionOverhead];
+        foreach (var consumer in _consumersBySsrc.Values)
+        {
+            var length = consumer.WriteSenderReport(report, now);
+            if (length > 0)
+            {
+                Transport.SendRtcp(report, length);
+            }
+        }
+
+        Span<ReportBlock> blocks = stackalloc ReportBlock[31];
+        var count = 0;
+        var timestamp = Stopwatch.GetTimestamp();
+        foreach (var producer in _producersByMid.Values)
+        {
+            for (var i = 0; i < producer.EncodingCount && count < blocks.Length; i++)
+            {
+                if (producer.GetStatistics(i) is { } statistics && statistics.TryGetReportBlock(timestamp, out var block))
+                {
+                    blocks[count++] = block;
+                }
+            }
+        }
+
+        if (count > 0)
+        {
+            var length = ReceiverReport.Write(report, Producer.RelaySsrc, blocks[..count]);
+            Transport.SendRtcp(report, length);
+        }
+
+        if (!_consumersBySsrc.IsEmpty)
+        {
+            Allocator.Allocate(_consumersBySsrc.Values, timestamp, decreased: false);
+        }
     }
 
     public void OnRtcp(WebRtcTransport transport, Span<byte> packet)
@@ -106,6 +186,57 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         {
             switch (rtcp.PacketType)
             {
+                case RtcpPacketType.TransportFeedback when rtcp.Count == RtcpPacketType.FmtGenericNack && GenericNack.TryRead(rtcp.Packet, out var nack):
+                    RelayMetrics.NacksReceived.Inc();
+                    if (_consumersBySsrc.TryGetValue(nack.MediaSsrc, out var nacked))
+                    {
+                        foreach (var sequence in nack.LostSequenceNumbers)
+                        {
+                            nacked.Retransmit(sequence);
+                        }
+                    }
+
+                    break;
+                case RtcpPacketType.PayloadFeedback when rtcp.Count == RtcpPacketType.FmtApplicationLayerFeedback && ReceiverEstimatedMaxBitrate.TryRead(rtcp.Packet, out var remb):
+                    if (!_consumersBySsrc.IsEmpty)
+                    {
+                        var decreased = Allocator.OnEstimate((long)Math.Min(remb.Bitrate, long.MaxValue), Stopwatch.GetTimestamp());
+                        Allocator.Allocate(_consumersBySsrc.Values, Stopwatch.GetTimestamp(), decreased);
+                    }
+
+                    break;
+                case RtcpPacketType.ReceiverReport when ReceiverReport.TryRead(rtcp.Packet, out var rr):
+                    var videoLoss = -1;
+                    for (var i = 0; i < rr.ReportCount; i++)
+                    {
+                        var block = rr.GetReportBlock(i);
+                        if (_consumersBySsrc.TryGetValue(block.Ssrc, out var reportedOn))
+                        {
+                            reportedOn.OnReceiverReport(block);
+                            if (reportedOn.Parameters.Kind == MediaKind.Video)
+                            {
+                                videoLoss = Math.Max(videoLoss, block.FractionLost);
+                            }
+                        }
+                    }
+
+                    if (videoLoss >= 0)
+                    {
+                        var now = Stopwatch.GetTimestamp();
+                        if (Allocator.OnLoss(videoLoss, now))
+                        {
+                            Allocator.Allocate(_consumersBySsrc.Values, now, decreased: true);
+                        }
+                    }
+
+                    break;
+                case RtcpPacketType.SenderReport when SenderReport.TryRead(rtcp.Packet, out var sr):
+                    if (_bySsrc.TryGetValue(sr.Ssrc, out var reported) && !reported.IsRtx)
+                    {
+                        reported.Producer.OnSenderReport(sr.Ssrc, sr.NtpTimestamp, Stopwatch.GetTimestamp());
+                    }
+
+                    break;
                 case RtcpPacketType.PayloadFeedback when rtcp.Count == RtcpPacketType.FmtPictureLossIndication && PictureLossIndication.TryRead(rtcp.Packet, out var pli):
                     KeyFrameRequested(pli.MediaSsrc);
                     break;
@@ -123,6 +254,58 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     public void OnConnected(WebRtcTransport transport) => Connected?.Invoke(this);
 
     public void OnClosed(WebRtcTransport transport) => Closed?.Invoke(this);
+
+    private void RecordArrival(ushort transportSequence, uint ssrc)
+    {
+        var now = Stopwatch.GetTimestamp();
+        lock (_feedbackLock)
+        {
+            _feedback.OnPacket(transportSequence, now);
+            if (ssrc > 1)
+            {
+                _lastMediaSsrc = ssrc;
+            }
+
+            if (!_feedback.IsDue(now))
+            {
+                return;
+            }
+
+            var length = _feedback.WriteFeedback(_feedbackBuffer, Producer.RelaySsrc, _lastMediaSsrc, now);
+            if (length > 0 && Transport.SendRtcp(_feedbackBuffer, length))
+            {
+                RelayMetrics.TransportFeedbackSent.Inc();
+            }
+        }
+    }
+
+    /// <summary>
+    /// An RTX packet (RFC 4588 §4): the original sequence number is the first two payload bytes. Restored in place into
+    /// the packet it repairs (the media SSRC of its encoding, the codec's payload type, the original sequence number) and
+    /// handed to the producer like a late arrival: it fills the gap we NACKed, and subscribers get it in their numbering.
+    /// Padding-only RTX packets (bandwidth probes) end here.
+    /// </summary>
+    private static void RestoreRepair(Span<byte> packet, in RtpHeader header, Binding binding)
+    {
+        var producer = binding.Producer;
+        var ssrc = producer.GetEncodingSsrc(binding.Encoding);
+        if (header.PayloadLength < 2 || ssrc == 0)
+        {
+            return;
+        }
+
+        var headerLength = header.HeaderLength;
+        var originalSequence = BinaryPrimitives.ReadUInt16BigEndian(packet[headerLength..]);
+        packet[..headerLength].CopyTo(packet[2..]);
+        var restored = packet[2..];
+        RtpHeaderRewriter.SetSsrc(restored, ssrc);
+        RtpHeaderRewriter.SetSequenceNumber(restored, originalSequence);
+        RtpHeaderRewriter.SetPayloadType(restored, (byte)producer.Parameters.Codec.PayloadType);
+        if (RtpHeader.TryRead(restored, out var repaired))
+        {
+            producer.OnRtp(restored, repaired, binding.Encoding, isRepair: true);
+        }
+    }
 
     private void KeyFrameRequested(uint mediaSsrc)
     {

@@ -46,14 +46,34 @@ internal sealed class SyntheticPeer : IDisposable
     private uint _audioTimestamp;
     private uint _videoTimestamp;
     private ushort _pictureId;
+    private readonly ushort[] _layerSequence = new ushort[3];
+    private readonly uint[] _layerTimestamp = new uint[3];
+    private readonly ushort[] _layerPictureId = new ushort[3];
+    private readonly bool[] _layerKeyFrame = new bool[3];
+    private readonly ConcurrentDictionary<ushort, byte[]> _sentVideo = new();
+    private readonly byte[] _rtxBuffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
+    private ushort _rtxSequence = 100;
+    private int _feedbackPackets;
 
     private readonly RouterPeer? _peer;
 
-    public SyntheticPeer(string id, RouterPeer? peer, IceTransportProtocol protocol)
+    public SyntheticPeer(string id, RouterPeer? peer, IceTransportProtocol protocol, bool simulcast = false, bool h264 = false)
     {
+        IsH264 = h264;
         Id = id;
         _peer = peer;
         _protocol = protocol;
+        IsSimulcast = simulcast;
+        for (var i = 0; i < LayerSsrcs.Length; i++)
+        {
+            LayerSsrcs[i] = ClientNegotiation.RandomSsrc();
+            _layerSequence[i] = (ushort)_random.Next(0, 0x10000);
+            _layerTimestamp[i] = (uint)_random.Next();
+            _layerPictureId[i] = (ushort)_random.Next(0, 0x8000);
+            _layerKeyFrame[i] = true;
+            LayerEnabled[i] = true;
+        }
+
         _publishRecorder = new Recorder(this, publish: true);
         _subscribeRecorder = new Recorder(this, publish: false);
         AudioSsrc = ClientNegotiation.RandomSsrc();
@@ -80,7 +100,44 @@ internal sealed class SyntheticPeer : IDisposable
 
     public uint VideoRtxSsrc { get; }
 
-    public IReadOnlyList<ClientTrack> Tracks => [ClientTrack.Audio("0", AudioSsrc), ClientTrack.Video("1", VideoSsrc, VideoRtxSsrc)];
+    public IReadOnlyList<ClientTrack> Tracks => IsSimulcast
+        ? [ClientTrack.Audio("0", AudioSsrc), ClientTrack.SimulcastVideo("1")]
+        : [ClientTrack.Audio("0", AudioSsrc), ClientTrack.Video("1", VideoSsrc, VideoRtxSsrc)];
+
+    /// <summary>Publishes H.264 (packetization-mode 1, constrained baseline) instead of VP8: an IDR NAL unit as keyframe, non-IDR slices otherwise.</summary>
+    public bool IsH264 { get; }
+
+    /// <summary>Publishes three VP8 layers by rid (q, h, f) on <see cref="LayerSsrcs"/> instead of one stream.</summary>
+    public bool IsSimulcast { get; }
+
+    /// <summary>The SSRCs of the simulcast layers q, h, f (learnt by the relay from MID and RID, like Chrome's).</summary>
+    public uint[] LayerSsrcs { get; } = new uint[3];
+
+    /// <summary>Payload bytes per frame of each layer, so their bitrates differ like real layers' (about 40, 110, 240 kbit/s).</summary>
+    public static readonly int[] LayerPayloadBytes = [150, 450, 1000];
+
+    /// <summary>Which layers are sent (Chrome switches off those its estimate cannot carry).</summary>
+    public bool[] LayerEnabled { get; } = new bool[3];
+
+    /// <summary>Video sequence numbers not to send (a lossy uplink); they are still kept for RTX.</summary>
+    public Func<ushort, bool>? DropVideo { get; set; }
+
+    /// <summary>Answers the relay's NACKs on the publish connection with RTX (RFC 4588) on <see cref="VideoRtxSsrc"/>.</summary>
+    public bool AnswerNacks { get; set; }
+
+    /// <summary>Sequence numbers the relay NACKed on our publish connection.</summary>
+    public ConcurrentQueue<ushort> Nacked { get; } = new();
+
+    /// <summary>Transport-wide sequence numbers the relay's feedback reported, true when received (draft-holmer §3.1).</summary>
+    public ConcurrentDictionary<ushort, bool> FeedbackStatuses { get; } = new();
+
+    public int FeedbackPackets => Volatile.Read(ref _feedbackPackets);
+
+    /// <summary>Report blocks of the relay's Receiver Reports on our publish connection.</summary>
+    public ConcurrentQueue<ReportBlock> ReceiverReportBlocks { get; } = new();
+
+    /// <summary>Audio level to put into our audio packets (RFC 6464, 0 loudest .. 127 silent).</summary>
+    public int AudioLevelToSend { get; set; } = 40;
 
     public WebRtcClientTransport? PublishTransport => _publish;
 
@@ -111,7 +168,7 @@ internal sealed class SyntheticPeer : IDisposable
     public async Task PublishAsync()
     {
         var local = ClientNegotiation.LocalParameters(_publishIce, Certificate.Fingerprint);
-        var offer = ClientNegotiation.CreatePublishOffer(Tracks, local, "cname-" + Id, "stream-" + Id);
+        var offer = ClientNegotiation.CreatePublishOffer(Tracks, local, "cname-" + Id, "stream-" + Id, h264: IsH264);
         var result = Peer.Publish(offer.ToString());
         Assert.True(result.Succeeded, result.Error);
         Assert.True(ClientNegotiation.TryReadPublishAnswer(result.Sdp!, out var answer, out var error), error);
@@ -192,14 +249,67 @@ internal sealed class SyntheticPeer : IDisposable
         }
     }
 
-    /// <summary>Sends the next video frame (<see cref="WriteVideoFrame"/>) on the publish connection.</summary>
+    /// <summary>Sends the next video frame (<see cref="WriteVideoFrame"/>, or one packet per enabled layer) on the publish connection.</summary>
     public bool SendVideoFrame()
     {
         lock (_sendLock)
         {
+            if (IsSimulcast)
+            {
+                var sent = false;
+                for (var layer = 0; layer < LayerSsrcs.Length; layer++)
+                {
+                    if (LayerEnabled[layer])
+                    {
+                        var written = WriteLayerFrame(_sendBuffer, layer);
+                        sent |= _publish?.SendRtp(_sendBuffer, written) == true;
+                    }
+                }
+
+                return sent;
+            }
+
             var length = WriteVideoFrame(_sendBuffer);
+            var sequence = BinaryPrimitives.ReadUInt16BigEndian(_sendBuffer.AsSpan(2));
+            _sentVideo[sequence] = _sendBuffer.AsSpan(0, length).ToArray();
+            if (DropVideo?.Invoke(sequence) == true)
+            {
+                return true;
+            }
+
             return _publish?.SendRtp(_sendBuffer, length) == true;
         }
+    }
+
+    /// <summary>
+    /// Writes the next frame of simulcast layer <paramref name="layer"/> as one VP8 packet: its own SSRC, sequence, timestamp
+    /// and PictureID spaces, the rid and MID extensions, a keyframe when the relay asked for one on that SSRC.
+    /// </summary>
+    public int WriteLayerFrame(Span<byte> destination, int layer)
+    {
+        var keyFrame = _layerKeyFrame[layer];
+        _layerKeyFrame[layer] = false;
+        var sequence = _layerSequence[layer]++;
+        var timestamp = _layerTimestamp[layer];
+        _layerTimestamp[layer] += VideoTicksPerFrame;
+        var pictureId = _layerPictureId[layer];
+        _layerPictureId[layer] = (ushort)((pictureId + 1) & 0x7FFF);
+        var ids = ClientNegotiation.VideoExtensions;
+        var writer = new RtpHeaderWriter(destination, ClientNegotiation.Vp8PayloadType, sequence, timestamp, LayerSsrcs[layer], marker: true);
+        AddCommonExtensions(ref writer, ids, "1"u8, sequence);
+        writer.AddOneByteExtension((byte)ids.RtpStreamId, layer == 0 ? "q"u8 : layer == 1 ? "h"u8 : "f"u8);
+        var header = writer.Complete();
+        var payload = destination.Slice(header, LayerPayloadBytes[layer] + (keyFrame ? 300 : 0));
+        _random.NextBytes(payload);
+        payload[0] = 0x90; // X=1, S=1, PID=0
+        payload[1] = 0x80; // I=1
+        payload[2] = (byte)(0x80 | (pictureId >> 8));
+        payload[3] = (byte)pictureId;
+        payload[4] = (byte)(0x10 | (keyFrame ? 0 : 1));
+        Sign(payload, LayerSsrcs[layer], sequence);
+        SentPayloads[(LayerSsrcs[layer], sequence)] = payload.ToArray();
+        VideoFramesSent++;
+        return header + payload.Length;
     }
 
     /// <summary>
@@ -213,7 +323,7 @@ internal sealed class SyntheticPeer : IDisposable
         _audioTimestamp += AudioTicksPerPacket;
         var ids = ClientNegotiation.AudioExtensions;
         var writer = new RtpHeaderWriter(destination, ClientNegotiation.OpusPayloadType, sequence, timestamp, AudioSsrc, marker: false);
-        writer.AddOneByteExtension((byte)ids.AudioLevel, [0x80 | 40]);
+        writer.AddOneByteExtension((byte)ids.AudioLevel, [(byte)(0x80 | AudioLevelToSend)]);
         AddCommonExtensions(ref writer, ids, "0"u8, sequence);
         var header = writer.Complete();
         var payload = destination.Slice(header, 60 + _random.Next(60));
@@ -239,9 +349,21 @@ internal sealed class SyntheticPeer : IDisposable
         _videoTimestamp += VideoTicksPerFrame;
         var pictureId = _pictureId;
         _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
-        var writer = new RtpHeaderWriter(destination, ClientNegotiation.Vp8PayloadType, sequence, timestamp, VideoSsrc, marker: true);
+        var writer = new RtpHeaderWriter(destination, (byte)(IsH264 ? ClientNegotiation.H264PayloadType : ClientNegotiation.Vp8PayloadType), sequence, timestamp, VideoSsrc, marker: true);
         AddCommonExtensions(ref writer, ClientNegotiation.VideoExtensions, "1"u8, sequence);
         var header = writer.Complete();
+        if (IsH264)
+        {
+            // RFC 6184 §5.6: a single NAL unit packet; type 5 (IDR slice) for a keyframe, 1 (non-IDR slice) otherwise.
+            var nal = destination.Slice(header, keyFrame ? 900 : 250);
+            _random.NextBytes(nal);
+            nal[0] = keyFrame ? (byte)0x65 : (byte)0x41;
+            Sign(nal, VideoSsrc, sequence);
+            SentPayloads[(VideoSsrc, sequence)] = nal.ToArray();
+            VideoFramesSent++;
+            return header + nal.Length;
+        }
+
         var payload = destination.Slice(header, keyFrame ? 900 + _random.Next(200) : 200 + _random.Next(200));
         _random.NextBytes(payload);
         payload[0] = 0x90; // X=1, S=1, PID=0
@@ -337,12 +459,45 @@ internal sealed class SyntheticPeer : IDisposable
     {
         foreach (var rtcp in new RtcpPacketEnumerator(datagram))
         {
-            if (publish && rtcp.PacketType == RtcpPacketType.PayloadFeedback)
+            if (publish && rtcp.PacketType == RtcpPacketType.TransportFeedback)
+            {
+                if (rtcp.Count == RtcpPacketType.FmtTransportWideFeedback && TransportWideFeedback.TryRead(rtcp.Packet, out var feedback))
+                {
+                    Interlocked.Increment(ref _feedbackPackets);
+                    foreach (var status in feedback.Statuses)
+                    {
+                        FeedbackStatuses.AddOrUpdate(status.SequenceNumber, status.Received, (_, was) => was || status.Received);
+                    }
+                }
+                else if (rtcp.Count == RtcpPacketType.FmtGenericNack && GenericNack.TryRead(rtcp.Packet, out var nack) && nack.MediaSsrc == VideoSsrc)
+                {
+                    foreach (var sequence in nack.LostSequenceNumbers)
+                    {
+                        Nacked.Enqueue(sequence);
+                        if (AnswerNacks)
+                        {
+                            SendRtx(sequence);
+                        }
+                    }
+                }
+            }
+            else if (publish && rtcp.PacketType == RtcpPacketType.ReceiverReport && ReceiverReport.TryRead(rtcp.Packet, out var rr))
+            {
+                for (var i = 0; i < rr.ReportCount; i++)
+                {
+                    ReceiverReportBlocks.Enqueue(rr.GetReportBlock(i));
+                }
+            }
+            else if (publish && rtcp.PacketType == RtcpPacketType.PayloadFeedback)
             {
                 if (rtcp.Count == RtcpPacketType.FmtPictureLossIndication && PictureLossIndication.TryRead(rtcp.Packet, out var pli))
                 {
                     KeyFrameRequests.Enqueue((pli.MediaSsrc, Stopwatch.GetTimestamp()));
                     _keyFrameRequested |= pli.MediaSsrc == VideoSsrc;
+                    for (var layer = 0; layer < LayerSsrcs.Length; layer++)
+                    {
+                        _layerKeyFrame[layer] |= pli.MediaSsrc == LayerSsrcs[layer];
+                    }
                 }
                 else if (rtcp.Count == RtcpPacketType.FmtFullIntraRequest && FullIntraRequest.TryRead(rtcp.Packet, out var fir))
                 {
@@ -354,6 +509,29 @@ internal sealed class SyntheticPeer : IDisposable
             {
                 SenderReports.AddOrUpdate(sr.Ssrc, 1, (_, count) => count + 1);
             }
+        }
+    }
+
+    /// <summary>RFC 4588 §4: resends a video packet on the RTX SSRC with the RTX payload type, the original sequence number first.</summary>
+    private void SendRtx(ushort sequence)
+    {
+        if (!_sentVideo.TryGetValue(sequence, out var original) || !RtpHeader.TryRead(original, out var header))
+        {
+            return;
+        }
+
+        lock (_sendLock)
+        {
+            var rtxSequence = _rtxSequence++;
+            var writer = new RtpHeaderWriter(_rtxBuffer, ClientNegotiation.Vp8RtxPayloadType, rtxSequence, header.Timestamp, VideoRtxSsrc, header.Marker);
+            var ids = ClientNegotiation.VideoExtensions;
+            Span<byte> transportSequence = stackalloc byte[2];
+            BinaryPrimitives.WriteUInt16BigEndian(transportSequence, (ushort)(0x8000 + rtxSequence));
+            writer.AddOneByteExtension((byte)ids.TransportWideCc, transportSequence);
+            var length = writer.Complete();
+            BinaryPrimitives.WriteUInt16BigEndian(_rtxBuffer.AsSpan(length), sequence);
+            header.Payload.CopyTo(_rtxBuffer.AsSpan(length + 2));
+            _publish?.SendRtp(_rtxBuffer, length + 2 + header.Payload.Length);
         }
     }
 

@@ -1,0 +1,311 @@
+using System.Buffers.Binary;
+using Teletherapy.MediaRelay.Routing;
+using Teletherapy.MediaRelay.Rtcp;
+using Teletherapy.MediaRelay.Rtp;
+using Teletherapy.MediaRelay.Transport;
+using Xunit.Abstractions;
+using static Teletherapy.MediaRelay.Tests.Routing.RoutingAssertions;
+
+namespace Teletherapy.MediaRelay.Tests.Routing;
+
+/// <summary>
+/// Issue 7 over real loopback transports: the relay's feedback to publishers (transport-wide CC, Receiver Reports,
+/// NACKs), repairs both ways (RTX from the publisher restored into its stream; subscriber NACKs answered from the
+/// retransmission buffer on the RTX SSRC), simulcast layer switching from the subscriber's REMB with continuous
+/// numbering, audio-only fallback and back, and the audio level behind the active-speaker hint.
+/// </summary>
+public sealed class QualityLoopbackTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan StepTimeout = SyntheticPeer.StepTimeout;
+
+    [Fact(Timeout = 30000)]
+    public async Task ThePublisherGetsTransportWideFeedbackNacksForItsGapsAndReceiverReports()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var first = (ushort)0;
+        var dropped = new HashSet<ushort>();
+        alice.DropVideo = s =>
+        {
+            // Two single losses and a burst of three, in the middle of the run.
+            var index = (ushort)(s - first);
+            return index is 20 or 41 or 60 or 61 or 62 && dropped.Add(s);
+        };
+
+        for (var i = 0; i < 100; i++)
+        {
+            if (i == 0)
+            {
+                var probe = new byte[1500];
+                alice.WriteVideoFrame(probe);
+                first = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(probe.AsSpan(2)) + 1);
+            }
+
+            alice.SendVideoFrame();
+            await Task.Delay(4);
+        }
+
+        var last = (ushort)(first + 99);
+        relay.Relay.Housekeeping(); // the tail of the burst: no later packet triggers its feedback
+        await RelayHarness.WaitUntilAsync(() => alice.FeedbackStatuses.ContainsKey(last), StepTimeout, "feedback up to the last packet");
+        output.WriteLine($"{alice.FeedbackPackets} feedback packets for 100 packets in ~0.5 s; NACKed {string.Join(',', alice.Nacked.Distinct().Select(s => (ushort)(s - first)))}");
+        Assert.True(alice.FeedbackPackets >= 3, $"feedback every ~50 ms, not once ({alice.FeedbackPackets})");
+        for (var s = first; s != (ushort)(last + 1); s++)
+        {
+            var index = (ushort)(s - first);
+            if (dropped.Contains(s) && !alice.FeedbackStatuses.ContainsKey(s))
+            {
+                // A loss right after a feedback was sent leads the next interval: left out, not reported (the writer's
+                // base is the first received packet). The sender treats it as unacknowledged.
+                continue;
+            }
+
+            Assert.True(alice.FeedbackStatuses.TryGetValue(s, out var received), $"transport sequence {index} reported");
+            Assert.True(!dropped.Contains(s) == received, $"transport sequence {index} reported {(received ? "received" : "lost")}");
+        }
+
+        Assert.Contains(dropped, alice.FeedbackStatuses.ContainsKey);
+
+        await RelayHarness.WaitUntilAsync(() => dropped.All(alice.Nacked.Contains), StepTimeout, "a NACK for every lost packet");
+        Assert.DoesNotContain(alice.Nacked, s => !dropped.Contains(s));
+
+        relay.Relay.Housekeeping();
+        await RelayHarness.WaitUntilAsync(() => alice.ReceiverReportBlocks.Any(b => b.Ssrc == alice.VideoSsrc), StepTimeout, "a Receiver Report for the video SSRC");
+        var block = alice.ReceiverReportBlocks.Last(b => b.Ssrc == alice.VideoSsrc);
+        Assert.Equal(last, (ushort)block.ExtendedHighestSequence);
+        Assert.Equal(dropped.Count, block.CumulativeLost);
+        // Housekeeping's own timer may have reported part of the run already: some block of the run shows the loss.
+        Assert.Contains(alice.ReceiverReportBlocks, b => b.Ssrc == alice.VideoSsrc && b.FractionLost > 0);
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task APacketLostOnTheUplinkIsRepairedByRtxAndForwardedInItsPlace()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
+        await bob.SubscribeAsync();
+        var repairsBefore = RelayMetrics.RepairsReceived.Value;
+        var count = 0;
+        var dropped = new List<ushort>();
+        alice.AnswerNacks = true;
+        alice.DropVideo = s =>
+        {
+            if (++count % 10 == 5)
+            {
+                dropped.Add(s);
+                return true;
+            }
+
+            return false;
+        };
+        alice.StartSending();
+        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 10, 60), StepTimeout, "60 video packets at bob");
+        alice.StopSending();
+        var video = TracksFrom(bob, alice).Video;
+        await RelayHarness.WaitUntilAsync(() => dropped.All(s => bob.StreamOf(video.Ssrc).Snapshot().Any(p => SyntheticPeer.SignatureOf(p.Payload).Sequence == s)), StepTimeout, "every dropped packet at bob after its repair");
+
+        var packets = bob.StreamOf(video.Ssrc).Snapshot().OrderBy(p => p.Sequence - bob.StreamOf(video.Ssrc).Snapshot()[0].Sequence & 0xFFFF).ToList();
+        for (var i = 1; i < packets.Count; i++)
+        {
+            Assert.Equal((ushort)(packets[i - 1].Sequence + 1), packets[i].Sequence);
+            Assert.Equal((ushort)(SyntheticPeer.SignatureOf(packets[i - 1].Payload).Sequence + 1), SyntheticPeer.SignatureOf(packets[i].Payload).Sequence);
+        }
+
+        Assert.All(packets, p => Assert.Equal(alice.SentPayloads[SyntheticPeer.SignatureOf(p.Payload)], p.Payload));
+        Assert.True(RelayMetrics.RepairsReceived.Value - repairsBefore >= dropped.Count);
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task ASubscribersNackIsAnsweredFromTheBufferOnTheRtxSsrcWithTheOriginalSequenceNumber()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
+        await bob.SubscribeAsync();
+        var video = TracksFrom(bob, alice).Video;
+        Assert.NotNull(video.RtxSsrc);
+        Assert.Equal(97, video.Codec.RtxPayloadType);
+        Assert.Contains(bob.LastSubscribeOffer!.Media[1].Attributes, a => a.Name == "ssrc-group" && a.Value == $"FID {video.Ssrc} {video.RtxSsrc}");
+        alice.StartSending();
+        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 10, 20), StepTimeout, "20 video packets at bob");
+        alice.StopSending();
+        var sent = bob.StreamOf(video.Ssrc).Snapshot();
+        var wanted = new[] { sent[5], sent[6], sent[12] };
+        var before = RelayMetrics.Retransmissions.Value;
+        var nack = new byte[64];
+        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, wanted.Select(p => p.Sequence).ToArray()))));
+
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count >= 3, StepTimeout, "three retransmissions on the RTX SSRC");
+        var rtx = bob.StreamOf(video.RtxSsrc!.Value).Snapshot();
+        Assert.All(rtx, p => Assert.Equal(97, p.PayloadType));
+        Assert.Equal(wanted.Select(p => p.Sequence), rtx.Select(p => BinaryPrimitives.ReadUInt16BigEndian(p.Payload)));
+        Assert.Equal(wanted.Select(p => p.Payload), rtx.Select(p => p.Payload[2..]));
+        Assert.Equal(wanted.Select(p => p.Timestamp), rtx.Select(p => p.Timestamp));
+        Assert.Equal(3, RelayMetrics.Retransmissions.Value - before);
+
+        // Its Sender Report covers the RTX SSRC too (every outgoing SSRC, RFC 3550 §6.1).
+        bob.SenderReports.Clear();
+        relay.Relay.Housekeeping();
+        await RelayHarness.WaitUntilAsync(() => bob.SenderReports.ContainsKey(video.RtxSsrc!.Value), StepTimeout, "an SR for the RTX SSRC");
+    }
+
+    [Fact(Timeout = 40000)]
+    public async Task TheSubscribersEstimateChoosesTheLayerSwitchesAreContinuousAndItFallsBackToAudioOnlyAndBack()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = relay.Join("alice", IceTransportProtocol.Udp);
+        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
+        await simulcast.PublishAsync();
+        var bob = relay.Join("bob", IceTransportProtocol.Udp);
+        simulcast.StartSending();
+        await Task.Delay(1200); // the relay measures each layer's rate before anyone subscribes
+        await bob.SubscribeAsync();
+        var video = TracksFrom(bob, simulcast).Video;
+        var audio = TracksFrom(bob, simulcast).Audio;
+        var stream = bob.StreamOf(video.Ssrc);
+
+        // No estimate yet: the best layer.
+        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
+        await Task.Delay(1000);
+
+        // A high estimate, then a fall that leaves room for the middle layer only (rates ≈ 40/110/240 kbit/s + audio).
+        SendRemb(bob, video.Ssrc, 2_000_000);
+        await Task.Delay(100);
+        SendRemb(bob, video.Ssrc, 210_000);
+        await RelayHarness.WaitUntilAsync(
+            () => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 1,
+            StepTimeout,
+            () => $"the half layer after the fall (receiving layer {LayerOf(simulcast, bob.StreamOf(video.Ssrc))}, relay forwards {string.Join(',', bob.Peer.ReceivedEncodings.Values)}, estimate {bob.Peer.EstimatedReceiveBitrate}, layer rates {string.Join('/', simulcast.Peer.Producers.Single(p => p.Kind == MediaKind.Video) is var v ? Enumerable.Range(0, 3).Select(v.GetEncodingBitrate) : [])}, audio {simulcast.Peer.Producers.Single(p => p.Kind == MediaKind.Audio).GetEncodingBitrate(0)})");
+
+        // Far below the lowest layer: audio only; the audio goes on.
+        await Task.Delay(2100);
+        SendRemb(bob, video.Ssrc, 20_000);
+        await Task.Delay(600);
+        var videoCount = bob.StreamOf(video.Ssrc).Count;
+        var audioCount = bob.StreamOf(audio.Ssrc).Count;
+        await Task.Delay(600);
+        Assert.True(bob.StreamOf(video.Ssrc).Count <= videoCount + 1, "no video in audio-only");
+        Assert.True(bob.StreamOf(audio.Ssrc).Count >= audioCount + 20, "audio goes on in audio-only");
+
+        // Room again: video comes back, on the lowest layer first (then up a layer a second, as the estimate allows).
+        var resumeAt = bob.StreamOf(video.Ssrc).Count;
+        SendRemb(bob, video.Ssrc, 400_000);
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.Ssrc).Count > resumeAt + 10, StepTimeout, "video back");
+        var resumed = bob.StreamOf(video.Ssrc).Snapshot()[resumeAt];
+        Assert.Equal(simulcast.LayerSsrcs[0], SyntheticPeer.SignatureOf(resumed.Payload).Ssrc);
+        Assert.True(resumed.IsVp8KeyFrame, "video resumes on a keyframe");
+        simulcast.StopSending();
+
+        // One stream to the subscriber: gap-free sequence numbers, rising timestamps, PictureID +1 per frame, every
+        // switch on a keyframe of the new layer.
+        var packets = bob.StreamOf(video.Ssrc).Snapshot();
+        AssertContinuous(packets);
+        var layers = 0;
+        for (var i = 1; i < packets.Count; i++)
+        {
+            Assert.True((int)(packets[i].Timestamp - packets[i - 1].Timestamp) > 0, $"timestamp goes back at packet {i}");
+            Assert.True(Vp8PayloadDescriptor.TryRead(packets[i].Payload, out var descriptor));
+            Assert.True(Vp8PayloadDescriptor.TryRead(packets[i - 1].Payload, out var previous));
+            Assert.Equal((previous.PictureId + 1) & 0x7FFF, descriptor.PictureId);
+            if (SyntheticPeer.SignatureOf(packets[i].Payload).Ssrc != SyntheticPeer.SignatureOf(packets[i - 1].Payload).Ssrc)
+            {
+                layers++;
+                Assert.True(packets[i].IsVp8KeyFrame, $"the switch at packet {i} is on a keyframe");
+            }
+        }
+
+        output.WriteLine($"{packets.Count} video packets, {layers} layer switches in the stream");
+        Assert.True(layers >= 2, "full → half → (audio only) → low");
+        Assert.True(packets[0].IsVp8KeyFrame);
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task ThePublishersAudioLevelMakesItTheActiveSpeaker()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
+        var changes = new List<string?>();
+        relay.Router.ActiveSpeakerChanged += (_, peer) => changes.Add(peer?.Id);
+        alice.AudioLevelToSend = 30;
+        bob.AudioLevelToSend = 127;
+        for (var i = 0; i < 5; i++)
+        {
+            alice.SendAudio();
+            bob.SendAudio();
+        }
+
+        await RelayHarness.WaitUntilAsync(() => alice.Peer.AudioLevel == 30 && bob.Peer.AudioLevel == 127, StepTimeout, "levels at the relay");
+        relay.Router.UpdateActiveSpeaker();
+        Assert.Same(alice.Peer, relay.Router.ActiveSpeaker);
+
+        // Bob speaks up, louder by more than the margin: he takes over.
+        bob.AudioLevelToSend = 10;
+        alice.AudioLevelToSend = 50;
+        for (var i = 0; i < 5; i++)
+        {
+            alice.SendAudio();
+            bob.SendAudio();
+        }
+
+        await RelayHarness.WaitUntilAsync(() => bob.Peer.AudioLevel == 10, StepTimeout, "bob's level");
+        relay.Router.UpdateActiveSpeaker();
+        Assert.Same(bob.Peer, relay.Router.ActiveSpeaker);
+        Assert.Equal(["alice", "bob"], changes);
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task H264IsForwardedUnderTheSubscribersPayloadTypeStartingOnAnIdrAndRepairedLikeVp8()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alicePeer = relay.Router.GetOrAddPeer("alice");
+        alicePeer.Admit();
+        using var alice = new SyntheticPeer("alice", alicePeer, IceTransportProtocol.Udp, h264: true);
+        await alice.PublishAsync();
+        var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
+        await bob.SubscribeAsync();
+        var video = TracksFrom(bob, alice).Video;
+        Assert.True(video.Codec.IsCodec("H264"));
+        Assert.Equal(102, video.Codec.PayloadType);
+        Assert.Equal(103, video.Codec.RtxPayloadType);
+        Assert.Contains("packetization-mode=1", video.Codec.Fmtp, StringComparison.Ordinal);
+
+        alice.StartSending();
+        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 10, 20), StepTimeout, "H.264 at bob");
+        alice.StopSending();
+        var packets = bob.StreamOf(video.Ssrc).Snapshot();
+        AssertContinuous(packets);
+        Assert.True(H264Payload.IsKeyframe(packets[0].Payload), "starts on an IDR");
+        Assert.All(packets, p =>
+        {
+            Assert.Equal(102, p.PayloadType);
+            Assert.Equal(alice.SentPayloads[SyntheticPeer.SignatureOf(p.Payload)], p.Payload);
+        });
+
+        var nack = new byte[64];
+        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [packets[3].Sequence]))));
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count == 1, StepTimeout, "the H.264 retransmission");
+        var rtx = bob.StreamOf(video.RtxSsrc!.Value).Snapshot()[0];
+        Assert.Equal(103, rtx.PayloadType);
+        Assert.Equal(packets[3].Payload, rtx.Payload[2..]);
+    }
+
+    /// <summary>Which layer (0 = q) the last packets of a stream came from, by the publisher's signature.</summary>
+    private static int LayerOf(SyntheticPeer publisher, ReceivedStream stream)
+    {
+        var packets = stream.Snapshot();
+        if (packets.Count == 0)
+        {
+            return -1;
+        }
+
+        return Array.IndexOf(publisher.LayerSsrcs, SyntheticPeer.SignatureOf(packets[^1].Payload).Ssrc);
+    }
+
+    private static void SendRemb(SyntheticPeer subscriber, uint ssrc, ulong bitrate)
+    {
+        var buffer = new byte[64];
+        Assert.True(subscriber.SendSubscribeRtcp(buffer.AsSpan(0, ReceiverEstimatedMaxBitrate.Write(buffer, 0x5EED, bitrate, [ssrc]))));
+    }
+}
