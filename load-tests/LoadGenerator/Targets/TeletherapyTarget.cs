@@ -137,6 +137,12 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 
         await session.Patient.PublishAsync(offer => state.Patient.InvokeAsync<string>("Publish", offer, cancellationToken), setupActive: false, pacer, cancellationToken).ConfigureAwait(false);
 
+        // Both subscribe while the patient waits, as the web client does: the relay gates media, so admission
+        // only opens the gate and the first packet follows at once.
+        await Task.WhenAll(
+            SubscribeAsync(state.Therapist, session.Therapist, cancellationToken),
+            SubscribeAsync(state.Patient, session.Patient, cancellationToken)).ConfigureAwait(false);
+
         // The therapist admits on the knock.
         var waitingId = await knock.Task.WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
         session.AdmitTimestamp = Stopwatch.GetTimestamp();
@@ -146,11 +152,6 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         }
 
         await admitted.Task.WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
-
-        // Both subscribe (the relay also pushes offers as tracks come; whichever arrives is answered).
-        await Task.WhenAll(
-            SubscribeAsync(state.Therapist, session.Therapist, cancellationToken),
-            SubscribeAsync(state.Patient, session.Patient, cancellationToken)).ConfigureAwait(false);
         await Task.WhenAll(session.Therapist.FirstPacket.Task, session.Patient.FirstPacket.Task).WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
         session.AdmitToFirstPacketMs = (session.Patient.FirstPacketTimestamp - session.AdmitTimestamp) * 1000.0 / Stopwatch.Frequency;
     }
