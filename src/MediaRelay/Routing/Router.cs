@@ -117,11 +117,29 @@ public sealed class Router : IDisposable
         }
     }
 
+    /// <summary>A peer was admitted or sent back: those who only see admitted peers need a new subscribe offer.</summary>
+    internal void OnGateChanged(RouterPeer source)
+    {
+        foreach (var peer in _peers.Values)
+        {
+            if (!ReferenceEquals(peer, source) && !peer.SeesWaitingPeers)
+            {
+                peer.RaiseSubscriptionsChanged();
+            }
+        }
+    }
+
+    /// <summary>The tracks <paramref name="subscriber"/> may be offered: admitted peers', and waiting peers' too for those who see them.</summary>
     internal IEnumerable<Producer> ProducersExcept(RouterPeer subscriber)
     {
         foreach (var peer in _peers.Values)
         {
             if (ReferenceEquals(peer, subscriber))
+            {
+                continue;
+            }
+
+            if (!peer.IsAdmitted && !subscriber.SeesWaitingPeers)
             {
                 continue;
             }

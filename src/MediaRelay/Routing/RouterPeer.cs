@@ -117,12 +117,18 @@ public sealed class RouterPeer : IMediaGate
     public void Admit()
     {
         Interlocked.Exchange(ref _admittedAt, Stopwatch.GetTimestamp());
-        if (!_admitted)
+        var wasShut = !_admitted;
+        if (wasShut)
         {
             Interlocked.Increment(ref _gateGeneration);
         }
 
         _admitted = true;
+        if (wasShut)
+        {
+            _router.OnGateChanged(this);
+        }
+
         foreach (var producer in Producers)
         {
             producer.RequestKeyFrame();
@@ -138,7 +144,21 @@ public sealed class RouterPeer : IMediaGate
     }
 
     /// <summary>Shuts the gate (sent back to the waiting room): nothing flows either way from the next packet on.</summary>
-    public void CloseGate() => _admitted = false;
+    public void CloseGate()
+    {
+        if (_admitted)
+        {
+            _admitted = false;
+            _router.OnGateChanged(this);
+        }
+    }
+
+    /// <summary>
+    /// Whether this peer's subscribe offers include the tracks of peers who are still waiting (gated). True for the
+    /// listed therapists, so admission is instant both ways; false for patients and caregivers, whose offers list only
+    /// people already in the session — a waiting participant learns nothing of who else is waiting.
+    /// </summary>
+    public bool SeesWaitingPeers { get; set; }
 
     /// <summary>Answers the browser's publish offer. A new offer (e.g. an ICE restart after a reconnect) replaces the previous connection.</summary>
     public NegotiationResult Publish(string offerSdp)

@@ -78,7 +78,9 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         var outcome = room.JoinTherapist(staffId, name, connectionId, _time.GetUtcNow());
         await AttachAsync(connectionId, room, outcome.Participant).ConfigureAwait(false);
-        RouterFor(room).GetOrAddPeer(outcome.Participant.Id).Admit();
+        var therapistPeer = RouterFor(room).GetOrAddPeer(outcome.Participant.Id);
+        therapistPeer.SeesWaitingPeers = true;
+        therapistPeer.Admit();
         if (outcome.FirstArrival || outcome.Rejoined)
         {
             // A second tab of a therapist already present is neither a join nor a return.

@@ -40,3 +40,39 @@ public sealed class PeerLifecycleTests
         Assert.Equal(baseline, relay.Relay.TransportCount);
     }
 }
+
+/// <summary>Who is offered whose tracks while people wait (R3: a waiting participant learns nothing of the others).</summary>
+public sealed class WaitingVisibilityTests
+{
+    [Fact(Timeout = 30000)]
+    public async Task Waiting_peers_are_offered_only_to_those_who_see_the_waiting_room_until_admitted()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var therapist = await relay.JoinAndPublishAsync("therapist", IceTransportProtocol.Udp);
+        var caregiver = await relay.JoinAndPublishAsync("caregiver", IceTransportProtocol.Udp, admit: false);
+        var patient = await relay.JoinAndPublishAsync("patient", IceTransportProtocol.Udp, admit: false);
+
+        // The therapist sees both waiting people's tracks; each waiting person sees only the therapist's.
+        Assert.Equal(4, (await therapist.SubscribeAsync()).Tracks.Count);
+        var caregiverOffer = await caregiver.SubscribeAsync();
+        Assert.Equal(2, caregiverOffer.Tracks.Count);
+        Assert.All(caregiverOffer.Tracks, t => Assert.Contains("therapist", t.StreamId, StringComparison.Ordinal));
+
+        var changes = 0;
+        caregiver.Peer.SubscriptionsChanged += _ => Interlocked.Increment(ref changes);
+        var therapistChanges = 0;
+        therapist.Peer.SubscriptionsChanged += _ => Interlocked.Increment(ref therapistChanges);
+
+        patient.Peer.Admit();
+        Assert.Equal(1, Volatile.Read(ref changes));
+        Assert.Equal(0, Volatile.Read(ref therapistChanges));
+        var afterAdmit = await caregiver.SubscribeAsync();
+        Assert.Equal(4, afterAdmit.Tracks.Count);
+
+        patient.Peer.CloseGate();
+        Assert.Equal(2, Volatile.Read(ref changes));
+        var afterSentBack = await caregiver.SubscribeAsync();
+        Assert.Equal(2, afterSentBack.Tracks.Count);
+        Assert.Equal(2, afterSentBack.RejectedMids.Count);
+    }
+}

@@ -51,6 +51,8 @@ internal sealed class RelayHarness : IDisposable
         var routerPeer = Router.GetOrAddPeer(id);
         if (admit)
         {
+            // Peers admitted from the start play the therapist: they also see the tracks of peers still waiting.
+            routerPeer.SeesWaitingPeers = true;
             routerPeer.Admit();
         }
 
