@@ -259,14 +259,15 @@ internal sealed class Consumer
 
                 var sequence = (ushort)(header.SequenceNumber + _sequenceOffset);
                 var timestamp = header.Timestamp + _timestampOffset;
-                if ((short)(sequence - _lastSequence) > 0)
+                var newest = (short)(sequence - _lastSequence) > 0;
+                if (newest)
                 {
                     _lastSequence = sequence;
                     _lastTimestamp = timestamp;
                     _lastSentTimestamp = Stopwatch.GetTimestamp();
                 }
 
-                length = WritePacket(packet, header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1);
+                length = WritePacket(packet, header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1, newest);
                 if (_isVideo)
                 {
                     Remember(sequence, header.SequenceNumber, encoding);
@@ -325,13 +326,13 @@ internal sealed class Consumer
                 _tl0Offset = _historyTl0Offset[slot];
                 if (_rtxEnabled)
                 {
-                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.RtxSsrc!.Value, (byte)Parameters.Codec.RtxPayloadType!.Value, _rtxSequence++, timestamp, sequence);
+                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.RtxSsrc!.Value, (byte)Parameters.Codec.RtxPayloadType!.Value, _rtxSequence++, timestamp, sequence, newest: false);
                     RtxPacketsSent++;
                     RtxOctetsSent += header.PayloadLength + 2;
                 }
                 else
                 {
-                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1);
+                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1, newest: false);
                 }
 
                 _pictureIdOffset = pictureIdOffset;
@@ -520,9 +521,10 @@ internal sealed class Consumer
     /// of the subscriber's m-line (the publisher's MID names another m-line of another session, RFC 9143 §15),
     /// the publisher's audio level, and abs-send-time and the transport-wide sequence, which are ours to set for
     /// this hop. For RTX (<paramref name="originalSequence"/> ≥ 0) the original sequence number precedes the payload
-    /// (RFC 4588 §4). The payload and padding follow unchanged but for VP8's PictureID/TL0PICIDX. Returns the length.
+    /// (RFC 4588 §4). The payload and padding follow unchanged but for VP8's PictureID/TL0PICIDX; only the newest packet
+    /// (<paramref name="newest"/>) sets the PictureID the next switch continues from. Returns the length.
     /// </summary>
-    private int WritePacket(ReadOnlySpan<byte> packet, in RtpHeader header, Span<byte> destination, uint ssrc, byte payloadType, ushort sequence, uint timestamp, int originalSequence)
+    private int WritePacket(ReadOnlySpan<byte> packet, in RtpHeader header, Span<byte> destination, uint ssrc, byte payloadType, ushort sequence, uint timestamp, int originalSequence, bool newest)
     {
         var fixedLength = RtpHeader.FixedLength + (4 * header.CsrcCount);
         packet[..fixedLength].CopyTo(destination);
@@ -538,6 +540,11 @@ internal sealed class Consumer
         if (ids.Mid is > 0 and <= 14 && _mid.Length is > 0 and <= 16)
         {
             offset = WriteElement(destination, offset, ids.Mid, _mid);
+        }
+
+        if (_isVideo && ids.PlayoutDelay is > 0 and <= 14)
+        {
+            offset = WritePlayoutDelay(destination, offset, ids.PlayoutDelay);
         }
 
         if (header.HasExtension)
@@ -591,7 +598,7 @@ internal sealed class Consumer
         rest.CopyTo(destination[offset..]);
         if (_isVp8 && header.PayloadLength > 0)
         {
-            RewriteVp8(destination.Slice(offset, header.PayloadLength), originalSequence < 0);
+            RewriteVp8(destination.Slice(offset, header.PayloadLength), remember: newest);
         }
 
         return offset + rest.Length;
@@ -632,6 +639,25 @@ internal sealed class Consumer
                 _lastTl0PicIdx = tl0;
             }
         }
+    }
+
+    /// <summary>
+    /// The playout delay limits for this subscriber (12-bit min and max, 10 ms units): while a hop of the stream loses packets
+    /// (the subscriber's RR, or our own reception from the publisher), at least 250 ms, so a NACK, a lost repair and its
+    /// retry fit before the frame is due; otherwise 0 to 4 s, the receiver's own adaptive choice.
+    /// </summary>
+    private int WritePlayoutDelay(Span<byte> destination, int offset, int id)
+    {
+        var encoding = _currentEncoding;
+        var lossy = Volatile.Read(ref _reportedLoss) >= LossForDoubleRepair
+            || (encoding >= 0 && encoding < Producer.EncodingCount && (Producer.GetStatistics(encoding)?.LastFractionLost ?? 0) >= LossForDoubleRepair);
+        var min = lossy ? 25 : 0;
+        const int Max = 400;
+        destination[offset] = (byte)((id << 4) | 2);
+        destination[offset + 1] = (byte)(min >> 4);
+        destination[offset + 2] = (byte)(((min & 0x0F) << 4) | (Max >> 8));
+        destination[offset + 3] = Max & 0xFF;
+        return offset + 4;
     }
 
     private static int WriteElement(Span<byte> destination, int offset, int id, ReadOnlySpan<byte> value)
