@@ -301,7 +301,6 @@ internal static class ClientNegotiation
             AbsSendTime = media.FindExtMapId(SdpExtMap.AbsSendTimeUri) ?? 0,
             TransportWideCc = media.FindExtMapId(SdpExtMap.TransportWideCcUri) ?? 0,
             AudioLevel = media.FindExtMapId(SdpExtMap.AudioLevelUri) ?? 0,
-            PlayoutDelay = media.FindExtMapId(SubscribeOffer.PlayoutDelayUri) ?? 0,
         };
         track = new RelayTrack(mid, kind, ssrc, rtx, codec, ids, media.Msid?.StreamId, media.Msid?.TrackId);
         return true;
@@ -309,7 +308,7 @@ internal static class ClientNegotiation
 
     private static bool IsKnownExtension(string uri) =>
         uri is SdpExtMap.MidUri or SdpExtMap.AbsSendTimeUri or SdpExtMap.TransportWideCcUri or SdpExtMap.AudioLevelUri
-            or SdpExtMap.RtpStreamIdUri or SdpExtMap.RepairedRtpStreamIdUri or SubscribeOffer.PlayoutDelayUri;
+            or SdpExtMap.RtpStreamIdUri or SdpExtMap.RepairedRtpStreamIdUri;
 
     private static SessionDescription NewSession()
     {

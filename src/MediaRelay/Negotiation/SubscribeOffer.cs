@@ -22,20 +22,12 @@ internal static class SubscribeOffer
     public const int Vp8RtxPayloadType = 97;
     public const int H264RtxPayloadType = 103;
 
-    /// <summary>
-    /// Playout delay (webrtc.org experimental header extension): 12-bit minimum and maximum in 10 ms units. The relay
-    /// asks a subscriber for a minimum delay when a hop of the stream loses packets, so repairs arrive before their frames
-    /// are due instead of freezing the picture.
-    /// </summary>
-    public const string PlayoutDelayUri = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
-
     /// <summary>Our extension ids toward subscribers.</summary>
     public static readonly HeaderExtensionIds Extensions = new()
     {
         Mid = 1,
         AbsSendTime = 2,
         AudioLevel = 4,
-        PlayoutDelay = 5,
     };
 
     /// <summary>The codec a subscriber gets for a producer's codec: the same codec under our payload type.</summary>
@@ -94,10 +86,6 @@ internal static class SubscribeOffer
             if (consumer.Kind == MediaKind.Audio)
             {
                 media.AddAttribute("extmap", string.Create(CultureInfo.InvariantCulture, $"{Extensions.AudioLevel} {SdpExtMap.AudioLevelUri}"));
-            }
-            else
-            {
-                media.AddAttribute("extmap", string.Create(CultureInfo.InvariantCulture, $"{Extensions.PlayoutDelay} {PlayoutDelayUri}"));
             }
 
             PublishAnswer.AddSsrcLines(media, consumer);

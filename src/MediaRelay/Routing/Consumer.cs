@@ -542,11 +542,6 @@ internal sealed class Consumer
             offset = WriteElement(destination, offset, ids.Mid, _mid);
         }
 
-        if (_isVideo && ids.PlayoutDelay is > 0 and <= 14)
-        {
-            offset = WritePlayoutDelay(destination, offset, ids.PlayoutDelay);
-        }
-
         if (header.HasExtension)
         {
             foreach (var element in header.Extensions)
@@ -639,25 +634,6 @@ internal sealed class Consumer
                 _lastTl0PicIdx = tl0;
             }
         }
-    }
-
-    /// <summary>
-    /// The playout delay limits for this subscriber (12-bit min and max, 10 ms units): while a hop of the stream loses packets
-    /// (the subscriber's RR, or our own reception from the publisher), at least 250 ms, so a NACK, a lost repair and its
-    /// retry fit before the frame is due; otherwise 0 to 4 s, the receiver's own adaptive choice.
-    /// </summary>
-    private int WritePlayoutDelay(Span<byte> destination, int offset, int id)
-    {
-        var encoding = _currentEncoding;
-        var lossy = Volatile.Read(ref _reportedLoss) >= LossForDoubleRepair
-            || (encoding >= 0 && encoding < Producer.EncodingCount && (Producer.GetStatistics(encoding)?.LastFractionLost ?? 0) >= LossForDoubleRepair);
-        var min = lossy ? 25 : 0;
-        const int Max = 400;
-        destination[offset] = (byte)((id << 4) | 2);
-        destination[offset + 1] = (byte)(min >> 4);
-        destination[offset + 2] = (byte)(((min & 0x0F) << 4) | (Max >> 8));
-        destination[offset + 3] = Max & 0xFF;
-        return offset + 4;
     }
 
     private static int WriteElement(Span<byte> destination, int offset, int id, ReadOnlySpan<byte> value)

@@ -18,8 +18,5 @@ public sealed record HeaderExtensionIds
 
     public int AudioLevel { get; init; }
 
-    /// <summary>Playout delay limits the relay sets toward subscribers (http://www.webrtc.org/experiments/rtp-hdrext/playout-delay).</summary>
-    public int PlayoutDelay { get; init; }
-
     public static HeaderExtensionIds None { get; } = new();
 }

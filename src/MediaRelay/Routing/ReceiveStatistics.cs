@@ -41,7 +41,6 @@ internal sealed class ReceiveStatistics
     private bool _started;
     private ushort _maxSequence;
     private int _badSequence = -1;
-    private int _lastFractionLost;
     private uint _cycles;
     private uint _baseSequence;
     private long _received;
@@ -72,9 +71,6 @@ internal sealed class ReceiveStatistics
     }
 
     public long PacketsReceived => Volatile.Read(ref _received);
-
-    /// <summary>The loss fraction (1/256) of the last report interval: how lossy the publisher's link is now.</summary>
-    public int LastFractionLost => Volatile.Read(ref _lastFractionLost);
 
     /// <summary>Time from our NACK to the repair arriving, smoothed: how long to wait before asking again.</summary>
     public TimeSpan NackRoundTrip => TimeSpan.FromSeconds((double)Volatile.Read(ref _nackRoundTrip) / Stopwatch.Frequency);
@@ -172,6 +168,8 @@ internal sealed class ReceiveStatistics
     {
         lock (_lock)
         {
+            // A quarter over the repair round trip: sooner and the browser ignores it (libwebrtc resends a packet at most
+            // once per its RTT estimate, which is a little longer than ours); later and a lost repair freezes the frame.
             var retry = _nackRoundTrip + (_nackRoundTrip / 4) + (Stopwatch.Frequency / 200);
             var written = 0;
             var i = 0;
@@ -238,7 +236,6 @@ internal sealed class ReceiveStatistics
             _receivedPrior = _received;
             var lostInterval = expectedInterval - receivedInterval;
             var fraction = expectedInterval == 0 || lostInterval <= 0 ? (byte)0 : (byte)Math.Min(255, (lostInterval << 8) / expectedInterval);
-            Volatile.Write(ref _lastFractionLost, fraction);
             uint dlsr = 0;
             if (_lastSenderReportArrival != 0)
             {

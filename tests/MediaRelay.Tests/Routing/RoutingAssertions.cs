@@ -58,10 +58,6 @@ internal static class RoutingAssertions
         {
             expectedIds.Add((byte)track.Extensions.AudioLevel);
         }
-        else
-        {
-            expectedIds.Add((byte)track.Extensions.PlayoutDelay);
-        }
 
         expectedIds.Remove(0);
         for (var i = 0; i < packets.Count; i++)
