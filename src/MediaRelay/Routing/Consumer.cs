@@ -259,14 +259,15 @@ internal sealed class Consumer
 
                 var sequence = (ushort)(header.SequenceNumber + _sequenceOffset);
                 var timestamp = header.Timestamp + _timestampOffset;
-                if ((short)(sequence - _lastSequence) > 0)
+                var newest = (short)(sequence - _lastSequence) > 0;
+                if (newest)
                 {
                     _lastSequence = sequence;
                     _lastTimestamp = timestamp;
                     _lastSentTimestamp = Stopwatch.GetTimestamp();
                 }
 
-                length = WritePacket(packet, header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1);
+                length = WritePacket(packet, header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1, newest);
                 if (_isVideo)
                 {
                     Remember(sequence, header.SequenceNumber, encoding);
@@ -325,13 +326,13 @@ internal sealed class Consumer
                 _tl0Offset = _historyTl0Offset[slot];
                 if (_rtxEnabled)
                 {
-                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.RtxSsrc!.Value, (byte)Parameters.Codec.RtxPayloadType!.Value, _rtxSequence++, timestamp, sequence);
+                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.RtxSsrc!.Value, (byte)Parameters.Codec.RtxPayloadType!.Value, _rtxSequence++, timestamp, sequence, newest: false);
                     RtxPacketsSent++;
                     RtxOctetsSent += header.PayloadLength + 2;
                 }
                 else
                 {
-                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1);
+                    length = WritePacket(original.AsSpan(0, copied), header, buffer, Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, -1, newest: false);
                 }
 
                 _pictureIdOffset = pictureIdOffset;
@@ -520,9 +521,10 @@ internal sealed class Consumer
     /// of the subscriber's m-line (the publisher's MID names another m-line of another session, RFC 9143 §15),
     /// the publisher's audio level, and abs-send-time and the transport-wide sequence, which are ours to set for
     /// this hop. For RTX (<paramref name="originalSequence"/> ≥ 0) the original sequence number precedes the payload
-    /// (RFC 4588 §4). The payload and padding follow unchanged but for VP8's PictureID/TL0PICIDX. Returns the length.
+    /// (RFC 4588 §4). The payload and padding follow unchanged but for VP8's PictureID/TL0PICIDX; only the newest packet
+    /// (<paramref name="newest"/>) sets the PictureID the next switch continues from. Returns the length.
     /// </summary>
-    private int WritePacket(ReadOnlySpan<byte> packet, in RtpHeader header, Span<byte> destination, uint ssrc, byte payloadType, ushort sequence, uint timestamp, int originalSequence)
+    private int WritePacket(ReadOnlySpan<byte> packet, in RtpHeader header, Span<byte> destination, uint ssrc, byte payloadType, ushort sequence, uint timestamp, int originalSequence, bool newest)
     {
         var fixedLength = RtpHeader.FixedLength + (4 * header.CsrcCount);
         packet[..fixedLength].CopyTo(destination);
@@ -591,7 +593,7 @@ internal sealed class Consumer
         rest.CopyTo(destination[offset..]);
         if (_isVp8 && header.PayloadLength > 0)
         {
-            RewriteVp8(destination.Slice(offset, header.PayloadLength), originalSequence < 0);
+            RewriteVp8(destination.Slice(offset, header.PayloadLength), remember: newest);
         }
 
         return offset + rest.Length;

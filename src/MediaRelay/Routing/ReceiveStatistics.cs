@@ -168,6 +168,8 @@ internal sealed class ReceiveStatistics
     {
         lock (_lock)
         {
+            // A quarter over the repair round trip: sooner and the browser ignores it (libwebrtc resends a packet at most
+            // once per its RTT estimate, which is a little longer than ours); later and a lost repair freezes the frame.
             var retry = _nackRoundTrip + (_nackRoundTrip / 4) + (Stopwatch.Frequency / 200);
             var written = 0;
             var i = 0;
