@@ -18,7 +18,7 @@ public sealed partial class QualityTests(ITestOutputHelper output)
     /// 5 % loss and 50 ms delay each way on the patient's link (both its connections), 30 s: both directions keep
     /// decoding, repaired by NACK/RTX on both hops. The product's target is under 1 s of freezes in total; measured
     /// here it is 0.7–3.1 s (a loss whose NACK or repair is lost too costs a second round trip), so the test holds the
-    /// line at <see cref="FreezeGuardSeconds"/> — without NACK/RTX repair the freezes run to tens of seconds — and
+    /// line at <see cref="FreezeGuardSeconds"/> (a repair path that stopped working would freeze far longer) and
     /// prints the figure. Closing the gap (FEC, or faster second NACKs) is open work.
     /// </summary>
     private const double FreezeGuardSeconds = 5.0;
