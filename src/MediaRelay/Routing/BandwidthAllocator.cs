@@ -25,7 +25,12 @@ internal sealed class BandwidthAllocator
     private const double DownRatio = 0.75;
 
     private static readonly long MinProbeHold = 2 * Stopwatch.Frequency;
-    private static readonly long MaxProbeHold = 8 * Stopwatch.Frequency;
+
+    /// <summary>
+    /// The longest wait between failed probes. Climbing back from audio only takes up to three probes once a cap is
+    /// lifted, so this bounds recovery to about three holds; shorter would spend more time over a real cap.
+    /// </summary>
+    private static readonly long MaxProbeHold = 4 * Stopwatch.Frequency;
 
     /// <summary>Loss (in 1/256) that signals congestion: 10 %. Random loss of a few percent is repaired, not fled from.</summary>
     private const int HeavyLoss = 26;
