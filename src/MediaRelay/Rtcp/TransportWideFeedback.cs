@@ -131,9 +131,17 @@ internal readonly ref struct TransportWideFeedback
             Array.Clear(symbols, 0, statusCount);
             long previous = referenceTime * ReferenceTimeUnitMicroseconds;
             int deltaBytes = 0;
+            int lastIndex = -1;
             for (int i = 0; i < arrivals.Length; i++)
             {
                 int index = (ushort)(arrivals[i].SequenceNumber - baseSequence);
+                if (index <= lastIndex)
+                {
+                    // One status per sequence number: a repeat or reordering would desynchronise statuses and deltas.
+                    throw new ArgumentException("Arrivals must have strictly increasing sequence numbers.", nameof(arrivals));
+                }
+
+                lastIndex = index;
                 long ticks = (long)Math.Round((arrivals[i].ArrivalMicroseconds - previous) / (double)DeltaUnitMicroseconds, MidpointRounding.AwayFromZero);
                 ticks = Math.Clamp(ticks, short.MinValue, short.MaxValue);
                 previous += ticks * DeltaUnitMicroseconds;

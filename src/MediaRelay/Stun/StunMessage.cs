@@ -135,7 +135,7 @@ internal readonly ref struct StunMessage
 
         int errorClass = value[2] & 0x07;
         int number = value[3];
-        if (errorClass < 3 || number > 99)
+        if (errorClass is < 3 or > 6 || number > 99)
         {
             return false;
         }

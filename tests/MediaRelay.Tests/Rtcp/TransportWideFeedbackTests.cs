@@ -163,4 +163,30 @@ public class TransportWideFeedbackTests
             }
         }
     }
+
+    [Fact]
+    public void Writer_RejectsRepeatedSequenceNumbers()
+    {
+        byte[] buffer = new byte[128];
+        Assert.Throws<ArgumentException>(() => TransportWideFeedback.Write(buffer, 1, 2, 0, [new(5, 0), new(5, 1000)]));
+        Assert.Throws<ArgumentException>(() => TransportWideFeedback.Write(buffer, 1, 2, 0, [new(5, 0), new(7, 1000), new(6, 2000)]));
+    }
+
+    [Fact]
+    public void Writer_UsesRunLengthForLongGapsAndPadsWithPaddingBit()
+    {
+        byte[] buffer = new byte[128];
+        int length = TransportWideFeedback.Write(buffer, 1, 2, 0, [new(0, 0), new(1000, 250)]);
+        // Chunks: a 1-bit vector (received, then 13 lost), a run of 986 lost, a run of 1 received; two small deltas.
+        Assert.Equal(12 + 8 + 6 + 2, length);
+        Assert.Equal(0, length % 4);
+        Assert.Equal(Hex.Parse("A0 00 03 DA 20 01 00 01"), buffer.AsSpan(20, 8).ToArray());
+        Assert.Equal(0, buffer[0] & 0x20);
+
+        length = TransportWideFeedback.Write(buffer, 1, 2, 0, [new(0, 0)]);
+        Assert.Equal(12 + 8 + 2 + 1 + 1, length);
+        Assert.Equal(0x20, buffer[0] & 0x20);
+        Assert.Equal(1, buffer[length - 1]);
+        Assert.True(TransportWideFeedback.TryRead(buffer.AsSpan(0, length), out _));
+    }
 }
