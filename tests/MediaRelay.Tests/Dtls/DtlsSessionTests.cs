@@ -165,11 +165,13 @@ public sealed class DtlsSessionTests
         await pair.Server.Closed.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
-    [Fact]
-    public async Task HandshakeWithSilentPeerTimesOut()
+    [Theory]
+    [InlineData(DtlsRole.Client)]
+    [InlineData(DtlsRole.Server)]
+    public async Task HandshakeWithSilentPeerTimesOut(DtlsRole role)
     {
         var session = new DtlsSession(
-            DtlsRole.Client,
+            role,
             DtlsSessionPair.ClientCertificate,
             DtlsSessionPair.ServerCertificate.Fingerprint,
             _ => { },
