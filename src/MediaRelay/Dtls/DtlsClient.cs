@@ -86,8 +86,6 @@ internal sealed class DtlsClient : DefaultTlsClient
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
-        SrtpProfile profile = _selectedProfile ?? throw new TlsFatalAlert(AlertDescription.internal_error);
-        byte[] material = m_context.ExportKeyingMaterial(ExporterLabel.dtls_srtp, null, DtlsSrtpKeys.KeyingMaterialLength(profile));
-        Keys = DtlsSrtpKeys.FromKeyingMaterial(profile, DtlsRole.Client, material, ServerCertificate);
+        Keys = DtlsSrtpKeys.Export(m_context, _selectedProfile, DtlsRole.Client, ServerCertificate);
     }
 }

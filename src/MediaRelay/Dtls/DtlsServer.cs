@@ -129,10 +129,6 @@ internal sealed class DtlsServer : DefaultTlsServer
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
-        SrtpProfile profile = _selectedProfile ?? throw new TlsFatalAlert(AlertDescription.internal_error);
-
-        // RFC 5764 §4.2; BouncyCastle allows the exporter only here, not after Accept returns.
-        byte[] material = m_context.ExportKeyingMaterial(ExporterLabel.dtls_srtp, null, DtlsSrtpKeys.KeyingMaterialLength(profile));
-        Keys = DtlsSrtpKeys.FromKeyingMaterial(profile, DtlsRole.Server, material, _clientCertificate);
+        Keys = DtlsSrtpKeys.Export(m_context, _selectedProfile, DtlsRole.Server, _clientCertificate);
     }
 }

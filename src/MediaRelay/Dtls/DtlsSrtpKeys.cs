@@ -1,3 +1,4 @@
+using Org.BouncyCastle.Tls;
 using Teletherapy.MediaRelay.Srtp;
 
 namespace Teletherapy.MediaRelay.Dtls;
@@ -76,5 +77,16 @@ public sealed class DtlsSrtpKeys
     }
 
     /// <summary>2 · (key + salt): 60 bytes for AES-CM-128, 56 for GCM-128, 88 for GCM-256.</summary>
+    /// <summary>
+    /// RFC 5764 §4.2: exports the keying material of a finished handshake. BouncyCastle allows the exporter only
+    /// inside <c>NotifyHandshakeComplete</c>, not after Accept/Connect returns, so both peers call this from there.
+    /// </summary>
+    internal static DtlsSrtpKeys Export(TlsContext context, SrtpProfile? negotiated, DtlsRole role, byte[] remoteCertificate)
+    {
+        var profile = negotiated ?? throw new TlsFatalAlert(AlertDescription.internal_error);
+        var material = context.ExportKeyingMaterial(ExporterLabel.dtls_srtp, null, KeyingMaterialLength(profile));
+        return FromKeyingMaterial(profile, role, material, remoteCertificate);
+    }
+
     internal static int KeyingMaterialLength(SrtpProfile profile) => 2 * (profile.KeyLength() + profile.SaltLength());
 }

@@ -13,6 +13,16 @@ internal static class SchedulingReader
         connection.QuerySingleOrDefaultAsync<ClinicRow>(
             "SELECT id, name, time_zone, reminders_enabled FROM clinics WHERE id = @clinicId", new { clinicId }, transaction);
 
+    /// <summary>The clinic a request names, or the default (first) clinic when it names none.</summary>
+    public static async Task<ClinicRow?> ClinicOrDefaultAsync(DbConnection connection, DbTransaction? transaction, Guid? clinicId) =>
+        clinicId is { } id
+            ? await ClinicAsync(connection, transaction, id).ConfigureAwait(false)
+            : await DefaultClinicAsync(connection, transaction).ConfigureAwait(false);
+
+    /// <summary>The validation message when <see cref="ClinicOrDefaultAsync"/> found nothing.</summary>
+    public static string MissingClinicMessage(Guid? clinicId) =>
+        clinicId is null ? "No clinic is set up yet (PUT /api/v1/clinic first)." : "Unknown clinic.";
+
     /// <summary>The clinic the singular <c>/api/v1/clinic</c> resource manages: the first one created.</summary>
     public static Task<ClinicRow?> DefaultClinicAsync(DbConnection connection, DbTransaction? transaction) =>
         connection.QueryFirstOrDefaultAsync<ClinicRow>(

@@ -45,12 +45,10 @@ public sealed class StaffAccounts
         await using (connection)
         await using (transaction)
         {
-            var clinic = request.ClinicId is { } clinicId
-                ? await SchedulingReader.ClinicAsync(connection, transaction, clinicId).ConfigureAwait(false)
-                : await SchedulingReader.DefaultClinicAsync(connection, transaction).ConfigureAwait(false);
+            var clinic = await SchedulingReader.ClinicOrDefaultAsync(connection, transaction, request.ClinicId).ConfigureAwait(false);
             if (clinic is null)
             {
-                return Result<StaffIdentity>.Invalid("clinicId", request.ClinicId is null ? "No clinic is set up yet (PUT /api/v1/clinic first)." : "Unknown clinic.");
+                return Result<StaffIdentity>.Invalid("clinicId", SchedulingReader.MissingClinicMessage(request.ClinicId));
             }
 
             var email = Validation.NormalizeEmail(request.Email)!;
