@@ -32,7 +32,8 @@ internal sealed class TransportWideFeedbackRecorder
     /// <summary>Records one arrival. <paramref name="arrival"/> is a <see cref="Stopwatch"/> timestamp.</summary>
     public void OnPacket(ushort transportSequence, long arrival)
     {
-        var microseconds = arrival * 1_000_000 / Stopwatch.Frequency;
+        // Split before scaling: ticks × 10^6 overflows a long after ~2.5 h of uptime when ticks are nanoseconds.
+        var microseconds = (arrival / Stopwatch.Frequency * 1_000_000) + (arrival % Stopwatch.Frequency * 1_000_000 / Stopwatch.Frequency);
         if (_highest < 0)
         {
             _base = _highest = transportSequence;
