@@ -24,7 +24,7 @@ internal sealed record LoadOptions
           --out         where report.json and report.html go (default load-tests/out/<target>-<N>)
           --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
           --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
-          --warmup      media flows this long after setup before the measured window starts (default 5s; JIT, caches)
+          --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
         """;
 
     public LoadTarget Target { get; init; } = LoadTarget.Teletherapy;
@@ -47,7 +47,7 @@ internal sealed record LoadOptions
 
     public TimeSpan? SetupTimeout { get; init; }
 
-    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The server dll to start when no <see cref="Server"/> is given (run.sh passes the one it built).</summary>
     public string? ServerDll { get; init; }
