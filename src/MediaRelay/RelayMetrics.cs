@@ -43,6 +43,9 @@ internal static class RelayMetrics
     public static readonly Counter RepairsReceived = Metrics.CreateCounter(
         "teletherapy_relay_repairs_received_total", "RTX packets from publishers restored into their original stream.");
 
+    public static readonly Counter PlayoutDelayRaised = Metrics.CreateCounter(
+        "teletherapy_relay_playout_delay_raised_total", "Times a subscriber's video was given a playout delay because a hop it depends on lost packets.");
+
     public static readonly Counter KeyFrameRequestsSent = Metrics.CreateCounter(
         "teletherapy_relay_keyframe_requests_sent_total", "PLIs sent to publishers (after coalescing).");
 

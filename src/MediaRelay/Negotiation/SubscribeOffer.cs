@@ -28,6 +28,7 @@ internal static class SubscribeOffer
         Mid = 1,
         AbsSendTime = 2,
         AudioLevel = 4,
+        PlayoutDelay = 6,
     };
 
     /// <summary>The codec a subscriber gets for a producer's codec: the same codec under our payload type.</summary>
@@ -86,6 +87,11 @@ internal static class SubscribeOffer
             if (consumer.Kind == MediaKind.Audio)
             {
                 media.AddAttribute("extmap", string.Create(CultureInfo.InvariantCulture, $"{Extensions.AudioLevel} {SdpExtMap.AudioLevelUri}"));
+            }
+            else
+            {
+                // Raised on lossy links so repairs arrive before their frame is due (PlayoutDelayPolicy).
+                media.AddAttribute("extmap", string.Create(CultureInfo.InvariantCulture, $"{Extensions.PlayoutDelay} {SdpExtMap.PlayoutDelayUri}"));
             }
 
             PublishAnswer.AddSsrcLines(media, consumer);

@@ -62,6 +62,11 @@ internal sealed class Consumer
     private int _subscriberGateGeneration;
     private volatile bool _rtxEnabled;
     private int _reportedLoss;
+    private readonly LossTracker _subscriberLoss = new();
+    private long _subscriberRoundTrip = Stopwatch.Frequency / 10; // 100 ms until a Receiver Report tells us better
+    private int _playoutDelayMs;
+    private volatile bool _writePlayoutDelay;
+    private long _playoutDelayWriteUntil;
 
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
     {
@@ -300,6 +305,13 @@ internal sealed class Consumer
             return false;
         }
 
+        if (Volatile.Read(ref _historySequence[sequence % HistorySize]) == sequence)
+        {
+            // We sent it and the subscriber lost it: its own link is lossy. (A packet the publisher's link lost never
+            // went out, so is not in the history; that loss is the publisher's, counted by the producer.)
+            _subscriberLoss.Record(1, Stopwatch.GetTimestamp());
+        }
+
         var original = ArrayPool<byte>.Shared.Rent(RetransmissionBuffer.MaxPacketLength);
         var buffer = ArrayPool<byte>.Shared.Rent(RetransmissionBuffer.MaxPacketLength + MaxAddedHeaderBytes + WebRtcTransport.MaxProtectionOverhead);
         try
@@ -420,7 +432,63 @@ internal sealed class Consumer
     }
 
     /// <summary>The subscriber's Receiver Report block for our SSRC (RFC 3550 §6.4.2): how lossy its link is.</summary>
-    public void OnReceiverReport(in ReportBlock block) => Volatile.Write(ref _reportedLoss, block.FractionLost);
+    public void OnReceiverReport(in ReportBlock block) => OnReceiverReport(block, DateTimeOffset.UtcNow);
+
+    /// <summary>
+    /// The report block also gives the subscriber's round trip (RFC 3550 §6.4.1: arrival − LSR − DLSR, in 1/65536 s),
+    /// when it answers a Sender Report of ours.
+    /// </summary>
+    internal void OnReceiverReport(in ReportBlock block, DateTimeOffset arrival)
+    {
+        Volatile.Write(ref _reportedLoss, block.FractionLost);
+        if (block.LastSenderReport == 0)
+        {
+            return;
+        }
+
+        var roundTrip = NtpTime.Middle(NtpTime.From(arrival)) - block.LastSenderReport - block.DelaySinceLastSenderReport;
+        if (roundTrip < 2 * 65536)
+        {
+            var sample = Math.Max(1, (long)roundTrip * Stopwatch.Frequency / 65536);
+            var smoothed = Volatile.Read(ref _subscriberRoundTrip);
+            Volatile.Write(ref _subscriberRoundTrip, smoothed + ((sample - smoothed) / 4));
+        }
+    }
+
+    /// <summary>The subscriber's round trip from its Receiver Reports (100 ms before the first).</summary>
+    public TimeSpan SubscriberRoundTrip => TimeSpan.FromSeconds((double)Volatile.Read(ref _subscriberRoundTrip) / Stopwatch.Frequency);
+
+    /// <summary>The minimum playout delay the subscriber is asked for now (zero on clean links).</summary>
+    public TimeSpan PlayoutDelay => TimeSpan.FromMilliseconds(Volatile.Read(ref _playoutDelayMs));
+
+    /// <summary>
+    /// Housekeeping: the playout delay from how lossy both hops are now (<see cref="PlayoutDelayPolicy"/>). Once raised
+    /// it is written into every video packet, and for a while after it drops back to zero so the browser hears that too.
+    /// </summary>
+    public void UpdatePlayoutDelay(long now)
+    {
+        if (!_isVideo || Parameters.Extensions.PlayoutDelay is not (> 0 and <= 14))
+        {
+            return;
+        }
+
+        var encoding = CurrentEncoding >= 0 ? CurrentEncoding : TargetEncoding;
+        var publisherRoundTrip = encoding >= 0 && Producer.GetStatistics(encoding) is { } statistics ? statistics.NackRoundTrip : TimeSpan.FromMilliseconds(100);
+        var delay = PlayoutDelayPolicy.Compute(Producer.PublisherLoss.IsLossy(now), publisherRoundTrip, _subscriberLoss.IsLossy(now), SubscriberRoundTrip);
+        var milliseconds = (int)Math.Ceiling(delay.TotalMilliseconds);
+        if (milliseconds > 0)
+        {
+            _playoutDelayWriteUntil = now + (10 * Stopwatch.Frequency);
+        }
+
+        if (milliseconds > 0 && Volatile.Read(ref _playoutDelayMs) == 0)
+        {
+            RelayMetrics.PlayoutDelayRaised.Inc();
+        }
+
+        Volatile.Write(ref _playoutDelayMs, milliseconds);
+        _writePlayoutDelay = milliseconds > 0 || now < _playoutDelayWriteUntil;
+    }
 
     public void OnProducerClosed() => IsClosed = true;
 
@@ -540,6 +608,13 @@ internal sealed class Consumer
         if (ids.Mid is > 0 and <= 14 && _mid.Length is > 0 and <= 16)
         {
             offset = WriteElement(destination, offset, ids.Mid, _mid);
+        }
+
+        if (_writePlayoutDelay && ids.PlayoutDelay is > 0 and <= 14)
+        {
+            Span<byte> delay = stackalloc byte[3];
+            PlayoutDelayPolicy.Write(delay, PlayoutDelay, PlayoutDelayPolicy.Upper);
+            offset = WriteElement(destination, offset, ids.PlayoutDelay, delay);
         }
 
         if (header.HasExtension)

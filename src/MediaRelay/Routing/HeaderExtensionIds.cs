@@ -18,5 +18,8 @@ public sealed record HeaderExtensionIds
 
     public int AudioLevel { get; init; }
 
+    /// <summary>playout-delay: the minimum and maximum time the receiver holds video before playing it (we send it).</summary>
+    public int PlayoutDelay { get; init; }
+
     public static HeaderExtensionIds None { get; } = new();
 }

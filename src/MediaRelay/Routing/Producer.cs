@@ -100,6 +100,9 @@ internal sealed class Producer
 
     public int EncodingCount => _encodingSsrcs.Length;
 
+    /// <summary>Gaps in what the publisher sends us: whether its link loses packets now (for the subscribers' playout delay).</summary>
+    internal LossTracker PublisherLoss { get; } = new();
+
     /// <summary>
     /// The smoothed bitrate of an encoding in bit/s (payload and headers as received), 0 when it is not sending:
     /// what a subscriber's link must carry to receive it.
@@ -164,6 +167,11 @@ internal sealed class Producer
         if (isRepair)
         {
             RelayMetrics.RepairsReceived.Inc();
+        }
+
+        if (arrival == ReceiveStatistics.Arrival.GapOpened)
+        {
+            PublisherLoss.Record(1, now);
         }
 
         if (video && (arrival == ReceiveStatistics.Arrival.GapOpened || now - _lastNackCheck[encoding] >= NackCheckInterval))

@@ -110,6 +110,22 @@ public sealed class RouterPeer : IMediaGate
         }
     }
 
+    /// <summary>
+    /// The playout delay each of this peer's video subscriptions asks its browser for now, by producer id: zero on clean
+    /// links, raised while a hop it depends on loses packets (<see cref="PlayoutDelayPolicy"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, TimeSpan> PlayoutDelays
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _consumersByProducer.Where(kv => kv.Value.Parameters.Kind == MediaKind.Video)
+                    .ToDictionary(kv => kv.Key, kv => kv.Value.PlayoutDelay, StringComparer.Ordinal);
+            }
+        }
+    }
+
     /// <summary>The subscriber's last bandwidth estimate (REMB) in bit/s, 0 before the first.</summary>
     public long EstimatedReceiveBitrate => _subscribe?.Allocator.EstimatedBitrate ?? 0;
 

@@ -177,6 +177,10 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         if (!_consumersBySsrc.IsEmpty)
         {
             Allocator.Allocate(_consumersBySsrc.Values, timestamp, decreased: false);
+            foreach (var consumer in _consumersBySsrc.Values)
+            {
+                consumer.UpdatePlayoutDelay(timestamp);
+            }
         }
     }
 

@@ -14,6 +14,7 @@ public sealed record SdpExtMap(int Id, string Uri, SdpDirection? Direction = nul
     public const string AbsSendTimeUri = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
     public const string TransportWideCcUri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
     public const string AudioLevelUri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+    public const string PlayoutDelayUri = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
 
     public override string ToString()
     {
