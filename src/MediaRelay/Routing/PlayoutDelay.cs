@@ -63,24 +63,27 @@ internal static class PlayoutDelayPolicy
     public static readonly TimeSpan Upper = TimeSpan.FromSeconds(10);
 
     /// <summary>Decoding and rendering a frame also come out of the delay.</summary>
-    private static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(30);
+    private static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(40);
 
     /// <summary>
     /// The minimum playout delay for a subscriber: room for a repair and one retry on each lossy hop. The publisher's hop
     /// is measured by the repairs themselves (NACK → retransmission round trip, which our retry interval is 1.25× of);
-    /// the subscriber's by its Receiver Reports (its NACK goes out at once and we answer at once, twice on a lossy link).
+    /// the subscriber's by its Receiver Reports (its NACK goes out as soon as it sees the gap and we answer at once, twice
+    /// on a lossy link).
     /// </summary>
     public static TimeSpan Compute(bool publisherLossy, TimeSpan publisherRepairRoundTrip, bool subscriberLossy, TimeSpan subscriberRoundTrip)
     {
         var delay = TimeSpan.Zero;
+        // Two and a half round trips a hop: the first repair, the retry when the NACK or the repair was lost too (we
+        // retry after 1.25 round trips), and the loss of a frame's last packet is noticed only with the next frame.
         if (publisherLossy)
         {
-            delay += publisherRepairRoundTrip * 2.25;
+            delay += publisherRepairRoundTrip * 2.5;
         }
 
         if (subscriberLossy)
         {
-            delay += subscriberRoundTrip * 2;
+            delay += subscriberRoundTrip * 2.5;
         }
 
         if (delay == TimeSpan.Zero)
