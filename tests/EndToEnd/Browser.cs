@@ -25,7 +25,8 @@ public sealed class Browser : IAsyncDisposable
     /// <summary>Where screenshots of each screen go (a folder beside the test results).</summary>
     public static string ScreenshotFolder { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
-    public static async Task<Browser> LaunchAsync()
+    /// <param name="fakeDevices">Options of Chromium's fake capture devices, e.g. <c>device-count=2</c> for two cameras.</param>
+    public static async Task<Browser> LaunchAsync(string? fakeDevices = null)
     {
         Assert.True(File.Exists(ChromiumPath), $"Chromium is expected at {ChromiumPath} (./test.sh installs it).");
         var playwright = await Playwright.CreateAsync();
@@ -38,7 +39,8 @@ public sealed class Browser : IAsyncDisposable
             [
                 "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                fakeDevices is null ? "--use-fake-device-for-media-stream" : "--use-fake-device-for-media-stream=" + fakeDevices,
+                "--use-fake-ui-for-media-stream",
                 "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
             ],
             Permissions = ["camera", "microphone"],

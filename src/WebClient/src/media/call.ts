@@ -3,10 +3,13 @@
  * subscribe connection (everyone else, offered by the relay). Both are negotiated while waiting, so admission is
  * instant: the relay only opens its gate. Remote tracks are grouped by stream id (the relay uses the participant id)
  * into one tile per remote participant; a tile shows once media flows, which the relay allows only in session.
+ * Video is published in simulcast layers (simulcast.ts), so the relay can give each participant the layer their
+ * connection carries; if the relay or the browser refuses the layers, one full-size encoding is sent instead.
  */
 import type { HubConnection } from '@microsoft/signalr';
 import { el } from '../dom';
 import type { LocalMedia } from './localMedia';
+import { singleEncoding, videoEncodings } from './simulcast';
 
 export type Quality = 'good' | 'fair' | 'poor' | 'connecting';
 
@@ -38,8 +41,9 @@ declare global {
 }
 
 export class Call {
-  readonly publish: RTCPeerConnection | null;
   readonly subscribe: RTCPeerConnection;
+  private publishConnection: RTCPeerConnection | null;
+  private readonly config: RTCConfiguration;
   private readonly tiles = new Map<string, Tile>();
   private readonly hidden = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
@@ -53,12 +57,18 @@ export class Call {
 
   constructor(private readonly options: CallOptions) {
     const config: RTCConfiguration = { iceServers: options.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    this.config = config;
     this.subscribe = new RTCPeerConnection(config);
-    this.publish = options.local ? new RTCPeerConnection(config) : null;
+    this.publishConnection = options.local ? new RTCPeerConnection(config) : null;
     this.subscribe.ontrack = (event) => this.addTrack(event);
     options.hub.on('SubscribeOffer', this.onOffer);
     options.local?.onTrackChanged((kind, track) => void this.replaceTrack(kind, track));
-    window.__teletherapy = { publish: this.publish, subscribe: this.subscribe };
+    window.__teletherapy = { publish: this.publishConnection, subscribe: this.subscribe };
+  }
+
+  /** The connection that sends our camera and microphone; null without local media. */
+  get publish(): RTCPeerConnection | null {
+    return this.publishConnection;
   }
 
   /** Negotiates the subscribe connection, then the publish connection. */
@@ -68,16 +78,24 @@ export class Call {
       await this.answer(offer);
     });
     const local = this.options.local;
-    if (this.publish && local) {
-      for (const track of local.stream.getTracks()) {
-        this.publish.addTransceiver(track, { direction: 'sendonly', streams: [local.stream] });
-      }
-      const offer = await this.publish.createOffer();
-      await this.publish.setLocalDescription(offer);
-      const answer = await this.options.hub.invoke<string>('Publish', this.publish.localDescription?.sdp ?? offer.sdp ?? '');
-      if (this.closed) return;
-      await this.publish.setRemoteDescription({ type: 'answer', sdp: answer });
+    const publish = this.publishConnection;
+    if (!publish || !local) return;
+    let layered = false;
+    try {
+      layered = this.addLocalTracks(publish, local, true);
+      await this.negotiatePublish(publish);
+    } catch (error) {
+      if (!layered || this.closed) throw error;
+      // The relay or this browser refused the simulcast offer: publish again, one encoding, on a fresh connection.
+      publish.close();
+      const single = new RTCPeerConnection(this.config);
+      this.publishConnection = single;
+      window.__teletherapy = { publish: single, subscribe: this.subscribe };
+      this.addLocalTracks(single, local, false);
+      await this.negotiatePublish(single);
     }
+    // Only the picture's size is at stake here, not the call: a browser that refuses keeps sending what it sends.
+    if (layered) await this.keepFullPictureWithoutLayers(local).catch(() => undefined);
   }
 
   /** Shows a participant's tile again once their media flows; hides it now (they left or were sent back). */
@@ -165,6 +183,56 @@ export class Call {
     await this.subscribe.setLocalDescription(answer);
     if (version !== null) this.lastOfferVersion = version;
     await this.options.hub.invoke('SubscribeAnswer', this.subscribe.localDescription?.sdp ?? answer.sdp ?? '');
+  }
+
+  /**
+   * Adds our tracks sendonly: audio as it is, video with simulcast layers for its capture size (simulcast.ts) when
+   * {@link layered}. True when more than one video encoding was offered.
+   */
+  private addLocalTracks(pc: RTCPeerConnection, local: LocalMedia, layered: boolean): boolean {
+    let offeredLayers = false;
+    for (const track of local.stream.getTracks()) {
+      const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [local.stream] };
+      if (track.kind !== 'video') {
+        pc.addTransceiver(track, init);
+        continue;
+      }
+      const { width = 0, height = 0 } = track.getSettings();
+      const encodings = layered ? videoEncodings(width, height) : [singleEncoding(width, height)];
+      try {
+        pc.addTransceiver(track, { ...init, sendEncodings: encodings });
+        offeredLayers = encodings.length > 1;
+      } catch {
+        // A browser that cannot send these encodings sends the track as it chooses.
+        pc.addTransceiver(track, init);
+      }
+    }
+    return offeredLayers;
+  }
+
+  private async negotiatePublish(pc: RTCPeerConnection): Promise<void> {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const answer = await this.options.hub.invoke<string>('Publish', pc.localDescription?.sdp ?? offer.sdp ?? '');
+    if (this.closed) return;
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  }
+
+  /**
+   * An answer without simulcast leaves the browser only the first encoding (JSEP, RFC 9429 §5.3.1), which is the
+   * quarter-size layer: turn it into the full picture at the full rate.
+   */
+  private async keepFullPictureWithoutLayers(local: LocalMedia): Promise<void> {
+    const sender = this.publishConnection?.getSenders().find((s) => s.track?.kind === 'video');
+    if (!sender || this.closed) return;
+    const parameters = sender.getParameters();
+    const [only] = parameters.encodings;
+    if (parameters.encodings.length !== 1 || !only || only.scaleResolutionDownBy === 1) return;
+    const { width = 0, height = 0 } = local.videoTrack?.getSettings() ?? {};
+    const full = singleEncoding(width, height);
+    only.scaleResolutionDownBy = full.scaleResolutionDownBy;
+    only.maxBitrate = full.maxBitrate;
+    await sender.setParameters(parameters);
   }
 
   private async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack): Promise<void> {

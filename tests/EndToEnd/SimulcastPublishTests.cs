@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Teletherapy.MediaRelay;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Teletherapy.EndToEnd;
+
+/// <summary>
+/// The web client publishes its camera in simulcast layers (src/WebClient/src/media/simulcast.ts): in the real session
+/// flow both browsers send several rid encodings, the relay receives them as layers of one track and forwards a layer
+/// above the lowest to the other side, which keeps decoding. The fake camera gives the 640×480 the client asks for,
+/// so two layers are offered: h (320×240) and f (640×480). Turning the camera off keeps the video flowing; switching the camera keeps the layers.
+/// </summary>
+[Collection(TwoBrowserSessions.Name)]
+public sealed class SimulcastPublishTests(ITestOutputHelper output)
+{
+    [Fact(Timeout = 90_000)]
+    public async Task Therapist_and_patient_publish_their_camera_in_several_layers_and_the_relay_forwards_one_above_the_lowest()
+    {
+        using var server = new LiveServer(Scenario.DemoSettings());
+        var demo = DemoInfo.Read(server.DataPath);
+        await using var therapistBrowser = await Browser.LaunchAsync(fakeDevices: "device-count=2");
+        await using var patientBrowser = await Browser.LaunchAsync();
+        var errors = new List<string>();
+        var therapist = await therapistBrowser.NewPageAsync(errors);
+        var patient = await patientBrowser.NewPageAsync(errors);
+
+        await Scenario.SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
+        await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
+        await Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
+        await patient.GotoAsync(server.BaseUrl + demo.JoinPath);
+        await patient.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+        await therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName })
+            .GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
+        await Expect(patient.Locator("#join-status")).ToHaveTextAsync("You are in the session.");
+        await Scenario.WaitForMediaAsync(patient);
+        await Scenario.WaitForMediaAsync(therapist);
+
+        // The relay answered each publisher's layers (RFC 8853 a=simulcast:recv), so the browser keeps them all: the half and
+        // the full picture of the 640×480 camera.
+        foreach (var page in new[] { therapist, patient })
+        {
+            var answer = await page.EvaluateAsync<string>("() => window.__teletherapy.publish.remoteDescription.sdp");
+            Assert.Matches(@"a=simulcast:recv \w+(;\w+)+", answer);
+        }
+
+        // Each browser encodes at least two layers, the largest more than the half picture (a client that offered layers
+        // Chromium drops would send only small ones), and the relay forwards each subscriber a layer above the lowest:
+        // a publisher with one encoding would show a single rid-less stream and encoding 0 at the relay.
+        var router = server.Services.GetRequiredService<MediaRelayService>().FindRouter(demo.AppointmentId.ToString("N"));
+        Assert.NotNull(router);
+        var until = Stopwatch.StartNew();
+        string last;
+        while (true)
+        {
+            var therapistLayers = await LayersEncodingAsync(therapist);
+            var patientLayers = await LayersEncodingAsync(patient);
+            var forwarded = router.Peers.Select(p => p.ReceivedEncodings.Values.DefaultIfEmpty(-1).Max()).ToList();
+            last = $"therapist encodes [{string.Join(", ", therapistLayers)}], patient encodes [{string.Join(", ", patientLayers)}], relay forwards encodings [{string.Join(", ", forwarded)}]";
+            if (therapistLayers.Count >= 2 && patientLayers.Count >= 2 && therapistLayers.Max(l => l.Height) >= 360 && patientLayers.Max(l => l.Height) >= 360
+                && forwarded.Count == 2 && forwarded.All(e => e >= 1))
+            {
+                break;
+            }
+
+            Assert.True(until.Elapsed < TimeSpan.FromSeconds(20), "The web client's layers did not arrive: " + last);
+        }
+
+        output.WriteLine(last);
+
+        // Both sides still decode video (and hear audio) on the layer they get.
+        await Scenario.WaitForMediaAsync(patient);
+        await Scenario.WaitForMediaAsync(therapist);
+
+        // Camera off: the track is disabled (black frames on every layer), the patient's video keeps playing.
+        const string SentVideo = "() => window.__teletherapy.publish.getSenders().find(s => s.track && s.track.kind === 'video')";
+        var cameraOff = therapist.GetByRole(AriaRole.Button, new() { Name = "Camera off", Exact = true });
+        await cameraOff.ClickAsync();
+        Assert.False(await therapist.EvaluateAsync<bool>($"() => ({SentVideo})().track.enabled"));
+        await Scenario.WaitForMediaAsync(patient);
+        await cameraOff.ClickAsync();
+
+        // The therapist switches to the second camera: the sender takes the new track and keeps its layers.
+        var before = await therapist.EvaluateAsync<string>($"() => ({SentVideo})().track.id");
+        var cameras = therapist.GetByLabel("Camera", new() { Exact = true });
+        await Expect(cameras).ToBeEnabledAsync();
+        var other = await cameras.Locator("option:not(:checked)").First.GetAttributeAsync("value");
+        await cameras.SelectOptionAsync(other!);
+        await therapist.WaitForFunctionAsync($"() => ({SentVideo})().track.id !== '{before}'");
+        Assert.Equal("h,f", await therapist.EvaluateAsync<string>($"() => ({SentVideo})().getParameters().encodings.map(e => e.rid).join(',')"));
+        Assert.Empty(Scenario.Unexpected(errors));
+    }
+
+    /// <summary>The rids of the publish connection's video encodings whose frames-encoded count grows over a second, with their frame heights.</summary>
+    private static async Task<List<Layer>> LayersEncodingAsync(IPage page)
+    {
+        const string Read = """
+            async () => {
+              const pc = window.__teletherapy && window.__teletherapy.publish;
+              const layers = [];
+              if (!pc) return layers;
+              (await pc.getStats()).forEach((r) => {
+                if (r.type === 'outbound-rtp' && r.kind === 'video') layers.push(`${r.rid || '-'} ${r.framesEncoded || 0} ${r.frameHeight || 0}`);
+              });
+              return layers;
+            }
+            """;
+        var before = (await page.EvaluateAsync<string[]>(Read)).Select(l => l.Split(' ')).ToDictionary(l => l[0], l => long.Parse(l[1], CultureInfo.InvariantCulture));
+        await Task.Delay(1000);
+        var growing = new List<Layer>();
+        foreach (var layer in (await page.EvaluateAsync<string[]>(Read)).Select(l => l.Split(' ')))
+        {
+            if (long.Parse(layer[1], CultureInfo.InvariantCulture) > before.GetValueOrDefault(layer[0]))
+            {
+                growing.Add(new Layer(layer[0], int.Parse(layer[2], CultureInfo.InvariantCulture)));
+            }
+        }
+
+        return growing;
+    }
+
+    private sealed record Layer(string Rid, int Height)
+    {
+        public override string ToString() => $"{Rid} {Height}p";
+    }
+}
+
+/// <summary>
+/// Tests that run a whole session in two browsers, each encoding its camera: one at a time, or on two cores the
+/// encoders starve each other and Chromium holds back the larger simulcast layers.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class TwoBrowserSessions
+{
+    public const string Name = "Two-browser sessions";
+}
