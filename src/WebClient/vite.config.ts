@@ -6,6 +6,15 @@ export default defineConfig({
     outDir: '../Signaling/wwwroot',
     emptyOutDir: true,
     sourcemap: true,
+    // Stable file names: the host's build takes wwwroot as static web assets, and names that change with every
+    // build leave it pointing at files that are gone. Browsers revalidate them instead (Cache-Control: no-cache, ETag).
+    rollupOptions: {
+      output: {
+        entryFileNames: 'assets/[name].js',
+        chunkFileNames: 'assets/[name].js',
+        assetFileNames: 'assets/[name][extname]',
+      },
+    },
   },
   server: {
     proxy: {

@@ -9,7 +9,6 @@ namespace Teletherapy.EndToEnd;
 /// The demo flow in two real Chromium browsers through our relay: the therapist's path from the calendar (R4), the
 /// patient's emailed link, the waiting room (R3), admission, media both ways, leaving, rejoining without knocking, ending.
 /// </summary>
-[Collection(TwoBrowserSessions.Name)]
 public sealed class SessionFlowTests
 {
     [Fact(Timeout = 180_000)]

@@ -14,7 +14,6 @@ namespace Teletherapy.EndToEnd;
 /// above the lowest to the other side, which keeps decoding. The fake camera gives the 640×480 the client asks for,
 /// so two layers are offered: h (320×240) and f (640×480). Turning the camera off keeps the video flowing; switching the camera keeps the layers.
 /// </summary>
-[Collection(TwoBrowserSessions.Name)]
 public sealed class SimulcastPublishTests(ITestOutputHelper output)
 {
     [Fact(Timeout = 90_000)]
@@ -126,14 +125,4 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
     {
         public override string ToString() => $"{Rid} {Height}p";
     }
-}
-
-/// <summary>
-/// Tests that run a whole session in two browsers, each encoding its camera: one at a time, or on two cores the
-/// encoders starve each other and Chromium holds back the larger simulcast layers.
-/// </summary>
-[CollectionDefinition(Name)]
-public sealed class TwoBrowserSessions
-{
-    public const string Name = "Two-browser sessions";
 }

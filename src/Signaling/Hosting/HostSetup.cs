@@ -52,13 +52,19 @@ internal static class HostSetup
         return builder;
     }
 
+    /// <summary>The web client's file names do not change between versions: browsers revalidate (ETag) rather than guess.</summary>
+    private static readonly StaticFileOptions RevalidatedFiles = new()
+    {
+        OnPrepareResponse = static context => context.Context.Response.Headers.CacheControl = "no-cache",
+    };
+
     public static WebApplication UseTeletherapy(this WebApplication app)
     {
         BuildInfo.Publish();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseDefaultFiles();
-        app.UseStaticFiles();
+        app.UseStaticFiles(RevalidatedFiles);
         app.UseHttpMetrics();
         app.UseRateLimiter();
         app.UseTeletherapyApi();
@@ -82,7 +88,7 @@ internal static class HostSetup
 
         foreach (var route in PageRoutes)
         {
-            app.MapFallbackToFile(route, "index.html");
+            app.MapFallbackToFile(route, "index.html", RevalidatedFiles);
         }
 
         return app;
