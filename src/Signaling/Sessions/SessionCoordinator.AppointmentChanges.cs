@@ -99,6 +99,7 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
 
         var everyone = room.End();
         _relay.FindRouter(RouterId(room))?.Dispose();
+        LogClosed(room.AppointmentId, reason);
         var connections = new List<string>();
         foreach (var participant in everyone)
         {
@@ -135,6 +136,7 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
 
         RouterFor(room).RemovePeer(removed.Id);
         ForgetMedia(room, removed.Id);
+        LogSentAway(removed.Id, room.AppointmentId, reason);
         await LetGoAsync(room, removed).ConfigureAwait(false);
         var wasInRoom = removed.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack or ParticipantStates.Admitted;
         if (wasInRoom)
@@ -176,4 +178,10 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
         _hookedPeers.TryRemove(key, out _);
         _mediaConnections.TryRemove(key, out _);
     }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Session of appointment {AppointmentId} closed ({Reason})")]
+    private partial void LogClosed(Guid appointmentId, string reason);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Participant {ParticipantId} sent away from the session of appointment {AppointmentId} ({Reason})")]
+    private partial void LogSentAway(string participantId, Guid appointmentId, string reason);
 }
