@@ -24,7 +24,8 @@ public static class SchedulingServiceCollectionExtensions
     /// <summary>
     /// Registers the database, migrations (applied on start), the scheduling use cases, the outbox sender and the
     /// reminder scheduler. Configure <see cref="SmtpOptions"/> and <see cref="NotificationOptions"/> with the options
-    /// pattern; register an <see cref="ISmsSender"/> before this call to use an SMS gateway.
+    /// pattern; register an <see cref="ISmsSender"/> before this call to use an SMS gateway, and any number of
+    /// <see cref="IAppointmentChangeListener"/>s (before or after) to learn of cancelled and rescheduled appointments.
     /// </summary>
     public static IServiceCollection AddScheduling(this IServiceCollection services, SchedulingOptions options)
     {
@@ -49,10 +50,14 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton(sp => new CreateAppointment(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreateAppointment>>()));
+        services.AddSingleton(sp => new AppointmentChangeNotifier(
+            sp.GetServices<IAppointmentChangeListener>(), sp.GetRequiredService<ILogger<AppointmentChangeNotifier>>()));
         services.AddSingleton(sp => new RescheduleAppointment(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RescheduleAppointment>>()));
-        services.AddSingleton(sp => new CancelAppointment(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CancelAppointment>>()));
+            sp.GetRequiredService<AppointmentChangeNotifier>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RescheduleAppointment>>()));
+        services.AddSingleton(sp => new CancelAppointment(
+            sp.GetRequiredService<Database>(), sp.GetRequiredService<AppointmentChangeNotifier>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<CancelAppointment>>()));
         services.AddSingleton(sp => new EndSession(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EndSession>>()));
         services.AddSingleton(sp => new GetCalendar(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));

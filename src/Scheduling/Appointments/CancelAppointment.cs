@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.Join;
 using Teletherapy.Scheduling.JoinLinks;
@@ -7,22 +8,36 @@ using Teletherapy.Scheduling.Outbox;
 
 namespace Teletherapy.Scheduling.Appointments;
 
-/// <summary>Use case: cancel an appointment; its join links stop working (<c>cancelled</c>) and unsent emails about it are discarded.</summary>
+/// <summary>
+/// Use case: cancel an appointment; its join links stop working (<c>cancelled</c>) and unsent emails about it are
+/// discarded. Once that is committed, the <see cref="IAppointmentChangeListener"/>s are told (the session hub closes
+/// the room of anyone already in it).
+/// </summary>
 public sealed partial class CancelAppointment
 {
     private readonly Database _database;
+    private readonly AppointmentChangeNotifier _changes;
     private readonly TimeProvider _time;
     private readonly ILogger<CancelAppointment> _logger;
 
-    internal CancelAppointment(Database database, TimeProvider time, ILogger<CancelAppointment> logger)
+    internal CancelAppointment(Database database, AppointmentChangeNotifier changes, TimeProvider time, ILogger<CancelAppointment> logger)
     {
         _database = database;
+        _changes = changes;
         _time = time;
         _logger = logger;
     }
 
-    public async Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, CancellationToken cancellationToken = default)
+    /// <summary>Cancels on behalf of the system (no person or integrator named).</summary>
+    public Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, CancellationToken cancellationToken = default) =>
+        HandleAsync(appointmentId, AuditActor.System, cancellationToken);
+
+    /// <summary>Cancels; <paramref name="by"/> is who did it (the audit entry of a closed session names them). Cancelling twice is harmless.</summary>
+    public async Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, AuditActor by, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(by);
+        AppointmentView view;
+        var cancelled = false;
         var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
         await using (connection)
         await using (transaction)
@@ -43,10 +58,19 @@ public sealed partial class CancelAppointment
                 await OutboxWriter.DiscardPendingAsync(connection, transaction, row.Id, now).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 LogCancelled(row.Id);
+                cancelled = true;
             }
 
-            return Result<AppointmentView>.Ok(AppointmentView.From(row));
+            view = AppointmentView.From(row);
         }
+
+        if (cancelled)
+        {
+            // Only after the commit: nobody is sent away for a cancellation that was rolled back.
+            await _changes.CancelledAsync(new AppointmentCancelled(view.Id, by)).ConfigureAwait(false);
+        }
+
+        return Result<AppointmentView>.Ok(view);
     }
 
     [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Appointment {AppointmentId} cancelled; links revoked")]

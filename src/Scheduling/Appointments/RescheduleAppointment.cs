@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.Email;
 using Teletherapy.Scheduling.Join;
@@ -31,26 +32,38 @@ public sealed record AppointmentView(
 /// <summary>
 /// Use case: move an appointment. In one transaction: the old join links are revoked (they answer <c>link-revoked</c>),
 /// unsent emails about the old time are discarded, and a new scheduled-appointment email with new links is queued.
+/// Once that is committed, the <see cref="IAppointmentChangeListener"/>s are told (the session hub sends away whoever
+/// is in the room with a revoked link).
 /// </summary>
 public sealed partial class RescheduleAppointment
 {
     private readonly Database _database;
     private readonly EmailComposer _composer;
     private readonly OutboxSignal _signal;
+    private readonly AppointmentChangeNotifier _changes;
     private readonly TimeProvider _time;
     private readonly ILogger<RescheduleAppointment> _logger;
 
-    internal RescheduleAppointment(Database database, EmailComposer composer, OutboxSignal signal, TimeProvider time, ILogger<RescheduleAppointment> logger)
+    internal RescheduleAppointment(
+        Database database, EmailComposer composer, OutboxSignal signal, AppointmentChangeNotifier changes, TimeProvider time, ILogger<RescheduleAppointment> logger)
     {
         _database = database;
         _composer = composer;
         _signal = signal;
+        _changes = changes;
         _time = time;
         _logger = logger;
     }
 
-    public async Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, RescheduleAppointmentRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Moves the appointment on behalf of the system (no person or integrator named).</summary>
+    public Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, RescheduleAppointmentRequest request, CancellationToken cancellationToken = default) =>
+        HandleAsync(appointmentId, request, AuditActor.System, cancellationToken);
+
+    /// <summary>Moves the appointment; <paramref name="by"/> is who did it (named in the audit entries of people sent away).</summary>
+    public async Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, RescheduleAppointmentRequest request, AuditActor by, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(by);
         var shape = new CreateAppointmentRequest(Guid.NewGuid(), request.TherapistIds ?? [Guid.NewGuid()], request.Start, request.DurationMinutes, End: request.End);
         var validation = new Validation();
         var duration = TimeSpan.Zero;
@@ -70,6 +83,8 @@ public sealed partial class RescheduleAppointment
             return Result<AppointmentView>.Invalid(validation.Errors);
         }
 
+        AppointmentRescheduled moved;
+        AppointmentView view;
         var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
         await using (connection)
         await using (transaction)
@@ -93,7 +108,7 @@ public sealed partial class RescheduleAppointment
             }
 
             var now = _time.GetUtcNow();
-            await JoinLinkIssuer.RevokeAllAsync(connection, transaction, row.Id, RevokeReasons.Rescheduled, now).ConfigureAwait(false);
+            var revoked = await JoinLinkIssuer.RevokeAllAsync(connection, transaction, row.Id, RevokeReasons.Rescheduled, now).ConfigureAwait(false);
             await OutboxWriter.DiscardPendingAsync(connection, transaction, row.Id, now).ConfigureAwait(false);
             row.StartAt = request.Start!.Value.ToUniversalTime();
             row.EndAt = row.StartAt + duration;
@@ -125,8 +140,13 @@ public sealed partial class RescheduleAppointment
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             _signal.Notify();
             LogRescheduled(row.Id, emails);
-            return Result<AppointmentView>.Ok(AppointmentView.From(row));
+            moved = new AppointmentRescheduled(row.ToFacts(), revoked, by);
+            view = AppointmentView.From(row);
         }
+
+        // Only after the commit: nobody is sent away for a move that was rolled back.
+        await _changes.RescheduledAsync(moved).ConfigureAwait(false);
+        return Result<AppointmentView>.Ok(view);
     }
 
     private static List<ValidationError> ValidateTimes(CreateAppointmentRequest shape, out TimeSpan duration)

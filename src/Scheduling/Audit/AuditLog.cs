@@ -15,7 +15,14 @@ public static class AuditKinds
     public const string Left = "left";
     public const string Dropped = "dropped";
     public const string Rejoined = "rejoined";
+    /// <summary>The session ended: by End session (no reason), or closed by a change to the appointment (reason <c>cancelled</c>, <c>too-early</c>…).</summary>
     public const string Ended = "ended";
+
+    /// <summary>
+    /// Someone was sent away from the session by a change to the appointment: the actor made the change, the subject
+    /// (a contact, or a staff member) was sent away, the reason is the rule they now fail (<c>link-revoked</c>, <c>not-listed</c>).
+    /// </summary>
+    public const string Removed = "removed";
 
     /// <summary>A join attempt refused by a rule; the event's reason is the rule's reason (<c>not-listed</c>, <c>too-early</c>…).</summary>
     public const string JoinRefused = "join-refused";
@@ -42,7 +49,10 @@ public sealed record AuditActor(string Kind, Guid? Id)
     public static AuditActor System { get; } = new(AuditActorKinds.System, null);
 }
 
-/// <summary>One audit event. For <c>admitted</c>, <c>denied</c> and <c>sent-back</c> the actor is the therapist and <see cref="SubjectId"/> the contact.</summary>
+/// <summary>
+/// One audit event. For <c>admitted</c>, <c>denied</c> and <c>sent-back</c> the actor is the therapist and <see cref="SubjectId"/>
+/// the contact; for <c>removed</c> the actor is who changed the appointment and the subject who was sent away.
+/// </summary>
 public sealed record AuditEvent(long Id, Guid AppointmentId, DateTimeOffset At, string Kind, string ActorKind, Guid? ActorId, Guid? SubjectId, string? Reason);
 
 /// <summary>Face-to-face time of an appointment, computed from its audit events.</summary>

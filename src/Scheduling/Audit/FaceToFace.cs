@@ -9,6 +9,7 @@ namespace Teletherapy.Scheduling.Audit;
 /// A contact is in the session after being <c>admitted</c> (the contact is the event's subject) or after <c>rejoined</c>
 /// (a dropped participant rejoins without knocking), and out after <c>sent-back</c>/<c>denied</c> (subject) or
 /// <c>left</c>/<c>dropped</c> (actor). A contact's <c>joined</c> or <c>knocked</c> is waiting, not session time.
+/// <c>removed</c> (a change to the appointment sent its subject away) takes the subject out, contact or therapist.
 /// <c>ended</c> clears everybody. An interval still open counts until <c>now</c>.
 /// </remarks>
 public static class FaceToFace
@@ -76,6 +77,11 @@ public static class FaceToFace
                 break;
             case AuditKinds.Denied when e.SubjectId is { } denied:
                 contacts.Remove(denied);
+                break;
+            case AuditKinds.Removed when e.SubjectId is { } removed:
+                // A contact whose link was revoked, or a therapist no longer listed: ids never collide.
+                contacts.Remove(removed);
+                therapists.Remove(removed);
                 break;
             case AuditKinds.Ended:
                 therapists.Clear();

@@ -58,9 +58,15 @@ internal static class JoinLinkIssuer
         return token;
     }
 
-    /// <summary>Revokes every active link of an appointment (reschedule, cancel).</summary>
-    public static Task<int> RevokeAllAsync(DbConnection connection, DbTransaction transaction, Guid appointmentId, string reason, DateTimeOffset now) =>
-        connection.ExecuteAsync(
+    /// <summary>Revokes every active link of an appointment (reschedule, cancel); returns the contacts whose links were revoked.</summary>
+    public static async Task<IReadOnlyList<Guid>> RevokeAllAsync(DbConnection connection, DbTransaction transaction, Guid appointmentId, string reason, DateTimeOffset now)
+    {
+        var contacts = (await connection.QueryAsync<Guid>(
+            "SELECT DISTINCT contact_id FROM join_links WHERE appointment_id = @appointmentId AND revoked_at IS NULL",
+            new { appointmentId }, transaction).ConfigureAwait(false)).ToList();
+        await connection.ExecuteAsync(
             "UPDATE join_links SET revoked_at = @now, revoked_reason = @reason WHERE appointment_id = @appointmentId AND revoked_at IS NULL",
-            new { now, reason, appointmentId }, transaction);
+            new { now, reason, appointmentId }, transaction).ConfigureAwait(false);
+        return contacts;
+    }
 }

@@ -56,17 +56,18 @@ internal static class AppointmentEndpoints
             .WithName("GetAppointment").WithSummary("One appointment.")
             .Produces<AppointmentView>().ProducesProblem(StatusCodes.Status404NotFound);
 
-        group.MapPut("/{id:guid}", async (Guid id, RescheduleAppointmentRequest body, RescheduleAppointment reschedule, CancellationToken ct) =>
-            ApiProblems.From(await reschedule.HandleAsync(id, body, ct), Results.Ok))
+        group.MapPut("/{id:guid}", async (Guid id, RescheduleAppointmentRequest body, HttpContext context, RescheduleAppointment reschedule, CancellationToken ct) =>
+            ApiProblems.From(await reschedule.HandleAsync(id, body, Changer(context), ct), Results.Ok))
             .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
             .WithName("RescheduleAppointment")
-            .WithSummary("Moves an appointment: old join links are revoked and a new email with new links is sent.")
+            .WithSummary("Moves an appointment: old join links are revoked (contacts in its session are sent away) and a new email with new links is sent.")
             .Produces<AppointmentView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
 
-        group.MapPost("/{id:guid}/cancel", async (Guid id, CancelAppointment cancel, CancellationToken ct) =>
-            ApiProblems.From(await cancel.HandleAsync(id, ct), Results.Ok))
+        group.MapPost("/{id:guid}/cancel", async (Guid id, HttpContext context, CancelAppointment cancel, CancellationToken ct) =>
+            ApiProblems.From(await cancel.HandleAsync(id, Changer(context), ct), Results.Ok))
             .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
-            .WithName("CancelAppointment").WithSummary("Cancels an appointment; its join links stop working.")
+            .WithName("CancelAppointment")
+            .WithSummary("Cancels an appointment; its join links stop working and anyone already in its session is told and sent away.")
             .Produces<AppointmentView>().ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/{id:guid}/join", async (Guid id, HttpContext context, JoinService join, CancellationToken ct) =>
@@ -98,6 +99,10 @@ internal static class AppointmentEndpoints
             .WithName("GetMinutes").WithSummary("Face-to-face minutes: time with a therapist and an admitted contact both present.")
             .Produces<FaceToFaceTime>().ProducesProblem(StatusCodes.Status404NotFound);
     }
+
+    /// <summary>Who changes an appointment, for the audit log: the signed-in staff member, else the integrator's API key.</summary>
+    private static AuditActor Changer(HttpContext context) =>
+        context.User.StaffId() is { } staffId ? AuditActor.Staff(staffId) : AuditActor.Integrator;
 }
 
 /// <summary>Status codes of refused joins.</summary>

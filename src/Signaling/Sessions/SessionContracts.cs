@@ -46,8 +46,14 @@ public sealed record PeerInfo(string ParticipantId, string Name, string Role, bo
 public sealed record WaitingRoomSnapshot(Guid AppointmentId, IReadOnlyList<WaitingParticipant> Waiting, IReadOnlyList<PeerInfo> InSession);
 
 /// <summary>What a participant's own screen should say.</summary>
-/// <remarks><c>Peers</c> is set on <c>admitted</c>: who is already in the session, so the screen can name their tiles.</remarks>
-public sealed record ParticipantStateNotice(string State, string? Message, string? ByName = null, IReadOnlyList<PeerInfo>? Peers = null);
+/// <remarks>
+/// <c>Peers</c> is set on <c>admitted</c>: who is already in the session, so the screen can name their tiles.
+/// <c>Reason</c> is set on <c>session-ended</c> when a change to the appointment, not End session, sent the participant
+/// away; it is the join rule's reason a new join would get: <c>cancelled</c> (the appointment was cancelled),
+/// <c>link-revoked</c> (it was rescheduled and a new link was emailed), <c>too-early</c> or <c>ended</c> (rescheduled to
+/// a time whose room is not open), <c>not-listed</c> (the therapist was taken off the appointment).
+/// </remarks>
+public sealed record ParticipantStateNotice(string State, string? Message, string? ByName = null, IReadOnlyList<PeerInfo>? Peers = null, string? Reason = null);
 
 /// <summary>A short message from a therapist to everyone waiting ("Running 5 minutes late").</summary>
 public sealed record WaitingRoomMessage(string Text, string FromName, DateTimeOffset SentAt);
@@ -101,6 +107,9 @@ public interface ISessionClient
     /// <summary>To a participant: a new subscribe offer (tracks came or went); answer with SubscribeAnswer.</summary>
     Task SubscribeOffer(string sdp);
 
-    /// <summary>To everyone: the session is over.</summary>
+    /// <summary>
+    /// The session is over for this connection: <c>ended</c> (End session) to everyone, or the reason of the change to the
+    /// appointment that closed it or sent this participant away (see <see cref="ParticipantStateNotice"/>).
+    /// </summary>
     Task SessionEnded(string reason);
 }

@@ -229,11 +229,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         AsTherapistAsync(connectionId, async (room, therapist) =>
         {
             await _endSession.HandleAsync(room.AppointmentId, AuditActor.Staff(therapist.StaffId!.Value)).ConfigureAwait(false);
-            room.End();
-            _rooms.TryRemove(room.AppointmentId, out _);
-            _relay.FindRouter(RouterId(room))?.Dispose();
-            await _hub.Clients.Group(SessionGroups.All(room.AppointmentId)).StateChanged(new ParticipantStateNotice(ParticipantStates.SessionEnded, "The session has ended. Thank you.", therapist.Name)).ConfigureAwait(false);
-            await _hub.Clients.Group(SessionGroups.All(room.AppointmentId)).SessionEnded("ended").ConfigureAwait(false);
+            await CloseAsync(room, JoinReasons.Ended, new ParticipantStateNotice(ParticipantStates.SessionEnded, "The session has ended. Thank you.", therapist.Name), auditBy: null).ConfigureAwait(false);
             return true;
         });
 

@@ -14,12 +14,15 @@ internal sealed class SessionRoom
     private readonly Dictionary<string, Participant> _participants = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _connections = new(StringComparer.Ordinal);
 
+    private SessionAppointment _appointment;
+
     public SessionRoom(SessionAppointment appointment)
     {
-        Appointment = appointment;
+        _appointment = appointment;
     }
 
-    public SessionAppointment Appointment { get; }
+    /// <summary>The appointment as last known: replaced when it is rescheduled while the room is open.</summary>
+    public SessionAppointment Appointment => Volatile.Read(ref _appointment);
 
     public Guid AppointmentId => Appointment.Id;
 
@@ -226,6 +229,31 @@ internal sealed class SessionRoom
             }
 
             return expired;
+        }
+    }
+
+    /// <summary>The appointment was rescheduled: its new times and therapists.</summary>
+    public void Reschedule(SessionAppointment appointment) => Volatile.Write(ref _appointment, appointment);
+
+    /// <summary>
+    /// Sends a participant away for good (their link was revoked, or a therapist is no longer listed): they and their
+    /// connections are forgotten, so nothing they send reaches this room any more. Null when there is no such participant.
+    /// </summary>
+    public ParticipantView? Remove(string participantId)
+    {
+        lock (_lock)
+        {
+            if (!_participants.Remove(participantId, out var participant))
+            {
+                return null;
+            }
+
+            foreach (var connection in participant.Connections)
+            {
+                _connections.Remove(connection);
+            }
+
+            return Copy(participant);
         }
     }
 

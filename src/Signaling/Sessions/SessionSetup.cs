@@ -1,3 +1,5 @@
+using Teletherapy.Scheduling.Appointments;
+
 namespace Teletherapy.Signaling.Sessions;
 
 internal static class SessionSetup
@@ -11,6 +13,7 @@ internal static class SessionSetup
         });
         services.AddSingleton<SessionCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionCoordinator>());
+        services.AddSingleton<IAppointmentChangeListener>(sp => sp.GetRequiredService<SessionCoordinator>());
         return services;
     }
 

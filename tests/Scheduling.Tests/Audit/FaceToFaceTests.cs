@@ -44,4 +44,19 @@ public sealed class FaceToFaceTests
             TimeSpan.FromMinutes(7),
             FaceToFace.Compute([Staff(0, AuditKinds.Joined), ByTherapist(3, AuditKinds.Admitted, Patient)], T.AddMinutes(10)));
     }
+
+    [Fact]
+    public void Removed_by_a_change_to_the_appointment_takes_its_subject_out_contact_or_therapist()
+    {
+        AuditEvent Removed(int minute, Guid subject) => new(++_id, Appointment, T.AddMinutes(minute), AuditKinds.Removed, AuditActorKinds.Integrator, null, subject, "link-revoked");
+        var events = new[]
+        {
+            Staff(0, AuditKinds.Joined),
+            ByTherapist(1, AuditKinds.Admitted, Patient), // together from 10:01
+            Removed(6, Patient), // the link was revoked: apart at 10:06
+            ByTherapist(7, AuditKinds.Admitted, Parent), // together from 10:07
+            Removed(9, Therapist), // the therapist was taken off: apart at 10:09
+        };
+        Assert.Equal(TimeSpan.FromMinutes(5 + 2), FaceToFace.Compute(events, T.AddHours(1)));
+    }
 }

@@ -24,7 +24,7 @@ export function linkProblemText(reason: string | null): string {
     case 'link-expired':
       return 'This link has expired. Join links work until a little after the appointment ends. If you still need to speak to your therapist, please contact the clinic.';
     case 'link-revoked':
-      return 'This link no longer works because the appointment was moved. Please use the link in the newest email from the clinic.';
+      return 'This link no longer works because the appointment was moved. The clinic has emailed you a new link: please use the link in the newest email from the clinic.';
     case 'cancelled':
       return 'This appointment was cancelled. If that is unexpected, please contact the clinic.';
     case 'ended':
@@ -224,7 +224,7 @@ class JoinPage {
       this.call?.showParticipant(peer.participantId);
     });
     hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
-    hub.on('SessionEnded', () => this.finish('session-ended'));
+    hub.on('SessionEnded', (reason: string | null) => this.sessionOver(reason));
     hub.onreconnecting(() => this.showNotice('Your connection dropped. Reconnecting… you keep your place.'));
     hub.onreconnected(() => void this.enter(true));
     hub.onclose(() => {
@@ -298,7 +298,11 @@ class JoinPage {
     if (notice.byName && notice.state === 'admitted') this.therapistName = notice.byName;
     this.state = notice.state;
     this.main.dataset.state = notice.state;
-    if (notice.state === 'denied' || notice.state === 'session-ended' || notice.state === 'left') {
+    if (notice.state === 'session-ended') {
+      this.sessionOver(notice.reason);
+      return;
+    }
+    if (notice.state === 'denied' || notice.state === 'left') {
       this.finish(notice.state);
       return;
     }
@@ -321,6 +325,20 @@ class JoinPage {
     this.leaveButton.disabled = true;
     await this.hub?.invoke('Leave').catch(() => undefined);
     this.finish('left');
+  }
+
+  /**
+   * The session is over for this visit: ended by the therapist, or the appointment was cancelled or moved while the
+   * patient was here; then the page says what opening this link now would say (cancelled, link-revoked).
+   */
+  private sessionOver(reason: string | null | undefined): void {
+    if (this.finished) return;
+    if (!reason || reason === 'ended') {
+      this.finish('session-ended');
+      return;
+    }
+    this.finish(null);
+    showLinkProblem(this.main, reason);
   }
 
   /** The end of this visit: denied, ended, left, or a refused join. Closes media and the hub. */

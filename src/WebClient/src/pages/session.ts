@@ -121,7 +121,7 @@ class TherapistRoom {
       this.call?.showParticipant(peer.participantId);
     });
     this.hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
-    this.hub.on('SessionEnded', () => this.showEnded());
+    this.hub.on('SessionEnded', (reason: string | null) => this.showEnded(reason));
     this.hub.onreconnected(() => void this.rejoin());
     this.hub.onclose(() => {
       if (!this.ended) this.showNotice('The connection to the session was lost. Reload the page to rejoin.');
@@ -342,7 +342,7 @@ class TherapistRoom {
     try {
       const joined = await this.hub.invoke<JoinResult>('JoinAsTherapist', this.appointmentId);
       if (!joined.accepted) {
-        this.showEnded();
+        this.showEnded(joined.reason);
         return;
       }
       this.selfId = joined.participantId ?? this.selfId;
@@ -366,15 +366,21 @@ class TherapistRoom {
     void this.hub.stop();
   }
 
-  private showEnded(): void {
+  /** The session is over: End session (reason ended), or a change to the appointment closed it or took this therapist off it. */
+  private showEnded(reason: string | null = null): void {
     if (this.endedShown) return;
     this.endedShown = true;
     this.ended = true;
     this.shutdown();
-    this.title.textContent = 'The session has ended';
+    const changed = reason !== null && reason !== 'ended';
+    const titles: Record<string, string> = { cancelled: 'The appointment was cancelled', 'too-early': 'The appointment was moved' };
+    this.title.textContent = changed ? titles[reason] ?? 'You cannot join this session' : 'The session has ended';
+    const text = changed
+      ? `${therapistRefusal(reason, null)}${reason === 'not-listed' ? '' : ' The session is closed for everyone.'}`
+      : 'The session has ended for everyone. The join links for this appointment no longer work.';
     this.main.replaceChildren(
       this.title,
-      el('p', { role: 'status', id: 'session-status' }, 'The session has ended for everyone. The join links for this appointment no longer work.'),
+      el('p', { role: 'status', id: 'session-status', 'data-reason': reason ?? 'ended' }, text),
       el('p', {}, el('a', { href: '/schedule/calendar' }, 'Back to the calendar')),
     );
   }

@@ -45,6 +45,8 @@ export interface ParticipantStateNotice {
   state: ParticipantState;
   message: string | null;
   byName: string | null;
+  /** On session-ended when a change to the appointment sent this participant away: cancelled, link-revoked, too-early… */
+  reason?: string | null;
 }
 
 export interface WaitingRoomMessage {
