@@ -301,6 +301,7 @@ internal static class ClientNegotiation
             AbsSendTime = media.FindExtMapId(SdpExtMap.AbsSendTimeUri) ?? 0,
             TransportWideCc = media.FindExtMapId(SdpExtMap.TransportWideCcUri) ?? 0,
             AudioLevel = media.FindExtMapId(SdpExtMap.AudioLevelUri) ?? 0,
+            PlayoutDelay = media.FindExtMapId(SdpExtMap.PlayoutDelayUri) ?? 0,
         };
         track = new RelayTrack(mid, kind, ssrc, rtx, codec, ids, media.Msid?.StreamId, media.Msid?.TrackId);
         return true;
@@ -308,7 +309,7 @@ internal static class ClientNegotiation
 
     private static bool IsKnownExtension(string uri) =>
         uri is SdpExtMap.MidUri or SdpExtMap.AbsSendTimeUri or SdpExtMap.TransportWideCcUri or SdpExtMap.AudioLevelUri
-            or SdpExtMap.RtpStreamIdUri or SdpExtMap.RepairedRtpStreamIdUri;
+            or SdpExtMap.RtpStreamIdUri or SdpExtMap.RepairedRtpStreamIdUri or SdpExtMap.PlayoutDelayUri;
 
     private static SessionDescription NewSession()
     {

@@ -27,9 +27,11 @@ public sealed class ForwardingAllocationTests
         var audio = alice.Peer.Producers.Single(p => p.Kind == MediaKind.Audio);
         var video = alice.Peer.Producers.Single(p => p.Kind == MediaKind.Video);
 
-        // Packets are made beforehand: only what the relay does with them is measured. A first round of as many warms
-        // up this thread's pooled buffers in every size class the packets need (a class's first rent allocates once).
-        var packets = new (byte[] Buffer, int Length, Producer Producer)[2 * Forwards];
+        // Packets are made beforehand: only what the relay does with them is measured. A first round warms up this
+        // thread's pooled buffers in every size class the packets need (a class's first rent allocates once), and grows
+        // the retransmission buffer to its largest (these packets come faster than any real stream).
+        var warmup = 2 * (RetransmissionBuffer.MaxCapacity + 100);
+        var packets = new (byte[] Buffer, int Length, Producer Producer)[warmup + Forwards];
         for (var i = 0; i < packets.Length; i++)
         {
             var buffer = new byte[1500];
@@ -37,13 +39,13 @@ public sealed class ForwardingAllocationTests
         }
 
         var received = bob.ReceivedPackets;
-        for (var i = 0; i < Forwards; i++)
+        for (var i = 0; i < warmup; i++)
         {
             Forward(packets[i]);
         }
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = Forwards; i < packets.Length; i++)
+        for (var i = warmup; i < packets.Length; i++)
         {
             Forward(packets[i]);
         }
