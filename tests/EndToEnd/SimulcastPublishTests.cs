@@ -12,7 +12,7 @@ namespace Teletherapy.EndToEnd;
 /// The web client publishes its camera in simulcast layers (src/WebClient/src/media/simulcast.ts): in the real session
 /// flow both browsers send several rid encodings, the relay receives them as layers of one track and forwards a layer
 /// above the lowest to the other side, which keeps decoding. The fake camera gives the 640×480 the client asks for,
-/// so two layers are offered: h (320×240) and f (640×480). Turning the camera off keeps the video flowing; switching the camera keeps the layers.
+/// so two layers are offered: h (320×240) and f (640×480). Turning the camera off keeps the video flowing; switching the camera keeps the layers, and the new camera is seen.
 /// </summary>
 public sealed class SimulcastPublishTests(ITestOutputHelper output)
 {
@@ -21,7 +21,7 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
     {
         using var server = new LiveServer(Scenario.DemoSettings());
         var demo = DemoInfo.Read(server.DataPath);
-        await using var therapistBrowser = await Browser.LaunchAsync(fakeDevices: "device-count=2");
+        await using var therapistBrowser = await Browser.LaunchAsync(fakeDevices: "device-count=3");
         await using var patientBrowser = await Browser.LaunchAsync();
         var errors = new List<string>();
         var therapist = await therapistBrowser.NewPageAsync(errors);
@@ -82,14 +82,19 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
         await Scenario.WaitForMediaAsync(patient);
         await cameraOff.ClickAsync();
 
-        // The therapist switches to the second camera: the sender takes the new track and keeps its layers.
+        // The therapist switches to another camera: the sender takes the new track and keeps its layers.
         var before = await therapist.EvaluateAsync<string>($"() => ({SentVideo})().track.id");
         var cameras = therapist.GetByLabel("Camera", new() { Exact = true });
         await Expect(cameras).ToBeEnabledAsync();
-        var other = await cameras.Locator("option:not(:checked)").First.GetAttributeAsync("value");
+        var other = await cameras.Locator("option:not(:checked)").Last.GetAttributeAsync("value");
         await cameras.SelectOptionAsync(other!);
         await therapist.WaitForFunctionAsync($"() => ({SentVideo})().track.id !== '{before}'");
         Assert.Equal("h,f", await therapist.EvaluateAsync<string>($"() => ({SentVideo})().getParameters().encodings.map(e => e.rid).join(',')"));
+        // The new camera's frames are encoded in every layer and reach the patient. (Chromium's second fake camera
+        // is a depth camera, which encoders do not take; the third is an ordinary one.)
+        var afterSwitch = await LayersEncodingAsync(therapist);
+        Assert.True(afterSwitch.Count >= 2, "layers encoding after the switch: " + string.Join(", ", afterSwitch));
+        await Scenario.WaitForMediaAsync(patient);
         Assert.Empty(Scenario.Unexpected(errors));
     }
 
