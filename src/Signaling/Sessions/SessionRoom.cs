@@ -200,11 +200,7 @@ internal sealed class SessionRoom
                 return null;
             }
 
-            foreach (var connection in participant.Connections)
-            {
-                _connections.Remove(connection);
-            }
-
+            ForgetConnections(participant);
             participant.Connections.Clear();
             participant.State = participant.State == ParticipantStates.Denied ? ParticipantStates.Denied : ParticipantStates.Left;
             return Copy(participant);
@@ -248,12 +244,17 @@ internal sealed class SessionRoom
                 return null;
             }
 
-            foreach (var connection in participant.Connections)
-            {
-                _connections.Remove(connection);
-            }
-
+            ForgetConnections(participant);
             return Copy(participant);
+        }
+    }
+
+    /// <summary>Under the lock: the participant's connections no longer lead to them.</summary>
+    private void ForgetConnections(Participant participant)
+    {
+        foreach (var connection in participant.Connections)
+        {
+            _connections.Remove(connection);
         }
     }
 
