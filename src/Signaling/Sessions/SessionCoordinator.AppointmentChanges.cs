@@ -15,6 +15,9 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     public Task AppointmentCancelledAsync(AppointmentCancelled change)
     {
         ArgumentNullException.ThrowIfNull(change);
+        // First remembered, then the room looked up: a join that read the appointment before the cancel committed
+        // either finds it here once it is in the room (EnteredCancelledAsync), or is in the room when we look.
+        _cancelled[change.AppointmentId] = _time.GetUtcNow();
         if (FindRoom(change.AppointmentId) is not { } room)
         {
             return Task.CompletedTask;
@@ -118,6 +121,47 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
             var tabs = _hub.Clients.Clients(connections);
             await tabs.StateChanged(notice).ConfigureAwait(false);
             await tabs.SessionEnded(reason).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A join that passed the join rules just before its appointment was cancelled may reach the room after the cancel
+    /// looked for it. Checked once the participant is in the room: if the appointment was cancelled meanwhile, the
+    /// participant is taken out again (and an empty room with them), and the join is refused with <c>cancelled</c>.
+    /// </summary>
+    private async Task<bool> EnteredCancelledAsync(SessionRoom room, ParticipantView participant, AuditActor actor)
+    {
+        if (!_cancelled.ContainsKey(room.AppointmentId))
+        {
+            return false;
+        }
+
+        if (room.Remove(participant.Id) is { } removed)
+        {
+            RouterFor(room).RemovePeer(removed.Id);
+            ForgetMedia(room, removed.Id);
+            await LetGoAsync(room, removed).ConfigureAwait(false);
+        }
+
+        if (room.Participants().Count == 0 && _rooms.TryRemove(KeyValuePair.Create(room.AppointmentId, room)))
+        {
+            room.End();
+            _relay.FindRouter(RouterId(room))?.Dispose();
+        }
+
+        await _audit.AppendAsync(room.AppointmentId, AuditKinds.JoinRefused, actor, JoinReasons.Cancelled).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Cancellations are remembered only for as long as a join that read the appointment before could be under way.</summary>
+    private void ForgetOldCancellations(DateTimeOffset now)
+    {
+        foreach (var (id, at) in _cancelled)
+        {
+            if (now - at > CancelledMemory)
+            {
+                _cancelled.TryRemove(KeyValuePair.Create(id, at));
+            }
         }
     }
 

@@ -25,6 +25,8 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     private const string NotAdmitted = "not-admitted";
 
     private readonly ConcurrentDictionary<Guid, SessionRoom> _rooms = new();
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _cancelled = new();
+    private static readonly TimeSpan CancelledMemory = TimeSpan.FromMinutes(5);
     private readonly ConcurrentDictionary<string, Guid> _connectionRooms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _mediaConnections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RouterPeer> _hookedPeers = new(StringComparer.Ordinal);
@@ -78,6 +80,11 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         var outcome = room.JoinTherapist(staffId, name, connectionId, _time.GetUtcNow());
         await AttachAsync(connectionId, room, outcome.Participant).ConfigureAwait(false);
+        if (await EnteredCancelledAsync(room, outcome.Participant, AuditActor.Staff(staffId)).ConfigureAwait(false))
+        {
+            return Refuse(JoinReasons.Cancelled);
+        }
+
         var therapistPeer = RouterFor(room).GetOrAddPeer(outcome.Participant.Id);
         therapistPeer.SeesWaitingPeers = true;
         therapistPeer.Admit();
@@ -135,8 +142,13 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         }
 
         await AttachAsync(connectionId, room, participant).ConfigureAwait(false);
-        var peer = RouterFor(room).GetOrAddPeer(participant.Id);
         var actor = AuditActor.Contact(contact.Id);
+        if (await EnteredCancelledAsync(room, participant, actor).ConfigureAwait(false))
+        {
+            return Refuse(JoinReasons.Cancelled);
+        }
+
+        var peer = RouterFor(room).GetOrAddPeer(participant.Id);
         if (participant.State == ParticipantStates.Admitted)
         {
             peer.Admit();
@@ -338,6 +350,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         try
         {
             var now = _time.GetUtcNow();
+            ForgetOldCancellations(now);
             foreach (var room in _rooms.Values)
             {
                 var expired = room.ExpireDropped(now, WaitingGrace);

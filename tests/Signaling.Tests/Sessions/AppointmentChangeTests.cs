@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Teletherapy.MediaRelay;
 using Teletherapy.MediaRelay.Routing;
+using Teletherapy.Scheduling.Appointments;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Signaling.Sessions;
 
 namespace Teletherapy.Signaling.Tests.Sessions;
@@ -207,6 +209,29 @@ public sealed class AppointmentChangeTests(ClinicFixture clinic) : HubTestBase(c
         var removed = Assert.Single(await Server.AuditAsync(s.AppointmentId), e => e!["kind"]!.GetValue<string>() == "removed")!;
         Assert.Equal(("not-listed", s.Ada.Id), (removed["reason"]!.GetValue<string>(), removed["subjectId"]!.GetValue<Guid>()));
         JoinRefusalTests.AssertRefused(await ada.JoinAsTherapistAsync(s.AppointmentId), "not-listed");
+    }
+
+    [Fact(Timeout = Bound)]
+    public async Task A_join_that_read_the_appointment_just_before_the_cancel_is_refused_once_it_reaches_the_room()
+    {
+        var s = await ScenarioAsync();
+        // The cancel has been committed and its listener has run (finding no room), but these joins read the
+        // appointment before the commit: here the database still says scheduled, so only the room can stop them.
+        var coordinator = Server.Services.GetRequiredService<SessionCoordinator>();
+        await coordinator.AppointmentCancelledAsync(new AppointmentCancelled(s.AppointmentId, AuditActor.Staff(s.Ben.Id)));
+
+        var patient = await Server.ConnectAsync();
+        JoinRefusalTests.AssertRefused(await patient.JoinWithTokenAsync(s.PatientToken), "cancelled");
+        var ada = await s.ConnectStaffAsync(s.Ada);
+        JoinRefusalTests.AssertRefused(await ada.JoinAsTherapistAsync(s.AppointmentId), "cancelled");
+
+        // No room or relay router was left behind, and nobody can act in the session.
+        Assert.Null(coordinator.FindRoom(s.AppointmentId));
+        Assert.Null(Router(s));
+        await Assert.ThrowsAsync<HubException>(() => patient.PublishAsync(Sdp.ChromeOffer));
+        await Assert.ThrowsAsync<HubException>(() => ada.AdmitAllAsync());
+        var refused = (await Server.AuditAsync(s.AppointmentId)).Where(e => e!["kind"]!.GetValue<string>() == "join-refused").ToList();
+        Assert.Equal(2, refused.Count(e => e!["reason"]!.GetValue<string>() == "cancelled"));
     }
 
     private Task<HttpResponseMessage> RescheduleAsync(SessionScenario s, DateTimeOffset start, Guid[]? therapistIds = null) =>
