@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Teletherapy.EndToEnd;
+
+/// <summary>
+/// The therapist's waiting-room controls in the session room, by their contract names (product.md §6): Admit, Send to
+/// waiting room, Admit all, Deny — each seen by the patient or the caregiver on their join page — and a cancel through
+/// the REST API reaching the open session room and the patient.
+/// </summary>
+public sealed class WaitingRoomControlsTests
+{
+    [Fact(Timeout = 150_000)]
+    public async Task Admit_send_back_admit_all_and_deny_reach_the_patient_and_a_cancel_reaches_the_therapist()
+    {
+        using var server = new LiveServer(Scenario.DemoSettings());
+        var demo = DemoInfo.Read(server.DataPath);
+        await using var therapistBrowser = await Browser.LaunchAsync();
+        await using var patientBrowser = await Browser.LaunchAsync();
+        var errors = new List<string>();
+        var therapist = await therapistBrowser.NewPageAsync(errors);
+        var patient = await patientBrowser.NewPageAsync(errors);
+
+        await Scenario.SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
+        await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
+        await Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
+        await patient.GotoAsync(server.BaseUrl + demo.JoinPath);
+        await patient.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+        var status = patient.Locator("#join-status");
+        await Expect(status).ToHaveTextAsync("Your therapist knows you are here and will let you in shortly.");
+
+        var waiting = therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName });
+        var inSession = therapist.Locator(".session-entry", new() { HasText = demo.PatientName });
+        await waiting.GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
+        await Expect(status).ToHaveTextAsync("You are in the session.");
+        await Scenario.WaitForMediaAsync(patient);
+
+        // Send to waiting room: the patient is told and is back in the queue.
+        await inSession.GetByRole(AriaRole.Button, new() { Name = "Send to waiting room", Exact = true }).ClickAsync();
+        await Expect(status).ToHaveTextAsync("You are back in the waiting room. Your therapist will let you in again.");
+        await Expect(waiting).ToBeVisibleAsync();
+        await Expect(inSession).ToHaveCountAsync(0);
+
+        // The caregiver knocks with the link from their own email: with two waiting, Admit all lets both in.
+        var caregiver = await patientBrowser.NewPageAsync(errors);
+        var (caregiverName, caregiverPath) = OtherJoinLink(server.DataPath, demo.PatientName);
+        await caregiver.GotoAsync(server.BaseUrl + caregiverPath);
+        await caregiver.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+        var caregiverStatus = caregiver.Locator("#join-status");
+        await Expect(caregiverStatus).ToHaveTextAsync("Your therapist knows you are here and will let you in shortly.");
+        await therapist.GetByRole(AriaRole.Button, new() { Name = "Admit all", Exact = true }).ClickAsync();
+        await Expect(status).ToHaveTextAsync("You are in the session.");
+        await Expect(caregiverStatus).ToHaveTextAsync("You are in the session.");
+        await Scenario.WaitForMediaAsync(patient);
+
+        // The caregiver back to the waiting room, then Deny: they are told they were not let in; the patient stays.
+        var caregiverInSession = therapist.Locator(".session-entry", new() { HasText = caregiverName });
+        await caregiverInSession.GetByRole(AriaRole.Button, new() { Name = "Send to waiting room", Exact = true }).ClickAsync();
+        await Expect(caregiverStatus).ToHaveTextAsync("You are back in the waiting room. Your therapist will let you in again.");
+        var caregiverWaiting = therapist.Locator(".waiting-entry", new() { HasText = caregiverName });
+        await caregiverWaiting.GetByRole(AriaRole.Button, new() { Name = "Deny", Exact = true }).ClickAsync();
+        await Expect(caregiver.Locator("main")).ToContainTextAsync("The therapist could not let you in to this session.");
+        await Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
+        await Expect(status).ToHaveTextAsync("You are in the session.");
+
+        // The clinic cancels the appointment during the session: the therapist's room and the patient's page say so.
+        using var integrator = Scenario.Integrator(server);
+        var cancelled = await integrator.PostAsync($"api/v1/appointments/{demo.AppointmentId}/cancel", null);
+        Assert.True(cancelled.IsSuccessStatusCode, $"cancel: {(int)cancelled.StatusCode}");
+        await Expect(therapist.Locator("#session-status")).ToHaveAttributeAsync("data-reason", "cancelled");
+        await Expect(therapist.Locator("main")).ToContainTextAsync("The appointment was cancelled");
+        await Expect(patient.Locator("main")).ToContainTextAsync("This appointment was cancelled.");
+
+        Assert.Empty(Scenario.Unexpected(errors));
+    }
+
+    /// <summary>The other contact's name and join path, from the scheduled-appointment emails in the outbox.</summary>
+    private static (string Name, string Path) OtherJoinLink(string dataPath, string patientName)
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(dataPath, "outbox"), "*.eml"))
+        {
+            var message = MimeKit.MimeMessage.Load(file);
+            var to = message.To.Mailboxes.Single();
+            var link = Regex.Match(message.TextBody ?? string.Empty, @"https?://\S+?(/join/[A-Za-z0-9_-]+)");
+            if (to.Name is { Length: > 0 } name && name != patientName && link.Success)
+            {
+                return (name, link.Groups[1].Value);
+            }
+        }
+
+        throw new InvalidOperationException("No join email for a second contact in the outbox.");
+    }
+}
