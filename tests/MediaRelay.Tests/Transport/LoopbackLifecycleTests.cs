@@ -171,7 +171,8 @@ public sealed class LoopbackLifecycleTests
             IceCredentials.Create(), DtlsCertificate.Generate(), "abcdefgh", IceCredentials.Create().Password, DtlsCertificate.Generate().Fingerprint,
             (IPEndPoint)placeholder.LocalEndPoint!, IceTransportProtocol.Udp)
         {
-            ConnectTimeout = TimeSpan.FromSeconds(1),
+            // Long enough for several retransmissions even when a busy machine runs the timer late.
+            ConnectTimeout = TimeSpan.FromSeconds(3),
         };
 
         var failure = await Assert.ThrowsAsync<TimeoutException>(() => client.ConnectAsync().WaitAsync(LoopbackSession.StepTimeout));
