@@ -57,6 +57,21 @@ public static partial class Scenario
         await page.WaitForURLAsync(new Regex("/schedule/calendar"), new() { Timeout = 15_000 });
     }
 
+    /// <summary>The demo therapist signs in and opens the demo appointment's session room, where nobody waits yet.</summary>
+    public static async Task OpenSessionRoomAsync(IPage therapist, LiveServer server, DemoInfo demo)
+    {
+        await SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
+        await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
+        await Assertions.Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
+    }
+
+    /// <summary>A contact opens their join link and presses Join the session.</summary>
+    public static async Task JoinWithLinkAsync(IPage page, LiveServer server, string joinPath)
+    {
+        await page.GotoAsync(server.BaseUrl + joinPath);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+    }
+
     /// <summary>Totals over the subscribe connection's inbound-rtp: video frames decoded, audio packets, all packets.</summary>
     public static async Task<Inbound> InboundAsync(IPage page)
     {

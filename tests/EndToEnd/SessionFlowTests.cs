@@ -130,13 +130,10 @@ public sealed class SessionFlowTests
         var therapist = await therapistBrowser.NewPageAsync(errors);
         var patient = await patientBrowser.NewPageAsync(errors);
 
-        await Scenario.SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
-        await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
-        await Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
+        await Scenario.OpenSessionRoomAsync(therapist, server, demo);
         await Scenario.WaitForConnectedAsync(therapist, "publish");
 
-        await patient.GotoAsync(server.BaseUrl + demo.JoinPath);
-        await patient.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+        await Scenario.JoinWithLinkAsync(patient, server, demo.JoinPath);
         await Expect(patient.Locator("#join-status")).ToHaveTextAsync("Your therapist knows you are here and will let you in shortly.");
 
         // Both connections are up while waiting (admission will be instant), yet the relay forwards nothing either way.

@@ -27,11 +27,8 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
         var therapist = await therapistBrowser.NewPageAsync(errors);
         var patient = await patientBrowser.NewPageAsync(errors);
 
-        await Scenario.SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
-        await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
-        await Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
-        await patient.GotoAsync(server.BaseUrl + demo.JoinPath);
-        await patient.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+        await Scenario.OpenSessionRoomAsync(therapist, server, demo);
+        await Scenario.JoinWithLinkAsync(patient, server, demo.JoinPath);
         await therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName })
             .GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
         await Expect(patient.Locator("#join-status")).ToHaveTextAsync("You are in the session.");

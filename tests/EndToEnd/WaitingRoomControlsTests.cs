@@ -22,11 +22,8 @@ public sealed class WaitingRoomControlsTests
         var therapist = await therapistBrowser.NewPageAsync(errors);
         var patient = await patientBrowser.NewPageAsync(errors);
 
-        await Scenario.SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
-        await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
-        await Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
-        await patient.GotoAsync(server.BaseUrl + demo.JoinPath);
-        await patient.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+        await Scenario.OpenSessionRoomAsync(therapist, server, demo);
+        await Scenario.JoinWithLinkAsync(patient, server, demo.JoinPath);
         var status = patient.Locator("#join-status");
         await Expect(status).ToHaveTextAsync("Your therapist knows you are here and will let you in shortly.");
 
@@ -45,8 +42,7 @@ public sealed class WaitingRoomControlsTests
         // The caregiver knocks with the link from their own email: with two waiting, Admit all lets both in.
         var caregiver = await patientBrowser.NewPageAsync(errors);
         var (caregiverName, caregiverPath) = OtherJoinLink(server.DataPath, demo.PatientName);
-        await caregiver.GotoAsync(server.BaseUrl + caregiverPath);
-        await caregiver.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
+        await Scenario.JoinWithLinkAsync(caregiver, server, caregiverPath);
         var caregiverStatus = caregiver.Locator("#join-status");
         await Expect(caregiverStatus).ToHaveTextAsync("Your therapist knows you are here and will let you in shortly.");
         await therapist.GetByRole(AriaRole.Button, new() { Name = "Admit all", Exact = true }).ClickAsync();

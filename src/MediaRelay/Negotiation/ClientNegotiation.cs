@@ -191,7 +191,7 @@ internal static class ClientNegotiation
             if (mid is null || offered.Port == 0 || offered.Direction is not (SdpDirection.SendOnly or SdpDirection.SendRecv)
                 || !PublishAnswer.IsRtpProtocol(offered.Protocol) || !TryReadTrack(offered, out track))
             {
-                answer.Media.Add(Rejected(offered));
+                answer.Media.Add(PublishAnswer.Rejected(offered));
                 if (mid is not null)
                 {
                     rejected.Add(mid);
@@ -354,20 +354,6 @@ internal static class ClientNegotiation
             media.AddAttribute("extmap", Invariant($"{ids.RtpStreamId} {SdpExtMap.RtpStreamIdUri}"));
             media.AddAttribute("extmap", Invariant($"{ids.RepairedRtpStreamId} {SdpExtMap.RepairedRtpStreamIdUri}"));
         }
-    }
-
-    /// <summary>RFC 3264 §6: a refused stream keeps its position and mid with port 0.</summary>
-    private static MediaDescription Rejected(MediaDescription offered)
-    {
-        var media = new MediaDescription(offered.Media, 0, offered.Protocol, offered.Formats.Count > 0 ? [offered.Formats[0]] : ["0"]);
-        media.Fields.Add(new SdpLine('c', "IN IP4 0.0.0.0"));
-        if (offered.Mid is { } mid)
-        {
-            media.AddAttribute("mid", mid);
-        }
-
-        media.Direction = SdpDirection.Inactive;
-        return media;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -293,11 +293,15 @@ internal static class PublishAnswer
             "echo-" + mid);
 
     /// <summary>RFC 3264 §6: a rejected stream is answered with port 0, keeping its position and mid.</summary>
-    private static MediaDescription Rejected(MediaDescription offered)
+    internal static MediaDescription Rejected(MediaDescription offered) =>
+        Closed(offered.Media, offered.Protocol, offered.Formats.Count > 0 ? offered.Formats[0] : "0", offered.Mid);
+
+    /// <summary>An m-line with port 0 (RFC 3264 §6, RFC 8843 §7.3.3): it keeps its position and mid, and carries nothing.</summary>
+    internal static MediaDescription Closed(string kind, string protocol, string format, string? mid)
     {
-        var media = new MediaDescription(offered.Media, 0, offered.Protocol, offered.Formats.Count > 0 ? [offered.Formats[0]] : ["0"]);
+        var media = new MediaDescription(kind, 0, protocol, [format]);
         media.Fields.Add(new SdpLine('c', "IN IP4 0.0.0.0"));
-        if (offered.Mid is { } mid)
+        if (mid is not null)
         {
             media.AddAttribute("mid", mid);
         }

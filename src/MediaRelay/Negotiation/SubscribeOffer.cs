@@ -62,12 +62,8 @@ internal static class SubscribeOffer
         {
             if (slot.Consumer is not { } consumer)
             {
-                var closed = new MediaDescription(slot.Kind == MediaKind.Audio ? "audio" : "video", 0, "UDP/TLS/RTP/SAVPF",
-                    [(slot.Kind == MediaKind.Audio ? OpusPayloadType : Vp8PayloadType).ToString(CultureInfo.InvariantCulture)]);
-                closed.Fields.Add(new SdpLine('c', "IN IP4 0.0.0.0"));
-                closed.AddAttribute("mid", slot.Mid);
-                closed.Direction = SdpDirection.Inactive;
-                offer.Media.Add(closed);
+                offer.Media.Add(PublishAnswer.Closed(slot.Kind == MediaKind.Audio ? "audio" : "video", "UDP/TLS/RTP/SAVPF",
+                    (slot.Kind == MediaKind.Audio ? OpusPayloadType : Vp8PayloadType).ToString(CultureInfo.InvariantCulture), slot.Mid));
                 continue;
             }
 

@@ -65,8 +65,10 @@ internal sealed class Consumer
     private readonly LossTracker _subscriberLoss = new();
     private long _subscriberRoundTrip = Stopwatch.Frequency / 10; // 100 ms until a Receiver Report tells us better
     private int _playoutDelayMs;
-    private volatile bool _writePlayoutDelay;
     private long _playoutDelayWriteUntil;
+
+    /// <summary>The playout-delay element's 3-byte value, packed (housekeeping encodes it), or −1 when none is written.</summary>
+    private int _playoutDelayElement = -1;
 
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
     {
@@ -487,7 +489,15 @@ internal sealed class Consumer
         }
 
         Volatile.Write(ref _playoutDelayMs, milliseconds);
-        _writePlayoutDelay = milliseconds > 0 || now < _playoutDelayWriteUntil;
+        var element = -1;
+        if (milliseconds > 0 || now < _playoutDelayWriteUntil)
+        {
+            Span<byte> value = stackalloc byte[3];
+            PlayoutDelayPolicy.Write(value, delay, PlayoutDelayPolicy.Upper);
+            element = (value[0] << 16) | (value[1] << 8) | value[2];
+        }
+
+        Volatile.Write(ref _playoutDelayElement, element);
     }
 
     public void OnProducerClosed() => IsClosed = true;
@@ -610,11 +620,11 @@ internal sealed class Consumer
             offset = WriteElement(destination, offset, ids.Mid, _mid);
         }
 
-        if (_writePlayoutDelay && ids.PlayoutDelay is > 0 and <= 14)
+        var playoutDelay = Volatile.Read(ref _playoutDelayElement);
+        if (playoutDelay >= 0 && ids.PlayoutDelay is > 0 and <= 14)
         {
-            Span<byte> delay = stackalloc byte[3];
-            PlayoutDelayPolicy.Write(delay, PlayoutDelay, PlayoutDelayPolicy.Upper);
-            offset = WriteElement(destination, offset, ids.PlayoutDelay, delay);
+            Span<byte> value = [(byte)(playoutDelay >> 16), (byte)(playoutDelay >> 8), (byte)playoutDelay];
+            offset = WriteElement(destination, offset, ids.PlayoutDelay, value);
         }
 
         if (header.HasExtension)

@@ -136,13 +136,7 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
             return false;
         }
 
-        if (room.Remove(participant.Id) is { } removed)
-        {
-            RouterFor(room).RemovePeer(removed.Id);
-            ForgetMedia(room, removed.Id);
-            await LetGoAsync(room, removed).ConfigureAwait(false);
-        }
-
+        await TakeOutAsync(room, participant.Id).ConfigureAwait(false);
         if (room.Participants().Count == 0 && _rooms.TryRemove(KeyValuePair.Create(room.AppointmentId, room)))
         {
             room.End();
@@ -172,16 +166,13 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     /// </summary>
     private async Task SendAwayAsync(SessionRoom room, ParticipantView participant, string reason, AuditActor by, string message)
     {
-        var removed = room.Remove(participant.Id);
+        var removed = await TakeOutAsync(room, participant.Id).ConfigureAwait(false);
         if (removed is null)
         {
             return;
         }
 
-        RouterFor(room).RemovePeer(removed.Id);
-        ForgetMedia(room, removed.Id);
         LogSentAway(removed.Id, room.AppointmentId, reason);
-        await LetGoAsync(room, removed).ConfigureAwait(false);
         var wasInRoom = removed.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack or ParticipantStates.Admitted;
         if (wasInRoom)
         {
@@ -204,6 +195,20 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
         {
             await AfterPresenceChangeAsync(room, removed).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Out of the room and the relay (their peer removed), their connections let go. Null when not in the room.</summary>
+    private async Task<ParticipantView?> TakeOutAsync(SessionRoom room, string participantId)
+    {
+        var removed = room.Remove(participantId);
+        if (removed is not null)
+        {
+            _relay.FindRouter(RouterId(room))?.RemovePeer(removed.Id);
+            ForgetMedia(room, removed.Id);
+            await LetGoAsync(room, removed).ConfigureAwait(false);
+        }
+
+        return removed;
     }
 
     /// <summary>The participant's connections no longer belong to the room: no group of it, no room to act on.</summary>
