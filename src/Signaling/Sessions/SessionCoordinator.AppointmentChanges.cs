@@ -129,23 +129,62 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     /// looked for it. Checked once the participant is in the room: if the appointment was cancelled meanwhile, the
     /// participant is taken out again (and an empty room with them), and the join is refused with <c>cancelled</c>.
     /// </summary>
-    private async Task<bool> EnteredCancelledAsync(SessionRoom room, ParticipantView participant, AuditActor actor)
+    private async Task<bool> EnteredCancelledAsync(SessionRoom room, ParticipantView participant, string connectionId, AuditActor actor)
     {
         if (!_cancelled.ContainsKey(room.AppointmentId))
         {
             return false;
         }
 
-        await TakeOutAsync(room, participant.Id).ConfigureAwait(false);
+        await RefuseAfterEntryAsync(room, participant, connectionId, JoinReasons.Cancelled).ConfigureAwait(false);
+        await _audit.AppendAsync(room.AppointmentId, AuditKinds.JoinRefused, actor, JoinReasons.Cancelled).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Rescheduling revokes links and can take a therapist off the appointment. A join that passed the join rules just
+    /// before such a change committed may reach the room after the change's listener looked there, so every join asks
+    /// the rules again once it is in the room: a change committed before that second look refuses the join here (the
+    /// refusal is audited by the rules), and one committed after it finds the participant in the room
+    /// (<see cref="AppointmentRescheduledAsync"/>). The participant is taken out again, their other tabs told why, and
+    /// the others told they left if they had been in the session.
+    /// </summary>
+    private async Task RefuseAfterEntryAsync(SessionRoom room, ParticipantView participant, string connectionId, string reason)
+    {
+        var removed = await TakeOutAsync(room, participant.Id).ConfigureAwait(false);
         if (room.Participants().Count == 0 && _rooms.TryRemove(KeyValuePair.Create(room.AppointmentId, room)))
         {
             room.End();
             _relay.FindRouter(RouterId(room))?.Dispose();
+            return;
         }
 
-        await _audit.AppendAsync(room.AppointmentId, AuditKinds.JoinRefused, actor, JoinReasons.Cancelled).ConfigureAwait(false);
-        return true;
+        if (removed is null)
+        {
+            return; // sent away by the change itself meanwhile
+        }
+
+        if (removed.State == ParticipantStates.Admitted)
+        {
+            await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerLeft(removed.ToPeer() with { Connected = false }).ConfigureAwait(false);
+        }
+
+        var otherTabs = removed.Connections.Where(c => c != connectionId).ToList();
+        if (otherTabs.Count > 0)
+        {
+            await _hub.Clients.Clients(otherTabs).SessionEnded(reason).ConfigureAwait(false);
+        }
+
+        if (removed.IsTherapist)
+        {
+            await AfterPresenceChangeAsync(room, removed).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>Called between a join's rules check and its entry into the room; tests use it to commit a change in that gap.</summary>
+    internal Func<Guid, Task>? AfterJoinRulesCheckedForTests { get; set; }
+
+    private Task JoinRulesChecked(Guid appointmentId) => AfterJoinRulesCheckedForTests?.Invoke(appointmentId) ?? Task.CompletedTask;
 
     /// <summary>Cancellations are remembered only for as long as a join that read the appointment before could be under way.</summary>
     private void ForgetOldCancellations(DateTimeOffset now)

@@ -78,11 +78,20 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
             return Refuse(JoinReasons.Ended);
         }
 
+        await JoinRulesChecked(appointmentId).ConfigureAwait(false);
         var outcome = room.JoinTherapist(staffId, name, connectionId, _time.GetUtcNow());
         await AttachAsync(connectionId, room, outcome.Participant).ConfigureAwait(false);
-        if (await EnteredCancelledAsync(room, outcome.Participant, AuditActor.Staff(staffId)).ConfigureAwait(false))
+        if (await EnteredCancelledAsync(room, outcome.Participant, connectionId, AuditActor.Staff(staffId)).ConfigureAwait(false))
         {
             return Refuse(JoinReasons.Cancelled);
+        }
+
+        var recheck = await _join.CheckTherapistJoinAsync(appointmentId, staffId).ConfigureAwait(false);
+        if (!recheck.Decision.Allowed)
+        {
+            var reason = recheck.Decision.Reason ?? JoinReasons.NotFound;
+            await RefuseAfterEntryAsync(room, outcome.Participant, connectionId, reason).ConfigureAwait(false);
+            return Refuse(reason, recheck.Appointment?.OpensAt);
         }
 
         var therapistPeer = RouterFor(room).GetOrAddPeer(outcome.Participant.Id);
@@ -132,6 +141,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         }
 
         var contact = check.Contact;
+        await JoinRulesChecked(room.AppointmentId).ConfigureAwait(false);
         var outcome = room.JoinContact(contact.Id, contact.Name, contact.Role, connectionId, _time.GetUtcNow());
         var participant = outcome.Participant;
         if (participant.State == ParticipantStates.Denied)
@@ -143,9 +153,17 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         await AttachAsync(connectionId, room, participant).ConfigureAwait(false);
         var actor = AuditActor.Contact(contact.Id);
-        if (await EnteredCancelledAsync(room, participant, actor).ConfigureAwait(false))
+        if (await EnteredCancelledAsync(room, participant, connectionId, actor).ConfigureAwait(false))
         {
             return Refuse(JoinReasons.Cancelled);
+        }
+
+        var recheck = await _join.ResolveJoinTokenAsync(token).ConfigureAwait(false);
+        if (!recheck.Decision.Allowed || !recheck.RoomOpen)
+        {
+            var reason = recheck.Decision.Reason ?? JoinReasons.TooEarly;
+            await RefuseAfterEntryAsync(room, participant, connectionId, reason).ConfigureAwait(false);
+            return Refuse(reason, recheck.Appointment?.OpensAt);
         }
 
         var peer = RouterFor(room).GetOrAddPeer(participant.Id);

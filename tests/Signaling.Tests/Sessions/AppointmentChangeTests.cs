@@ -234,6 +234,73 @@ public sealed class AppointmentChangeTests(ClinicFixture clinic) : HubTestBase(c
         Assert.Equal(2, refused.Count(e => e!["reason"]!.GetValue<string>() == "cancelled"));
     }
 
+    [Fact(Timeout = Bound)]
+    public async Task A_join_whose_link_is_revoked_by_a_reschedule_between_its_check_and_the_room_is_refused_and_leaves_nothing_behind()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var adaMark = ada.Mark;
+        var coordinator = Server.Services.GetRequiredService<SessionCoordinator>();
+
+        // The patient's link passes the rules; before the join reaches the room the appointment is moved (committed,
+        // and its listener has looked in the room and found no patient there).
+        coordinator.AfterJoinRulesCheckedForTests = async appointmentId =>
+        {
+            if (appointmentId == s.AppointmentId && coordinator.AfterJoinRulesCheckedForTests is not null)
+            {
+                coordinator.AfterJoinRulesCheckedForTests = null;
+                Assert.Equal(HttpStatusCode.OK, (await RescheduleAsync(s, s.Start.AddMinutes(3))).StatusCode);
+            }
+        };
+        try
+        {
+            var patient = await Server.ConnectAsync();
+            JoinRefusalTests.AssertRefused(await patient.JoinWithTokenAsync(s.PatientToken), "link-revoked");
+            await Assert.ThrowsAsync<HubException>(() => patient.PublishAsync(Sdp.ChromeOffer));
+        }
+        finally
+        {
+            coordinator.AfterJoinRulesCheckedForTests = null;
+        }
+
+        // Ada never sees the patient knock, nor waiting, and the relay has no peer for them.
+        Assert.Null(Peer(s, SessionScenario.ParticipantIdOf(s.PatientContactId)));
+        Assert.Empty(ada.All<WaitingParticipant>(HubClient.Knock, adaMark));
+        var snapshot = await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 0 && w.InSession.Count == 1, adaMark);
+        Assert.Equal(s.Ada.ParticipantId, Assert.Single(snapshot.InSession).ParticipantId);
+        Assert.Contains(await Server.AuditAsync(s.AppointmentId), e => e!["kind"]!.GetValue<string>() == "join-refused" && e["reason"]!.GetValue<string>() == "link-revoked");
+        Assert.DoesNotContain("knocked", await s.AuditKindsAsync());
+    }
+
+    [Fact(Timeout = Bound)]
+    public async Task A_therapist_taken_off_the_appointment_between_the_check_and_the_room_is_refused_not_listed()
+    {
+        var s = await ScenarioAsync();
+        var coordinator = Server.Services.GetRequiredService<SessionCoordinator>();
+        coordinator.AfterJoinRulesCheckedForTests = async appointmentId =>
+        {
+            if (appointmentId == s.AppointmentId && coordinator.AfterJoinRulesCheckedForTests is not null)
+            {
+                coordinator.AfterJoinRulesCheckedForTests = null;
+                Assert.Equal(HttpStatusCode.OK, (await RescheduleAsync(s, s.Start, [s.Ben.Id])).StatusCode);
+            }
+        };
+        try
+        {
+            var ada = await s.ConnectStaffAsync(s.Ada);
+            JoinRefusalTests.AssertRefused(await ada.JoinAsTherapistAsync(s.AppointmentId), "not-listed");
+            await Assert.ThrowsAsync<HubException>(() => ada.AdmitAllAsync());
+        }
+        finally
+        {
+            coordinator.AfterJoinRulesCheckedForTests = null;
+        }
+
+        // She was the only one there: no room and no relay router are left behind.
+        Assert.Null(coordinator.FindRoom(s.AppointmentId));
+        Assert.Null(Router(s));
+    }
+
     private Task<HttpResponseMessage> RescheduleAsync(SessionScenario s, DateTimeOffset start, Guid[]? therapistIds = null) =>
         Server.Integrator.PutAsJsonAsync($"api/v1/appointments/{s.AppointmentId}", new JsonObject
         {
