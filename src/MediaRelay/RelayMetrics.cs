@@ -31,6 +31,9 @@ internal static class RelayMetrics
     public static readonly Counter Retransmissions = Metrics.CreateCounter(
         "teletherapy_relay_retransmissions_total", "Packets resent to subscribers from the retransmission buffer in answer to their NACKs.");
 
+    public static readonly Counter RetransmissionsOverBudget = Metrics.CreateCounter(
+        "teletherapy_relay_retransmissions_over_budget_total", "NACKed packets not resent because the subscriber's repair budget (half its layer's rate) was spent: on a congested link more repairs only deepen the loss.");
+
     public static readonly Counter NacksReceived = Metrics.CreateCounter(
         "teletherapy_relay_nacks_received_total", "Generic NACK packets received from subscribers.");
 

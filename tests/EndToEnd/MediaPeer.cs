@@ -72,15 +72,16 @@ public sealed class MediaPeer
           },
           async outbound() {
             const report = await this.pub.getStats();
-            let available = 0, nackCount = 0, retransmitted = 0, layers = [];
+            let available = 0, nackCount = 0, retransmitted = 0, layers = [], frames = [];
             report.forEach((s) => {
               if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate) available = Math.max(available, s.availableOutgoingBitrate);
               if (s.type === 'outbound-rtp' && s.kind === 'video') {
                 nackCount += s.nackCount ?? 0; retransmitted += s.retransmittedPacketsSent ?? 0;
-                layers.push((s.rid ?? '-') + ':' + (s.frameHeight ?? 0) + ':' + Math.round((s.targetBitrate ?? 0) / 1000));
+                frames.push((s.rid ?? '-') + '=' + (s.framesEncoded ?? 0));
+                layers.push((s.rid ?? '-') + ':' + (s.frameHeight ?? 0) + ':' + Math.round((s.targetBitrate ?? 0) / 1000) + ':' + (s.framesEncoded ?? 0) + ':' + (s.qualityLimitationReason ?? ''));
               }
             });
-            return { available, nackCount, retransmitted, layers: layers.join(' ') };
+            return { available, nackCount, retransmitted, layers: layers.join(' '), frames: frames.join(';') };
           },
           async localPort(which) {
             const report = await this[which].getStats();
@@ -180,4 +181,10 @@ public sealed record InboundVideo(
     long RetransmittedPacketsReceived,
     long PacketsReceived);
 
-public sealed record OutboundVideo(double Available, long NackCount, long Retransmitted, string Layers);
+/// <summary>The publisher's video: Chrome's send-side estimate, NACKs and resends, each layer as rid:height:target kbit/s:frames:limitation, frames encoded as rid=count;….</summary>
+public sealed record OutboundVideo(double Available, long NackCount, long Retransmitted, string Layers, string Frames)
+{
+    /// <summary>Frames encoded so far on the layer with this rid ("-" without simulcast); 0 when there is no such layer.</summary>
+    public long FramesEncoded(string rid) =>
+        Frames.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(f => f.Split('=')).Where(f => f[0] == rid).Select(f => long.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
+}

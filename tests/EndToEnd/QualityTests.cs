@@ -104,9 +104,33 @@ public sealed partial class QualityTests(ITestOutputHelper output)
         await capped.SubscribeAsync();
         await open.SubscribeAsync();
 
-        // Both on the top layer first (Chrome turns it on once its estimate toward the relay carries all three).
+        // A steady start: the publisher's browser has been encoding its top layer without a pause for a while (it turns
+        // that layer off while its own estimate toward the relay is short of all three, and on again as it grows), and
+        // both receivers show it. Before that, "stays on the top layer" could not hold for anyone.
         const int Top = 720;
-        await WaitUntilAsync(async () => (await capped.InboundVideoAsync()).FrameHeight >= Top && (await open.InboundVideoAsync()).FrameHeight >= Top, TimeSpan.FromSeconds(60), "both receivers on the 720p layer");
+        var steady = Stopwatch.StartNew();
+        var topSince = Stopwatch.StartNew();
+        long topFrames = -1;
+        while (true)
+        {
+            await Task.Delay(250);
+            var frames = (await patient.OutboundVideoAsync()).FramesEncoded("f");
+            var bothTop = (await capped.InboundVideoAsync()).FrameHeight >= Top && (await open.InboundVideoAsync()).FrameHeight >= Top;
+            if (frames <= topFrames || !bothTop)
+            {
+                topSince.Restart();
+            }
+
+            topFrames = frames;
+            if (topSince.Elapsed >= TimeSpan.FromSeconds(5))
+            {
+                break;
+            }
+
+            Assert.True(steady.Elapsed < TimeSpan.FromSeconds(60), "the publisher never sent its 720p layer steadily to both receivers for 5 s");
+        }
+
+        output.WriteLine(Invariant($"steady on the top layer after {steady.Elapsed.TotalSeconds:0.0} s"));
         var port = await capped.LocalPortAsync("sub");
         Assert.True(port > 0, "the capped receiver's port");
         var openHeights = new List<int>();
@@ -129,7 +153,7 @@ public sealed partial class QualityTests(ITestOutputHelper output)
                     down = clock.Elapsed - capStart;
                 }
 
-                Trace($"capped {clock.Elapsed.TotalSeconds:0.0} s: {height}p, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s");
+                Trace($"capped {clock.Elapsed.TotalSeconds:0.0} s: {height}p enc {string.Join(",", capped.Peer.ReceivedEncodings.Values)} decoded {(await capped.InboundVideoAsync()).FramesDecoded} lost {(await capped.InboundVideoAsync()).PacketsLost} RR loss {capped.Peer.ReportedReceiveLoss}/256, bound {(capped.Peer.LossBasedReceiveBound == long.MaxValue ? -1 : capped.Peer.LossBasedReceiveBound / 1000)}, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s; open {openHeights[^1]}p enc {string.Join(",", open.Peer.ReceivedEncodings.Values)} est {open.Peer.EstimatedReceiveBitrate / 1000}; pub {(await patient.OutboundVideoAsync()).Layers} avail {(await patient.OutboundVideoAsync()).Available / 1000:0}");
             }
         }
 
@@ -140,7 +164,7 @@ public sealed partial class QualityTests(ITestOutputHelper output)
             await Task.Delay(250);
             var height = (await capped.InboundVideoAsync()).FrameHeight;
             openHeights.Add((await open.InboundVideoAsync()).FrameHeight);
-            Trace($"lifted {clock.Elapsed.TotalSeconds:0.0} s: {height}p, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s");
+            Trace($"lifted {clock.Elapsed.TotalSeconds:0.0} s: {height}p enc {string.Join(",", capped.Peer.ReceivedEncodings.Values)} decoded {(await capped.InboundVideoAsync()).FramesDecoded} RR loss {capped.Peer.ReportedReceiveLoss}/256, bound {(capped.Peer.LossBasedReceiveBound == long.MaxValue ? -1 : capped.Peer.LossBasedReceiveBound / 1000)}, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s; open {openHeights[^1]}p enc {string.Join(",", open.Peer.ReceivedEncodings.Values)} est {open.Peer.EstimatedReceiveBitrate / 1000}; pub {(await patient.OutboundVideoAsync()).Layers}");
             if (height >= Top)
             {
                 up = clock.Elapsed - liftedAt;

@@ -33,7 +33,13 @@ internal sealed class BandwidthAllocator
     private static readonly long MaxProbeHold = 4 * Stopwatch.Frequency;
 
     /// <summary>Loss (in 1/256) that signals congestion: 10 %. Random loss of a few percent is repaired, not fled from.</summary>
-    private const int HeavyLoss = 26;
+    internal const int CongestionLoss = 26;
+
+    /// <summary>
+    /// On congestion loss, what got through of the current layer (its rate × (1 − loss)) is what the link carries; this
+    /// share of it is what a lower layer may cost, so the new layer and its keyframe fit with room to drain the queue.
+    /// </summary>
+    private const double LossHeadroom = 0.85;
 
     /// <summary>Below this share of the lowest layer's rate only audio goes: the picture would freeze anyway, and sound must get through.</summary>
     private const double AudioOnlyRatio = 0.5;
@@ -53,8 +59,71 @@ internal sealed class BandwidthAllocator
     private int _loss;
     private long _probeHold = MinProbeHold;
 
+    /// <summary>
+    /// The loss-based bound on what this subscriber's link carries, in bit/s (<see cref="long.MaxValue"/> = none). The
+    /// REMB estimate does not fall while a full token bucket drops what does not fit (the queueing delay stays constant),
+    /// so after congestion loss the estimate alone would soon climb straight back onto the layer that did not fit. Like
+    /// the loss-based half of GCC, the bound is what got through when the loss was reported (the rate sent, repairs
+    /// included, × (1 − loss),
+    /// with <see cref="LossHeadroom"/>); it grows <see cref="CeilingGrowth"/> a clean report window, and a probe that
+    /// holds lifts it. Layers are chosen by the lower of the two.
+    /// </summary>
+    private long _ceiling = long.MaxValue;
+
+    /// <summary>
+    /// A probe goes at most this far above the share the loss-based bound leaves: far above it the link has already said
+    /// no, and the bound's own growth (<see cref="CeilingGrowth"/>) brings the next layer within reach.
+    /// </summary>
+    private const double CeilingReach = 1.5;
+
+    /// <summary>Congestion loss was reported and the next allocation is to set <see cref="_ceiling"/> from it.</summary>
+    private bool _lossEvent;
+
+    /// <summary>A window with hardly any loss was reported: the next allocation records what we send as carried.</summary>
+    private bool _cleanWindow;
+
+    /// <summary>What we sent (bit/s) over the last clean loss window, and when (<see cref="Stopwatch"/>).</summary>
+    private long _carried;
+    private long _carriedAt;
+
+    /// <summary>When a consumer was last moved up a layer (<see cref="Stopwatch"/>).</summary>
+    private long _lastUp;
+
+    /// <summary>Clean report windows in a row: each grows the bound more than the one before (<see cref="CeilingGrowth"/>^n).</summary>
+    private int _cleanRun;
+
+    /// <summary>How long what a clean window carried is trusted as a floor for the bound after a failed climb.</summary>
+    private static readonly long CarriedMemory = 10 * Stopwatch.Frequency;
+
+    /// <summary>The span a Receiver Report covers (browsers send one about every second for video).</summary>
+    private static readonly long ReportSpan = Stopwatch.Frequency;
+
+    /// <summary>Loss (in 1/256) under which the link is taken to have room: 2 % (GCC's loss-based controller uses the same).</summary>
+    private const int LowLoss = 5;
+
+    /// <summary>How much <see cref="_ceiling"/> grows with the first clean report window (about a second); more with each next one.</summary>
+    private const double CeilingGrowth = 1.15;
+
+    /// <summary>The most the bound grows in one clean window.</summary>
+    private const double MaxGrowth = 2.0;
+
     /// <summary>The last estimate in bit/s; 0 before the first.</summary>
     public long EstimatedBitrate => Volatile.Read(ref _estimate);
+
+    /// <summary>The subscriber's last reported video loss fraction (RFC 3550 §6.4.1, in 1/256); 0 before the first report.</summary>
+    public int ReportedLoss => Volatile.Read(ref _loss);
+
+    /// <summary>The loss-based bound in bit/s (<see cref="long.MaxValue"/> while no congestion loss was seen).</summary>
+    public long LossBasedBound
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ceiling;
+            }
+        }
+    }
 
     /// <summary>Records an estimate; true when it fell (an over-use signal).</summary>
     public bool OnEstimate(long bitrate, long now)
@@ -88,10 +157,23 @@ internal sealed class BandwidthAllocator
         lock (_lock)
         {
             Volatile.Write(ref _loss, fractionLost);
-            if (fractionLost < HeavyLoss)
+            _cleanRun = fractionLost < LowLoss ? _cleanRun + 1 : 0;
+            if (fractionLost < LowLoss && _ceiling != long.MaxValue && now - _lastDecrease >= _probeHold)
             {
+                // Grows only once the last congestion is a hold time ago: that hold doubles with each climb that
+                // failed, so a link held at a cap is not pushed against it every few seconds. Growth speeds up while
+                // the link stays clean (1.15, 1.32, 1.52… up to 2× a window), so a lifted cap is found in seconds.
+                var growth = Math.Min(MaxGrowth, Math.Pow(CeilingGrowth, _cleanRun));
+                _ceiling = (long)Math.Min(long.MaxValue / 2, _ceiling * growth);
+            }
+
+            if (fractionLost < CongestionLoss)
+            {
+                _cleanWindow = fractionLost < LowLoss;
                 return false;
             }
+
+            _lossEvent = true;
 
             if (_lastProbe != 0 && now - _lastProbe < ProbeVerdict)
             {
@@ -110,7 +192,9 @@ internal sealed class BandwidthAllocator
         lock (_lock)
         {
             long audio = 0;
+            long sending = 0;
             var videos = 0;
+            var settled = true;
             foreach (var consumer in consumers)
             {
                 if (consumer.IsClosed)
@@ -125,6 +209,15 @@ internal sealed class BandwidthAllocator
                 else
                 {
                     videos++;
+                    var current = consumer.CurrentEncoding;
+                    settled &= current == consumer.TargetEncoding && now - consumer.CurrentSince >= ReportSpan;
+                    if (current >= 0)
+                    {
+                        // What went out, repairs included (they take their share of the link too); the layer's
+                        // rate until a first second was measured.
+                        var sent = consumer.SentBitrate;
+                        sending += sent > 0 ? sent : consumer.Producer.GetEncodingBitrate(current);
+                    }
                 }
             }
 
@@ -133,25 +226,58 @@ internal sealed class BandwidthAllocator
                 return;
             }
 
-            if (_lastProbe != 0 && now - _lastProbe >= ProbeVerdict)
+            sending += audio;
+            if (_cleanWindow)
             {
-                _probeHold = MinProbeHold; // the last probe held: probe eagerly again
-                _lastProbe = 0;
+                _cleanWindow = false;
+                if (settled && sending > 0)
+                {
+                    (_carried, _carriedAt) = (sending, now);
+                }
             }
 
-            var share = _estimate > 0 ? Math.Max(0, _estimate - audio) / videos : long.MaxValue;
+            if (_lossEvent)
+            {
+                // Only from a settled state: a report that spans a switch (or a wait for its keyframe) covers a mix of
+                // what was sent before and since, and says little about the rate that got through.
+                _lossEvent = false;
+                if (settled && sending > 0)
+                {
+                    var through = (long)(sending * (1 - (_loss / 256.0)) * LossHeadroom);
+                    if (now - _lastUp < ProbeVerdict && _carriedAt <= _lastUp && now - _carriedAt < CarriedMemory)
+                    {
+                        // A climb above what the link carried cleanly a moment ago failed: that much it still carries
+                        // (the climb's own loss says nothing about less).
+                        through = Math.Max(through, _carried);
+                    }
+
+                    _ceiling = Math.Min(_ceiling, through);
+                }
+            }
+
+            if (_lastProbe != 0 && now - _lastProbe >= ProbeVerdict)
+            {
+                // The last probe held: probe eagerly again; the congestion that set the bound is over.
+                _probeHold = MinProbeHold;
+                _lastProbe = 0;
+                _ceiling = long.MaxValue;
+            }
+
+            var bound = _estimate > 0 ? Math.Min(_estimate, _ceiling) : _ceiling;
+            var share = bound != long.MaxValue ? Math.Max(0, bound - audio) / videos : long.MaxValue;
             var probeDue = now - Math.Max(_lastChange, _lastDecrease) >= _probeHold;
+            var probeLimit = _ceiling == long.MaxValue ? long.MaxValue : (long)(Math.Max(0, _ceiling - audio) / videos * CeilingReach);
             foreach (var consumer in consumers)
             {
                 if (!consumer.IsClosed && consumer.Parameters.Kind == MediaKind.Video)
                 {
-                    Choose(consumer, share, decreased, probeDue, now);
+                    Choose(consumer, share, probeLimit, decreased, probeDue, now);
                 }
             }
         }
     }
 
-    private void Choose(Consumer consumer, long share, bool decreased, bool probeDue, long now)
+    private void Choose(Consumer consumer, long share, long probeLimit, bool decreased, bool probeDue, long now)
     {
         var producer = consumer.Producer;
         Span<int> ranked = stackalloc int[producer.EncodingCount];
@@ -193,10 +319,27 @@ internal sealed class BandwidthAllocator
             }
         }
 
-        if (rank >= 0 && decreased && _loss >= HeavyLoss)
+        if (decreased)
         {
-            // What gets through of the current layer is what the link carries.
-            share = Math.Min(share, (long)(rates[rank] * (1 - (_loss / 256.0))));
+            consumer.ReturnEncoding = Consumer.Paused; // the link has spoken since the layer paused: its word decides
+        }
+
+        var back = -1;
+        for (var r = 0; r < count; r++)
+        {
+            if (ranked[r] == consumer.ReturnEncoding)
+            {
+                back = r;
+            }
+        }
+
+        var flowing = rank >= 0 && consumer.CurrentEncoding == target;
+        // A probe starts from a layer the subscriber has been receiving for a hold time: one still waiting for its
+        // keyframe (which a congested link may be dropping) has told us nothing yet about what the link carries.
+        // (From audio only the hold since the last change is enough.)
+        if (target != Consumer.Paused)
+        {
+            probeDue &= flowing && now - consumer.CurrentSince >= _probeHold;
         }
 
         var fit = -1;
@@ -219,13 +362,19 @@ internal sealed class BandwidthAllocator
         }
         else if (rank < 0)
         {
-            desired = Math.Max(fit, 0); // its layer stopped arriving: the best that fits, or the lowest
+            // Its layer stopped arriving: the best that fits, or the lowest; and back to it when it comes again.
+            desired = Math.Max(fit, 0);
+            consumer.ReturnEncoding = target;
         }
         else if (decreased && share < rates[rank] * DownRatio && now - _lastDown >= SettleAfterDown)
         {
             desired = fit >= 0 ? Math.Min(fit, rank) : share < rates[0] * AudioOnlyRatio ? -1 : 0;
         }
-        else if (fit > rank || (probeDue && rank < count - 1))
+        else if (back > rank)
+        {
+            desired = back; // the publisher sends the layer again that this subscriber had before it paused
+        }
+        else if (fit > rank || (probeDue && rank < count - 1 && rates[rank + 1] <= probeLimit))
         {
             desired = rank + 1; // one layer at a time: each step is a probe of the link
         }
@@ -235,6 +384,11 @@ internal sealed class BandwidthAllocator
         }
 
         var encoding = desired < 0 ? Consumer.Paused : ranked[desired];
+        if (back >= 0 && desired >= back)
+        {
+            consumer.ReturnEncoding = Consumer.Paused; // back where it was (or above)
+        }
+
         if (encoding == target)
         {
             return;
@@ -243,6 +397,11 @@ internal sealed class BandwidthAllocator
         var up = desired > rank;
         consumer.SwitchTo(encoding, immediate: !up);
         _lastChange = now;
+        if (up)
+        {
+            _lastUp = now;
+        }
+
         if (!up)
         {
             _lastDown = now;

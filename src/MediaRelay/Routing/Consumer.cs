@@ -26,8 +26,21 @@ internal sealed class Consumer
     /// <summary>How much longer than the publisher's our packet can be: a full extension block plus its 4-byte header, and RTX's original sequence number (RFC 4588 §4).</summary>
     private const int MaxAddedHeaderBytes = MaxExtensionBytes + 4 + 2;
 
-    /// <summary>Loss fraction (in 1/256, RFC 3550 §6.4.1) from which repairs are sent twice: 1 %.</summary>
+    /// <summary>
+    /// Loss fraction (in 1/256, RFC 3550 §6.4.1) from which repairs are sent twice: 1 %. Only up to the loss that means
+    /// congestion (<see cref="BandwidthAllocator.CongestionLoss"/>): on a full link a second copy only adds to the queue.
+    /// </summary>
     private const int LossForDoubleRepair = 3;
+
+    /// <summary>
+    /// Repairs may add at most this share of the current layer's rate (<see cref="RepairBudget"/>): at 5 % random loss,
+    /// repairs sent twice use a fifth of it; on a congested link, where the subscriber NACKs most of what we send and
+    /// each repair is as likely to be dropped, answering every NACK would double the load on the link that is full.
+    /// </summary>
+    private const double RepairShare = 0.5;
+
+    /// <summary>The repair budget never falls below this (bit/s): a low layer's keyframe must still be repairable.</summary>
+    private const long MinRepairRate = 96_000;
 
     /// <summary>Outgoing packets remembered for NACKs: more than the producer's retransmission buffer holds.</summary>
     private const int HistorySize = 1024;
@@ -58,6 +71,14 @@ internal sealed class Consumer
     private ushort _rtxSequence;
     private int _targetEncoding;
     private int _currentEncoding = Paused;
+    private long _currentSince;
+    private readonly RepairBudget _repairBudget = new();
+    private long _sentBitrate;
+    private long _rateOctets;
+    private long _rateAt;
+    private long _lossWindowStart;
+    private uint _lossWindowHighest;
+    private int _lossWindowLost;
     private int _producerGateGeneration;
     private int _subscriberGateGeneration;
     private volatile bool _rtxEnabled;
@@ -179,9 +200,16 @@ internal sealed class Consumer
         {
             changed = encoding != _targetEncoding;
             _targetEncoding = encoding;
+            if (encoding == _currentEncoding && !_needKeyFrame)
+            {
+                // Back to the layer still flowing (a pending switch given up): nothing to stop, no keyframe to wait for.
+                return;
+            }
+
             if ((immediate || encoding == Paused) && changed && _currentEncoding != Paused)
             {
                 _currentEncoding = Paused;
+                Volatile.Write(ref _currentSince, Stopwatch.GetTimestamp());
                 if (encoding == Paused)
                 {
                     LayerSwitches++;
@@ -196,8 +224,18 @@ internal sealed class Consumer
         }
     }
 
+    /// <summary>
+    /// Owned by the subscriber's <see cref="BandwidthAllocator"/>: the encoding this consumer left only because the
+    /// publisher stopped sending it (its encoder turns the top layer off while its own estimate is short), to be taken
+    /// again as soon as it arrives again, unless the subscriber's link spoke against it meanwhile. <see cref="Paused"/> = none.
+    /// </summary>
+    internal int ReturnEncoding { get; set; } = Paused;
+
     /// <summary>The encoding being forwarded now (<see cref="Paused"/> before the first keyframe and in audio-only).</summary>
     public int CurrentEncoding => Volatile.Read(ref _currentEncoding);
+
+    /// <summary><see cref="Stopwatch"/> timestamp of the last change of <see cref="CurrentEncoding"/>: the keyframe that started it, or the stop (0 before the first).</summary>
+    internal long CurrentSince => Volatile.Read(ref _currentSince);
 
     public void Forward(ReadOnlySpan<byte> packet, in RtpHeader header, int encoding, bool isKeyFrame)
     {
@@ -322,14 +360,23 @@ internal sealed class Consumer
             lock (_lock)
             {
                 var slot = sequence % HistorySize;
-                if (_historySequence[slot] != sequence)
+                if (_historySequence[slot] != sequence || _historyEncoding[slot] != _currentEncoding)
                 {
+                    // Not ours, or from a layer we have since left: the subscriber's decoder starts afresh on the new
+                    // layer's keyframe, so resending the old one would only crowd a link we left it for.
                     return false;
                 }
 
                 var copied = Producer.CopyForRetransmission(_historyEncoding[slot], _historyOriginal[slot], original);
                 if (copied == 0 || !RtpHeader.TryRead(original.AsSpan(0, copied), out var header))
                 {
+                    return false;
+                }
+
+                var rate = Math.Max(MinRepairRate, (long)(Producer.GetEncodingBitrate(_currentEncoding) * RepairShare));
+                if (!_repairBudget.TrySpend(copied, rate, Stopwatch.GetTimestamp()))
+                {
+                    RelayMetrics.RetransmissionsOverBudget.Inc();
                     return false;
                 }
 
@@ -356,7 +403,8 @@ internal sealed class Consumer
 
             // On a link that loses packets (the subscriber's RR said so) the repair is sent twice: losing it too would
             // cost another NACK round trip, and with it a frozen frame. At 5 % loss that is 5 % more repair traffic.
-            var twice = Volatile.Read(ref _reportedLoss) >= LossForDoubleRepair;
+            var loss = Volatile.Read(ref _reportedLoss);
+            var twice = loss >= LossForDoubleRepair && loss < BandwidthAllocator.CongestionLoss;
             var copy = twice ? ArrayPool<byte>.Shared.Rent(length + WebRtcTransport.MaxProtectionOverhead) : null;
             try
             {
@@ -464,6 +512,57 @@ internal sealed class Consumer
     public TimeSpan PlayoutDelay => TimeSpan.FromMilliseconds(Volatile.Read(ref _playoutDelayMs));
 
     /// <summary>
+    /// The subscriber's loss on this stream over a window of at least a second, from the cumulative counts of its reports
+    /// (RFC 3550 §6.4.1: lost and extended highest sequence number); -1 until a report closes a window, or when nothing
+    /// was expected in it. A single report's fraction can span a few packets (browsers report several times a second at
+    /// high rates), so one dropped keyframe burst could read as 90 % loss; over a second it reads as what it was.
+    /// </summary>
+    internal int CloseLossWindow(in ReportBlock block, long now)
+    {
+        lock (_lock)
+        {
+            if (_lossWindowStart == 0 || (int)(block.ExtendedHighestSequence - _lossWindowHighest) < 0)
+            {
+                (_lossWindowStart, _lossWindowHighest, _lossWindowLost) = (now, block.ExtendedHighestSequence, block.CumulativeLost);
+                return -1;
+            }
+
+            if (now - _lossWindowStart < Stopwatch.Frequency)
+            {
+                return -1;
+            }
+
+            long expected = (int)(block.ExtendedHighestSequence - _lossWindowHighest);
+            long lost = block.CumulativeLost - _lossWindowLost;
+            (_lossWindowStart, _lossWindowHighest, _lossWindowLost) = (now, block.ExtendedHighestSequence, block.CumulativeLost);
+            return expected <= 0 ? -1 : (int)Math.Clamp(lost * 256 / expected, 0, 255);
+        }
+    }
+
+    /// <summary>
+    /// What this consumer sent in bit/s over the last housekeeping second, repairs and packet overhead included
+    /// (<see cref="MeasureSendRate"/>): what the subscriber's loss reports are a share of.
+    /// </summary>
+    internal long SentBitrate => Volatile.Read(ref _sentBitrate);
+
+    /// <summary>Housekeeping, once a second: measures <see cref="SentBitrate"/>.</summary>
+    internal void MeasureSendRate(long now)
+    {
+        lock (_lock)
+        {
+            // RTP header with extensions, SRTP tag, UDP and IP: about 50 bytes a packet on top of the payload.
+            var octets = OctetsSent + RtxOctetsSent + ((PacketsSent + RtxPacketsSent) * 50);
+            if (_rateAt != 0 && now > _rateAt)
+            {
+                Volatile.Write(ref _sentBitrate, (octets - _rateOctets) * 8 * Stopwatch.Frequency / (now - _rateAt));
+            }
+
+            _rateOctets = octets;
+            _rateAt = now;
+        }
+    }
+
+    /// <summary>
     /// Housekeeping: the playout delay from how lossy both hops are now (<see cref="PlayoutDelayPolicy"/>). Once raised
     /// it is written into every video packet, and for a while after it drops back to zero so the browser hears that too.
     /// </summary>
@@ -535,6 +634,11 @@ internal sealed class Consumer
 
                     // Continue the numbering from what the subscriber last saw (Resynchronize on this packet).
                     _started = false;
+                }
+
+                if (_currentEncoding != target)
+                {
+                    Volatile.Write(ref _currentSince, Stopwatch.GetTimestamp());
                 }
 
                 _currentEncoding = target;

@@ -129,6 +129,12 @@ public sealed class RouterPeer : IMediaGate
     /// <summary>The subscriber's last bandwidth estimate (REMB) in bit/s, 0 before the first.</summary>
     public long EstimatedReceiveBitrate => _subscribe?.Allocator.EstimatedBitrate ?? 0;
 
+    /// <summary>The subscriber's last Receiver Report loss fraction for the video we send it (in 1/256), 0 before the first.</summary>
+    public int ReportedReceiveLoss => _subscribe?.Allocator.ReportedLoss ?? 0;
+
+    /// <summary>What the subscriber's link carried when it last reported congestion loss, in bit/s (<see cref="long.MaxValue"/> = no bound).</summary>
+    public long LossBasedReceiveBound => _subscribe?.Allocator.LossBasedBound ?? long.MaxValue;
+
     /// <summary>Opens the gate: media flows both ways, starting on fresh keyframes.</summary>
     public void Admit()
     {

@@ -176,6 +176,11 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
         if (!_consumersBySsrc.IsEmpty)
         {
+            foreach (var consumer in _consumersBySsrc.Values)
+            {
+                consumer.MeasureSendRate(timestamp);
+            }
+
             Allocator.Allocate(_consumersBySsrc.Values, timestamp, decreased: false);
             foreach (var consumer in _consumersBySsrc.Values)
             {
@@ -211,6 +216,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
                     break;
                 case RtcpPacketType.ReceiverReport when ReceiverReport.TryRead(rtcp.Packet, out var rr):
                     var videoLoss = -1;
+                    var now = Stopwatch.GetTimestamp();
                     for (var i = 0; i < rr.ReportCount; i++)
                     {
                         var block = rr.GetReportBlock(i);
@@ -219,18 +225,14 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
                             reportedOn.OnReceiverReport(block);
                             if (reportedOn.Parameters.Kind == MediaKind.Video)
                             {
-                                videoLoss = Math.Max(videoLoss, block.FractionLost);
+                                videoLoss = Math.Max(videoLoss, reportedOn.CloseLossWindow(block, now));
                             }
                         }
                     }
 
                     if (videoLoss >= 0)
                     {
-                        var now = Stopwatch.GetTimestamp();
-                        if (Allocator.OnLoss(videoLoss, now))
-                        {
-                            Allocator.Allocate(_consumersBySsrc.Values, now, decreased: true);
-                        }
+                        Allocator.Allocate(_consumersBySsrc.Values, now, Allocator.OnLoss(videoLoss, now));
                     }
 
                     break;

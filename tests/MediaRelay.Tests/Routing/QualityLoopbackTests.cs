@@ -221,6 +221,43 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         Assert.True(packets[0].IsVp8KeyFrame);
     }
 
+    [Fact(Timeout = 40000)]
+    public async Task ASubscriberMovedOffALayerThePublisherPausedGoesStraightBackWhenItResumes()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = relay.Join("alice", IceTransportProtocol.Udp);
+        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
+        await simulcast.PublishAsync();
+        var bob = relay.Join("bob", IceTransportProtocol.Udp);
+        simulcast.StartSending();
+        await Task.Delay(1200);
+        await bob.SubscribeAsync();
+        var video = TracksFrom(bob, simulcast).Video;
+        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
+
+        // The subscriber's first estimate is still low (REMB ramps up from its start value) but it never fell: the
+        // full layer stays (rates ≈ 40/110/240 kbit/s + audio, so only the lowest layer fits the estimate).
+        SendRemb(bob, video.Ssrc, 100_000);
+        await Task.Delay(500);
+        Assert.Equal(2, LayerOf(simulcast, bob.StreamOf(video.Ssrc)));
+
+        // The publisher's encoder turns its top layer off (its own estimate is short): the subscriber gets what fits.
+        var pausedAt = bob.StreamOf(video.Ssrc).Count;
+        simulcast.LayerEnabled[2] = false;
+        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 0, StepTimeout, "the lowest layer while the top one is paused");
+
+        // It comes back: so does the subscriber, in one step, not by probing up a layer at a time.
+        simulcast.LayerEnabled[2] = true;
+        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer again");
+        simulcast.StopSending();
+        var layers = bob.StreamOf(video.Ssrc).Snapshot().Skip(pausedAt - 1)
+            .Select(p => Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(p.Payload).Ssrc))
+            .ToList();
+        var sequence = layers.Where((layer, i) => i == 0 || layer != layers[i - 1]).ToList();
+        Assert.Equal([2, 0, 2], sequence);
+        AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
+    }
+
     [Fact(Timeout = 30000)]
     public async Task ThePublishersAudioLevelMakesItTheActiveSpeaker()
     {
