@@ -2,7 +2,6 @@
 # Runs every test of the solution.
 #
 #   ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Stun]
-#   TELETHERAPY_QUALITY_TESTS=1 ./test.sh   also runs the 300 kbit/s cap browser test (not reliable yet)
 #
 # 1. Installs what is missing (PostgreSQL, Chromium, ffmpeg) with apt-get on Debian/Ubuntu as root;
 #    otherwise prints the apt-get line and fails.
@@ -71,17 +70,11 @@ if [ "${1:-}" = "--run-tests" ]; then
       --blame-hang-timeout "$hang_timeout" "$@" \
       -- RunConfiguration.TestSessionTimeout=2400000 || rc=1
   done
-  # The receiver-cap browser test (Category=NetworkQuality) does not pass reliably yet; it runs only when asked for
-  # with TELETHERAPY_QUALITY_TESTS=1, or when a --filter given to this script selects it.
-  e2e_args=("$@")
-  if [ ${#e2e_args[@]} -eq 0 ] && [ "${TELETHERAPY_QUALITY_TESTS:-0}" != "1" ]; then
-    e2e_args=(--filter "Category!=NetworkQuality")
-  fi
   for project in "$root"/tests/EndToEnd/*.csproj; do
     [ -f "$project" ] || continue
     dotnet test "$project" --no-build --no-restore \
       --logger "trx" --results-directory "$results" \
-      --blame-hang-timeout "$hang_timeout" "${e2e_args[@]}" \
+      --blame-hang-timeout "$hang_timeout" "$@" \
       -- RunConfiguration.TestSessionTimeout=2400000 || rc=1
   done
   set -e

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers.Binary;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtcp;
@@ -258,6 +259,119 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
     }
 
+    [Fact(Timeout = 60000)]
+    public async Task CongestionLossMovesTheSubscriberToWhatGotThroughAStaleEstimateCannotUndoItAndAFailedClimbFallsBackToTheCleanLayer()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = relay.Join("alice", IceTransportProtocol.Udp);
+        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
+        await simulcast.PublishAsync();
+        var bob = relay.Join("bob", IceTransportProtocol.Udp);
+        simulcast.StartSending();
+        await Task.Delay(1200);
+        await bob.SubscribeAsync();
+        var video = TracksFrom(bob, simulcast).Video;
+        var layer = () => LayerOf(simulcast, bob.StreamOf(video.Ssrc));
+        await RelayHarness.WaitUntilAsync(() => layer() == 2, StepTimeout, "the full layer at first");
+
+        // The browser's REMB stays high and never falls (as behind a full token bucket: constant queueing delay).
+        SendRemb(bob, video.Ssrc, 2_000_000);
+        var reports = new LossReporter(bob, video.Ssrc);
+        reports.Send(0);
+        await Task.Delay(2100); // the full layer flows for more than a report window
+
+        // A second with 70 % of the full layer lost (rates ≈ 40/110/240 kbit/s + audio): what got through fits the
+        // lowest layer only.
+        reports.Send(0.7);
+        await RelayHarness.WaitUntilAsync(() => layer() == 0, StepTimeout, () => $"the lowest layer after congestion loss (on {layer()}, bound {bob.Peer.LossBasedReceiveBound})");
+        var bound = bob.Peer.LossBasedReceiveBound;
+        Assert.InRange(bound, 40_000, 110_000);
+
+        // The unchanged REMB would fit the full layer: it does not take the subscriber back onto the congested link.
+        for (var i = 0; i < 3; i++)
+        {
+            SendRemb(bob, video.Ssrc, 2_000_000);
+            await Task.Delay(400);
+            Assert.Equal(0, layer());
+        }
+
+        // Clean report windows: the bound grows, faster with each, and the subscriber climbs again.
+        var climbed = false;
+        for (var i = 0; i < 20 && !climbed; i++)
+        {
+            // Watched closely, so that the climb fails before a clean window on the new layer could vouch for it.
+            var window = Stopwatch.StartNew();
+            while (window.Elapsed < TimeSpan.FromMilliseconds(1050) && !climbed)
+            {
+                await Task.Delay(20);
+                climbed = layer() >= 1;
+            }
+
+            if (!climbed)
+            {
+                reports.Send(0);
+            }
+        }
+
+        Assert.True(climbed, $"back up a layer after clean windows (bound {bob.Peer.LossBasedReceiveBound})");
+        Assert.True(bob.Peer.LossBasedReceiveBound > bound, "the bound grew");
+
+        // The climb fails at once (90 % of it lost): back to the lowest layer, which the link carried cleanly a moment
+        // ago, not down to audio only as 10 % of the climb's rate would say.
+        await Task.Delay(1100);
+        reports.Send(0.9);
+        await RelayHarness.WaitUntilAsync(() => layer() == 0, StepTimeout, () => $"the lowest layer after the failed climb (on {layer()}, bound {bob.Peer.LossBasedReceiveBound})");
+        output.WriteLine($"bound {bound} after the congestion, {bob.Peer.LossBasedReceiveBound} after the failed climb");
+        Assert.True(bob.Peer.LossBasedReceiveBound >= bound, "the bound after the failed climb is what the link carried before it");
+        var count = bob.StreamOf(video.Ssrc).Count;
+        await Task.Delay(1500);
+        Assert.True(bob.StreamOf(video.Ssrc).Count > count + 20, "video goes on (not audio only)");
+        Assert.Equal(0, layer());
+        simulcast.StopSending();
+        AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task NacksForALayerTheSubscriberWasMovedOffAreNotAnsweredThoseForItsLayerAre()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = relay.Join("alice", IceTransportProtocol.Udp);
+        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
+        await simulcast.PublishAsync();
+        var bob = relay.Join("bob", IceTransportProtocol.Udp);
+        var carol = relay.Join("carol", IceTransportProtocol.Udp); // stays on the full layer, so it stays in the buffer
+        simulcast.StartSending();
+        await Task.Delay(1200);
+        await bob.SubscribeAsync();
+        await carol.SubscribeAsync();
+        var video = TracksFrom(bob, simulcast).Video;
+        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
+        var nack = new byte[64];
+        var onFull = bob.StreamOf(video.Ssrc).Snapshot()[^1];
+        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [onFull.Sequence]))));
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count >= 1, StepTimeout, "the repair of a packet of the layer bob is on");
+
+        // A falling estimate moves bob to the lowest layer.
+        SendRemb(bob, video.Ssrc, 2_000_000);
+        await Task.Delay(100);
+        SendRemb(bob, video.Ssrc, 100_000); // room for the lowest layer and audio
+        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 0, StepTimeout, "the lowest layer");
+        await Task.Delay(100);
+        var packets = bob.StreamOf(video.Ssrc).Snapshot();
+        var full = packets.Last(p => Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(p.Payload).Ssrc) == 2); // still in the buffer (a second)
+        var low = packets[^2];
+        Assert.Equal(0, Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(low.Payload).Ssrc));
+
+        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [full.Sequence]))));
+        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [low.Sequence]))));
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count >= 2, StepTimeout, "the repair of the current layer's packet");
+        await Task.Delay(300);
+        var repaired = bob.StreamOf(video.RtxSsrc!.Value).Snapshot().Skip(1).Select(p => BinaryPrimitives.ReadUInt16BigEndian(p.Payload)).ToList();
+        output.WriteLine($"NACKed {full.Sequence} (left layer, {Stopwatch.GetElapsedTime(full.ArrivalTimestamp).TotalMilliseconds:0} ms old) and {low.Sequence}; repaired {string.Join(", ", repaired)}");
+        Assert.Equal([low.Sequence], repaired);
+        simulcast.StopSending();
+    }
+
     [Fact(Timeout = 30000)]
     public async Task ThePublishersAudioLevelMakesItTheActiveSpeaker()
     {
@@ -339,6 +453,31 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         }
 
         return Array.IndexOf(publisher.LayerSsrcs, SyntheticPeer.SignatureOf(packets[^1].Payload).Ssrc);
+    }
+
+    /// <summary>
+    /// Receiver Reports from a subscriber for one stream, with the cumulative loss it chooses: each report claims that
+    /// share of what arrived since the last one as lost (RFC 3550 §6.4.1 cumulative lost, extended highest sequence).
+    /// </summary>
+    private sealed class LossReporter(SyntheticPeer subscriber, uint ssrc)
+    {
+        private uint _highest;
+        private int _lost;
+
+        public void Send(double lossShare)
+        {
+            var packets = subscriber.StreamOf(ssrc).Snapshot();
+            var highest = packets.Count == 0 ? 0u : 0x10000u + packets[^1].Sequence;
+            if (_highest != 0 && highest > _highest)
+            {
+                _lost += (int)((highest - _highest) * lossShare);
+            }
+
+            _highest = highest;
+            var fraction = (byte)Math.Min(255, lossShare * 256);
+            var buffer = new byte[64];
+            Assert.True(subscriber.SendSubscribeRtcp(buffer.AsSpan(0, ReceiverReport.Write(buffer, 0x5EED, [new ReportBlock(ssrc, fraction, _lost, highest, 0, 0, 0)]))));
+        }
     }
 
     private static void SendRemb(SyntheticPeer subscriber, uint ssrc, ulong bitrate)
