@@ -34,6 +34,9 @@ internal static class RelayMetrics
     public static readonly Counter RetransmissionsOverBudget = Metrics.CreateCounter(
         "teletherapy_relay_retransmissions_over_budget_total", "NACKed packets not resent because the subscriber's repair budget (half its layer's rate) was spent: on a congested link more repairs only deepen the loss.");
 
+    public static readonly Counter ClimbsFailed = Metrics.CreateCounter(
+        "teletherapy_relay_climbs_failed_total", "Moves of a subscriber up a simulcast layer undone within two seconds because the subscriber NACKed a quarter of the new layer.");
+
     public static readonly Counter NacksReceived = Metrics.CreateCounter(
         "teletherapy_relay_nacks_received_total", "Generic NACK packets received from subscribers.");
 

@@ -186,6 +186,34 @@ internal sealed class BandwidthAllocator
         }
     }
 
+    /// <summary>
+    /// The subscriber's NACKs showed a climb failing (<see cref="Consumer.TakeFailedClimb"/>): back to the layer it came
+    /// from at once, the bound down to what the link carried cleanly before (when that is recent), and the next climb
+    /// held off longer, as after a failed probe.
+    /// </summary>
+    public void OnClimbFailed(Consumer consumer, int from, long now)
+    {
+        lock (_lock)
+        {
+            RelayMetrics.ClimbsFailed.Inc();
+            _probeHold = Math.Min(MaxProbeHold, _probeHold * 2);
+            _lastProbe = 0;
+            _lastDecrease = now;
+            _cleanRun = 0;
+            if (now - _carriedAt < CarriedMemory)
+            {
+                _ceiling = Math.Min(_ceiling, _carried);
+            }
+
+            if (consumer.TargetEncoding != from && consumer.Producer.IsEncodingActive(from))
+            {
+                consumer.SwitchTo(from, immediate: true);
+                _lastChange = now;
+                _lastDown = now;
+            }
+        }
+    }
+
     /// <summary>Sets each video consumer's target encoding for the current estimate.</summary>
     public void Allocate(IEnumerable<Consumer> consumers, long now, bool decreased)
     {

@@ -42,6 +42,14 @@ internal sealed class Consumer
     /// <summary>The repair budget never falls below this (bit/s): a low layer's keyframe must still be repairable.</summary>
     private const long MinRepairRate = 96_000;
 
+    /// <summary>How long after a climb the subscriber's NACKs are watched for its failure.</summary>
+    private static readonly long ClimbWatch = 2 * Stopwatch.Frequency;
+
+    /// <summary>A climb fails when the subscriber NACKs this share of what the new layer sent (after <see cref="ClimbMinPackets"/>).</summary>
+    private const double ClimbFailedShare = 0.25;
+
+    private const int ClimbMinPackets = 20;
+
     /// <summary>Outgoing packets remembered for NACKs: more than the producer's retransmission buffer holds.</summary>
     private const int HistorySize = 1024;
 
@@ -57,6 +65,7 @@ internal sealed class Consumer
     private readonly uint[] _historyTimestampOffset = new uint[HistorySize];
     private readonly ushort[] _historyPictureIdOffset = new ushort[HistorySize];
     private readonly byte[] _historyTl0Offset = new byte[HistorySize];
+    private readonly bool[] _historyNacked = new bool[HistorySize];
     private bool _started;
     private bool _needKeyFrame;
     private ushort _sequenceOffset;
@@ -73,6 +82,14 @@ internal sealed class Consumer
     private int _currentEncoding = Paused;
     private long _currentSince;
     private readonly RepairBudget _repairBudget = new();
+
+    // The watch on a climb (a move up a layer): see ClimbFailed.
+    private bool _climbPending;
+    private int _climbedFrom = Paused;
+    private long _climbSince;
+    private int _climbSent;
+    private int _climbNacked;
+    private int _climbFailed;
     private long _sentBitrate;
     private long _rateOctets;
     private long _rateAt;
@@ -200,6 +217,8 @@ internal sealed class Consumer
         {
             changed = encoding != _targetEncoding;
             _targetEncoding = encoding;
+            _climbPending = !immediate && encoding != Paused;
+            _climbSince = 0;
             if (encoding == _currentEncoding && !_needKeyFrame)
             {
                 // Back to the layer still flowing (a pending switch given up): nothing to stop, no keyframe to wait for.
@@ -319,6 +338,10 @@ internal sealed class Consumer
                 }
 
                 PacketsSent++;
+                if (_climbSince != 0)
+                {
+                    _climbSent++;
+                }
                 OctetsSent += header.PayloadLength;
             }
 
@@ -366,6 +389,8 @@ internal sealed class Consumer
                     // layer's keyframe, so resending the old one would only crowd a link we left it for.
                     return false;
                 }
+
+                WatchClimb(slot);
 
                 var copied = Producer.CopyForRetransmission(_historyEncoding[slot], _historyOriginal[slot], original);
                 if (copied == 0 || !RtpHeader.TryRead(original.AsSpan(0, copied), out var header))
@@ -438,6 +463,50 @@ internal sealed class Consumer
         {
             ArrayPool<byte>.Shared.Return(buffer);
             ArrayPool<byte>.Shared.Return(original);
+        }
+    }
+
+    /// <summary>
+    /// The first NACK for a packet we sent since a climb counts against it (under the lock). A link that cannot carry the
+    /// new layer shows within a round trip or two as NACKs for a good share of it, long before a report window closes:
+    /// the climb is then marked failed for the allocator to undo at once (<see cref="TakeFailedClimb"/>).
+    /// </summary>
+    private void WatchClimb(int slot)
+    {
+        if (_climbSince == 0 || _historyNacked[slot])
+        {
+            return;
+        }
+
+        _historyNacked[slot] = true;
+        if (Stopwatch.GetTimestamp() - _climbSince > ClimbWatch)
+        {
+            _climbSince = 0; // it held
+            return;
+        }
+
+        _climbNacked++;
+        if (_climbSent >= ClimbMinPackets && _climbNacked >= _climbSent * ClimbFailedShare)
+        {
+            _climbSince = 0;
+            Volatile.Write(ref _climbFailed, 1);
+        }
+    }
+
+    /// <summary>
+    /// The layer this consumer climbed from, when its subscriber's NACKs showed the climb failing since the last call;
+    /// <see cref="Paused"/> otherwise.
+    /// </summary>
+    internal int TakeFailedClimb()
+    {
+        if (Interlocked.Exchange(ref _climbFailed, 0) == 0)
+        {
+            return Paused;
+        }
+
+        lock (_lock)
+        {
+            return _climbedFrom;
         }
     }
 
@@ -639,6 +708,13 @@ internal sealed class Consumer
                 if (_currentEncoding != target)
                 {
                     Volatile.Write(ref _currentSince, Stopwatch.GetTimestamp());
+                    if (_climbPending && _currentEncoding != Paused)
+                    {
+                        // A climb from a layer that was flowing: watch whether the link carries the new one.
+                        (_climbedFrom, _climbSince, _climbSent, _climbNacked) = (_currentEncoding, _currentSince, 0, 0);
+                    }
+
+                    _climbPending = false;
                 }
 
                 _currentEncoding = target;
@@ -687,6 +763,7 @@ internal sealed class Consumer
         _historyTimestampOffset[slot] = _timestampOffset;
         _historyPictureIdOffset[slot] = _pictureIdOffset;
         _historyTl0Offset[slot] = _tl0Offset;
+        _historyNacked[slot] = false;
     }
 
     private void Map(int from, int to)

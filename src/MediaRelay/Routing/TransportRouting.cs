@@ -203,6 +203,11 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
                         {
                             nacked.Retransmit(sequence);
                         }
+
+                        if (nacked.TakeFailedClimb() is var from and >= 0)
+                        {
+                            Allocator.OnClimbFailed(nacked, from, Stopwatch.GetTimestamp());
+                        }
                     }
 
                     break;

@@ -259,7 +259,7 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
     }
 
-    [Fact(Timeout = 60000)]
+    [Fact(Timeout = 90000)]
     public async Task CongestionLossMovesTheSubscriberToWhatGotThroughAStaleEstimateCannotUndoItAndAFailedClimbFallsBackToTheCleanLayer()
     {
         using var relay = await RelayHarness.StartAsync();
@@ -296,23 +296,28 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         }
 
         // Clean report windows: the bound grows, faster with each, and the subscriber climbs again.
-        var climbed = false;
-        for (var i = 0; i < 20 && !climbed; i++)
+        async Task<bool> ClimbAsync()
         {
-            // Watched closely, so that the climb fails before a clean window on the new layer could vouch for it.
-            var window = Stopwatch.StartNew();
-            while (window.Elapsed < TimeSpan.FromMilliseconds(1050) && !climbed)
+            for (var i = 0; i < 20; i++)
             {
-                await Task.Delay(20);
-                climbed = layer() >= 1;
-            }
+                // Watched closely, so that the climb fails before a clean window on the new layer could vouch for it.
+                var window = Stopwatch.StartNew();
+                while (window.Elapsed < TimeSpan.FromMilliseconds(1050))
+                {
+                    await Task.Delay(20);
+                    if (layer() >= 1)
+                    {
+                        return true;
+                    }
+                }
 
-            if (!climbed)
-            {
                 reports.Send(0);
             }
+
+            return false;
         }
 
+        var climbed = await ClimbAsync();
         Assert.True(climbed, $"back up a layer after clean windows (bound {bob.Peer.LossBasedReceiveBound})");
         Assert.True(bob.Peer.LossBasedReceiveBound > bound, "the bound grew");
 
@@ -327,6 +332,27 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         await Task.Delay(1500);
         Assert.True(bob.StreamOf(video.Ssrc).Count > count + 20, "video goes on (not audio only)");
         Assert.Equal(0, layer());
+
+        // The next climb fails too, and this time the subscriber's NACKs say so (a third of the new layer) long before a
+        // report window could: back to the lowest layer within the climb watch, with no report at all.
+        var failedBefore = RelayMetrics.ClimbsFailed.Value;
+        Assert.True(await ClimbAsync(), "a second climb");
+        var nack = new byte[64];
+        var climbClock = Stopwatch.StartNew();
+        var nacked = new HashSet<ushort>();
+        while (layer() != 0 && climbClock.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            foreach (var packet in bob.StreamOf(video.Ssrc).Snapshot().TakeLast(12).Where(p => p.Sequence % 3 == 0 && nacked.Add(p.Sequence)))
+            {
+                Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [packet.Sequence]))));
+            }
+
+            await Task.Delay(30);
+        }
+
+        output.WriteLine($"the NACKed climb went back after {climbClock.ElapsedMilliseconds} ms ({nacked.Count} NACKs)");
+        Assert.Equal(0, layer());
+        Assert.Equal(1, RelayMetrics.ClimbsFailed.Value - failedBefore);
         simulcast.StopSending();
         AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
     }
