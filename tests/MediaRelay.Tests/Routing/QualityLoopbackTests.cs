@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Buffers.Binary;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
@@ -156,19 +157,9 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     public async Task TheSubscribersEstimateChoosesTheLayerSwitchesAreContinuousAndItFallsBackToAudioOnlyAndBack()
     {
         using var relay = await RelayHarness.StartAsync();
-        var alice = relay.Join("alice", IceTransportProtocol.Udp);
-        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
-        await simulcast.PublishAsync();
-        var bob = relay.Join("bob", IceTransportProtocol.Udp);
-        simulcast.StartSending();
-        await Task.Delay(1200); // the relay measures each layer's rate before anyone subscribes
-        await bob.SubscribeAsync();
-        var video = TracksFrom(bob, simulcast).Video;
+        using var call = await SimulcastCall.StartAsync(relay, "bob"); // no estimate yet: the best layer
+        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
         var audio = TracksFrom(bob, simulcast).Audio;
-        var stream = bob.StreamOf(video.Ssrc);
-
-        // No estimate yet: the best layer.
-        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
         await Task.Delay(1000);
 
         // A high estimate, then a fall that leaves room for the middle layer only (rates ≈ 40/110/240 kbit/s + audio).
@@ -226,15 +217,8 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     public async Task ASubscriberMovedOffALayerThePublisherPausedGoesStraightBackWhenItResumes()
     {
         using var relay = await RelayHarness.StartAsync();
-        var alice = relay.Join("alice", IceTransportProtocol.Udp);
-        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
-        await simulcast.PublishAsync();
-        var bob = relay.Join("bob", IceTransportProtocol.Udp);
-        simulcast.StartSending();
-        await Task.Delay(1200);
-        await bob.SubscribeAsync();
-        var video = TracksFrom(bob, simulcast).Video;
-        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
+        using var call = await SimulcastCall.StartAsync(relay, "bob");
+        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
 
         // The subscriber's first estimate is still low (REMB ramps up from its start value) but it never fell: the
         // full layer stays (rates ≈ 40/110/240 kbit/s + audio, so only the lowest layer fits the estimate).
@@ -263,16 +247,9 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     public async Task CongestionLossMovesTheSubscriberToWhatGotThroughAStaleEstimateCannotUndoItAndAFailedClimbFallsBackToTheCleanLayer()
     {
         using var relay = await RelayHarness.StartAsync();
-        var alice = relay.Join("alice", IceTransportProtocol.Udp);
-        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
-        await simulcast.PublishAsync();
-        var bob = relay.Join("bob", IceTransportProtocol.Udp);
-        simulcast.StartSending();
-        await Task.Delay(1200);
-        await bob.SubscribeAsync();
-        var video = TracksFrom(bob, simulcast).Video;
+        using var call = await SimulcastCall.StartAsync(relay, "bob");
+        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
         var layer = () => LayerOf(simulcast, bob.StreamOf(video.Ssrc));
-        await RelayHarness.WaitUntilAsync(() => layer() == 2, StepTimeout, "the full layer at first");
 
         // The browser's REMB stays high and never falls (as behind a full token bucket: constant queueing delay).
         SendRemb(bob, video.Ssrc, 2_000_000);
@@ -361,17 +338,8 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     public async Task NacksForALayerTheSubscriberWasMovedOffAreNotAnsweredThoseForItsLayerAre()
     {
         using var relay = await RelayHarness.StartAsync();
-        var alice = relay.Join("alice", IceTransportProtocol.Udp);
-        using var simulcast = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
-        await simulcast.PublishAsync();
-        var bob = relay.Join("bob", IceTransportProtocol.Udp);
-        var carol = relay.Join("carol", IceTransportProtocol.Udp); // stays on the full layer, so it stays in the buffer
-        simulcast.StartSending();
-        await Task.Delay(1200);
-        await bob.SubscribeAsync();
-        await carol.SubscribeAsync();
-        var video = TracksFrom(bob, simulcast).Video;
-        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
+        using var call = await SimulcastCall.StartAsync(relay, "bob", "carol"); // carol stays on the full layer: it stays in the buffer
+        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
         var nack = new byte[64];
         var onFull = bob.StreamOf(video.Ssrc).Snapshot()[^1];
         Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [onFull.Sequence]))));
@@ -479,6 +447,33 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         }
 
         return Array.IndexOf(publisher.LayerSsrcs, SyntheticPeer.SignatureOf(packets[^1].Payload).Ssrc);
+    }
+
+    /// <summary>
+    /// A simulcast publisher (alice, three layers) sending for a moment, so the relay knows each layer's rate, then the
+    /// subscribers, the first of them receiving the full layer (no estimate yet).
+    /// </summary>
+    private sealed record SimulcastCall(SyntheticPeer Publisher, SyntheticPeer[] Subscribers, RelayTrack Video) : IDisposable
+    {
+        public static async Task<SimulcastCall> StartAsync(RelayHarness relay, params string[] subscriberIds)
+        {
+            var alice = relay.Join("alice", IceTransportProtocol.Udp);
+            var publisher = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
+            await publisher.PublishAsync();
+            var subscribers = subscriberIds.Select(id => relay.Join(id, IceTransportProtocol.Udp)).ToArray();
+            publisher.StartSending();
+            await Task.Delay(1200);
+            foreach (var subscriber in subscribers)
+            {
+                await subscriber.SubscribeAsync();
+            }
+
+            var video = TracksFrom(subscribers[0], publisher).Video;
+            await RelayHarness.WaitUntilAsync(() => LayerOf(publisher, subscribers[0].StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
+            return new SimulcastCall(publisher, subscribers, video);
+        }
+
+        public void Dispose() => Publisher.Dispose();
     }
 
     /// <summary>
