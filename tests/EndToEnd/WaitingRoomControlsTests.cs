@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -6,8 +8,8 @@ namespace Teletherapy.EndToEnd;
 
 /// <summary>
 /// The therapist's waiting-room controls in the session room, by their contract names (product.md §6): Admit, Send to
-/// waiting room, Admit all, Deny — each seen by the patient or the caregiver on their join page — and a cancel through
-/// the REST API reaching the open session room and the patient.
+/// waiting room, Admit all, Deny — each seen by the patient or the caregiver on their join page — and a cancel or a
+/// reschedule through the REST API reaching the open session room and the patient.
 /// </summary>
 public sealed class WaitingRoomControlsTests
 {
@@ -71,20 +73,75 @@ public sealed class WaitingRoomControlsTests
         Assert.Empty(Scenario.Unexpected(errors));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_reschedule_during_the_session_sends_the_patient_away_with_the_moved_text_and_the_new_link_knocks_again()
+    {
+        using var server = new LiveServer(Scenario.DemoSettings());
+        var demo = DemoInfo.Read(server.DataPath);
+        await using var therapistBrowser = await Browser.LaunchAsync();
+        await using var patientBrowser = await Browser.LaunchAsync();
+        var errors = new List<string>();
+        var therapist = await therapistBrowser.NewPageAsync(errors);
+        var patient = await patientBrowser.NewPageAsync(errors);
+        await Scenario.OpenSessionRoomAsync(therapist, server, demo);
+        await Scenario.JoinWithLinkAsync(patient, server, demo.JoinPath);
+        var waiting = therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName });
+        var inSession = therapist.Locator(".session-entry", new() { HasText = demo.PatientName });
+        await waiting.GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
+        await Expect(patient.Locator("#join-status")).ToHaveTextAsync("You are in the session.");
+        var linksBefore = JoinEmails(server.DataPath, demo.PatientName);
+
+        // The clinic moves the appointment by five minutes: its room stays open for the therapist; the patient's link
+        // was revoked, so their page says the appointment was moved and a new link was emailed.
+        using var integrator = Scenario.Integrator(server);
+        var appointment = await integrator.GetFromJsonAsync<JsonElement>($"api/v1/appointments/{demo.AppointmentId}");
+        var start = appointment.GetProperty("start").GetDateTimeOffset();
+        var minutes = (int)(appointment.GetProperty("end").GetDateTimeOffset() - start).TotalMinutes;
+        var moved = await integrator.PutAsJsonAsync($"api/v1/appointments/{demo.AppointmentId}", new { start = start.AddMinutes(5), durationMinutes = minutes });
+        Assert.True(moved.IsSuccessStatusCode, $"reschedule: {(int)moved.StatusCode} {await moved.Content.ReadAsStringAsync()}");
+        await Expect(patient.Locator("main")).ToContainTextAsync("This link no longer works because the appointment was moved. The clinic has emailed you a new link");
+        await Expect(inSession).ToHaveCountAsync(0);
+
+        // The new link from the newest email knocks again, and the therapist can let the patient back in.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        string? newPath;
+        while ((newPath = JoinEmails(server.DataPath, demo.PatientName).Except(linksBefore).SingleOrDefault()) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the rescheduled email with a new link");
+            await Task.Delay(200);
+        }
+
+        var again = await patientBrowser.NewPageAsync(errors);
+        await Scenario.JoinWithLinkAsync(again, server, newPath);
+        await Expect(again.Locator("#join-status")).ToHaveTextAsync("Your therapist knows you are here and will let you in shortly.");
+        await waiting.GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
+        await Expect(again.Locator("#join-status")).ToHaveTextAsync("You are in the session.");
+        await Expect(inSession).ToHaveCountAsync(1);
+
+        Assert.Empty(Scenario.Unexpected(errors));
+    }
+
+    /// <summary>The join paths emailed to a contact so far.</summary>
+    private static List<string> JoinEmails(string dataPath, string name) =>
+        JoinLinks(dataPath).Where(l => l.Name == name).Select(l => l.Path).Distinct().ToList();
+
     /// <summary>The other contact's name and join path, from the scheduled-appointment emails in the outbox.</summary>
-    private static (string Name, string Path) OtherJoinLink(string dataPath, string patientName)
+    private static (string Name, string Path) OtherJoinLink(string dataPath, string patientName) =>
+        JoinLinks(dataPath).FirstOrDefault(l => l.Name.Length > 0 && l.Name != patientName) is { Name: not null } found
+            ? found
+            : throw new InvalidOperationException("No join email for a second contact in the outbox.");
+
+    /// <summary>Each join link in the outbox with the name it was sent to.</summary>
+    private static IEnumerable<(string Name, string Path)> JoinLinks(string dataPath)
     {
         foreach (var file in Directory.GetFiles(Path.Combine(dataPath, "outbox"), "*.eml"))
         {
             var message = MimeKit.MimeMessage.Load(file);
-            var to = message.To.Mailboxes.Single();
             var link = Regex.Match(message.TextBody ?? string.Empty, @"https?://\S+?(/join/[A-Za-z0-9_-]+)");
-            if (to.Name is { Length: > 0 } name && name != patientName && link.Success)
+            if (link.Success)
             {
-                return (name, link.Groups[1].Value);
+                yield return (message.To.Mailboxes.Single().Name ?? string.Empty, link.Groups[1].Value);
             }
         }
-
-        throw new InvalidOperationException("No join email for a second contact in the outbox.");
     }
 }
