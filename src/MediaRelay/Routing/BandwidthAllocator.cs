@@ -14,6 +14,11 @@ namespace Teletherapy.MediaRelay.Routing;
 /// doubled (bounded). Below the lowest layer's rate the subscriber falls back to audio only and probes its way
 /// back the same way.
 /// </para>
+/// <para>
+/// REMB alone misses congestion at a full token bucket (see <see cref="_ceiling"/>): beside it runs a loss-based bound
+/// from the subscriber's Receiver Reports, and layers are chosen by the lower of the two. A climb is also judged by the
+/// subscriber's NACKs within two seconds (<see cref="OnClimbFailed"/>), well before a report window closes.
+/// </para>
 /// Called on the subscriber's RTCP (receive thread) and once a second from housekeeping: one lock, not per packet.
 /// </summary>
 internal sealed class BandwidthAllocator
@@ -36,8 +41,8 @@ internal sealed class BandwidthAllocator
     internal const int CongestionLoss = 26;
 
     /// <summary>
-    /// On congestion loss, what got through of the current layer (its rate × (1 − loss)) is what the link carries; this
-    /// share of it is what a lower layer may cost, so the new layer and its keyframe fit with room to drain the queue.
+    /// On congestion loss, what got through in the report window is what the link carries; this share of it is what a
+    /// lower layer may cost, so the new layer and its keyframe fit with room to drain the queue.
     /// </summary>
     private const double LossHeadroom = 0.85;
 
@@ -63,10 +68,10 @@ internal sealed class BandwidthAllocator
     /// The loss-based bound on what this subscriber's link carries, in bit/s (<see cref="long.MaxValue"/> = none). The
     /// REMB estimate does not fall while a full token bucket drops what does not fit (the queueing delay stays constant),
     /// so after congestion loss the estimate alone would soon climb straight back onto the layer that did not fit. Like
-    /// the loss-based half of GCC, the bound is what got through when the loss was reported (the rate sent, repairs
-    /// included, × (1 − loss),
-    /// with <see cref="LossHeadroom"/>); it grows <see cref="CeilingGrowth"/> a clean report window, and a probe that
-    /// holds lifts it. Layers are chosen by the lower of the two.
+    /// the loss-based half of GCC, the bound is what got through in the report window that showed the loss (the packets
+    /// the subscriber received × their size, plus audio, with <see cref="LossHeadroom"/>). It grows with each clean
+    /// report window (<see cref="CeilingGrowth"/>), a probe that holds lifts it, and a climb that fails sets it back to
+    /// what the link carried cleanly before (<see cref="OnClimbFailed"/>). Layers are chosen by the lower of the two.
     /// </summary>
     private long _ceiling = long.MaxValue;
 
@@ -82,21 +87,18 @@ internal sealed class BandwidthAllocator
     /// <summary>A window with hardly any loss was reported: the next allocation records what we send as carried.</summary>
     private bool _cleanWindow;
 
-    /// <summary>What we sent (bit/s) over the last clean loss window, and when (<see cref="Stopwatch"/>).</summary>
+    /// <summary>The last closed report window.</summary>
+    private LossWindow _window;
+
+    /// <summary>What the link carried (bit/s, audio included) over the last clean report window, and when (<see cref="Stopwatch"/>).</summary>
     private long _carried;
     private long _carriedAt;
-
-    /// <summary>When a consumer was last moved up a layer (<see cref="Stopwatch"/>).</summary>
-    private long _lastUp;
 
     /// <summary>Clean report windows in a row: each grows the bound more than the one before (<see cref="CeilingGrowth"/>^n).</summary>
     private int _cleanRun;
 
-    /// <summary>How long what a clean window carried is trusted as a floor for the bound after a failed climb.</summary>
+    /// <summary>How long what a clean window carried is trusted as the bound after a climb that failed (<see cref="OnClimbFailed"/>).</summary>
     private static readonly long CarriedMemory = 10 * Stopwatch.Frequency;
-
-    /// <summary>The span a Receiver Report covers (browsers send one about every second for video).</summary>
-    private static readonly long ReportSpan = Stopwatch.Frequency;
 
     /// <summary>Loss (in 1/256) under which the link is taken to have room: 2 % (GCC's loss-based controller uses the same).</summary>
     private const int LowLoss = 5;
@@ -152,11 +154,13 @@ internal sealed class BandwidthAllocator
     /// keeps the queueing delay constant, so the delay-based REMB stops falling while the bucket drops what does not fit:
     /// heavy loss is then the only sign of congestion. Returns true when it counts as one (like a falling estimate).
     /// </summary>
-    public bool OnLoss(int fractionLost, long now)
+    public bool OnLoss(LossWindow window, long now)
     {
         lock (_lock)
         {
+            var fractionLost = window.Loss;
             Volatile.Write(ref _loss, fractionLost);
+            _window = window;
             _cleanRun = fractionLost < LowLoss ? _cleanRun + 1 : 0;
             if (fractionLost < LowLoss && _ceiling != long.MaxValue && now - _lastDecrease >= _probeHold)
             {
@@ -220,7 +224,6 @@ internal sealed class BandwidthAllocator
         lock (_lock)
         {
             long audio = 0;
-            long sending = 0;
             var videos = 0;
             var settled = true;
             foreach (var consumer in consumers)
@@ -237,15 +240,9 @@ internal sealed class BandwidthAllocator
                 else
                 {
                     videos++;
-                    var current = consumer.CurrentEncoding;
-                    settled &= current == consumer.TargetEncoding && now - consumer.CurrentSince >= ReportSpan;
-                    if (current >= 0)
-                    {
-                        // What went out, repairs included (they take their share of the link too); the layer's
-                        // rate until a first second was measured.
-                        var sent = consumer.SentBitrate;
-                        sending += sent > 0 ? sent : consumer.Producer.GetEncodingBitrate(current);
-                    }
+
+                    // The last report window began after this consumer's last switch: it measured one layer.
+                    settled &= consumer.CurrentEncoding == consumer.TargetEncoding && consumer.CurrentSince <= _window.Start;
                 }
             }
 
@@ -254,13 +251,14 @@ internal sealed class BandwidthAllocator
                 return;
             }
 
-            sending += audio;
+            var arrived = _window.ReceivedBitrate + audio;
             if (_cleanWindow)
             {
+                // Whatever we sent in a clean window got through, whichever layers it spanned.
                 _cleanWindow = false;
-                if (settled && sending > 0)
+                if (_window.ReceivedBitrate > 0)
                 {
-                    (_carried, _carriedAt) = (sending, now);
+                    (_carried, _carriedAt) = (arrived, now);
                 }
             }
 
@@ -269,17 +267,9 @@ internal sealed class BandwidthAllocator
                 // Only from a settled state: a report that spans a switch (or a wait for its keyframe) covers a mix of
                 // what was sent before and since, and says little about the rate that got through.
                 _lossEvent = false;
-                if (settled && sending > 0)
+                if (settled)
                 {
-                    var through = (long)(sending * (1 - (_loss / 256.0)) * LossHeadroom);
-                    if (now - _lastUp < ProbeVerdict && _carriedAt <= _lastUp && now - _carriedAt < CarriedMemory)
-                    {
-                        // A climb above what the link carried cleanly a moment ago failed: that much it still carries
-                        // (the climb's own loss says nothing about less).
-                        through = Math.Max(through, _carried);
-                    }
-
-                    _ceiling = Math.Min(_ceiling, through);
+                    _ceiling = Math.Min(_ceiling, (long)(arrived * LossHeadroom));
                 }
             }
 
@@ -402,8 +392,9 @@ internal sealed class BandwidthAllocator
         {
             desired = back; // the publisher sends the layer again that this subscriber had before it paused
         }
-        else if (fit > rank || (probeDue && rank < count - 1 && rates[rank + 1] <= probeLimit))
+        else if (flowing && (fit > rank || (probeDue && rank < count - 1 && rates[rank + 1] <= probeLimit)))
         {
+            // Not while the last step still waits for its keyframe: the next step would replace it unseen.
             desired = rank + 1; // one layer at a time: each step is a probe of the link
         }
         else
@@ -425,10 +416,6 @@ internal sealed class BandwidthAllocator
         var up = desired > rank;
         consumer.SwitchTo(encoding, immediate: !up);
         _lastChange = now;
-        if (up)
-        {
-            _lastUp = now;
-        }
 
         if (!up)
         {

@@ -90,10 +90,9 @@ internal sealed class Consumer
     private int _climbSent;
     private int _climbNacked;
     private int _climbFailed;
-    private long _sentBitrate;
-    private long _rateOctets;
-    private long _rateAt;
     private long _lossWindowStart;
+    private long _lossWindowSentBits;
+    private long _lossWindowSentPackets;
     private uint _lossWindowHighest;
     private int _lossWindowLost;
     private int _producerGateGeneration;
@@ -582,52 +581,39 @@ internal sealed class Consumer
 
     /// <summary>
     /// The subscriber's loss on this stream over a window of at least a second, from the cumulative counts of its reports
-    /// (RFC 3550 §6.4.1: lost and extended highest sequence number); -1 until a report closes a window, or when nothing
-    /// was expected in it. A single report's fraction can span a few packets (browsers report several times a second at
-    /// high rates), so one dropped keyframe burst could read as 90 % loss; over a second it reads as what it was.
+    /// (RFC 3550 §6.4.1: lost and extended highest sequence number), with the rate that arrived in it (packets received
+    /// × the average size of what we sent meanwhile, overhead included); null until a report closes a window, or when
+    /// nothing was expected in it. A single report's fraction can span a few packets (browsers report several times a
+    /// second at high rates), so one dropped keyframe burst could read as 90 % loss; over a second it reads as what it was.
     /// </summary>
-    internal int CloseLossWindow(in ReportBlock block, long now)
-    {
-        lock (_lock)
-        {
-            if (_lossWindowStart == 0 || (int)(block.ExtendedHighestSequence - _lossWindowHighest) < 0)
-            {
-                (_lossWindowStart, _lossWindowHighest, _lossWindowLost) = (now, block.ExtendedHighestSequence, block.CumulativeLost);
-                return -1;
-            }
-
-            if (now - _lossWindowStart < Stopwatch.Frequency)
-            {
-                return -1;
-            }
-
-            long expected = (int)(block.ExtendedHighestSequence - _lossWindowHighest);
-            long lost = block.CumulativeLost - _lossWindowLost;
-            (_lossWindowStart, _lossWindowHighest, _lossWindowLost) = (now, block.ExtendedHighestSequence, block.CumulativeLost);
-            return expected <= 0 ? -1 : (int)Math.Clamp(lost * 256 / expected, 0, 255);
-        }
-    }
-
-    /// <summary>
-    /// What this consumer sent in bit/s over the last housekeeping second, repairs and packet overhead included
-    /// (<see cref="MeasureSendRate"/>): what the subscriber's loss reports are a share of.
-    /// </summary>
-    internal long SentBitrate => Volatile.Read(ref _sentBitrate);
-
-    /// <summary>Housekeeping, once a second: measures <see cref="SentBitrate"/>.</summary>
-    internal void MeasureSendRate(long now)
+    internal LossWindow? CloseLossWindow(in ReportBlock block, long now)
     {
         lock (_lock)
         {
             // RTP header with extensions, SRTP tag, UDP and IP: about 50 bytes a packet on top of the payload.
-            var octets = OctetsSent + RtxOctetsSent + ((PacketsSent + RtxPacketsSent) * 50);
-            if (_rateAt != 0 && now > _rateAt)
+            var sentBits = (OctetsSent + (PacketsSent * 50)) * 8;
+            var sentPackets = PacketsSent;
+            if (_lossWindowStart == 0 || (int)(block.ExtendedHighestSequence - _lossWindowHighest) < 0)
             {
-                Volatile.Write(ref _sentBitrate, (octets - _rateOctets) * 8 * Stopwatch.Frequency / (now - _rateAt));
+                (_lossWindowStart, _lossWindowHighest, _lossWindowLost) = (now, block.ExtendedHighestSequence, block.CumulativeLost);
+                (_lossWindowSentBits, _lossWindowSentPackets) = (sentBits, sentPackets);
+                return null;
             }
 
-            _rateOctets = octets;
-            _rateAt = now;
+            if (now - _lossWindowStart < Stopwatch.Frequency)
+            {
+                return null;
+            }
+
+            long expected = (int)(block.ExtendedHighestSequence - _lossWindowHighest);
+            long lost = block.CumulativeLost - _lossWindowLost;
+            var packets = sentPackets - _lossWindowSentPackets;
+            var bitsPerPacket = packets > 0 ? (sentBits - _lossWindowSentBits) / packets : 0;
+            var received = Math.Max(0, expected - lost) * bitsPerPacket * Stopwatch.Frequency / (now - _lossWindowStart);
+            var window = new LossWindow((int)Math.Clamp(expected > 0 ? lost * 256 / expected : 0, 0, 255), received, _lossWindowStart);
+            (_lossWindowStart, _lossWindowHighest, _lossWindowLost) = (now, block.ExtendedHighestSequence, block.CumulativeLost);
+            (_lossWindowSentBits, _lossWindowSentPackets) = (sentBits, sentPackets);
+            return expected <= 0 ? null : window;
         }
     }
 

@@ -176,11 +176,6 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
         if (!_consumersBySsrc.IsEmpty)
         {
-            foreach (var consumer in _consumersBySsrc.Values)
-            {
-                consumer.MeasureSendRate(timestamp);
-            }
-
             Allocator.Allocate(_consumersBySsrc.Values, timestamp, decreased: false);
             foreach (var consumer in _consumersBySsrc.Values)
             {
@@ -220,7 +215,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
                     break;
                 case RtcpPacketType.ReceiverReport when ReceiverReport.TryRead(rtcp.Packet, out var rr):
-                    var videoLoss = -1;
+                    LossWindow? video = null;
                     var now = Stopwatch.GetTimestamp();
                     for (var i = 0; i < rr.ReportCount; i++)
                     {
@@ -228,16 +223,19 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
                         if (_consumersBySsrc.TryGetValue(block.Ssrc, out var reportedOn))
                         {
                             reportedOn.OnReceiverReport(block);
-                            if (reportedOn.Parameters.Kind == MediaKind.Video)
+                            if (reportedOn.Parameters.Kind == MediaKind.Video && reportedOn.CloseLossWindow(block, now) is { } window)
                             {
-                                videoLoss = Math.Max(videoLoss, reportedOn.CloseLossWindow(block, now));
+                                // Several video streams: the worst loss, what arrived of all, from the earliest start.
+                                video = video is { } seen
+                                    ? new LossWindow(Math.Max(seen.Loss, window.Loss), seen.ReceivedBitrate + window.ReceivedBitrate, Math.Min(seen.Start, window.Start))
+                                    : window;
                             }
                         }
                     }
 
-                    if (videoLoss >= 0)
+                    if (video is { } closed)
                     {
-                        Allocator.Allocate(_consumersBySsrc.Values, now, Allocator.OnLoss(videoLoss, now));
+                        Allocator.Allocate(_consumersBySsrc.Values, now, Allocator.OnLoss(closed, now));
                     }
 
                     break;

@@ -244,7 +244,7 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     }
 
     [Fact(Timeout = 90000)]
-    public async Task CongestionLossMovesTheSubscriberToWhatGotThroughAStaleEstimateCannotUndoItAndAFailedClimbFallsBackToTheCleanLayer()
+    public async Task CongestionLossMovesTheSubscriberToWhatGotThroughAStaleEstimateCannotUndoItAndAClimbTheNacksShowFailingIsUndone()
     {
         using var relay = await RelayHarness.StartAsync();
         using var call = await SimulcastCall.StartAsync(relay, "bob");
@@ -298,22 +298,9 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         Assert.True(climbed, $"back up a layer after clean windows (bound {bob.Peer.LossBasedReceiveBound})");
         Assert.True(bob.Peer.LossBasedReceiveBound > bound, "the bound grew");
 
-        // The climb fails at once (90 % of it lost): back to the lowest layer, which the link carried cleanly a moment
-        // ago, not down to audio only as 10 % of the climb's rate would say.
-        await Task.Delay(1100);
-        reports.Send(0.9);
-        await RelayHarness.WaitUntilAsync(() => layer() == 0, StepTimeout, () => $"the lowest layer after the failed climb (on {layer()}, bound {bob.Peer.LossBasedReceiveBound})");
-        output.WriteLine($"bound {bound} after the congestion, {bob.Peer.LossBasedReceiveBound} after the failed climb");
-        Assert.True(bob.Peer.LossBasedReceiveBound >= bound, "the bound after the failed climb is what the link carried before it");
-        var count = bob.StreamOf(video.Ssrc).Count;
-        await Task.Delay(1500);
-        Assert.True(bob.StreamOf(video.Ssrc).Count > count + 20, "video goes on (not audio only)");
-        Assert.Equal(0, layer());
-
-        // The next climb fails too, and this time the subscriber's NACKs say so (a third of the new layer) long before a
-        // report window could: back to the lowest layer within the climb watch, with no report at all.
+        // The climb fails, and the subscriber's NACKs say so (a third of the new layer) long before a report window
+        // could: back to the lowest layer within the climb watch, with no report at all, and video goes on there.
         var failedBefore = RelayMetrics.ClimbsFailed.Value;
-        Assert.True(await ClimbAsync(), "a second climb");
         var nack = new byte[64];
         var climbClock = Stopwatch.StartNew();
         var nacked = new HashSet<ushort>();
@@ -330,6 +317,10 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         output.WriteLine($"the NACKed climb went back after {climbClock.ElapsedMilliseconds} ms ({nacked.Count} NACKs)");
         Assert.Equal(0, layer());
         Assert.Equal(1, RelayMetrics.ClimbsFailed.Value - failedBefore);
+        var count = bob.StreamOf(video.Ssrc).Count;
+        await Task.Delay(1000);
+        Assert.True(bob.StreamOf(video.Ssrc).Count > count + 15, "video goes on (not audio only)");
+        Assert.Equal(0, layer());
         simulcast.StopSending();
         AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
     }
