@@ -328,28 +328,14 @@ internal sealed class BandwidthAllocator
         }
 
         var target = consumer.TargetEncoding;
-        var rank = -1;
-        for (var r = 0; r < count; r++)
-        {
-            if (ranked[r] == target)
-            {
-                rank = r;
-            }
-        }
+        var rank = ranked[..count].IndexOf(target);
 
         if (decreased)
         {
             consumer.ReturnEncoding = Consumer.Paused; // the link has spoken since the layer paused: its word decides
         }
 
-        var back = -1;
-        for (var r = 0; r < count; r++)
-        {
-            if (ranked[r] == consumer.ReturnEncoding)
-            {
-                back = r;
-            }
-        }
+        var back = consumer.ReturnEncoding == Consumer.Paused ? -1 : ranked[..count].IndexOf(consumer.ReturnEncoding);
 
         var flowing = rank >= 0 && consumer.CurrentEncoding == target;
         // A probe starts from a layer the subscriber has been receiving for a hold time: one still waiting for its
@@ -416,7 +402,6 @@ internal sealed class BandwidthAllocator
         var up = desired > rank;
         consumer.SwitchTo(encoding, immediate: !up);
         _lastChange = now;
-
         if (!up)
         {
             _lastDown = now;

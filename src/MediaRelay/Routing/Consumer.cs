@@ -337,11 +337,11 @@ internal sealed class Consumer
                 }
 
                 PacketsSent++;
+                OctetsSent += header.PayloadLength;
                 if (_climbSince != 0)
                 {
                     _climbSent++;
                 }
-                OctetsSent += header.PayloadLength;
             }
 
             if (_transport.SendRtp(buffer, length))
@@ -608,12 +608,17 @@ internal sealed class Consumer
             long expected = (int)(block.ExtendedHighestSequence - _lossWindowHighest);
             long lost = block.CumulativeLost - _lossWindowLost;
             var packets = sentPackets - _lossWindowSentPackets;
-            var bitsPerPacket = packets > 0 ? (sentBits - _lossWindowSentBits) / packets : 0;
-            var received = Math.Max(0, expected - lost) * bitsPerPacket * Stopwatch.Frequency / (now - _lossWindowStart);
-            var window = new LossWindow((int)Math.Clamp(expected > 0 ? lost * 256 / expected : 0, 0, 255), received, _lossWindowStart);
+            var bits = sentBits - _lossWindowSentBits;
+            var start = _lossWindowStart;
             (_lossWindowStart, _lossWindowHighest, _lossWindowLost) = (now, block.ExtendedHighestSequence, block.CumulativeLost);
             (_lossWindowSentBits, _lossWindowSentPackets) = (sentBits, sentPackets);
-            return expected <= 0 ? null : window;
+            if (expected <= 0)
+            {
+                return null;
+            }
+
+            var received = packets > 0 ? Math.Max(0, expected - lost) * (bits / packets) * Stopwatch.Frequency / (now - start) : 0;
+            return new LossWindow((int)Math.Clamp(lost * 256 / expected, 0, 255), received, start);
         }
     }
 

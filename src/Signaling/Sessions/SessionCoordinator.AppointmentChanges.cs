@@ -15,9 +15,8 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     public Task AppointmentCancelledAsync(AppointmentCancelled change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        // First remembered, then the room looked up: a join that read the appointment before the cancel committed
-        // either finds it here once it is in the room (EnteredCancelledAsync), or is in the room when we look.
-        _cancelled[change.AppointmentId] = _time.GetUtcNow();
+        // A join that read the appointment before the cancel committed is either in the room when we look, or asks the
+        // join rules again once it is there and is refused (RefuseAfterEntryAsync).
         if (FindRoom(change.AppointmentId) is not { } room)
         {
             return Task.CompletedTask;
@@ -125,28 +124,10 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     }
 
     /// <summary>
-    /// A join that passed the join rules just before its appointment was cancelled may reach the room after the cancel
-    /// looked for it. Checked once the participant is in the room: if the appointment was cancelled meanwhile, the
-    /// participant is taken out again (and an empty room with them), and the join is refused with <c>cancelled</c>.
-    /// </summary>
-    private async Task<bool> EnteredCancelledAsync(SessionRoom room, ParticipantView participant, string connectionId, AuditActor actor)
-    {
-        if (!_cancelled.ContainsKey(room.AppointmentId))
-        {
-            return false;
-        }
-
-        await RefuseAfterEntryAsync(room, participant, connectionId, JoinReasons.Cancelled).ConfigureAwait(false);
-        await _audit.AppendAsync(room.AppointmentId, AuditKinds.JoinRefused, actor, JoinReasons.Cancelled).ConfigureAwait(false);
-        return true;
-    }
-
-    /// <summary>
-    /// Rescheduling revokes links and can take a therapist off the appointment. A join that passed the join rules just
-    /// before such a change committed may reach the room after the change's listener looked there, so every join asks
-    /// the rules again once it is in the room: a change committed before that second look refuses the join here (the
-    /// refusal is audited by the rules), and one committed after it finds the participant in the room
-    /// (<see cref="AppointmentRescheduledAsync"/>). The participant is taken out again, their other tabs told why, and
+    /// A cancel or a reschedule (which revokes links and can take a therapist off the appointment) committed just after
+    /// a join passed the join rules may look for it in the room before it gets there, so every join asks the rules
+    /// again once it is in the room: a change committed before that second look refuses the join here (the refusal is
+    /// audited by the rules), and one committed after it finds the participant in the room. The participant is taken out again, their other tabs told why, and
     /// the others told they left if they had been in the session.
     /// </summary>
     private async Task RefuseAfterEntryAsync(SessionRoom room, ParticipantView participant, string connectionId, string reason)
@@ -185,18 +166,6 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     internal Func<Guid, Task>? AfterJoinRulesCheckedForTests { get; set; }
 
     private Task JoinRulesChecked(Guid appointmentId) => AfterJoinRulesCheckedForTests?.Invoke(appointmentId) ?? Task.CompletedTask;
-
-    /// <summary>Cancellations are remembered only for as long as a join that read the appointment before could be under way.</summary>
-    private void ForgetOldCancellations(DateTimeOffset now)
-    {
-        foreach (var (id, at) in _cancelled)
-        {
-            if (now - at > CancelledMemory)
-            {
-                _cancelled.TryRemove(KeyValuePair.Create(id, at));
-            }
-        }
-    }
 
     /// <summary>
     /// Sends one participant away for good: out of the room and the relay (their peer removed: nothing is forwarded to

@@ -25,8 +25,6 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     private const string NotAdmitted = "not-admitted";
 
     private readonly ConcurrentDictionary<Guid, SessionRoom> _rooms = new();
-    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _cancelled = new();
-    private static readonly TimeSpan CancelledMemory = TimeSpan.FromMinutes(5);
     private readonly ConcurrentDictionary<string, Guid> _connectionRooms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _mediaConnections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RouterPeer> _hookedPeers = new(StringComparer.Ordinal);
@@ -81,11 +79,6 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         await JoinRulesChecked(appointmentId).ConfigureAwait(false);
         var outcome = room.JoinTherapist(staffId, name, connectionId, _time.GetUtcNow());
         await AttachAsync(connectionId, room, outcome.Participant).ConfigureAwait(false);
-        if (await EnteredCancelledAsync(room, outcome.Participant, connectionId, AuditActor.Staff(staffId)).ConfigureAwait(false))
-        {
-            return Refuse(JoinReasons.Cancelled);
-        }
-
         var recheck = await _join.CheckTherapistJoinAsync(appointmentId, staffId).ConfigureAwait(false);
         if (!recheck.Decision.Allowed)
         {
@@ -153,11 +146,6 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         await AttachAsync(connectionId, room, participant).ConfigureAwait(false);
         var actor = AuditActor.Contact(contact.Id);
-        if (await EnteredCancelledAsync(room, participant, connectionId, actor).ConfigureAwait(false))
-        {
-            return Refuse(JoinReasons.Cancelled);
-        }
-
         var recheck = await _join.ResolveJoinTokenAsync(token).ConfigureAwait(false);
         if (!recheck.Decision.Allowed || !recheck.RoomOpen)
         {
@@ -368,7 +356,6 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         try
         {
             var now = _time.GetUtcNow();
-            ForgetOldCancellations(now);
             foreach (var room in _rooms.Values)
             {
                 var expired = room.ExpireDropped(now, WaitingGrace);

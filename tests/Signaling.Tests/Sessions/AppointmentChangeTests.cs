@@ -215,13 +215,29 @@ public sealed class AppointmentChangeTests(ClinicFixture clinic) : HubTestBase(c
     public async Task A_join_that_read_the_appointment_just_before_the_cancel_is_refused_once_it_reaches_the_room()
     {
         var s = await ScenarioAsync();
-        // The cancel has been committed and its listener has run (finding no room), but these joins read the
-        // appointment before the commit: here the database still says scheduled, so only the room can stop them.
+        // The patient's link passes the rules; before the join reaches the room Ben cancels (committed, and its
+        // listener has looked for people in the room and found none).
         var coordinator = Server.Services.GetRequiredService<SessionCoordinator>();
-        await coordinator.AppointmentCancelledAsync(new AppointmentCancelled(s.AppointmentId, AuditActor.Staff(s.Ben.Id)));
+        using var ben = Server.NewClient(await s.SignInAsync(s.Ben));
+        coordinator.AfterJoinRulesCheckedForTests = async appointmentId =>
+        {
+            if (appointmentId == s.AppointmentId && coordinator.AfterJoinRulesCheckedForTests is not null)
+            {
+                coordinator.AfterJoinRulesCheckedForTests = null;
+                Assert.Equal(HttpStatusCode.OK, (await ben.PostAsync($"api/v1/appointments/{s.AppointmentId}/cancel", null)).StatusCode);
+            }
+        };
 
         var patient = await Server.ConnectAsync();
-        JoinRefusalTests.AssertRefused(await patient.JoinWithTokenAsync(s.PatientToken), "cancelled");
+        try
+        {
+            JoinRefusalTests.AssertRefused(await patient.JoinWithTokenAsync(s.PatientToken), "cancelled");
+        }
+        finally
+        {
+            coordinator.AfterJoinRulesCheckedForTests = null;
+        }
+
         var ada = await s.ConnectStaffAsync(s.Ada);
         JoinRefusalTests.AssertRefused(await ada.JoinAsTherapistAsync(s.AppointmentId), "cancelled");
 
