@@ -65,6 +65,19 @@ public static partial class Scenario
         await Assertions.Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
     }
 
+    /// <summary>
+    /// The therapist opens the demo session room, the patient joins with the demo link, and the therapist admits them
+    /// from the waiting room: the patient's page says they are in the session.
+    /// </summary>
+    public static async Task AdmitDemoPatientAsync(IPage therapist, IPage patient, LiveServer server, DemoInfo demo)
+    {
+        await OpenSessionRoomAsync(therapist, server, demo);
+        await JoinWithLinkAsync(patient, server, demo.JoinPath);
+        await therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName })
+            .GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
+        await Assertions.Expect(patient.Locator("#join-status")).ToHaveTextAsync("You are in the session.");
+    }
+
     /// <summary>A contact opens their join link and presses Join the session.</summary>
     public static async Task JoinWithLinkAsync(IPage page, LiveServer server, string joinPath)
     {

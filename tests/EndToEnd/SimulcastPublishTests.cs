@@ -27,11 +27,7 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
         var therapist = await therapistBrowser.NewPageAsync(errors);
         var patient = await patientBrowser.NewPageAsync(errors);
 
-        await Scenario.OpenSessionRoomAsync(therapist, server, demo);
-        await Scenario.JoinWithLinkAsync(patient, server, demo.JoinPath);
-        await therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName })
-            .GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
-        await Expect(patient.Locator("#join-status")).ToHaveTextAsync("You are in the session.");
+        await Scenario.AdmitDemoPatientAsync(therapist, patient, server, demo);
         await Scenario.WaitForMediaAsync(patient);
         await Scenario.WaitForMediaAsync(therapist);
 

@@ -83,12 +83,9 @@ public sealed class WaitingRoomControlsTests
         var errors = new List<string>();
         var therapist = await therapistBrowser.NewPageAsync(errors);
         var patient = await patientBrowser.NewPageAsync(errors);
-        await Scenario.OpenSessionRoomAsync(therapist, server, demo);
-        await Scenario.JoinWithLinkAsync(patient, server, demo.JoinPath);
+        await Scenario.AdmitDemoPatientAsync(therapist, patient, server, demo);
         var waiting = therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName });
         var inSession = therapist.Locator(".session-entry", new() { HasText = demo.PatientName });
-        await waiting.GetByRole(AriaRole.Button, new() { Name = "Admit", Exact = true }).ClickAsync();
-        await Expect(patient.Locator("#join-status")).ToHaveTextAsync("You are in the session.");
         var linksBefore = JoinEmails(server.DataPath, demo.PatientName);
 
         // The clinic moves the appointment by five minutes: its room stays open for the therapist; the patient's link
