@@ -9,6 +9,9 @@ public enum ResultStatus
     Ok,
     Invalid,
     NotFound,
+
+    /// <summary>The request is valid but the state does not allow it now (the API answers 409 with <see cref="Result{T}.Reason"/>).</summary>
+    Conflict,
 }
 
 // Static factories on the generic type read best at the call sites (Result<T>.Invalid(...)).
@@ -16,11 +19,12 @@ public enum ResultStatus
 /// <summary>The outcome of a use case: a value, validation errors (nothing was saved), or not found.</summary>
 public sealed class Result<T>
 {
-    private Result(ResultStatus status, T? value, IReadOnlyList<ValidationError> errors)
+    private Result(ResultStatus status, T? value, IReadOnlyList<ValidationError> errors, string? reason = null)
     {
         Status = status;
         Value = value;
         Errors = errors;
+        Reason = reason;
     }
 
     public ResultStatus Status { get; }
@@ -28,6 +32,9 @@ public sealed class Result<T>
     public T? Value { get; }
 
     public IReadOnlyList<ValidationError> Errors { get; }
+
+    /// <summary>The rule a <see cref="ResultStatus.Conflict"/> names (e.g. <c>already-set-up</c>).</summary>
+    public string? Reason { get; }
 
     public bool IsOk => Status == ResultStatus.Ok;
 
@@ -38,6 +45,8 @@ public sealed class Result<T>
     public static Result<T> Invalid(string field, string message) => Invalid([new ValidationError(field, message)]);
 
     public static Result<T> NotFound() => new(ResultStatus.NotFound, default, []);
+
+    public static Result<T> Conflict(string reason) => new(ResultStatus.Conflict, default, [], reason);
 
     /// <summary>The value of a successful result.</summary>
     public T Unwrap() => IsOk ? Value! : throw new InvalidOperationException($"The result is {Status}: {string.Join("; ", Errors.Select(e => $"{e.Field}: {e.Message}"))}");

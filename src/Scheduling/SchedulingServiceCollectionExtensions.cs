@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Teletherapy.Scheduling.Access;
 using Teletherapy.Scheduling.Appointments;
 using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Calendar;
@@ -47,6 +48,11 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton(sp => new ClinicSettings(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new StaffAccounts(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AddPatient(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new UpdatePatient(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new PatientDirectory(sp.GetRequiredService<Database>()));
+        services.AddSingleton(sp => new FirstRunSetup(sp.GetRequiredService<Database>(), sp.GetRequiredService<ClinicSettings>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AccessLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AccessLog>>()));
+        services.AddSingleton(sp => new AppointmentDetails(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>()));
         services.AddSingleton(sp => new CreateAppointment(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreateAppointment>>()));
@@ -56,7 +62,8 @@ public static class SchedulingServiceCollectionExtensions
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
             sp.GetRequiredService<AppointmentChangeNotifier>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RescheduleAppointment>>()));
         services.AddSingleton(sp => new CancelAppointment(
-            sp.GetRequiredService<Database>(), sp.GetRequiredService<AppointmentChangeNotifier>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Database>(), sp.GetRequiredService<AppointmentChangeNotifier>(), sp.GetRequiredService<EmailComposer>(),
+            sp.GetRequiredService<OutboxSignal>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<CancelAppointment>>()));
         services.AddSingleton(sp => new EndSession(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EndSession>>()));
         services.AddSingleton(sp => new GetCalendar(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));

@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.Extensions.Logging;
 using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
+using Teletherapy.Scheduling.Email;
 using Teletherapy.Scheduling.Join;
 using Teletherapy.Scheduling.JoinLinks;
 using Teletherapy.Scheduling.Outbox;
@@ -9,20 +10,25 @@ using Teletherapy.Scheduling.Outbox;
 namespace Teletherapy.Scheduling.Appointments;
 
 /// <summary>
-/// Use case: cancel an appointment; its join links stop working (<c>cancelled</c>) and unsent emails about it are
-/// discarded. Once that is committed, the <see cref="IAppointmentChangeListener"/>s are told (the session hub closes
+/// Use case: cancel an appointment; its join links stop working (<c>cancelled</c>), unsent emails about it are
+/// discarded, and (for a teletherapy appointment still ahead) the contacts who were sent a link are emailed that it is
+/// cancelled, in the same transaction. Once that is committed, the <see cref="IAppointmentChangeListener"/>s are told (the session hub closes
 /// the room of anyone already in it).
 /// </summary>
 public sealed partial class CancelAppointment
 {
     private readonly Database _database;
     private readonly AppointmentChangeNotifier _changes;
+    private readonly EmailComposer _composer;
+    private readonly OutboxSignal _signal;
     private readonly TimeProvider _time;
     private readonly ILogger<CancelAppointment> _logger;
 
-    internal CancelAppointment(Database database, AppointmentChangeNotifier changes, TimeProvider time, ILogger<CancelAppointment> logger)
+    internal CancelAppointment(Database database, AppointmentChangeNotifier changes, EmailComposer composer, OutboxSignal signal, TimeProvider time, ILogger<CancelAppointment> logger)
     {
         _database = database;
+        _composer = composer;
+        _signal = signal;
         _changes = changes;
         _time = time;
         _logger = logger;
@@ -56,8 +62,18 @@ public sealed partial class CancelAppointment
                     "UPDATE appointments SET status = @Status, updated_at = @now WHERE id = @Id", new { row.Status, now, row.Id }, transaction).ConfigureAwait(false);
                 await JoinLinkIssuer.RevokeAllAsync(connection, transaction, row.Id, RevokeReasons.Cancelled, now).ConfigureAwait(false);
                 await OutboxWriter.DiscardPendingAsync(connection, transaction, row.Id, now).ConfigureAwait(false);
+                var emails = 0;
+                if (row.Teletherapy && row.EndAt > now)
+                {
+                    // Everyone who was sent a link for it is told, in the same transaction as the cancel.
+                    var clinic = (await SchedulingReader.ClinicAsync(connection, transaction, row.ClinicId).ConfigureAwait(false))!;
+                    var contacts = await SchedulingReader.ContactsAsync(connection, transaction, row.PatientId).ConfigureAwait(false);
+                    emails = await ScheduledEmails.QueueCancelledAsync(connection, transaction, _composer, clinic, contacts, row, now).ConfigureAwait(false);
+                }
+
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                LogCancelled(row.Id);
+                _signal.Notify();
+                LogCancelled(row.Id, emails);
                 cancelled = true;
             }
 
@@ -73,6 +89,6 @@ public sealed partial class CancelAppointment
         return Result<AppointmentView>.Ok(view);
     }
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Appointment {AppointmentId} cancelled; links revoked")]
-    private partial void LogCancelled(Guid appointmentId);
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Appointment {AppointmentId} cancelled; links revoked, {Emails} cancellation emails queued")]
+    private partial void LogCancelled(Guid appointmentId, int emails);
 }

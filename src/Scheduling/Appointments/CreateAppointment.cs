@@ -5,6 +5,7 @@ using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.Email;
 using Teletherapy.Scheduling.Join;
 using Teletherapy.Scheduling.Outbox;
+using Teletherapy.Scheduling.Staff;
 
 namespace Teletherapy.Scheduling.Appointments;
 
@@ -184,9 +185,10 @@ public sealed partial class CreateAppointment
         return validation;
     }
 
-    /// <summary>The patient exists and has a primary contact; every therapist exists and works at the patient's clinic.</summary>
+    /// <summary>The patient exists and has a primary contact; every therapist exists, works at the patient's clinic, is active and may be listed.</summary>
+    /// <param name="alreadyListed">Therapists the appointment lists already: they stay even if since deactivated or made scheduler.</param>
     internal static async Task<(Validation Errors, ClinicRow? Clinic, List<ContactRow> Contacts)> ValidateReferencesAsync(
-        DbConnection connection, DbTransaction transaction, Guid patientId, IReadOnlyList<Guid> therapistIds)
+        DbConnection connection, DbTransaction transaction, Guid patientId, IReadOnlyList<Guid> therapistIds, IReadOnlyCollection<Guid>? alreadyListed = null)
     {
         var validation = new Validation();
         var clinicId = await connection.QuerySingleOrDefaultAsync<Guid?>(
@@ -206,15 +208,19 @@ public sealed partial class CreateAppointment
 
         for (var i = 0; i < therapistIds.Count; i++)
         {
-            var staffClinic = await connection.QuerySingleOrDefaultAsync<Guid?>(
-                "SELECT clinic_id FROM staff WHERE id = @id", new { id = therapistIds[i] }, transaction).ConfigureAwait(false);
-            if (staffClinic is null)
+            var staff = await connection.QuerySingleOrDefaultAsync<ListedStaffRow>(
+                "SELECT clinic_id, role, active FROM staff WHERE id = @id", new { id = therapistIds[i] }, transaction).ConfigureAwait(false);
+            if (staff is null)
             {
                 validation.Add($"therapistIds[{i}]", "Unknown therapist.");
             }
-            else if (staffClinic != clinicId)
+            else if (staff.ClinicId != clinicId)
             {
                 validation.Add($"therapistIds[{i}]", "The therapist works at another clinic than the patient.");
+            }
+            else if (alreadyListed?.Contains(therapistIds[i]) != true && (!staff.Active || !StaffRoles.CanBeListed(staff.Role)))
+            {
+                validation.Add($"therapistIds[{i}]", staff.Active ? "A scheduler cannot be listed on an appointment (only therapists and admins)." : "This account is deactivated.");
             }
         }
 
@@ -236,6 +242,15 @@ public sealed partial class CreateAppointment
                 "INSERT INTO appointment_therapists (appointment_id, staff_id) VALUES (@appointmentId, @staffId)",
                 new { appointmentId = row.Id, staffId }, transaction).ConfigureAwait(false);
         }
+    }
+
+    private sealed class ListedStaffRow
+    {
+        public Guid ClinicId { get; set; }
+
+        public string Role { get; set; } = "";
+
+        public bool Active { get; set; }
     }
 
     [LoggerMessage(EventId = 2200, Level = LogLevel.Information, Message = "Appointment {AppointmentId} created ({Occurrences} occurrences, {Emails} scheduled emails queued)")]

@@ -101,7 +101,7 @@ public sealed partial class RescheduleAppointment
             }
 
             var therapists = request.TherapistIds?.Distinct().ToList() ?? row.TherapistIds;
-            var references = await CreateAppointment.ValidateReferencesAsync(connection, transaction, row.PatientId, therapists).ConfigureAwait(false);
+            var references = await CreateAppointment.ValidateReferencesAsync(connection, transaction, row.PatientId, therapists, row.TherapistIds).ConfigureAwait(false);
             if (references.Errors.HasErrors)
             {
                 return Result<AppointmentView>.Invalid(references.Errors.Errors);
@@ -110,6 +110,7 @@ public sealed partial class RescheduleAppointment
             var now = _time.GetUtcNow();
             var revoked = await JoinLinkIssuer.RevokeAllAsync(connection, transaction, row.Id, RevokeReasons.Rescheduled, now).ConfigureAwait(false);
             await OutboxWriter.DiscardPendingAsync(connection, transaction, row.Id, now).ConfigureAwait(false);
+            var previousStart = row.StartAt;
             row.StartAt = request.Start!.Value.ToUniversalTime();
             row.EndAt = row.StartAt + duration;
             row.Revision++;
@@ -134,7 +135,7 @@ public sealed partial class RescheduleAppointment
             if (row.Teletherapy)
             {
                 emails = (await ScheduledEmails.QueueAsync(
-                    connection, transaction, _composer, references.Clinic!, references.Contacts, row, rescheduled: true, laterOccurrences: 0, now).ConfigureAwait(false)).Count;
+                    connection, transaction, _composer, references.Clinic!, references.Contacts, row, rescheduled: true, laterOccurrences: 0, now, previousStart).ConfigureAwait(false)).Count;
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -23,7 +23,8 @@ internal static class ScheduledEmails
         AppointmentRow target,
         bool rescheduled,
         int laterOccurrences,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        DateTimeOffset? previousStart = null)
     {
         var tokens = new Dictionary<Guid, string>();
         var recipients = JoinPolicy.ScheduledEmailRecipients(contacts.Select(c => c.ToFacts())).Select(f => f.Id).ToHashSet();
@@ -33,7 +34,7 @@ internal static class ScheduledEmails
             tokens[contact.Id] = token;
             var messageId = Guid.NewGuid();
             var message = composer.ScheduledAppointment(
-                messageId, clinic, contact, new EmailAppointment(target.Id, target.StartAt, target.EndAt, target.Revision), token, rescheduled, laterOccurrences);
+                messageId, clinic, contact, new EmailAppointment(target.Id, target.StartAt, target.EndAt, target.Revision), token, rescheduled, laterOccurrences, previousStart);
             await OutboxWriter.EnqueueAsync(
                 connection,
                 transaction,
@@ -42,5 +43,26 @@ internal static class ScheduledEmails
         }
 
         return tokens;
+    }
+
+    /// <summary>The cancellation notice, to the same contacts the scheduled email goes to (R6), inside the caller's transaction.</summary>
+    public static async Task<int> QueueCancelledAsync(
+        DbConnection connection, DbTransaction transaction, EmailComposer composer, ClinicRow clinic, IReadOnlyList<ContactRow> contacts, AppointmentRow appointment, DateTimeOffset now)
+    {
+        var recipients = JoinPolicy.ScheduledEmailRecipients(contacts.Select(c => c.ToFacts())).Select(f => f.Id).ToHashSet();
+        var count = 0;
+        foreach (var contact in contacts.Where(c => recipients.Contains(c.Id) && c.Email is not null))
+        {
+            var messageId = Guid.NewGuid();
+            var message = composer.Cancelled(messageId, clinic, contact, new EmailAppointment(appointment.Id, appointment.StartAt, appointment.EndAt, appointment.Revision));
+            await OutboxWriter.EnqueueAsync(
+                connection,
+                transaction,
+                new OutboxEntry(messageId, OutboxChannels.Email, OutboxKinds.Cancelled, appointment.Id, contact.Email!, OutboxWriter.Serialize(message), now),
+                now).ConfigureAwait(false);
+            count++;
+        }
+
+        return count;
     }
 }

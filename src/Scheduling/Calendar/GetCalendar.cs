@@ -8,6 +8,9 @@ namespace Teletherapy.Scheduling.Calendar;
 /// <summary>One calendar entry; <see cref="Join"/> is the therapist's join decision now (null for an integrator's view).</summary>
 public sealed record CalendarEntry(AppointmentView Appointment, string PatientName, JoinDecision? Join);
 
+/// <summary>Who looks at the calendar: a staff member, and whether their role joins sessions.</summary>
+public sealed record CalendarViewer(Guid StaffId, bool MayJoin);
+
 /// <summary>Use case: the calendar between two times, for one therapist (R4) or for everyone (integrators).</summary>
 public sealed class GetCalendar
 {
@@ -23,7 +26,16 @@ public sealed class GetCalendar
         _time = time;
     }
 
-    public async Task<Result<IReadOnlyList<CalendarEntry>>> HandleAsync(DateTimeOffset? from, DateTimeOffset? to, Guid? staffId, CancellationToken cancellationToken = default)
+    /// <summary>A therapist's own calendar (<paramref name="staffId"/>), or everyone's (null), with the join decision of that therapist.</summary>
+    public Task<Result<IReadOnlyList<CalendarEntry>>> HandleAsync(DateTimeOffset? from, DateTimeOffset? to, Guid? staffId, CancellationToken cancellationToken = default) =>
+        HandleAsync(from, to, staffId, staffId is { } id ? new CalendarViewer(id, MayJoin: true) : null, cancellationToken);
+
+    /// <summary>
+    /// The appointments between two times that list <paramref name="therapistId"/> (all when null); each with the join
+    /// decision of <paramref name="viewer"/> (none for an integrator; <c>forbidden</c> for a role that never joins).
+    /// </summary>
+    public async Task<Result<IReadOnlyList<CalendarEntry>>> HandleAsync(
+        DateTimeOffset? from, DateTimeOffset? to, Guid? therapistId, CalendarViewer? viewer, CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
         var start = from ?? now.AddDays(-1);
@@ -39,14 +51,19 @@ public sealed class GetCalendar
         }
 
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await SchedulingReader.AppointmentsAsync(connection, start, end, staffId).ConfigureAwait(false);
+        var rows = await SchedulingReader.AppointmentsAsync(connection, start, end, therapistId).ConfigureAwait(false);
         var names = (await connection.QueryAsync<PatientName>(
             "SELECT p.id, p.name FROM patients p WHERE p.id IN (SELECT a.patient_id FROM appointments a WHERE a.start_at < @end AND a.end_at > @start)",
             new { start, end }).ConfigureAwait(false)).ToDictionary(p => p.Id, p => p.Name);
         IReadOnlyList<CalendarEntry> entries = rows.Select(r => new CalendarEntry(
             AppointmentView.From(r),
             names.GetValueOrDefault(r.PatientId, ""),
-            staffId is { } id ? JoinPolicy.CanTherapistJoin(r.ToFacts(), id, now) : null)).ToList();
+            viewer switch
+            {
+                null => null,
+                { MayJoin: false } => JoinDecision.Refuse(JoinReasons.Forbidden),
+                _ => JoinPolicy.CanTherapistJoin(r.ToFacts(), viewer.StaffId, now),
+            })).ToList();
         return Result<IReadOnlyList<CalendarEntry>>.Ok(entries);
     }
 

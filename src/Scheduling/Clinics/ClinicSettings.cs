@@ -7,10 +7,13 @@ namespace Teletherapy.Scheduling.Clinics;
 /// <summary>A clinic as the API shows it.</summary>
 public sealed record Clinic(Guid Id, string Name, string TimeZone, bool RemindersEnabled);
 
-/// <summary>Body of <c>PUT /api/v1/clinic</c> and <c>POST /api/v1/clinics</c>.</summary>
+/// <summary>Body of <c>PUT /api/v1/clinic</c>.</summary>
 public sealed record SaveClinicRequest(string? Name, string? TimeZone, bool RemindersEnabled);
 
-/// <summary>Use cases: read and save the clinic (name, time zone, reminders feature), add another clinic.</summary>
+/// <summary>
+/// Use cases: read and save the clinic (name, time zone, reminders feature). One installation serves one clinic: every
+/// staff account, patient and appointment belongs to it.
+/// </summary>
 public sealed class ClinicSettings
 {
     private readonly Database _database;
@@ -22,7 +25,7 @@ public sealed class ClinicSettings
         _time = time;
     }
 
-    /// <summary>The clinic managed by <c>/api/v1/clinic</c> (the first created), or null before it is set up.</summary>
+    /// <summary>The clinic, or null before it is set up.</summary>
     public async Task<Clinic?> GetDefaultAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -60,34 +63,13 @@ public sealed class ClinicSettings
         }
     }
 
-    /// <summary>Adds a further clinic (several clinics may share one server; staff and patients belong to one).</summary>
-    public async Task<Result<Clinic>> CreateAsync(SaveClinicRequest request, CancellationToken cancellationToken = default)
-    {
-        var errors = Validate(request);
-        if (errors.HasErrors)
-        {
-            return Result<Clinic>.Invalid(errors.Errors);
-        }
-
-        var clinic = new Clinic(Guid.NewGuid(), request.Name!.Trim(), request.TimeZone!.Trim(), request.RemindersEnabled);
-        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection)
-        await using (transaction)
-        {
-            await InsertAsync(connection, transaction, clinic).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return Result<Clinic>.Ok(clinic);
-    }
-
-    private Task<int> InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Clinic clinic) =>
+    internal Task<int> InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, Clinic clinic) =>
         connection.ExecuteAsync(
             "INSERT INTO clinics (id, name, time_zone, reminders_enabled, created_at) VALUES (@Id, @Name, @TimeZone, @RemindersEnabled, @now)",
             new { clinic.Id, clinic.Name, clinic.TimeZone, clinic.RemindersEnabled, now = _time.GetUtcNow() },
             transaction);
 
-    private static Validation Validate(SaveClinicRequest request)
+    internal static Validation Validate(SaveClinicRequest request)
     {
         var validation = new Validation();
         validation.Require(!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 200, "name", "The clinic's name is required (at most 200 characters).");

@@ -28,6 +28,8 @@ internal sealed class ContactRow
 
     public string Role { get; set; } = "";
 
+    public string? Relationship { get; set; }
+
     public bool IsPrimary { get; set; }
 
     public bool EmailReminders { get; set; }

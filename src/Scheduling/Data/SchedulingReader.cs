@@ -6,6 +6,9 @@ namespace Teletherapy.Scheduling.Data;
 /// <summary>Reads shared by several use cases: a clinic, a patient's contacts, an appointment with its therapists.</summary>
 internal static class SchedulingReader
 {
+    /// <summary>The columns of <see cref="ContactRow"/>.</summary>
+    public const string ContactColumns = "id, patient_id, name, email, phone, role, relationship, is_primary, email_reminders, sms_reminders";
+
     private const string AppointmentColumns =
         "id, clinic_id, patient_id, series_id, series_index, start_at, end_at, teletherapy, status, revision";
 
@@ -13,24 +16,17 @@ internal static class SchedulingReader
         connection.QuerySingleOrDefaultAsync<ClinicRow>(
             "SELECT id, name, time_zone, reminders_enabled FROM clinics WHERE id = @clinicId", new { clinicId }, transaction);
 
-    /// <summary>The clinic a request names, or the default (first) clinic when it names none.</summary>
-    public static async Task<ClinicRow?> ClinicOrDefaultAsync(DbConnection connection, DbTransaction? transaction, Guid? clinicId) =>
-        clinicId is { } id
-            ? await ClinicAsync(connection, transaction, id).ConfigureAwait(false)
-            : await DefaultClinicAsync(connection, transaction).ConfigureAwait(false);
+    /// <summary>The validation message when there is no clinic yet.</summary>
+    public const string MissingClinicMessage = "No clinic is set up yet (the first-run setup or PUT /api/v1/clinic first).";
 
-    /// <summary>The validation message when <see cref="ClinicOrDefaultAsync"/> found nothing.</summary>
-    public static string MissingClinicMessage(Guid? clinicId) =>
-        clinicId is null ? "No clinic is set up yet (PUT /api/v1/clinic first)." : "Unknown clinic.";
-
-    /// <summary>The clinic the singular <c>/api/v1/clinic</c> resource manages: the first one created.</summary>
+    /// <summary>The installation's clinic (one per installation): the first one created.</summary>
     public static Task<ClinicRow?> DefaultClinicAsync(DbConnection connection, DbTransaction? transaction) =>
         connection.QueryFirstOrDefaultAsync<ClinicRow>(
             "SELECT id, name, time_zone, reminders_enabled FROM clinics ORDER BY created_at, id LIMIT 1", transaction: transaction);
 
     public static async Task<List<ContactRow>> ContactsAsync(DbConnection connection, DbTransaction? transaction, Guid patientId) =>
         (await connection.QueryAsync<ContactRow>(
-            "SELECT id, patient_id, name, email, phone, role, is_primary, email_reminders, sms_reminders FROM contacts WHERE patient_id = @patientId ORDER BY created_at, id",
+            $"SELECT {ContactColumns} FROM contacts WHERE patient_id = @patientId AND removed_at IS NULL ORDER BY created_at, id",
             new { patientId }, transaction).ConfigureAwait(false)).ToList();
 
     public static async Task<AppointmentRow?> AppointmentAsync(DbConnection connection, DbTransaction? transaction, Guid appointmentId)

@@ -10,10 +10,20 @@ using Teletherapy.Scheduling.Staff;
 namespace Teletherapy.Scheduling.Demo;
 
 /// <summary>What <c>demo.json</c> holds (URLs absolute).</summary>
-public sealed record DemoInfo(string TherapistEmail, string TherapistPassword, string CalendarUrl, string PatientJoinUrl, Guid AppointmentId, string PatientName);
+public sealed record DemoInfo(
+    string TherapistEmail,
+    string TherapistPassword,
+    string CalendarUrl,
+    string PatientJoinUrl,
+    Guid AppointmentId,
+    string PatientName,
+    string AdminEmail = DemoSeeder.AdminEmail,
+    string AdminPassword = DemoSeeder.AdminPassword,
+    string SchedulerEmail = DemoSeeder.SchedulerEmail,
+    string SchedulerPassword = DemoSeeder.SchedulerPassword);
 
 /// <summary>
-/// Makes sure the demo exists: a clinic, a therapist, a patient with two contacts (the primary contact and a
+/// Makes sure the demo exists: a clinic, one account of each role (admin, scheduler, therapist), a patient with two contacts (the primary contact and a
 /// caregiver with email reminders on) and a teletherapy appointment that can be joined now. "Joinable now" means the
 /// room is open: the start is at most 10 minutes away, or the appointment has started and not ended. Otherwise a new
 /// appointment starting in 5 minutes is created, whose scheduled-appointment emails go through the outbox as usual.
@@ -22,6 +32,10 @@ public sealed class DemoSeeder
 {
     public const string TherapistEmail = "therapist@demo.clinic";
     public const string TherapistPassword = "demo-therapist";
+    public const string AdminEmail = "admin@demo.clinic";
+    public const string AdminPassword = "demo-admin";
+    public const string SchedulerEmail = "scheduler@demo.clinic";
+    public const string SchedulerPassword = "demo-scheduler";
     public const string PatientName = "Sam Taylor";
     private const string PatientEmail = "sam.taylor@demo.clinic";
     private const string CaregiverEmail = "jordan.taylor@demo.clinic";
@@ -51,11 +65,12 @@ public sealed class DemoSeeder
     public async Task<DemoInfo> EnsureAsync(DemoInfo? previous, CancellationToken cancellationToken = default)
     {
         var baseUrl = _options.Value.PublicBaseUrl.TrimEnd('/');
-        var clinic = await _clinics.GetDefaultAsync(cancellationToken).ConfigureAwait(false)
+        _ = await _clinics.GetDefaultAsync(cancellationToken).ConfigureAwait(false)
             ?? (await _clinics.SaveDefaultAsync(new SaveClinicRequest("Demo Clinic", "Europe/Berlin", RemindersEnabled: true), cancellationToken).ConfigureAwait(false)).Unwrap();
 
-        var therapist = await _staff.FindByEmailAsync(TherapistEmail, cancellationToken).ConfigureAwait(false)
-            ?? (await _staff.AddAsync(new AddStaffRequest("Dr. Robin Demo", TherapistEmail, TherapistPassword, clinic.Id), cancellationToken).ConfigureAwait(false)).Unwrap();
+        var therapist = await EnsureStaffAsync(new AddStaffRequest("Dr. Robin Demo", TherapistEmail, TherapistPassword, StaffRoles.Therapist), cancellationToken).ConfigureAwait(false);
+        await EnsureStaffAsync(new AddStaffRequest("Alex Admin", AdminEmail, AdminPassword, StaffRoles.Admin), cancellationToken).ConfigureAwait(false);
+        await EnsureStaffAsync(new AddStaffRequest("Casey Front Desk", SchedulerEmail, SchedulerPassword, StaffRoles.Scheduler), cancellationToken).ConfigureAwait(false);
 
         var patientId = await FindPatientAsync(cancellationToken).ConfigureAwait(false)
             ?? (await _patients.HandleAsync(
@@ -64,8 +79,7 @@ public sealed class DemoSeeder
                     [
                         new ContactInput(PatientName, PatientEmail, null, IsPrimary: true, EmailReminders: false, SmsReminders: false, ContactRoles.Patient),
                         new ContactInput("Jordan Taylor", CaregiverEmail, "+49 30 1234567", IsPrimary: false, EmailReminders: true, SmsReminders: true, ContactRoles.Caregiver),
-                    ],
-                    clinic.Id),
+                    ]),
                 cancellationToken).ConfigureAwait(false)).Unwrap().Id;
 
         var calendarUrl = $"{baseUrl}/schedule/calendar";
@@ -88,6 +102,10 @@ public sealed class DemoSeeder
         var primaryToken = await PrimaryContactTokenAsync(patientId, created.Tokens, cancellationToken).ConfigureAwait(false);
         return new DemoInfo(TherapistEmail, TherapistPassword, calendarUrl, $"{baseUrl}/join/{primaryToken}", created.Created.Id, PatientName);
     }
+
+    private async Task<StaffIdentity> EnsureStaffAsync(AddStaffRequest account, CancellationToken cancellationToken) =>
+        await _staff.FindByEmailAsync(account.Email!, cancellationToken).ConfigureAwait(false)
+        ?? (await _staff.AddAsync(account, cancellationToken).ConfigureAwait(false)).Unwrap();
 
     private async Task<Guid?> FindPatientAsync(CancellationToken cancellationToken)
     {

@@ -26,19 +26,49 @@ internal sealed class EmailComposer(IOptions<SmtpOptions> smtp, IOptions<Notific
     private string BaseUrl => notifications.Value.PublicBaseUrl.TrimEnd('/');
 
     /// <summary>R6, R7: the scheduled-appointment email (also sent, with a new link, on reschedule).</summary>
-    public MimeMessage ScheduledAppointment(Guid messageId, ClinicRow clinic, ContactRow contact, EmailAppointment appointment, string joinToken, bool rescheduled, int laterOccurrences)
+    /// <param name="previousStart">On reschedule, the time it moved from (said in the email).</param>
+    public MimeMessage ScheduledAppointment(
+        Guid messageId, ClinicRow clinic, ContactRow contact, EmailAppointment appointment, string joinToken, bool rescheduled, int laterOccurrences, DateTimeOffset? previousStart = null)
     {
         var when = ClinicTime.Format(appointment.Start, clinic.TimeZone);
+        var from = previousStart is { } previous ? $" from {ClinicTime.Format(previous, clinic.TimeZone)}" : string.Empty;
         var subject = rescheduled
             ? $"Your teletherapy appointment with {clinic.Name} has moved to {when}"
             : $"Your teletherapy appointment with {clinic.Name} on {when}";
         var intro = rescheduled
-            ? $"Your teletherapy appointment with {clinic.Name} has been rescheduled. The new time is {when}. Links sent earlier no longer work."
+            ? $"Your teletherapy appointment with {clinic.Name} has moved{from} to {when}. Links sent earlier no longer work: use the button in this email."
             : $"A teletherapy appointment with {clinic.Name} has been scheduled for {when}.";
         var series = laterOccurrences > 0
             ? $"This is the first of a series of {laterOccurrences + 1} appointments. For the later ones, use the reminder email or the patient portal to join."
             : null;
         return Build(messageId, clinic, contact, subject, intro, series, appointment, JoinUrl(joinToken));
+    }
+
+    /// <summary>The appointment was cancelled: said plainly, without a join link (links sent earlier no longer work).</summary>
+    public MimeMessage Cancelled(Guid messageId, ClinicRow clinic, ContactRow contact, EmailAppointment appointment)
+    {
+        var when = ClinicTime.Format(appointment.Start, clinic.TimeZone);
+        var message = NewMessage(
+            messageId, clinic.Name, new MailboxAddress(contact.Name, contact.Email ?? throw new InvalidOperationException("The contact has no email address.")),
+            $"Cancelled: your teletherapy appointment with {clinic.Name} on {when}");
+        var sentence = $"Your teletherapy appointment with {clinic.Name} on {when} has been cancelled. Links sent earlier for it no longer work.";
+        const string Contact = "If you have questions or want a new appointment, please contact the clinic.";
+        var text = $"Hello {contact.Name},\n\n{sentence}\n\n{Contact}\n";
+        var html = $"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>{Encode(clinic.Name)}</title></head>
+            <body style="font-family: Arial, Helvetica, sans-serif; color: #1f2933; line-height: 1.5;">
+            <h1 style="font-size: 20px;">{Encode(clinic.Name)}</h1>
+            <p>Hello {Encode(contact.Name)},</p><p>{Encode(sentence)}</p><p>{Encode(Contact)}</p>
+            </body></html>
+            """;
+        message.Body = new MultipartAlternative
+        {
+            new TextPart(TextFormat.Plain) { Text = text },
+            new TextPart(TextFormat.Html) { Text = html },
+        };
+        message.Prepare(EncodingConstraint.SevenBit);
+        return message;
     }
 
     /// <summary>R8: the reminder email, with a link for this occurrence.</summary>

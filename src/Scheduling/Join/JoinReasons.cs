@@ -21,6 +21,9 @@ public static class JoinReasons
     /// <summary>The join link was replaced (the appointment was rescheduled, or a newer link was issued).</summary>
     public const string LinkRevoked = "link-revoked";
 
+    /// <summary>The staff member's role never joins sessions (a scheduler), or the account is deactivated.</summary>
+    public const string Forbidden = "forbidden";
+
     /// <summary>No such appointment or link.</summary>
     public const string NotFound = "not-found";
 

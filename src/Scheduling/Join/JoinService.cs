@@ -1,6 +1,8 @@
+using Dapper;
 using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.JoinLinks;
+using Teletherapy.Scheduling.Staff;
 
 namespace Teletherapy.Scheduling.Join;
 
@@ -49,9 +51,11 @@ public sealed class JoinService
     public async Task<TherapistJoinCheck> CheckTherapistJoinAsync(Guid appointmentId, Guid staffId, CancellationToken cancellationToken = default)
     {
         AppointmentRow? row;
+        StaffStanding? standing;
         await using (var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             row = await SchedulingReader.AppointmentAsync(connection, null, appointmentId).ConfigureAwait(false);
+            standing = await connection.QuerySingleOrDefaultAsync<StaffStanding>("SELECT role, active FROM staff WHERE id = @staffId", new { staffId }).ConfigureAwait(false);
         }
 
         if (row is null)
@@ -59,7 +63,10 @@ public sealed class JoinService
             return new TherapistJoinCheck(JoinDecision.Refuse(JoinReasons.NotFound), null);
         }
 
-        var decision = JoinPolicy.CanTherapistJoin(row.ToFacts(), staffId, _time.GetUtcNow());
+        // The account is read afresh on every join: a deactivated account or one made scheduler joins nothing.
+        var decision = standing is { Active: true } && StaffRoles.CanBeListed(standing.Role)
+            ? JoinPolicy.CanTherapistJoin(row.ToFacts(), staffId, _time.GetUtcNow())
+            : JoinDecision.Refuse(JoinReasons.Forbidden);
         if (!decision.Allowed)
         {
             await _audit.AppendAsync(row.Id, AuditKinds.JoinRefused, AuditActor.Staff(staffId), decision.Reason, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -97,6 +104,13 @@ public sealed class JoinService
 
         var contact = new JoinContact(found.Contact.Id, found.Contact.Name, found.Contact.Role);
         return new JoinTokenCheck(decision, decision.Allowed && JoinPolicy.IsRoomOpen(facts, now), ToSession(row), contact);
+    }
+
+    private sealed class StaffStanding
+    {
+        public string Role { get; set; } = "";
+
+        public bool Active { get; set; }
     }
 
     private static SessionAppointment ToSession(AppointmentRow row)

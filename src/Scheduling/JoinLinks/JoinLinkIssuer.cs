@@ -26,6 +26,7 @@ internal static class RevokeReasons
     public const string Rescheduled = "rescheduled";
     public const string Cancelled = "cancelled";
     public const string Replaced = "replaced";
+    public const string ContactRemoved = "contact-removed";
 }
 
 /// <summary>Issues and revokes join links inside the caller's transaction.</summary>
@@ -69,4 +70,10 @@ internal static class JoinLinkIssuer
             new { now, reason, appointmentId }, transaction).ConfigureAwait(false);
         return contacts;
     }
+
+    /// <summary>Revokes every active link of a contact (the contact was removed from the patient).</summary>
+    public static Task<int> RevokeContactAsync(DbConnection connection, DbTransaction transaction, Guid contactId, string reason, DateTimeOffset now) =>
+        connection.ExecuteAsync(
+            "UPDATE join_links SET revoked_at = @now, revoked_reason = @reason WHERE contact_id = @contactId AND revoked_at IS NULL",
+            new { now, reason, contactId }, transaction);
 }

@@ -17,6 +17,7 @@ internal static class OutboxKinds
 {
     public const string Scheduled = "scheduled";
     public const string Rescheduled = "rescheduled";
+    public const string Cancelled = "cancelled";
     public const string Reminder = "reminder";
     public const string PortalLogin = "portal-login";
 }

@@ -79,7 +79,7 @@ public sealed class PortalNotifications
             JOIN patients p ON p.id = c.patient_id
             JOIN appointments a ON a.patient_id = p.id
             JOIN clinics cl ON cl.id = a.clinic_id
-            WHERE c.email = @email AND {filter}
+            WHERE c.email = @email AND c.removed_at IS NULL AND {filter}
             ORDER BY a.start_at, a.id, c.id
             """,
             new

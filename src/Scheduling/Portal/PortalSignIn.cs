@@ -51,7 +51,7 @@ public sealed partial class PortalSignIn
             var clinicName = await connection.QueryFirstOrDefaultAsync<string>(
                 """
                 SELECT cl.name FROM contacts c JOIN patients p ON p.id = c.patient_id JOIN clinics cl ON cl.id = p.clinic_id
-                WHERE c.email = @normalized ORDER BY c.created_at LIMIT 1
+                WHERE c.email = @normalized AND c.removed_at IS NULL ORDER BY c.created_at LIMIT 1
                 """,
                 new { normalized }, transaction).ConfigureAwait(false);
             if (clinicName is null)

@@ -69,7 +69,7 @@ internal sealed partial class ReminderScheduler(
                 JOIN contacts c ON c.patient_id = a.patient_id
                 WHERE a.status = 'scheduled' AND a.teletherapy = TRUE AND cl.reminders_enabled = TRUE
                   AND a.start_at > @now AND a.start_at <= @horizon
-                  AND (c.email_reminders = TRUE OR c.sms_reminders = TRUE)
+                  AND (c.email_reminders = TRUE OR c.sms_reminders = TRUE) AND c.removed_at IS NULL
                 ORDER BY a.start_at, a.id, c.id
                 """,
                 new { now, horizon = now + JoinPolicy.ReminderLeadTime }).ConfigureAwait(false)).ToList();

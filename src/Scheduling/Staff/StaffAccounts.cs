@@ -1,25 +1,39 @@
+using System.Data.Common;
 using Dapper;
 using Microsoft.AspNetCore.Identity;
 using Teletherapy.Scheduling.Data;
 
 namespace Teletherapy.Scheduling.Staff;
 
-/// <summary>Body of <c>POST /api/v1/staff</c>. Without <see cref="ClinicId"/> the staff member joins the default clinic.</summary>
-public sealed record AddStaffRequest(string? Name, string? Email, string? Password, Guid? ClinicId = null);
+/// <summary>Body of <c>POST /api/v1/staff</c>. <see cref="Role"/> is admin, scheduler or therapist (default therapist).</summary>
+public sealed record AddStaffRequest(string? Name, string? Email, string? Password, string? Role = null);
 
-/// <summary>A signed-in staff member.</summary>
-public sealed record StaffIdentity(Guid Id, Guid ClinicId, string Name, string Email);
+/// <summary>Body of <c>PUT /api/v1/staff/{id}</c>: what is given changes, what is left out stays.</summary>
+public sealed record UpdateStaffRequest(string? Name = null, string? Role = null, bool? Active = null);
 
-/// <summary>Use cases: add a staff member, check a staff password (ASP.NET Core Identity's password hasher).</summary>
+/// <summary>A staff account. Only an active account can sign in.</summary>
+public sealed record StaffIdentity(Guid Id, Guid ClinicId, string Name, string Email, string Role = StaffRoles.Therapist, bool Active = true);
+
+/// <summary>A staff member who can be listed on an appointment.</summary>
+public sealed record TherapistOption(Guid Id, string Name);
+
+/// <summary>
+/// Use cases of staff accounts: add, list, change name/role/active, check a password (ASP.NET Core Identity's
+/// password hasher). The installation has one clinic (see <see cref="Clinics.ClinicSettings"/>); every account belongs to it.
+/// </summary>
 public sealed class StaffAccounts
 {
     /// <summary>Shortest password accepted.</summary>
     public const int MinimumPasswordLength = 8;
 
+    private const string Columns = "id, clinic_id, name, email, password_hash, role, active";
+
     private static readonly PasswordHasher<StaffIdentity> Hasher = new();
 
+    private static readonly StaffIdentity Nobody = new(Guid.Empty, Guid.Empty, "", "");
+
     // Verifying against this hash when the email is unknown keeps the response time the same as for a wrong password.
-    private static readonly Lazy<string> DummyHash = new(() => Hasher.HashPassword(new StaffIdentity(Guid.Empty, Guid.Empty, "", ""), Guid.NewGuid().ToString()));
+    private static readonly Lazy<string> DummyHash = new(() => Hasher.HashPassword(Nobody, Guid.NewGuid().ToString()));
 
     private readonly Database _database;
     private readonly TimeProvider _time;
@@ -32,10 +46,8 @@ public sealed class StaffAccounts
 
     public async Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, CancellationToken cancellationToken = default)
     {
-        var validation = new Validation();
-        validation.Require(!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 200, "name", "The name is required (at most 200 characters).");
-        validation.Require(Validation.LooksLikeEmail(request.Email?.Trim()), "email", "A valid email address is required.");
-        validation.Require(request.Password is { Length: >= MinimumPasswordLength and <= 200 }, "password", $"The password needs at least {MinimumPasswordLength} characters.");
+        ArgumentNullException.ThrowIfNull(request);
+        var validation = ValidateNew(request.Name, request.Email, request.Password, request.Role);
         if (validation.HasErrors)
         {
             return Result<StaffIdentity>.Invalid(validation.Errors);
@@ -45,65 +57,158 @@ public sealed class StaffAccounts
         await using (connection)
         await using (transaction)
         {
-            var clinic = await SchedulingReader.ClinicOrDefaultAsync(connection, transaction, request.ClinicId).ConfigureAwait(false);
+            var clinic = await SchedulingReader.DefaultClinicAsync(connection, transaction).ConfigureAwait(false);
             if (clinic is null)
             {
-                return Result<StaffIdentity>.Invalid("clinicId", SchedulingReader.MissingClinicMessage(request.ClinicId));
+                return Result<StaffIdentity>.Invalid("clinic", SchedulingReader.MissingClinicMessage);
             }
 
-            var email = Validation.NormalizeEmail(request.Email)!;
-            if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM staff WHERE email = @email", new { email }, transaction).ConfigureAwait(false) > 0)
+            var added = await InsertAsync(connection, transaction, clinic.Id, request.Name!, request.Email!, request.Password!, StaffRoles.Parse(request.Role) ?? StaffRoles.Therapist, _time.GetUtcNow()).ConfigureAwait(false);
+            if (!added.IsOk)
             {
-                return Result<StaffIdentity>.Invalid("email", "A staff member with this email already exists.");
+                return added;
             }
 
-            var staff = new StaffIdentity(Guid.NewGuid(), clinic.Id, request.Name!.Trim(), email);
-            await connection.ExecuteAsync(
-                "INSERT INTO staff (id, clinic_id, name, email, password_hash, created_at) VALUES (@Id, @ClinicId, @Name, @Email, @hash, @now)",
-                new { staff.Id, staff.ClinicId, staff.Name, staff.Email, hash = Hasher.HashPassword(staff, request.Password!), now = _time.GetUtcNow() },
-                transaction).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return Result<StaffIdentity>.Ok(staff);
+            return added;
         }
     }
 
-    /// <summary>The staff member with this email and password, or null.</summary>
+    /// <summary>Validates a new account's fields (shared with the first-run setup).</summary>
+    internal static Validation ValidateNew(string? name, string? email, string? password, string? role)
+    {
+        var validation = new Validation();
+        validation.Require(!string.IsNullOrWhiteSpace(name) && name.Length <= 200, "name", "The name is required (at most 200 characters).");
+        validation.Require(Validation.LooksLikeEmail(email?.Trim()), "email", "A valid email address is required.");
+        validation.Require(password is { Length: >= MinimumPasswordLength and <= 200 }, "password", $"The password needs at least {MinimumPasswordLength} characters (at most 200).");
+        validation.Require(role is null || StaffRoles.Parse(role) is not null, "role", "The role is admin, scheduler or therapist.");
+        return validation;
+    }
+
+    /// <summary>Inserts an account inside the caller's transaction; invalid when the email is taken.</summary>
+    internal static async Task<Result<StaffIdentity>> InsertAsync(
+        DbConnection connection, DbTransaction transaction, Guid clinicId, string name, string email, string password, string role, DateTimeOffset now)
+    {
+        var normalized = Validation.NormalizeEmail(email)!;
+        if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM staff WHERE email = @normalized", new { normalized }, transaction).ConfigureAwait(false) > 0)
+        {
+            return Result<StaffIdentity>.Invalid("email", "A staff member with this email already exists.");
+        }
+
+        var staff = new StaffIdentity(Guid.NewGuid(), clinicId, name.Trim(), normalized, role, Active: true);
+        await connection.ExecuteAsync(
+            "INSERT INTO staff (id, clinic_id, name, email, password_hash, role, active, created_at) VALUES (@Id, @ClinicId, @Name, @Email, @hash, @Role, @Active, @now)",
+            new { staff.Id, staff.ClinicId, staff.Name, staff.Email, hash = Hasher.HashPassword(staff, password), staff.Role, staff.Active, now },
+            transaction).ConfigureAwait(false);
+        return Result<StaffIdentity>.Ok(staff);
+    }
+
+    /// <summary>Every account, by name.</summary>
+    public async Task<IReadOnlyList<StaffIdentity>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<StaffRow>($"SELECT {Columns} FROM staff ORDER BY name, id").ConfigureAwait(false);
+        return rows.Select(r => r.ToIdentity()).ToList();
+    }
+
+    /// <summary>Active accounts that can be listed on an appointment (therapists and admins), by name.</summary>
+    public async Task<IReadOnlyList<TherapistOption>> ListTherapistsAsync(CancellationToken cancellationToken = default)
+    {
+        var all = await ListAsync(cancellationToken).ConfigureAwait(false);
+        return all.Where(s => s.Active && StaffRoles.CanBeListed(s.Role)).Select(s => new TherapistOption(s.Id, s.Name)).ToList();
+    }
+
+    /// <summary>Changes name, role or active. Refused when it would leave the clinic without an active admin.</summary>
+    public async Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var validation = new Validation();
+        validation.Require(request.Name is null || (!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 200), "name", "The name is required (at most 200 characters).");
+        validation.Require(request.Role is null || StaffRoles.Parse(request.Role) is not null, "role", "The role is admin, scheduler or therapist.");
+        if (validation.HasErrors)
+        {
+            return Result<StaffIdentity>.Invalid(validation.Errors);
+        }
+
+        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection)
+        await using (transaction)
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<StaffRow>($"SELECT {Columns} FROM staff WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
+            if (row is null)
+            {
+                return Result<StaffIdentity>.NotFound();
+            }
+
+            var updated = row.ToIdentity() with
+            {
+                Name = request.Name?.Trim() ?? row.Name,
+                Role = StaffRoles.Parse(request.Role) ?? row.Role,
+                Active = request.Active ?? row.Active,
+            };
+            var wasActiveAdmin = row.Active && row.Role == StaffRoles.Admin;
+            var staysActiveAdmin = updated.Active && updated.Role == StaffRoles.Admin;
+            if (wasActiveAdmin && !staysActiveAdmin)
+            {
+                var admins = await connection.ExecuteScalarAsync<long>(
+                    "SELECT COUNT(*) FROM staff WHERE role = @admin AND active = @active AND id <> @id",
+                    new { admin = StaffRoles.Admin, active = true, id }, transaction).ConfigureAwait(false);
+                if (admins == 0)
+                {
+                    return Result<StaffIdentity>.Invalid(request.Active == false ? "active" : "role", "The clinic needs at least one active admin: make someone else admin first.");
+                }
+            }
+
+            await connection.ExecuteAsync(
+                "UPDATE staff SET name = @Name, role = @Role, active = @Active WHERE id = @Id", updated, transaction).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return Result<StaffIdentity>.Ok(updated);
+        }
+    }
+
+    /// <summary>The active staff member with this email and password, or null (a deactivated account cannot sign in).</summary>
     public async Task<StaffIdentity?> VerifyPasswordAsync(string? email, string? password, CancellationToken cancellationToken = default)
     {
         var normalized = Validation.NormalizeEmail(email);
         StaffRow? row = null;
-        if (normalized is not null)
+        if (normalized is not null && normalized.Length <= 254)
         {
             await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            row = await connection.QuerySingleOrDefaultAsync<StaffRow>(
-                "SELECT id, clinic_id, name, email, password_hash FROM staff WHERE email = @normalized", new { normalized }).ConfigureAwait(false);
+            row = await connection.QuerySingleOrDefaultAsync<StaffRow>($"SELECT {Columns} FROM staff WHERE email = @normalized", new { normalized }).ConfigureAwait(false);
         }
 
-        if (row is null || string.IsNullOrEmpty(password))
+        if (row is null || string.IsNullOrEmpty(password) || password.Length > 200)
         {
-            Hasher.VerifyHashedPassword(new StaffIdentity(Guid.Empty, Guid.Empty, "", ""), DummyHash.Value, password ?? string.Empty);
+            Hasher.VerifyHashedPassword(Nobody, DummyHash.Value, password is { Length: <= 200 } ? password : string.Empty);
             return null;
         }
 
-        var identity = new StaffIdentity(row.Id, row.ClinicId, row.Name, row.Email);
-        return Hasher.VerifyHashedPassword(identity, row.PasswordHash, password) == PasswordVerificationResult.Failed ? null : identity;
+        var identity = row.ToIdentity();
+        var verified = Hasher.VerifyHashedPassword(identity, row.PasswordHash, password) != PasswordVerificationResult.Failed;
+        return verified && identity.Active ? identity : null;
     }
 
     /// <summary>The staff member with this id, or null.</summary>
     public async Task<StaffIdentity?> FindAsync(Guid id, CancellationToken cancellationToken = default)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var row = await connection.QuerySingleOrDefaultAsync<StaffRow>(
-            "SELECT id, clinic_id, name, email, password_hash FROM staff WHERE id = @id", new { id }).ConfigureAwait(false);
-        return row is null ? null : new StaffIdentity(row.Id, row.ClinicId, row.Name, row.Email);
+        var row = await connection.QuerySingleOrDefaultAsync<StaffRow>($"SELECT {Columns} FROM staff WHERE id = @id", new { id }).ConfigureAwait(false);
+        return row?.ToIdentity();
     }
 
     internal async Task<StaffIdentity?> FindByEmailAsync(string email, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<StaffRow>(
-            "SELECT id, clinic_id, name, email, password_hash FROM staff WHERE email = @email", new { email = Validation.NormalizeEmail(email) }).ConfigureAwait(false);
-        return row is null ? null : new StaffIdentity(row.Id, row.ClinicId, row.Name, row.Email);
+            $"SELECT {Columns} FROM staff WHERE email = @email", new { email = Validation.NormalizeEmail(email) }).ConfigureAwait(false);
+        return row?.ToIdentity();
+    }
+
+    /// <summary>Whether any staff account exists (the first-run setup is offered only before the first).</summary>
+    public async Task<bool> AnyAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM staff").ConfigureAwait(false) > 0;
     }
 
     private sealed class StaffRow
@@ -117,5 +222,11 @@ public sealed class StaffAccounts
         public string Email { get; set; } = "";
 
         public string PasswordHash { get; set; } = "";
+
+        public string Role { get; set; } = StaffRoles.Therapist;
+
+        public bool Active { get; set; }
+
+        public StaffIdentity ToIdentity() => new(Id, ClinicId, Name, Email, Role, Active);
     }
 }

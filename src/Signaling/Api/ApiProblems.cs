@@ -43,11 +43,12 @@ internal static class ApiProblems
     public static IResult NotFoundProblem(string what = "The resource was not found.") =>
         Problem(StatusCodes.Status404NotFound, NotFound, what);
 
-    /// <summary>Maps a use-case result: Ok → <paramref name="ok"/>, Invalid → 400, NotFound → 404.</summary>
+    /// <summary>Maps a use-case result: Ok → <paramref name="ok"/>, Invalid → 400, NotFound → 404, Conflict → 409 with its reason.</summary>
     public static IResult From<T>(Result<T> result, Func<T, IResult> ok) => result.Status switch
     {
         ResultStatus.Ok => ok(result.Value!),
         ResultStatus.Invalid => Invalid(result.Errors),
+        ResultStatus.Conflict => Problem(StatusCodes.Status409Conflict, result.Reason ?? "conflict", "This cannot be done now."),
         _ => NotFoundProblem(),
     };
 }

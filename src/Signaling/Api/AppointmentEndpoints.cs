@@ -1,7 +1,9 @@
+using Teletherapy.Scheduling.Access;
 using Teletherapy.Scheduling.Appointments;
 using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Calendar;
 using Teletherapy.Scheduling.Join;
+using Teletherapy.Scheduling.Staff;
 using Teletherapy.Signaling.Auth;
 
 namespace Teletherapy.Signaling.Api;
@@ -24,51 +26,53 @@ internal sealed record CalendarItem(
 
 internal sealed record JoinResponse(string SessionUrl);
 
-/// <summary>Appointments: create, calendar, reschedule, cancel, join, audit, minutes.</summary>
+/// <summary>Appointments: create, calendar, details, reschedule, cancel, join, emails, audit, minutes; each guarded by the rights table.</summary>
 internal static class AppointmentEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/appointments").WithTags("Appointments");
+        var group = api.MapGroup("/appointments").WithTags("Appointments").RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy);
 
-        group.MapPost("", async (CreateAppointmentRequest body, CreateAppointment create, CancellationToken ct) =>
-            ApiProblems.From(await create.HandleAsync(body, ct), c => Results.Created($"/api/v1/appointments/{c.Id}", c)))
-            .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
+        group.MapPost("", async (CreateAppointmentRequest body, HttpContext context, CreateAppointment create, CancellationToken ct) =>
+            await ResourceAccess.CheckBookingAsync(context, body) is { } refused
+                ? refused
+                : ApiProblems.From(await create.HandleAsync(body, ct), c => Results.Created($"/api/v1/appointments/{c.Id}", c)))
             .WithName("CreateAppointment")
-            .WithSummary("Creates an appointment or a series (repeat) and sends the scheduled-appointment email (R6, R7).")
-            .Produces<AppointmentCreated>(StatusCodes.Status201Created).ProducesValidationProblem();
+            .WithSummary("Creates an appointment or a series (repeat) and sends the scheduled-appointment email (R6, R7). A therapist books only appointments listing themselves, for their own patients.")
+            .Produces<AppointmentCreated>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden);
 
-        group.MapGet("", async (DateTimeOffset? from, DateTimeOffset? to, HttpContext context, GetCalendar calendar, CancellationToken ct) =>
+        group.MapGet("", async (DateTimeOffset? from, DateTimeOffset? to, Guid? therapistId, HttpContext context, GetCalendar calendar, CancellationToken ct) =>
         {
-            var staffId = context.User.StaffId();
-            return ApiProblems.From(await calendar.HandleAsync(from, to, staffId, ct), entries => Results.Ok(entries.Select(e => new CalendarItem(
+            var caller = context.User.Caller()!;
+            var viewer = caller.StaffId is { } staffId ? new CalendarViewer(staffId, StaffRoles.CanBeListed(caller.Role)) : null;
+            var filter = AccessPolicy.VisibleTherapist(caller) ?? therapistId;
+            return ApiProblems.From(await calendar.HandleAsync(from, to, filter, viewer, ct), entries => Results.Ok(entries.Select(e => new CalendarItem(
                 e.Appointment.Id, e.Appointment.PatientId, e.PatientName, e.Appointment.SeriesId, e.Appointment.SeriesIndex, e.Appointment.Start, e.Appointment.End,
                 e.Appointment.OpensAt, e.Appointment.Teletherapy, e.Appointment.Status, e.Appointment.TherapistIds, e.Join?.Allowed, e.Join?.Reason)).ToList()));
         })
-            .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
             .WithName("GetCalendar")
-            .WithSummary("The calendar between from and to: the signed-in therapist's appointments, or all with an API key.")
+            .WithSummary("The calendar between from and to: a therapist's own appointments; everyone's (or therapistId's) for admins, schedulers and API keys.")
             .Produces<List<CalendarItem>>();
 
-        group.MapGet("/{id:guid}", async (Guid id, GetCalendar calendar, CancellationToken ct) =>
-            await calendar.FindAsync(id, ct) is { } found ? Results.Ok(found) : ApiProblems.NotFoundProblem("No such appointment."))
-            .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
-            .WithName("GetAppointment").WithSummary("One appointment.")
-            .Produces<AppointmentView>().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id:guid}", async (Guid id, AppointmentDetails details, CancellationToken ct) =>
+            await details.FindAsync(id, ct) is { } found ? Results.Ok(found) : ApiProblems.NotFoundProblem("No such appointment."))
+            .RequireAppointment(AppointmentAction.Read)
+            .WithName("GetAppointment").WithSummary("One appointment with the patient's and therapists' names and the clinic's time zone.")
+            .Produces<AppointmentDetail>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPut("/{id:guid}", async (Guid id, RescheduleAppointmentRequest body, HttpContext context, RescheduleAppointment reschedule, CancellationToken ct) =>
             ApiProblems.From(await reschedule.HandleAsync(id, body, Changer(context), ct), Results.Ok))
-            .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
+            .RequireAppointment(AppointmentAction.Change)
             .WithName("RescheduleAppointment")
             .WithSummary("Moves an appointment: old join links are revoked (contacts in its session are sent away) and a new email with new links is sent.")
-            .Produces<AppointmentView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+            .Produces<AppointmentView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/{id:guid}/cancel", async (Guid id, HttpContext context, CancelAppointment cancel, CancellationToken ct) =>
             ApiProblems.From(await cancel.HandleAsync(id, Changer(context), ct), Results.Ok))
-            .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
+            .RequireAppointment(AppointmentAction.Change)
             .WithName("CancelAppointment")
-            .WithSummary("Cancels an appointment; its join links stop working and anyone already in its session is told and sent away.")
-            .Produces<AppointmentView>().ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Cancels an appointment; its join links stop working, its contacts are emailed, and anyone already in its session is told and sent away.")
+            .Produces<AppointmentView>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/{id:guid}/join", async (Guid id, HttpContext context, JoinService join, CancellationToken ct) =>
         {
@@ -83,21 +87,24 @@ internal static class AppointmentEndpoints
         })
             .RequireAuthorization(AuthSetup.StaffPolicy)
             .WithName("JoinSession")
-            .WithSummary("Join Session as a listed therapist (R1), from 10 minutes before the start (R2).")
+            .WithSummary("Join Session as a listed therapist (R1), from 10 minutes before the start (R2). Schedulers never join (403 forbidden).")
             .Produces<JoinResponse>()
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status404NotFound);
 
-        group.MapGet("/{id:guid}/audit", async (Guid id, GetCalendar calendar, AuditLog audit, CancellationToken ct) =>
-            await calendar.FindAsync(id, ct) is null ? ApiProblems.NotFoundProblem("No such appointment.") : Results.Ok(await audit.ListAsync(id, ct)))
-            .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
-            .WithName("GetAudit").WithSummary("The appointment's audit events in order.")
-            .Produces<IReadOnlyList<AuditEvent>>().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id:guid}/emails", async (Guid id, AppointmentDetails details, CancellationToken ct) => Results.Ok(await details.EmailsAsync(id, ct)))
+            .RequireAppointment(AppointmentAction.Read)
+            .WithName("GetAppointmentEmails").WithSummary("The emails about the appointment: kind (scheduled, rescheduled, reminder, cancelled), recipient, pending/sent/discarded.")
+            .Produces<IReadOnlyList<AppointmentEmail>>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
-        group.MapGet("/{id:guid}/minutes", async (Guid id, GetCalendar calendar, AuditLog audit, CancellationToken ct) =>
-            await calendar.FindAsync(id, ct) is null ? ApiProblems.NotFoundProblem("No such appointment.") : Results.Ok(await audit.FaceToFaceAsync(id, ct)))
-            .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
+        group.MapGet("/{id:guid}/audit", async (Guid id, AppointmentDetails details, CancellationToken ct) => Results.Ok(await details.AuditAsync(id, ct)))
+            .RequireAppointment(AppointmentAction.ReadAudit)
+            .WithName("GetAudit").WithSummary("The appointment's audit events in order, with the names of the people they mention.")
+            .Produces<IReadOnlyList<NamedAuditEvent>>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id:guid}/minutes", async (Guid id, AuditLog audit, CancellationToken ct) => Results.Ok(await audit.FaceToFaceAsync(id, ct)))
+            .RequireAppointment(AppointmentAction.ReadMinutes)
             .WithName("GetMinutes").WithSummary("Face-to-face minutes: time with a therapist and an admitted contact both present.")
-            .Produces<FaceToFaceTime>().ProducesProblem(StatusCodes.Status404NotFound);
+            .Produces<FaceToFaceTime>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     /// <summary>Who changes an appointment, for the audit log: the signed-in staff member, else the integrator's API key.</summary>
@@ -115,6 +122,7 @@ internal static class JoinProblems
         {
             JoinReasons.NotFound => ApiProblems.NotFoundProblem("No such appointment."),
             JoinReasons.NotListed => ApiProblems.Problem(StatusCodes.Status403Forbidden, reason, "You are not a therapist listed on this appointment.", extra: extra),
+            JoinReasons.Forbidden => ApiProblems.Problem(StatusCodes.Status403Forbidden, reason, "Your role does not join sessions.", extra: extra),
             JoinReasons.TooEarly => ApiProblems.Problem(StatusCodes.Status409Conflict, reason, "The session opens 10 minutes before the start.", $"It opens at {appointment?.OpensAt:O}.", extra),
             JoinReasons.Ended => ApiProblems.Problem(StatusCodes.Status409Conflict, reason, "The session has ended.", extra: extra),
             JoinReasons.Cancelled => ApiProblems.Problem(StatusCodes.Status409Conflict, reason, "The appointment was cancelled.", extra: extra),

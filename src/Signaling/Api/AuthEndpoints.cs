@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Teletherapy.Scheduling.Clinics;
 using Teletherapy.Scheduling.Staff;
 using Teletherapy.Signaling.Auth;
 
@@ -8,9 +9,15 @@ namespace Teletherapy.Signaling.Api;
 internal sealed record LoginRequest(string? Email, string? Password);
 
 /// <summary>The signed-in staff member.</summary>
-internal sealed record StaffResponse(Guid Id, string Name, string Email);
+internal sealed record StaffResponse(Guid Id, string Name, string Email, string Role)
+{
+    public static StaffResponse From(StaffIdentity staff) => new(staff.Id, staff.Name, staff.Email, staff.Role);
+}
 
-/// <summary>Staff sign-in with a cookie.</summary>
+/// <summary>Whether the one-time setup page is offered.</summary>
+internal sealed record SetupStatus(bool Required);
+
+/// <summary>Staff sign-in with a cookie, and the first-run setup of a new installation.</summary>
 internal static class AuthEndpoints
 {
     public static void Map(RouteGroupBuilder api)
@@ -23,11 +30,11 @@ internal static class AuthEndpoints
                 return ApiProblems.Problem(StatusCodes.Status401Unauthorized, ApiProblems.InvalidCredentials, "The email or the password is not right.");
             }
 
-            await context.SignInAsync(AuthSetup.CookieScheme, AuthSetup.StaffPrincipal(identity.Id, identity.Name, identity.Email));
-            return Results.Ok(new StaffResponse(identity.Id, identity.Name, identity.Email));
+            await context.SignInAsync(AuthSetup.CookieScheme, AuthSetup.StaffPrincipal(identity));
+            return Results.Ok(StaffResponse.From(identity));
         })
         .AllowAnonymous()
-        .WithName("Login").WithSummary("Staff sign-in: sets the auth cookie.").WithTags("Auth")
+        .WithName("Login").WithSummary("Staff sign-in: sets the auth cookie. A deactivated account is refused like a wrong password.").WithTags("Auth")
         .Produces<StaffResponse>().ProducesProblem(StatusCodes.Status401Unauthorized);
 
         api.MapPost("/auth/logout", async (HttpContext context) =>
@@ -39,11 +46,33 @@ internal static class AuthEndpoints
         .WithName("Logout").WithSummary("Signs out (clears the auth cookie).").WithTags("Auth");
 
         api.MapGet("/auth/me", async (HttpContext context, StaffAccounts staff, CancellationToken ct) =>
-            context.User.StaffId() is { } id && await staff.FindAsync(id, ct) is { } found
-                ? Results.Ok(new StaffResponse(found.Id, found.Name, found.Email))
+            context.User.StaffId() is { } id && await staff.FindAsync(id, ct) is { Active: true } found
+                ? Results.Ok(StaffResponse.From(found))
                 : ApiProblems.Problem(StatusCodes.Status401Unauthorized, ApiProblems.Unauthorized, "Sign in first."))
         .RequireAuthorization(AuthSetup.StaffPolicy)
-        .WithName("Me").WithSummary("The signed-in staff member.").WithTags("Auth")
+        .WithName("Me").WithSummary("The signed-in staff member with their role.").WithTags("Auth")
         .Produces<StaffResponse>();
+
+        api.MapGet("/setup", async (FirstRunSetup setup, CancellationToken ct) => Results.Ok(new SetupStatus(await setup.IsRequiredAsync(ct))))
+        .AllowAnonymous()
+        .WithName("GetSetup").WithSummary("Whether the one-time setup is still open (no staff account exists yet).").WithTags("Auth")
+        .Produces<SetupStatus>();
+
+        api.MapPost("/setup", async (FirstRunRequest body, FirstRunSetup setup, HttpContext context, CancellationToken ct) =>
+        {
+            var result = await setup.HandleAsync(body, ct);
+            if (!result.IsOk)
+            {
+                return ApiProblems.From(result, Results.Ok);
+            }
+
+            await context.SignInAsync(AuthSetup.CookieScheme, AuthSetup.StaffPrincipal(result.Value!));
+            return Results.Created($"/api/v1/staff/{result.Value!.Id}", StaffResponse.From(result.Value!));
+        })
+        .AllowAnonymous()
+        .WithName("Setup")
+        .WithSummary("One-time setup: names the clinic and creates the first admin, who is signed in. Refused with 409 already-set-up once any staff account exists.")
+        .WithTags("Auth")
+        .Produces<StaffResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
     }
 }

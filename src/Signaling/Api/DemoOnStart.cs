@@ -42,6 +42,8 @@ internal sealed partial class DemoOnStart(
 
             Teletherapy demo
               Therapist sign-in:  {demo.TherapistEmail} / {demo.TherapistPassword}
+              Admin sign-in:      {demo.AdminEmail} / {demo.AdminPassword}
+              Scheduler sign-in:  {demo.SchedulerEmail} / {demo.SchedulerPassword}
               Calendar:           {demo.CalendarUrl}
               Patient join link:  {demo.PatientJoinUrl}
               Emails (outbox):    {Path.Combine(scheduling.DataPath, "outbox")}

@@ -1,4 +1,4 @@
-using Teletherapy.Scheduling.Calendar;
+using Teletherapy.Scheduling.Access;
 using Teletherapy.Signaling.Auth;
 using Teletherapy.Signaling.Sessions;
 
@@ -15,23 +15,12 @@ internal static class WaitingCountEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/appointments/{id:guid}/waiting", async (Guid id, HttpContext context, GetCalendar calendar, SessionCoordinator sessions, CancellationToken ct) =>
+        api.MapGet("/appointments/{id:guid}/waiting", (Guid id, SessionCoordinator sessions) =>
         {
-            var staffId = context.User.StaffId();
-            var appointment = await calendar.FindAsync(id, ct);
-            if (appointment is null || staffId is null)
-            {
-                return ApiProblems.NotFoundProblem("No such appointment.");
-            }
-
-            if (!appointment.TherapistIds.Contains(staffId.Value))
-            {
-                return ApiProblems.Problem(StatusCodes.Status403Forbidden, "not-listed", "You are not a therapist listed on this appointment.");
-            }
-
             var waiting = sessions.FindRoom(id) is { IsEnded: false } room ? room.Snapshot().Waiting.Count(w => w.Connected) : 0;
             return Results.Ok(new WaitingCountResponse(id, waiting));
         })
+            .RequireAppointment(AppointmentAction.Join)
             .RequireAuthorization(AuthSetup.StaffPolicy)
             .WithTags("Appointments")
             .WithName("GetWaitingCount")

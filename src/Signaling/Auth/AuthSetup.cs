@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Teletherapy.Scheduling.Access;
+using Teletherapy.Scheduling.Staff;
 using Teletherapy.Signaling.Api;
 
 namespace Teletherapy.Signaling.Auth;
@@ -20,8 +22,14 @@ internal static class AuthSetup
     public const string ContactRole = "contact";
     public const string IntegratorRole = "integrator";
 
-    /// <summary>Signed-in staff.</summary>
+    /// <summary>Signed-in staff (any role).</summary>
     public const string StaffPolicy = "Staff";
+
+    /// <summary>Clinic settings and staff accounts: signed-in admins and integrators.</summary>
+    public const string AdminPolicy = "Admin";
+
+    /// <summary>Adding and editing patients: admins, schedulers and integrators.</summary>
+    public const string ManagePatientsPolicy = "ManagePatients";
 
     /// <summary>Signed-in staff or an integrator with an API key.</summary>
     public const string StaffOrIntegratorPolicy = "StaffOrIntegrator";
@@ -46,23 +54,28 @@ internal static class AuthSetup
                 o.Events.OnRedirectToLogin = context => ApiProblems.Problem(
                     StatusCodes.Status401Unauthorized, ApiProblems.Unauthorized, "Sign in first.").ExecuteAsync(context.HttpContext);
                 o.Events.OnRedirectToAccessDenied = context => ApiProblems.Problem(
-                    StatusCodes.Status403Forbidden, ApiProblems.Forbidden, "Not allowed for this account.").ExecuteAsync(context.HttpContext);
+                    StatusCodes.Status403Forbidden, ApiProblems.Forbidden, "Your role does not have this right.").ExecuteAsync(context.HttpContext);
+                o.Events.OnValidatePrincipal = StaffSessions.ValidateAsync;
             });
 
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(StaffPolicy, p => p.RequireRole(StaffRole))
+            .AddPolicy(AdminPolicy, p => p.RequireRole(StaffRoles.Admin, IntegratorRole))
+            .AddPolicy(ManagePatientsPolicy, p => p.RequireRole(StaffRoles.Admin, StaffRoles.Scheduler, IntegratorRole))
             .AddPolicy(StaffOrIntegratorPolicy, p => p.RequireRole(StaffRole, IntegratorRole))
             .AddPolicy(ContactPolicy, p => p.RequireRole(ContactRole));
         return builder;
     }
 
-    public static ClaimsPrincipal StaffPrincipal(Guid staffId, string name, string email) =>
+    /// <summary>A staff member's cookie principal: the role claims are <c>staff</c> and the account's role (read afresh on each request).</summary>
+    public static ClaimsPrincipal StaffPrincipal(StaffIdentity staff) =>
         new(new ClaimsIdentity(
             [
-                new Claim(ClaimTypes.NameIdentifier, staffId.ToString("D")),
-                new Claim(ClaimTypes.Name, name),
-                new Claim(ClaimTypes.Email, email),
+                new Claim(ClaimTypes.NameIdentifier, staff.Id.ToString("D")),
+                new Claim(ClaimTypes.Name, staff.Name),
+                new Claim(ClaimTypes.Email, staff.Email),
                 new Claim(ClaimTypes.Role, StaffRole),
+                new Claim(ClaimTypes.Role, staff.Role),
             ],
             CookieScheme));
 
@@ -78,6 +91,21 @@ internal static class AuthSetup
     /// <summary>The signed-in staff member's id, or null (integrator, contact, anonymous).</summary>
     public static Guid? StaffId(this ClaimsPrincipal user) =>
         user.IsInRole(StaffRole) && Guid.TryParse(user.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null;
+
+    /// <summary>The signed-in staff member's role (admin, scheduler, therapist), or null.</summary>
+    public static string? RoleOfStaff(this ClaimsPrincipal user) =>
+        user.IsInRole(StaffRole) ? StaffRoles.All.FirstOrDefault(user.IsInRole) : null;
+
+    /// <summary>Who calls the REST API for the rights table: a staff member with a role, or an integrator (as admin); null otherwise.</summary>
+    public static Caller? Caller(this ClaimsPrincipal user)
+    {
+        if (user.IsInRole(IntegratorRole))
+        {
+            return Scheduling.Access.Caller.Integrator;
+        }
+
+        return user.StaffId() is { } id && user.RoleOfStaff() is { } role ? Scheduling.Access.Caller.Staff(id, role) : null;
+    }
 
     /// <summary>The signed-in contact's email, or null.</summary>
     public static string? ContactEmail(this ClaimsPrincipal user) =>

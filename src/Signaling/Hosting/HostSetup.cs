@@ -13,7 +13,12 @@ namespace Teletherapy.Signaling.Hosting;
 internal static class HostSetup
 {
     /// <summary>Page routes served by the web client's index.html.</summary>
-    private static readonly string[] PageRoutes = ["/check", "/schedule/calendar", "/session/{id}", "/join/{token}", "/portal", "/portal/{**rest}"];
+    private static readonly string[] PageRoutes =
+    [
+        "/check", "/schedule/calendar", "/schedule/appointments/new", "/schedule/appointments/{id}", "/schedule/appointments/{id}/edit",
+        "/patients", "/patients/new", "/patients/{id}", "/settings/clinic", "/settings/staff",
+        "/session/{id}", "/join/{token}", "/portal", "/portal/{**rest}",
+    ];
 
     public static WebApplicationBuilder AddTeletherapy(this WebApplicationBuilder builder)
     {

@@ -11,13 +11,29 @@ namespace Teletherapy.Signaling.Sessions;
 internal sealed class SessionHub : Hub<ISessionClient>
 {
     private readonly SessionCoordinator _sessions;
+    private readonly StaffConnections _staffConnections;
 
-    public SessionHub(SessionCoordinator sessions)
+    public SessionHub(SessionCoordinator sessions, StaffConnections staffConnections)
     {
         _sessions = sessions;
+        _staffConnections = staffConnections;
     }
 
-    /// <summary>A signed-in therapist joins an appointment's session (R1, R2).</summary>
+    /// <summary>A staff member's connection is remembered, so that deactivating the account closes it.</summary>
+    public override Task OnConnectedAsync()
+    {
+        if (Context.User?.StaffId() is { } staffId)
+        {
+            _staffConnections.Add(staffId, Context);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A signed-in therapist joins an appointment's session (R1, R2). The account is read afresh: a scheduler or a
+    /// deactivated account is refused (<c>forbidden</c>), as is anyone not listed (<c>not-listed</c>).
+    /// </summary>
     public Task<JoinResult> JoinAsTherapist(Guid appointmentId)
     {
         var user = Context.User;
@@ -57,5 +73,9 @@ internal sealed class SessionHub : Hub<ISessionClient>
 
     public Task<bool> EndSession() => _sessions.EndSessionAsync(Context.ConnectionId);
 
-    public override Task OnDisconnectedAsync(Exception? exception) => _sessions.DisconnectedAsync(Context.ConnectionId);
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        _staffConnections.Remove(Context.ConnectionId);
+        return _sessions.DisconnectedAsync(Context.ConnectionId);
+    }
 }

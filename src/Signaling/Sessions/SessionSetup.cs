@@ -12,6 +12,7 @@ internal static class SessionSetup
             o.EnableDetailedErrors = false;
         });
         services.AddSingleton<SessionCoordinator>();
+        services.AddSingleton<Auth.StaffConnections>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionCoordinator>());
         services.AddSingleton<IAppointmentChangeListener>(sp => sp.GetRequiredService<SessionCoordinator>());
         return services;

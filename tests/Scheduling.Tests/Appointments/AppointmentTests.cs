@@ -21,7 +21,7 @@ public abstract class AppointmentTests(SqlDialect dialect) : DatabaseTest(dialec
     public async Task Migrations_are_applied_once()
     {
         Assert.Equal(0, await Harness.Get<MigrationRunner>().ApplyAsync());
-        Assert.Equal(1L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(2L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM schema_migrations"));
     }
 
     [DbFact]
@@ -106,15 +106,17 @@ public abstract class AppointmentTests(SqlDialect dialect) : DatabaseTest(dialec
     public async Task Bad_input_is_refused_with_the_field_named_and_nothing_saved()
     {
         var seed = await Harness.SeedAsync();
-        var other = (await Harness.Get<ClinicSettings>().CreateAsync(new SaveClinicRequest("Elsewhere", "Europe/Vienna", false))).Unwrap();
-        var foreignTherapist = (await Harness.Get<StaffAccounts>().AddAsync(new AddStaffRequest("Dr. Far", "far@elsewhere.example", "password1", other.Id))).Unwrap();
+        var scheduler = (await Harness.Get<StaffAccounts>().AddAsync(new AddStaffRequest("Front Desk", "desk@clinic.example", "password1", StaffRoles.Scheduler))).Unwrap();
+        var departed = (await Harness.Get<StaffAccounts>().AddAsync(new AddStaffRequest("Dr. Gone", "gone@clinic.example", "password1"))).Unwrap();
+        (await Harness.Get<StaffAccounts>().UpdateAsync(departed.Id, new UpdateStaffRequest(Active: false))).Unwrap();
         var noPrimary = (await Harness.Get<AddPatient>().HandleAsync(new AddPatientRequest("No Primary", [new ContactInput("Someone", "s@example.org", null, false, true, false)]))).Unwrap();
 
         var cases = new (string Field, CreateAppointmentRequest Request)[]
         {
             ("patientId", new(Guid.NewGuid(), [seed.Therapist.Id], Start, 50)),
             ("therapistIds[0]", new(seed.Patient.Id, [Guid.NewGuid()], Start, 50)),
-            ("therapistIds[1]", new(seed.Patient.Id, [seed.Therapist.Id, foreignTherapist.Id], Start, 50)),
+            ("therapistIds[1]", new(seed.Patient.Id, [seed.Therapist.Id, scheduler.Id], Start, 50)),
+            ("therapistIds[0]", new(seed.Patient.Id, [departed.Id], Start, 50)),
             ("patientId", new(noPrimary.Id, [seed.Therapist.Id], Start, 50)),
             ("end", new(seed.Patient.Id, [seed.Therapist.Id], Start, null, End: Start.AddMinutes(-5))),
             ("repeat.count", new(seed.Patient.Id, [seed.Therapist.Id], Start, 50, Repeat: new RepeatRequest(0, 7))),
@@ -225,13 +227,23 @@ public abstract class AppointmentTests(SqlDialect dialect) : DatabaseTest(dialec
         var allowed = await join.CheckTherapistJoinAsync(created.Id, seed.Therapist.Id);
         Assert.True(allowed.Decision.Allowed);
         Assert.Equal([seed.Therapist.Id], allowed.Appointment!.TherapistIds);
-        Assert.Equal("not-listed", (await join.CheckTherapistJoinAsync(created.Id, Guid.NewGuid())).Decision.Reason);
+        var colleague = (await Harness.Get<StaffAccounts>().AddAsync(new AddStaffRequest("Dr. Colleague", "colleague@clinic.example", "password1"))).Unwrap();
+        Assert.Equal("not-listed", (await join.CheckTherapistJoinAsync(created.Id, colleague.Id)).Decision.Reason);
+
+        // The account is read on every join: made scheduler, or deactivated, a listed therapist joins nothing.
+        var staff = Harness.Get<StaffAccounts>();
+        (await staff.UpdateAsync(seed.Therapist.Id, new UpdateStaffRequest(Role: StaffRoles.Scheduler))).Unwrap();
+        Assert.Equal("forbidden", (await join.CheckTherapistJoinAsync(created.Id, seed.Therapist.Id)).Decision.Reason);
+        (await staff.UpdateAsync(seed.Therapist.Id, new UpdateStaffRequest(Role: StaffRoles.Therapist, Active: false))).Unwrap();
+        Assert.Equal("forbidden", (await join.CheckTherapistJoinAsync(created.Id, seed.Therapist.Id)).Decision.Reason);
+        Assert.Equal("forbidden", (await join.CheckTherapistJoinAsync(created.Id, Guid.NewGuid())).Decision.Reason);
+        (await staff.UpdateAsync(seed.Therapist.Id, new UpdateStaffRequest(Active: true))).Unwrap();
         Harness.Time.SetUtcNow(Start.AddMinutes(50) + JoinPolicy.GracePeriod);
         Assert.Equal("ended", (await join.CheckTherapistJoinAsync(created.Id, seed.Therapist.Id)).Decision.Reason);
         Assert.Equal("not-found", (await join.CheckTherapistJoinAsync(Guid.NewGuid(), seed.Therapist.Id)).Decision.Reason);
 
         var audit = await Harness.Get<AuditLog>().ListAsync(created.Id);
-        Assert.Equal(["too-early", "not-listed", "ended"], audit.Where(e => e.Kind == AuditKinds.JoinRefused).Select(e => e.Reason));
+        Assert.Equal(["too-early", "not-listed", "forbidden", "forbidden", "forbidden", "ended"], audit.Where(e => e.Kind == AuditKinds.JoinRefused).Select(e => e.Reason));
     }
 
     [DbFact]

@@ -106,7 +106,9 @@ public abstract class PortalTests(SqlDialect dialect) : DatabaseTest(dialect)
         Harness.Time.Advance(TimeSpan.FromHours(1));
         var second = await seeder.EnsureAsync(first);
         Assert.NotEqual(first.AppointmentId, second.AppointmentId);
-        Assert.Equal(1L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM staff"));
+        // One account of each role, created once.
+        Assert.Equal(3L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM staff"));
+        Assert.Equal(new[] { "admin", "scheduler", "therapist" }, (await Harness.Get<Teletherapy.Scheduling.Staff.StaffAccounts>().ListAsync()).Select(s => s.Role).Order());
         Assert.Equal(1L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM patients"));
         Assert.NotNull(await Harness.Get<Teletherapy.Scheduling.Staff.StaffAccounts>().VerifyPasswordAsync(second.TherapistEmail, second.TherapistPassword));
     }
