@@ -241,17 +241,18 @@ public sealed partial class ApiTests : IAsyncLifetime
         await ProblemAsync(await _integrator.GetAsync("/api/v1/clinic"), HttpStatusCode.NotFound, "not-found");
 
         var setup = await SetUpClinicAsync();
-        var other = await _integrator.PostAsJsonAsync("/api/v1/clinics", new { name = "Elsewhere", timeZone = "Europe/Vienna", remindersEnabled = false });
-        var otherId = (await other.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
-        var foreign = await _integrator.PostAsJsonAsync("/api/v1/staff", new { name = "Dr. Far", email = "far@elsewhere.example", password = Password, clinicId = otherId });
-        var foreignId = (await foreign.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        // One clinic per installation: there is no way to add another.
+        Assert.Equal(HttpStatusCode.NotFound, (await _integrator.PostAsJsonAsync("/api/v1/clinics", new { name = "Elsewhere", timeZone = "Europe/Vienna", remindersEnabled = false })).StatusCode);
+        var scheduler = await _integrator.PostAsJsonAsync("/api/v1/staff", new { name = "Front Desk", email = "desk@clinic.example", password = Password, role = "scheduler" });
+        var schedulerId = (await scheduler.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
         var problem = await ProblemAsync(
-            await _integrator.PostAsJsonAsync("/api/v1/appointments", new { patientId = setup.PatientId, therapistIds = new[] { foreignId }, start = Start, durationMinutes = 50 }),
+            await _integrator.PostAsJsonAsync("/api/v1/appointments", new { patientId = setup.PatientId, therapistIds = new[] { schedulerId }, start = Start, durationMinutes = 50 }),
             HttpStatusCode.BadRequest,
             "validation");
         Assert.Equal("therapistIds[0]", problem["field"]!.GetValue<string>());
 
         var noPrimary = await _integrator.PostAsJsonAsync("/api/v1/patients", new { name = "No Primary", contacts = new[] { new { name = "C", email = "c@example.org", isPrimary = false, emailReminders = true, smsReminders = false } } });
+        Assert.Equal(HttpStatusCode.Created, noPrimary.StatusCode);
         var noPrimaryId = (await noPrimary.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
         var missing = await ProblemAsync(
             await _integrator.PostAsJsonAsync("/api/v1/appointments", new { patientId = noPrimaryId, therapistIds = new[] { setup.TherapistId }, start = Start, durationMinutes = 50 }),
@@ -263,6 +264,15 @@ public sealed partial class ApiTests : IAsyncLifetime
         Assert.Equal("email", duplicate["field"]!.GetValue<string>());
         var shortPassword = await ProblemAsync(await _integrator.PostAsJsonAsync("/api/v1/staff", new { name = "Short", email = "s@clinic.example", password = "123" }), HttpStatusCode.BadRequest, "validation");
         Assert.Equal("password", shortPassword["field"]!.GetValue<string>());
+        var badRole = await ProblemAsync(await _integrator.PostAsJsonAsync("/api/v1/staff", new { name = "Role", email = "r@clinic.example", password = Password, role = "owner" }), HttpStatusCode.BadRequest, "validation");
+        Assert.Equal("role", badRole["field"]!.GetValue<string>());
+        var noContacts = await ProblemAsync(await _integrator.PostAsJsonAsync("/api/v1/patients", new { name = "Alone", contacts = Array.Empty<object>() }), HttpStatusCode.BadRequest, "validation");
+        Assert.Equal("contacts", noContacts["field"]!.GetValue<string>());
+        var nullContact = await ProblemAsync(
+            await _integrator.PostAsync("/api/v1/patients", new StringContent("""{"name":"P","contacts":[null]}""", System.Text.Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest,
+            "validation");
+        Assert.Equal("contacts[0]", nullContact["field"]!.GetValue<string>());
     }
 
     [Fact]

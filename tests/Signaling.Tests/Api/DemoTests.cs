@@ -15,7 +15,7 @@ public sealed class DemoTests
 
         var path = Path.Combine(host.DataPath, "demo.json");
         var demo = JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsObject();
-        Assert.Equal(["therapistEmail", "therapistPassword", "calendarUrl", "patientJoinUrl", "appointmentId", "patientName"], demo.Select(p => p.Key));
+        Assert.Equal(["therapistEmail", "therapistPassword", "calendarUrl", "patientJoinUrl", "appointmentId", "patientName", "adminEmail", "adminPassword", "schedulerEmail", "schedulerPassword"], demo.Select(p => p.Key));
         Assert.Equal("therapist@demo.clinic", demo["therapistEmail"]!.GetValue<string>());
         Assert.Equal("https://clinic.example/schedule/calendar", demo["calendarUrl"]!.GetValue<string>());
         var joinUrl = demo["patientJoinUrl"]!.GetValue<string>();
