@@ -36,6 +36,9 @@ public sealed class RightsFixture : IAsyncLifetime
 
     public Guid PatientId { get; private set; }
 
+    /// <summary>The email of <see cref="PatientId"/>'s primary contact (the scheduled email with the join link goes there).</summary>
+    public string PatientEmail { get; private set; } = null!;
+
     public Guid OtherPatientId { get; private set; }
 
     public Guid AppointmentId { get; private set; }
@@ -56,6 +59,7 @@ public sealed class RightsFixture : IAsyncLifetime
         }
 
         PatientId = await AddPatientAsync("Mia Keller");
+        PatientEmail = $"patient.{_count}@example.org";
         OtherPatientId = await AddPatientAsync("Noah Berg");
         AppointmentId = await AddAppointmentAsync(PatientId);
     }
