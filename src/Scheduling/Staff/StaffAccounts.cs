@@ -123,6 +123,7 @@ public sealed class StaffAccounts
     {
         ArgumentNullException.ThrowIfNull(request);
         var validation = new Validation();
+        validation.Require(request.Name is not null || request.Role is not null || request.Active is not null, "body", "Give the name, the role or active to change.");
         validation.Require(request.Name is null || (!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 200), "name", "The name is required (at most 200 characters).");
         validation.Require(request.Role is null || StaffRoles.Parse(request.Role) is not null, "role", "The role is admin, scheduler or therapist.");
         if (validation.HasErrors)

@@ -16,13 +16,20 @@ internal static class PortalEndpoints
 
         portal.MapPost("/login-link", async (PortalLoginLinkRequest body, PortalSignIn signIn, CancellationToken ct) =>
         {
-            await signIn.RequestLinkAsync(body.Email, ct);
+            // Only the form of the address is judged: whether it is a contact's is never told (202 either way).
+            var email = body.Email?.Trim();
+            if (email is null || email.Length is < 3 or > 254 || email.IndexOf('@', StringComparison.Ordinal) is <= 0 || email.Any(char.IsWhiteSpace))
+            {
+                return ApiProblems.Invalid("email", "A valid email address is required.");
+            }
+
+            await signIn.RequestLinkAsync(email, ct);
             return Results.Accepted();
         })
             .AllowAnonymous()
             .WithName("RequestPortalLoginLink")
-            .WithSummary("Emails a one-time portal sign-in link to a contact. Always 202, known address or not.")
-            .Produces(StatusCodes.Status202Accepted);
+            .WithSummary("Emails a one-time portal sign-in link to a contact. 202 for any well-formed address, known or not.")
+            .Produces(StatusCodes.Status202Accepted).ProducesValidationProblem();
 
         portal.MapGet("/login/{token}", async (string token, PortalSignIn signIn, HttpContext context, CancellationToken ct) =>
         {
