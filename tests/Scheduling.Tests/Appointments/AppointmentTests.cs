@@ -176,6 +176,7 @@ public abstract class AppointmentTests(SqlDialect dialect) : DatabaseTest(dialec
         Assert.True(fresh.Decision.Allowed);
         Assert.Equal(Start.AddDays(1), fresh.Appointment!.Start);
         Assert.Contains("Friday, 6 March 2026, 15:00", rescheduled[0].Mime().TextBody);
+        Assert.Contains("has moved from Thursday, 5 March 2026, 15:00", rescheduled[0].Mime().TextBody);
 
         Assert.Equal(ResultStatus.NotFound, (await Harness.Get<RescheduleAppointment>().HandleAsync(Guid.NewGuid(), new RescheduleAppointmentRequest(Start, 30))).Status);
     }
@@ -188,6 +189,17 @@ public abstract class AppointmentTests(SqlDialect dialect) : DatabaseTest(dialec
         var token = (await Harness.AllAsync())[0].Mime().JoinToken();
 
         Assert.True((await Harness.Get<CancelAppointment>().HandleAsync(created.Id)).IsOk);
+
+        // The contacts who were sent the link (R6: the primary and each email-reminder contact) are told, without a link.
+        var rows = await Harness.AllAsync();
+        var scheduledTo = rows.Where(r => r.Kind == "scheduled").Select(r => r.Recipient).Order().ToList();
+        var cancelled = rows.Where(r => r.Kind == "cancelled").ToList();
+        Assert.Equal(scheduledTo, cancelled.Select(r => r.Recipient).Order());
+        Assert.All(cancelled, r => Assert.StartsWith("Cancelled: your teletherapy appointment", r.Mime().Subject));
+        Assert.All(cancelled, r => Assert.DoesNotContain("/join/", r.Mime().TextBody));
+        Assert.All(cancelled, r => Assert.Contains("has been cancelled", r.Mime().HtmlBody));
+        Assert.True((await Harness.Get<CancelAppointment>().HandleAsync(created.Id)).IsOk);
+        Assert.Equal(cancelled.Count, (await Harness.AllAsync()).Count(r => r.Kind == "cancelled"));
         Harness.Time.SetUtcNow(Start);
         Assert.Equal("cancelled", (await Harness.Get<JoinService>().ResolveJoinTokenAsync(token)).Decision.Reason);
         Assert.Equal("cancelled", (await Harness.Get<JoinService>().CheckTherapistJoinAsync(created.Id, seed.Therapist.Id)).Decision.Reason);
