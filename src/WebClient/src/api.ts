@@ -6,11 +6,13 @@ export interface Problem {
   title: string | null;
   detail: string | null;
   opensAt: string | null;
+  /** Validation errors by field (e.g. `contacts[1].email`). */
+  errors?: Record<string, string[]>;
 }
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: Problem };
 
-export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<ApiResult<T>> {
+export async function api<T>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<ApiResult<T>> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -33,7 +35,8 @@ export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown
     parsed = {};
   }
   const text = (key: string): string | null => (typeof parsed[key] === 'string' ? (parsed[key] as string) : null);
-  return { ok: false, problem: { status: response.status, reason: text('reason'), title: text('title'), detail: text('detail'), opensAt: text('opensAt') } };
+  const errors = typeof parsed.errors === 'object' && parsed.errors !== null ? (parsed.errors as Record<string, string[]>) : undefined;
+  return { ok: false, problem: { status: response.status, reason: text('reason'), title: text('title'), detail: text('detail'), opensAt: text('opensAt'), errors } };
 }
 
 /** A calendar entry (GET /api/v1/appointments). */
@@ -53,10 +56,81 @@ export interface CalendarItem {
   joinRefusedReason: string | null;
 }
 
+export type Role = 'admin' | 'scheduler' | 'therapist';
+
 export interface StaffMember {
   id: string;
   name: string;
   email: string;
+  role: Role;
+}
+
+export interface StaffAccount extends StaffMember {
+  active: boolean;
+}
+
+export interface Therapist {
+  id: string;
+  name: string;
+}
+
+export interface Clinic {
+  id: string;
+  name: string;
+  timeZone: string;
+  remindersEnabled: boolean;
+}
+
+export interface Contact {
+  id?: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  role?: string;
+  relationship: string | null;
+  isPrimary: boolean;
+  emailReminders: boolean;
+  smsReminders: boolean;
+}
+
+export interface Patient {
+  id: string;
+  name: string;
+  contacts: Contact[];
+}
+
+export interface AppointmentDetail {
+  id: string;
+  patientId: string;
+  patientName: string;
+  seriesId: string | null;
+  seriesIndex: number;
+  start: string;
+  end: string;
+  teletherapy: boolean;
+  status: string;
+  therapistIds: string[];
+  therapists: Therapist[];
+  timeZone: string;
+}
+
+export interface AppointmentEmail {
+  id: string;
+  kind: string;
+  recipientName: string | null;
+  recipient: string;
+  createdAt: string;
+  sentAt: string | null;
+  status: string;
+}
+
+export interface AuditEntry {
+  at: string;
+  kind: string;
+  actorKind: string;
+  actorName: string | null;
+  subjectName: string | null;
+  reason: string | null;
 }
 
 /** GET /api/v1/join/{token}. */

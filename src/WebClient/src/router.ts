@@ -4,6 +4,7 @@ import { renderJoin } from './pages/join';
 import { renderNotFound } from './pages/notFound';
 import { renderPortal } from './pages/portal';
 import { renderSession } from './pages/session';
+import { renderAppointmentDetails, renderAppointmentEditor, renderClinicSettings, renderPatientEditor, renderPatients, renderStaff } from './pages/practice';
 import { renderSignIn } from './pages/signIn';
 
 /** A page renders itself into the root element; path parameters come from the matched route. */
@@ -25,6 +26,14 @@ export function addRoute(pattern: string, page: Page): void {
 }
 
 addRoute('/schedule/calendar', renderCalendar);
+addRoute('/schedule/appointments/new', renderAppointmentEditor);
+addRoute('/schedule/appointments/:id/edit', renderAppointmentEditor);
+addRoute('/schedule/appointments/:id', renderAppointmentDetails);
+addRoute('/patients', renderPatients);
+addRoute('/patients/new', renderPatientEditor);
+addRoute('/patients/:id', renderPatientEditor);
+addRoute('/settings/clinic', renderClinicSettings);
+addRoute('/settings/staff', renderStaff);
 addRoute('/session/:id', renderSession);
 addRoute('/join/:token', renderJoin);
 addRoute('/portal', renderPortal);

@@ -1,4 +1,4 @@
-import { api, type CalendarItem, type StaffMember } from '../api';
+import { api, type CalendarItem, type StaffMember, type Therapist } from '../api';
 import { el } from '../dom';
 import { addDays, formatDay, formatShortDay, formatTime, isoDay, startOfWeek } from '../format';
 import { cameraIcon } from '../ui/icons';
@@ -43,8 +43,18 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
   const next = el('button', { type: 'button', class: 'secondary' }, 'Next week');
   const status = el('p', { role: 'status', class: 'muted' });
   const grid = el('div', { class: 'week', role: 'list', 'aria-labelledby': 'week-title' });
+  const newAppointment = el('a', { href: '/schedule/appointments/new', class: 'button' }, 'New appointment');
+  // Admins and schedulers see everyone's appointments, or one therapist's.
+  const filter = el('select', { id: 'therapist-filter' }, el('option', { value: '' }, 'All therapists'));
+  const filterBox = el('div', { class: 'field inline' }, el('label', { for: 'therapist-filter' }, 'Therapist'), filter);
+  if (staff.role === 'therapist') filterBox.hidden = true;
+  else {
+    const therapists = await api<Therapist[]>('GET', '/api/v1/therapists');
+    if (therapists.ok) filter.append(...therapists.value.map((t) => el('option', { value: t.id }, t.name)));
+    filter.addEventListener('change', () => void load());
+  }
   main.replaceChildren(
-    el('div', { class: 'calendar-top' }, el('h1', {}, 'Calendar'), el('div', { class: 'week-nav' }, previous, today, next)),
+    el('div', { class: 'calendar-top' }, el('h1', {}, 'Calendar'), newAppointment, filterBox, el('div', { class: 'week-nav' }, previous, today, next)),
     heading,
     status,
     grid,
@@ -57,7 +67,8 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
     const version = ++loadVersion;
     const end = addDays(weekStart, 7);
     heading.textContent = `Week of ${formatDay(weekStart)}`;
-    const result = await api<CalendarItem[]>('GET', `/api/v1/appointments?from=${encodeURIComponent(weekStart.toISOString())}&to=${encodeURIComponent(end.toISOString())}`);
+    const who = filter.value ? `&therapistId=${encodeURIComponent(filter.value)}` : '';
+    const result = await api<CalendarItem[]>('GET', `/api/v1/appointments?from=${encodeURIComponent(weekStart.toISOString())}&to=${encodeURIComponent(end.toISOString())}${who}`);
     if (version !== loadVersion) return;
     if (!result.ok) {
       if (result.problem.status === 401) {
@@ -142,7 +153,7 @@ function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: M
   );
 
   const tabs: Array<{ name: string; icon: boolean; panel: HTMLElement }> = [{ name: 'Details', icon: false, panel: detailsPanel(item, time, staff) }];
-  if (item.teletherapy) {
+  if (item.teletherapy && staff.role !== 'scheduler') {
     const waitingBadge = el('p', { class: 'badge', hidden: true });
     waitingPolls.set(item.id, [badge, waitingBadge]);
     tabs.push({ name: 'Teletherapy', icon: true, panel: teletherapyPanel(item, waitingBadge) });
@@ -205,7 +216,9 @@ function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: M
 }
 
 function detailsPanel(item: CalendarItem, time: string, staff: StaffMember): HTMLElement {
+  const listed = item.therapistIds.includes(staff.id);
   const others = item.therapistIds.filter((id) => id !== staff.id).length;
+  const therapists = listed ? (others === 0 ? 'You' : `You and ${others} other${others === 1 ? '' : 's'}`) : `${item.therapistIds.length} therapist${item.therapistIds.length === 1 ? '' : 's'}`;
   return el(
     'div',
     { class: 'panel' },
@@ -219,8 +232,9 @@ function detailsPanel(item: CalendarItem, time: string, staff: StaffMember): HTM
       el('dt', {}, 'Type'),
       el('dd', {}, item.teletherapy ? 'Video session (teletherapy)' : 'In person'),
       el('dt', {}, 'Therapists'),
-      el('dd', {}, others === 0 ? 'You' : `You and ${others} other${others === 1 ? '' : 's'}`),
+      el('dd', {}, therapists),
     ),
+    el('p', {}, el('a', { href: `/schedule/appointments/${encodeURIComponent(item.id)}` }, 'Open details')),
   );
 }
 

@@ -1,8 +1,19 @@
+import { api } from '../api';
 import { el } from '../dom';
+import { renderSetup } from './practice';
 import { pageShell, publicHeader } from '../ui/layout';
 
 /** Staff sign-in: fields labelled Email and Password and a Sign in button (product contract). */
-export function renderSignIn(root: HTMLElement): void {
+export async function renderSignIn(root: HTMLElement): Promise<void> {
+  const setup = await api<{ required: boolean }>('GET', '/api/v1/setup');
+  if (setup.ok && setup.value.required) {
+    renderSetup(pageShell(root, publicHeader()), () => void renderSignInForm(root));
+    return;
+  }
+  renderSignInForm(root);
+}
+
+function renderSignInForm(root: HTMLElement): void {
   document.title = 'Sign in · Teletherapy';
   const email = el('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true });
   const password = el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });

@@ -20,7 +20,13 @@ export function staffHeader(staff: StaffMember): HTMLElement {
     'header',
     { class: 'site-header' },
     el('a', { href: '/schedule/calendar', class: 'brand' }, 'Teletherapy'),
-    el('nav', { 'aria-label': 'Staff' }, el('a', { href: '/schedule/calendar' }, 'Calendar')),
+    el(
+      'nav',
+      { 'aria-label': 'Staff' },
+      el('a', { href: '/schedule/calendar' }, 'Calendar'),
+      el('a', { href: '/patients' }, 'Patients'),
+      ...(staff.role === 'admin' ? [el('a', { href: '/settings/clinic' }, 'Clinic settings'), el('a', { href: '/settings/staff' }, 'Staff')] : []),
+    ),
     el('span', { class: 'who' }, staff.name),
     signOut,
   );
