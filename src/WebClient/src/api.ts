@@ -12,7 +12,7 @@ export interface Problem {
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: Problem };
 
-export async function api<T>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<ApiResult<T>> {
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<ApiResult<T>> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -39,7 +39,10 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT', url: string, body?:
   return { ok: false, problem: { status: response.status, reason: text('reason'), title: text('title'), detail: text('detail'), opensAt: text('opensAt'), errors } };
 }
 
-/** A calendar entry (GET /api/v1/appointments). */
+export type Role = 'admin' | 'scheduler' | 'therapist';
+export type AppointmentStatus = 'scheduled' | 'cancelled' | 'ended';
+
+/** A calendar entry (GET /api/v1/appointments). canJoin/joinRefusedReason are for the signed-in staff member. */
 export interface CalendarItem {
   id: string;
   patientId: string;
@@ -50,14 +53,13 @@ export interface CalendarItem {
   end: string;
   opensAt: string;
   teletherapy: boolean;
-  status: string;
+  status: AppointmentStatus;
   therapistIds: string[];
   canJoin: boolean | null;
   joinRefusedReason: string | null;
 }
 
-export type Role = 'admin' | 'scheduler' | 'therapist';
-
+/** The signed-in staff member (GET /api/v1/auth/me, POST /api/v1/auth/login, POST /api/v1/setup). */
 export interface StaffMember {
   id: string;
   name: string;
@@ -65,15 +67,47 @@ export interface StaffMember {
   role: Role;
 }
 
+/** GET /api/v1/setup. */
+export interface SetupStatus {
+  required: boolean;
+}
+
+/** POST /api/v1/setup. */
+export interface SetupInput {
+  clinicName: string;
+  timeZone: string;
+  name: string;
+  email: string;
+  password: string;
+}
+
+/** GET /api/v1/staff, PUT /api/v1/staff/{id}. */
 export interface StaffAccount extends StaffMember {
   active: boolean;
 }
 
+/** POST /api/v1/staff. */
+export interface StaffInput {
+  name: string;
+  email: string;
+  password: string;
+  role: Role;
+}
+
+/** PUT /api/v1/staff/{id}: what is omitted stays as it is. */
+export interface StaffUpdate {
+  name?: string;
+  role?: Role;
+  active?: boolean;
+}
+
+/** GET /api/v1/therapists: active staff who can be listed on an appointment. */
 export interface Therapist {
   id: string;
   name: string;
 }
 
+/** GET/PUT /api/v1/clinic. */
 export interface Clinic {
   id: string;
   name: string;
@@ -81,12 +115,33 @@ export interface Clinic {
   remindersEnabled: boolean;
 }
 
+export interface ClinicInput {
+  name: string;
+  timeZone: string;
+  remindersEnabled: boolean;
+}
+
+export type ContactRole = 'patient' | 'caregiver';
+
 export interface Contact {
+  id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  role: ContactRole;
+  relationship: string | null;
+  isPrimary: boolean;
+  emailReminders: boolean;
+  smsReminders: boolean;
+}
+
+/** A contact as sent to the server: with `id` it is updated, without it is added. */
+export interface ContactInput {
   id?: string;
   name: string;
   email: string | null;
   phone: string | null;
-  role?: string;
+  role?: ContactRole;
   relationship: string | null;
   isPrimary: boolean;
   emailReminders: boolean;
@@ -99,7 +154,38 @@ export interface Patient {
   contacts: Contact[];
 }
 
-export interface AppointmentDetail {
+/** POST /api/v1/patients, PUT /api/v1/patients/{id}. */
+export interface PatientInput {
+  name: string;
+  contacts: ContactInput[];
+}
+
+/** POST /api/v1/appointments; weekly is intervalDays 7 × N. */
+export interface AppointmentInput {
+  patientId: string;
+  therapistIds: string[];
+  start: string;
+  durationMinutes: number;
+  teletherapy: boolean;
+  repeat?: { count: number; intervalDays: number };
+}
+
+/** 201 of POST /api/v1/appointments. */
+export interface AppointmentCreated {
+  id: string;
+  seriesId: string | null;
+  occurrences: Array<{ id: string; start: string }>;
+}
+
+/** PUT /api/v1/appointments/{id}: a move of one occurrence. */
+export interface RescheduleInput {
+  start: string;
+  durationMinutes: number;
+  therapistIds?: string[];
+}
+
+/** GET /api/v1/appointments/{id}. */
+export interface AppointmentDetails {
   id: string;
   patientId: string;
   patientName: string;
@@ -107,30 +193,52 @@ export interface AppointmentDetail {
   seriesIndex: number;
   start: string;
   end: string;
+  opensAt: string;
   teletherapy: boolean;
-  status: string;
+  status: AppointmentStatus;
   therapistIds: string[];
   therapists: Therapist[];
   timeZone: string;
 }
 
-export interface AppointmentEmail {
+export type EmailKind = 'scheduled' | 'rescheduled' | 'reminder' | 'cancelled';
+export type EmailStatus = 'pending' | 'sent' | 'discarded';
+
+/** GET /api/v1/appointments/{id}/emails. */
+export interface OutboxEmail {
   id: string;
-  kind: string;
+  kind: EmailKind;
   recipientName: string | null;
   recipient: string;
   createdAt: string;
   sentAt: string | null;
-  status: string;
+  status: EmailStatus;
 }
 
-export interface AuditEntry {
+export type AuditKind =
+  | 'link-opened' | 'knocked' | 'admitted' | 'denied' | 'sent-back' | 'joined' | 'left' | 'dropped' | 'rejoined'
+  | 'ended' | 'removed' | 'join-refused' | 'read-refused';
+export type ActorKind = 'staff' | 'contact' | 'integrator' | 'system';
+
+/** GET /api/v1/appointments/{id}/audit (admin, listed therapist). */
+export interface AuditEvent {
+  id: number | string;
+  appointmentId: string;
   at: string;
-  kind: string;
-  actorKind: string;
+  kind: AuditKind | string;
+  actorKind: ActorKind | string;
+  actorId: string | null;
   actorName: string | null;
+  subjectId: string | null;
   subjectName: string | null;
   reason: string | null;
+}
+
+/** GET /api/v1/appointments/{id}/minutes: face-to-face time, waiting excluded. */
+export interface FaceToFaceMinutes {
+  appointmentId: string;
+  minutes: number;
+  seconds: number;
 }
 
 /** GET /api/v1/join/{token}. */

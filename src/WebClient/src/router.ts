@@ -1,11 +1,16 @@
+import { renderAppointmentDetails } from './pages/appointmentDetails';
+import { renderAppointmentEditor } from './pages/appointmentEditor';
 import { renderCalendar } from './pages/calendar';
 import { renderCheck } from './pages/check';
+import { renderClinicSettings } from './pages/clinicSettings';
 import { renderJoin } from './pages/join';
 import { renderNotFound } from './pages/notFound';
+import { renderPatientEditor } from './pages/patientEditor';
+import { renderPatients } from './pages/patients';
 import { renderPortal } from './pages/portal';
 import { renderSession } from './pages/session';
-import { renderAppointmentDetails, renderAppointmentEditor, renderClinicSettings, renderPatientEditor, renderPatients, renderStaff } from './pages/practice';
 import { renderSignIn } from './pages/signIn';
+import { renderStaff } from './pages/staff';
 
 /** A page renders itself into the root element; path parameters come from the matched route. */
 export type Page = (root: HTMLElement, params: Record<string, string>) => void | Promise<void>;

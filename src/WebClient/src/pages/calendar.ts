@@ -24,6 +24,15 @@ export function therapistRefusal(reason: string | null, opensAt: string | null):
   }
 }
 
+/** "3 appointments this week (1 cancelled)." */
+function weekSummary(items: CalendarItem[]): string {
+  const cancelled = items.filter((i) => i.status === 'cancelled').length;
+  const active = items.length - cancelled;
+  if (items.length === 0) return 'No appointments this week.';
+  const count = `${active === 0 ? 'No' : active} appointment${active === 1 ? '' : 's'} this week`;
+  return cancelled === 0 ? `${count}.` : `${count} (${cancelled} cancelled).`;
+}
+
 /**
  * The therapist's week (R4): each teletherapy appointment shows its tabs on hover or focus; the Teletherapy tab
  * (camera icon) has Join Session, disabled until the room opens; a badge counts who is waiting.
@@ -44,17 +53,23 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
   const status = el('p', { role: 'status', class: 'muted' });
   const grid = el('div', { class: 'week', role: 'list', 'aria-labelledby': 'week-title' });
   const newAppointment = el('a', { href: '/schedule/appointments/new', class: 'button' }, 'New appointment');
-  // Admins and schedulers see everyone's appointments, or one therapist's.
+  // Admins and schedulers see everyone's appointments, or one therapist's; therapists only their own.
   const filter = el('select', { id: 'therapist-filter' }, el('option', { value: '' }, 'All therapists'));
   const filterBox = el('div', { class: 'field inline' }, el('label', { for: 'therapist-filter' }, 'Therapist'), filter);
-  if (staff.role === 'therapist') filterBox.hidden = true;
-  else {
+  if (staff.role !== 'therapist') {
     const therapists = await api<Therapist[]>('GET', '/api/v1/therapists');
     if (therapists.ok) filter.append(...therapists.value.map((t) => el('option', { value: t.id }, t.name)));
-    filter.addEventListener('change', () => void load());
+    filter.value = params.get('therapist') ?? '';
+    filter.addEventListener('change', () => {
+      const url = new URL(window.location.href);
+      if (filter.value) url.searchParams.set('therapist', filter.value);
+      else url.searchParams.delete('therapist');
+      window.history.replaceState(null, '', url);
+      void load();
+    });
   }
   main.replaceChildren(
-    el('div', { class: 'calendar-top' }, el('h1', {}, 'Calendar'), newAppointment, filterBox, el('div', { class: 'week-nav' }, previous, today, next)),
+    el('div', { class: 'calendar-top' }, el('h1', {}, 'Calendar'), newAppointment, ...(staff.role === 'therapist' ? [] : [filterBox]), el('div', { class: 'week-nav' }, previous, today, next)),
     heading,
     status,
     grid,
@@ -78,8 +93,8 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
       status.textContent = 'The calendar could not be loaded. Please try again in a moment.';
       return;
     }
-    const items = result.value.filter((i) => i.status !== 'cancelled').sort((a, b) => a.start.localeCompare(b.start));
-    status.textContent = items.length === 0 ? 'No appointments this week.' : `${items.length} appointment${items.length === 1 ? '' : 's'} this week.`;
+    const items = [...result.value].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+    status.textContent = weekSummary(items);
     waitingPolls.clear();
     const focusedId = (document.activeElement?.closest('[data-appointment]') as HTMLElement | null)?.dataset.appointment;
     grid.replaceChildren(
@@ -142,10 +157,12 @@ let tabCounter = 0;
 function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: Map<string, HTMLElement[]>): HTMLElement {
   const uid = `a${++tabCounter}`;
   const time = `${formatTime(item.start)}–${formatTime(item.end)}`;
+  const cancelled = item.status === 'cancelled';
   const badge = el('span', { class: 'badge', hidden: true, 'aria-live': 'polite' });
   const summary = el(
     'div',
     { class: 'summary', id: `${uid}-summary` },
+    cancelled ? el('span', { class: 'state-tag' }, 'Cancelled') : '',
     el('span', { class: 'time' }, time),
     el('span', { class: 'patient' }, item.patientName),
     item.teletherapy ? el('span', { class: 'kind' }, cameraIcon(), ' Video session') : el('span', { class: 'kind muted' }, 'In person'),
@@ -153,7 +170,8 @@ function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: M
   );
 
   const tabs: Array<{ name: string; icon: boolean; panel: HTMLElement }> = [{ name: 'Details', icon: false, panel: detailsPanel(item, time, staff) }];
-  if (item.teletherapy && staff.role !== 'scheduler') {
+  // Schedulers never join a session, and a cancelled appointment has none.
+  if (item.teletherapy && staff.role !== 'scheduler' && !cancelled) {
     const waitingBadge = el('p', { class: 'badge', hidden: true });
     waitingPolls.set(item.id, [badge, waitingBadge]);
     tabs.push({ name: 'Teletherapy', icon: true, panel: teletherapyPanel(item, waitingBadge) });
@@ -198,7 +216,7 @@ function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: M
 
   const card = el(
     'li',
-    { class: `appointment${item.teletherapy ? ' teletherapy' : ''}`, 'data-appointment': item.id, tabindex: '0', 'aria-labelledby': `${uid}-summary` },
+    { class: `appointment${item.teletherapy ? ' teletherapy' : ''}${cancelled ? ' cancelled' : ''}`, 'data-appointment': item.id, 'data-status': item.status, tabindex: '0', 'aria-labelledby': `${uid}-summary` },
     summary,
     el('div', { class: 'popover' }, tabList, ...panels),
   );
@@ -214,6 +232,8 @@ function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: M
   });
   return card;
 }
+
+const statusWords: Record<string, string> = { scheduled: 'Scheduled', cancelled: 'Cancelled', ended: 'Ended' };
 
 function detailsPanel(item: CalendarItem, time: string, staff: StaffMember): HTMLElement {
   const listed = item.therapistIds.includes(staff.id);
@@ -233,6 +253,8 @@ function detailsPanel(item: CalendarItem, time: string, staff: StaffMember): HTM
       el('dd', {}, item.teletherapy ? 'Video session (teletherapy)' : 'In person'),
       el('dt', {}, 'Therapists'),
       el('dd', {}, therapists),
+      el('dt', {}, 'Status'),
+      el('dd', {}, statusWords[item.status] ?? item.status),
     ),
     el('p', {}, el('a', { href: `/schedule/appointments/${encodeURIComponent(item.id)}` }, 'Open details')),
   );

@@ -1,19 +1,19 @@
-import { api } from '../api';
+import { api, type SetupStatus } from '../api';
 import { el } from '../dom';
-import { renderSetup } from './practice';
 import { pageShell, publicHeader } from '../ui/layout';
+import { renderSetup } from './setup';
 
 /** Staff sign-in: fields labelled Email and Password and a Sign in button (product contract). */
 export async function renderSignIn(root: HTMLElement): Promise<void> {
-  const setup = await api<{ required: boolean }>('GET', '/api/v1/setup');
+  const setup = await api<SetupStatus>('GET', '/api/v1/setup');
   if (setup.ok && setup.value.required) {
-    renderSetup(pageShell(root, publicHeader()), () => void renderSignInForm(root));
+    renderSetup(pageShell(root, publicHeader()), () => renderSignInForm(root, 'The clinic has already been set up. Please sign in.'));
     return;
   }
   renderSignInForm(root);
 }
 
-function renderSignInForm(root: HTMLElement): void {
+function renderSignInForm(root: HTMLElement, notice?: string): void {
   document.title = 'Sign in · Teletherapy';
   const email = el('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true });
   const password = el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
@@ -23,6 +23,7 @@ function renderSignInForm(root: HTMLElement): void {
     'form',
     { class: 'card', 'aria-labelledby': 'signin-title' },
     el('h1', { id: 'signin-title' }, 'Sign in'),
+    notice ? el('p', { class: 'notice' }, notice) : '',
     el('label', { for: 'email' }, 'Email'),
     email,
     el('label', { for: 'password' }, 'Password'),

@@ -1,87 +1,163 @@
 import type { Problem } from '../api';
 import { el } from '../dom';
+import { timeZoneNames } from '../timeZones';
 
-let fieldCounter = 0;
+/** The controls a form field can hold. */
+export type Control = HTMLInputElement | HTMLSelectElement;
 
-/** A labelled input with a slot for its validation message; `field` is the API's field name. */
-export interface Field {
-  wrap: HTMLElement;
-  input: HTMLInputElement | HTMLSelectElement;
-  error: HTMLElement;
+/**
+ * Where the server's validation message for one field (`field`, as the API names it, e.g. `contacts[1].email`)
+ * is shown, and the controls it marks invalid.
+ */
+export interface ErrorSlot {
   field: string;
+  error: HTMLElement;
+  controls: HTMLElement[];
 }
 
-export function field(label: string, apiField: string, input: HTMLInputElement | HTMLSelectElement): Field {
-  const id = `f${++fieldCounter}`;
-  input.id = id;
-  const error = el('span', { class: 'field-error', id: `${id}-error`, role: 'alert' });
-  input.setAttribute('aria-describedby', error.id);
-  const wrap = el('div', { class: 'field' }, el('label', { for: id }, label), input, error);
-  return { wrap, input, error, field: apiField };
+/** A labelled control with its error slot. */
+export interface Field<T extends Control = Control> extends ErrorSlot {
+  wrap: HTMLElement;
+  input: T;
 }
 
-export function textInput(value = '', type = 'text'): HTMLInputElement {
-  const input = el('input', { type });
+let idCounter = 0;
+
+/** A document-unique id for labels and descriptions. */
+export function uniqueId(prefix = 'f'): string {
+  return `${prefix}${++idCounter}`;
+}
+
+/** Adds an element (by id) to a control's description. */
+export function describeBy(control: HTMLElement, id: string): void {
+  const ids = (control.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x.length > 0);
+  if (!ids.includes(id)) control.setAttribute('aria-describedby', [...ids, id].join(' '));
+}
+
+/** An error slot for a group of controls (e.g. a fieldset of checkboxes); put `slot.error` where it should show. */
+export function errorSlot(apiField: string, controls: HTMLElement[] = []): ErrorSlot {
+  const error = el('span', { class: 'field-error', id: uniqueId('e') });
+  for (const control of controls) describeBy(control, error.id);
+  return { field: apiField, error, controls };
+}
+
+/** A control with its label above and, optionally, a hint; `apiField` is the API's name for the value. */
+export function field<T extends Control>(label: string, apiField: string, input: T, hint?: string | Node): Field<T> {
+  input.id ||= uniqueId();
+  const slot = errorSlot(apiField, [input]);
+  const hintNode = hint === undefined ? null : el('span', { class: 'hint', id: uniqueId('h') }, hint);
+  if (hintNode) describeBy(input, hintNode.id);
+  const wrap = el('div', { class: 'field' }, el('label', { for: input.id }, label), ...(hintNode ? [hintNode] : []), input, slot.error);
+  return { ...slot, wrap, input };
+}
+
+/** A checkbox (or radio) with its label beside it. */
+export function checkbox(label: string, checked: boolean, apiField = '', type: 'checkbox' | 'radio' = 'checkbox', name?: string): Field<HTMLInputElement> {
+  const input = el('input', { type, id: uniqueId(), ...(name ? { name } : {}) });
+  input.checked = checked;
+  const slot = errorSlot(apiField, [input]);
+  return { ...slot, wrap: el('div', { class: 'field check' }, input, el('label', { for: input.id }, label), slot.error), input };
+}
+
+export function textInput(value = '', type = 'text', attrs: Record<string, string | boolean> = {}): HTMLInputElement {
+  const input = el('input', { type, ...attrs });
   input.value = value;
   return input;
 }
 
-export function checkbox(label: string, checked: boolean, apiField = ''): Field {
-  const input = el('input', { type: 'checkbox' });
-  input.checked = checked;
-  const id = `f${++fieldCounter}`;
-  input.id = id;
-  const error = el('span', { class: 'field-error', role: 'alert' });
-  return { wrap: el('div', { class: 'field check' }, input, el('label', { for: id }, label), error), input, error, field: apiField };
+export function numberInput(value: number, min: number): HTMLInputElement {
+  return textInput(String(value), 'number', { min: String(min), step: '1', inputmode: 'numeric' });
 }
 
-/** Shows a problem's per-field errors next to the fields; the rest (and the title) in `status`. */
-export function showProblem(problem: Problem, fields: Field[], status: HTMLElement): void {
-  for (const f of fields) f.error.textContent = '';
-  const unplaced: string[] = [];
-  for (const [name, messages] of Object.entries(problem.errors ?? {})) {
-    const target = fields.find((f) => f.field === name);
-    if (target) target.error.textContent = messages.join(' ');
-    else unplaced.push(messages.join(' '));
+export function selectInput(options: ReadonlyArray<readonly [value: string, label: string]>, value: string): HTMLSelectElement {
+  const select = el('select', {}, ...options.map(([v, label]) => el('option', { value: v }, label)));
+  select.value = value;
+  return select;
+}
+
+/** A text input for an IANA time zone with the browser's list of zones as suggestions (put `list` in the form). */
+export function timeZoneInput(value: string): { input: HTMLInputElement; list: HTMLDataListElement } {
+  const listId = uniqueId('zones');
+  const input = textInput(value, 'text', { list: listId, autocomplete: 'off', spellcheck: 'false' });
+  const list = el('datalist', { id: listId }, ...timeZoneNames().map((z) => el('option', { value: z })));
+  return { input, list };
+}
+
+/** A polite status line for a form's outcome (role=status). */
+export function statusLine(className = ''): HTMLParagraphElement {
+  return el('p', { role: 'status', class: `form-status ${className}`.trim() });
+}
+
+function normalize(name: string): string {
+  return name.replace(/^\$\.?/, '').toLowerCase();
+}
+
+/** Empties the error slots and their invalid marks. */
+export function clearErrors(slots: ErrorSlot[]): void {
+  for (const slot of slots) {
+    slot.error.textContent = '';
+    for (const control of slot.controls) control.removeAttribute('aria-invalid');
   }
-  status.textContent = problem.reason === 'validation'
-    ? ['Please correct the marked fields.', ...unplaced].join(' ')
-    : problem.reason === 'forbidden' || problem.reason === 'not-listed'
-      ? 'You do not have the right to do this.'
-      : problem.title ?? 'That did not work. Please try again.';
 }
 
-/** The offset (ms) of a time zone at a UTC instant. */
-function zoneOffset(utc: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-    .formatToParts(new Date(utc));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? '0');
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - utc;
+/** The problem in words for a person (validation messages are the server's own words). */
+export function problemWords(problem: Problem): string {
+  if (problem.reason === 'validation' && problem.errors) return Object.values(problem.errors).flat().join(' ');
+  switch (problem.reason) {
+    case 'offline':
+      return 'The server cannot be reached. Check your connection and try again.';
+    case 'unauthorized':
+      return 'Your sign-in has ended. Please sign in again.';
+    case 'forbidden':
+    case 'not-listed':
+      return 'You do not have the right to do this.';
+    case 'not-found':
+      return 'This no longer exists. Reload the page to see the current state.';
+    case 'already-set-up':
+      return 'The clinic is already set up. Please sign in.';
+    default:
+      return problem.detail ?? problem.title ?? 'That did not work. Please try again.';
+  }
 }
 
-/** A wall-clock date and time in `timeZone` as an ISO string with its offset (DST handled). */
-export function zonedIso(date: string, time: string, timeZone: string): string | null {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  const clock = /^(\d{2}):(\d{2})$/.exec(time);
-  if (!match || !clock) return null;
-  const wall = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), Number(clock[1]), Number(clock[2]));
-  let utc = wall - zoneOffset(wall, timeZone);
-  utc = wall - zoneOffset(utc, timeZone);
-  const offset = Math.round(zoneOffset(utc, timeZone) / 60000);
-  const sign = offset >= 0 ? '+' : '-';
-  const abs = Math.abs(offset);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${date}T${time}:00${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+/**
+ * Shows a problem: each validation message next to its field (matched by the API's field name, case-insensitive),
+ * the rest and a summary in `status`; moves focus to the first invalid control.
+ */
+export function showProblem(problem: Problem, slots: ErrorSlot[], status: HTMLElement): void {
+  clearErrors(slots);
+  status.classList.add('error');
+  if (problem.status === 401) {
+    window.location.assign('/');
+    return;
+  }
+  if (problem.reason !== 'validation' || !problem.errors) {
+    status.textContent = problemWords(problem);
+    return;
+  }
+  const unplaced: string[] = [];
+  let first: HTMLElement | null = null;
+  for (const [name, messages] of Object.entries(problem.errors)) {
+    const slot = slots.find((s) => s.field !== '' && normalize(s.field) === normalize(name));
+    if (!slot) {
+      unplaced.push(...messages);
+      continue;
+    }
+    slot.error.textContent = [slot.error.textContent, ...messages].filter((m) => m).join(' ');
+    for (const control of slot.controls) control.setAttribute('aria-invalid', 'true');
+    first ??= slot.controls.find((c) => !(c as HTMLInputElement).disabled) ?? null;
+  }
+  status.textContent = ['Please correct the marked fields.', ...unplaced].join(' ');
+  first?.focus();
 }
 
-/** An instant as date (yyyy-mm-dd) and time (hh:mm) on the wall clock of `timeZone`. */
-export function zonedParts(iso: string, timeZone: string): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(new Date(iso));
-  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
-  return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${get('hour')}:${get('minute')}` };
+/** A validation problem made in the browser, shown like the server's. */
+export function localProblem(errors: Record<string, string[]>): Problem {
+  return { status: 400, reason: 'validation', title: null, detail: null, opensAt: null, errors };
 }
 
-/** A time shown in the clinic's zone, with the zone named. */
-export function clinicTime(iso: string, timeZone: string): string {
-  return `${new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(iso))} (${timeZone})`;
+/** Shows a success message in a status line. */
+export function showDone(status: HTMLElement, message: string): void {
+  status.classList.remove('error');
+  status.textContent = message;
 }

@@ -1,0 +1,128 @@
+/** Wall-clock times in a named IANA time zone (the clinic's), with daylight saving time handled by Intl. */
+
+const MinuteMs = 60_000;
+const DayMs = 86_400_000;
+
+/** Common zones, offered when the browser cannot list the ones it knows. */
+const CommonZones = [
+  'UTC', 'Europe/London', 'Europe/Dublin', 'Europe/Lisbon', 'Europe/Berlin', 'Europe/Amsterdam', 'Europe/Brussels',
+  'Europe/Paris', 'Europe/Madrid', 'Europe/Rome', 'Europe/Vienna', 'Europe/Zurich', 'Europe/Copenhagen', 'Europe/Oslo',
+  'Europe/Stockholm', 'Europe/Helsinki', 'Europe/Warsaw', 'Europe/Prague', 'Europe/Budapest', 'Europe/Athens',
+  'Europe/Bucharest', 'Europe/Istanbul', 'Europe/Kyiv', 'Africa/Johannesburg', 'Africa/Lagos', 'Africa/Nairobi',
+  'Asia/Dubai', 'Asia/Kolkata', 'Asia/Singapore', 'Asia/Shanghai', 'Asia/Tokyo', 'Australia/Perth', 'Australia/Sydney',
+  'Pacific/Auckland', 'America/St_Johns', 'America/Halifax', 'America/New_York', 'America/Toronto', 'America/Chicago',
+  'America/Denver', 'America/Phoenix', 'America/Los_Angeles', 'America/Anchorage', 'Pacific/Honolulu',
+  'America/Mexico_City', 'America/Bogota', 'America/Sao_Paulo', 'America/Argentina/Buenos_Aires',
+];
+
+/** The zones for a time-zone field's suggestions. */
+export function timeZoneNames(): string[] {
+  const listed = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  return listed.length > 0 ? listed : CommonZones;
+}
+
+/** The browser's own zone, e.g. Europe/Berlin. */
+export function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** Whether the browser knows the zone (the server has the last word). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return name.trim().length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+function partsFormat(timeZone: string): Intl.DateTimeFormat {
+  let format = offsetFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    offsetFormats.set(timeZone, format);
+  }
+  return format;
+}
+
+/** The zone's offset from UTC, in minutes, at an instant (e.g. 60 for Europe/Berlin in winter, 120 in summer). */
+export function zoneOffsetMinutes(timeZone: string, instantMs: number): number {
+  const parts = partsFormat(timeZone).formatToParts(new Date(instantMs));
+  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? '0');
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour') % 24, get('minute'), get('second'));
+  return Math.round((wall - Math.floor(instantMs / 1000) * 1000) / MinuteMs);
+}
+
+/** yyyy-mm-dd and hh:mm as milliseconds of a UTC wall clock, or null when they are not a date and a time. */
+function wallMs(date: string, time: string): number | null {
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const t = /^(\d{2}):(\d{2})$/.exec(time);
+  if (!d || !t) return null;
+  const ms = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(t[1]), Number(t[2]));
+  const check = new Date(ms);
+  return check.getUTCDate() === Number(d[3]) && check.getUTCHours() === Number(t[1]) ? ms : null;
+}
+
+export type LocalTime = { ok: true; iso: string; offsetMinutes: number } | { ok: false; reason: 'invalid' | 'skipped' };
+
+/**
+ * A wall-clock date and time in `timeZone` as an ISO 8601 string with that zone's offset at that moment.
+ * The offsets a day either side are the candidates; a candidate is right when the zone has it at the resulting
+ * instant. Twice-occurring times (clocks going back) take the first; times that do not occur (clocks going
+ * forward) are refused as `skipped`.
+ */
+export function localToIso(date: string, time: string, timeZone: string): LocalTime {
+  const wall = wallMs(date, time);
+  if (wall === null) return { ok: false, reason: 'invalid' };
+  const candidates = [...new Set([zoneOffsetMinutes(timeZone, wall - DayMs), zoneOffsetMinutes(timeZone, wall + DayMs)])];
+  const valid = candidates
+    .map((offset) => ({ offset, instant: wall - offset * MinuteMs }))
+    .filter((c) => zoneOffsetMinutes(timeZone, c.instant) === c.offset)
+    .sort((a, b) => a.instant - b.instant);
+  if (valid.length === 0) return { ok: false, reason: 'skipped' };
+  const offset = valid[0].offset;
+  return { ok: true, iso: `${date}T${time}:00${formatOffset(offset)}`, offsetMinutes: offset };
+}
+
+/** +01:00, -05:00, +05:30. */
+export function formatOffset(minutes: number): string {
+  const abs = Math.abs(minutes);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${minutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** An instant as yyyy-mm-dd and hh:mm on the wall clock of `timeZone` (for date and time inputs). */
+export function isoToLocal(iso: string, timeZone: string): { date: string; time: string } {
+  const parts = partsFormat(timeZone).formatToParts(new Date(iso));
+  const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '';
+  const hour = String(Number(get('hour')) % 24).padStart(2, '0');
+  return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${hour}:${get('minute')}` };
+}
+
+function inZone(timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat(undefined, { timeZone, ...options });
+}
+
+/** "14:02" on the clock of `timeZone`. */
+export function timeInZone(iso: string, timeZone: string): string {
+  return inZone(timeZone, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+}
+
+/** "Tuesday 8 December 2026" on the calendar of `timeZone`. */
+export function dayInZone(iso: string, timeZone: string): string {
+  return inZone(timeZone, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(iso));
+}
+
+/** "8 Dec, 14:02" on the clock of `timeZone`. */
+export function shortDateTimeInZone(iso: string, timeZone: string): string {
+  return inZone(timeZone, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+}
+
+/** "Tuesday 8 December 2026, 14:00–14:50 (Europe/Berlin)". */
+export function rangeInZone(start: string, end: string, timeZone: string): string {
+  return `${dayInZone(start, timeZone)}, ${timeInZone(start, timeZone)}–${timeInZone(end, timeZone)} (${timeZone})`;
+}
