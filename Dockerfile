@@ -29,6 +29,7 @@ RUN mkdir -p /data && chown "$APP_UID" /data
 USER $APP_UID
 ENV ASPNETCORE_URLS=http://+:8080 \
     TELETHERAPY_DATA=/data \
+    TELETHERAPY_DEMO=0 \
     Media__UdpPort=40000 \
     Media__TcpPort=40000
 VOLUME ["/data"]

@@ -2,7 +2,7 @@
 # Builds and starts the Teletherapy server.
 #   ASPNETCORE_URLS   where the web server listens (default http://localhost:5080)
 #   TELETHERAPY_DATA  data folder: SQLite database, outbox/ with emails and SMS (default ./data)
-#   TELETHERAPY_DEMO  0 to skip the demo clinic (default: on)
+#   TELETHERAPY_DEMO  0 to skip the demo clinic (default here: on; the server's own default and the image: off)
 # Any other setting can be given as an environment variable, e.g. ConnectionStrings__Postgres, Media__UdpPort.
 set -euo pipefail
 
@@ -31,6 +31,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:5080}"
+export TELETHERAPY_DEMO="${TELETHERAPY_DEMO:-1}"
 data="${TELETHERAPY_DATA:-./data}"
 mkdir -p "$data"
 export TELETHERAPY_DATA="$(cd "$data" && pwd)"

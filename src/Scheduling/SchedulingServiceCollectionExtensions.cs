@@ -37,6 +37,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton<Database>();
         services.AddSingleton<MigrationRunner>();
         services.AddHostedService<MigrateOnStart>();
+        services.AddSingleton(sp => new KeyRingStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<EmailComposer>();
         services.AddSingleton<OutboxSignal>();

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Teletherapy.Scheduling.Appointments;
@@ -9,7 +10,7 @@ using Teletherapy.Scheduling.Staff;
 
 namespace Teletherapy.Scheduling.Demo;
 
-/// <summary>What <c>demo.json</c> holds (URLs absolute).</summary>
+/// <summary>What <c>demo.json</c> holds (URLs absolute). The passwords are this installation's own, made at random.</summary>
 public sealed record DemoInfo(
     string TherapistEmail,
     string TherapistPassword,
@@ -17,28 +18,33 @@ public sealed record DemoInfo(
     string PatientJoinUrl,
     Guid AppointmentId,
     string PatientName,
-    string AdminEmail = DemoSeeder.AdminEmail,
-    string AdminPassword = DemoSeeder.AdminPassword,
-    string SchedulerEmail = DemoSeeder.SchedulerEmail,
-    string SchedulerPassword = DemoSeeder.SchedulerPassword);
+    string AdminEmail,
+    string AdminPassword,
+    string SchedulerEmail,
+    string SchedulerPassword);
 
 /// <summary>
 /// Makes sure the demo exists: a clinic, one account of each role (admin, scheduler, therapist), a patient with two contacts (the primary contact and a
 /// caregiver with email reminders on) and a teletherapy appointment that can be joined now. "Joinable now" means the
 /// room is open: the start is at most 10 minutes away, or the appointment has started and not ended. Otherwise a new
 /// appointment starting in 5 minutes is created, whose scheduled-appointment emails go through the outbox as usual.
+/// The accounts' passwords are random per installation and kept in <c>demo.json</c>; when that file is lost (or still
+/// holds a password of the old published kind) the accounts get new ones. The demo is never added to an installation
+/// with real data: any other staff account or patient makes <see cref="EnsureAsync"/> leave everything as it is.
 /// </summary>
 public sealed class DemoSeeder
 {
     public const string TherapistEmail = "therapist@demo.clinic";
-    public const string TherapistPassword = "demo-therapist";
     public const string AdminEmail = "admin@demo.clinic";
-    public const string AdminPassword = "demo-admin";
     public const string SchedulerEmail = "scheduler@demo.clinic";
-    public const string SchedulerPassword = "demo-scheduler";
     public const string PatientName = "Sam Taylor";
     private const string PatientEmail = "sam.taylor@demo.clinic";
     private const string CaregiverEmail = "jordan.taylor@demo.clinic";
+
+    /// <summary>Passwords earlier versions published; an installation still using one gets a new password.</summary>
+    private static readonly string[] PublishedPasswords = ["demo-therapist", "demo-admin", "demo-scheduler"];
+
+    private const string PasswordAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
     private readonly Database _database;
     private readonly ClinicSettings _clinics;
@@ -61,16 +67,25 @@ public sealed class DemoSeeder
         _options = options;
     }
 
-    /// <param name="previous">The last <c>demo.json</c>, if any: its link is reused while its appointment is still joinable.</param>
-    public async Task<DemoInfo> EnsureAsync(DemoInfo? previous, CancellationToken cancellationToken = default)
+    /// <param name="previous">The last <c>demo.json</c>, if any: its passwords are kept, and its link reused while its appointment is still joinable.</param>
+    /// <returns>The demo, or null when the installation has real data (nothing was added or changed).</returns>
+    public async Task<DemoInfo?> EnsureAsync(DemoInfo? previous, CancellationToken cancellationToken = default)
     {
+        if (await HasRealDataAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
         var baseUrl = _options.Value.PublicBaseUrl.TrimEnd('/');
         _ = await _clinics.GetDefaultAsync(cancellationToken).ConfigureAwait(false)
             ?? (await _clinics.SaveDefaultAsync(new SaveClinicRequest("Demo Clinic", "Europe/Berlin", RemindersEnabled: true), cancellationToken).ConfigureAwait(false)).Unwrap();
 
-        var therapist = await EnsureStaffAsync(new AddStaffRequest("Dr. Robin Demo", TherapistEmail, TherapistPassword, StaffRoles.Therapist), cancellationToken).ConfigureAwait(false);
-        await EnsureStaffAsync(new AddStaffRequest("Alex Admin", AdminEmail, AdminPassword, StaffRoles.Admin), cancellationToken).ConfigureAwait(false);
-        await EnsureStaffAsync(new AddStaffRequest("Casey Front Desk", SchedulerEmail, SchedulerPassword, StaffRoles.Scheduler), cancellationToken).ConfigureAwait(false);
+        var (therapist, therapistPassword) = await EnsureStaffAsync("Dr. Robin Demo", TherapistEmail, StaffRoles.Therapist, previous?.TherapistPassword, cancellationToken).ConfigureAwait(false);
+        var (_, adminPassword) = await EnsureStaffAsync("Alex Admin", AdminEmail, StaffRoles.Admin, previous?.AdminPassword, cancellationToken).ConfigureAwait(false);
+        var (_, schedulerPassword) = await EnsureStaffAsync("Casey Front Desk", SchedulerEmail, StaffRoles.Scheduler, previous?.SchedulerPassword, cancellationToken).ConfigureAwait(false);
+        DemoInfo Info(string joinUrl, Guid appointmentId) => new(
+            TherapistEmail, therapistPassword, $"{baseUrl}/schedule/calendar", joinUrl, appointmentId, PatientName,
+            AdminEmail, adminPassword, SchedulerEmail, schedulerPassword);
 
         var patientId = await FindPatientAsync(cancellationToken).ConfigureAwait(false)
             ?? (await _patients.HandleAsync(
@@ -82,7 +97,6 @@ public sealed class DemoSeeder
                     ]),
                 cancellationToken).ConfigureAwait(false)).Unwrap().Id;
 
-        var calendarUrl = $"{baseUrl}/schedule/calendar";
         if (previous is not null && previous.PatientJoinUrl.LastIndexOf("/join/", StringComparison.Ordinal) is var at and >= 0)
         {
             var token = previous.PatientJoinUrl[(at + "/join/".Length)..];
@@ -91,7 +105,7 @@ public sealed class DemoSeeder
             if (check.Decision.Allowed && check.Appointment is { } existing && existing.Id == previous.AppointmentId
                 && existing.PatientId == patientId && now >= existing.OpensAt && now < existing.End)
             {
-                return new DemoInfo(TherapistEmail, TherapistPassword, calendarUrl, $"{baseUrl}/join/{token}", existing.Id, PatientName);
+                return Info($"{baseUrl}/join/{token}", existing.Id);
             }
         }
 
@@ -100,12 +114,45 @@ public sealed class DemoSeeder
         var created = (await _create.HandleWithTokensAsync(
             new CreateAppointmentRequest(patientId, [therapist.Id], start, 50, Teletherapy: true), cancellationToken).ConfigureAwait(false)).Unwrap();
         var primaryToken = await PrimaryContactTokenAsync(patientId, created.Tokens, cancellationToken).ConfigureAwait(false);
-        return new DemoInfo(TherapistEmail, TherapistPassword, calendarUrl, $"{baseUrl}/join/{primaryToken}", created.Created.Id, PatientName);
+        return Info($"{baseUrl}/join/{primaryToken}", created.Created.Id);
     }
 
-    private async Task<StaffIdentity> EnsureStaffAsync(AddStaffRequest account, CancellationToken cancellationToken) =>
-        await _staff.FindByEmailAsync(account.Email!, cancellationToken).ConfigureAwait(false)
-        ?? (await _staff.AddAsync(account, cancellationToken).ConfigureAwait(false)).Unwrap();
+    /// <summary>A new random password: 16 characters from 56 unambiguous ones (about 93 bits).</summary>
+    internal static string NewPassword() => RandomNumberGenerator.GetString(PasswordAlphabet, 16);
+
+    /// <summary>Any staff account or patient that is not the demo's means a clinic works here.</summary>
+    private async Task<bool> HasRealDataAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var otherStaff = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM staff WHERE email NOT IN (@TherapistEmail, @AdminEmail, @SchedulerEmail)",
+            new { TherapistEmail, AdminEmail, SchedulerEmail }).ConfigureAwait(false);
+        var otherPatients = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM patients WHERE id NOT IN (SELECT patient_id FROM contacts WHERE email IN (@PatientEmail, @CaregiverEmail))",
+            new { PatientEmail, CaregiverEmail }).ConfigureAwait(false);
+        return otherStaff > 0 || otherPatients > 0;
+    }
+
+    /// <summary>The demo account and its password: the known one while it still signs in, else a new one.</summary>
+    private async Task<(StaffIdentity Staff, string Password)> EnsureStaffAsync(string name, string email, string role, string? known, CancellationToken cancellationToken)
+    {
+        var usable = known is { Length: >= StaffAccounts.MinimumPasswordLength } && !PublishedPasswords.Contains(known) ? known : null;
+        var existing = await _staff.FindByEmailAsync(email, cancellationToken).ConfigureAwait(false);
+        if (existing is null)
+        {
+            var password = usable ?? NewPassword();
+            return ((await _staff.AddAsync(new AddStaffRequest(name, email, password, role), cancellationToken).ConfigureAwait(false)).Unwrap(), password);
+        }
+
+        if (usable is not null && await _staff.VerifyPasswordAsync(email, usable, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return (existing, usable);
+        }
+
+        var fresh = NewPassword();
+        (await _staff.SetPasswordAsync(existing.Id, fresh, cancellationToken).ConfigureAwait(false)).Unwrap();
+        return (existing, fresh);
+    }
 
     private async Task<Guid?> FindPatientAsync(CancellationToken cancellationToken)
     {

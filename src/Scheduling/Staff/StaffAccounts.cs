@@ -189,6 +189,25 @@ public sealed class StaffAccounts
         return verified && identity.Active ? identity : null;
     }
 
+    /// <summary>Replaces the account's password; false when there is no such account.</summary>
+    public async Task<Result<bool>> SetPasswordAsync(Guid id, string? password, CancellationToken cancellationToken = default)
+    {
+        if (password is not { Length: >= MinimumPasswordLength and <= 200 })
+        {
+            return Result<bool>.Invalid("password", $"The password needs at least {MinimumPasswordLength} characters (at most 200).");
+        }
+
+        var staff = await FindAsync(id, cancellationToken).ConfigureAwait(false);
+        if (staff is null)
+        {
+            return Result<bool>.NotFound();
+        }
+
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync("UPDATE staff SET password_hash = @hash WHERE id = @id", new { id, hash = Hasher.HashPassword(staff, password) }).ConfigureAwait(false);
+        return Result<bool>.Ok(true);
+    }
+
     /// <summary>The staff member with this id, or null.</summary>
     public async Task<StaffIdentity?> FindAsync(Guid id, CancellationToken cancellationToken = default)
     {

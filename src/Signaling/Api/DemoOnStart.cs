@@ -7,8 +7,9 @@ using Teletherapy.Signaling.Hosting;
 namespace Teletherapy.Signaling.Api;
 
 /// <summary>
-/// On start (unless <c>TELETHERAPY_DEMO=0</c>): makes sure the demo clinic and a joinable appointment exist, writes
-/// <c>$TELETHERAPY_DATA/demo.json</c> and prints the sign-in and the URLs. Runs after the migrations (registered later).
+/// On start when the demo is on (<c>TELETHERAPY_DEMO=1</c>, which <c>./run.sh</c> sets; off in the server's own defaults):
+/// makes sure the demo clinic and a joinable appointment exist, writes <c>$TELETHERAPY_DATA/demo.json</c> (owner-only)
+/// and prints the sign-in and the URLs. Never touches an installation with real data. Runs after the migrations.
 /// </summary>
 internal sealed partial class DemoOnStart(
     IOptions<TeletherapyOptions> options,
@@ -30,9 +31,22 @@ internal sealed partial class DemoOnStart(
         var path = Path.Combine(scheduling.DataPath, FileName);
         var previous = await ReadAsync(path, cancellationToken);
         var demo = await seeder.EnsureAsync(previous, cancellationToken);
+        if (demo is null)
+        {
+            LogRealData();
+            return;
+        }
+
         Directory.CreateDirectory(scheduling.DataPath);
         var temporary = path + ".tmp";
-        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(demo, Json), cancellationToken);
+        // The file holds this installation's demo passwords: readable by the server's user only.
+        await using (var file = OperatingSystem.IsWindows()
+            ? new FileStream(temporary, FileMode.Create, FileAccess.Write)
+            : new FileStream(temporary, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+        {
+            await JsonSerializer.SerializeAsync(file, demo, Json, cancellationToken);
+        }
+
         File.Move(temporary, path, overwrite: true);
         LogDemo(demo.AppointmentId);
 
@@ -70,6 +84,9 @@ internal sealed partial class DemoOnStart(
             return null;
         }
     }
+
+    [LoggerMessage(EventId = 2501, Level = LogLevel.Warning, Message = "Demo not set up: this installation has staff accounts or patients of its own (set TELETHERAPY_DEMO=0; deactivate the demo accounts if any are left)")]
+    private partial void LogRealData();
 
     [LoggerMessage(EventId = 2500, Level = LogLevel.Information, Message = "Demo ready: appointment {AppointmentId}")]
     private partial void LogDemo(Guid appointmentId);

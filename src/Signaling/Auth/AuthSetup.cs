@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Teletherapy.Scheduling.Access;
 using Teletherapy.Scheduling.Staff;
 using Teletherapy.Signaling.Api;
+using Teletherapy.Signaling.Hosting;
 
 namespace Teletherapy.Signaling.Auth;
 
@@ -47,7 +48,8 @@ internal static class AuthSetup
             {
                 o.Cookie.Name = "teletherapy.auth";
                 o.Cookie.HttpOnly = true;
-                o.Cookie.SameSite = SameSiteMode.Lax;
+                // Strict: no cross-site request carries it (the pages' own requests do, also after arriving from an email link).
+                o.Cookie.SameSite = SameSiteMode.Strict;
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.ExpireTimeSpan = TimeSpan.FromHours(10);
                 o.SlidingExpiration = true;
@@ -57,6 +59,15 @@ internal static class AuthSetup
                     StatusCodes.Status403Forbidden, ApiProblems.Forbidden, "Your role does not have this right.").ExecuteAsync(context.HttpContext);
                 o.Events.OnValidatePrincipal = StaffSessions.ValidateAsync;
             });
+
+        // Under HTTPS (Kestrel's or a named proxy's) the cookie is Secure whatever the request looked like.
+        builder.Services.AddOptions<CookieAuthenticationOptions>(CookieScheme).Configure<HttpsSettings>((o, https) =>
+        {
+            if (https.SecureCookiesOnly)
+            {
+                o.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            }
+        });
 
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(StaffPolicy, p => p.RequireRole(StaffRole))

@@ -37,7 +37,7 @@ internal static class HostSetup
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(config.GetValue("Teletherapy:ShutdownTimeoutSeconds", 15)));
 
-        builder.Services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.SectionName);
+        builder.Services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.SectionName).PostConfigure(TurnOptions.LoadSecretFile).ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMediaRelay();
         builder.Services.AddScheduling(new SchedulingOptions
@@ -46,6 +46,8 @@ internal static class HostSetup
             PostgresConnectionString = config.GetConnectionString("Postgres"),
         });
 
+        builder.AddWebSecurity();
+        builder.AddKeyStorage();
         builder.Services.AddProblemDetails();
         builder.Services.AddConnectionCheck();
         builder.Services.AddSessions();
@@ -66,6 +68,7 @@ internal static class HostSetup
     public static WebApplication UseTeletherapy(this WebApplication app)
     {
         BuildInfo.Publish();
+        app.UseWebSecurity();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseDefaultFiles();
@@ -87,6 +90,7 @@ internal static class HostSetup
         app.MapMetrics("/metrics");
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapIceServers();
+        app.MapCspReports();
         app.MapConnectionCheck();
         app.MapSessions();
         app.MapTeletherapyApi();

@@ -14,6 +14,35 @@ public sealed class TurnOptions
     /// <summary>The shared secret of coturn's <c>static-auth-secret</c>; credentials are derived from it per request.</summary>
     public string? Secret { get; set; }
 
-    /// <summary>How long derived credentials stay valid. Default 12 hours.</summary>
+    /// <summary>A file holding the secret instead (<c>Turn__SecretFile</c>, e.g. a container secret); read once at start.</summary>
+    public string? SecretFile { get; set; }
+
+    /// <summary>The longest credentials live. A participant's end when the session's room closes, if that is sooner. Default 12 hours.</summary>
     public int CredentialLifetimeMinutes { get; set; } = 720;
+
+    /// <summary>Reads <see cref="SecretFile"/> into <see cref="Secret"/>; a missing or empty file stops the start with a clear error.</summary>
+    internal static void LoadSecretFile(TurnOptions options)
+    {
+        if (string.IsNullOrEmpty(options.SecretFile))
+        {
+            return;
+        }
+
+        string secret;
+        try
+        {
+            secret = File.ReadAllText(options.SecretFile).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"Turn:SecretFile {options.SecretFile} cannot be read: {e.Message}", e);
+        }
+
+        if (secret.Length == 0)
+        {
+            throw new InvalidOperationException($"Turn:SecretFile {options.SecretFile} is empty.");
+        }
+
+        options.Secret = secret;
+    }
 }

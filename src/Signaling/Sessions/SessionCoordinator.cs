@@ -543,7 +543,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
     private JoinResult Accepted(SessionRoom room, ParticipantView participant)
     {
-        var ice = IceServers.For(_turn.Value, _time, participant.Id).Select(s => new IceServerInfo(s.Urls, s.Username, s.Credential)).ToList();
+        var ice = IceServers.For(_turn.Value, _time, participant.Id, room.Appointment.ClosesAt).Select(s => new IceServerInfo(s.Urls, s.Username, s.Credential)).ToList();
         return new JoinResult(
             true,
             null,

@@ -1,7 +1,6 @@
 using Teletherapy.Scheduling.Appointments;
 using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
-using Teletherapy.Scheduling.Demo;
 using Teletherapy.Scheduling.Join;
 using Teletherapy.Scheduling.Portal;
 using Teletherapy.Scheduling.Tests.Infrastructure;
@@ -84,33 +83,6 @@ public abstract class PortalTests(SqlDialect dialect) : DatabaseTest(dialect)
         var minutes = await audit.FaceToFaceAsync(created.Id);
         Assert.Equal(45, minutes.Minutes);
         Assert.Equal(45 * 60, minutes.Seconds);
-    }
-
-    [DbFact]
-    public async Task Demo_keeps_a_joinable_appointment_and_replaces_it_when_it_has_passed()
-    {
-        var seeder = Harness.Get<DemoSeeder>();
-        var first = await seeder.EnsureAsync(null);
-        Assert.Equal("therapist@demo.clinic", first.TherapistEmail);
-        Assert.StartsWith("https://clinic.example/join/", first.PatientJoinUrl);
-        var check = await Harness.Get<JoinService>().ResolveJoinTokenAsync(first.PatientJoinUrl[(first.PatientJoinUrl.LastIndexOf('/') + 1)..]);
-        Assert.True(check.RoomOpen);
-        Assert.Equal(first.AppointmentId, check.Appointment!.Id);
-        Assert.Equal("patient", check.Contact!.Role);
-        Assert.Equal(2, (await Harness.AllAsync()).Count); // the patient and the caregiver with email reminders
-
-        Harness.Time.Advance(TimeSpan.FromMinutes(20));
-        Assert.Equal(first, await seeder.EnsureAsync(first));
-        Assert.Equal(1L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM appointments"));
-
-        Harness.Time.Advance(TimeSpan.FromHours(1));
-        var second = await seeder.EnsureAsync(first);
-        Assert.NotEqual(first.AppointmentId, second.AppointmentId);
-        // One account of each role, created once.
-        Assert.Equal(3L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM staff"));
-        Assert.Equal(new[] { "admin", "scheduler", "therapist" }, (await Harness.Get<Teletherapy.Scheduling.Staff.StaffAccounts>().ListAsync()).Select(s => s.Role).Order());
-        Assert.Equal(1L, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM patients"));
-        Assert.NotNull(await Harness.Get<Teletherapy.Scheduling.Staff.StaffAccounts>().VerifyPasswordAsync(second.TherapistEmail, second.TherapistPassword));
     }
 }
 

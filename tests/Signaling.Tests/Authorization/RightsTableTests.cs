@@ -60,7 +60,8 @@ public sealed class RightsTableTests(RightsFixture fixture) : IClassFixture<Righ
         new("POST", "/api/v1/portal/appointments/{id:guid}/join", f => Json(HttpMethod.Post, $"api/v1/portal/appointments/{f.AppointmentId}/join", null), "401 F F F F F"),
         new("POST", "/api/v1/check", f => Json(HttpMethod.Post, "api/v1/check", new { offer = "not sdp" }), "400 400 400 400 400 400"),
         new("GET", "/api/v1/check/{id}", f => Get("api/v1/check/unknown"), "404 404 404 404 404 404"),
-        new("GET", "/api/v1/ice-servers", f => Get("api/v1/ice-servers"), "ok ok ok ok ok ok"),
+        new("GET", "/api/v1/ice-servers", f => Get("api/v1/ice-servers"), "401 F ok ok ok ok"),
+        new("POST", "/api/v1/csp-reports", f => Json(HttpMethod.Post, "api/v1/csp-reports", new Dictionary<string, object> { ["csp-report"] = new Dictionary<string, string> { ["effective-directive"] = "script-src-elem" } }), "204 204 204 204 204 204"),
     ];
 
     [Fact]

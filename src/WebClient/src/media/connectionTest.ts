@@ -29,12 +29,14 @@ export interface ConnectionTestOptions {
   onProgress?: (message: string) => void;
   /** An existing camera/microphone stream to reuse (the join page's device check). */
   stream?: MediaStream;
+  /** The join link's token: TURN servers are handed to signed-in people and holders of a good link. */
+  joinToken?: string;
 }
 
 export async function runConnectionTest(options: ConnectionTestOptions = {}): Promise<ConnectionTestResult> {
   const seconds = Math.min(options.seconds ?? 8, 18);
   const progress = options.onProgress ?? (() => undefined);
-  const servers = await fetchIceServers();
+  const servers = await fetchIceServers(options.joinToken);
   progress('Asking for your camera and microphone…');
   const stream = options.stream ?? (await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
   const pc = new RTCPeerConnection({ iceServers: servers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
@@ -83,9 +85,10 @@ export async function runConnectionTest(options: ConnectionTestOptions = {}): Pr
   }
 }
 
-async function fetchIceServers(): Promise<RTCIceServer[]> {
+async function fetchIceServers(joinToken?: string): Promise<RTCIceServer[]> {
   try {
-    const response = await fetch('/api/v1/ice-servers');
+    // Anonymous visitors of /check get none (401): they test the direct path only.
+    const response = await fetch('/api/v1/ice-servers', { headers: joinToken ? { 'X-Join-Token': joinToken } : {} });
     if (!response.ok) return [];
     const list = (await response.json()) as Array<{ urls: string[]; username?: string; credential?: string }>;
     return list.map((s) => ({ urls: s.urls, username: s.username ?? undefined, credential: s.credential ?? undefined }));

@@ -196,7 +196,7 @@ class JoinPage {
   private async runTest(button: HTMLButtonElement, status: HTMLElement): Promise<void> {
     button.disabled = true;
     status.textContent = 'Starting the test…';
-    const result = await runConnectionTest({ stream: this.local?.stream, onProgress: (m) => (status.textContent = m) });
+    const result = await runConnectionTest({ stream: this.local?.stream, joinToken: this.token, onProgress: (m) => (status.textContent = m) });
     status.textContent = result.summary;
     status.dataset.verdict = result.verdict;
     button.disabled = false;
