@@ -35,7 +35,8 @@ public sealed class TestServer : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        foreach (var (key, value) in _settings)
+        // A null value leaves the setting to the server's own default.
+        foreach (var (key, value) in _settings.Where(s => s.Value is not null))
         {
             builder.UseSetting(key, value);
         }
