@@ -3,7 +3,7 @@
 #
 #   ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Stun]
 #
-# 1. Installs what is missing (PostgreSQL, Chromium, ffmpeg) with apt-get on Debian/Ubuntu as root;
+# 1. Installs what is missing (PostgreSQL, Chromium, ffmpeg, coturn, caddy, nginx) with apt-get on Debian/Ubuntu as root;
 #    otherwise prints the apt-get line and fails.
 # 2. Restores and builds the solution (the web client too) while the network is available.
 # 3. Runs the tests inside a loopback-only network namespace (when it can make one), next to a throwaway
@@ -87,6 +87,10 @@ find_pg_bin >/dev/null || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# Real servers the deployment tests start on loopback: TURN, and reverse proxies in front of the app.
+[ -x /usr/bin/turnserver ] || missing+=(coturn)
+[ -x /usr/bin/caddy ] || missing+=(caddy)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     log "Installing ${missing[*]}"

@@ -12,13 +12,41 @@ public sealed class Browser : IAsyncDisposable
 
     private readonly IPlaywright _playwright;
     private readonly string _profile;
+    private readonly List<string> _cspViolations = [];
+    private bool _cspViolationsExpected;
 
     private Browser(IPlaywright playwright, IBrowserContext context, string profile)
     {
         _playwright = playwright;
         Context = context;
         _profile = profile;
+        // Every page of every browser test runs under the server's Content-Security-Policy: a violation fails the test.
+        context.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
+            {
+                lock (_cspViolations)
+                {
+                    _cspViolations.Add(message.Text);
+                }
+            }
+        };
     }
+
+    /// <summary>CSP violations the pages reported to the console so far.</summary>
+    public IReadOnlyList<string> CspViolations
+    {
+        get
+        {
+            lock (_cspViolations)
+            {
+                return [.. _cspViolations];
+            }
+        }
+    }
+
+    /// <summary>For a test that provokes a violation on purpose: closing the browser then does not fail on it.</summary>
+    public void ExpectCspViolations() => _cspViolationsExpected = true;
 
     public IBrowserContext Context { get; }
 
@@ -26,7 +54,8 @@ public sealed class Browser : IAsyncDisposable
     public static string ScreenshotFolder { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     /// <param name="fakeDevices">Options of Chromium's fake capture devices, e.g. <c>device-count=2</c> for two cameras.</param>
-    public static async Task<Browser> LaunchAsync(string? fakeDevices = null)
+    /// <param name="extraArgs">More command-line switches, e.g. <see cref="ClinicTestHost"/>'s for an HTTPS origin.</param>
+    public static async Task<Browser> LaunchAsync(string? fakeDevices = null, IEnumerable<string>? extraArgs = null)
     {
         Assert.True(File.Exists(ChromiumPath), $"Chromium is expected at {ChromiumPath} (./test.sh installs it).");
         var playwright = await Playwright.CreateAsync();
@@ -42,6 +71,7 @@ public sealed class Browser : IAsyncDisposable
                 fakeDevices is null ? "--use-fake-device-for-media-stream" : "--use-fake-device-for-media-stream=" + fakeDevices,
                 "--use-fake-ui-for-media-stream",
                 "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+                .. extraArgs ?? [],
             ],
             Permissions = ["camera", "microphone"],
             ViewportSize = new ViewportSize { Width = 1024, Height = 768 },
@@ -73,9 +103,16 @@ public sealed class Browser : IAsyncDisposable
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, name + ".png"), FullPage = true });
     }
 
+    /// <summary>
+    /// Switches that let a test open <c>https://clinic.test:PORT</c> on loopback with a test certificate (tests only:
+    /// the name maps to 127.0.0.1 and certificate errors are ignored, so the page is a secure context as in a clinic).
+    /// </summary>
+    public static readonly string[] ClinicTestHost = ["--host-resolver-rules=MAP clinic.test 127.0.0.1", "--ignore-certificate-errors"];
+
     public async ValueTask DisposeAsync()
     {
         await Context.CloseAsync();
+        var violations = CspViolations;
         _playwright.Dispose();
         try
         {
@@ -84,5 +121,7 @@ public sealed class Browser : IAsyncDisposable
         catch (IOException)
         {
         }
+
+        Assert.True(_cspViolationsExpected || violations.Count == 0, "Content-Security-Policy violations:\n" + string.Join("\n", violations));
     }
 }

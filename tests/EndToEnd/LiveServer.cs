@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Teletherapy.Signaling.Tests.Hosting;
 
 namespace Teletherapy.EndToEnd;
 
@@ -15,8 +16,13 @@ public class LiveServer : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _services;
+    private readonly string _urls = "http://127.0.0.1:0";
 
-    public LiveServer(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    /// <param name="https">
+    /// Serve HTTPS with this certificate (Kestrel's PEM settings) at <c>https://clinic.test:PORT</c>, the name a browser
+    /// launched with <see cref="Browser.ClinicTestHost"/> maps to loopback.
+    /// </param>
+    public LiveServer(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, TestCertificate? https = null)
     {
         _services = services;
         DataPath = Path.Combine(Path.GetTempPath(), "teletherapy-e2e-" + Guid.NewGuid().ToString("N"));
@@ -37,10 +43,34 @@ public class LiveServer : WebApplicationFactory<Program>
             }
         }
 
+        if (https is not null)
+        {
+            // The public address must be known before the start: a free port is chosen first.
+            var port = FreeTcpPort();
+            _urls = $"https://127.0.0.1:{port}";
+            foreach (var (key, value) in https.KestrelSettings)
+            {
+                _settings[key] = value;
+            }
+
+            _settings["Teletherapy:PublicBaseUrl"] = $"https://clinic.test:{port}";
+            UseKestrel();
+            StartServer();
+            BaseUrl = $"https://clinic.test:{port}";
+            return;
+        }
+
         UseKestrel(0);
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public string DataPath { get; }
@@ -49,7 +79,7 @@ public class LiveServer : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseUrls("http://127.0.0.1:0");
+        builder.UseUrls(_urls);
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
