@@ -86,9 +86,10 @@ export async function runConnectionTest(options: ConnectionTestOptions = {}): Pr
 }
 
 async function fetchIceServers(joinToken?: string): Promise<RTCIceServer[]> {
+  // TURN is for holders of a join link (and signed-in staff in a session): the public /check tests the direct path.
+  if (!joinToken) return [];
   try {
-    // Anonymous visitors of /check get none (401): they test the direct path only.
-    const response = await fetch('/api/v1/ice-servers', { headers: joinToken ? { 'X-Join-Token': joinToken } : {} });
+    const response = await fetch('/api/v1/ice-servers', { headers: { 'X-Join-Token': joinToken } });
     if (!response.ok) return [];
     const list = (await response.json()) as Array<{ urls: string[]; username?: string; credential?: string }>;
     return list.map((s) => ({ urls: s.urls, username: s.username ?? undefined, credential: s.credential ?? undefined }));
