@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Teletherapy.Scheduling.Clinics;
 using Teletherapy.Scheduling.Staff;
+using Teletherapy.Signaling.Abuse;
 using Teletherapy.Signaling.Auth;
 
 namespace Teletherapy.Signaling.Api;
@@ -22,20 +23,43 @@ internal static class AuthEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/auth/login", async (LoginRequest body, StaffAccounts staff, HttpContext context, CancellationToken ct) =>
+        api.MapPost("/auth/login", async (LoginRequest body, StaffAccounts staff, SignInThrottle throttle, HttpContext context, ILogger<LoginRequest> logger, CancellationToken ct) =>
         {
-            var identity = await staff.VerifyPasswordAsync(body.Email, body.Password, ct);
+            // A slowed-down or locked account is refused before the (deliberately slow) password hash.
+            if (throttle.RetryAfter(body.Email) is { } wait)
+            {
+                return Throttling.TooMany("sign-in-account", "Too many wrong passwords for this account.", wait, context);
+            }
+
+            StaffIdentity? identity;
+            using (var turn = await throttle.HashTurnAsync(ct))
+            {
+                if (!turn.IsAcquired)
+                {
+                    return Throttling.TooMany("sign-in-busy", "Too many sign-ins at once.", TimeSpan.FromSeconds(2), context);
+                }
+
+                identity = await staff.VerifyPasswordAsync(body.Email, body.Password, ct);
+            }
+
             if (identity is null)
             {
+                if (throttle.Failed(body.Email))
+                {
+                    SignInLog.Locked(logger, SignInThrottle.Lockout.TotalMinutes);
+                }
+
                 return ApiProblems.Problem(StatusCodes.Status401Unauthorized, ApiProblems.InvalidCredentials, "The email or the password is not right.");
             }
 
+            throttle.Succeeded(body.Email);
             await context.SignInAsync(AuthSetup.CookieScheme, AuthSetup.StaffPrincipal(identity));
             return Results.Ok(StaffResponse.From(identity));
         })
         .AllowAnonymous()
-        .WithName("Login").WithSummary("Staff sign-in: sets the auth cookie. A deactivated account is refused like a wrong password.").WithTags("Auth")
-        .Produces<StaffResponse>().ProducesProblem(StatusCodes.Status401Unauthorized);
+        .RequireRateLimiting(Throttling.SignIn)
+        .WithName("Login").WithSummary("Staff sign-in: sets the auth cookie. A deactivated account is refused like a wrong password; repeated wrong passwords slow the account down and lock it for 15 minutes (429 with Retry-After).").WithTags("Auth")
+        .Produces<StaffResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         api.MapPost("/auth/logout", async (HttpContext context) =>
         {
@@ -75,4 +99,11 @@ internal static class AuthEndpoints
         .WithTags("Auth")
         .Produces<StaffResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
     }
+}
+
+/// <summary>Sign-in events worth an operator's attention (no email or name: ids only).</summary>
+internal static partial class SignInLog
+{
+    [LoggerMessage(EventId = 2700, Level = LogLevel.Warning, Message = "A staff account was locked for {Minutes} minutes after repeated wrong passwords")]
+    public static partial void Locked(ILogger logger, double minutes);
 }

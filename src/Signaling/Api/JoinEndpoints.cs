@@ -1,3 +1,4 @@
+using Teletherapy.Signaling.Abuse;
 using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Join;
 
@@ -28,9 +29,10 @@ internal static class JoinEndpoints
                 appointment.Id, appointment.Start, appointment.End, appointment.OpensAt, check.RoomOpen ? StatusOpen : StatusWaiting, check.Contact.Name, check.Contact.Role));
         })
             .AllowAnonymous()
+            .RequireRateLimiting(Throttling.JoinLookup)
             .WithTags("Join")
             .WithName("ResolveJoinLink")
             .WithSummary("Resolves a join link: the appointment, when the room opens, and whether it is open now.")
-            .Produces<JoinLinkResponse>().ProducesProblem(StatusCodes.Status410Gone).ProducesProblem(StatusCodes.Status404NotFound);
+            .Produces<JoinLinkResponse>().ProducesProblem(StatusCodes.Status410Gone).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
     }
 }

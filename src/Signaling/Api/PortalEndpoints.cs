@@ -1,3 +1,4 @@
+using Teletherapy.Signaling.Abuse;
 using Microsoft.AspNetCore.Authentication;
 using Teletherapy.Scheduling.Join;
 using Teletherapy.Scheduling.Portal;
@@ -14,7 +15,7 @@ internal static class PortalEndpoints
     {
         var portal = api.MapGroup("/portal").WithTags("Portal");
 
-        portal.MapPost("/login-link", async (PortalLoginLinkRequest body, PortalSignIn signIn, CancellationToken ct) =>
+        portal.MapPost("/login-link", (PortalLoginLinkRequest body, PortalLinkQueue queue) =>
         {
             // Only the form of the address is judged: whether it is a contact's is never told (202 either way).
             var email = body.Email?.Trim();
@@ -23,12 +24,14 @@ internal static class PortalEndpoints
                 return ApiProblems.Invalid("email", "A valid email address is required.");
             }
 
-            await signIn.RequestLinkAsync(email, ct);
+            // Handled in the background: the answer takes as long for a contact's address as for a stranger's.
+            queue.Enqueue(email);
             return Results.Accepted();
         })
             .AllowAnonymous()
+            .RequireRateLimiting(Throttling.PortalLink)
             .WithName("RequestPortalLoginLink")
-            .WithSummary("Emails a one-time portal sign-in link to a contact. 202 for any well-formed address, known or not.")
+            .WithSummary("Emails a one-time portal sign-in link to a contact. 202 for any well-formed address, known or not, at the same speed; at most 3 links an hour reach one address.")
             .Produces(StatusCodes.Status202Accepted).ProducesValidationProblem();
 
         portal.MapGet("/login/{token}", async (string token, PortalSignIn signIn, HttpContext context, CancellationToken ct) =>

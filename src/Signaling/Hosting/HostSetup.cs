@@ -5,6 +5,7 @@ using Teletherapy.MediaRelay;
 using Teletherapy.Scheduling;
 using Teletherapy.Signaling.Check;
 using Teletherapy.Signaling.Sessions;
+using Teletherapy.Signaling.Abuse;
 using Teletherapy.Signaling.Api;
 
 namespace Teletherapy.Signaling.Hosting;
@@ -50,6 +51,9 @@ internal static class HostSetup
         builder.AddKeyStorage();
         builder.Services.AddProblemDetails();
         builder.Services.AddConnectionCheck();
+        builder.Services.AddThrottling();
+        builder.Services.AddSingleton<PortalLinkQueue>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PortalLinkQueue>());
         builder.Services.AddSessions();
         builder.Services.AddOpenApi("v1");
         builder.Services.AddHealthChecks()
@@ -76,6 +80,7 @@ internal static class HostSetup
         app.UseHttpMetrics();
         app.UseRateLimiter();
         app.UseTeletherapyApi();
+        app.UseBodyLimits();
 
         app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
         {

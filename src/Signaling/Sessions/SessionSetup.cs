@@ -1,4 +1,7 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 using Teletherapy.Scheduling.Appointments;
+using Teletherapy.Signaling.Abuse;
 
 namespace Teletherapy.Signaling.Sessions;
 
@@ -8,9 +11,11 @@ internal static class SessionSetup
     {
         services.AddSignalR(o =>
         {
-            o.MaximumReceiveMessageSize = 256 * 1024; // SDP with simulcast and many candidates
             o.EnableDetailedErrors = false;
+            o.AddFilter<HubLimits>();
         });
+        // An SDP offer with simulcast is about 10 KB; the limit (64 KiB by default) leaves room and no more.
+        services.AddOptions<HubOptions>().Configure<IOptions<ThrottlingOptions>>((o, limits) => o.MaximumReceiveMessageSize = limits.Value.HubMessageBytes);
         services.AddSingleton<SessionCoordinator>();
         services.AddSingleton<Auth.StaffConnections>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionCoordinator>());

@@ -47,6 +47,8 @@ public sealed class RightsFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // Six callers ask for portal links from one address here; the per-client limit has its own tests.
+        Server.Settings["Throttling:PortalLinksPerTenMinutes"] = "100";
         Server.Start();
         var api = Server.Integrator;
         (await api.PutAsJsonAsync("api/v1/clinic", new { name = "Lindenhof Praxis", timeZone = "Europe/Berlin", remindersEnabled = true })).EnsureSuccessStatusCode();

@@ -19,7 +19,7 @@ public sealed class RightsTableTests(RightsFixture fixture) : IClassFixture<Righ
     private static readonly Rule[] Rules =
     [
         // Sign-in and setup are open to anyone.
-        new("POST", "/api/v1/auth/login", f => Json(HttpMethod.Post, "api/v1/auth/login", new { email = "admin@clinic.example", password = "wrong password" }), "401 401 401 401 401 401"),
+        new("POST", "/api/v1/auth/login", f => Json(HttpMethod.Post, "api/v1/auth/login", new { email = $"nobody.{Guid.NewGuid():N}@clinic.example", password = "wrong password" }), "401 401 401 401 401 401"),
         new("POST", "/api/v1/auth/logout", f => Json(HttpMethod.Post, "api/v1/auth/logout", null), "ok ok ok ok ok ok"),
         new("GET", "/api/v1/auth/me", f => Get("api/v1/auth/me"), "401 F ok ok ok ok"),
         new("GET", "/api/v1/setup", f => Get("api/v1/setup"), "ok ok ok ok ok ok"),

@@ -40,6 +40,9 @@ public sealed class HubServer : WebApplicationFactory<Program>
 
     public FakeTimeProvider Time { get; }
 
+    /// <summary>More settings, applied at <see cref="Start"/>.</summary>
+    public Dictionary<string, string?> Settings { get; } = [];
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public Uri HubUrl => new(BaseAddress, "/hubs/session");
@@ -66,6 +69,11 @@ public sealed class HubServer : WebApplicationFactory<Program>
         builder.UseSetting("Media:BindAddress", "127.0.0.1");
         builder.UseSetting("Media:AnnouncedAddresses:0", "127.0.0.1");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
     }
 

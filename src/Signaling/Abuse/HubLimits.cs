@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+namespace Teletherapy.Signaling.Abuse;
+
+/// <summary>
+/// Limits on the session hub: new and open connections per client, method calls per connection (a token bucket),
+/// and join-link lookups per client. A refused connection is closed; a refused call fails with
+/// <c>rate-limited</c> and does nothing.
+/// </summary>
+internal sealed class HubLimits : IHubFilter, IDisposable
+{
+    private const string BucketKey = "teletherapy.calls";
+    private const string ClientKey = "teletherapy.client";
+
+    private readonly ThrottlingOptions _options;
+    private readonly PartitionedRateLimiter<string> _connects;
+    private readonly PartitionedRateLimiter<string> _joinLookups;
+    private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
+
+    public HubLimits(IOptions<ThrottlingOptions> options)
+    {
+        _options = options.Value;
+        _connects = PerClient(_options.HubConnectsPerMinute);
+        _joinLookups = PerClient(_options.JoinLookupsPerMinute);
+    }
+
+    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
+    {
+        var client = ClientAddress.PartitionOf(context.Context.GetHttpContext()?.Connection.RemoteIpAddress);
+        using var connect = _connects.AttemptAcquire(client);
+        if (!connect.IsAcquired)
+        {
+            Refuse("hub-connect");
+        }
+
+        var open = _open.AddOrUpdate(client, 1, (_, n) => n + 1);
+        context.Context.Items[ClientKey] = client;
+        if (open > _options.HubConnectionsPerClient)
+        {
+            Release(client);
+            context.Context.Items.Remove(ClientKey);
+            Refuse("hub-connections");
+        }
+
+        context.Context.Items[BucketKey] = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, _options.HubCallsPerSecond * 2),
+            TokensPerPeriod = Math.Max(1, _options.HubCallsPerSecond),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+        await next(context);
+    }
+
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        if (invocationContext.Context.Items.TryGetValue(BucketKey, out var value) && value is RateLimiter bucket)
+        {
+            using var lease = bucket.AttemptAcquire();
+            if (!lease.IsAcquired)
+            {
+                Refuse("hub-calls");
+            }
+        }
+
+        if (invocationContext.HubMethodName == "JoinWithToken"
+            && invocationContext.Context.Items.TryGetValue(ClientKey, out var client) && client is string key)
+        {
+            using var lookup = _joinLookups.AttemptAcquire(key);
+            if (!lookup.IsAcquired)
+            {
+                Refuse("join-lookup");
+            }
+        }
+
+        return await next(invocationContext);
+    }
+
+    public async Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
+    {
+        try
+        {
+            await next(context, exception);
+        }
+        finally
+        {
+            if (context.Context.Items.TryGetValue(ClientKey, out var client) && client is string key)
+            {
+                Release(key);
+            }
+
+            if (context.Context.Items.TryGetValue(BucketKey, out var bucket) && bucket is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Open hub connections of a client (for tests and the metric of a limit).</summary>
+    public int OpenConnections(string client) => _open.TryGetValue(client, out var n) ? n : 0;
+
+    public void Dispose()
+    {
+        _connects.Dispose();
+        _joinLookups.Dispose();
+    }
+
+    private static PartitionedRateLimiter<string> PerClient(int perMinute) =>
+        PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetFixedWindowLimiter(
+            client, _ => new FixedWindowRateLimiterOptions { PermitLimit = Math.Max(1, perMinute), Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+
+    private static void Refuse(string limit)
+    {
+        Throttling.LimitsHit.WithLabels(limit).Inc();
+        throw new HubException("rate-limited");
+    }
+
+    private void Release(string client)
+    {
+        // Remove the entry when the last connection goes, so the dictionary holds only clients with open connections.
+        while (_open.TryGetValue(client, out var n))
+        {
+            if (n <= 1 ? _open.TryRemove(new KeyValuePair<string, int>(client, n)) : _open.TryUpdate(client, n - 1, n))
+            {
+                return;
+            }
+        }
+    }
+}
