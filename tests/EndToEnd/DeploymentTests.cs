@@ -169,7 +169,7 @@ public sealed class DeploymentTests
         var viaProxy = new Uri($"http://{proxyAddress}:{port}");
 
         // One client uses up the connection test's limit (6 a minute per address) through the proxy.
-        using var first = ClientFrom("127.0.0.2", viaProxy);
+        using var first = LoopbackClient.From("127.0.0.2", viaProxy);
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 7; i++)
         {
@@ -179,11 +179,11 @@ public sealed class DeploymentTests
         Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.BadRequest, 6), HttpStatusCode.TooManyRequests], statuses);
 
         // Another client through the same proxy has its own allowance: the server sees each client's address.
-        using var second = ClientFrom("127.0.0.4", viaProxy);
+        using var second = LoopbackClient.From("127.0.0.4", viaProxy);
         Assert.Equal(HttpStatusCode.BadRequest, (await second.PostAsJsonAsync("/api/v1/check", new { offer = "not sdp" })).StatusCode);
 
         // A client that is not the proxy cannot borrow an address by sending the header itself.
-        using var direct = ClientFrom("127.0.0.5", app);
+        using var direct = LoopbackClient.From("127.0.0.5", app);
         using var spoofed = new HttpRequestMessage(HttpMethod.Post, "/api/v1/check") { Content = JsonContent.Create(new { offer = "not sdp" }) };
         spoofed.Headers.Add("X-Forwarded-For", "127.0.0.2");
         Assert.Equal(HttpStatusCode.BadRequest, (await direct.SendAsync(spoofed)).StatusCode);
@@ -193,25 +193,4 @@ public sealed class DeploymentTests
     private static double Violations(string metrics) =>
         metrics.Split('\n').Where(l => l.StartsWith("teletherapy_csp_violations_total{", StringComparison.Ordinal))
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>An HTTP client whose connections leave from the given loopback address.</summary>
-    private static HttpClient ClientFrom(string source, Uri baseAddress) => new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (context, cancellationToken) =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
-                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    })
-    { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(20) };
 }
