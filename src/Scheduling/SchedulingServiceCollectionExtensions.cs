@@ -52,6 +52,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton(sp => new UpdatePatient(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new PatientDirectory(sp.GetRequiredService<Database>()));
         services.AddSingleton(sp => new FirstRunSetup(sp.GetRequiredService<Database>(), sp.GetRequiredService<ClinicSettings>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new SecurityAudit(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SecurityAudit>>()));
         services.AddSingleton(sp => new AccessLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AccessLog>>()));
         services.AddSingleton(sp => new AppointmentDetails(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>()));
         services.AddSingleton(sp => new CreateAppointment(

@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 
 namespace Teletherapy.Scheduling.Access;
@@ -16,7 +17,9 @@ public static class AccessResources
 
 /// <summary>
 /// The append-only log of refused access to patient data (product.md §6: refused, and for patient data audited).
-/// Ids only: no names, emails or notes.
+/// Ids only: no names, emails or notes. Each refusal is also appended to the tamper-evident security audit trail
+/// (<see cref="SecurityAudit"/>, kind <c>access-refused</c>) in the same transaction; this table stays as the list
+/// <c>GET /api/v1/access-refusals</c> has always returned (its ids and shape are part of the API).
 /// </summary>
 public sealed partial class AccessLog
 {
@@ -35,13 +38,23 @@ public sealed partial class AccessLog
     {
         ArgumentNullException.ThrowIfNull(caller);
         var actorKind = caller.IsIntegrator ? "integrator" : "staff";
-        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO access_refusals (at, actor_kind, actor_id, resource_kind, resource_id, action, reason)
-            VALUES (@at, @actorKind, @actorId, @resourceKind, @resourceId, @action, @reason)
-            """,
-            new { at = _time.GetUtcNow(), actorKind, actorId = caller.StaffId, resourceKind, resourceId, action, reason }).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection)
+        await using (transaction)
+        {
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO access_refusals (at, actor_kind, actor_id, resource_kind, resource_id, action, reason)
+                VALUES (@at, @actorKind, @actorId, @resourceKind, @resourceId, @action, @reason)
+                """,
+                new { at = now, actorKind, actorId = caller.StaffId, resourceKind, resourceId, action, reason },
+                transaction).ConfigureAwait(false);
+            await SecurityTrail.AppendAsync(
+                connection, transaction, SecurityEvent.AccessRefused(AuditActor.From(caller), resourceKind, resourceId, action, reason), now).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         LogRefused(caller.StaffId, action, resourceKind, resourceId, reason);
     }
 

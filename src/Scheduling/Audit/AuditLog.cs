@@ -35,6 +35,9 @@ public static class AuditActorKinds
     public const string Contact = "contact";
     public const string Integrator = "integrator";
     public const string System = "system";
+
+    /// <summary>Nobody signed in (a refused or locked sign-in).</summary>
+    public const string Anonymous = "anonymous";
 }
 
 /// <summary>Who did something: a staff member, a contact, an integrator or the system.</summary>
@@ -47,6 +50,15 @@ public sealed record AuditActor(string Kind, Guid? Id)
     public static AuditActor Integrator { get; } = new(AuditActorKinds.Integrator, null);
 
     public static AuditActor System { get; } = new(AuditActorKinds.System, null);
+
+    public static AuditActor Anonymous { get; } = new(AuditActorKinds.Anonymous, null);
+
+    /// <summary>The caller of the REST API: the signed-in staff member, else the integrator's API key.</summary>
+    public static AuditActor From(Access.Caller caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return caller.StaffId is { } staffId ? Staff(staffId) : Integrator;
+    }
 }
 
 /// <summary>

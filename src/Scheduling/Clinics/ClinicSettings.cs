@@ -1,4 +1,5 @@
 using Dapper;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.Email;
 
@@ -33,9 +34,15 @@ public sealed class ClinicSettings
         return row is null ? null : ToClinic(row);
     }
 
-    /// <summary>Creates the default clinic or updates it.</summary>
-    public async Task<Result<Clinic>> SaveDefaultAsync(SaveClinicRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Creates the default clinic or updates it on behalf of the system (the security audit names no person).</summary>
+    public Task<Result<Clinic>> SaveDefaultAsync(SaveClinicRequest request, CancellationToken cancellationToken = default) =>
+        SaveDefaultAsync(request, AuditActor.System, cancellationToken);
+
+    /// <summary>Creates the default clinic or updates it; <paramref name="by"/> is named in the security audit trail (<c>clinic-changed</c>).</summary>
+    public async Task<Result<Clinic>> SaveDefaultAsync(SaveClinicRequest request, AuditActor by, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(by);
         var errors = Validate(request);
         if (errors.HasErrors)
         {
@@ -58,6 +65,10 @@ public sealed class ClinicSettings
                     "UPDATE clinics SET name = @Name, time_zone = @TimeZone, reminders_enabled = @RemindersEnabled WHERE id = @Id", clinic, transaction).ConfigureAwait(false);
             }
 
+            var change = existing is null
+                ? SecurityEvent.ClinicChanged(by, clinic.Id, SecurityActions.Created)
+                : SecurityEvent.ClinicChanged(by, clinic.Id, SecurityActions.Updated, ChangedFields(ToClinic(existing), clinic));
+            await SecurityTrail.AppendAsync(connection, transaction, change, _time.GetUtcNow()).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return Result<Clinic>.Ok(clinic);
         }
@@ -75,6 +86,28 @@ public sealed class ClinicSettings
         validation.Require(!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 200, "name", "The clinic's name is required (at most 200 characters).");
         validation.Require(ClinicTime.TryFindZone(request.TimeZone, out _), "timeZone", "Unknown time zone; use an IANA id such as Europe/Berlin.");
         return validation;
+    }
+
+    /// <summary>Which settings a save changed, for the audit trail (field names only).</summary>
+    internal static string ChangedFields(Clinic before, Clinic after)
+    {
+        var changed = new List<string>();
+        if (before.Name != after.Name)
+        {
+            changed.Add("name");
+        }
+
+        if (before.TimeZone != after.TimeZone)
+        {
+            changed.Add("time-zone");
+        }
+
+        if (before.RemindersEnabled != after.RemindersEnabled)
+        {
+            changed.Add(after.RemindersEnabled ? "reminders-on" : "reminders-off");
+        }
+
+        return "changed=" + (changed.Count == 0 ? "none" : string.Join(',', changed));
     }
 
     internal static Clinic ToClinic(ClinicRow row) => new(row.Id, row.Name, row.TimeZone, row.RemindersEnabled);

@@ -1,4 +1,5 @@
 using Dapper;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.Staff;
 
@@ -83,6 +84,14 @@ public sealed class FirstRunSetup
                 return admin;
             }
 
+            // Nobody was signed in: the person at the setup page is the admin being created.
+            var by = AuditActor.Staff(admin.Value!.Id);
+            await SecurityTrail.AppendAsync(
+                connection, transaction,
+                SecurityEvent.ClinicChanged(by, clinic.Id, existing is null ? SecurityActions.Created : SecurityActions.Updated, "first-run-setup"), now).ConfigureAwait(false);
+            await SecurityTrail.AppendAsync(
+                connection, transaction,
+                SecurityEvent.StaffChanged(by, admin.Value.Id, SecurityActions.Created, $"role={StaffRoles.Admin} first-run-setup"), now).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return admin;
         }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 
 namespace Teletherapy.Scheduling.Patients;
@@ -52,9 +53,15 @@ public sealed class AddPatient
         _time = time;
     }
 
-    public async Task<Result<Patient>> HandleAsync(AddPatientRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Adds a patient on behalf of the system (the security audit names no person).</summary>
+    public Task<Result<Patient>> HandleAsync(AddPatientRequest request, CancellationToken cancellationToken = default) =>
+        HandleAsync(request, AuditActor.System, cancellationToken);
+
+    /// <summary>Adds a patient; <paramref name="by"/> is named in the security audit trail (<c>patient-changed</c>, <c>created</c>).</summary>
+    public async Task<Result<Patient>> HandleAsync(AddPatientRequest request, AuditActor by, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(by);
         var validation = PatientRules.Validate(request.Name, request.Contacts);
         foreach (var (contact, i) in (request.Contacts ?? []).Select((c, i) => (c, i)))
         {
@@ -89,6 +96,8 @@ public sealed class AddPatient
                 contacts.Add(await PatientRules.InsertContactAsync(connection, transaction, patientId, input!, now).ConfigureAwait(false));
             }
 
+            await SecurityTrail.AppendAsync(
+                connection, transaction, SecurityEvent.PatientChanged(by, patientId, SecurityActions.Created, $"contacts={contacts.Count}"), now).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return Result<Patient>.Ok(new Patient(patientId, clinic.Id, request.Name!.Trim(), contacts));
         }

@@ -1,4 +1,5 @@
 using Dapper;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.JoinLinks;
 
@@ -25,9 +26,15 @@ public sealed class UpdatePatient
         _time = time;
     }
 
-    public async Task<Result<Patient>> HandleAsync(Guid patientId, UpdatePatientRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Edits a patient on behalf of the system (the security audit names no person).</summary>
+    public Task<Result<Patient>> HandleAsync(Guid patientId, UpdatePatientRequest request, CancellationToken cancellationToken = default) =>
+        HandleAsync(patientId, request, AuditActor.System, cancellationToken);
+
+    /// <summary>Edits a patient; <paramref name="by"/> is named in the security audit trail (<c>patient-changed</c>, <c>updated</c>).</summary>
+    public async Task<Result<Patient>> HandleAsync(Guid patientId, UpdatePatientRequest request, AuditActor by, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(by);
         var validation = PatientRules.Validate(request.Name, request.Contacts);
         if (validation.HasErrors)
         {
@@ -62,6 +69,9 @@ public sealed class UpdatePatient
             }
 
             var now = _time.GetUtcNow();
+            var removedCount = existing.Keys.Count(id => !named.Contains(id));
+            var change = SecurityEvent.PatientChanged(
+                by, patientId, SecurityActions.Updated, $"contacts-added={inputs.Count(i => i.Id is null)} contacts-removed={removedCount}");
             await connection.ExecuteAsync(
                 "UPDATE patients SET name = @name WHERE id = @patientId", new { name = request.Name!.Trim(), patientId }, transaction).ConfigureAwait(false);
             foreach (var removed in existing.Keys.Where(id => !named.Contains(id)))
@@ -96,6 +106,7 @@ public sealed class UpdatePatient
                 }
             }
 
+            await SecurityTrail.AppendAsync(connection, transaction, change, _time.GetUtcNow()).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return Result<Patient>.Ok(new Patient(patientId, clinicId.Value, request.Name!.Trim(), contacts));
         }

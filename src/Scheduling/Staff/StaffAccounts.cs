@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Microsoft.AspNetCore.Identity;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 
 namespace Teletherapy.Scheduling.Staff;
@@ -44,9 +45,15 @@ public sealed class StaffAccounts
         _time = time;
     }
 
-    public async Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Adds an account on behalf of the system (the security audit names no person).</summary>
+    public Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, CancellationToken cancellationToken = default) =>
+        AddAsync(request, AuditActor.System, cancellationToken);
+
+    /// <summary>Adds an account; <paramref name="by"/> is named in the security audit trail (<c>staff-changed</c>, <c>created</c>).</summary>
+    public async Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, AuditActor by, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(by);
         var validation = ValidateNew(request.Name, request.Email, request.Password, request.Role);
         if (validation.HasErrors)
         {
@@ -63,12 +70,15 @@ public sealed class StaffAccounts
                 return Result<StaffIdentity>.Invalid("clinic", SchedulingReader.MissingClinicMessage);
             }
 
-            var added = await InsertAsync(connection, transaction, clinic.Id, request.Name!, request.Email!, request.Password!, StaffRoles.Parse(request.Role) ?? StaffRoles.Therapist, _time.GetUtcNow()).ConfigureAwait(false);
+            var now = _time.GetUtcNow();
+            var added = await InsertAsync(connection, transaction, clinic.Id, request.Name!, request.Email!, request.Password!, StaffRoles.Parse(request.Role) ?? StaffRoles.Therapist, now).ConfigureAwait(false);
             if (!added.IsOk)
             {
                 return added;
             }
 
+            await SecurityTrail.AppendAsync(
+                connection, transaction, SecurityEvent.StaffChanged(by, added.Value!.Id, SecurityActions.Created, $"role={added.Value.Role}"), now).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return added;
         }
@@ -118,10 +128,18 @@ public sealed class StaffAccounts
         return all.Where(s => s.Active && StaffRoles.CanBeListed(s.Role)).Select(s => new TherapistOption(s.Id, s.Name)).ToList();
     }
 
-    /// <summary>Changes name, role or active. Refused when it would leave the clinic without an active admin.</summary>
-    public async Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Changes name, role or active on behalf of the system (the security audit names no person).</summary>
+    public Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, CancellationToken cancellationToken = default) =>
+        UpdateAsync(id, request, AuditActor.System, cancellationToken);
+
+    /// <summary>
+    /// Changes name, role or active; <paramref name="by"/> is named in the security audit trail (<c>staff-changed</c>).
+    /// Refused when it would leave the clinic without an active admin.
+    /// </summary>
+    public async Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, AuditActor by, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(by);
         var validation = new Validation();
         validation.Require(request.Name is not null || request.Role is not null || request.Active is not null, "body", "Give the name, the role or active to change.");
         validation.Require(request.Name is null || (!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 200), "name", "The name is required (at most 200 characters).");
@@ -162,6 +180,7 @@ public sealed class StaffAccounts
 
             await connection.ExecuteAsync(
                 "UPDATE staff SET name = @Name, role = @Role, active = @Active WHERE id = @Id", updated, transaction).ConfigureAwait(false);
+            await SecurityTrail.AppendAsync(connection, transaction, StaffChange(by, row.ToIdentity(), updated), _time.GetUtcNow()).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return Result<StaffIdentity>.Ok(updated);
         }
@@ -189,9 +208,38 @@ public sealed class StaffAccounts
         return verified && identity.Active ? identity : null;
     }
 
-    /// <summary>Replaces the account's password; false when there is no such account.</summary>
-    public async Task<Result<bool>> SetPasswordAsync(Guid id, string? password, CancellationToken cancellationToken = default)
+    /// <summary>What an update changed, for the audit trail: field names and the new role, never the name itself.</summary>
+    internal static SecurityEvent StaffChange(AuditActor by, StaffIdentity before, StaffIdentity after)
     {
+        var changed = new List<string>();
+        if (before.Name != after.Name)
+        {
+            changed.Add("name");
+        }
+
+        if (before.Role != after.Role)
+        {
+            changed.Add("role");
+        }
+
+        if (before.Active != after.Active)
+        {
+            changed.Add("active");
+        }
+
+        var action = before.Active == after.Active ? SecurityActions.Updated : after.Active ? SecurityActions.Reactivated : SecurityActions.Deactivated;
+        var detail = "changed=" + (changed.Count == 0 ? "none" : string.Join(',', changed)) + (before.Role != after.Role ? $" role={after.Role}" : string.Empty);
+        return SecurityEvent.StaffChanged(by, after.Id, action, detail);
+    }
+
+    /// <summary>Replaces the account's password on behalf of the system; false when there is no such account.</summary>
+    public Task<Result<bool>> SetPasswordAsync(Guid id, string? password, CancellationToken cancellationToken = default) =>
+        SetPasswordAsync(id, password, AuditActor.System, cancellationToken);
+
+    /// <summary>Replaces the account's password (audited as <c>staff-changed</c>, <c>password-changed</c>); false when there is no such account.</summary>
+    public async Task<Result<bool>> SetPasswordAsync(Guid id, string? password, AuditActor by, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(by);
         if (password is not { Length: >= MinimumPasswordLength and <= 200 })
         {
             return Result<bool>.Invalid("password", $"The password needs at least {MinimumPasswordLength} characters (at most 200).");
@@ -203,9 +251,21 @@ public sealed class StaffAccounts
             return Result<bool>.NotFound();
         }
 
-        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync("UPDATE staff SET password_hash = @hash WHERE id = @id", new { id, hash = Hasher.HashPassword(staff, password) }).ConfigureAwait(false);
-        return Result<bool>.Ok(true);
+        var hash = Hasher.HashPassword(staff, password);
+        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection)
+        await using (transaction)
+        {
+            if (await connection.ExecuteAsync("UPDATE staff SET password_hash = @hash WHERE id = @id", new { id, hash }, transaction).ConfigureAwait(false) == 0)
+            {
+                return Result<bool>.NotFound();
+            }
+
+            await SecurityTrail.AppendAsync(
+                connection, transaction, SecurityEvent.StaffChanged(by, id, SecurityActions.PasswordChanged), _time.GetUtcNow()).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return Result<bool>.Ok(true);
+        }
     }
 
     /// <summary>The staff member with this id, or null.</summary>
