@@ -45,6 +45,13 @@ public sealed class NotificationOptions
 
     /// <summary>How long a portal sign-in link works. Default 15 min.</summary>
     public TimeSpan PortalLoginLinkLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How long <c>.eml</c> and <c>.sms.txt</c> files stay in the outbox folder (written when no SMTP server or SMS
+    /// gateway is configured) before the outbox sender deletes them; they hold live join and portal links. Counted from
+    /// when the file was written; checked at most once an hour. Default 7 days; zero or less keeps them.
+    /// </summary>
+    public TimeSpan OutboxFileRetention { get; set; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>The SMTP server emails go through (section <c>Smtp</c>). With no <see cref="Host"/>, emails are written to <c>outbox/*.eml</c>.</summary>

@@ -47,7 +47,9 @@ public sealed class Database : IDisposable
         await using (var pragma = connection.CreateCommand())
         {
             // WAL lets the outbox sender read while a request writes; foreign keys are off by default in SQLite.
-            pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+            // secure_delete zeroes what a DELETE or UPDATE frees, so an emptied outbox payload (it held live links)
+            // does not survive in free pages of the database file.
+            pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA secure_delete=ON;";
             await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 

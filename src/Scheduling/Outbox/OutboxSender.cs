@@ -18,6 +18,21 @@ namespace Teletherapy.Scheduling.Outbox;
 /// files, a repeat after a crash between delivering and marking rewrites the same file (named by message id), so the
 /// result is one file. Over SMTP that window cannot be closed by any sender alone; the stable <c>Message-Id</c> lets the
 /// receiving side recognise the repeat.
+/// <para>
+/// Links are not kept: the update that marks a message sent (or given up, or too late) also empties its stored payload,
+/// which held the join or portal link in clear text. The stronger alternative — store the payload without the link and
+/// mint the token only at send time — does not fit what a link is here: it is issued in the same transaction as the
+/// change that causes the message (so a reschedule or cancel revokes it atomically, the API and the demo hand the token
+/// out, a contact's link exists as soon as the appointment does), and a repeat delivery after a crash between
+/// delivering and marking must carry the same token as the first copy, so a token minted at send time would have to be
+/// stored until the message is marked anyway. So the token lives in the row only while the message is undelivered
+/// (normally a few seconds), in one column of one row, and is gone from the database the moment delivery is recorded;
+/// the whole body goes rather than a pattern-scrubbed copy, because the link also sits base64-encoded and
+/// line-folded in the calendar attachment, where scrubbing by pattern is fragile, and nothing reads a sent body
+/// (the emails list shows kind, recipient and times). On SQLite, deleted content is zeroed (<c>secure_delete</c>) and
+/// the write-ahead log is truncated after a pass that finished messages, so the old row versions do not linger in the
+/// database files either. Pickup files are pruned after <see cref="NotificationOptions.OutboxFileRetention"/>.
+/// </para>
 /// </remarks>
 internal sealed partial class OutboxSender(
     Database database,
@@ -26,9 +41,19 @@ internal sealed partial class OutboxSender(
     OutboxSignal signal,
     TimeProvider time,
     IOptions<NotificationOptions> options,
+    SchedulingOptions storage,
     ILogger<OutboxSender> logger) : BackgroundService
 {
     private const int BatchSize = 20;
+
+    /// <summary>The outbox folder is looked at for expired files at most this often.</summary>
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+
+    /// <summary>What the update that finishes a message sets besides its state: the stored body (with its links) goes.</summary>
+    private const string ForgetPayload = "payload = ''";
+
+    private DateTimeOffset _nextPruneAt = DateTimeOffset.MinValue;
+    private int _checkpointDue;
 
     private static readonly Gauge Pending = Metrics.CreateGauge(
         "teletherapy_outbox_pending", "Outbox messages not yet delivered (including those waiting for a retry).");
@@ -68,11 +93,17 @@ internal sealed partial class OutboxSender(
     /// <summary>Delivers every message that is due now; returns how many were delivered.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
+        PruneOutboxFolder();
         var delivered = 0;
         while (true)
         {
             var claimToken = Guid.NewGuid();
             var batch = await ClaimAsync(claimToken, cancellationToken).ConfigureAwait(false);
+            if (batch.Count > 0)
+            {
+                Volatile.Write(ref _checkpointDue, 1);
+            }
+
             foreach (var message in batch)
             {
                 if (await ProcessAsync(message, claimToken, cancellationToken).ConfigureAwait(false))
@@ -88,7 +119,48 @@ internal sealed partial class OutboxSender(
         }
 
         await UpdatePendingGaugeAsync(cancellationToken).ConfigureAwait(false);
+        await TruncateWriteAheadLogAsync(cancellationToken).ConfigureAwait(false);
         return delivered;
+    }
+
+    /// <summary>Deletes outbox files older than the retention (at most once per <see cref="PruneInterval"/>).</summary>
+    internal int PruneOutboxFolder()
+    {
+        var now = time.GetUtcNow();
+        var retention = options.Value.OutboxFileRetention;
+        if (retention <= TimeSpan.Zero || now < _nextPruneAt)
+        {
+            return 0;
+        }
+
+        _nextPruneAt = now + PruneInterval;
+        var deleted = OutboxFolder.Prune(storage.OutboxFolder, now - retention);
+        if (deleted > 0)
+        {
+            LogPruned(deleted, retention.TotalDays);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// SQLite keeps earlier versions of changed pages in the write-ahead log until it is reused; after a pass that
+    /// finished messages (their payloads emptied), the log is checkpointed and cut to zero bytes so the old payloads
+    /// are gone from disk too. Best effort: while another connection reads, it is tried again after the next pass.
+    /// </summary>
+    private async Task TruncateWriteAheadLogAsync(CancellationToken cancellationToken)
+    {
+        if (database.Dialect != SqlDialect.Sqlite || Volatile.Read(ref _checkpointDue) == 0)
+        {
+            return;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var result = await connection.QuerySingleAsync<CheckpointResult>("PRAGMA wal_checkpoint(TRUNCATE)").ConfigureAwait(false);
+        if (result.Busy == 0)
+        {
+            Volatile.Write(ref _checkpointDue, 0);
+        }
     }
 
     private async Task<List<ClaimedMessage>> ClaimAsync(Guid claimToken, CancellationToken cancellationToken)
@@ -118,7 +190,7 @@ internal sealed partial class OutboxSender(
         if (message.DiscardAfter is { } discardAfter && now >= discardAfter)
         {
             // A reminder that could not go out before the appointment started is no longer useful.
-            await FinishAsync("discarded_at = @now, last_error = 'too late'", message.Id, claimToken, now, null, cancellationToken).ConfigureAwait(false);
+            await FinishAsync($"discarded_at = @now, last_error = 'too late', {ForgetPayload}", message.Id, claimToken, now, null, cancellationToken).ConfigureAwait(false);
             LogDiscarded(message.Id, message.Kind);
             return false;
         }
@@ -145,7 +217,7 @@ internal sealed partial class OutboxSender(
             }
 
             await FinishAsync(
-                giveUp ? "discarded_at = @now, last_error = @error" : "not_before = @next, last_error = @error",
+                giveUp ? $"discarded_at = @now, last_error = @error, {ForgetPayload}" : "not_before = @next, last_error = @error",
                 message.Id, claimToken, now, new { error, next = now + delay }, cancellationToken).ConfigureAwait(false);
             LogDeliveryFailed(message.Id, message.Channel, message.Attempts, giveUp, ex.GetType().Name);
             return false;
@@ -156,7 +228,7 @@ internal sealed partial class OutboxSender(
             await seam(message.Id).ConfigureAwait(false);
         }
 
-        await FinishAsync("sent_at = @now, last_error = NULL", message.Id, claimToken, time.GetUtcNow(), null, CancellationToken.None).ConfigureAwait(false);
+        await FinishAsync($"sent_at = @now, last_error = NULL, {ForgetPayload}", message.Id, claimToken, time.GetUtcNow(), null, CancellationToken.None).ConfigureAwait(false);
         LogDelivered(message.Id, message.Channel, message.Kind);
         return true;
     }
@@ -189,6 +261,15 @@ internal sealed partial class OutboxSender(
         Pending.Set(pending);
     }
 
+    private sealed class CheckpointResult
+    {
+        public long Busy { get; set; }
+
+        public long Log { get; set; }
+
+        public long Checkpointed { get; set; }
+    }
+
     private sealed class ClaimedMessage
     {
         public Guid Id { get; set; }
@@ -214,6 +295,9 @@ internal sealed partial class OutboxSender(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Outbox message {MessageId} ({Kind}) discarded: the appointment has started")]
     private partial void LogDiscarded(Guid messageId, string kind);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Deleted {Count} outbox files older than {Days} days")]
+    private partial void LogPruned(int count, double days);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Outbox pass failed")]
     private partial void LogPassFailed(Exception exception);

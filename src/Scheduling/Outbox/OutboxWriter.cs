@@ -64,9 +64,12 @@ internal static class OutboxWriter
         return rows == 1;
     }
 
-    /// <summary>Drops unsent appointment emails that a reschedule or cancel made wrong (their links are revoked too).</summary>
+    /// <summary>
+    /// Drops unsent appointment emails that a reschedule or cancel made wrong (their links are revoked too), and their
+    /// stored bodies with them: a message that will never be sent keeps no copy of its links.
+    /// </summary>
     public static Task<int> DiscardPendingAsync(DbConnection connection, DbTransaction transaction, Guid appointmentId, DateTimeOffset now) =>
         connection.ExecuteAsync(
-            "UPDATE outbox_messages SET discarded_at = @now, last_error = 'superseded' WHERE appointment_id = @appointmentId AND sent_at IS NULL AND discarded_at IS NULL",
+            "UPDATE outbox_messages SET discarded_at = @now, last_error = 'superseded', payload = '' WHERE appointment_id = @appointmentId AND sent_at IS NULL AND discarded_at IS NULL",
             new { now, appointmentId }, transaction);
 }

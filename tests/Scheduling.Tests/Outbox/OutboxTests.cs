@@ -127,6 +127,7 @@ public abstract class OutboxTests(SqlDialect dialect) : DatabaseTest(dialect)
         new OutboxSignal(),
         Harness.Time,
         Harness.Get<IOptions<Teletherapy.Scheduling.NotificationOptions>>(),
+        Harness.Get<SchedulingOptions>(),
         NullLogger<OutboxSender>.Instance);
 
     private sealed class FlakyTransport(int failures, TimeSpan delay = default) : IMailTransport
