@@ -67,7 +67,7 @@ internal sealed class HubLimits : IHubFilter, IDisposable
             }
         }
 
-        if (invocationContext.HubMethodName == "JoinWithToken"
+        if (invocationContext.HubMethodName is "JoinWithToken" or "JoinWithTokenOnDevice"
             && invocationContext.Context.Items.TryGetValue(ClientKey, out var client) && client is string key)
         {
             using var lookup = _joinLookups.AttemptAcquire(key);

@@ -37,7 +37,8 @@ public sealed record WaitingParticipant(
     string Role,
     DateTimeOffset WaitingSince,
     bool Connected,
-    ConnectionCheckSummary? ConnectionCheck);
+    ConnectionCheckSummary? ConnectionCheck,
+    bool SecondDevice = false);
 
 /// <summary>Someone in the session.</summary>
 public sealed record PeerInfo(string ParticipantId, string Name, string Role, bool Connected);
@@ -77,7 +78,8 @@ public sealed record JoinResult(
     DateTimeOffset? OpensAt,
     WaitingRoomSnapshot? WaitingRoom,
     IReadOnlyList<PeerInfo>? Peers,
-    IReadOnlyList<IceServerInfo>? IceServers)
+    IReadOnlyList<IceServerInfo>? IceServers,
+    string? DeviceKey = null)
 {
     public static JoinResult Refused(string reason, DateTimeOffset? opensAt = null) =>
         new(false, reason, null, null, null, null, null, opensAt, null, null, null);

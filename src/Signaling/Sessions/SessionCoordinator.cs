@@ -107,7 +107,8 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         return Accepted(room, outcome.Participant);
     }
 
-    public async Task<JoinResult> JoinWithTokenAsync(string connectionId, string token)
+    /// <param name="deviceKey">The key this device got at its first join (<see cref="JoinResult.DeviceKey"/>), if any.</param>
+    public async Task<JoinResult> JoinWithTokenAsync(string connectionId, string token, string? deviceKey = null)
     {
         if (string.IsNullOrWhiteSpace(token) || token.Length > 200)
         {
@@ -135,7 +136,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         var contact = check.Contact;
         await JoinRulesChecked(room.AppointmentId).ConfigureAwait(false);
-        var outcome = room.JoinContact(contact.Id, contact.Name, contact.Role, connectionId, _time.GetUtcNow());
+        var outcome = room.JoinContact(contact.Id, contact.Name, contact.Role, connectionId, deviceKey is { Length: <= 64 } ? deviceKey : null, _time.GetUtcNow());
         var participant = outcome.Participant;
         if (participant.State == ParticipantStates.Denied)
         {
@@ -171,7 +172,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         }
 
         await PublishSnapshotAsync(room).ConfigureAwait(false);
-        return Accepted(room, participant);
+        return Accepted(room, participant) with { DeviceKey = outcome.DeviceKey };
     }
 
     // ---- the therapist's controls --------------------------------------------------------------
@@ -287,25 +288,31 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         }
     }
 
+    /// <summary>The calling connection leaves on purpose: only it; the participant has left when it was their last.</summary>
     public async Task LeaveAsync(string connectionId)
     {
         var (room, participant) = Locate(connectionId);
-        var left = room.Leave(participant.Id);
-        if (left is null)
+        if (room.LeaveConnection(connectionId) is not { } leaving)
         {
             return;
         }
 
-        foreach (var connection in participant.Connections)
+        _connectionRooms.TryRemove(connectionId, out _);
+        await RemoveFromAllGroupsAsync(room, connectionId, participant.Id).ConfigureAwait(false);
+        if (!leaving.Left)
         {
-            _connectionRooms.TryRemove(connection, out _);
-            await RemoveFromAllGroupsAsync(room, connection, participant.Id).ConfigureAwait(false);
+            return;
         }
 
         RouterFor(room).RemovePeer(participant.Id);
         _hookedPeers.TryRemove(PeerKey(room, participant.Id), out _);
         await AuditPresenceAsync(room, participant, AuditKinds.Left).ConfigureAwait(false);
-        await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerLeft(left.ToPeer()).ConfigureAwait(false);
+        if (participant.State == ParticipantStates.Admitted)
+        {
+            // Only the session learns of someone leaving it; a knock that goes away was never in it.
+            await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerLeft(leaving.Participant.ToPeer()).ConfigureAwait(false);
+        }
+
         await AfterPresenceChangeAsync(room, participant).ConfigureAwait(false);
     }
 

@@ -46,8 +46,17 @@ internal sealed class SessionHub : Hub<ISessionClient>
         return _sessions.JoinTherapistAsync(Context.ConnectionId, staffId, user.FindFirstValue(ClaimTypes.Name) ?? "Therapist", appointmentId);
     }
 
-    /// <summary>A patient or caregiver joins with the token of their link (email or portal).</summary>
+    /// <summary>
+    /// A patient or caregiver joins with the token of their link (email or portal) on a device that has no key yet:
+    /// it knocks (or, when nobody of that contact is in the room, takes the contact's place in the queue).
+    /// </summary>
     public Task<JoinResult> JoinWithToken(string token) => _sessions.JoinWithTokenAsync(Context.ConnectionId, token);
+
+    /// <summary>
+    /// The same, from a device that keeps the key its first join returned (<see cref="JoinResult.DeviceKey"/>): with
+    /// it, a reload or a reconnect returns to the device's place as it was (an admitted participant without knocking).
+    /// </summary>
+    public Task<JoinResult> JoinWithTokenOnDevice(string token, string deviceKey) => _sessions.JoinWithTokenAsync(Context.ConnectionId, token, deviceKey);
 
     public Task<bool> Admit(string participantId) => _sessions.AdmitAsync(Context.ConnectionId, participantId);
 

@@ -1,3 +1,6 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
 using Teletherapy.Scheduling.Join;
 
 namespace Teletherapy.Signaling.Sessions;
@@ -12,6 +15,7 @@ internal sealed class SessionRoom
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Participant> _participants = new(StringComparer.Ordinal);
+    private int _devices;
     private readonly Dictionary<string, string> _connections = new(StringComparer.Ordinal);
 
     private SessionAppointment _appointment;
@@ -85,45 +89,83 @@ internal sealed class SessionRoom
     }
 
     /// <summary>
-    /// A contact arrives with a good link. New → waiting (a knock). Already admitted in this session → straight back
-    /// in, no knock. Still waiting (refresh, second tab) → keeps their place. Denied → stays denied.
+    /// A contact arrives with a good link on a device. Each device holds a key the room hands out at its first join
+    /// (<see cref="JoinOutcome.DeviceKey"/>): only the same key returns to a seat as it was (admitted → straight back
+    /// in, waiting → keeps its place). A link alone proves nothing more: on a device without the key it knocks — taking
+    /// over the contact's seat when that seat's device is gone, or as a "second device" of its own while it is here,
+    /// so a forwarded link can neither slip in nor push the real patient out. Denied stays denied, on every device.
     /// </summary>
-    public JoinOutcome JoinContact(Guid contactId, string name, string role, string connectionId, DateTimeOffset now)
+    public JoinOutcome JoinContact(Guid contactId, string name, string role, string connectionId, string? deviceKey, DateTimeOffset now)
     {
         lock (_lock)
         {
-            var id = ContactId(contactId);
-            var existed = _participants.TryGetValue(id, out var participant);
-            var wasAbsent = !existed || participant!.Connections.Count == 0;
-            participant ??= _participants[id] = new Participant(id, name, role, null, contactId, now);
-            if (participant.State == ParticipantStates.Denied)
+            var seatId = ContactId(contactId);
+            _participants.TryGetValue(seatId, out var seat);
+            if (seat?.State == ParticipantStates.Denied)
             {
                 // Denied stays denied, and the refused connection is not attached.
-                return new JoinOutcome(Copy(participant), Knocked: false, Rejoined: false, FirstArrival: false, FirstTherapistArrived: false);
+                return new JoinOutcome(Copy(seat), Knocked: false, Rejoined: false, FirstArrival: false, FirstTherapistArrived: false);
             }
 
-            var knocked = false;
-            if (!existed)
+            var device = string.IsNullOrEmpty(deviceKey) ? null : _participants.Values.FirstOrDefault(p => p.ContactId == contactId && KeysMatch(p.DeviceKey, deviceKey));
+            if (device is not null)
             {
-                knocked = true;
-            }
-            else if (participant.State == ParticipantStates.Left)
-            {
-                // Someone admitted earlier comes back without knocking (until the session ends); others knock again.
-                participant.State = participant.EverAdmitted ? ParticipantStates.Admitted : ParticipantStates.WaitingToBeAdmitted;
-                if (!participant.EverAdmitted)
-                {
-                    participant.WaitingSince = now;
-                    knocked = true;
-                }
+                return ReturnOnSameDevice(device, connectionId, now);
             }
 
-            // Admitted, waiting or sent back: a refresh or a second tab keeps exactly that.
-            participant.DisconnectedAt = null;
-            Attach(participant, connectionId);
-            return new JoinOutcome(Copy(participant), knocked, Rejoined: existed && wasAbsent && participant.State == ParticipantStates.Admitted, FirstArrival: !existed, FirstTherapistArrived: false);
+            if (seat is null)
+            {
+                seat = _participants[seatId] = new Participant(seatId, name, role, null, contactId, now) { DeviceKey = NewDeviceKey() };
+                Attach(seat, connectionId);
+                return new JoinOutcome(Copy(seat), Knocked: true, Rejoined: false, FirstArrival: true, FirstTherapistArrived: false, seat.DeviceKey);
+            }
+
+            if (seat.Connections.Count == 0)
+            {
+                // The seat's device is gone: this one takes the seat over, and knocks (being admitted before proves nothing here).
+                var wasWaiting = seat.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack;
+                seat.DeviceKey = NewDeviceKey();
+                seat.State = wasWaiting ? seat.State : ParticipantStates.WaitingToBeAdmitted;
+                seat.EverAdmitted = false;
+                seat.WaitingSince = wasWaiting ? seat.WaitingSince : now;
+                seat.DisconnectedAt = null;
+                Attach(seat, connectionId);
+                return new JoinOutcome(Copy(seat), Knocked: !wasWaiting, Rejoined: false, FirstArrival: false, FirstTherapistArrived: false, seat.DeviceKey);
+            }
+
+            // The seat's device is here: another device knocks on its own, marked for the therapist.
+            var id = $"{seatId}-{++_devices}";
+            var second = _participants[id] = new Participant(id, name + " (second device)", role, null, contactId, now) { DeviceKey = NewDeviceKey(), SecondDevice = true };
+            Attach(second, connectionId);
+            return new JoinOutcome(Copy(second), Knocked: true, Rejoined: false, FirstArrival: true, FirstTherapistArrived: false, second.DeviceKey);
         }
     }
+
+    /// <summary>Under the lock: a device with its key comes back (a reload, a reconnect) to its seat as it was.</summary>
+    private JoinOutcome ReturnOnSameDevice(Participant participant, string connectionId, DateTimeOffset now)
+    {
+        var wasAbsent = participant.Connections.Count == 0;
+        var knocked = false;
+        if (participant.State == ParticipantStates.Left)
+        {
+            // Someone admitted earlier comes back without knocking (until the session ends); others knock again.
+            participant.State = participant.EverAdmitted ? ParticipantStates.Admitted : ParticipantStates.WaitingToBeAdmitted;
+            if (!participant.EverAdmitted)
+            {
+                participant.WaitingSince = now;
+                knocked = true;
+            }
+        }
+
+        participant.DisconnectedAt = null;
+        Attach(participant, connectionId);
+        return new JoinOutcome(Copy(participant), knocked, Rejoined: wasAbsent && participant.State == ParticipantStates.Admitted, FirstArrival: false, FirstTherapistArrived: false, participant.DeviceKey);
+    }
+
+    private static string NewDeviceKey() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
+
+    private static bool KeysMatch(string? stored, string offered) =>
+        stored is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(stored), Encoding.UTF8.GetBytes(offered));
 
     /// <summary>Admits a waiting (or sent-back) participant. Null when there is nobody to admit under that id.</summary>
     public ParticipantView? Admit(string participantId) =>
@@ -190,20 +232,28 @@ internal sealed class SessionRoom
         }
     }
 
-    /// <summary>The participant leaves on purpose (Leave): all their connections are let go.</summary>
-    public ParticipantView? Leave(string participantId)
+    /// <summary>
+    /// A connection leaves on purpose (Leave): only that connection is let go. The participant has left when it was
+    /// their last one; otherwise (their other tab of the same device) they stay as they are. Null when unknown.
+    /// </summary>
+    public (ParticipantView Participant, bool Left)? LeaveConnection(string connectionId)
     {
         lock (_lock)
         {
-            if (!_participants.TryGetValue(participantId, out var participant))
+            if (!_connections.Remove(connectionId, out var id) || !_participants.TryGetValue(id, out var participant))
             {
                 return null;
             }
 
-            ForgetConnections(participant);
-            participant.Connections.Clear();
+            participant.Connections.Remove(connectionId);
+            if (participant.Connections.Count > 0)
+            {
+                return (Copy(participant), false);
+            }
+
             participant.State = participant.State == ParticipantStates.Denied ? ParticipantStates.Denied : ParticipantStates.Left;
-            return Copy(participant);
+            participant.DisconnectedAt = null;
+            return (Copy(participant), true);
         }
     }
 
@@ -305,7 +355,7 @@ internal sealed class SessionRoom
             var waiting = _participants.Values
                 .Where(p => p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack)
                 .OrderBy(p => p.WaitingSince)
-                .Select(p => new WaitingParticipant(p.Id, p.Name, p.Role, p.WaitingSince, p.Connections.Count > 0, p.ConnectionCheck))
+                .Select(p => new WaitingParticipant(p.Id, p.Name, p.Role, p.WaitingSince, p.Connections.Count > 0, p.ConnectionCheck, p.SecondDevice))
                 .ToList();
             var inSession = _participants.Values
                 .Where(p => p.State == ParticipantStates.Admitted)
@@ -350,7 +400,7 @@ internal sealed class SessionRoom
     }
 
     private static ParticipantView Copy(Participant p) =>
-        new(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.WaitingSince, p.Connections.ToList(), p.ConnectionCheck);
+        new(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.WaitingSince, p.Connections.ToList(), p.ConnectionCheck, p.SecondDevice);
 
     private sealed class Participant(string id, string name, string role, Guid? staffId, Guid? contactId, DateTimeOffset waitingSince)
     {
@@ -375,6 +425,12 @@ internal sealed class SessionRoom
         public HashSet<string> Connections { get; } = new(StringComparer.Ordinal);
 
         public ConnectionCheckSummary? ConnectionCheck { get; set; }
+
+        /// <summary>The key of the device this seat belongs to (contacts only).</summary>
+        public string? DeviceKey { get; set; }
+
+        /// <summary>Another device of a contact whose own device was in the room when this one came.</summary>
+        public bool SecondDevice { get; init; }
     }
 }
 
@@ -388,14 +444,15 @@ internal sealed record ParticipantView(
     string State,
     DateTimeOffset WaitingSince,
     IReadOnlyList<string> Connections,
-    ConnectionCheckSummary? ConnectionCheck)
+    ConnectionCheckSummary? ConnectionCheck,
+    bool SecondDevice = false)
 {
     public bool IsTherapist => Role == ParticipantRoles.Therapist;
 
     public PeerInfo ToPeer() => new(Id, Name, Role, Connections.Count > 0);
 
-    public WaitingParticipant ToWaiting() => new(Id, Name, Role, WaitingSince, Connections.Count > 0, ConnectionCheck);
+    public WaitingParticipant ToWaiting() => new(Id, Name, Role, WaitingSince, Connections.Count > 0, ConnectionCheck, SecondDevice);
 }
 
 /// <summary>What a join did: the participant after it, and whether it was a knock or a return.</summary>
-internal sealed record JoinOutcome(ParticipantView Participant, bool Knocked, bool Rejoined, bool FirstArrival, bool FirstTherapistArrived);
+internal sealed record JoinOutcome(ParticipantView Participant, bool Knocked, bool Rejoined, bool FirstArrival, bool FirstTherapistArrived, string? DeviceKey = null);

@@ -38,7 +38,7 @@ public sealed class HubRightsTests(RightsFixture fixture) : IClassFixture<Rights
         ["Leave"] = c => c.LeaveAsync(),
     };
 
-    private static readonly string[] Joins = ["JoinAsTherapist", "JoinWithToken"];
+    private static readonly string[] Joins = ["JoinAsTherapist", "JoinWithToken", "JoinWithTokenOnDevice"];
 
     [Fact]
     public void Every_hub_method_has_a_rule()

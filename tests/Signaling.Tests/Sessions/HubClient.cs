@@ -89,9 +89,12 @@ public sealed class HubClient : IAsyncDisposable
         return result;
     }
 
-    public async Task<JoinResult> JoinWithTokenAsync(string token)
+    /// <param name="deviceKey">The key a join of this device returned before (a reload or reconnect of the same device); none for a new device.</param>
+    public async Task<JoinResult> JoinWithTokenAsync(string token, string? deviceKey = null)
     {
-        var result = await CallAsync<JoinResult>("JoinWithToken", token);
+        var result = deviceKey is null
+            ? await CallAsync<JoinResult>("JoinWithToken", token)
+            : await CallAsync<JoinResult>("JoinWithTokenOnDevice", token, deviceKey);
         ParticipantId = result.Accepted ? result.ParticipantId : ParticipantId;
         return result;
     }

@@ -40,8 +40,13 @@ public sealed class HubServer : WebApplicationFactory<Program>
 
     public FakeTimeProvider Time { get; }
 
-    /// <summary>More settings, applied at <see cref="Start"/>.</summary>
-    public Dictionary<string, string?> Settings { get; } = [];
+    /// <summary>More settings, applied at <see cref="Start"/>. Every client is 127.0.0.1 here: the hub's per-client limits are wide unless a test narrows them.</summary>
+    public Dictionary<string, string?> Settings { get; } = new()
+    {
+        ["Throttling:HubConnectsPerMinute"] = "100000",
+        ["Throttling:HubConnectionsPerClient"] = "100000",
+        ["Throttling:JoinLookupsPerMinute"] = "100000",
+    };
 
     public Uri BaseAddress { get; private set; } = null!;
 

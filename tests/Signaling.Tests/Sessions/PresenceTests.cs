@@ -13,7 +13,7 @@ public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), I
     private const int Bound = 20_000;
 
     [Fact(Timeout = Bound)]
-    public async Task A_refresh_or_second_tab_keeps_the_place_without_a_second_knock()
+    public async Task A_refresh_or_another_tab_of_the_same_device_keeps_the_place_without_a_second_knock()
     {
         var s = await ScenarioAsync();
         var ada = await s.JoinTherapistAsync(s.Ada);
@@ -23,7 +23,7 @@ public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), I
 
         Server.Time.Advance(TimeSpan.FromSeconds(30));
         var mark = ada.Mark;
-        var (second, again) = await s.JoinContactAsync(s.PatientToken);
+        var (second, again) = await s.JoinContactAsync(s.PatientToken, joined.DeviceKey);
         Assert.Equal(joined.ParticipantId, again.ParticipantId);
         Assert.Equal(ParticipantStates.WaitingToBeAdmitted, again.State);
         var snapshot = await ada.WaitForSnapshotAsync(_ => true, mark);
@@ -43,7 +43,7 @@ public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), I
         var dropped = await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 1 && !w.Waiting[0].Connected, mark);
         Assert.Equal(arrivedAt, dropped.Waiting[0].WaitingSince);
         mark = ada.Mark;
-        var (third, back) = await s.JoinContactAsync(s.PatientToken);
+        var (third, back) = await s.JoinContactAsync(s.PatientToken, joined.DeviceKey);
         Assert.Equal(ParticipantStates.WaitingToBeAdmitted, back.State);
         var returned = await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 1 && w.Waiting[0].Connected, mark);
         Assert.Equal(arrivedAt, returned.Waiting[0].WaitingSince);
@@ -76,6 +76,73 @@ public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), I
     }
 
     [Fact(Timeout = Bound)]
+    public async Task The_link_on_another_device_knocks_as_a_second_device_and_the_first_stays_in()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (patient, joined) = await s.JoinContactAsync(s.PatientToken);
+        Assert.True(await ada.AdmitAsync(joined.ParticipantId!));
+        await patient.WaitForStateAsync(ParticipantStates.Admitted);
+
+        var mark = ada.Mark;
+        var patientMark = patient.Mark;
+        var (other, second) = await s.JoinContactAsync(s.PatientToken);
+
+        Assert.Equal(ParticipantStates.WaitingToBeAdmitted, second.State);
+        Assert.NotEqual(joined.ParticipantId, second.ParticipantId);
+        var knock = await ada.WaitAsync<WaitingParticipant>(HubClient.Knock, w => w.ParticipantId == second.ParticipantId, mark);
+        Assert.True(knock.SecondDevice);
+        Assert.EndsWith("(second device)", knock.Name, StringComparison.Ordinal);
+        var snapshot = await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 1, mark);
+        Assert.Contains(snapshot.InSession, p => p.ParticipantId == joined.ParticipantId && p.Connected);
+
+        // The second device leaves: only it; the patient was never disturbed.
+        mark = ada.Mark;
+        await other.LeaveAsync();
+        await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 0 && w.InSession.Any(p => p.ParticipantId == joined.ParticipantId && p.Connected), mark);
+        Assert.Empty(patient.All<ParticipantStateNotice>(HubClient.StateChanged, patientMark));
+        Assert.Empty(patient.All<PeerInfo>(HubClient.PeerLeft, patientMark));
+    }
+
+    [Fact(Timeout = Bound)]
+    public async Task An_admitted_participants_link_on_another_device_after_a_drop_must_knock()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (patient, joined) = await s.JoinContactAsync(s.PatientToken);
+        Assert.True(await ada.AdmitAsync(joined.ParticipantId!));
+        await patient.WaitForStateAsync(ParticipantStates.Admitted);
+        await patient.DropAsync();
+
+        var mark = ada.Mark;
+        var (_, other) = await s.JoinContactAsync(s.PatientToken, "a key this device never got");
+
+        Assert.Equal(ParticipantStates.WaitingToBeAdmitted, other.State);
+        var knock = await ada.WaitAsync<WaitingParticipant>(HubClient.Knock, w => w.ParticipantId == joined.ParticipantId, mark);
+        Assert.False(knock.SecondDevice);
+    }
+
+    [Fact(Timeout = Bound)]
+    public async Task Leave_in_one_tab_of_a_device_keeps_the_other_tab_in_the_session()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (first, joined) = await s.JoinContactAsync(s.PatientToken);
+        Assert.True(await ada.AdmitAsync(joined.ParticipantId!));
+        await first.WaitForStateAsync(ParticipantStates.Admitted);
+        var (second, again) = await s.JoinContactAsync(s.PatientToken, joined.DeviceKey);
+        Assert.Equal(ParticipantStates.Admitted, again.State);
+
+        var mark = ada.Mark;
+        await first.LeaveAsync();
+        await second.ReportConnectionCheckAsync(new ConnectionCheckSummary("good", true, true, 20, 0, 900));
+
+        Assert.Empty(ada.All<PeerInfo>(HubClient.PeerLeft, mark));
+        Assert.DoesNotContain("left", await s.AuditKindsAsync());
+        Assert.Equal("admitted", (await second.CallAsync<JoinResult>("JoinWithTokenOnDevice", s.PatientToken, joined.DeviceKey!)).State);
+    }
+
+    [Fact(Timeout = Bound)]
     public async Task An_admitted_participant_who_drops_comes_back_admitted_without_knocking()
     {
         var s = await ScenarioAsync();
@@ -90,7 +157,7 @@ public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), I
         Assert.False(left.Connected);
 
         mark = ada.Mark;
-        var (_, result) = await s.JoinContactAsync(s.PatientToken);
+        var (_, result) = await s.JoinContactAsync(s.PatientToken, joined.DeviceKey);
         Assert.Equal(ParticipantStates.Admitted, result.State);
         Assert.Equal([s.Ada.ParticipantId], result.Peers!.Select(p => p.ParticipantId));
         var rejoined = await ada.WaitAsync<PeerInfo>(HubClient.PeerJoined, p => p.ParticipantId == joined.ParticipantId, mark);
@@ -110,7 +177,7 @@ public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), I
         var (patient, p) = await s.JoinContactAsync(s.PatientToken);
         Assert.True(await ada.AdmitAsync(p.ParticipantId!));
         await patient.WaitForStateAsync(ParticipantStates.Admitted);
-        var (caregiver, _) = await s.JoinContactAsync(s.CaregiverToken);
+        var (caregiver, c) = await s.JoinContactAsync(s.CaregiverToken);
         var ben = await s.JoinTherapistAsync(s.Ben);
 
         // One of two therapists drops: the waiting room does not change its words.
@@ -129,9 +196,9 @@ public sealed class PresenceTests(ClinicFixture clinic) : HubTestBase(clinic), I
         Assert.Empty(patient.All<ParticipantStateNotice>(HubClient.StateChanged, patientMark));
 
         // A refresh of the patient while no therapist is there: still admitted, the session goes on.
-        var (tab, again) = await s.JoinContactAsync(s.PatientToken);
+        var (tab, again) = await s.JoinContactAsync(s.PatientToken, p.DeviceKey);
         Assert.Equal(ParticipantStates.Admitted, again.State);
-        Assert.Equal(ParticipantStates.WaitingForTherapist, (await s.JoinContactAsync(s.CaregiverToken)).Result.State);
+        Assert.Equal(ParticipantStates.WaitingForTherapist, (await s.JoinContactAsync(s.CaregiverToken, c.DeviceKey)).Result.State);
 
         // Ada comes back: rejoined, and the caregiver may be admitted again.
         caregiverMark = caregiver.Mark;

@@ -137,10 +137,11 @@ public sealed partial class SessionScenario
     }
 
     /// <summary>A contact connected and joined with their token; asserts the join was accepted.</summary>
-    public async Task<(HubClient Client, JoinResult Result)> JoinContactAsync(string token)
+    /// <param name="deviceKey">The key an earlier join on the same device returned (a reload); none for a new device.</param>
+    public async Task<(HubClient Client, JoinResult Result)> JoinContactAsync(string token, string? deviceKey = null)
     {
         var client = await Server.ConnectAsync();
-        var result = await client.JoinWithTokenAsync(token);
+        var result = await client.JoinWithTokenAsync(token, deviceKey);
         Assert.True(result.Accepted, $"The contact was refused: {result.Reason}");
         return (client, result);
     }

@@ -109,6 +109,11 @@ class JoinPage {
     private readonly link: JoinLink,
   ) {}
 
+  /** Where this tab keeps its device key for this appointment (sessionStorage: another tab is another device). */
+  private get deviceKeyName(): string {
+    return `teletherapy.device.${this.link.appointmentId}`;
+  }
+
   render(): void {
     const whenText = `${formatDay(this.link.start)} at ${formatTime(this.link.start)}`;
     const testButton = el('button', { type: 'button', class: 'secondary' }, 'Test my connection');
@@ -245,7 +250,9 @@ class JoinPage {
     if (!hub) return;
     let joined: JoinResult;
     try {
-      joined = await hub.invoke<JoinResult>('JoinWithToken', this.token);
+      // The device's key (per tab, kept across reloads) brings this device back to its place without knocking.
+      const key = sessionStorage.getItem(this.deviceKeyName);
+      joined = key ? await hub.invoke<JoinResult>('JoinWithTokenOnDevice', this.token, key) : await hub.invoke<JoinResult>('JoinWithToken', this.token);
     } catch {
       this.status.textContent = linkProblemText('offline');
       this.joinButton.disabled = false;
@@ -262,6 +269,7 @@ class JoinPage {
       this.finish(joined.reason === 'not-admitted' ? 'denied' : null, linkProblemText(joined.reason));
       return;
     }
+    if (joined.deviceKey) sessionStorage.setItem(this.deviceKeyName, joined.deviceKey);
     this.notice.hidden = true;
     for (const peer of joined.peers ?? []) this.names.set(peer.participantId, peer.name);
     this.joinButton.hidden = true;

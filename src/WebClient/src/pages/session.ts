@@ -293,6 +293,7 @@ class TherapistRoom {
       el('p', { class: 'waited', 'data-since': w.waitingSince }),
       el('p', { class: 'check' }, checkText(w.connectionCheck)),
       w.connected ? '' : el('p', { class: 'muted' }, 'Connection lost — keeping their place for a minute.'),
+      w.secondDevice ? el('p', { class: 'notice second-device' }, 'Second device: this link is already in use on another device. Admit only if you expect it.') : '',
       el('div', { class: 'inline' }, admit, deny),
     );
   }

@@ -26,6 +26,8 @@ export interface WaitingParticipant {
   waitingSince: string;
   connected: boolean;
   connectionCheck: ConnectionCheckSummary | null;
+  /** Another device of someone whose own device is in the room: the link may have been passed on. */
+  secondDevice: boolean;
 }
 
 export interface PeerInfo {
@@ -73,6 +75,8 @@ export interface JoinResult {
   waitingRoom: WaitingRoomSnapshot | null;
   peers: PeerInfo[] | null;
   iceServers: IceServerInfo[] | null;
+  /** The key of this device's place (contacts): kept for the tab's life, it brings a reload straight back. */
+  deviceKey: string | null;
 }
 
 /** Signalr's own messages go to the console as warnings at most: a dropped connection is handled, not an error. */
