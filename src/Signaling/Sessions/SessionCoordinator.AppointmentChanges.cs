@@ -234,6 +234,7 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
         var key = PeerKey(room, participantId);
         _hookedPeers.TryRemove(key, out _);
         _mediaConnections.TryRemove(key, out _);
+        _inputs.Forget(key);
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Session of appointment {AppointmentId} closed ({Reason})")]

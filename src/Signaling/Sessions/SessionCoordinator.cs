@@ -28,6 +28,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     private readonly ConcurrentDictionary<string, Guid> _connectionRooms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _mediaConnections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RouterPeer> _hookedPeers = new(StringComparer.Ordinal);
+    private readonly SessionInputs _inputs = new();
     private readonly JoinService _join;
     private readonly AuditLog _audit;
     private readonly EndSession _endSession;
@@ -256,6 +257,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
     public async Task ReportConnectionCheckAsync(string connectionId, ConnectionCheckSummary summary)
     {
+        SessionInputs.CheckReport(summary);
         var (room, participant) = Locate(connectionId);
         room.SetConnectionCheck(participant.Id, summary);
         await PublishSnapshotAsync(room).ConfigureAwait(false);
@@ -265,6 +267,11 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     public string Publish(string connectionId, string offerSdp)
     {
         var (room, participant) = Locate(connectionId);
+        if (participant.State != ParticipantStates.Admitted)
+        {
+            _inputs.CountOfferWhileWaiting(PeerKey(room, participant.Id));
+        }
+
         var peer = MediaPeer(room, participant, connectionId);
         var result = peer.Publish(offerSdp ?? string.Empty);
         return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
@@ -306,6 +313,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         RouterFor(room).RemovePeer(participant.Id);
         _hookedPeers.TryRemove(PeerKey(room, participant.Id), out _);
+        _inputs.Forget(PeerKey(room, participant.Id));
         await AuditPresenceAsync(room, participant, AuditKinds.Left).ConfigureAwait(false);
         if (participant.State == ParticipantStates.Admitted)
         {
@@ -370,6 +378,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
                 {
                     RouterFor(room).RemovePeer(participant.Id);
                     _hookedPeers.TryRemove(PeerKey(room, participant.Id), out _);
+                    _inputs.Forget(PeerKey(room, participant.Id));
                     if (participant.ContactId is { } contactId)
                     {
                         await _audit.AppendAsync(room.AppointmentId, AuditKinds.Left, AuditActor.Contact(contactId)).ConfigureAwait(false);
@@ -402,6 +411,7 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
 
         // Opening the gate is all admission does: the participant's transports are already negotiated.
         RouterFor(room).GetOrAddPeer(admitted.Id).Admit();
+        _inputs.Forget(PeerKey(room, admitted.Id));
         await SetGroupsAsync(room, admitted).ConfigureAwait(false);
         await _audit.AppendAsync(room.AppointmentId, AuditKinds.Admitted, AuditActor.Staff(therapist.StaffId!.Value), subjectId: admitted.ContactId).ConfigureAwait(false);
         await _hub.Clients.Group(SessionGroups.Participant(room.AppointmentId, admitted.Id))

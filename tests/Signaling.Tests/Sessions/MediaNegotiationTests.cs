@@ -33,6 +33,51 @@ public sealed class MediaNegotiationTests(ClinicFixture clinic) : HubTestBase(cl
     }
 
     [Fact(Timeout = Bound)]
+    public async Task A_waiting_participant_may_offer_only_a_few_times_until_admitted()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (patient, p) = await s.JoinContactAsync(s.PatientToken);
+        for (var i = 0; i < SessionInputs.OffersWhileWaiting; i++)
+        {
+            Assert.StartsWith("v=0", await patient.PublishAsync(Sdp.ChromeOffer), StringComparison.Ordinal);
+        }
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => patient.PublishAsync(Sdp.ChromeOffer));
+        Assert.Contains("too-many-offers", refused.Message, StringComparison.Ordinal);
+
+        Assert.True(await ada.AdmitAsync(p.ParticipantId!));
+        await patient.WaitForStateAsync(ParticipantStates.Admitted);
+        Assert.StartsWith("v=0", await patient.PublishAsync(Sdp.ChromeOffer), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Bound)]
+    public async Task Connection_test_reports_out_of_shape_are_refused_and_never_shown()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (patient, _) = await s.JoinContactAsync(s.PatientToken);
+
+        foreach (var bad in new[]
+        {
+            new ConnectionCheckSummary("<img src=x onerror=alert(1)>", true, true, 20, 0, 900),
+            new ConnectionCheckSummary(new string('g', 10_000), true, true, 20, 0, 900),
+            new ConnectionCheckSummary("good", true, true, -1, 0, 900),
+            new ConnectionCheckSummary("good", true, true, 20, 150, 900),
+            new ConnectionCheckSummary("good", true, true, 20, 0, int.MaxValue),
+        })
+        {
+            var refused = await Assert.ThrowsAnyAsync<Exception>(() => patient.ReportConnectionCheckAsync(bad));
+            Assert.Contains("invalid-connection-check", refused.Message, StringComparison.Ordinal);
+        }
+
+        var mark = ada.Mark;
+        await patient.ReportConnectionCheckAsync(new ConnectionCheckSummary("fair", true, false, 120, 2.5, 400));
+        var shown = await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 1 && w.Waiting[0].ConnectionCheck is not null, mark);
+        Assert.Equal("fair", shown.Waiting[0].ConnectionCheck!.Verdict);
+    }
+
+    [Fact(Timeout = Bound)]
     public async Task A_peer_publishing_later_sends_a_subscribe_offer_to_the_others()
     {
         var s = await ScenarioAsync();
