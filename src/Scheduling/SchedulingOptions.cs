@@ -49,7 +49,7 @@ public sealed class NotificationOptions
     /// <summary>
     /// How long <c>.eml</c> and <c>.sms.txt</c> files stay in the outbox folder (written when no SMTP server or SMS
     /// gateway is configured) before the outbox sender deletes them; they hold live join and portal links. Counted from
-    /// when the file was written; checked at most once an hour. Default 7 days; zero or less keeps them.
+    /// the message's delivery; checked at most once an hour. Default 7 days; zero or less keeps them.
     /// </summary>
     public TimeSpan OutboxFileRetention { get; set; } = TimeSpan.FromDays(7);
 }

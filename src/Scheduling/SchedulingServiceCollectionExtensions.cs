@@ -44,7 +44,7 @@ public static class SchedulingServiceCollectionExtensions
         services.TryAddSingleton<ISmsSender, OutboxFolderSmsSender>();
         services.AddSingleton<IMailTransport>(sp => sp.GetRequiredService<IOptions<SmtpOptions>>().Value.IsConfigured
             ? new SmtpMailTransport(sp.GetRequiredService<IOptions<SmtpOptions>>())
-            : new PickupFolderMailTransport(sp.GetRequiredService<SchedulingOptions>(), sp.GetRequiredService<TimeProvider>()));
+            : new PickupFolderMailTransport(sp.GetRequiredService<SchedulingOptions>()));
 
         services.AddSingleton(sp => new ClinicSettings(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new StaffAccounts(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));

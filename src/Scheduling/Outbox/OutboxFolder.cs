@@ -9,16 +9,18 @@ namespace Teletherapy.Scheduling.Outbox;
 /// never leaves half a file, and a repeat after a crash replaces the file instead of adding a second one.
 /// </summary>
 /// <remarks>
-/// The files are the delivered messages, live links included, so they are kept only for
-/// <see cref="NotificationOptions.OutboxFileRetention"/> (<see cref="Prune"/>). A file's last-write time is set to the
-/// delivery time by the outbox's clock, so its age is measured on the same clock as everything else.
+/// The files are the delivered messages, live links included, so the outbox sender deletes them after
+/// <see cref="NotificationOptions.OutboxFileRetention"/> (see <see cref="OutboxSender.PruneOutboxFolderAsync"/>).
 /// </remarks>
 internal static class OutboxFolder
 {
-    /// <summary>Patterns of what this folder holds: messages, and the temporary files of writes a crash interrupted.</summary>
-    private static readonly string[] Patterns = ["*.eml", "*.sms.txt", ".*.tmp"];
+    private const string EmailSuffix = ".eml";
+    private const string SmsSuffix = ".sms.txt";
 
-    public static async Task WriteAsync(string folder, string fileName, DateTimeOffset writtenAt, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    /// <summary>Patterns of what this folder holds: messages, and the temporary files of writes a crash interrupted.</summary>
+    private static readonly string[] Patterns = ["*" + EmailSuffix, "*" + SmsSuffix, ".*.tmp"];
+
+    public static async Task WriteAsync(string folder, string fileName, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
         var final = Path.Combine(folder, fileName);
@@ -32,7 +34,6 @@ internal static class OutboxFolder
                 stream.Flush(flushToDisk: true);
             }
 
-            File.SetLastWriteTimeUtc(temporary, writtenAt.UtcDateTime);
             File.Move(temporary, final, overwrite: true);
         }
         finally
@@ -44,39 +45,46 @@ internal static class OutboxFolder
         }
     }
 
-    /// <summary>Deletes the messages (and leftover temporary files) last written before <paramref name="cutoff"/>; returns how many.</summary>
-    public static int Prune(string folder, DateTimeOffset cutoff)
+    /// <summary>The files this folder holds, each with the outbox message id it is named after (null for a leftover temporary file or a stranger's name).</summary>
+    public static IReadOnlyList<(string Path, Guid? MessageId)> Files(string folder)
     {
         if (!Directory.Exists(folder))
         {
-            return 0;
+            return [];
         }
 
-        var deleted = 0;
+        var files = new List<(string, Guid?)>();
         foreach (var pattern in Patterns)
         {
             foreach (var path in Directory.EnumerateFiles(folder, pattern))
             {
-                try
-                {
-                    if (File.GetLastWriteTimeUtc(path) < cutoff.UtcDateTime)
-                    {
-                        File.Delete(path);
-                        deleted++;
-                    }
-                }
-                catch (IOException)
-                {
-                    // Being replaced by a repeat delivery right now: its new copy is young, the next pass decides.
-                }
-                catch (UnauthorizedAccessException)
-                {
-                    // Not ours to delete (an operator's file); left alone.
-                }
+                var name = Path.GetFileName(path);
+                var stem = name.EndsWith(SmsSuffix, StringComparison.Ordinal) ? name[..^SmsSuffix.Length]
+                    : name.EndsWith(EmailSuffix, StringComparison.Ordinal) ? name[..^EmailSuffix.Length]
+                    : null;
+                files.Add((path, Guid.TryParseExact(stem, "D", out var id) ? id : null));
             }
         }
 
-        return deleted;
+        return files;
+    }
+
+    /// <summary>Deletes a file; false when it is gone already or cannot be deleted now (the next pass tries again).</summary>
+    public static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 }
 
@@ -87,20 +95,19 @@ internal interface IMailTransport
 }
 
 /// <summary>Writes <c>outbox/&lt;id&gt;.eml</c>.</summary>
-internal sealed class PickupFolderMailTransport(SchedulingOptions options, TimeProvider time) : IMailTransport
+internal sealed class PickupFolderMailTransport(SchedulingOptions options) : IMailTransport
 {
     public Task DeliverAsync(Guid messageId, MimeMessage message, CancellationToken cancellationToken) =>
-        OutboxFolder.WriteAsync(options.OutboxFolder, $"{messageId:D}.eml", time.GetUtcNow(), (stream, ct) => message.WriteToAsync(stream, ct), cancellationToken);
+        OutboxFolder.WriteAsync(options.OutboxFolder, $"{messageId:D}.eml", (stream, ct) => message.WriteToAsync(stream, ct), cancellationToken);
 }
 
 /// <summary>The default <see cref="ISmsSender"/>: writes <c>outbox/&lt;id&gt;.sms.txt</c>.</summary>
-internal sealed class OutboxFolderSmsSender(SchedulingOptions options, TimeProvider time) : ISmsSender
+internal sealed class OutboxFolderSmsSender(SchedulingOptions options) : ISmsSender
 {
     public Task SendAsync(SmsMessage message, CancellationToken cancellationToken) =>
         OutboxFolder.WriteAsync(
             options.OutboxFolder,
             $"{message.Id:D}.sms.txt",
-            time.GetUtcNow(),
             (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes($"To: {message.To}\n\n{message.Text}\n"), ct).AsTask(),
             cancellationToken);
 }

@@ -93,7 +93,7 @@ internal sealed partial class OutboxSender(
     /// <summary>Delivers every message that is due now; returns how many were delivered.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
-        PruneOutboxFolder();
+        await PruneOutboxFolderAsync(cancellationToken).ConfigureAwait(false);
         var delivered = 0;
         while (true)
         {
@@ -123,8 +123,14 @@ internal sealed partial class OutboxSender(
         return delivered;
     }
 
-    /// <summary>Deletes outbox files older than the retention (at most once per <see cref="PruneInterval"/>).</summary>
-    internal int PruneOutboxFolder()
+    /// <summary>
+    /// Deletes the outbox folder's files once <see cref="NotificationOptions.OutboxFileRetention"/> has passed since
+    /// their message was delivered, as the outbox recorded it (<c>sent_at</c>, on this sender's clock); looks at most
+    /// once per <see cref="PruneInterval"/>. A file whose message is not marked sent yet (a repeat after a crash is
+    /// due) stays. A file the outbox has no record of (a leftover temporary file, a database started afresh) is aged by
+    /// its modification time, which is on the file system's clock, so it is compared with the system clock.
+    /// </summary>
+    internal async Task<int> PruneOutboxFolderAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var retention = options.Value.OutboxFileRetention;
@@ -134,7 +140,28 @@ internal sealed partial class OutboxSender(
         }
 
         _nextPruneAt = now + PruneInterval;
-        var deleted = OutboxFolder.Prune(storage.OutboxFolder, now - retention);
+        var files = OutboxFolder.Files(storage.OutboxFolder);
+        if (files.Count == 0)
+        {
+            return 0;
+        }
+
+        var deleted = 0;
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (path, messageId) in files)
+        {
+            var record = messageId is { } id
+                ? await connection.QuerySingleOrDefaultAsync<DeliveryRecord>("SELECT sent_at FROM outbox_messages WHERE id = @id", new { id }).ConfigureAwait(false)
+                : null;
+            var expired = record is not null
+                ? record.SentAt is { } sentAt && sentAt <= now - retention
+                : File.GetLastWriteTimeUtc(path) <= (TimeProvider.System.GetUtcNow() - retention).UtcDateTime;
+            if (expired && OutboxFolder.TryDelete(path))
+            {
+                deleted++;
+            }
+        }
+
         if (deleted > 0)
         {
             LogPruned(deleted, retention.TotalDays);
@@ -259,6 +286,11 @@ internal sealed partial class OutboxSender(
         var pending = await connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM outbox_messages WHERE sent_at IS NULL AND discarded_at IS NULL").ConfigureAwait(false);
         Pending.Set(pending);
+    }
+
+    private sealed class DeliveryRecord
+    {
+        public DateTimeOffset? SentAt { get; set; }
     }
 
     private sealed class CheckpointResult

@@ -122,33 +122,53 @@ public abstract class StoredLinksTests(SqlDialect dialect) : DatabaseTest(dialec
     }
 
     [DbFact]
-    public async Task The_outbox_folder_keeps_files_for_the_retention_only_and_looks_at_most_once_an_hour()
+    public async Task The_outbox_folder_keeps_a_message_file_for_the_retention_after_its_delivery_and_looks_at_most_once_an_hour()
+    {
+        var seed = await Harness.SeedAsync();
+        (await Harness.Get<CreateAppointment>().HandleAsync(new CreateAppointmentRequest(seed.Patient.Id, [seed.Therapist.Id], Start, 50))).Unwrap();
+        var sender = Harness.Get<OutboxSender>();
+        Assert.Equal(2, await sender.RunOnceAsync(CancellationToken.None));
+        var delivered = Harness.Time.GetUtcNow();
+
+        // A message claimed and written but not marked sent (the process died in between) keeps its file for the repeat.
+        (await Harness.Get<CreateAppointment>().HandleAsync(new CreateAppointmentRequest(seed.Patient.Id, [seed.Therapist.Id], Start.AddDays(1), 50))).Unwrap();
+        var crashing = NewSender(new PickupFolderMailTransport(Harness.Get<SchedulingOptions>()), Harness.Get<IOptions<NotificationOptions>>().Value);
+        crashing.AfterDeliverBeforeMark = _ => throw new IOException("power cut");
+        await Assert.ThrowsAsync<IOException>(() => crashing.RunOnceAsync(CancellationToken.None));
+        Assert.Equal(3, Directory.GetFiles(Harness.OutboxFolder, "*.eml").Length);
+
+        Harness.Time.SetUtcNow(delivered + Retention - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, await sender.PruneOutboxFolderAsync(CancellationToken.None));
+        Harness.Time.Advance(TimeSpan.FromSeconds(2)); // past the retention, but the folder was just looked at
+        Assert.Equal(0, await sender.PruneOutboxFolderAsync(CancellationToken.None));
+        Harness.Time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(2, await sender.PruneOutboxFolderAsync(CancellationToken.None));
+        var unsent = Assert.Single(await Harness.PendingAsync(), r => File.Exists(Path.Combine(Harness.OutboxFolder, $"{r.Id:D}.eml")));
+        Assert.Equal([$"{unsent.Id:D}.eml"], Directory.GetFiles(Harness.OutboxFolder).Select(Path.GetFileName));
+    }
+
+    [DbFact]
+    public async Task Files_the_outbox_has_no_record_of_are_aged_by_their_modification_time()
     {
         var folder = Harness.OutboxFolder;
         Directory.CreateDirectory(folder);
-        var now = Harness.Time.GetUtcNow();
+        var now = DateTime.UtcNow; // file times are on the file system's clock
         void Write(string name, TimeSpan age)
         {
             var path = Path.Combine(folder, name);
             File.WriteAllText(path, "x");
-            File.SetLastWriteTimeUtc(path, (now - age).UtcDateTime);
+            File.SetLastWriteTimeUtc(path, now - age);
         }
 
-        Write("old.eml", Retention + TimeSpan.FromSeconds(1));
-        Write("old.sms.txt", Retention + TimeSpan.FromDays(30));
-        Write(".old.eml.0123.tmp", Retention + TimeSpan.FromDays(1)); // a write a crash interrupted
-        Write("young.eml", Retention - TimeSpan.FromSeconds(1));
-        Write("README.txt", Retention + TimeSpan.FromDays(1)); // not ours
+        Write($"{Guid.NewGuid():D}.eml", Retention + TimeSpan.FromMinutes(1)); // from a database started afresh
+        Write($"{Guid.NewGuid():D}.sms.txt", Retention + TimeSpan.FromDays(30));
+        Write($".{Guid.NewGuid():D}.eml.0123.tmp", Retention + TimeSpan.FromDays(1)); // a write a crash interrupted
+        var young = $"{Guid.NewGuid():D}.eml";
+        Write(young, Retention - TimeSpan.FromHours(1));
+        Write("README.txt", Retention + TimeSpan.FromDays(1)); // not a message: never touched
 
-        var sender = Harness.Get<OutboxSender>();
-        Assert.Equal(3, sender.PruneOutboxFolder());
-        Assert.Equal(["README.txt", "young.eml"], Directory.GetFiles(folder).Select(Path.GetFileName).Order());
-
-        Harness.Time.Advance(TimeSpan.FromSeconds(2)); // young.eml is now past the retention, but the folder was just looked at
-        Assert.Equal(0, sender.PruneOutboxFolder());
-        Harness.Time.Advance(TimeSpan.FromHours(1));
-        Assert.Equal(1, sender.PruneOutboxFolder());
-        Assert.Equal(["README.txt"], Directory.GetFiles(folder).Select(Path.GetFileName));
+        Assert.Equal(3, await Harness.Get<OutboxSender>().PruneOutboxFolderAsync(CancellationToken.None));
+        Assert.Equal(new[] { "README.txt", young }.Order(StringComparer.Ordinal), Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [DbFact]
@@ -156,21 +176,11 @@ public abstract class StoredLinksTests(SqlDialect dialect) : DatabaseTest(dialec
     {
         var sender = NewSender(new CapturingTransport(0), new NotificationOptions { OutboxFileRetention = TimeSpan.Zero });
         Directory.CreateDirectory(Harness.OutboxFolder);
-        var path = Path.Combine(Harness.OutboxFolder, "kept.eml");
+        var path = Path.Combine(Harness.OutboxFolder, $"{Guid.NewGuid():D}.eml");
         await File.WriteAllTextAsync(path, "x");
-        File.SetLastWriteTimeUtc(path, Harness.Time.GetUtcNow().AddYears(-1).UtcDateTime);
-        Assert.Equal(0, sender.PruneOutboxFolder());
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddYears(-1));
+        Assert.Equal(0, await sender.PruneOutboxFolderAsync(CancellationToken.None));
         Assert.True(File.Exists(path));
-    }
-
-    [DbFact]
-    public async Task A_pickup_file_is_dated_by_the_outbox_clock()
-    {
-        var seed = await Harness.SeedAsync();
-        (await Harness.Get<CreateAppointment>().HandleAsync(new CreateAppointmentRequest(seed.Patient.Id, [seed.Therapist.Id], Start, 50))).Unwrap();
-        Harness.Time.Advance(TimeSpan.FromMinutes(3));
-        await Harness.Get<OutboxSender>().RunOnceAsync(CancellationToken.None);
-        Assert.All(Directory.GetFiles(Harness.OutboxFolder), f => Assert.Equal(Harness.Time.GetUtcNow().UtcDateTime, File.GetLastWriteTimeUtc(f)));
     }
 
     private OutboxSender NewSender(IMailTransport transport, NotificationOptions options) => new(
