@@ -74,4 +74,49 @@ internal static class RelayMetrics
     public static readonly Counter.Child DroppedNoKeys = Dropped.WithLabels("before-keys");
     public static readonly Counter.Child DroppedUnknownSsrc = Dropped.WithLabels("unknown-ssrc");
     public static readonly Counter.Child DroppedSendFailed = Dropped.WithLabels("send-failed");
+
+    /// <summary>A packet for an ICE-TCP connection whose send queue was full (the subscriber reads too slowly or not at all).</summary>
+    public static readonly Counter.Child DroppedTcpQueueFull = Dropped.WithLabels("tcp-queue-full");
+
+    public static readonly Gauge TcpConnections = Metrics.CreateGauge(
+        "teletherapy_relay_tcp_connections", "Open ICE-TCP connections.");
+
+    private static readonly Counter TcpRefused = Metrics.CreateCounter(
+        "teletherapy_relay_tcp_connections_refused_total",
+        "ICE-TCP connections refused or closed by a limit, by reason: connection-limit and address-limit (closed at accept), idle-timeout (no valid STUN check in time), send-stalled (the send queue stayed full).",
+        new CounterConfiguration { LabelNames = ["reason"] });
+
+    public static readonly Counter.Child TcpRefusedConnectionLimit = TcpRefused.WithLabels("connection-limit");
+    public static readonly Counter.Child TcpRefusedAddressLimit = TcpRefused.WithLabels("address-limit");
+    public static readonly Counter.Child TcpClosedIdle = TcpRefused.WithLabels("idle-timeout");
+    public static readonly Counter.Child TcpClosedStalled = TcpRefused.WithLabels("send-stalled");
+
+    private static readonly Counter LimitsHit = Metrics.CreateCounter(
+        "teletherapy_relay_limits_hit_total",
+        "Requests or packets refused by one of the relay's caps (the Media options), by limit (MediaLimits).",
+        new CounterConfiguration { LabelNames = ["limit"] });
+
+    public static readonly Counter.Child LimitSdpSize = LimitsHit.WithLabels(MediaLimits.SdpSize);
+    public static readonly Counter.Child LimitMediaSections = LimitsHit.WithLabels(MediaLimits.MediaSections);
+    public static readonly Counter.Child LimitSimulcastLayers = LimitsHit.WithLabels(MediaLimits.SimulcastLayers);
+    public static readonly Counter.Child LimitPeersPerRouter = LimitsHit.WithLabels(MediaLimits.PeersPerRouter);
+    public static readonly Counter.Child LimitRouters = LimitsHit.WithLabels(MediaLimits.Routers);
+    public static readonly Counter.Child LimitTransports = LimitsHit.WithLabels(MediaLimits.Transports);
+    public static readonly Counter.Child LimitDtlsHandshakes = LimitsHit.WithLabels(MediaLimits.DtlsHandshakes);
+    public static readonly Counter.Child LimitConnectionTests = LimitsHit.WithLabels(MediaLimits.ConnectionTests);
+    public static readonly Counter.Child LimitConnectionTestsPerAddress = LimitsHit.WithLabels(MediaLimits.ConnectionTestsPerAddress);
+
+    public static Counter.Child LimitHit(string limit) => limit switch
+    {
+        MediaLimits.SdpSize => LimitSdpSize,
+        MediaLimits.MediaSections => LimitMediaSections,
+        MediaLimits.SimulcastLayers => LimitSimulcastLayers,
+        MediaLimits.PeersPerRouter => LimitPeersPerRouter,
+        MediaLimits.Routers => LimitRouters,
+        MediaLimits.Transports => LimitTransports,
+        MediaLimits.DtlsHandshakes => LimitDtlsHandshakes,
+        MediaLimits.ConnectionTests => LimitConnectionTests,
+        MediaLimits.ConnectionTestsPerAddress => LimitConnectionTestsPerAddress,
+        _ => LimitsHit.WithLabels(limit),
+    };
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
@@ -14,21 +16,34 @@ namespace Teletherapy.MediaRelay.Transport;
 /// thread with blocking receives into one reused buffer (no allocation per packet); each packet is
 /// handed synchronously to the endpoint its remote is bound to, or — for a first STUN check — to the
 /// endpoint whose ICE ufrag it names. Anything else is dropped and counted.
+/// ICE-TCP connections are bounded: at most <see cref="MediaOptions.MaxTcpConnections"/> in all and
+/// <see cref="MediaOptions.MaxTcpConnectionsPerAddress"/> per address range (further connects are closed at once),
+/// each closed unless a valid STUN check comes within <see cref="MediaOptions.TcpIdleTimeoutSeconds"/>, and none
+/// holds a receive buffer while it has nothing to read (see <see cref="TcpConnection"/> for the send side).
 /// </summary>
 public sealed partial class MediaSockets : IHostedService, IDisposable
 {
+    /// <summary>A read takes at most this much; the buffer is rented only while data is waiting.</summary>
+    private const int TcpReadBufferBytes = 16 * 1024;
+
     private readonly MediaOptions _options;
     private readonly ILogger<MediaSockets> _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _tcpLimitsLock = new();
+    private readonly Dictionary<AddressRange, int> _tcpPerAddress = [];
+    private readonly ConcurrentDictionary<long, TcpConnection> _tcpConnections = new();
     private Socket? _udp;
     private TcpListener? _tcp;
     private Thread? _udpThread;
     private long _nextTcpConnectionId;
+    private int _tcpOpen;
 
-    public MediaSockets(IOptions<MediaOptions> options, ILogger<MediaSockets> logger)
+    public MediaSockets(IOptions<MediaOptions> options, ILogger<MediaSockets> logger, TimeProvider? time = null)
     {
         _options = options.Value;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>True while both the UDP socket and the TCP listener are bound.</summary>
@@ -41,6 +56,12 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     public int TcpPort => (_tcp?.LocalEndpoint as IPEndPoint)?.Port ?? 0;
 
     internal TransportDirectory Directory { get; } = new();
+
+    /// <summary>Open ICE-TCP connections.</summary>
+    internal int TcpConnectionCount => _tcpConnections.Count;
+
+    /// <summary>The open ICE-TCP connections (tests look at their buffers).</summary>
+    internal ICollection<TcpConnection> TcpConnections => _tcpConnections.Values;
 
     internal Socket? Udp => _udp;
 
@@ -189,24 +210,123 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                 continue;
             }
 
-            var connection = new TcpConnection(socket, Interlocked.Increment(ref _nextTcpConnectionId));
-            _ = ReadTcpAsync(connection, stopping);
+            if (!TryAdmitTcp(socket, out var range))
+            {
+                continue;
+            }
+
+            TcpConnection connection;
+            try
+            {
+                connection = new TcpConnection(
+                    socket,
+                    Interlocked.Increment(ref _nextTcpConnectionId),
+                    _time,
+                    _options.TcpSendQueueBytes,
+                    TimeSpan.FromSeconds(_options.TcpSendStallSeconds));
+            }
+            catch (SocketException)
+            {
+                // Reset before we got to it.
+                socket.Dispose();
+                ReleaseTcp(range);
+                continue;
+            }
+
+            _tcpConnections[connection.Id] = connection;
+            RelayMetrics.TcpConnections.Inc();
+            connection.StartIdleTimer(TimeSpan.FromSeconds(_options.TcpIdleTimeoutSeconds));
+            _ = ReadTcpAsync(connection, range, stopping);
         }
     }
 
-    private async Task ReadTcpAsync(TcpConnection connection, CancellationToken stopping)
+    /// <summary>
+    /// Counts a new connection against the caps, or closes it at once (with a reset, so neither side keeps state) and
+    /// counts the refusal.
+    /// </summary>
+    private bool TryAdmitTcp(Socket socket, out AddressRange range)
     {
-        var framer = new Rfc4571Framer();
-        var buffer = new byte[16 * 1024];
+        range = default;
+        Prometheus.Counter.Child? refused = null;
+        try
+        {
+            range = AddressRange.Of(((IPEndPoint)socket.RemoteEndPoint!).Address);
+            lock (_tcpLimitsLock)
+            {
+                _tcpPerAddress.TryGetValue(range, out var fromRange);
+                if (_tcpOpen >= _options.MaxTcpConnections)
+                {
+                    refused = RelayMetrics.TcpRefusedConnectionLimit;
+                }
+                else if (fromRange >= _options.MaxTcpConnectionsPerAddress)
+                {
+                    refused = RelayMetrics.TcpRefusedAddressLimit;
+                }
+                else
+                {
+                    _tcpPerAddress[range] = fromRange + 1;
+                    _tcpOpen++;
+                    return true;
+                }
+            }
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        refused?.Inc();
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+        }
+
+        socket.Dispose();
+        return false;
+    }
+
+    private void ReleaseTcp(AddressRange range)
+    {
+        lock (_tcpLimitsLock)
+        {
+            _tcpOpen--;
+            if (_tcpPerAddress.TryGetValue(range, out var count) && count > 1)
+            {
+                _tcpPerAddress[range] = count - 1;
+            }
+            else
+            {
+                _tcpPerAddress.Remove(range);
+            }
+        }
+    }
+
+    private async Task ReadTcpAsync(TcpConnection connection, AddressRange range, CancellationToken stopping)
+    {
         try
         {
             while (!stopping.IsCancellationRequested)
             {
-                var read = await connection.Socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, stopping).ConfigureAwait(false);
-                if (read == 0 || !framer.Append(buffer.AsSpan(0, read), (this, connection), static (s, frame) =>
-                        s.Item1.Dispatch(s.connection.Key, frame, s.connection, static c => c)))
+                // Wait for data without a buffer: an idle connection holds none.
+                await connection.Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, stopping).ConfigureAwait(false);
+                var buffer = ArrayPool<byte>.Shared.Rent(TcpReadBufferBytes);
+                try
                 {
-                    break;
+                    var read = await connection.Socket.ReceiveAsync(buffer.AsMemory(0, TcpReadBufferBytes), SocketFlags.None, stopping).ConfigureAwait(false);
+                    if (read == 0 || !connection.Framer.Append(buffer.AsSpan(0, read), (this, connection), static (s, frame) =>
+                            s.Item1.Dispatch(s.connection.Key, frame, s.connection, static c => c)))
+                    {
+                        break;
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
             }
         }
@@ -233,6 +353,10 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                 binding.Endpoint.OnPathClosed(connection);
                 Directory.Unbind(connection.Key, binding.Endpoint);
             }
+
+            _tcpConnections.TryRemove(connection.Id, out _);
+            ReleaseTcp(range);
+            RelayMetrics.TcpConnections.Dec();
         }
     }
 

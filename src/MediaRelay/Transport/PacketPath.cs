@@ -15,7 +15,10 @@ internal abstract class PacketPath
 
     public abstract bool IsOpen { get; }
 
-    /// <summary>Sends one packet; returns false when it could not be handed to the kernel (counted by the caller).</summary>
+    /// <summary>
+    /// Sends one packet without blocking; returns false when it could not be sent (counted here, in
+    /// <c>teletherapy_relay_packets_dropped_total</c>, with the reason the path knows).
+    /// </summary>
     public abstract bool Send(ReadOnlySpan<byte> packet);
 }
 
@@ -44,15 +47,19 @@ internal sealed class UdpPacketPath : PacketPath
     {
         try
         {
-            return _socket.SendTo(packet, SocketFlags.None, _address) == packet.Length;
+            if (_socket.SendTo(packet, SocketFlags.None, _address) == packet.Length)
+            {
+                return true;
+            }
         }
         catch (SocketException)
         {
-            return false;
         }
         catch (ObjectDisposedException)
         {
-            return false;
         }
+
+        RelayMetrics.DroppedSendFailed.Inc();
+        return false;
     }
 }

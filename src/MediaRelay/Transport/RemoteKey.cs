@@ -28,6 +28,9 @@ internal readonly struct RemoteKey : IEquatable<RemoteKey>
 
     public int Port => _port;
 
+    /// <summary>The remote's address range (IPv4 address or IPv6 /64), for per-address limits.</summary>
+    public AddressRange AddressRange => AddressRange.FromBits(_high, _low);
+
     /// <summary>Writes the address (4 bytes for IPv4, 16 for IPv6) for XOR-MAPPED-ADDRESS; returns its length.</summary>
     public int WriteAddress(Span<byte> destination)
     {

@@ -1,48 +1,93 @@
 using System.Buffers.Binary;
+using System.Numerics;
 
 namespace Teletherapy.MediaRelay.Transport;
 
 /// <summary>
 /// RTP/RTCP/STUN/DTLS over a TCP stream (RFC 4571 §2, used by ICE-TCP, RFC 6544): each packet is preceded
-/// by a 16-bit big-endian length. Reads arrive in arbitrary pieces; this reassembles whole packets.
+/// by a 16-bit big-endian length. Reads arrive in arbitrary pieces; this reassembles whole packets. A frame that
+/// lies whole in one read is handed on in place; only a frame split across reads is copied, into storage made on
+/// first need and sized to the frame, so a connection that never sends a split frame holds no buffer at all.
 /// </summary>
 internal sealed class Rfc4571Framer
 {
-    /// <summary>Largest frame we accept; RFC 4571 allows 65535, media never comes near it.</summary>
+    /// <summary>Largest frame RFC 4571 can express; media never comes near it.</summary>
     public const int MaxFrame = 65535;
 
-    private readonly byte[] _buffer = new byte[2 + MaxFrame];
+    /// <summary>The smallest reassembly storage: a media packet or a DTLS flight fits, so it rarely grows.</summary>
+    private const int MinimumStorage = 2048;
+
+    private byte[]? _storage;
+    private int _headerBytes;
+    private int _length;
     private int _filled;
 
+    /// <summary>Frames longer than this fail the stream (<see cref="Append{TState}"/> returns false). Default <see cref="MaxFrame"/>.</summary>
+    public int MaxFrameLength { get; set; } = MaxFrame;
+
+    /// <summary>Bytes of reassembly storage held (0 until a frame is split across reads).</summary>
+    public int StorageBytes => _storage?.Length ?? 0;
+
     /// <summary>
-    /// Appends received bytes and calls <paramref name="onFrame"/> for every complete frame (the span is only
-    /// valid during the call). Returns false if the stream cannot be valid (a zero-length frame), after which
-    /// the connection should be closed.
+    /// Takes received bytes and calls <paramref name="onFrame"/> for every complete frame (the span is only valid during
+    /// the call, and may be part of <paramref name="data"/>). Returns false if the stream cannot be valid (a zero-length
+    /// frame, or one longer than <see cref="MaxFrameLength"/>), after which the connection should be closed.
     /// </summary>
-    public bool Append<TState>(ReadOnlySpan<byte> data, TState state, FrameHandler<TState> onFrame)
+    public bool Append<TState>(Span<byte> data, TState state, FrameHandler<TState> onFrame)
     {
         while (!data.IsEmpty)
         {
-            var need = _filled < 2 ? 2 - _filled : 2 + BinaryPrimitives.ReadUInt16BigEndian(_buffer) - _filled;
-            var take = Math.Min(need, data.Length);
-            data[..take].CopyTo(_buffer.AsSpan(_filled));
-            _filled += take;
-            data = data[take..];
-
-            if (_filled < 2)
+            if (_headerBytes < 2)
             {
+                if (_headerBytes == 0 && data.Length >= 2)
+                {
+                    int length = BinaryPrimitives.ReadUInt16BigEndian(data);
+                    if (!IsAcceptable(length))
+                    {
+                        return false;
+                    }
+
+                    if (data.Length >= 2 + length)
+                    {
+                        onFrame(state, data.Slice(2, length));
+                        data = data[(2 + length)..];
+                        continue;
+                    }
+
+                    _length = length;
+                    _headerBytes = 2;
+                    data = data[2..];
+                }
+                else
+                {
+                    _length = (_length << 8) | data[0];
+                    _headerBytes++;
+                    data = data[1..];
+                    if (_headerBytes < 2)
+                    {
+                        continue;
+                    }
+
+                    if (!IsAcceptable(_length))
+                    {
+                        return false;
+                    }
+                }
+
+                _filled = 0;
+                EnsureStorage(_length);
                 continue;
             }
 
-            var length = BinaryPrimitives.ReadUInt16BigEndian(_buffer);
-            if (length == 0)
+            var take = Math.Min(_length - _filled, data.Length);
+            data[..take].CopyTo(_storage.AsSpan(_filled));
+            _filled += take;
+            data = data[take..];
+            if (_filled == _length)
             {
-                return false;
-            }
-
-            if (_filled == 2 + length)
-            {
-                onFrame(state, _buffer.AsSpan(2, length));
+                onFrame(state, _storage.AsSpan(0, _length));
+                _headerBytes = 0;
+                _length = 0;
                 _filled = 0;
             }
         }
@@ -61,6 +106,17 @@ internal sealed class Rfc4571Framer
         BinaryPrimitives.WriteUInt16BigEndian(destination, (ushort)packet.Length);
         packet.CopyTo(destination[2..]);
         return packet.Length + 2;
+    }
+
+    // RFC 4571 §2: a zero length cannot occur in a valid stream.
+    private bool IsAcceptable(int length) => length > 0 && length <= MaxFrameLength;
+
+    private void EnsureStorage(int length)
+    {
+        if (_storage is null || _storage.Length < length)
+        {
+            _storage = new byte[Math.Min(MaxFrame, Math.Max(MinimumStorage, (int)BitOperations.RoundUpToPowerOf2((uint)length)))];
+        }
     }
 }
 

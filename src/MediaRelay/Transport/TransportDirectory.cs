@@ -44,8 +44,15 @@ internal sealed class TransportDirectory
         return TryUfragKey(ufrag, out var key) && _byUfrag.TryGetValue(key, out endpoint);
     }
 
-    /// <summary>Binds a path to an endpoint; a path already bound to another endpoint moves (the browser re-used a port).</summary>
-    public void Bind(PacketPath path, IMediaEndpoint endpoint) => _byRemote[path.Key] = new Binding(endpoint, path);
+    /// <summary>
+    /// Binds a path to an endpoint after an authenticated check; a path already bound to another endpoint moves (the
+    /// browser re-used a port). An ICE-TCP connection so bound has passed its first valid check: its idle timer stops.
+    /// </summary>
+    public void Bind(PacketPath path, IMediaEndpoint endpoint)
+    {
+        _byRemote[path.Key] = new Binding(endpoint, path);
+        (path as TcpConnection)?.MarkAuthenticated();
+    }
 
     public bool TryGet(RemoteKey key, out Binding binding) => _byRemote.TryGetValue(key, out binding!);
 

@@ -21,6 +21,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private readonly DtlsCertificate _certificate;
     private readonly TimeProvider _time;
     private readonly DtlsOptions _dtlsOptions;
+    private readonly DtlsHandshakeSlots? _handshakeSlots;
     private readonly IceLiteAgent _ice;
     private readonly Lock _inboundLock = new();
     private readonly Lock _outboundLock = new();
@@ -35,15 +36,24 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private SrtpContext? _outbound;
     private volatile PacketPath? _selected;
     private long _dtlsStarted;
+    private int _holdsHandshakeSlot;
     private int _state;
 
-    public WebRtcTransport(string id, TransportDirectory directory, DtlsCertificate certificate, TimeProvider time, DtlsOptions? dtlsOptions = null)
+    /// <param name="handshakeSlots">Shared cap on DTLS handshakes in progress; none when null.</param>
+    public WebRtcTransport(
+        string id,
+        TransportDirectory directory,
+        DtlsCertificate certificate,
+        TimeProvider time,
+        DtlsOptions? dtlsOptions = null,
+        DtlsHandshakeSlots? handshakeSlots = null)
     {
         Id = id;
         _directory = directory;
         _certificate = certificate;
         _time = time;
         _dtlsOptions = dtlsOptions ?? new DtlsOptions();
+        _handshakeSlots = handshakeSlots;
         _ice = new IceLiteAgent(IceCredentials.Create());
         while (!_directory.RegisterUfrag(_ice.Local.UfragBytes, this))
         {
@@ -184,6 +194,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 
         // The selected path stays set so the DTLS thread can still send close_notify; media sends check the state.
         _dtls?.Close();
+        ReturnHandshakeSlot();
         lock (_inboundLock)
         {
             _inbound?.Dispose();
@@ -277,6 +288,18 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
             {
                 if (_dtls is null)
                 {
+                    if (_handshakeSlots is not null)
+                    {
+                        if (!_handshakeSlots.TryTake())
+                        {
+                            // Too many handshakes at once: drop this ClientHello; the browser sends it again (RFC 6347 §4.2.4).
+                            RelayMetrics.LimitDtlsHandshakes.Inc();
+                            return;
+                        }
+
+                        _holdsHandshakeSlot = 1;
+                    }
+
                     _selected ??= path;
                     _dtlsStarted = Stopwatch.GetTimestamp();
                     var session = new DtlsSession(DtlsRole.Server, _certificate, _remoteFingerprint, SendDtls, _dtlsOptions);
@@ -300,8 +323,17 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
     }
 
+    private void ReturnHandshakeSlot()
+    {
+        if (Interlocked.Exchange(ref _holdsHandshakeSlot, 0) == 1)
+        {
+            _handshakeSlots!.Return();
+        }
+    }
+
     private void OnHandshake(Task<DtlsSrtpKeys> handshake)
     {
+        ReturnHandshakeSlot();
         if (!handshake.IsCompletedSuccessfully)
         {
             Dispose();
@@ -414,16 +446,13 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
     }
 
+    /// <summary>Counts a packet sent; one not sent was counted by its path, with the reason.</summary>
     private static void Count(bool sent, int length)
     {
         if (sent)
         {
             RelayMetrics.PacketsSent.Inc();
             RelayMetrics.BytesSent.Inc(length);
-        }
-        else
-        {
-            RelayMetrics.DroppedSendFailed.Inc();
         }
     }
 

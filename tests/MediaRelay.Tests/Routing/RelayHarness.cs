@@ -26,12 +26,12 @@ internal sealed class RelayHarness : IDisposable
 
     public Router Router { get; }
 
-    public static async Task<RelayHarness> StartAsync()
+    /// <summary>Starts the relay; <paramref name="configure"/> may change its options (the limits) before it starts.</summary>
+    public static async Task<RelayHarness> StartAsync(Action<MediaOptions>? configure = null)
     {
-        var sockets = new MediaSockets(
-            Options.Create(new MediaOptions { UdpPort = 0, TcpPort = 0, BindAddress = "127.0.0.1" }),
-            NullLogger<MediaSockets>.Instance);
         var options = new MediaOptions { UdpPort = 0, TcpPort = 0, BindAddress = "127.0.0.1", AnnouncedAddresses = { "127.0.0.1" } };
+        configure?.Invoke(options);
+        var sockets = new MediaSockets(Options.Create(options), NullLogger<MediaSockets>.Instance);
         var relay = new MediaRelayService(sockets, Options.Create(options), TimeProvider.System, NullLogger<MediaRelayService>.Instance);
         await sockets.StartAsync(CancellationToken.None);
         await relay.StartAsync(CancellationToken.None);
@@ -39,16 +39,16 @@ internal sealed class RelayHarness : IDisposable
     }
 
     /// <summary>A peer that has published audio and video (its publish connection is up), admitted or waiting.</summary>
-    public async Task<SyntheticPeer> JoinAndPublishAsync(string id, IceTransportProtocol protocol, bool admit = true)
+    public async Task<SyntheticPeer> JoinAndPublishAsync(string id, IceTransportProtocol protocol, bool admit = true, Router? router = null)
     {
-        var peer = Join(id, protocol, admit);
+        var peer = Join(id, protocol, admit, router);
         await peer.PublishAsync();
         return peer;
     }
 
-    public SyntheticPeer Join(string id, IceTransportProtocol protocol, bool admit = true)
+    public SyntheticPeer Join(string id, IceTransportProtocol protocol, bool admit = true, Router? router = null)
     {
-        var routerPeer = Router.GetOrAddPeer(id);
+        var routerPeer = (router ?? Router).GetOrAddPeer(id);
         if (admit)
         {
             // Peers admitted from the start play the therapist: they also see the tracks of peers still waiting.

@@ -139,6 +139,12 @@ internal sealed class SyntheticPeer : IDisposable
     /// <summary>Audio level to put into our audio packets (RFC 6464, 0 loudest .. 127 silent).</summary>
     public int AudioLevelToSend { get; set; } = 40;
 
+    /// <summary>
+    /// Reset to stall the subscribe connection: its receive thread stops in our listener, so this peer stops reading its
+    /// socket (a subscriber whose browser hangs). Set again to read on.
+    /// </summary>
+    public ManualResetEventSlim SubscribeReading { get; } = new(initialState: true);
+
     public WebRtcClientTransport? PublishTransport => _publish;
 
     public WebRtcClientTransport? SubscribeTransport => _subscribe;
@@ -406,6 +412,7 @@ internal sealed class SyntheticPeer : IDisposable
 
     public void Dispose()
     {
+        SubscribeReading.Set();
         StopSending();
         _publish?.Dispose();
         _subscribe?.Dispose();
@@ -545,9 +552,25 @@ internal sealed class SyntheticPeer : IDisposable
 
     private sealed class Recorder(SyntheticPeer owner, bool publish) : IWebRtcClientTransportListener
     {
-        public void OnRtp(WebRtcClientTransport transport, Span<byte> packet) => owner.OnRtp(packet);
+        public void OnRtp(WebRtcClientTransport transport, Span<byte> packet)
+        {
+            WaitWhileStalled();
+            owner.OnRtp(packet);
+        }
 
-        public void OnRtcp(WebRtcClientTransport transport, Span<byte> packet) => owner.OnRtcp(packet, publish);
+        public void OnRtcp(WebRtcClientTransport transport, Span<byte> packet)
+        {
+            WaitWhileStalled();
+            owner.OnRtcp(packet, publish);
+        }
+
+        private void WaitWhileStalled()
+        {
+            if (!publish)
+            {
+                owner.SubscribeReading.Wait();
+            }
+        }
 
         public void OnClosed(WebRtcClientTransport transport)
         {

@@ -40,20 +40,24 @@ internal sealed class LoopbackSession : IDisposable
 
     public RecordingClientListener ClientListener { get; } = new();
 
-    public static async Task<MediaSockets> StartSocketsAsync()
+    /// <summary>Media sockets on system-chosen loopback ports; <paramref name="configure"/> may set the ICE-TCP limits.</summary>
+    public static async Task<MediaSockets> StartSocketsAsync(Action<MediaOptions>? configure = null, TimeProvider? time = null)
     {
-        var sockets = new MediaSockets(
-            Options.Create(new MediaOptions { UdpPort = 0, TcpPort = 0, BindAddress = "127.0.0.1" }),
-            NullLogger<MediaSockets>.Instance);
+        var options = new MediaOptions { UdpPort = 0, TcpPort = 0, BindAddress = "127.0.0.1" };
+        configure?.Invoke(options);
+        var sockets = new MediaSockets(Options.Create(options), NullLogger<MediaSockets>.Instance, time);
         await sockets.StartAsync(CancellationToken.None);
         return sockets;
     }
 
     /// <summary>Starts the server side, connects a client with <paramref name="clientOptions"/>, waits until both ends have keys.</summary>
-    public static async Task<LoopbackSession> ConnectAsync(IceTransportProtocol protocol, DtlsOptions? clientOptions = null)
+    public static async Task<LoopbackSession> ConnectAsync(IceTransportProtocol protocol, DtlsOptions? clientOptions = null) =>
+        await ConnectAsync(protocol, await StartSocketsAsync(), clientOptions);
+
+    /// <summary>As <see cref="ConnectAsync(IceTransportProtocol, DtlsOptions?)"/> on the given sockets (disposed with the session).</summary>
+    public static async Task<LoopbackSession> ConnectAsync(IceTransportProtocol protocol, MediaSockets sockets, DtlsOptions? clientOptions = null, DtlsHandshakeSlots? handshakeSlots = null)
     {
-        MediaSockets sockets = await StartSocketsAsync();
-        var server = new WebRtcTransport("loopback", sockets.Directory, ServerCertificate, TimeProvider.System);
+        var server = new WebRtcTransport("loopback", sockets.Directory, ServerCertificate, TimeProvider.System, handshakeSlots: handshakeSlots);
         var clientIce = IceCredentials.Create();
         server.SetRemote(clientIce.Ufrag, ClientCertificate.Fingerprint);
         int port = protocol == IceTransportProtocol.Udp ? sockets.UdpPort : sockets.TcpPort;
