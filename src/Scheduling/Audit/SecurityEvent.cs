@@ -125,9 +125,18 @@ public sealed record SecurityEvent
             Detail = $"until={until.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}",
         };
 
-    /// <summary>A read of one patient's data; <paramref name="what"/> names what was read (<c>patient</c>, <c>appointment</c>, <c>emails</c>…).</summary>
-    public static SecurityEvent PatientRead(AuditActor by, Guid patientId, string what = "patient") =>
-        new(SecurityEventKinds.PatientRead, by) { SubjectKind = SecuritySubjects.Patient, SubjectId = patientId, Action = what };
+    /// <summary>
+    /// A read of one patient's data; <paramref name="what"/> names what was read (<c>patient</c>, <c>appointment</c>,
+    /// <c>emails</c>, <c>audit</c>…), <paramref name="appointmentId"/> the appointment it was read through, if any.
+    /// </summary>
+    public static SecurityEvent PatientRead(AuditActor by, Guid patientId, string what = "patient", Guid? appointmentId = null) =>
+        new(SecurityEventKinds.PatientRead, by)
+        {
+            SubjectKind = SecuritySubjects.Patient,
+            SubjectId = patientId,
+            Action = what,
+            Detail = appointmentId is { } id ? $"appointment={id:D}" : null,
+        };
 
     /// <summary>A patient search that returned <paramref name="results"/> patients (the search text is not kept).</summary>
     public static SecurityEvent PatientsSearched(AuditActor by, int results) =>

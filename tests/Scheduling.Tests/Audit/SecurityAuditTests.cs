@@ -59,7 +59,9 @@ public abstract class SecurityAuditTests(SqlDialect dialect) : DatabaseTest(dial
         var staffId = Guid.NewGuid();
         var first = await Audit.RecordAsync(SecurityEvent.SignedIn(staffId));
         Harness.Time.Advance(TimeSpan.FromTicks(1_234_567)); // sub-microsecond ticks are cut before hashing
-        await Audit.RecordAsync(SecurityEvent.PatientRead(AuditActor.Staff(staffId), Guid.NewGuid()));
+        var appointmentId = Guid.NewGuid();
+        var read = await Audit.RecordAsync(SecurityEvent.PatientRead(AuditActor.Staff(staffId), Guid.NewGuid(), "emails", appointmentId));
+        Assert.Equal(("emails", $"appointment={appointmentId:D}"), (read.Action, read.Detail));
         var last = await Audit.RecordAsync(SecurityEvent.SignedOut(staffId));
 
         Assert.Equal(1, first.Id);
