@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Clinics;
 using Teletherapy.Scheduling.Staff;
 using Teletherapy.Signaling.Abuse;
@@ -23,7 +24,7 @@ internal static class AuthEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/auth/login", async (LoginRequest body, StaffAccounts staff, SignInThrottle throttle, HttpContext context, ILogger<LoginRequest> logger, CancellationToken ct) =>
+        api.MapPost("/auth/login", async (LoginRequest body, StaffAccounts staff, SignInThrottle throttle, SecurityAudit audit, TimeProvider time, HttpContext context, ILogger<LoginRequest> logger, CancellationToken ct) =>
         {
             // A slowed-down or locked account is refused before the (deliberately slow) password hash.
             if (throttle.RetryAfter(body.Email) is { } wait)
@@ -42,17 +43,21 @@ internal static class AuthEndpoints
                 identity = await staff.VerifyPasswordAsync(body.Email, body.Password, ct);
             }
 
+            // Refusals before the hash (429) are not recorded one by one: a flood must not become a flood of writes.
             if (identity is null)
             {
+                await audit.RecordAsync(SecurityEvent.SignInFailed(body.Email), ct);
                 if (throttle.Failed(body.Email))
                 {
                     SignInLog.Locked(logger, SignInThrottle.Lockout.TotalMinutes);
+                    await audit.RecordAsync(SecurityEvent.SignInLocked(body.Email, time.GetUtcNow() + SignInThrottle.Lockout), ct);
                 }
 
                 return ApiProblems.Problem(StatusCodes.Status401Unauthorized, ApiProblems.InvalidCredentials, "The email or the password is not right.");
             }
 
             throttle.Succeeded(body.Email);
+            await audit.RecordAsync(SecurityEvent.SignedIn(identity.Id), ct);
             await context.SignInAsync(AuthSetup.CookieScheme, AuthSetup.StaffPrincipal(identity));
             return Results.Ok(StaffResponse.From(identity));
         })
@@ -61,8 +66,13 @@ internal static class AuthEndpoints
         .WithName("Login").WithSummary("Staff sign-in: sets the auth cookie. A deactivated account is refused like a wrong password; repeated wrong passwords slow the account down and lock it for 15 minutes (429 with Retry-After).").WithTags("Auth")
         .Produces<StaffResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
 
-        api.MapPost("/auth/logout", async (HttpContext context) =>
+        api.MapPost("/auth/logout", async (HttpContext context, SecurityAudit audit, CancellationToken ct) =>
         {
+            if (context.User.StaffId() is { } staffId)
+            {
+                await audit.RecordAsync(SecurityEvent.SignedOut(staffId), ct);
+            }
+
             await context.SignOutAsync(AuthSetup.CookieScheme);
             return Results.NoContent();
         })
@@ -82,7 +92,7 @@ internal static class AuthEndpoints
         .WithName("GetSetup").WithSummary("Whether the one-time setup is still open (no staff account exists yet).").WithTags("Auth")
         .Produces<SetupStatus>();
 
-        api.MapPost("/setup", async (FirstRunRequest body, FirstRunSetup setup, HttpContext context, CancellationToken ct) =>
+        api.MapPost("/setup", async (FirstRunRequest body, FirstRunSetup setup, SecurityAudit audit, HttpContext context, CancellationToken ct) =>
         {
             var result = await setup.HandleAsync(body, ct);
             if (!result.IsOk)
@@ -90,6 +100,7 @@ internal static class AuthEndpoints
                 return ApiProblems.From(result, Results.Ok);
             }
 
+            await audit.RecordAsync(SecurityEvent.SignedIn(result.Value!.Id), ct);
             await context.SignInAsync(AuthSetup.CookieScheme, AuthSetup.StaffPrincipal(result.Value!));
             return Results.Created($"/api/v1/staff/{result.Value!.Id}", StaffResponse.From(result.Value!));
         })

@@ -1,4 +1,5 @@
 using Teletherapy.Scheduling.Access;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Clinics;
 using Teletherapy.Scheduling.Patients;
 using Teletherapy.Scheduling.Staff;
@@ -35,8 +36,8 @@ internal static class ClinicEndpoints
             .WithName("GetClinic").WithSummary("The clinic: name, time zone, reminders feature.")
             .Produces<Clinic>().ProducesProblem(StatusCodes.Status404NotFound);
 
-        clinic.MapPut("/clinic", async (SaveClinicRequest body, ClinicSettings clinics, CancellationToken ct) =>
-            ApiProblems.From(await clinics.SaveDefaultAsync(body, ct), Results.Ok))
+        clinic.MapPut("/clinic", async (SaveClinicRequest body, ClinicSettings clinics, HttpContext context, CancellationToken ct) =>
+            ApiProblems.From(await clinics.SaveDefaultAsync(body, By(context), ct), Results.Ok))
             .RequireAuthorization(AuthSetup.AdminPolicy)
             .WithName("SaveClinic").WithSummary("Creates or updates the clinic (admins). timeZone is an IANA id (e.g. Europe/Berlin).")
             .Produces<Clinic>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden);
@@ -48,14 +49,14 @@ internal static class ClinicEndpoints
             .WithName("ListStaff").WithSummary("Every staff account with role and whether it is active (admins).")
             .Produces<List<StaffAccountResponse>>().ProducesProblem(StatusCodes.Status403Forbidden);
 
-        staff.MapPost("", async (AddStaffRequest body, StaffAccounts accounts, CancellationToken ct) =>
-            ApiProblems.From(await accounts.AddAsync(body, ct), s => Results.Created($"/api/v1/staff/{s.Id}", new CreatedId(s.Id))))
+        staff.MapPost("", async (AddStaffRequest body, StaffAccounts accounts, HttpContext context, CancellationToken ct) =>
+            ApiProblems.From(await accounts.AddAsync(body, By(context), ct), s => Results.Created($"/api/v1/staff/{s.Id}", new CreatedId(s.Id))))
             .WithName("AddStaff").WithSummary("Adds a staff member who signs in with email and password; role admin, scheduler or therapist (default).")
             .Produces<CreatedId>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden);
 
-        staff.MapPut("/{id:guid}", async (Guid id, UpdateStaffRequest body, StaffAccounts accounts, StaffConnections connections, CancellationToken ct) =>
+        staff.MapPut("/{id:guid}", async (Guid id, UpdateStaffRequest body, StaffAccounts accounts, StaffConnections connections, HttpContext context, CancellationToken ct) =>
         {
-            var result = await accounts.UpdateAsync(id, body, ct);
+            var result = await accounts.UpdateAsync(id, body, By(context), ct);
             if (result.IsOk && !result.Value!.Active)
             {
                 // After the commit: the cookie is refused from the next request on; open hub connections close now.
@@ -84,7 +85,7 @@ internal static class ClinicEndpoints
 
     private static void MapPatients(RouteGroupBuilder patients)
     {
-        patients.MapGet("", async (string? search, HttpContext context, PatientDirectory directory, CancellationToken ct) =>
+        patients.MapGet("", async (string? search, HttpContext context, PatientDirectory directory, SecurityAudit audit, CancellationToken ct) =>
         {
             if (search is { Length: > 200 })
             {
@@ -92,7 +93,10 @@ internal static class ClinicEndpoints
             }
 
             var visible = AccessPolicy.VisibleTherapist(context.User.Caller()!);
-            return Results.Ok((await directory.SearchAsync(search, visible, ct)).Select(PatientResponse.From).ToList());
+            var found = (await directory.SearchAsync(search, visible, ct)).Select(PatientResponse.From).ToList();
+            // A search reads patient data: who searched and how many came back (never the search text).
+            await audit.RecordAsync(SecurityEvent.PatientsSearched(By(context), found.Count), ct);
+            return Results.Ok(found);
         })
             .RequireAuthorization(AuthSetup.StaffOrIntegratorPolicy)
             .WithName("ListPatients")
@@ -105,18 +109,21 @@ internal static class ClinicEndpoints
             .WithName("GetPatient").WithSummary("One patient with contacts.")
             .Produces<PatientResponse>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
-        patients.MapPost("", async (AddPatientRequest body, AddPatient add, CancellationToken ct) =>
-            ApiProblems.From(await add.HandleAsync(body, ct), p => Results.Created($"/api/v1/patients/{p.Id}", PatientResponse.From(p))))
+        patients.MapPost("", async (AddPatientRequest body, AddPatient add, HttpContext context, CancellationToken ct) =>
+            ApiProblems.From(await add.HandleAsync(body, By(context), ct), p => Results.Created($"/api/v1/patients/{p.Id}", PatientResponse.From(p))))
             .RequireAuthorization(AuthSetup.ManagePatientsPolicy)
             .WithName("AddPatient").WithSummary("Adds a patient with contacts (at least one; at most one primary contact; email and SMS reminder preferences).")
             .Produces<PatientResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden);
 
-        patients.MapPut("/{id:guid}", async (Guid id, UpdatePatientRequest body, UpdatePatient update, CancellationToken ct) =>
-            ApiProblems.From(await update.HandleAsync(id, body, ct), p => Results.Ok(PatientResponse.From(p))))
+        patients.MapPut("/{id:guid}", async (Guid id, UpdatePatientRequest body, UpdatePatient update, HttpContext context, CancellationToken ct) =>
+            ApiProblems.From(await update.HandleAsync(id, body, By(context), ct), p => Results.Ok(PatientResponse.From(p))))
             .RequireAuthorization(AuthSetup.ManagePatientsPolicy)
             .RequirePatient(PatientAction.Write)
             .WithName("UpdatePatient")
             .WithSummary("Edits a patient: a contact with an id is updated, one without is added, an existing contact left out is removed (its links stop working).")
             .Produces<PatientResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
     }
+
+    /// <summary>Who makes a change, for the security audit trail (the endpoint's policy guarantees a caller).</summary>
+    private static AuditActor By(HttpContext context) => AuditActor.From(context.User.Caller()!);
 }

@@ -15,7 +15,11 @@ internal static class SchedulingApi
     {
         var config = builder.Configuration;
         builder.Services.Configure<SmtpOptions>(config.GetSection(SmtpOptions.SectionName));
-        builder.Services.Configure<NotificationOptions>(o => o.PublicBaseUrl = PublicBaseUrl(config));
+        builder.Services.Configure<NotificationOptions>(o =>
+        {
+            o.PublicBaseUrl = PublicBaseUrl(config);
+            o.OutboxFileRetention = TimeSpan.FromDays(config.GetValue("Teletherapy:OutboxFileRetentionDays", 7.0));
+        });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
         builder.AddTeletherapyAuth();
@@ -41,6 +45,7 @@ internal static class SchedulingApi
         JoinEndpoints.Map(api);
         PortalEndpoints.Map(api);
         WaitingCountEndpoints.Map(api);
+        AuditEndpoints.Map(api);
         return app;
     }
 

@@ -1,4 +1,5 @@
 using Teletherapy.Scheduling.Access;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Appointments;
 using Teletherapy.Scheduling.Calendar;
 using Teletherapy.Scheduling.Patients;
@@ -38,6 +39,14 @@ internal static class ResourceAccess
             }
 
             http.Items[typeof(AppointmentView)] = appointment;
+            if (action is AppointmentAction.Read or AppointmentAction.ReadAudit)
+            {
+                // An appointment's details, emails and audit are patient data: the read goes to the security trail.
+                await http.RequestServices.GetRequiredService<SecurityAudit>().RecordAsync(
+                    SecurityEvent.PatientRead(AuditActor.From(caller), appointment.PatientId, action == AppointmentAction.Read ? "appointment" : "appointment-audit", appointment.Id),
+                    http.RequestAborted);
+            }
+
             return await next(context);
         });
 
@@ -67,6 +76,11 @@ internal static class ResourceAccess
             }
 
             http.Items[typeof(Patient)] = patient;
+            if (action == PatientAction.Read)
+            {
+                await http.RequestServices.GetRequiredService<SecurityAudit>().RecordAsync(SecurityEvent.PatientRead(AuditActor.From(caller), id), http.RequestAborted);
+            }
+
             return await next(context);
         });
 

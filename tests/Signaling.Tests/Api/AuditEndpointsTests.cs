@@ -18,7 +18,7 @@ namespace Teletherapy.Signaling.Tests.Api;
 /// <summary>
 /// <c>GET /api/v1/audit</c> and <c>GET /api/v1/audit/verify</c>: admins and integrators only, ids only, paged, and the
 /// verification naming the row changed behind the server's back. The server is the real one (SQLite, in memory over
-/// TestServer); the audit routes are added here when the composition does not map them yet.
+/// TestServer).
 /// </summary>
 public sealed class AuditEndpointsTests : IAsyncLifetime
 {
@@ -53,11 +53,6 @@ public sealed class AuditEndpointsTests : IAsyncLifetime
         builder.Services.AddSingleton<TimeProvider>(_time);
         _app = builder.Build();
         _app.UseTeletherapy();
-        if (!Maps(_app, "/api/v1/audit/verify"))
-        {
-            AuditEndpoints.Map(_app.MapGroup("/api/v1"));
-        }
-
         await _app.StartAsync();
     }
 
@@ -74,9 +69,6 @@ public sealed class AuditEndpointsTests : IAsyncLifetime
             // left for the temp cleaner
         }
     }
-
-    private static bool Maps(IEndpointRouteBuilder app, string route) =>
-        app.DataSources.SelectMany(s => s.Endpoints).OfType<RouteEndpoint>().Any(e => e.RoutePattern.RawText == route);
 
     private HttpClient Client(string? apiKey = null)
     {
@@ -175,6 +167,38 @@ public sealed class AuditEndpointsTests : IAsyncLifetime
         {
             Assert.DoesNotContain(personal, everything, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Sign_ins_patient_reads_and_changes_made_through_the_api_are_on_the_trail_with_their_actor()
+    {
+        using var integrator = Client(ApiKey);
+        (await integrator.PutAsJsonAsync("/api/v1/clinic", new { name = "Lindenhof Praxis", timeZone = "Europe/Berlin", remindersEnabled = false })).EnsureSuccessStatusCode();
+        var admin = (await (await integrator.PostAsJsonAsync("/api/v1/staff", new { name = "Alex", email = "alex@clinic.example", password = Password, role = "admin" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        using var staff = Client();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await staff.PostAsJsonAsync("/api/v1/auth/login", new { email = "alex@clinic.example", password = "wrong password" })).StatusCode);
+        var login = await staff.PostAsJsonAsync("/api/v1/auth/login", new { email = "alex@clinic.example", password = Password });
+        login.EnsureSuccessStatusCode();
+        var cookie = login.Headers.GetValues("Set-Cookie").First().Split(';')[0];
+        staff.DefaultRequestHeaders.Add("Cookie", cookie);
+        var patient = (await (await staff.PostAsJsonAsync("/api/v1/patients", new { name = "Lea Keller", contacts = new[] { new { name = "Lea Keller", email = "lea@example.org", isPrimary = true } } })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        (await staff.GetAsync($"/api/v1/patients/{patient}")).EnsureSuccessStatusCode();
+        (await staff.GetAsync("/api/v1/patients?search=Lea")).EnsureSuccessStatusCode();
+
+        var trail = (await staff.GetFromJsonAsync<JsonObject>("/api/v1/audit"))!["items"]!.AsArray()
+            .Select(e => (Kind: e!["kind"]!.GetValue<string>(), Actor: e["actorId"]?.GetValue<Guid>(), Subject: e["subjectId"]?.GetValue<Guid>())).ToList();
+
+        Assert.Contains(trail, e => e.Kind == SecurityEventKinds.SignInFailed);
+        Assert.Contains(trail, e => e.Kind == SecurityEventKinds.SignIn && e.Actor == admin);
+        Assert.Contains(trail, e => e.Kind == SecurityEventKinds.PatientChanged && e.Actor == admin && e.Subject == patient);
+        Assert.Contains(trail, e => e.Kind == SecurityEventKinds.PatientRead && e.Actor == admin && e.Subject == patient);
+        Assert.Contains(trail, e => e.Kind == SecurityEventKinds.PatientSearch && e.Actor == admin);
+        Assert.Contains(trail, e => e.Kind == SecurityEventKinds.StaffChanged && e.Subject == admin);
+        Assert.Contains(trail, e => e.Kind == SecurityEventKinds.ClinicChanged);
+        var text = await staff.GetStringAsync("/api/v1/audit");
+        Assert.DoesNotContain("lea@example.org", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Keller", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("alex@clinic.example", text, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

@@ -33,6 +33,8 @@ public sealed class RightsTableTests(RightsFixture fixture) : IClassFixture<Righ
         new("PUT", "/api/v1/staff/{id:guid}", async f => await Json(HttpMethod.Put, $"api/v1/staff/{await f.AddStaffAsync("Target", $"t.{Guid.NewGuid():N}@clinic.example", "therapist")}", new { name = "Renamed" }), "401 ok ok F F F"),
         new("GET", "/api/v1/therapists", f => Get("api/v1/therapists"), "401 ok ok ok ok ok"),
         new("GET", "/api/v1/access-refusals", f => Get("api/v1/access-refusals"), "401 ok ok F F F"),
+        new("GET", "/api/v1/audit", f => Get("api/v1/audit"), "401 ok ok F F F"),
+        new("GET", "/api/v1/audit/verify", f => Get("api/v1/audit/verify"), "401 ok ok F F F"),
 
         // Patients: admins and schedulers; therapists read their own.
         new("GET", "/api/v1/patients", f => Get("api/v1/patients?search=a"), "401 ok ok ok ok ok"),
