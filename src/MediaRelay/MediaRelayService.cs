@@ -26,6 +26,9 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     private readonly ConcurrentDictionary<string, Router> _routers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConnectionTest> _tests = new(StringComparer.Ordinal);
     private readonly Lazy<RelayContext> _context;
+    private readonly Lock _limitsLock = new();
+    private readonly Dictionary<AddressRange, int> _testsPerRange = [];
+    private int _testCount;
     private ITimer? _housekeeping;
 
     public MediaRelayService(MediaSockets sockets, IOptions<MediaOptions> options, TimeProvider time, ILogger<MediaRelayService> logger)
@@ -36,7 +39,7 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
         _logger = logger;
         IReadOnlyList<string> announced = _options.AnnouncedAddresses.Count > 0 ? [.. _options.AnnouncedAddresses] : [DefaultAnnouncedAddress()];
         AnnouncedAddresses = announced;
-        _context = new Lazy<RelayContext>(() => new RelayContext(_sockets, DtlsCertificate.Generate(), announced, _time));
+        _context = new Lazy<RelayContext>(() => new RelayContext(_sockets, DtlsCertificate.Generate(), announced, _time, _options));
     }
 
     /// <summary>The addresses put into ICE candidates.</summary>
@@ -45,11 +48,45 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     /// <summary>Live routers (sessions with media).</summary>
     public int RouterCount => _routers.Count;
 
-    public Router GetOrCreateRouter(string id) =>
-        _routers.GetOrAdd(id, key => new Router(key, _context.Value, r => _routers.TryRemove(r.Id, out _)));
+    /// <summary>
+    /// The router (session) with this id, made on first use. Throws <see cref="MediaLimitExceededException"/> (counted)
+    /// instead of making a router beyond <see cref="MediaOptions.MaxRouters"/>; an existing one is always returned.
+    /// </summary>
+    public Router GetOrCreateRouter(string id)
+    {
+        if (_routers.TryGetValue(id, out var existing))
+        {
+            return existing;
+        }
+
+        lock (_limitsLock)
+        {
+            if (_routers.TryGetValue(id, out existing))
+            {
+                return existing;
+            }
+
+            if (_routers.Count >= _options.MaxRouters)
+            {
+                RelayMetrics.LimitRouters.Inc();
+                throw new MediaLimitExceededException(
+                    MediaLimits.Routers, $"The media server already runs {_options.MaxRouters} sessions, its limit; please try again later.");
+            }
+
+            var router = new Router(id, _context.Value, r => _routers.TryRemove(new KeyValuePair<string, Router>(r.Id, r)));
+            _routers[id] = router;
+            return router;
+        }
+    }
 
     /// <summary>Live peer transports of every router and connection test (tests check that closing frees them).</summary>
     internal int TransportCount => _context.Value.Transports.Count;
+
+    /// <summary>DTLS handshakes in progress (tests check the cap).</summary>
+    internal DtlsHandshakeSlots HandshakeSlots => _context.Value.HandshakeSlots;
+
+    /// <summary>Connection tests running now.</summary>
+    public int ConnectionTestCount => _tests.Count;
 
     public Router? FindRouter(string id) => _routers.TryGetValue(id, out var router) ? router : null;
 
@@ -59,14 +96,54 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     /// </summary>
     public ConnectionTest? StartConnectionTest(string offerSdp, TimeSpan lifetime, out string? error)
     {
-        var id = "check-" + Guid.NewGuid().ToString("N");
-        var test = ConnectionTest.Create(_context.Value, id, offerSdp, lifetime, out error);
-        if (test is not null)
+        var start = StartConnectionTest(offerSdp, lifetime, client: null);
+        error = start.Error;
+        return start.Test;
+    }
+
+    /// <summary>
+    /// Starts a connection test for a caller at <paramref name="client"/> (null: no per-address cap). Refused, with
+    /// <see cref="ConnectionTestStart.Limit"/> set, when <see cref="MediaOptions.MaxConnectionTests"/> run already, or
+    /// <see cref="MediaOptions.MaxConnectionTestsPerAddress"/> from the caller's address (IPv4) or /64 (IPv6), or the
+    /// offer is over a cap; refused without a limit when the offer is not usable.
+    /// </summary>
+    public ConnectionTestStart StartConnectionTest(string offerSdp, TimeSpan lifetime, IPAddress? client)
+    {
+        ArgumentNullException.ThrowIfNull(offerSdp);
+        AddressRange? range = client is null ? null : AddressRange.Of(client);
+        lock (_limitsLock)
         {
-            _tests[id] = test;
+            if (_testCount >= _options.MaxConnectionTests)
+            {
+                RelayMetrics.LimitConnectionTests.Inc();
+                return new ConnectionTestStart(null, "Too many connection tests are running; please try again in a minute.", MediaLimits.ConnectionTests);
+            }
+
+            var fromRange = 0;
+            if (range is { } r && _testsPerRange.TryGetValue(r, out fromRange) && fromRange >= _options.MaxConnectionTestsPerAddress)
+            {
+                RelayMetrics.LimitConnectionTestsPerAddress.Inc();
+                return new ConnectionTestStart(null, "A connection test from this network is running already; please wait until it ends.", MediaLimits.ConnectionTestsPerAddress);
+            }
+
+            _testCount++;
+            if (range is { } reserved)
+            {
+                _testsPerRange[reserved] = fromRange + 1;
+            }
         }
 
-        return test;
+        var id = "check-" + Guid.NewGuid().ToString("N");
+        var test = ConnectionTest.Create(_context.Value, id, offerSdp, lifetime, out var failure);
+        if (test is null)
+        {
+            ReleaseConnectionTest(range);
+            return new ConnectionTestStart(null, failure?.Error ?? "The offer cannot be used.", failure?.Limit);
+        }
+
+        test.ClientRange = range;
+        _tests[id] = test;
+        return new ConnectionTestStart(test, null, null);
     }
 
     public ConnectionTest? FindConnectionTest(string id) => _tests.TryGetValue(id, out var test) ? test : null;
@@ -96,9 +173,30 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
         foreach (var test in _tests.Values)
         {
             test.Dispose();
+            if (_tests.TryRemove(test.Id, out _))
+            {
+                ReleaseConnectionTest(test.ClientRange);
+            }
         }
+    }
 
-        _tests.Clear();
+    private void ReleaseConnectionTest(AddressRange? range)
+    {
+        lock (_limitsLock)
+        {
+            _testCount--;
+            if (range is { } r && _testsPerRange.TryGetValue(r, out var count))
+            {
+                if (count > 1)
+                {
+                    _testsPerRange[r] = count - 1;
+                }
+                else
+                {
+                    _testsPerRange.Remove(r);
+                }
+            }
+        }
     }
 
     /// <summary>One housekeeping pass; public to the tests so they can drive it with a fake clock.</summary>
@@ -130,7 +228,10 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
                 if (now >= test.ExpiresAt || test.IsClosed)
                 {
                     test.Dispose();
-                    _tests.TryRemove(test.Id, out _);
+                    if (_tests.TryRemove(test.Id, out _))
+                    {
+                        ReleaseConnectionTest(test.ClientRange);
+                    }
                 }
             }
         }
@@ -179,3 +280,9 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Media housekeeping failed")]
     private partial void LogHousekeepingFailed(Exception exception);
 }
+
+/// <summary>The outcome of <see cref="MediaRelayService.StartConnectionTest(string, TimeSpan, IPAddress?)"/>.</summary>
+/// <param name="Test">The running test, or null when refused.</param>
+/// <param name="Error">Why it was refused, in words for the caller.</param>
+/// <param name="Limit">The cap that refused it (a <see cref="MediaLimits"/> name), or null when the offer was not usable.</param>
+public sealed record ConnectionTestStart(ConnectionTest? Test, string? Error, string? Limit);

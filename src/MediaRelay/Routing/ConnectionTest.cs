@@ -30,6 +30,9 @@ public sealed class ConnectionTest : IDisposable
 
     public DateTimeOffset ExpiresAt { get; }
 
+    /// <summary>The caller's address range, counted against the per-address cap while the test runs.</summary>
+    internal AddressRange? ClientRange { get; set; }
+
     public bool IsConnected => _routing.Transport.State == Transport.WebRtcTransportState.Connected;
 
     public bool IsClosed => _routing.Transport.State == Transport.WebRtcTransportState.Closed;
@@ -40,20 +43,38 @@ public sealed class ConnectionTest : IDisposable
     /// <summary>RTP packets sent back to the browser.</summary>
     public long PacketsReturned => _consumers.Sum(c => c.PacketsSent);
 
-    internal static ConnectionTest? Create(RelayContext context, string id, string offerSdp, TimeSpan lifetime, out string? error)
+    /// <summary>The relay's side of the test, or null with the refusal (an invalid offer, or a cap).</summary>
+    internal static ConnectionTest? Create(RelayContext context, string id, string offerSdp, TimeSpan lifetime, out NegotiationResult? failure)
     {
-        if (!SessionDescription.TryParse(offerSdp, out var offer))
+        failure = context.Limits.CheckOffer(offerSdp);
+        if (failure is not null)
         {
-            error = "The offer is not valid SDP.";
             return null;
         }
 
-        var routing = context.CreateTransport();
+        if (!SessionDescription.TryParse(offerSdp, out var offer))
+        {
+            failure = NegotiationResult.Fail("The offer is not valid SDP.");
+            return null;
+        }
+
+        failure = context.Limits.CheckSimulcast(offer!);
+        if (failure is not null)
+        {
+            return null;
+        }
+
+        var routing = context.TryCreateTransport(out failure);
+        if (routing is null)
+        {
+            return null;
+        }
+
         var transport = routing.Transport;
-        if (!PublishAnswer.TryCreate(offer!, context.LocalParameters(transport), echo: true, out var negotiation, out error)
+        if (!PublishAnswer.TryCreate(offer!, context.LocalParameters(transport), echo: true, out var negotiation, out var error)
             || !DtlsFingerprint.TryParse(negotiation!.Remote.Fingerprint.ToString(), out var fingerprint))
         {
-            error ??= "The offer's fingerprint is not valid.";
+            failure = NegotiationResult.Fail(error ?? "The offer's fingerprint is not valid.");
             transport.Dispose();
             return null;
         }

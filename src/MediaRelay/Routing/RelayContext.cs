@@ -9,12 +9,15 @@ internal sealed class RelayContext
 {
     private int _nextTransportId;
 
-    public RelayContext(MediaSockets sockets, DtlsCertificate certificate, IReadOnlyList<string> announcedAddresses, TimeProvider time)
+    public RelayContext(MediaSockets sockets, DtlsCertificate certificate, IReadOnlyList<string> announcedAddresses, TimeProvider time, MediaOptions? options = null)
     {
         Sockets = sockets;
         Certificate = certificate;
         AnnouncedAddresses = announcedAddresses;
         Time = time;
+        options ??= new MediaOptions();
+        Limits = new RelayLimits(options);
+        HandshakeSlots = new DtlsHandshakeSlots(options.MaxPendingDtlsHandshakes);
     }
 
     public MediaSockets Sockets { get; }
@@ -25,13 +28,30 @@ internal sealed class RelayContext
 
     public TimeProvider Time { get; }
 
+    /// <summary>The caps of <see cref="MediaOptions"/> on what callers can make the relay hold.</summary>
+    public RelayLimits Limits { get; }
+
+    /// <summary>DTLS handshakes in progress, shared by every transport (<see cref="MediaOptions.MaxPendingDtlsHandshakes"/>).</summary>
+    public DtlsHandshakeSlots HandshakeSlots { get; }
+
     /// <summary>Every live transport, for the consent check and Sender Reports.</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, TransportRouting> Transports { get; } = new(StringComparer.Ordinal);
 
-    public TransportRouting CreateTransport()
+    /// <summary>
+    /// A new transport, or a refusal (counted) when <see cref="MediaOptions.MaxTransports"/> exist. The count is read
+    /// without a lock, so concurrent callers may pass it by a few; it bounds a flood, not the last transport.
+    /// </summary>
+    public TransportRouting? TryCreateTransport(out NegotiationResult? refusal)
     {
+        if (Transports.Count >= Limits.MaxTransports)
+        {
+            refusal = NegotiationResult.Refused(MediaLimits.Transports, "The media server is at its limit of connections; please try again in a few minutes.");
+            return null;
+        }
+
+        refusal = null;
         var id = "t" + Interlocked.Increment(ref _nextTransportId).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var transport = new WebRtcTransport(id, Sockets.Directory, Certificate, Time);
+        var transport = new WebRtcTransport(id, Sockets.Directory, Certificate, Time, handshakeSlots: HandshakeSlots);
         var routing = new TransportRouting(transport);
         Transports[id] = routing;
         routing.Closed += r => Transports.TryRemove(r.Transport.Id, out _);

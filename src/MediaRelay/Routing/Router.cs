@@ -11,6 +11,7 @@ public sealed class Router : IDisposable
     private readonly ConcurrentDictionary<string, RouterPeer> _peers = new(StringComparer.Ordinal);
     private readonly RelayContext _context;
     private readonly Action<Router> _onClosed;
+    private readonly Lock _addLock = new();
 
     internal Router(string id, RelayContext context, Action<Router> onClosed)
     {
@@ -70,11 +71,36 @@ public sealed class Router : IDisposable
         }
     }
 
-    /// <summary>The peer with this id, made on first use. A new peer's gate is shut.</summary>
+    /// <summary>
+    /// The peer with this id, made on first use. A new peer's gate is shut. Throws <see cref="MediaLimitExceededException"/>
+    /// (counted) instead of making a peer beyond <see cref="MediaOptions.MaxPeersPerRouter"/>; an existing peer is always returned.
+    /// </summary>
     public RouterPeer GetOrAddPeer(string peerId)
     {
         ObjectDisposedException.ThrowIf(IsClosed, this);
-        return _peers.GetOrAdd(peerId, id => new RouterPeer(id, this, _context));
+        if (_peers.TryGetValue(peerId, out var existing))
+        {
+            return existing;
+        }
+
+        lock (_addLock)
+        {
+            if (_peers.TryGetValue(peerId, out existing))
+            {
+                return existing;
+            }
+
+            var max = _context.Limits.MaxPeersPerRouter;
+            if (_peers.Count >= max)
+            {
+                RelayMetrics.LimitPeersPerRouter.Inc();
+                throw new MediaLimitExceededException(MediaLimits.PeersPerRouter, $"The session already has {max} participants with media, its limit.");
+            }
+
+            var peer = new RouterPeer(peerId, this, _context);
+            _peers[peerId] = peer;
+            return peer;
+        }
     }
 
     public RouterPeer? FindPeer(string peerId) => _peers.TryGetValue(peerId, out var peer) ? peer : null;

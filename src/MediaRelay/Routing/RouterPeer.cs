@@ -182,19 +182,39 @@ public sealed class RouterPeer : IMediaGate
     /// </summary>
     public bool SeesWaitingPeers { get; set; }
 
-    /// <summary>Answers the browser's publish offer. A new offer (e.g. an ICE restart after a reconnect) replaces the previous connection.</summary>
+    /// <summary>
+    /// Answers the browser's publish offer. A new offer (e.g. an ICE restart after a reconnect) replaces the previous
+    /// connection, so a peer holds at most two transports (this and its subscribe connection). An offer over a cap
+    /// (size, m-lines, simulcast layers, transports in all) is refused with <see cref="NegotiationResult.Limit"/> set.
+    /// </summary>
     public NegotiationResult Publish(string offerSdp)
     {
+        ArgumentNullException.ThrowIfNull(offerSdp);
+        if (_context.Limits.CheckOffer(offerSdp) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
         if (!SessionDescription.TryParse(offerSdp, out var offer))
         {
             return NegotiationResult.Fail("The offer is not valid SDP.");
+        }
+
+        if (_context.Limits.CheckSimulcast(offer!) is { } tooManyLayers)
+        {
+            return tooManyLayers;
         }
 
         string answer;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(IsClosed, this);
-            var routing = _context.CreateTransport();
+            var routing = _context.TryCreateTransport(out var refusal);
+            if (routing is null)
+            {
+                return refusal!;
+            }
+
             if (!PublishAnswer.TryCreate(offer!, _context.LocalParameters(routing.Transport), echo: false, out var negotiation, out var error)
                 || !DtlsFingerprint.TryParse(negotiation!.Remote.Fingerprint.ToString(), out var fingerprint))
             {
@@ -233,7 +253,13 @@ public sealed class RouterPeer : IMediaGate
             ObjectDisposedException.ThrowIf(IsClosed, this);
             if (_subscribe is null || _subscribe.Transport.State == Transport.WebRtcTransportState.Closed)
             {
-                _subscribe = _context.CreateTransport();
+                var routing = _context.TryCreateTransport(out var refusal);
+                if (routing is null)
+                {
+                    return refusal!;
+                }
+
+                _subscribe = routing;
                 _subscribe.Closed += OnTransportClosed;
                 _subscribeAnswered = false;
                 _slots.Clear();
@@ -298,6 +324,18 @@ public sealed class RouterPeer : IMediaGate
     /// <summary>Applies the browser's answer to the last subscribe offer.</summary>
     public NegotiationResult ApplySubscribeAnswer(string answerSdp)
     {
+        ArgumentNullException.ThrowIfNull(answerSdp);
+        int offered;
+        lock (_lock)
+        {
+            offered = _slots.Count;
+        }
+
+        if (_context.Limits.CheckAnswer(answerSdp, offered) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
         if (!SessionDescription.TryParse(answerSdp, out var answer))
         {
             return NegotiationResult.Fail("The answer is not valid SDP.");

@@ -40,9 +40,10 @@ internal static class ConnectionCheckApi
                     statusCode: StatusCodes.Status429TooManyRequests,
                     extensions: new Dictionary<string, object?> { ["reason"] = "rate-limited" }).ExecuteAsync(context.HttpContext));
             };
-            // Six tests a minute per address is plenty for a person and keeps the relay safe from a script.
+            // Six tests a minute per address (IPv6: per /64, which one home holds) is plenty for a person and keeps the
+            // relay safe from a script; the relay itself caps the tests running at once (Media:MaxConnectionTests*).
             options.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                context.Connection.RemoteIpAddress is { } address ? AddressRange.Of(address).ToString() : "unknown",
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = 6, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
         });
         return services;
@@ -66,22 +67,39 @@ internal static class ConnectionCheckApi
         return app;
     }
 
-    private static IResult Start(ConnectionCheckRequest request, MediaRelayService relay)
+    private static IResult Start(ConnectionCheckRequest request, MediaRelayService relay, HttpContext http)
     {
-        if (string.IsNullOrWhiteSpace(request.Offer) || request.Offer.Length > 64 * 1024)
+        if (string.IsNullOrWhiteSpace(request.Offer))
         {
-            return ApiProblems.Invalid("offer", "An SDP offer (at most 64 KiB) is required.");
+            return ApiProblems.Invalid("offer", "An SDP offer is required.");
         }
 
-        var test = relay.StartConnectionTest(request.Offer, MaxTestDuration, out var error);
-        if (test is null)
+        // The relay measures the offer (size, m-lines, simulcast layers) before it parses it.
+        var start = relay.StartConnectionTest(request.Offer, MaxTestDuration, http.Connection.RemoteIpAddress);
+        if (start.Test is not { } test)
         {
-            return ApiProblems.Invalid("offer", error ?? "The offer cannot be used.");
+            return start.Limit switch
+            {
+                null or MediaLimits.SdpSize or MediaLimits.MediaSections or MediaLimits.SimulcastLayers =>
+                    ApiProblems.Invalid("offer", start.Error ?? "The offer cannot be used."),
+                _ => TooManyTests(http, start.Error),
+            };
         }
 
         return TypedResults.Created(
             $"/api/v1/check/{test.Id}",
             new ConnectionCheckStarted(test.Id, test.Answer, test.ExpiresAt, (int)MaxTestDuration.TotalSeconds));
+    }
+
+    /// <summary>429: the relay runs as many tests as it allows (in all, or from this address); one ends within 20 s.</summary>
+    private static IResult TooManyTests(HttpContext http, string? detail)
+    {
+        http.Response.Headers.RetryAfter = ((int)MaxTestDuration.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiProblems.Problem(
+            StatusCodes.Status429TooManyRequests,
+            "too-many-tests",
+            "Too many connection tests",
+            detail ?? "Please wait until a running test ends.");
     }
 
     private static IResult Status(string id, MediaRelayService relay)
