@@ -250,23 +250,26 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
         Prometheus.Counter.Child? refused = null;
         try
         {
-            range = AddressRange.Of(((IPEndPoint)socket.RemoteEndPoint!).Address);
-            lock (_tcpLimitsLock)
+            if (socket.RemoteEndPoint is IPEndPoint remote)
             {
-                _tcpPerAddress.TryGetValue(range, out var fromRange);
-                if (_tcpOpen >= _options.MaxTcpConnections)
+                range = AddressRange.Of(remote.Address);
+                lock (_tcpLimitsLock)
                 {
-                    refused = RelayMetrics.TcpRefusedConnectionLimit;
-                }
-                else if (fromRange >= _options.MaxTcpConnectionsPerAddress)
-                {
-                    refused = RelayMetrics.TcpRefusedAddressLimit;
-                }
-                else
-                {
-                    _tcpPerAddress[range] = fromRange + 1;
-                    _tcpOpen++;
-                    return true;
+                    _tcpPerAddress.TryGetValue(range, out var fromRange);
+                    if (_tcpOpen >= _options.MaxTcpConnections)
+                    {
+                        refused = RelayMetrics.TcpRefusedConnectionLimit;
+                    }
+                    else if (fromRange >= _options.MaxTcpConnectionsPerAddress)
+                    {
+                        refused = RelayMetrics.TcpRefusedAddressLimit;
+                    }
+                    else
+                    {
+                        _tcpPerAddress[range] = fromRange + 1;
+                        _tcpOpen++;
+                        return true;
+                    }
                 }
             }
         }

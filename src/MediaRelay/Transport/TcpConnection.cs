@@ -31,6 +31,10 @@ internal sealed class TcpConnection : PacketPath, IDisposable
     /// <summary>The send queue's first size: a few packets. It doubles under backpressure up to its limit.</summary>
     private const int InitialQueueBytes = 4096;
 
+    private const int Pending = 0;
+    private const int Authenticated = 1;
+    private const int IdleClosed = 2;
+
     /// <summary>Kernel send buffer (Linux doubles it): with the queue it bounds what a stalled subscriber holds.</summary>
     private const int SocketSendBufferBytes = 128 * 1024;
 
@@ -48,7 +52,7 @@ internal sealed class TcpConnection : PacketPath, IDisposable
     private bool _full;
     private long _fullSince;
     private ITimer? _idleTimer;
-    private volatile bool _authenticated;
+    private int _admission; // Pending, then Authenticated or IdleClosed, whichever comes first
     private volatile bool _closed;
 
     public TcpConnection(Socket socket, long id, TimeProvider time, int maxQueuedBytes, TimeSpan stallTimeout)
@@ -77,7 +81,7 @@ internal sealed class TcpConnection : PacketPath, IDisposable
     public override bool IsOpen => !_closed;
 
     /// <summary>True once an authenticated STUN check bound this connection to a transport.</summary>
-    public bool IsAuthenticated => _authenticated;
+    public bool IsAuthenticated => Volatile.Read(ref _admission) == Authenticated;
 
     /// <summary>Bytes waiting for the socket.</summary>
     public int QueuedBytes
@@ -101,12 +105,11 @@ internal sealed class TcpConnection : PacketPath, IDisposable
     /// <summary>An authenticated STUN check bound this connection to a transport: no idle timeout, full-size frames.</summary>
     public void MarkAuthenticated()
     {
-        if (_authenticated)
+        if (Interlocked.CompareExchange(ref _admission, Authenticated, Pending) != Pending)
         {
             return;
         }
 
-        _authenticated = true;
         Framer.MaxFrameLength = Rfc4571Framer.MaxFrame;
         _idleTimer?.Dispose();
     }
@@ -227,7 +230,7 @@ internal sealed class TcpConnection : PacketPath, IDisposable
 
     private void OnIdleTimeout()
     {
-        if (!_authenticated && !_closed)
+        if (Interlocked.CompareExchange(ref _admission, IdleClosed, Pending) == Pending && !_closed)
         {
             RelayMetrics.TcpClosedIdle.Inc();
             Dispose();
