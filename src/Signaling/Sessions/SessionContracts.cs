@@ -65,7 +65,7 @@ public sealed record IceServerInfo(IReadOnlyList<string> Urls, string? Username,
 /// <summary>
 /// The answer to a join: accepted with the participant's id and state, or refused with the rule's reason
 /// (<c>not-listed</c>, <c>too-early</c>, <c>ended</c>, <c>cancelled</c>, <c>link-expired</c>, <c>link-revoked</c>,
-/// <c>not-found</c>, <c>not-admitted</c>, <c>unauthorized</c>). <c>OpensAt</c> is set when the room is not open yet.
+/// <c>not-found</c>, <c>not-admitted</c>, <c>unauthorized</c>, <c>session-full</c>, <c>forbidden</c>). <c>OpensAt</c> is set when the room is not open yet.
 /// </summary>
 public sealed record JoinResult(
     bool Accepted,

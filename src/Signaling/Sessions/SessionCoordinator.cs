@@ -24,6 +24,9 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     /// <summary>The reason a denied contact's new join is refused.</summary>
     private const string NotAdmitted = "not-admitted";
 
+    /// <summary>The relay has no room for another participant in this session, or for another session.</summary>
+    internal const string SessionFull = "session-full";
+
     private readonly ConcurrentDictionary<Guid, SessionRoom> _rooms = new();
     private readonly ConcurrentDictionary<string, Guid> _connectionRooms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _mediaConnections = new(StringComparer.Ordinal);
@@ -88,7 +91,11 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
             return Refuse(reason, recheck.Appointment?.OpensAt);
         }
 
-        var therapistPeer = RouterFor(room).GetOrAddPeer(outcome.Participant.Id);
+        if (await PeerOrRefusalAsync(room, outcome.Participant, connectionId).ConfigureAwait(false) is not { } therapistPeer)
+        {
+            return Refuse(SessionFull);
+        }
+
         therapistPeer.SeesWaitingPeers = true;
         therapistPeer.Admit();
         if (outcome.FirstArrival || outcome.Rejoined)
@@ -156,7 +163,11 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
             return Refuse(reason, recheck.Appointment?.OpensAt);
         }
 
-        var peer = RouterFor(room).GetOrAddPeer(participant.Id);
+        if (await PeerOrRefusalAsync(room, participant, connectionId).ConfigureAwait(false) is not { } peer)
+        {
+            return Refuse(SessionFull);
+        }
+
         if (participant.State == ParticipantStates.Admitted)
         {
             peer.Admit();
@@ -448,6 +459,23 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
         _rooms.GetOrAdd(appointment.Id, _ => new SessionRoom(appointment));
 
     private Router RouterFor(SessionRoom room) => _relay.GetOrCreateRouter(RouterId(room));
+
+    /// <summary>
+    /// The participant's relay peer, or null when the relay is full (participants per session, or sessions): then the
+    /// participant is taken out of the room again and the join is refused <see cref="SessionFull"/>.
+    /// </summary>
+    private async Task<RouterPeer?> PeerOrRefusalAsync(SessionRoom room, ParticipantView participant, string connectionId)
+    {
+        try
+        {
+            return RouterFor(room).GetOrAddPeer(participant.Id);
+        }
+        catch (MediaLimitExceededException)
+        {
+            await RefuseAfterEntryAsync(room, participant, connectionId, SessionFull).ConfigureAwait(false);
+            return null;
+        }
+    }
 
     private static string RouterId(SessionRoom room) => room.AppointmentId.ToString("N");
 

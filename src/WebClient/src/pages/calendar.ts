@@ -19,6 +19,10 @@ export function therapistRefusal(reason: string | null, opensAt: string | null):
       return 'This appointment does not exist.';
     case 'unauthorized':
       return 'Please sign in again.';
+    case 'forbidden':
+      return 'Your role does not join sessions.';
+    case 'session-full':
+      return 'This session is full, or the server is at its limit of sessions. Try again in a few minutes.';
     default:
       return 'This appointment has no video session.';
   }

@@ -31,6 +31,8 @@ export function linkProblemText(reason: string | null): string {
       return 'This session has ended. Thank you for joining.';
     case 'not-admitted':
       return 'The therapist could not let you in to this session. If you think this is a mistake, please contact the clinic.';
+    case 'session-full':
+      return 'This session is full, or the clinic server is at its limit. Please try again in a few minutes or contact the clinic.';
     case 'offline':
       return 'We could not reach the clinic. Please check your internet connection and try again.';
     default:
