@@ -67,6 +67,18 @@ internal sealed class TeletherapyServer : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
             ["DOTNET_gcServer"] = "0",
+            // Every simulated client comes from 127.0.0.1: the per-client limits would see one client opening hundreds
+            // of hub connections. The relay's own caps are raised past the largest run (they are measured, not tested, here).
+            ["Throttling__HubConnectsPerMinute"] = "1000000",
+            ["Throttling__HubConnectionsPerClient"] = "1000000",
+            ["Throttling__JoinLookupsPerMinute"] = "1000000",
+            ["Throttling__SignInsPerMinute"] = "1000000",
+            ["Throttling__HubCallsPerSecond"] = "1000000",
+            ["Media__MaxRouters"] = "100000",
+            ["Media__MaxTransports"] = "1000000",
+            ["Media__MaxPendingDtlsHandshakes"] = "100000",
+            ["Media__MaxTcpConnectionsPerAddress"] = "1000000",
+            ["Media__MaxTcpConnections"] = "1000000",
         };
         foreach (var (key, value) in environment)
         {
