@@ -75,10 +75,10 @@ internal sealed class TeletherapyServer : IAsyncDisposable
             ["Throttling__SignInsPerMinute"] = "1000000",
             ["Throttling__HubCallsPerSecond"] = "1000000",
             ["Media__MaxRouters"] = "100000",
-            ["Media__MaxTransports"] = "1000000",
-            ["Media__MaxPendingDtlsHandshakes"] = "100000",
-            ["Media__MaxTcpConnectionsPerAddress"] = "1000000",
-            ["Media__MaxTcpConnections"] = "1000000",
+            ["Media__MaxTransports"] = "100000",
+            ["Media__MaxPendingDtlsHandshakes"] = "10000",
+            ["Media__MaxTcpConnectionsPerAddress"] = "100000",
+            ["Media__MaxTcpConnections"] = "100000",
         };
         foreach (var (key, value) in environment)
         {
