@@ -23,6 +23,10 @@ internal static class RelayMetrics
     public static readonly Counter PacketsForwarded = Metrics.CreateCounter(
         "teletherapy_relay_packets_forwarded_total", "RTP packets forwarded from a producer to a consumer.");
 
+    /// <summary>DTLS handshakes that ended, by result (<c>ok</c>, <c>failed</c>: refused, timed out or broken).</summary>
+    public static readonly Counter DtlsHandshakes = Metrics.CreateCounter(
+        "teletherapy_dtls_handshakes_total", "DTLS handshakes of the relay that ended, by result: ok or failed.", "result");
+
     public static readonly Histogram DtlsHandshakeSeconds = Metrics.CreateHistogram(
         "teletherapy_dtls_handshake_seconds",
         "Time from the first DTLS packet to completed DTLS-SRTP keying.",

@@ -336,10 +336,12 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         ReturnHandshakeSlot();
         if (!handshake.IsCompletedSuccessfully)
         {
+            RelayMetrics.DtlsHandshakes.WithLabels("failed").Inc();
             Dispose();
             return;
         }
 
+        RelayMetrics.DtlsHandshakes.WithLabels("ok").Inc();
         var keys = handshake.Result;
         keys.CreateContexts(out var outbound, out var inbound);
         RelayMetrics.DtlsHandshakeSeconds.Observe(Stopwatch.GetElapsedTime(_dtlsStarted).TotalSeconds);

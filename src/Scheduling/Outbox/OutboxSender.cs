@@ -58,6 +58,9 @@ internal sealed partial class OutboxSender(
     private static readonly Gauge Pending = Metrics.CreateGauge(
         "teletherapy_outbox_pending", "Outbox messages not yet delivered (including those waiting for a retry).");
 
+    private static readonly Counter Attempts = Metrics.CreateCounter(
+        "teletherapy_outbox_deliveries_total", "Delivery attempts of outbox messages, by result: sent, retry (failed, tried again later), given-up.", "result");
+
     /// <summary>Test seam: runs after a message was delivered and before it is marked sent (a throw simulates a crash there).</summary>
     internal Func<Guid, Task>? AfterDeliverBeforeMark { get; set; }
 
@@ -247,6 +250,7 @@ internal sealed partial class OutboxSender(
                 giveUp ? $"discarded_at = @now, last_error = @error, {ForgetPayload}" : "not_before = @next, last_error = @error",
                 message.Id, claimToken, now, new { error, next = now + delay }, cancellationToken).ConfigureAwait(false);
             LogDeliveryFailed(message.Id, message.Channel, message.Attempts, giveUp, ex.GetType().Name);
+            Attempts.WithLabels(giveUp ? "given-up" : "retry").Inc();
             return false;
         }
 
@@ -257,6 +261,7 @@ internal sealed partial class OutboxSender(
 
         await FinishAsync($"sent_at = @now, last_error = NULL, {ForgetPayload}", message.Id, claimToken, time.GetUtcNow(), null, CancellationToken.None).ConfigureAwait(false);
         LogDelivered(message.Id, message.Channel, message.Kind);
+        Attempts.WithLabels("sent").Inc();
         return true;
     }
 

@@ -420,6 +420,8 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
             return false;
         }
 
+        SessionMetrics.WaitBeforeAdmit.Observe(Math.Max(0, (_time.GetUtcNow() - admitted.WaitingSince).TotalSeconds));
+
         // Opening the gate is all admission does: the participant's transports are already negotiated.
         RouterFor(room).GetOrAddPeer(admitted.Id).Admit();
         _inputs.Forget(PeerKey(room, admitted.Id));

@@ -17,6 +17,12 @@ internal static class SessionMetrics
     public static readonly Gauge WaitingRoomParticipants = Metrics.CreateGauge(
         "teletherapy_waiting_room_participants", "Participants waiting to be admitted, over all sessions.");
 
+    /// <summary>How long people waited in the waiting room before a therapist let them in.</summary>
+    public static readonly Histogram WaitBeforeAdmit = Metrics.CreateHistogram(
+        "teletherapy_waiting_room_wait_seconds",
+        "Time from arriving (or being sent back) in the waiting room to being admitted.",
+        new HistogramConfiguration { Buckets = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600] });
+
     public static readonly Histogram AdmitToFirstPacket = Metrics.CreateHistogram(
         "teletherapy_admit_to_first_packet_seconds",
         "Time from a therapist's Admit to the first media packet the relay sends to the admitted participant.",

@@ -14,6 +14,7 @@ public sealed class DtlsHandshakeLimitTests
         var slots = new DtlsHandshakeSlots(1);
         Assert.True(slots.TryTake()); // another transport's handshake holds the only slot
         var hits = RelayMetrics.LimitDtlsHandshakes.Value;
+        var completed = RelayMetrics.DtlsHandshakes.WithLabels("ok").Value;
         var sockets = await LoopbackSession.StartSocketsAsync();
         var connecting = LoopbackSession.ConnectAsync(IceTransportProtocol.Udp, sockets, handshakeSlots: slots);
 
@@ -27,12 +28,14 @@ public sealed class DtlsHandshakeLimitTests
         using var session = await connecting;
         Assert.Equal(WebRtcTransportState.Connected, session.Server.State);
         Assert.Equal(0, slots.InUse); // given back when the handshake ended
+        Assert.True(RelayMetrics.DtlsHandshakes.WithLabels("ok").Value >= completed + 1);
     }
 
     [Fact(Timeout = 30000)]
     public async Task A_failed_handshake_gives_its_slot_back()
     {
         var slots = new DtlsHandshakeSlots(1);
+        var failed = RelayMetrics.DtlsHandshakes.WithLabels("failed").Value;
         using MediaSockets sockets = await LoopbackSession.StartSocketsAsync();
         var clientCertificate = DtlsCertificate.Generate();
         using var server = new WebRtcTransport("wrong-cert", sockets.Directory, DtlsCertificate.Generate(), TimeProvider.System, handshakeSlots: slots);
@@ -46,5 +49,6 @@ public sealed class DtlsHandshakeLimitTests
 
         await Assert.ThrowsAsync<IOException>(() => client.ConnectAsync().WaitAsync(LoopbackSession.StepTimeout));
         await LoopbackSession.WaitUntilAsync(() => slots.InUse == 0, LoopbackSession.StepTimeout, "the slot given back");
+        await LoopbackSession.WaitUntilAsync(() => RelayMetrics.DtlsHandshakes.WithLabels("failed").Value > failed, LoopbackSession.StepTimeout, "the failed handshake counted");
     }
 }

@@ -74,8 +74,12 @@ public abstract class OutboxTests(SqlDialect dialect) : DatabaseTest(dialect)
         await CreateAppointmentsAsync(1);
         var transport = new FlakyTransport(failures: 2);
         var sender = NewSender(transport);
+        // Process-wide counters (other tests deliver in parallel): they grow by at least this test's share.
+        var deliveries = Prometheus.Metrics.CreateCounter("teletherapy_outbox_deliveries_total", "", "result");
+        var (retriesBefore, sentBefore) = (deliveries.WithLabels("retry").Value, deliveries.WithLabels("sent").Value);
 
         Assert.Equal(0, await sender.RunOnceAsync(CancellationToken.None));
+        Assert.True(deliveries.WithLabels("retry").Value >= retriesBefore + 2);
         var rows = await Harness.PendingAsync();
         Assert.All(rows, r => Assert.Equal(1, r.Attempts));
         Assert.All(rows, r => Assert.Contains("refused", r.LastError));
@@ -90,6 +94,7 @@ public abstract class OutboxTests(SqlDialect dialect) : DatabaseTest(dialect)
         Assert.All(await Harness.AllAsync(), r => Assert.Equal(2, r.Attempts));
         Assert.All(await Harness.AllAsync(), r => Assert.NotNull(r.SentAt));
         Assert.Equal(2, transport.Delivered.Count);
+        Assert.True(deliveries.WithLabels("sent").Value >= sentBefore + 2);
     }
 
     [DbFact]

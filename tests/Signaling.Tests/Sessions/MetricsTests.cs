@@ -22,8 +22,14 @@ public sealed class MetricsTests(ClinicFixture clinic) : HubTestBase(clinic), IC
         var (caregiver, c) = await s.JoinContactAsync(s.CaregiverToken);
         await AssertGaugesAsync(active: 1, waiting: 2);
 
+        // The wait before Admit is observed on the server's clock: 90 s here.
+        var waits = Gauge(await Server.MetricsAsync(), "teletherapy_waiting_room_wait_seconds_count");
+        var waited = Gauge(await Server.MetricsAsync(), "teletherapy_waiting_room_wait_seconds_sum");
+        Server.Time.Advance(TimeSpan.FromSeconds(90));
         Assert.True(await ada.AdmitAsync(p.ParticipantId!));
         await AssertGaugesAsync(active: 1, waiting: 1);
+        Assert.Equal(waits + 1, Gauge(await Server.MetricsAsync(), "teletherapy_waiting_room_wait_seconds_count"));
+        Assert.Equal(waited + 90, Gauge(await Server.MetricsAsync(), "teletherapy_waiting_room_wait_seconds_sum"), 3);
         Assert.True(await ada.SendToWaitingRoomAsync(p.ParticipantId!));
         await AssertGaugesAsync(active: 1, waiting: 2);
         Assert.True(await ada.DenyAsync(c.ParticipantId!));
