@@ -100,9 +100,6 @@ internal sealed class HubLimits : IHubFilter, IDisposable
         }
     }
 
-    /// <summary>Open hub connections of a client (for tests and the metric of a limit).</summary>
-    public int OpenConnections(string client) => _open.TryGetValue(client, out var n) ? n : 0;
-
     public void Dispose()
     {
         _connects.Dispose();

@@ -24,7 +24,7 @@ internal static class AuthEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/auth/login", async (LoginRequest body, StaffAccounts staff, SignInThrottle throttle, SecurityAudit audit, TimeProvider time, HttpContext context, ILogger<LoginRequest> logger, CancellationToken ct) =>
+        api.MapPost("/auth/login", async (LoginRequest body, StaffAccounts staff, SignInThrottle throttle, SecurityAudit audit, TimeProvider time, HttpContext context, ILoggerFactory loggers, CancellationToken ct) =>
         {
             // A slowed-down or locked account is refused before the (deliberately slow) password hash.
             if (throttle.RetryAfter(body.Email) is { } wait)
@@ -49,7 +49,7 @@ internal static class AuthEndpoints
                 await audit.RecordAsync(SecurityEvent.SignInFailed(body.Email), ct);
                 if (throttle.Failed(body.Email))
                 {
-                    SignInLog.Locked(logger, SignInThrottle.Lockout.TotalMinutes);
+                    SignInLog.Locked(loggers.CreateLogger(typeof(SignInLog)), SignInThrottle.Lockout.TotalMinutes);
                     await audit.RecordAsync(SecurityEvent.SignInLocked(body.Email, time.GetUtcNow() + SignInThrottle.Lockout), ct);
                 }
 
