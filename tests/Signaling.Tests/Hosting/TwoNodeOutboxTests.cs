@@ -1,0 +1,96 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace Teletherapy.Signaling.Tests.Hosting;
+
+/// <summary>
+/// Two servers on one PostgreSQL database, both running their outbox senders: every email is sent exactly once,
+/// by one of them (the database's row locks decide, no coordination of our own).
+/// </summary>
+public sealed class TwoNodeOutboxTests
+{
+    private const string ApiKey = "two-node-key";
+
+    [Fact(Timeout = 120_000)]
+    public async Task Two_nodes_send_every_email_once_between_them()
+    {
+        var admin = Environment.GetEnvironmentVariable("TELETHERAPY_TEST_POSTGRES");
+        Assert.False(string.IsNullOrEmpty(admin), "TELETHERAPY_TEST_POSTGRES is not set: run ./test.sh, which starts a PostgreSQL test cluster.");
+        var database = "tt_nodes_" + Guid.NewGuid().ToString("N");
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString,
+            ["Teletherapy:ApiKeys:0"] = ApiKey,
+        };
+        using var first = new TestServer(settings);
+        using var second = new TestServer(settings);
+        var nodes = new[] { first, second };
+        var clients = nodes.Select(n =>
+        {
+            var client = n.CreateClient();
+            client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+            return client;
+        }).ToArray();
+        (await clients[0].PutAsJsonAsync("/api/v1/clinic", new { name = "Lindenhof Praxis", timeZone = "Europe/Berlin", remindersEnabled = false })).EnsureSuccessStatusCode();
+        var therapist = (await (await clients[0].PostAsJsonAsync("/api/v1/staff", new { name = "Dr. Ada Weber", email = "ada@clinic.example", password = "correct horse battery" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        var patient = (await (await clients[0].PostAsJsonAsync("/api/v1/patients", new
+        {
+            name = "Lea Keller",
+            contacts = new object[]
+            {
+                new { name = "Lea Keller", email = "lea@example.org", isPrimary = true },
+                new { name = "Jonas Keller", email = "jonas@example.org", isPrimary = false },
+            },
+        })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+
+        // Appointments booked on both nodes, each with an email to each of the two contacts.
+        const int appointments = 20;
+        var bookings = Enumerable.Range(0, appointments).Select(async i =>
+        {
+            var response = await clients[i % 2].PostAsJsonAsync("/api/v1/appointments", new
+            {
+                patientId = patient,
+                therapistIds = new[] { therapist },
+                start = DateTimeOffset.UtcNow.AddDays(3 + i).Date.AddHours(9),
+                durationMinutes = 50,
+            });
+            response.EnsureSuccessStatusCode();
+        });
+        await Task.WhenAll(bookings);
+
+        // Every message the bookings queued is sent, and both pickup folders together hold each one once.
+        await using var check = new NpgsqlConnection(settings["ConnectionStrings:Postgres"]);
+        await check.OpenAsync();
+        async Task<long> CountAsync(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, check);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        var queued = await CountAsync("SELECT COUNT(*) FROM outbox_messages WHERE channel = 'email'");
+        Assert.True(queued >= appointments, $"Only {queued} emails were queued for {appointments} appointments.");
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (await CountAsync("SELECT COUNT(*) FROM outbox_messages WHERE sent_at IS NULL") > 0 || Files(nodes).Count < queued)
+        {
+            Assert.True(DateTime.UtcNow < until, $"Only {Files(nodes).Count} of {queued} emails were sent.");
+            await Task.Delay(200);
+        }
+
+        var files = Files(nodes);
+        Assert.Equal(queued, files.Count);
+        Assert.Equal(files.Count, files.Select(Path.GetFileName).Distinct().Count());
+        // Both nodes took part (each booked half and was woken by its own commits).
+        Assert.All(nodes, n => Assert.NotEmpty(Files([n])));
+    }
+
+    private static List<string> Files(IEnumerable<TestServer> nodes) =>
+        nodes.SelectMany(n => Directory.Exists(Path.Combine(n.DataPath, "outbox")) ? Directory.GetFiles(Path.Combine(n.DataPath, "outbox"), "*.eml") : []).ToList();
+}
