@@ -1,19 +1,26 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Teletherapy.Signaling.Tests.Hosting;
 
 /// <summary>
-/// Two servers on one PostgreSQL database, both running their outbox senders: every email is sent exactly once,
-/// by one of them (the database's row locks decide, no coordination of our own).
+/// Two servers on one PostgreSQL database, both running their outbox senders and reminder schedulers: every email
+/// and every reminder is queued and sent exactly once, by one of them (the database's row locks and unique keys
+/// decide, no coordination of our own).
 /// </summary>
 public sealed class TwoNodeOutboxTests
 {
     private const string ApiKey = "two-node-key";
 
     [Fact(Timeout = 120_000)]
-    public async Task Two_nodes_send_every_email_once_between_them()
+    public Task Two_nodes_send_every_email_once_between_them() => RunAsync(reminders: false);
+
+    [Fact(Timeout = 120_000)]
+    public Task Two_nodes_queue_and_send_every_reminder_once_between_them() => RunAsync(reminders: true);
+
+    private static async Task RunAsync(bool reminders)
     {
         var admin = Environment.GetEnvironmentVariable("TELETHERAPY_TEST_POSTGRES");
         Assert.False(string.IsNullOrEmpty(admin), "TELETHERAPY_TEST_POSTGRES is not set: run ./test.sh, which starts a PostgreSQL test cluster.");
@@ -32,22 +39,28 @@ public sealed class TwoNodeOutboxTests
         };
         using var first = new TestServer(settings);
         using var second = new TestServer(settings);
+        // Both schedulers look for due reminders every 100 ms, so their passes overlap.
+        static void Fast(Microsoft.AspNetCore.Hosting.IWebHostBuilder b) => b.ConfigureServices(services =>
+            services.Configure<Teletherapy.Scheduling.NotificationOptions>(o => o.ReminderPollInterval = TimeSpan.FromMilliseconds(100)));
+        using var firstNode = first.WithWebHostBuilder(Fast);
+        using var secondNode = second.WithWebHostBuilder(Fast);
         var nodes = new[] { first, second };
-        var clients = nodes.Select(n =>
+        var hosts = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>[] { firstNode, secondNode };
+        var clients = hosts.Select(n =>
         {
             var client = n.CreateClient();
             client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
             return client;
         }).ToArray();
-        (await clients[0].PutAsJsonAsync("/api/v1/clinic", new { name = "Lindenhof Praxis", timeZone = "Europe/Berlin", remindersEnabled = false })).EnsureSuccessStatusCode();
+        (await clients[0].PutAsJsonAsync("/api/v1/clinic", new { name = "Lindenhof Praxis", timeZone = "Europe/Berlin", remindersEnabled = reminders })).EnsureSuccessStatusCode();
         var therapist = (await (await clients[0].PostAsJsonAsync("/api/v1/staff", new { name = "Dr. Ada Weber", email = "ada@clinic.example", password = "correct horse battery" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
         var patient = (await (await clients[0].PostAsJsonAsync("/api/v1/patients", new
         {
             name = "Lea Keller",
             contacts = new object[]
             {
-                new { name = "Lea Keller", email = "lea@example.org", isPrimary = true },
-                new { name = "Jonas Keller", email = "jonas@example.org", isPrimary = false },
+                new { name = "Lea Keller", email = "lea@example.org", isPrimary = true, emailReminders = reminders },
+                new { name = "Jonas Keller", email = "jonas@example.org", isPrimary = false, emailReminders = reminders },
             },
         })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
 
@@ -59,7 +72,8 @@ public sealed class TwoNodeOutboxTests
             {
                 patientId = patient,
                 therapistIds = new[] { therapist },
-                start = DateTimeOffset.UtcNow.AddDays(3 + i).Date.AddHours(9),
+                // Reminders are due 24 h ahead: these start within the day, so both schedulers find them at once.
+                start = reminders ? DateTimeOffset.UtcNow.AddHours(2 + i) : DateTimeOffset.UtcNow.AddDays(3 + i).Date.AddHours(9),
                 durationMinutes = 50,
             });
             response.EnsureSuccessStatusCode();
@@ -75,12 +89,26 @@ public sealed class TwoNodeOutboxTests
             return (long)(await command.ExecuteScalarAsync())!;
         }
 
+        if (reminders)
+        {
+            // One reminder per appointment and contact, however many passes of two schedulers saw it due.
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (await CountAsync("SELECT COUNT(*) FROM outbox_messages WHERE kind = 'reminder'") < appointments * 2)
+            {
+                Assert.True(DateTime.UtcNow < until, "Not every reminder was queued.");
+                await Task.Delay(100);
+            }
+
+            await Task.Delay(500); // several more passes of both schedulers, which must find nothing new
+            Assert.Equal(appointments * 2, await CountAsync("SELECT COUNT(*) FROM outbox_messages WHERE kind = 'reminder'"));
+        }
+
         var queued = await CountAsync("SELECT COUNT(*) FROM outbox_messages WHERE channel = 'email'");
         Assert.True(queued >= appointments, $"Only {queued} emails were queued for {appointments} appointments.");
-        var until = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (await CountAsync("SELECT COUNT(*) FROM outbox_messages WHERE sent_at IS NULL") > 0 || Files(nodes).Count < queued)
         {
-            Assert.True(DateTime.UtcNow < until, $"Only {Files(nodes).Count} of {queued} emails were sent.");
+            Assert.True(DateTime.UtcNow < deadline, $"Only {Files(nodes).Count} of {queued} emails were sent.");
             await Task.Delay(200);
         }
 
