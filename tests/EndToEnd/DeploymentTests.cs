@@ -73,13 +73,14 @@ public sealed class DeploymentTests
     [Fact(Timeout = 150_000)]
     public async Task Media_goes_through_a_real_coturn_when_the_browser_may_only_relay()
     {
-        var port = ExternalServer.FreeTcpPort(IPAddress.Loopback);
+        var port = ExternalProcess.FreeTcpPort();
         const string secret = "e2e-turn-secret";
-        using var turn = ExternalServer.Start("/usr/bin/turnserver", "coturn",
+        ExternalProcess.Require("/usr/bin/turnserver", "coturn");
+        using var turn = ExternalProcess.Start("/usr/bin/turnserver", [
             "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", $"--listening-port={port}", "--min-port=49160", "--max-port=49400",
             "--use-auth-secret", $"--static-auth-secret={secret}", "--realm=clinic.test", "--allow-loopback-peers",
-            "--no-tls", "--no-dtls", "--no-cli", "--fingerprint", "--log-file=stdout", "--verbose", "--simple-log");
-        await turn.WaitForTcpAsync(IPAddress.Loopback, port);
+            "--no-tls", "--no-dtls", "--no-cli", "--fingerprint", "--log-file=stdout", "--verbose", "--simple-log"]);
+        await turn.WaitForTcpAsync(port);
 
         var settings = Scenario.DemoSettings();
         settings["Turn:Urls:0"] = $"turn:127.0.0.1:{port}?transport=udp";
@@ -135,7 +136,7 @@ public sealed class DeploymentTests
             ["Teletherapy:PublicBaseUrl"] = "https://clinic.test",
         });
         var app = new Uri(server.BaseUrl);
-        var port = ExternalServer.FreeTcpPort(proxyAddress);
+        var port = ExternalProcess.FreeTcpPort(proxyAddress);
         var folder = Directory.CreateTempSubdirectory("teletherapy-nginx-").FullName;
         await File.WriteAllTextAsync(Path.Combine(folder, "nginx.conf"),
             $$"""
@@ -164,8 +165,9 @@ public sealed class DeploymentTests
               }
             }
             """);
-        using var nginx = ExternalServer.Start("/usr/sbin/nginx", "nginx-light", "-p", folder, "-c", Path.Combine(folder, "nginx.conf"));
-        await nginx.WaitForTcpAsync(proxyAddress, port);
+        ExternalProcess.Require("/usr/sbin/nginx", "nginx-light");
+        using var nginx = ExternalProcess.Start("/usr/sbin/nginx", ["-p", folder, "-c", Path.Combine(folder, "nginx.conf")]);
+        await nginx.WaitForTcpAsync(port, proxyAddress);
         var viaProxy = new Uri($"http://{proxyAddress}:{port}");
 
         // One client uses up the connection test's limit (6 a minute per address) through the proxy.

@@ -46,7 +46,7 @@ public class LiveServer : WebApplicationFactory<Program>
         if (https is not null)
         {
             // The public address must be known before the start: a free port is chosen first.
-            var port = FreeTcpPort();
+            var port = ExternalProcess.FreeTcpPort();
             _urls = $"https://127.0.0.1:{port}";
             foreach (var (key, value) in https.KestrelSettings)
             {
@@ -64,13 +64,6 @@ public class LiveServer : WebApplicationFactory<Program>
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public string DataPath { get; }

@@ -45,26 +45,15 @@ internal sealed class HubLimits : IHubFilter, IDisposable
             Refuse("hub-connections");
         }
 
-        context.Context.Items[BucketKey] = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Math.Max(1, _options.HubCallsPerSecond * 2),
-            TokensPerPeriod = Math.Max(1, _options.HubCallsPerSecond),
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
+        context.Context.Items[BucketKey] = new CallBudget(Math.Max(1, _options.HubCallsPerSecond));
         await next(context);
     }
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
-        if (invocationContext.Context.Items.TryGetValue(BucketKey, out var value) && value is RateLimiter bucket)
+        if (invocationContext.Context.Items.TryGetValue(BucketKey, out var value) && value is CallBudget budget && !budget.TryTake())
         {
-            using var lease = bucket.AttemptAcquire();
-            if (!lease.IsAcquired)
-            {
-                Refuse("hub-calls");
-            }
+            Refuse("hub-calls");
         }
 
         if (invocationContext.HubMethodName is "JoinWithToken" or "JoinWithTokenOnDevice"
@@ -91,11 +80,6 @@ internal sealed class HubLimits : IHubFilter, IDisposable
             if (context.Context.Items.TryGetValue(ClientKey, out var client) && client is string key)
             {
                 Release(key);
-            }
-
-            if (context.Context.Items.TryGetValue(BucketKey, out var bucket) && bucket is IDisposable disposable)
-            {
-                disposable.Dispose();
             }
         }
     }
@@ -124,6 +108,38 @@ internal sealed class HubLimits : IHubFilter, IDisposable
             if (n <= 1 ? _open.TryRemove(new KeyValuePair<string, int>(client, n)) : _open.TryUpdate(client, n - 1, n))
             {
                 return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A token bucket per connection: twice the rate at most, refilled by the rate each whole second since the last
+    /// refill. Computed when a call comes, so an idle connection costs no timer.
+    /// </summary>
+    private sealed class CallBudget(int perSecond)
+    {
+        private readonly Lock _lock = new();
+        private long _refilledAt = Environment.TickCount64;
+        private int _tokens = perSecond * 2;
+
+        public bool TryTake()
+        {
+            lock (_lock)
+            {
+                var seconds = (Environment.TickCount64 - _refilledAt) / 1000;
+                if (seconds > 0)
+                {
+                    _tokens = (int)Math.Min(perSecond * 2L, _tokens + (seconds * perSecond));
+                    _refilledAt += seconds * 1000;
+                }
+
+                if (_tokens == 0)
+                {
+                    return false;
+                }
+
+                _tokens--;
+                return true;
             }
         }
     }

@@ -40,9 +40,9 @@ internal static class Throttling
     /// <summary>Bodies: 64 KiB for anyone not signed in, 1 MiB for staff and integrators (after authentication).</summary>
     public static WebApplication UseBodyLimits(this WebApplication app)
     {
+        var limits = app.Services.GetRequiredService<IOptions<ThrottlingOptions>>().Value;
         app.Use((context, next) =>
         {
-            var limits = context.RequestServices.GetRequiredService<IOptions<ThrottlingOptions>>().Value;
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             {
                 size.MaxRequestBodySize = context.User.Identity?.IsAuthenticated == true ? limits.BodyBytes : limits.AnonymousBodyBytes;

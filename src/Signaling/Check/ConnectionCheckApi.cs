@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using Teletherapy.Signaling.Abuse;
 using Teletherapy.MediaRelay;
 
 using Teletherapy.Signaling.Api;
@@ -43,7 +44,7 @@ internal static class ConnectionCheckApi
             // Six tests a minute per address (IPv6: per /64, which one home holds) is plenty for a person and keeps the
             // relay safe from a script; the relay itself caps the tests running at once (Media:MaxConnectionTests*).
             options.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress is { } address ? AddressRange.Of(address).ToString() : "unknown",
+                ClientAddress.PartitionOf(context),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = 6, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
         });
         return services;

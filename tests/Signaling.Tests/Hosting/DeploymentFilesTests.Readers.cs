@@ -1,12 +1,8 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Numerics;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
@@ -16,14 +12,6 @@ namespace Teletherapy.Signaling.Tests.Hosting;
 /// <summary>Readers of the deployment files (YAML, the dashboard, Caddy's JSON) and the rules the tests apply to them.</summary>
 public sealed partial class DeploymentFilesTests
 {
-    private static void RequireTool(string path, string package)
-    {
-        if (!File.Exists(path))
-        {
-            Assert.Fail($"{path} is missing: install it (apt-get install -y {package}); test.sh installs it before the tests run.");
-        }
-    }
-
     private static string RepositoryRoot()
     {
         var folder = new DirectoryInfo(AppContext.BaseDirectory);
@@ -387,32 +375,5 @@ public sealed partial class DeploymentFilesTests
         }
 
         return await File.ReadAllTextAsync(path);
-    }
-
-    // ---- ports
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static int FreeUdpAndTcpPort()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-            var port = ((IPEndPoint)udp.Client.LocalEndPoint!).Port;
-            try
-            {
-                using var tcp = new TcpListener(IPAddress.Loopback, port);
-                tcp.Start();
-                return port;
-            }
-            catch (SocketException) when (attempt < 20)
-            {
-            }
-        }
     }
 }

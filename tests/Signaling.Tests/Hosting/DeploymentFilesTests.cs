@@ -1,14 +1,7 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
 namespace Teletherapy.Signaling.Tests.Hosting;
@@ -293,14 +286,14 @@ public sealed partial class DeploymentFilesTests
     [Fact]
     public async Task Coturn_starts_from_start_sh_with_the_secret_from_a_file_and_refuses_permissions_to_private_peers()
     {
-        RequireTool("/usr/bin/turnserver", "coturn");
+        ExternalProcess.Require("/usr/bin/turnserver", "coturn");
         var folder = Directory.CreateTempSubdirectory("teletherapy-turn-").FullName;
         using var certificate = new TestCertificate();
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var secretFile = Path.Combine(folder, "turn_secret");
         await File.WriteAllTextAsync(secretFile, secret + "\n");
-        var port = FreeUdpAndTcpPort();
-        var tlsPort = FreeTcpPort();
+        var port = ExternalProcess.FreeUdpAndTcpPort();
+        var tlsPort = ExternalProcess.FreeTcpPort();
         var generated = Path.Combine(folder, "turnserver.conf");
         const string AppAddress = "198.51.100.20";
 
@@ -370,7 +363,7 @@ public sealed partial class DeploymentFilesTests
     [Fact]
     public void Caddyfile_adapts_to_https_for_the_clinic_host_proxied_to_the_app()
     {
-        RequireTool("/usr/bin/caddy", "caddy");
+        ExternalProcess.Require("/usr/bin/caddy", "caddy");
         using var config = CaddyAdapt(new Dictionary<string, string?> { ["CLINIC_HOST"] = "video.clinic.example" });
         var servers = config.RootElement.GetProperty("apps").GetProperty("http").GetProperty("servers").EnumerateObject().Select(s => s.Value).ToList();
         var https = Assert.Single(servers, s => Listens(s, ":443"));
@@ -424,10 +417,10 @@ public sealed partial class DeploymentFilesTests
     [Fact]
     public async Task Caddy_with_the_shipped_Caddyfile_serves_the_app_over_https_with_the_apps_headers_only()
     {
-        RequireTool("/usr/bin/caddy", "caddy");
+        ExternalProcess.Require("/usr/bin/caddy", "caddy");
         var folder = Directory.CreateTempSubdirectory("teletherapy-caddy-").FullName;
-        var httpPort = FreeTcpPort();
-        var httpsPort = FreeTcpPort();
+        var httpPort = ExternalProcess.FreeTcpPort();
+        var httpsPort = ExternalProcess.FreeTcpPort();
         using var app = new KestrelHost("http://127.0.0.1:0", new Dictionary<string, string?>
         {
             ["Teletherapy:DataPath"] = Path.Combine(folder, "app-data"),

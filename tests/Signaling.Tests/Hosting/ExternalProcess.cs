@@ -1,15 +1,7 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Numerics;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using System.Text.Json;
-using System.Text.RegularExpressions;
-using YamlDotNet.RepresentationModel;
 
 namespace Teletherapy.Signaling.Tests.Hosting;
 
@@ -34,7 +26,16 @@ internal sealed class ExternalProcess : IDisposable
         }
     }
 
-    public static ExternalProcess Start(string file, IEnumerable<string> arguments, IDictionary<string, string?> environment)
+    /// <summary>Fails the test with the install line when a program from Debian's packages is missing (never skips).</summary>
+    public static void Require(string path, string package)
+    {
+        if (!File.Exists(path))
+        {
+            Assert.Fail($"{path} is missing: install it (apt-get install -y {package}); test.sh installs it before the tests run.");
+        }
+    }
+
+    public static ExternalProcess Start(string file, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -42,7 +43,7 @@ internal sealed class ExternalProcess : IDisposable
             start.ArgumentList.Add(argument);
         }
 
-        foreach (var (name, value) in environment)
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)
             {
@@ -64,7 +65,8 @@ internal sealed class ExternalProcess : IDisposable
         return external;
     }
 
-    public async Task WaitForTcpAsync(int port)
+    /// <summary>Waits until something accepts TCP connections on the port (of loopback, or of <paramref name="address"/>).</summary>
+    public async Task WaitForTcpAsync(int port, IPAddress? address = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
@@ -77,12 +79,39 @@ internal sealed class ExternalProcess : IDisposable
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                await socket.ConnectAsync(new IPEndPoint(address ?? IPAddress.Loopback, port));
                 return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
                 await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>A TCP port free now on loopback (or on <paramref name="address"/>).</summary>
+    public static int FreeTcpPort(IPAddress? address = null)
+    {
+        using var listener = new TcpListener(address ?? IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A port free now for both UDP and TCP on loopback (TURN listens on both).</summary>
+    public static int FreeUdpAndTcpPort()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            var port = ((IPEndPoint)udp.Client.LocalEndPoint!).Port;
+            try
+            {
+                using var tcp = new TcpListener(IPAddress.Loopback, port);
+                tcp.Start();
+                return port;
+            }
+            catch (SocketException) when (attempt < 20)
+            {
             }
         }
     }

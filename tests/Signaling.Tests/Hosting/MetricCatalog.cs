@@ -1,15 +1,4 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Numerics;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using YamlDotNet.RepresentationModel;
 
 namespace Teletherapy.Signaling.Tests.Hosting;
 
