@@ -75,6 +75,13 @@ public sealed class JoinService
         return new TherapistJoinCheck(decision, ToSession(row));
     }
 
+    /// <summary>The appointment a join link is for, or null for an unknown token: a lookup only, no rule judged, nothing audited.</summary>
+    public async Task<Guid?> FindAppointmentOfTokenAsync(string token, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return (await ResolveJoinLink.FindAsync(connection, token).ConfigureAwait(false))?.Link.AppointmentId;
+    }
+
     /// <summary>Derived rules: is this join link good now, and for whom? A refusal is audited (except an unknown token).</summary>
     public async Task<JoinTokenCheck> ResolveJoinTokenAsync(string token, CancellationToken cancellationToken = default)
     {

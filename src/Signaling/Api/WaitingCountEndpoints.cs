@@ -15,11 +15,7 @@ internal static class WaitingCountEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/appointments/{id:guid}/waiting", (Guid id, SessionCoordinator sessions) =>
-        {
-            var waiting = sessions.FindRoom(id) is { IsEnded: false } room ? room.Snapshot().Waiting.Count(w => w.Connected) : 0;
-            return Results.Ok(new WaitingCountResponse(id, waiting));
-        })
+        api.MapGet("/appointments/{id:guid}/waiting", async (Guid id, ISessionDoor sessions) => Results.Ok(new WaitingCountResponse(id, await sessions.WaitingCountAsync(id).ConfigureAwait(false))))
             .RequireAppointment(AppointmentAction.Join)
             .RequireAuthorization(AuthSetup.StaffPolicy)
             .WithTags("Appointments")

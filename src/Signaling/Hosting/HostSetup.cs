@@ -4,6 +4,7 @@ using Prometheus;
 using Teletherapy.MediaRelay;
 using Teletherapy.Scheduling;
 using Teletherapy.Signaling.Check;
+using Teletherapy.Signaling.Cluster;
 using Teletherapy.Signaling.Sessions;
 using Teletherapy.Signaling.Abuse;
 using Teletherapy.Signaling.Api;
@@ -55,6 +56,7 @@ internal static class HostSetup
         builder.Services.AddSingleton<PortalLinkQueue>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PortalLinkQueue>());
         builder.Services.AddSessions();
+        builder.AddCluster();
         builder.Services.AddOpenApi("v1");
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")

@@ -14,7 +14,7 @@ namespace Teletherapy.Signaling.Sessions;
 /// Runs every session: joins through the join rules, the waiting room, the media gate in the relay, the
 /// audit log and the notifications to each participant's tabs. The hub is a thin door to this class.
 /// </summary>
-internal sealed partial class SessionCoordinator : IHostedService, IDisposable
+internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService, IDisposable
 {
     /// <summary>A waiting participant who dropped keeps their place this long.</summary>
     public static readonly TimeSpan WaitingGrace = TimeSpan.FromSeconds(60);
@@ -275,6 +275,19 @@ internal sealed partial class SessionCoordinator : IHostedService, IDisposable
     }
 
     /// <summary>The browser's publish offer → the relay's answer. Allowed while waiting, so admission is instant.</summary>
+    public Task<string> PublishAsync(string connectionId, string offerSdp) => Task.FromResult(Publish(connectionId, offerSdp));
+
+    public Task<string> CreateSubscribeOfferAsync(string connectionId) => Task.FromResult(CreateSubscribeOffer(connectionId));
+
+    public Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp)
+    {
+        ApplySubscribeAnswer(connectionId, answerSdp);
+        return Task.CompletedTask;
+    }
+
+    public Task<int> WaitingCountAsync(Guid appointmentId) =>
+        Task.FromResult(FindRoom(appointmentId) is { IsEnded: false } room ? room.Snapshot().Waiting.Count(w => w.Connected) : 0);
+
     public string Publish(string connectionId, string offerSdp)
     {
         var (room, participant) = Locate(connectionId);

@@ -10,10 +10,10 @@ namespace Teletherapy.Signaling.Sessions;
 /// </summary>
 internal sealed class SessionHub : Hub<ISessionClient>
 {
-    private readonly SessionCoordinator _sessions;
+    private readonly ISessionDoor _sessions;
     private readonly StaffConnections _staffConnections;
 
-    public SessionHub(SessionCoordinator sessions, StaffConnections staffConnections)
+    public SessionHub(ISessionDoor sessions, StaffConnections staffConnections)
     {
         _sessions = sessions;
         _staffConnections = staffConnections;
@@ -71,12 +71,12 @@ internal sealed class SessionHub : Hub<ISessionClient>
     public Task ReportConnectionCheck(ConnectionCheckSummary summary) => _sessions.ReportConnectionCheckAsync(Context.ConnectionId, summary);
 
     /// <summary>The browser's publish offer; returns the relay's answer.</summary>
-    public string Publish(string offerSdp) => _sessions.Publish(Context.ConnectionId, offerSdp);
+    public Task<string> Publish(string offerSdp) => _sessions.PublishAsync(Context.ConnectionId, offerSdp);
 
     /// <summary>Asks for a subscribe offer (later ones arrive as <see cref="ISessionClient.SubscribeOffer"/>).</summary>
-    public string RequestSubscribeOffer() => _sessions.CreateSubscribeOffer(Context.ConnectionId);
+    public Task<string> RequestSubscribeOffer() => _sessions.CreateSubscribeOfferAsync(Context.ConnectionId);
 
-    public void SubscribeAnswer(string answerSdp) => _sessions.ApplySubscribeAnswer(Context.ConnectionId, answerSdp);
+    public Task SubscribeAnswer(string answerSdp) => _sessions.ApplySubscribeAnswerAsync(Context.ConnectionId, answerSdp);
 
     public Task Leave() => _sessions.LeaveAsync(Context.ConnectionId);
 

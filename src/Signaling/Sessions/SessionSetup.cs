@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Teletherapy.Scheduling.Appointments;
 using Teletherapy.Signaling.Abuse;
@@ -17,6 +18,7 @@ internal static class SessionSetup
         // An SDP offer with simulcast is about 10 KB; the limit (64 KiB by default) leaves room and no more.
         services.AddOptions<HubOptions>().Configure<IOptions<ThrottlingOptions>>((o, limits) => o.MaximumReceiveMessageSize = limits.Value.HubMessageBytes);
         services.AddSingleton<SessionCoordinator>();
+        services.TryAddSingleton<ISessionDoor>(sp => sp.GetRequiredService<SessionCoordinator>());
         services.AddSingleton<Auth.StaffConnections>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionCoordinator>());
         services.AddSingleton<IAppointmentChangeListener>(sp => sp.GetRequiredService<SessionCoordinator>());

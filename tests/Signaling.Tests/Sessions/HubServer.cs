@@ -23,10 +23,16 @@ public sealed class HubServer : WebApplicationFactory<Program>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     private readonly List<HubClient> _clients = [];
+    private readonly bool _realClock;
     private HttpClient? _integrator;
 
-    public HubServer()
+    /// <param name="realClock">
+    /// The system clock for the server (its <see cref="Time"/> then only tells the time it started): for a server that
+    /// runs timers of its own the fake clock would stop, as a cluster node's membership does.
+    /// </param>
+    public HubServer(bool realClock = false)
     {
+        _realClock = realClock;
         DataPath = Path.Combine(Path.GetTempPath(), "teletherapy-hub-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(DataPath);
 
@@ -79,7 +85,10 @@ public sealed class HubServer : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        if (!_realClock)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        }
     }
 
     /// <summary>An HTTP client of the real server that sends the integrator's API key.</summary>

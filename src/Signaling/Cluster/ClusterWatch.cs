@@ -1,0 +1,57 @@
+using Orleans.Runtime;
+using Teletherapy.Signaling.Sessions;
+
+namespace Teletherapy.Signaling.Cluster;
+
+/// <summary>
+/// Follows Orleans' view of the cluster and cleans up after a node that died: its hub connections in rooms here have
+/// dropped (as a closed tab would, with the waiting-room grace), and connections here whose room lived there are
+/// closed so that their clients reconnect and rejoin the room where it comes back.
+/// </summary>
+internal sealed partial class ClusterWatch(
+    IClusterMembershipService membership,
+    ClusterHubLifetimeManager connections,
+    ClusterSessionDoor door,
+    SessionCoordinator sessions,
+    ILogger<ClusterWatch> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var previous = membership.CurrentSnapshot;
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken).ConfigureAwait(false))
+            {
+                foreach (var change in snapshot.CreateUpdate(previous).Changes.Where(c => c.Status == SiloStatus.Dead))
+                {
+                    await NodeDiedAsync(change.SiloAddress).ConfigureAwait(false);
+                }
+
+                previous = snapshot;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    internal async Task NodeDiedAsync(SiloAddress node)
+    {
+        var dropped = connections.ConnectionsOn(node);
+        var moved = door.ConnectionsHomedOn(node);
+        LogNodeDied(node.ToString(), dropped.Count, moved.Count);
+        foreach (var connectionId in dropped)
+        {
+            await sessions.DisconnectedAsync(connectionId).ConfigureAwait(false);
+            connections.Forget(connectionId);
+        }
+
+        foreach (var connectionId in moved)
+        {
+            connections.Abort(connectionId);
+        }
+    }
+
+    [LoggerMessage(EventId = 3600, Level = LogLevel.Warning, Message = "Node {Node} left the cluster: {Dropped} of its connections dropped from rooms here, {Moved} connections here reconnect to rooms it held")]
+    private partial void LogNodeDied(string node, int dropped, int moved);
+}

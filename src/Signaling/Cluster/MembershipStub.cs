@@ -1,0 +1,6 @@
+namespace Teletherapy.Signaling.Cluster;
+
+internal static class MembershipStub
+{
+    public static IServiceCollection AddDatabaseMembership(this IServiceCollection services) => services;
+}

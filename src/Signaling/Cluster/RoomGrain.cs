@@ -1,0 +1,145 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Orleans;
+using Orleans.Placement;
+using Orleans.Runtime;
+using Teletherapy.Signaling.Sessions;
+
+namespace Teletherapy.Signaling.Cluster;
+
+/// <summary>
+/// The room's activation: it runs on the room's home and hands each call to the coordinator there, after telling the
+/// hub connections' manager which node a remote caller is on. Calls to one room take turns, as they would under the
+/// room's own lock. The activation stays while people are in the room and goes when it is empty, so an idle room can
+/// come back on whichever node then has the fewest.
+/// </summary>
+[ActivationCountBasedPlacement]
+internal sealed class RoomGrain : Grain, IRoomGrain
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly SessionCoordinator _sessions;
+    private readonly ClusterHubLifetimeManager _connections;
+    private readonly ILocalSiloDetails _silo;
+
+    public RoomGrain(SessionCoordinator sessions, HubLifetimeManager<SessionHub> connections, ILocalSiloDetails silo)
+    {
+        _sessions = sessions;
+        _connections = (ClusterHubLifetimeManager)connections;
+        _silo = silo;
+    }
+
+    private Guid AppointmentId => this.GetPrimaryKey();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Idle rooms are collected after the grain collection age; a room with people in it is kept.
+        this.RegisterGrainTimer(KeepWhileOccupied, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+        return Task.CompletedTask;
+    }
+
+    public async Task<RoomReply> JoinTherapist(RoomCaller caller, Guid staffId, string name)
+    {
+        Attach(caller);
+        var result = await _sessions.JoinTherapistAsync(caller.ConnectionId, staffId, name, AppointmentId).ConfigureAwait(true);
+        return Joined(caller, result);
+    }
+
+    public async Task<RoomReply> JoinWithToken(RoomCaller caller, string token, string? deviceKey)
+    {
+        Attach(caller);
+        var result = await _sessions.JoinWithTokenAsync(caller.ConnectionId, token, deviceKey).ConfigureAwait(true);
+        if (result.Accepted && result.AppointmentId != AppointmentId)
+        {
+            // The link belongs to another room than the caller looked up (it changed in between): not joined here.
+            await _sessions.LeaveAsync(caller.ConnectionId).ConfigureAwait(true);
+            result = JoinResult.Refused(Scheduling.Join.JoinReasons.NotFound);
+        }
+
+        return Joined(caller, result);
+    }
+
+    public async Task<RoomReply> Call(RoomCaller caller, RoomCall call, string? argument)
+    {
+        try
+        {
+            object? value = call switch
+            {
+                RoomCall.Admit => await _sessions.AdmitAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
+                RoomCall.AdmitAll => await _sessions.AdmitAllAsync(caller.ConnectionId).ConfigureAwait(true),
+                RoomCall.Deny => await _sessions.DenyAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
+                RoomCall.SendToWaitingRoom => await _sessions.SendToWaitingRoomAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
+                RoomCall.MessageWaitingRoom => await _sessions.MessageWaitingRoomAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
+                RoomCall.EndSession => await _sessions.EndSessionAsync(caller.ConnectionId).ConfigureAwait(true),
+                RoomCall.ReportConnectionCheck => await ReportAsync(caller.ConnectionId, argument).ConfigureAwait(true),
+                RoomCall.Publish => await _sessions.PublishAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
+                RoomCall.CreateSubscribeOffer => await _sessions.CreateSubscribeOfferAsync(caller.ConnectionId).ConfigureAwait(true),
+                RoomCall.ApplySubscribeAnswer => await Done(_sessions.ApplySubscribeAnswerAsync(caller.ConnectionId, argument ?? string.Empty)).ConfigureAwait(true),
+                RoomCall.Leave => await Done(LeaveAsync(caller.ConnectionId)).ConfigureAwait(true),
+                _ => throw new HubException("Unknown call."),
+            };
+            return new RoomReply(JsonSerializer.Serialize(value, Json), null);
+        }
+        catch (HubException ex)
+        {
+            return new RoomReply(null, ex.Message);
+        }
+    }
+
+    public async Task Disconnected(string connectionId)
+    {
+        await _sessions.DisconnectedAsync(connectionId).ConfigureAwait(true);
+        _connections.Forget(connectionId);
+    }
+
+    public Task<int> WaitingCount() => _sessions.WaitingCountAsync(AppointmentId);
+
+    public Task<SiloAddress> Home() => Task.FromResult(_silo.SiloAddress);
+
+    private static async Task<object?> Done(Task task)
+    {
+        await task.ConfigureAwait(true);
+        return null;
+    }
+
+    private async Task<object?> ReportAsync(string connectionId, string? summaryJson)
+    {
+        var summary = summaryJson is null ? null : JsonSerializer.Deserialize<ConnectionCheckSummary>(summaryJson, Json);
+        await _sessions.ReportConnectionCheckAsync(connectionId, summary ?? throw new HubException("A connection check report is required.")).ConfigureAwait(true);
+        return null;
+    }
+
+    private async Task LeaveAsync(string connectionId)
+    {
+        await _sessions.LeaveAsync(connectionId).ConfigureAwait(true);
+        _connections.Forget(connectionId);
+    }
+
+    private void Attach(RoomCaller caller)
+    {
+        if (!caller.Node.Equals(_silo.SiloAddress))
+        {
+            _connections.Register(caller);
+        }
+    }
+
+    private RoomReply Joined(RoomCaller caller, JoinResult result)
+    {
+        if (!result.Accepted)
+        {
+            _connections.Forget(caller.ConnectionId);
+        }
+
+        return new RoomReply(JsonSerializer.Serialize(result, Json), null);
+    }
+
+    private Task KeepWhileOccupied()
+    {
+        if (_sessions.FindRoom(AppointmentId) is { IsEnded: false, ConnectedCount: > 0 })
+        {
+            DelayDeactivation(TimeSpan.FromMinutes(2));
+        }
+
+        return Task.CompletedTask;
+    }
+}
