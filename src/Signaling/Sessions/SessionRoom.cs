@@ -10,12 +10,15 @@ namespace Teletherapy.Signaling.Sessions;
 /// participant (a staff member or a contact), never by connection, so a refresh, a dropped network or a
 /// second tab keeps the participant's place (product.md §2). All changes happen under one lock; callers
 /// turn the returned outcomes into notifications, audit events and media-gate changes outside it.
+/// What must outlive this node (admissions, denials, the queue, device keys) is taken by <see cref="Capture"/> and
+/// brought back elsewhere by <see cref="Restore"/>; <see cref="Version"/> counts the changes worth keeping.
 /// </summary>
 internal sealed class SessionRoom
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Participant> _participants = new(StringComparer.Ordinal);
     private int _devices;
+    private long _version;
     private readonly Dictionary<string, string> _connections = new(StringComparer.Ordinal);
 
     private SessionAppointment _appointment;
@@ -31,6 +34,13 @@ internal sealed class SessionRoom
     public Guid AppointmentId => Appointment.Id;
 
     public bool IsEnded { get; private set; }
+
+    /// <summary>
+    /// Grows by one with every change a restored room must know (a join, admit, deny, send back, leave, expiry, removal,
+    /// connection-check report, the end); reads, drops and reschedules leave it alone. A restored room goes on from the
+    /// captured value, so a store can keep the highest version and skip writes it already has.
+    /// </summary>
+    public long Version => Interlocked.Read(ref _version);
 
     public static string TherapistId(Guid staffId) => "staff-" + staffId.ToString("N");
 
@@ -84,6 +94,7 @@ internal sealed class SessionRoom
             participant.EverAdmitted = true;
             participant.DisconnectedAt = null;
             Attach(participant, connectionId);
+            Changed();
             return new JoinOutcome(Copy(participant), Knocked: false, Rejoined: existed && wasAbsent, FirstArrival: !existed, FirstTherapistArrived: firstTherapist);
         }
     }
@@ -117,6 +128,7 @@ internal sealed class SessionRoom
             {
                 seat = _participants[seatId] = new Participant(seatId, name, role, null, contactId, now) { DeviceKey = NewDeviceKey() };
                 Attach(seat, connectionId);
+                Changed();
                 return new JoinOutcome(Copy(seat), Knocked: true, Rejoined: false, FirstArrival: true, FirstTherapistArrived: false, seat.DeviceKey);
             }
 
@@ -130,6 +142,7 @@ internal sealed class SessionRoom
                 seat.WaitingSince = wasWaiting ? seat.WaitingSince : now;
                 seat.DisconnectedAt = null;
                 Attach(seat, connectionId);
+                Changed();
                 return new JoinOutcome(Copy(seat), Knocked: !wasWaiting, Rejoined: false, FirstArrival: false, FirstTherapistArrived: false, seat.DeviceKey);
             }
 
@@ -137,6 +150,7 @@ internal sealed class SessionRoom
             var id = $"{seatId}-{++_devices}";
             var second = _participants[id] = new Participant(id, name + " (second device)", role, null, contactId, now) { DeviceKey = NewDeviceKey(), SecondDevice = true };
             Attach(second, connectionId);
+            Changed();
             return new JoinOutcome(Copy(second), Knocked: true, Rejoined: false, FirstArrival: true, FirstTherapistArrived: false, second.DeviceKey);
         }
     }
@@ -159,6 +173,7 @@ internal sealed class SessionRoom
 
         participant.DisconnectedAt = null;
         Attach(participant, connectionId);
+        Changed();
         return new JoinOutcome(Copy(participant), knocked, Rejoined: wasAbsent && participant.State == ParticipantStates.Admitted, FirstArrival: false, FirstTherapistArrived: false, participant.DeviceKey);
     }
 
@@ -207,6 +222,7 @@ internal sealed class SessionRoom
             if (_participants.TryGetValue(participantId, out var participant))
             {
                 participant.ConnectionCheck = summary;
+                Changed();
             }
         }
     }
@@ -253,6 +269,7 @@ internal sealed class SessionRoom
 
             participant.State = participant.State == ParticipantStates.Denied ? ParticipantStates.Denied : ParticipantStates.Left;
             participant.DisconnectedAt = null;
+            Changed();
             return (Copy(participant), true);
         }
     }
@@ -272,6 +289,11 @@ internal sealed class SessionRoom
                     participant.DisconnectedAt = null;
                     expired.Add(Copy(participant));
                 }
+            }
+
+            if (expired.Count > 0)
+            {
+                Changed();
             }
 
             return expired;
@@ -295,6 +317,7 @@ internal sealed class SessionRoom
             }
 
             ForgetConnections(participant);
+            Changed();
             return Copy(participant);
         }
     }
@@ -318,8 +341,68 @@ internal sealed class SessionRoom
                 participant.State = ParticipantStates.SessionEnded;
             }
 
+            Changed();
+
             return _participants.Values.Select(Copy).ToList();
         }
+    }
+
+    /// <summary>
+    /// What must survive this node, as of <see cref="Version"/>: every participant's seat (state, whether admitted
+    /// before, place in the queue, device key, second-device mark, last connection check) and whether the session
+    /// ended. Connections are not kept: they belong to this node and end with it.
+    /// </summary>
+    internal SessionRoomState Capture()
+    {
+        lock (_lock)
+        {
+            // In the dictionary's order, so a restored room lists (and breaks queue ties) exactly as this one does.
+            var participants = _participants.Values
+                .Select(p => new ParticipantState(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.EverAdmitted, p.WaitingSince, p.DeviceKey, p.SecondDevice, p.ConnectionCheck))
+                .ToArray();
+            return new SessionRoomState(AppointmentId, _version, IsEnded, _devices, participants);
+        }
+    }
+
+    /// <summary>
+    /// The room of <paramref name="appointment"/> as <paramref name="state"/> left it, on a node none of its participants
+    /// is connected to yet: everyone who was waiting or admitted counts as dropped at <paramref name="now"/>, so the
+    /// usual rules apply from there. A waiting participant keeps their place for <c>SessionCoordinator.WaitingGrace</c>;
+    /// an admitted contact coming back with its device key is straight back in (<see cref="JoinContact"/>), another
+    /// device of theirs knocks; a therapist's join is a rejoin; denied stays denied. The version goes on from the state's.
+    /// </summary>
+    internal static SessionRoom Restore(SessionAppointment appointment, SessionRoomState state, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(appointment);
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.AppointmentId != appointment.Id)
+        {
+            throw new ArgumentException($"The state is of appointment {state.AppointmentId}, not {appointment.Id}.", nameof(state));
+        }
+
+        var room = new SessionRoom(appointment);
+        lock (room._lock)
+        {
+            foreach (var p in state.Participants)
+            {
+                var present = p.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack or ParticipantStates.Admitted;
+                room._participants.Add(p.Id, new Participant(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.WaitingSince)
+                {
+                    State = p.State,
+                    EverAdmitted = p.EverAdmitted,
+                    DisconnectedAt = present ? now : null,
+                    ConnectionCheck = p.ConnectionCheck,
+                    DeviceKey = p.DeviceKey,
+                    SecondDevice = p.SecondDevice,
+                });
+            }
+
+            room._devices = state.Devices;
+            room._version = state.Version;
+            room.IsEnded = state.IsEnded;
+        }
+
+        return room;
     }
 
     public ParticipantView? Find(string participantId)
@@ -386,9 +469,13 @@ internal sealed class SessionRoom
             }
 
             change(participant);
+            Changed();
             return Copy(participant);
         }
     }
+
+    /// <summary>Under the lock: something a restored room must know has changed.</summary>
+    private void Changed() => Interlocked.Increment(ref _version);
 
     private bool TherapistPresent() =>
         _participants.Values.Any(p => p.Role == ParticipantRoles.Therapist && p.Connections.Count > 0);

@@ -23,7 +23,10 @@ public abstract class AppointmentTests(SqlDialect dialect) : DatabaseTest(dialec
         var runner = Harness.Get<MigrationRunner>();
         Assert.Equal(0, await runner.ApplyAsync());
         Assert.Equal(runner.Migrations().Count, await Harness.ScalarAsync<long>("SELECT COUNT(*) FROM schema_migrations"));
-        Assert.Equal(Enumerable.Range(1, runner.Migrations().Count), runner.Migrations().Select(m => m.Version));
+        // Numbers rise from 1 and may leave a gap (a number taken by a change that lands later applies when it comes).
+        var versions = runner.Migrations().Select(m => m.Version).ToList();
+        Assert.Equal(1, versions[0]);
+        Assert.All(versions.Zip(versions.Skip(1)), pair => Assert.True(pair.First < pair.Second));
     }
 
     [DbFact]

@@ -1,0 +1,237 @@
+using System.Text.Json;
+using Teletherapy.Scheduling.Join;
+using Teletherapy.Signaling.Sessions;
+
+namespace Teletherapy.Signaling.Tests.Sessions;
+
+/// <summary>A room captured on one node and restored on another: admissions, denials, the queue and device keys survive.</summary>
+public sealed class SessionRoomRestoreTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Later = Now.AddMinutes(7);
+    private static readonly Guid Therapist = Guid.NewGuid();
+    private static readonly Guid Patient = Guid.NewGuid();
+
+    private readonly SessionAppointment _appointment =
+        new(Guid.NewGuid(), Guid.NewGuid(), Now, Now.AddMinutes(50), Now.AddMinutes(-10), Now.AddMinutes(80), "scheduled", [Therapist]);
+
+    private SessionRoom NewRoom() => new(_appointment);
+
+    /// <summary>The node goes away: what it captured comes back through JSON on another node at <see cref="Later"/>.</summary>
+    private SessionRoom Moved(SessionRoom room) =>
+        SessionRoom.Restore(_appointment, SessionRoomStateJson.Deserialize(SessionRoomStateJson.Serialize(room.Capture())), Later);
+
+    private static JoinOutcome JoinContact(SessionRoom room, Guid contact, string name, string connection, string? key, DateTimeOffset at) =>
+        room.JoinContact(contact, name, ParticipantRoles.Patient, connection, key, at);
+
+    [Fact]
+    public void An_admitted_contact_back_on_its_device_is_in_without_a_knock_and_the_therapist_rejoins()
+    {
+        var room = NewRoom();
+        room.JoinTherapist(Therapist, "Dr. Ada Weber", "t1", Now);
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        room.Admit(patient.Participant.Id);
+
+        var restored = Moved(room);
+
+        Assert.False(restored.IsTherapistPresent);
+        Assert.Equal(0, restored.ConnectedCount);
+        var back = JoinContact(restored, Patient, "Sam Taylor", "p2", patient.DeviceKey, Later);
+        Assert.False(back.Knocked);
+        Assert.True(back.Rejoined);
+        Assert.False(back.FirstArrival);
+        Assert.Equal(patient.Participant.Id, back.Participant.Id);
+        Assert.Equal(ParticipantStates.Admitted, back.Participant.State);
+        Assert.Equal(patient.DeviceKey, back.DeviceKey);
+        Assert.Equal(["p2"], back.Participant.Connections);
+
+        var therapist = restored.JoinTherapist(Therapist, "Dr. Ada Weber", "t2", Later);
+        Assert.True(therapist.Rejoined);
+        Assert.False(therapist.FirstArrival);
+        Assert.True(therapist.FirstTherapistArrived);
+        Assert.Equal(2, restored.Snapshot().InSession.Count(p => p.Connected));
+    }
+
+    [Fact]
+    public void A_new_device_of_an_admitted_contact_knocks_after_a_restore_as_before()
+    {
+        var room = NewRoom();
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        room.Admit(patient.Participant.Id);
+        var earlierSecond = JoinContact(room, Patient, "Sam Taylor", "p9", null, Now); // a second device before the move
+        Assert.True(earlierSecond.Participant.SecondDevice);
+
+        var restored = Moved(room);
+        JoinContact(restored, Patient, "Sam Taylor", "p2", patient.DeviceKey, Later);
+        var other = JoinContact(restored, Patient, "Sam Taylor", "p3", "not-the-key", Later);
+
+        Assert.True(other.Knocked);
+        Assert.True(other.Participant.SecondDevice);
+        Assert.Equal("Sam Taylor (second device)", other.Participant.Name);
+        Assert.Equal(ParticipantStates.WaitingToBeAdmitted, other.Participant.State);
+        Assert.NotEqual(earlierSecond.Participant.Id, other.Participant.Id); // second-device ids are not handed out twice
+        Assert.True(restored.Find(earlierSecond.Participant.Id)!.SecondDevice);
+        Assert.Equal(ParticipantStates.Admitted, restored.Find(patient.Participant.Id)!.State);
+    }
+
+    [Fact]
+    public void A_link_on_another_device_before_the_admitted_one_is_back_only_knocks_for_the_seat()
+    {
+        var room = NewRoom();
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        room.Admit(patient.Participant.Id);
+
+        var restored = Moved(room);
+        var other = JoinContact(restored, Patient, "Sam Taylor", "x1", null, Later);
+
+        Assert.True(other.Knocked);
+        Assert.Equal(patient.Participant.Id, other.Participant.Id);
+        Assert.Equal(ParticipantStates.WaitingToBeAdmitted, other.Participant.State);
+        Assert.NotEqual(patient.DeviceKey, other.DeviceKey);
+    }
+
+    [Fact]
+    public void Denied_stays_denied_after_a_restore()
+    {
+        var room = NewRoom();
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        room.Deny(patient.Participant.Id);
+
+        var restored = Moved(room);
+
+        Assert.Equal(ParticipantStates.Denied, JoinContact(restored, Patient, "Sam Taylor", "p2", patient.DeviceKey, Later).Participant.State);
+        Assert.Equal(ParticipantStates.Denied, JoinContact(restored, Patient, "Sam Taylor", "p3", null, Later).Participant.State);
+        Assert.Empty(restored.Find(patient.Participant.Id)!.Connections);
+        Assert.Null(restored.Admit(patient.Participant.Id));
+    }
+
+    [Fact]
+    public void The_waiting_queue_keeps_its_order_after_a_restore()
+    {
+        var room = NewRoom();
+        room.JoinTherapist(Therapist, "Dr. Ada Weber", "t1", Now);
+        // Arrival order differs from queue order: the queue is by waiting-since, and a sent-back participant queues anew.
+        var ann = JoinContact(room, Guid.NewGuid(), "Ann", "a1", null, Now.AddSeconds(30));
+        var bob = JoinContact(room, Guid.NewGuid(), "Bob", "b1", null, Now.AddSeconds(10));
+        var cem = JoinContact(room, Guid.NewGuid(), "Cem", "c1", null, Now.AddSeconds(20));
+        room.Admit(bob.Participant.Id);
+        room.SendBack(bob.Participant.Id, Now.AddSeconds(40));
+        var before = room.Snapshot().Waiting;
+        Assert.Equal([cem.Participant.Id, ann.Participant.Id, bob.Participant.Id], before.Select(w => w.ParticipantId));
+
+        var restored = Moved(room);
+
+        var after = restored.Snapshot().Waiting;
+        Assert.Equal(before.Select(w => (w.ParticipantId, w.Name, w.Role, w.WaitingSince, w.SecondDevice)), after.Select(w => (w.ParticipantId, w.Name, w.Role, w.WaitingSince, w.SecondDevice)));
+        Assert.All(after, w => Assert.False(w.Connected));
+        Assert.Equal(ParticipantStates.SentBack, restored.Find(bob.Participant.Id)!.State);
+
+        // Coming back (in another order) keeps each place.
+        foreach (var (outcome, name, connection) in new[] { (bob, "Bob", "b2"), (ann, "Ann", "a2"), (cem, "Cem", "c2") })
+        {
+            var back = JoinContact(restored, outcome.Participant.ContactId!.Value, name, connection, outcome.DeviceKey, Later);
+            Assert.False(back.Knocked);
+            Assert.Equal(outcome.Participant.Id, back.Participant.Id);
+        }
+
+        Assert.Equal(before.Select(w => w.ParticipantId), restored.WaitingIds());
+    }
+
+    [Fact]
+    public void A_waiting_participant_who_does_not_come_back_within_the_grace_leaves_the_queue()
+    {
+        var room = NewRoom();
+        var waiting = JoinContact(room, Guid.NewGuid(), "Ann", "a1", null, Now);
+        var admitted = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        room.Admit(admitted.Participant.Id);
+
+        var restored = Moved(room);
+
+        Assert.Empty(restored.ExpireDropped(Later + SessionCoordinator.WaitingGrace - TimeSpan.FromSeconds(1), SessionCoordinator.WaitingGrace));
+        var expired = restored.ExpireDropped(Later + SessionCoordinator.WaitingGrace, SessionCoordinator.WaitingGrace);
+        Assert.Equal(waiting.Participant.Id, Assert.Single(expired).Id);
+        Assert.Equal(ParticipantStates.Left, restored.Find(waiting.Participant.Id)!.State);
+        Assert.Empty(restored.Snapshot().Waiting);
+        Assert.Equal(ParticipantStates.Admitted, restored.Find(admitted.Participant.Id)!.State);
+
+        // Coming back on the same device after that is a new knock, as on the node it started on.
+        var late = JoinContact(restored, waiting.Participant.ContactId!.Value, "Ann", "a2", waiting.DeviceKey, Later.AddMinutes(5));
+        Assert.True(late.Knocked);
+        Assert.Equal(Later.AddMinutes(5), late.Participant.WaitingSince);
+    }
+
+    [Fact]
+    public void The_state_survives_JSON_exactly()
+    {
+        var room = NewRoom();
+        room.JoinTherapist(Therapist, "Dr. Ada Weber", "t1", Now);
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now.AddTicks(1234567));
+        room.Admit(patient.Participant.Id);
+        JoinContact(room, Patient, "Sam Taylor", "p2", null, Now.AddSeconds(5)); // a second device
+        var caregiver = room.JoinContact(Guid.NewGuid(), "Lou \"Lu\" Ünal", ParticipantRoles.Caregiver, "c1", null, Now.AddSeconds(9));
+        room.SetConnectionCheck(caregiver.Participant.Id, new ConnectionCheckSummary("good", true, false, 42, 0.5, null));
+        var denied = JoinContact(room, Guid.NewGuid(), "Eve", "e1", null, Now);
+        room.Deny(denied.Participant.Id);
+        var state = room.Capture();
+
+        var json = SessionRoomStateJson.Serialize(state);
+        var back = SessionRoomStateJson.Deserialize(json);
+
+        Assert.Equal(state, back);
+        Assert.Equal(json, SessionRoomStateJson.Serialize(back));
+        Assert.Equal(5, back.Participants.Count);
+        Assert.Equal(state.Participants.Select(p => p.WaitingSince.UtcTicks), back.Participants.Select(p => p.WaitingSince.UtcTicks));
+        Assert.Equal(state, SessionRoom.Restore(_appointment, back, Later).Capture());
+        Assert.DoesNotContain("\"p1\"", json, StringComparison.Ordinal); // connections stay on their node
+    }
+
+    [Fact]
+    public void A_broken_or_foreign_state_is_refused()
+    {
+        Assert.ThrowsAny<JsonException>(() => SessionRoomStateJson.Deserialize("null"));
+        Assert.ThrowsAny<JsonException>(() => SessionRoomStateJson.Deserialize("""{"appointmentId":"6f1c3c57-9b1e-4c1a-9d7e-2f0e8f1a2b3c","version":1}"""));
+        Assert.ThrowsAny<JsonException>(() => SessionRoomStateJson.Deserialize("{"));
+        var other = new SessionRoom(_appointment with { Id = Guid.NewGuid() }).Capture();
+        Assert.Throws<ArgumentException>(() => SessionRoom.Restore(_appointment, other, Later));
+    }
+
+    [Fact]
+    public void The_version_grows_with_changes_worth_keeping_and_not_with_reads()
+    {
+        var room = NewRoom();
+        Assert.Equal(0, room.Version);
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        var joined = room.Version;
+        Assert.True(joined > 0);
+
+        room.Snapshot();
+        room.Participants();
+        room.Find(patient.Participant.Id);
+        room.FindByConnection("p1");
+        room.WaitingIds();
+        room.ScreenStateOf(patient.Participant);
+        _ = room.IsTherapistPresent;
+        _ = room.WaitingCount;
+        var captured = room.Capture();
+        Assert.Equal(joined, room.Version);
+        Assert.Equal(joined, captured.Version);
+        Assert.Null(room.Admit("nobody"));
+        Assert.Equal(joined, room.Version);
+
+        room.Admit(patient.Participant.Id);
+        Assert.Equal(joined + 1, room.Version);
+        Assert.Null(room.Admit(patient.Participant.Id)); // already admitted: nothing changed
+        Assert.Equal(joined + 1, room.Version);
+
+        room.SendBack(patient.Participant.Id, Now);
+        Assert.Equal(joined + 2, room.Version);
+
+        // A restored room goes on from the captured version, so its writes are never older than what is stored.
+        var restored = SessionRoom.Restore(_appointment, room.Capture(), Later);
+        Assert.Equal(room.Version, restored.Version);
+        restored.End();
+        Assert.True(restored.Version > room.Version);
+        Assert.True(restored.Capture().IsEnded);
+        Assert.True(SessionRoom.Restore(_appointment, restored.Capture(), Later).IsEnded);
+    }
+}
