@@ -13,9 +13,38 @@ internal sealed partial class ClusterWatch(
     ClusterHubLifetimeManager connections,
     ClusterSessionDoor door,
     SessionCoordinator sessions,
+    Teletherapy.Scheduling.Data.SessionRoomStateStore states,
+    TimeProvider time,
     ILogger<ClusterWatch> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(FollowMembershipAsync(stoppingToken), PruneStatesAsync(stoppingToken));
+
+    /// <summary>Saved room states hold names (patient data): each node deletes those of rooms closed a day ago, hourly.</summary>
+    private async Task PruneStatesAsync(CancellationToken stoppingToken)
+    {
+        using var hourly = new PeriodicTimer(TimeSpan.FromHours(1), time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await states.PruneAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (System.Data.Common.DbException ex)
+                {
+                    LogPruneFailed(ex);
+                }
+            }
+            while (await hourly.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task FollowMembershipAsync(CancellationToken stoppingToken)
     {
         try
         {
@@ -51,6 +80,9 @@ internal sealed partial class ClusterWatch(
             connections.Abort(connectionId);
         }
     }
+
+    [LoggerMessage(EventId = 3602, Level = LogLevel.Warning, Message = "Saved room states could not be pruned; next try in an hour")]
+    private partial void LogPruneFailed(Exception exception);
 
     [LoggerMessage(EventId = 3600, Level = LogLevel.Warning, Message = "Node {Node} left the cluster: {Dropped} of its connections dropped from rooms here, {Moved} connections here reconnect to rooms it held")]
     private partial void LogNodeDied(string node, int dropped, int moved);

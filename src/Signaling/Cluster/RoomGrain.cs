@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.SignalR;
 using Orleans;
 using Orleans.Placement;
 using Orleans.Runtime;
+using Teletherapy.Scheduling.Data;
 using Teletherapy.Signaling.Sessions;
 
 namespace Teletherapy.Signaling.Cluster;
@@ -11,37 +12,57 @@ namespace Teletherapy.Signaling.Cluster;
 /// The room's activation: it runs on the room's home and hands each call to the coordinator there, after telling the
 /// hub connections' manager which node a remote caller is on. Calls to one room take turns, as they would under the
 /// room's own lock. The activation stays while people are in the room and goes when it is empty, so an idle room can
-/// come back on whichever node then has the fewest.
+/// come back on whichever node then has the fewest. After every call (and every 30 s, for what changed on its own, such
+/// as a waiting place that expired) what must outlive the node is saved in the database; an activation on another node
+/// starts from it, so admitted people rejoin admitted and the queue keeps its order.
 /// </summary>
 [ActivationCountBasedPlacement]
-internal sealed class RoomGrain : Grain, IRoomGrain
+internal sealed partial class RoomGrain : Grain, IRoomGrain
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly SessionCoordinator _sessions;
     private readonly ClusterHubLifetimeManager _connections;
     private readonly ILocalSiloDetails _silo;
+    private readonly SessionRoomStateStore _store;
+    private readonly ILogger<RoomGrain> _logger;
+    private long _savedVersion = -1;
 
-    public RoomGrain(SessionCoordinator sessions, HubLifetimeManager<SessionHub> connections, ILocalSiloDetails silo)
+    public RoomGrain(SessionCoordinator sessions, HubLifetimeManager<SessionHub> connections, ILocalSiloDetails silo, SessionRoomStateStore store, ILogger<RoomGrain> logger)
     {
+        _logger = logger;
         _sessions = sessions;
         _connections = (ClusterHubLifetimeManager)connections;
         _silo = silo;
+        _store = store;
     }
 
     private Guid AppointmentId => this.GetPrimaryKey();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (await _store.LoadAsync(AppointmentId, cancellationToken).ConfigureAwait(true) is { } json)
+        {
+            var state = SessionRoomStateJson.Deserialize(json);
+            _savedVersion = state.Version;
+            _sessions.Adopt(state);
+        }
+
         // Idle rooms are collected after the grain collection age; a room with people in it is kept.
-        this.RegisterGrainTimer(KeepWhileOccupied, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
-        return Task.CompletedTask;
+        this.RegisterGrainTimer(KeepWhileOccupiedAsync, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await SaveAsync().ConfigureAwait(true);
+        _sessions.Release(AppointmentId);
     }
 
     public async Task<RoomReply> JoinTherapist(RoomCaller caller, Guid staffId, string name)
     {
         Attach(caller);
         var result = await _sessions.JoinTherapistAsync(caller.ConnectionId, staffId, name, AppointmentId).ConfigureAwait(true);
+        await SaveAsync().ConfigureAwait(true);
         return Joined(caller, result);
     }
 
@@ -56,6 +77,7 @@ internal sealed class RoomGrain : Grain, IRoomGrain
             result = JoinResult.Refused(Scheduling.Join.JoinReasons.NotFound);
         }
 
+        await SaveAsync().ConfigureAwait(true);
         return Joined(caller, result);
     }
 
@@ -78,6 +100,7 @@ internal sealed class RoomGrain : Grain, IRoomGrain
                 RoomCall.Leave => await Done(LeaveAsync(caller.ConnectionId)).ConfigureAwait(true),
                 _ => throw new HubException("Unknown call."),
             };
+            await SaveAsync().ConfigureAwait(true);
             return new RoomReply(JsonSerializer.Serialize(value, Json), null);
         }
         catch (HubException ex)
@@ -90,6 +113,7 @@ internal sealed class RoomGrain : Grain, IRoomGrain
     {
         await _sessions.DisconnectedAsync(connectionId).ConfigureAwait(true);
         _connections.Forget(connectionId);
+        await SaveAsync().ConfigureAwait(true);
     }
 
     public Task<int> WaitingCount() => _sessions.WaitingCountAsync(AppointmentId);
@@ -133,13 +157,42 @@ internal sealed class RoomGrain : Grain, IRoomGrain
         return new RoomReply(JsonSerializer.Serialize(result, Json), null);
     }
 
-    private Task KeepWhileOccupied()
+    private async Task KeepWhileOccupiedAsync()
     {
         if (_sessions.FindRoom(AppointmentId) is { IsEnded: false, ConnectedCount: > 0 })
         {
             DelayDeactivation(TimeSpan.FromMinutes(2));
         }
 
-        return Task.CompletedTask;
+        await SaveAsync().ConfigureAwait(true);
     }
+
+    /// <summary>
+    /// Saves what changed. A database that does not answer does not fail the call: the session goes on here, and the
+    /// state is saved at the next call or tick once it answers again.
+    /// </summary>
+    private async Task SaveAsync()
+    {
+        if (_sessions.CaptureIfChanged(AppointmentId, _savedVersion) is not { } state)
+        {
+            return;
+        }
+
+        try
+        {
+            await _store.SaveAsync(AppointmentId, state.Version, SessionRoomStateJson.Serialize(state)).ConfigureAwait(true);
+            _savedVersion = state.Version;
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            LogSaveFailed(ex);
+        }
+        catch (TimeoutException ex)
+        {
+            LogSaveFailed(ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 3601, Level = LogLevel.Warning, Message = "A room's state could not be saved; it is saved again at its next change")]
+    private partial void LogSaveFailed(Exception exception);
 }

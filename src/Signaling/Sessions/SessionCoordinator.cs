@@ -471,7 +471,7 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     }
 
     private SessionRoom RoomFor(SessionAppointment appointment) =>
-        _rooms.GetOrAdd(appointment.Id, _ => new SessionRoom(appointment));
+        _rooms.GetOrAdd(appointment.Id, _ => NewOrAdoptedRoom(appointment));
 
     private Router RouterFor(SessionRoom room) => _relay.GetOrCreateRouter(RouterId(room));
 

@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using Teletherapy.Scheduling.Join;
+
+namespace Teletherapy.Signaling.Sessions;
+
+// In a cluster a room moves between nodes: the room's grain saves what must outlive this node (Capture) and, on the
+// node the room comes back on, hands the saved state over before anyone rejoins (Adopt). One node never moves a room.
+internal sealed partial class SessionCoordinator
+{
+    private readonly ConcurrentDictionary<Guid, SessionRoomState> _adopted = new();
+
+    /// <summary>A room's state saved where it lived before: the room is rebuilt from it when it is next needed here.</summary>
+    public void Adopt(SessionRoomState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!_rooms.ContainsKey(state.AppointmentId))
+        {
+            _adopted[state.AppointmentId] = state;
+        }
+    }
+
+    /// <summary>The room's state when it changed since <paramref name="savedVersion"/>; null when it did not or is not here.</summary>
+    public SessionRoomState? CaptureIfChanged(Guid appointmentId, long savedVersion) =>
+        FindRoom(appointmentId) is { } room && room.Version != savedVersion ? room.Capture() : null;
+
+    /// <summary>
+    /// The room no longer lives here (its grain went idle or this node stops): it is forgotten with its relay router.
+    /// Nobody is told: an idle room has no one in it, and the people of a stopping node reconnect and rejoin elsewhere.
+    /// </summary>
+    public void Release(Guid appointmentId)
+    {
+        _adopted.TryRemove(appointmentId, out _);
+        if (!_rooms.TryRemove(appointmentId, out var room))
+        {
+            return;
+        }
+
+        foreach (var participant in room.Participants())
+        {
+            ForgetMedia(room, participant.Id);
+            foreach (var connection in participant.Connections)
+            {
+                _connectionRooms.TryRemove(connection, out _);
+            }
+        }
+
+        _relay.FindRouter(RouterId(room))?.Dispose();
+    }
+
+    private SessionRoom NewOrAdoptedRoom(SessionAppointment appointment) =>
+        _adopted.TryRemove(appointment.Id, out var state)
+            ? SessionRoom.Restore(appointment, state, _time.GetUtcNow())
+            : new SessionRoom(appointment);
+}
