@@ -38,6 +38,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton<MigrationRunner>();
         services.AddHostedService<MigrateOnStart>();
         services.AddSingleton(sp => new KeyRingStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new ClusterMembershipStore(sp.GetRequiredService<Database>()));
 
         services.AddSingleton<EmailComposer>();
         services.AddSingleton<OutboxSignal>();
