@@ -39,6 +39,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddHostedService<MigrateOnStart>();
         services.AddSingleton(sp => new KeyRingStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new SessionRoomStateStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new ClusterMembershipStore(sp.GetRequiredService<Database>()));
 
         services.AddSingleton<EmailComposer>();
         services.AddSingleton<OutboxSignal>();
