@@ -40,6 +40,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton(sp => new KeyRingStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new SessionRoomStateStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new ClusterMembershipStore(sp.GetRequiredService<Database>()));
+        services.AddSingleton(sp => new ClusterDrainStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<EmailComposer>();
         services.AddSingleton<OutboxSignal>();
