@@ -46,6 +46,7 @@ internal static class SchedulingApi
         PortalEndpoints.Map(api);
         WaitingCountEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        Cluster.DrainEndpoints.Map(api);
         return app;
     }
 

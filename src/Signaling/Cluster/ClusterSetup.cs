@@ -55,6 +55,8 @@ internal static class ClusterSetup
                 o.TableRefreshTimeout = detection;
             });
             silo.Services.AddDatabaseMembership();
+            silo.Services.AddSingleton<RoomPlacementDirector>();
+            silo.Services.AddPlacementDirector<RoomPlacement>(sp => sp.GetRequiredService<RoomPlacementDirector>());
         });
 
         var services = builder.Services;
@@ -65,6 +67,8 @@ internal static class ClusterSetup
         services.RemoveAll<ISessionDoor>();
         services.AddSingleton<ISessionDoor>(sp => sp.GetRequiredService<ClusterSessionDoor>());
         services.AddHostedService<ClusterWatch>();
+        services.AddSingleton<NodeDrain>();
+        services.AddHealthChecks().AddCheck<DrainHealthCheck>("cluster");
         return builder;
     }
 }

@@ -14,6 +14,8 @@ internal sealed partial class ClusterWatch(
     ClusterSessionDoor door,
     SessionCoordinator sessions,
     Teletherapy.Scheduling.Data.SessionRoomStateStore states,
+    Teletherapy.Scheduling.Data.ClusterDrainStore drains,
+    Microsoft.Extensions.Options.IOptions<Orleans.Configuration.ClusterOptions> cluster,
     TimeProvider time,
     ILogger<ClusterWatch> logger) : BackgroundService
 {
@@ -78,6 +80,15 @@ internal sealed partial class ClusterWatch(
         foreach (var connectionId in moved)
         {
             connections.Abort(connectionId);
+        }
+
+        try
+        {
+            await drains.ForgetAsync(cluster.Value.ClusterId, node.ToParsableString()).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            LogPruneFailed(ex);
         }
     }
 

@@ -27,6 +27,10 @@ public interface IRoomGrain : IGrainWithGuidKey
     [Alias("waiting-count")]
     Task<int> WaitingCount();
 
+    /// <summary>The room moves to an open node once idle (its node drains).</summary>
+    [Alias("release")]
+    Task Release();
+
     /// <summary>The node this room lives on (its home).</summary>
     [Alias("home")]
     Task<SiloAddress> Home();

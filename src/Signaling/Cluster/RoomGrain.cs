@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Orleans;
-using Orleans.Placement;
 using Orleans.Runtime;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Signaling.Sessions;
@@ -16,7 +15,7 @@ namespace Teletherapy.Signaling.Cluster;
 /// as a waiting place that expired) what must outlive the node is saved in the database; an activation on another node
 /// starts from it, so admitted people rejoin admitted and the queue keeps its order.
 /// </summary>
-[ActivationCountBasedPlacement]
+[RoomPlacement]
 internal sealed partial class RoomGrain : Grain, IRoomGrain
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -26,10 +25,12 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
     private readonly ILocalSiloDetails _silo;
     private readonly SessionRoomStateStore _store;
     private readonly ILogger<RoomGrain> _logger;
+    private readonly NodeDrain _drain;
     private long _savedVersion = -1;
 
-    public RoomGrain(SessionCoordinator sessions, HubLifetimeManager<SessionHub> connections, ILocalSiloDetails silo, SessionRoomStateStore store, ILogger<RoomGrain> logger)
+    public RoomGrain(SessionCoordinator sessions, HubLifetimeManager<SessionHub> connections, ILocalSiloDetails silo, SessionRoomStateStore store, NodeDrain drain, ILogger<RoomGrain> logger)
     {
+        _drain = drain;
         _logger = logger;
         _sessions = sessions;
         _connections = (ClusterHubLifetimeManager)connections;
@@ -118,6 +119,14 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
 
     public Task<int> WaitingCount() => _sessions.WaitingCountAsync(AppointmentId);
 
+    public Task Release()
+    {
+        // Migration asks placement for a new home at once (a draining node is left out) and points the cluster's
+        // directory there, so no node's stale cache brings the room back here.
+        MigrateOnIdle();
+        return Task.CompletedTask;
+    }
+
     public Task<SiloAddress> Home() => Task.FromResult(_silo.SiloAddress);
 
     private static async Task<object?> Done(Task task)
@@ -159,12 +168,16 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
 
     private async Task KeepWhileOccupiedAsync()
     {
-        if (_sessions.FindRoom(AppointmentId) is { IsEnded: false, ConnectedCount: > 0 })
+        await SaveAsync().ConfigureAwait(true);
+        if (!_drain.IsIdle(AppointmentId))
         {
             DelayDeactivation(TimeSpan.FromMinutes(2));
         }
-
-        await SaveAsync().ConfigureAwait(true);
+        else if (_drain.IsDraining)
+        {
+            // The last person left a room on a draining node: it moves now, to an open node.
+            MigrateOnIdle();
+        }
     }
 
     /// <summary>

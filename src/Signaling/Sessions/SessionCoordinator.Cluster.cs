@@ -47,6 +47,9 @@ internal sealed partial class SessionCoordinator
         _relay.FindRouter(RouterId(room))?.Dispose();
     }
 
+    /// <summary>The appointments whose rooms this node holds (open or ended).</summary>
+    public IReadOnlyList<Guid> RoomIds() => _rooms.Keys.ToList();
+
     private SessionRoom NewOrAdoptedRoom(SessionAppointment appointment) =>
         _adopted.TryRemove(appointment.Id, out var state)
             ? SessionRoom.Restore(appointment, state, _time.GetUtcNow())

@@ -71,20 +71,21 @@ internal sealed class ClusterNodes : IAsyncDisposable
     public IRoomGrain Room(int node) => Nodes[node].Services.GetRequiredService<IGrainFactory>().GetGrain<IRoomGrain>(AppointmentId);
 
     /// <summary>The index of the node that holds the appointment's room in its coordinator (asserting it is exactly one).</summary>
-    public int HomeIndex()
+    public int HomeIndex(Guid? appointmentId = null)
     {
-        var homes = Nodes.Select((n, i) => (i, Room: _stopped.Contains(i) ? null : n.Services.GetRequiredService<SessionCoordinator>().FindRoom(AppointmentId))).Where(x => x.Room is not null).ToList();
+        var id = appointmentId ?? AppointmentId;
+        var homes = Nodes.Select((n, i) => (i, Room: _stopped.Contains(i) ? null : n.Services.GetRequiredService<SessionCoordinator>().FindRoom(id))).Where(x => x.Room is not null).ToList();
         Assert.Single(homes);
         return homes[0].i;
     }
 
     public int UdpPort(int node) => Nodes[node].Services.GetRequiredService<MediaSockets>().UdpPort;
 
-    public async Task<HubClient> TherapistOnAsync(int node)
+    public async Task<HubClient> TherapistOnAsync(int node, Guid? appointmentId = null)
     {
         var cookies = await Nodes[node].SignInAsync(Ada.Email, SessionScenario.Password);
         var client = await Nodes[node].ConnectAsync(cookies);
-        var result = await client.JoinAsTherapistAsync(AppointmentId);
+        var result = await client.JoinAsTherapistAsync(appointmentId ?? AppointmentId);
         Assert.True(result.Accepted, $"The therapist was refused on node {node}: {result.Reason}");
         return client;
     }
@@ -115,6 +116,23 @@ internal sealed class ClusterNodes : IAsyncDisposable
         }
     }
 
+    private Guid _patientId;
+
+    /// <summary>Another appointment of the patient with Ada that opens now (its join email goes out too).</summary>
+    public async Task<Guid> NewAppointmentAsync()
+    {
+        var appointment = await Nodes[0].Integrator.PostAsJsonAsync("api/v1/appointments", new
+        {
+            patientId = _patientId,
+            therapistIds = new[] { Ada.Id },
+            start = DateTimeOffset.UtcNow.AddMinutes(5),
+            durationMinutes = 50,
+            teletherapy = true,
+        });
+        Assert.Equal(HttpStatusCode.Created, appointment.StatusCode);
+        return (await appointment.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+    }
+
     private async Task SeedAsync()
     {
         var api = Nodes[0].Integrator;
@@ -128,16 +146,8 @@ internal sealed class ClusterNodes : IAsyncDisposable
             contacts = new object[] { new { name = "Mia Keller", email = "mia@example.org", isPrimary = true, emailReminders = false } },
         });
         Assert.Equal(HttpStatusCode.Created, patient.StatusCode);
-        var appointment = await api.PostAsJsonAsync("api/v1/appointments", new
-        {
-            patientId = (await patient.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>(),
-            therapistIds = new[] { Ada.Id },
-            start = DateTimeOffset.UtcNow.AddMinutes(5),
-            durationMinutes = 50,
-            teletherapy = true,
-        });
-        Assert.Equal(HttpStatusCode.Created, appointment.StatusCode);
-        AppointmentId = (await appointment.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        _patientId = (await patient.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        AppointmentId = await NewAppointmentAsync();
         PatientToken = (await SessionScenario.JoinTokensAsync(Nodes[0], "mia@example.org", 1))[0];
     }
 }

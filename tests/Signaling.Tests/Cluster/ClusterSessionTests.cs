@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Teletherapy.Signaling.Sessions;
 using Teletherapy.Signaling.Tests.Sessions;
@@ -85,5 +88,61 @@ public sealed class ClusterSessionTests
         Assert.Single(audit, k => k == "knocked");
         Assert.Single(audit, k => k == "admitted");
         _ = therapistAgain;
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_draining_node_takes_no_new_rooms_hands_its_idle_ones_over_and_tells_the_proxy()
+    {
+        await using var cluster = await ClusterNodes.StartAsync();
+        using (var therapistHttp = cluster[0].NewClient(await cluster[0].SignInAsync(cluster.Ada.Email, SessionScenario.Password)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await therapistHttp.PostAsync("api/v1/admin/drain", null)).StatusCode);
+        }
+
+        // Rooms that were used and are empty now, wherever placement put them.
+        var before = new List<Guid>();
+        for (var i = 0; i < 6; i++)
+        {
+            var id = await cluster.NewAppointmentAsync();
+            var visitor = await cluster.TherapistOnAsync(0, id);
+            await visitor.LeaveAsync();
+            before.Add(id);
+        }
+
+        var onFirst = before.Count(id => cluster.HomeIndex(id) == 0);
+        var drain = await cluster[0].Integrator.PostAsync("api/v1/admin/drain", null);
+        Assert.Equal(HttpStatusCode.OK, drain.StatusCode);
+        var body = (await drain.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.True(body["draining"]!.GetValue<bool>());
+        Assert.Equal(onFirst, body["idleRoomsHandedOver"]!.GetValue<int>());
+
+        using (var anonymous = cluster[0].NewClient(null))
+        {
+            var health = await anonymous.GetAsync("healthz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("draining", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // The idle rooms leave the draining node.
+        var coordinator = cluster[0].Services.GetRequiredService<SessionCoordinator>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (coordinator.RoomIds().Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(coordinator.RoomIds());
+
+        // New rooms, joined through the draining node, all live on the other one.
+        for (var i = 0; i < 6; i++)
+        {
+            var id = await cluster.NewAppointmentAsync();
+            await cluster.TherapistOnAsync(0, id);
+            Assert.Equal(1, cluster.HomeIndex(id));
+        }
+
+        // And a room handed over comes back on the open node when it is used again.
+        await cluster.TherapistOnAsync(0, before[0]);
+        Assert.Equal(1, cluster.HomeIndex(before[0]));
     }
 }
