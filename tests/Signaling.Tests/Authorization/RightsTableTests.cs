@@ -35,6 +35,8 @@ public sealed class RightsTableTests(RightsFixture fixture) : IClassFixture<Righ
         new("GET", "/api/v1/access-refusals", f => Get("api/v1/access-refusals"), "401 ok ok F F F"),
         new("GET", "/api/v1/audit", f => Get("api/v1/audit"), "401 ok ok F F F"),
         new("GET", "/api/v1/audit/verify", f => Get("api/v1/audit/verify"), "401 ok ok F F F"),
+        // A single node has no cluster to hand rooms to: admins are told so (409), nobody else gets that far.
+        new("POST", "/api/v1/admin/drain", f => Json(HttpMethod.Post, "api/v1/admin/drain", null), "401 409 409 F F F"),
 
         // Patients: admins and schedulers; therapists read their own.
         new("GET", "/api/v1/patients", f => Get("api/v1/patients?search=a"), "401 ok ok ok ok ok"),
