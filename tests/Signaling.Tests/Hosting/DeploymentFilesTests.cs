@@ -242,6 +242,35 @@ public sealed partial class DeploymentFilesTests
         }
     }
 
+    [Fact]
+    public void The_cluster_file_runs_two_nodes_on_the_database_behind_a_sticky_proxy_each_with_its_own_address_and_media_port()
+    {
+        var cluster = YamlFile("compose.cluster.yaml");
+        var first = Env(Service(cluster, "app"));
+        var second = Env(Service(cluster, "app2"));
+        Assert.Equal("true", first["Cluster__Enabled"]);
+        Assert.Equal("true", second["Cluster__Enabled"]);
+
+        // Each node announces its own fixed address on the internal network, inside that network's subnet.
+        var subnet = System.Net.IPNetwork.Parse(((YamlScalarNode)((YamlMappingNode)Seq(Map(Map(Map(cluster, "networks"), "internal"), "ipam"), "config").First()).Children["subnet"]).Value!);
+        var addresses = new[] { first["Cluster__AdvertisedAddress"], second["Cluster__AdvertisedAddress"] };
+        Assert.Equal(2, addresses.Distinct().Count());
+        Assert.All(addresses, a => Assert.True(subnet.Contains(IPAddress.Parse(a)), $"{a} is outside the internal network"));
+
+        // The second node's media port is its own and published (the first keeps compose.yaml's 40000).
+        Assert.Equal(second["Media__UdpPort"], second["Media__TcpPort"]);
+        Assert.NotEqual("40000", second["Media__UdpPort"]);
+        Assert.Contains(Ports(Service(cluster, "app2")), p => p.EndsWith($":{second["Media__UdpPort"]}:{second["Media__UdpPort"]}/udp", StringComparison.Ordinal));
+
+        // The proxy spreads browsers over both nodes and keeps each on its node (SignalR's negotiate and socket meet).
+        var proxy = Env(Service(cluster, "proxy"));
+        Assert.Equal(["app:8080", "app2:8080"], proxy["APP_UPSTREAM"].Split(' '));
+        Assert.StartsWith("cookie ", proxy["APP_LB_POLICY"], StringComparison.Ordinal);
+        var caddyfile = File.ReadAllText(RepoFile("deploy/caddy/Caddyfile"));
+        Assert.Contains("lb_policy {$APP_LB_POLICY:first}", caddyfile, StringComparison.Ordinal);
+        Assert.Contains("health_uri /healthz", caddyfile, StringComparison.Ordinal);
+    }
+
     // ---------------------------------------------------------------- coturn
 
     [Fact]
