@@ -180,11 +180,15 @@ public sealed class ThrottlingTests
         await using var server = await StartAsync();
         var body = JsonSerializer.Serialize(new { email = new string('a', 100 * 1024) + "@example.org" });
         using var anonymous = server.NewClient(new CookieContainer());
+        // Expect: 100-continue, so the client sends a body only when asked: a refusal on the declared length comes
+        // back before any of it is sent (else the server's early answer races the client's writes).
+        anonymous.DefaultRequestHeaders.ExpectContinue = true;
         using var large = new StringContent(body, Encoding.UTF8, "application/json");
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await anonymous.PostAsync("api/v1/portal/login-link", large)).StatusCode);
 
         // Signed in, 100 KB is allowed to reach validation (and is refused there as a bad email), 2 MB is not.
         using var staff = server.NewClient(await server.SignInAsync(Email, SessionScenario.Password));
+        staff.DefaultRequestHeaders.ExpectContinue = true;
         using var allowed = new StringContent(JsonSerializer.Serialize(new { name = new string('a', 100 * 1024) }), Encoding.UTF8, "application/json");
         Assert.Equal(HttpStatusCode.BadRequest, (await staff.PutAsync("api/v1/clinic", allowed)).StatusCode);
         using var huge = new StringContent(JsonSerializer.Serialize(new { name = new string('a', 2 * 1024 * 1024) }), Encoding.UTF8, "application/json");
