@@ -77,33 +77,15 @@ public sealed class ClusterMembershipStore
         ArgumentException.ThrowIfNullOrEmpty(clusterId);
         ArgumentNullException.ThrowIfNull(member);
         ArgumentNullException.ThrowIfNull(expectedVersionEtag);
-        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection)
-        await using (transaction)
-        {
-            // Returning before the commit rolls the version change back when the transaction is disposed.
-            if (!await AdvanceVersionAsync(connection, transaction, clusterId, newVersion, expectedVersionEtag, cancellationToken).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            var inserted = await connection.ExecuteAsync(new CommandDefinition(
-                """
-                INSERT INTO cluster_members (cluster_id, address, status, entry, etag, i_am_alive_at, changed_at)
-                VALUES (@clusterId, @Address, @Status, @Entry, @etag, @IAmAliveAt, @ChangedAt)
-                ON CONFLICT (cluster_id, address) DO NOTHING
-                """,
-                new { clusterId, member.Address, member.Status, member.Entry, etag = NewEtag(), member.IAmAliveAt, member.ChangedAt },
-                transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (inserted != 1)
-            {
-                return false;
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return true;
-        }
+        return await WriteIfVersionAsync(clusterId, newVersion, expectedVersionEtag, (connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO cluster_members (cluster_id, address, status, entry, etag, i_am_alive_at, changed_at)
+            VALUES (@clusterId, @Address, @Status, @Entry, @etag, @IAmAliveAt, @ChangedAt)
+            ON CONFLICT (cluster_id, address) DO NOTHING
+            """,
+            new { clusterId, member.Address, member.Status, member.Entry, etag = NewEtag(), member.IAmAliveAt, member.ChangedAt },
+            transaction,
+            cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -119,33 +101,16 @@ public sealed class ClusterMembershipStore
         ArgumentNullException.ThrowIfNull(member);
         ArgumentNullException.ThrowIfNull(expectedEtag);
         ArgumentNullException.ThrowIfNull(expectedVersionEtag);
-        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection)
-        await using (transaction)
-        {
-            if (!await AdvanceVersionAsync(connection, transaction, clusterId, newVersion, expectedVersionEtag, cancellationToken).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            var updated = await connection.ExecuteAsync(new CommandDefinition(
-                """
-                UPDATE cluster_members
-                SET status = @Status, entry = @Entry, etag = @etag, changed_at = @ChangedAt,
-                    i_am_alive_at = CASE WHEN i_am_alive_at < @IAmAliveAt THEN @IAmAliveAt ELSE i_am_alive_at END
-                WHERE cluster_id = @clusterId AND address = @Address AND etag = @expectedEtag
-                """,
-                new { clusterId, member.Address, member.Status, member.Entry, etag = NewEtag(), member.IAmAliveAt, member.ChangedAt, expectedEtag },
-                transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (updated != 1)
-            {
-                return false;
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return true;
-        }
+        return await WriteIfVersionAsync(clusterId, newVersion, expectedVersionEtag, (connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE cluster_members
+            SET status = @Status, entry = @Entry, etag = @etag, changed_at = @ChangedAt,
+                i_am_alive_at = CASE WHEN i_am_alive_at < @IAmAliveAt THEN @IAmAliveAt ELSE i_am_alive_at END
+            WHERE cluster_id = @clusterId AND address = @Address AND etag = @expectedEtag
+            """,
+            new { clusterId, member.Address, member.Status, member.Entry, etag = NewEtag(), member.IAmAliveAt, member.ChangedAt, expectedEtag },
+            transaction,
+            cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -197,14 +162,32 @@ public sealed class ClusterMembershipStore
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>The compare-and-set every write goes through: zero rows when another writer moved the version first.</summary>
-    private static async Task<bool> AdvanceVersionAsync(
-        DbConnection connection, DbTransaction transaction, string clusterId, int newVersion, string expectedVersionEtag, CancellationToken cancellationToken) =>
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE cluster_versions SET version = @newVersion, etag = @etag WHERE cluster_id = @clusterId AND etag = @expectedVersionEtag",
-            new { clusterId, newVersion, etag = NewEtag(), expectedVersionEtag },
-            transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    /// <summary>
+    /// The compare-and-set every member write goes through, in one transaction: the version moves on only if its etag
+    /// is still <paramref name="expectedVersionEtag"/>, and the write must then change exactly one row; otherwise
+    /// nothing is committed (disposing the transaction rolls the version change back) and the answer is false.
+    /// </summary>
+    private async Task<bool> WriteIfVersionAsync(
+        string clusterId, int newVersion, string expectedVersionEtag, Func<DbConnection, DbTransaction, Task<int>> write, CancellationToken cancellationToken)
+    {
+        var (connection, transaction) = await _database.BeginAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection)
+        await using (transaction)
+        {
+            var advanced = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE cluster_versions SET version = @newVersion, etag = @etag WHERE cluster_id = @clusterId AND etag = @expectedVersionEtag",
+                new { clusterId, newVersion, etag = NewEtag(), expectedVersionEtag },
+                transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (advanced != 1 || await write(connection, transaction).ConfigureAwait(false) != 1)
+            {
+                return false;
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+    }
 
     private async Task<ClusterMembershipRows?> ReadAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

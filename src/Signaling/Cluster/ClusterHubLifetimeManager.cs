@@ -31,8 +31,6 @@ internal sealed class ClusterHubLifetimeManager : HubLifetimeManager<SessionHub>
     /// <summary>A connection on another node that joined a room here: events for it go to that node's inbox.</summary>
     public void Register(RoomCaller caller) => _remote[caller.ConnectionId] = new RemoteConnection(caller.Node, caller.Inbox, new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
 
-    public bool IsRemote(string connectionId) => _remote.ContainsKey(connectionId);
-
     /// <summary>The remote connection is gone (it left, dropped or its node died): out of every group.</summary>
     public void Forget(string connectionId)
     {

@@ -115,7 +115,7 @@ internal sealed class ClusterSessionDoor : ISessionDoor
         if (result.Accepted)
         {
             _joined[connectionId] = appointmentId;
-            _homes[connectionId] = await Room(appointmentId).Home().ConfigureAwait(false);
+            _homes[connectionId] = reply.Home!;
         }
 
         return result;

@@ -88,12 +88,15 @@ internal sealed partial class ClusterWatch(
         }
         catch (System.Data.Common.DbException ex)
         {
-            LogPruneFailed(ex);
+            LogDrainMarkKept(ex);
         }
     }
 
     [LoggerMessage(EventId = 3602, Level = LogLevel.Warning, Message = "Saved room states could not be pruned; next try in an hour")]
     private partial void LogPruneFailed(Exception exception);
+
+    [LoggerMessage(EventId = 3604, Level = LogLevel.Warning, Message = "A departed node's drain mark could not be removed (harmless: its address never comes back)")]
+    private partial void LogDrainMarkKept(Exception exception);
 
     [LoggerMessage(EventId = 3600, Level = LogLevel.Warning, Message = "Node {Node} left the cluster: {Dropped} of its connections dropped from rooms here, {Moved} connections here reconnect to rooms it held")]
     private partial void LogNodeDied(string node, int dropped, int moved);

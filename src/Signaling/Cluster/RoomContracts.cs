@@ -56,9 +56,9 @@ public enum RoomCall
 [GenerateSerializer, Immutable, Alias("teletherapy.room-caller")]
 public sealed record RoomCaller([property: Id(0)] string ConnectionId, [property: Id(1)] SiloAddress Node, [property: Id(2)] INodeInbox Inbox);
 
-/// <summary>A call's outcome: its value as JSON, or the error the hub raises to the caller.</summary>
+/// <summary>A call's outcome: its value as JSON, or the error the hub raises to the caller; a join's also names the room's home.</summary>
 [GenerateSerializer, Immutable, Alias("teletherapy.room-reply")]
-public sealed record RoomReply([property: Id(0)] string? Json, [property: Id(1)] string? Error);
+public sealed record RoomReply([property: Id(0)] string? Json, [property: Id(1)] string? Error, [property: Id(2)] SiloAddress? Home = null);
 
 /// <summary>Each node's inbox for the events rooms elsewhere send to the hub connections it holds.</summary>
 [Alias("teletherapy.node-inbox")]

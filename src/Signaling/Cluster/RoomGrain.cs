@@ -163,7 +163,7 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
             _connections.Forget(caller.ConnectionId);
         }
 
-        return new RoomReply(JsonSerializer.Serialize(result, Json), null);
+        return new RoomReply(JsonSerializer.Serialize(result, Json), null, _silo.SiloAddress);
     }
 
     private async Task KeepWhileOccupiedAsync()

@@ -29,8 +29,8 @@ internal sealed class RoomPlacementDirector(
     TimeProvider time) : IPlacementDirector
 {
     private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(2);
-    private IReadOnlySet<string> _draining = new HashSet<string>();
-    private DateTimeOffset _readAt = DateTimeOffset.MinValue;
+    // Placement runs concurrently: the set and the time it was read are swapped together, as one reference.
+    private Draining _draining = new(new HashSet<string>(), DateTimeOffset.MinValue);
 
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
@@ -39,26 +39,31 @@ internal sealed class RoomPlacementDirector(
     }
 
     /// <summary>Tells placement on this node at once that a node now drains (others learn it within <see cref="Fresh"/>).</summary>
-    internal void Forget() => _readAt = DateTimeOffset.MinValue;
+    internal void Forget() => Volatile.Write(ref _draining, _draining with { ReadAt = DateTimeOffset.MinValue });
 
     private async Task<IReadOnlySet<string>> DrainingAsync()
     {
+        var current = Volatile.Read(ref _draining);
         var now = time.GetUtcNow();
-        if (now - _readAt > Fresh)
+        if (now - current.ReadAt <= Fresh)
         {
-            try
-            {
-                _draining = await drains.DrainingAsync(cluster.Value.ClusterId).ConfigureAwait(false);
-                _readAt = now;
-            }
-            catch (System.Data.Common.DbException)
-            {
-                // Placement goes on with what was last read.
-            }
+            return current.Nodes;
         }
 
-        return _draining;
+        try
+        {
+            var read = new Draining(await drains.DrainingAsync(cluster.Value.ClusterId).ConfigureAwait(false), now);
+            Volatile.Write(ref _draining, read);
+            return read.Nodes;
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // Placement goes on with what was last read.
+            return current.Nodes;
+        }
     }
+
+    private sealed record Draining(IReadOnlySet<string> Nodes, DateTimeOffset ReadAt);
 
     private sealed class OpenNodes(IPlacementContext inner, IReadOnlySet<string> draining) : IPlacementContext
     {

@@ -288,7 +288,7 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     public Task<int> WaitingCountAsync(Guid appointmentId) =>
         Task.FromResult(FindRoom(appointmentId) is { IsEnded: false } room ? room.Snapshot().Waiting.Count(w => w.Connected) : 0);
 
-    public string Publish(string connectionId, string offerSdp)
+    private string Publish(string connectionId, string offerSdp)
     {
         var (room, participant) = Locate(connectionId);
         if (participant.State != ParticipantStates.Admitted)
@@ -302,14 +302,14 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     }
 
     /// <summary>A subscribe offer for the tracks this participant may receive (gated until admitted).</summary>
-    public string CreateSubscribeOffer(string connectionId)
+    private string CreateSubscribeOffer(string connectionId)
     {
         var (room, participant) = Locate(connectionId);
         var result = MediaPeer(room, participant, connectionId).CreateSubscribeOffer();
         return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
     }
 
-    public void ApplySubscribeAnswer(string connectionId, string answerSdp)
+    private void ApplySubscribeAnswer(string connectionId, string answerSdp)
     {
         var (room, participant) = Locate(connectionId);
         var result = MediaPeer(room, participant, connectionId).ApplySubscribeAnswer(answerSdp ?? string.Empty);

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using Orleans;
 using Teletherapy.MediaRelay.Transport;
 using Teletherapy.Signaling.Cluster;
@@ -33,17 +32,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
 
     public static async Task<ClusterNodes> StartAsync(int count = 2)
     {
-        var admin = Environment.GetEnvironmentVariable("TELETHERAPY_TEST_POSTGRES");
-        Assert.False(string.IsNullOrEmpty(admin), "TELETHERAPY_TEST_POSTGRES is not set: run ./test.sh, which starts a PostgreSQL test cluster.");
-        var database = "tt_cluster_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        var connectionString = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
+        var (database, connectionString) = await TestDatabases.CreatePostgresAsync("tt_cluster_");
         var nodes = new List<HubServer>();
         string? dataPath = null;
         for (var i = 0; i < count; i++)
@@ -51,7 +40,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
             var node = new HubServer(realClock: true);
             dataPath ??= node.DataPath;
             node.Settings["Teletherapy:DataPath"] = dataPath;
-            node.Settings["ConnectionStrings:Postgres"] = connectionString;
+            node.Settings["ConnectionStrings:Postgres"] = connectionString.ConnectionString;
             node.Settings["Cluster:Enabled"] = "true";
             node.Settings["Cluster:ClusterId"] = database;
             node.Settings["Cluster:NodePort"] = ExternalProcess.FreeTcpPort(IPAddress.Loopback).ToString(System.Globalization.CultureInfo.InvariantCulture);

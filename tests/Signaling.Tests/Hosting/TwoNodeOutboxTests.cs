@@ -22,19 +22,10 @@ public sealed class TwoNodeOutboxTests
 
     private static async Task RunAsync(bool reminders)
     {
-        var admin = Environment.GetEnvironmentVariable("TELETHERAPY_TEST_POSTGRES");
-        Assert.False(string.IsNullOrEmpty(admin), "TELETHERAPY_TEST_POSTGRES is not set: run ./test.sh, which starts a PostgreSQL test cluster.");
-        var database = "tt_nodes_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
+        var (_, database) = await TestDatabases.CreatePostgresAsync("tt_nodes_");
         var settings = new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString,
+            ["ConnectionStrings:Postgres"] = database.ConnectionString,
             ["Teletherapy:ApiKeys:0"] = ApiKey,
         };
         using var first = new TestServer(settings);

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Npgsql;
 
 namespace Teletherapy.Signaling.Tests.Hosting;
 
@@ -159,17 +158,9 @@ public sealed class WebSecurityTests
     [Fact]
     public async Task Nodes_on_one_PostgreSQL_database_share_their_keys()
     {
-        var admin = Environment.GetEnvironmentVariable("TELETHERAPY_TEST_POSTGRES");
-        Assert.False(string.IsNullOrEmpty(admin), "TELETHERAPY_TEST_POSTGRES is not set: run ./test.sh, which starts a PostgreSQL test cluster.");
-        var database = "tt_keys_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        var connectionString = new NpgsqlConnectionStringBuilder(admin) { Database = database, Pooling = false }.ConnectionString;
+        var (_, database) = await TestDatabases.CreatePostgresAsync("tt_keys_");
+        database.Pooling = false;
+        var connectionString = database.ConnectionString;
         var settings = new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = connectionString, ["Teletherapy:Demo"] = "true" };
         using var first = new TestServer(settings);
         using var second = new TestServer(settings);
