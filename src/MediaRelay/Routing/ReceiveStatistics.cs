@@ -36,6 +36,7 @@ internal sealed class ReceiveStatistics
     private readonly ushort[] _missingSequence = new ushort[MaxMissing];
     private readonly long[] _missingSince = new long[MaxMissing];
     private readonly long[] _missingLastNack = new long[MaxMissing];
+    private readonly long[] _missingPreviousNack = new long[MaxMissing];
     private readonly byte[] _missingRetries = new byte[MaxMissing];
     private int _missingCount;
     private bool _started;
@@ -184,6 +185,7 @@ internal sealed class ReceiveStatistics
                 if (written < destination.Length && (_missingLastNack[i] == 0 || now - _missingLastNack[i] >= retry))
                 {
                     destination[written++] = _missingSequence[i];
+                    _missingPreviousNack[i] = _missingLastNack[i];
                     _missingLastNack[i] = now;
                     _missingRetries[i]++;
                 }
@@ -284,6 +286,7 @@ internal sealed class ReceiveStatistics
         _missingSequence[_missingCount] = sequence;
         _missingSince[_missingCount] = now;
         _missingLastNack[_missingCount] = 0;
+        _missingPreviousNack[_missingCount] = 0;
         _missingRetries[_missingCount] = 0;
         _missingCount++;
         return true;
@@ -295,11 +298,10 @@ internal sealed class ReceiveStatistics
         {
             if (_missingSequence[i] == sequence)
             {
-                if (_missingLastNack[i] != 0)
+                if (RepairRoundTripSample(i, now) is { } sample)
                 {
                     // The repair's round trip, smoothed (1/8 like RFC 6298 SRTT), bounded to 10 ms .. 1 s.
-                    var sample = Math.Clamp(now - _missingLastNack[i], Stopwatch.Frequency / 100, Stopwatch.Frequency);
-                    _nackRoundTrip += (sample - _nackRoundTrip) / 8;
+                    _nackRoundTrip += (Math.Clamp(sample, Stopwatch.Frequency / 100, Stopwatch.Frequency) - _nackRoundTrip) / 8;
                 }
 
                 RemoveAt(i);
@@ -310,6 +312,31 @@ internal sealed class ReceiveStatistics
         return false;
     }
 
+    /// <summary>
+    /// The round trip a repair of missing entry <paramref name="index"/> measures, or null when it cannot tell. A packet
+    /// asked for once is unambiguous. One asked for again may be answering either request (Karn's problem, RFC 6298 §5):
+    /// timing it from the last request, as if it answered that, makes a round trip longer than the retry interval read
+    /// short, the retry come sooner, and more repairs read short; the estimate collapses. So a repair after a retry
+    /// counts only when it came too soon to answer the retry (under half the estimate): it answered the request before,
+    /// and is timed from that, which lets the estimate grow when the path slows. Otherwise it is left out.
+    /// </summary>
+    private long? RepairRoundTripSample(int index, long now)
+    {
+        var last = _missingLastNack[index];
+        if (last == 0)
+        {
+            return null;
+        }
+
+        if (_missingRetries[index] <= 1)
+        {
+            return now - last;
+        }
+
+        var previous = _missingPreviousNack[index];
+        return now - last < _nackRoundTrip / 2 && previous != 0 ? now - previous : null;
+    }
+
     private void RemoveAt(int index)
     {
         var tail = _missingCount - index - 1;
@@ -318,6 +345,7 @@ internal sealed class ReceiveStatistics
             Array.Copy(_missingSequence, index + 1, _missingSequence, index, tail);
             Array.Copy(_missingSince, index + 1, _missingSince, index, tail);
             Array.Copy(_missingLastNack, index + 1, _missingLastNack, index, tail);
+            Array.Copy(_missingPreviousNack, index + 1, _missingPreviousNack, index, tail);
             Array.Copy(_missingRetries, index + 1, _missingRetries, index, tail);
         }
 

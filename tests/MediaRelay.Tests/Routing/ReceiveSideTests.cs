@@ -33,6 +33,38 @@ public sealed class ReceiveSideTests
         Assert.Equal((byte)(2 * 256 / 5), block.FractionLost);
     }
 
+    /// <summary>
+    /// Karn's problem: on a path whose repairs take 150 ms, each lost packet is asked for again before its first repair
+    /// comes (the retry is due 1.25 round trips after a 100 ms start). Timing that repair from the retry would read 20 ms
+    /// and drive the estimate down without end; it is timed from the first request and the estimate grows to the path's.
+    /// A repair that could answer either request (70 ms after the retry) is left out.
+    /// </summary>
+    [Theory]
+    [InlineData(150, 150)]
+    [InlineData(200, 100)]
+    public void ARepairAfterARetryIsTimedFromTheRequestItCouldAnswerOrLeftOut(int repairAfterFirstNackMs, int expectedRoundTripMs)
+    {
+        var statistics = new ReceiveStatistics(7, 90000);
+        var t = Stopwatch.GetTimestamp();
+        Span<ushort> due = stackalloc ushort[16];
+        ushort sequence = 1000;
+        statistics.Classify(sequence, 0, t, trackLoss: true);
+        for (var round = 0; round < 60; round++)
+        {
+            // One packet lost, asked for at once, asked again when the retry falls due, then the repair.
+            statistics.Classify((ushort)(sequence + 2), 0, t, trackLoss: true);
+            Assert.Equal([(ushort)(sequence + 1)], due[..statistics.CollectNacks(due, t)].ToArray());
+            var retryDue = t + (long)(statistics.NackRoundTrip.TotalSeconds * 1.25 * Stopwatch.Frequency) + (6 * Ms);
+            Assert.Equal(0, statistics.CollectNacks(due, retryDue - (2 * Ms)));
+            Assert.Equal([(ushort)(sequence + 1)], due[..statistics.CollectNacks(due, retryDue)].ToArray());
+            Assert.Equal(ReceiveStatistics.Arrival.FilledGap, statistics.Classify((ushort)(sequence + 1), 0, t + (repairAfterFirstNackMs * Ms), trackLoss: true));
+            sequence += 2;
+            t += 300 * Ms;
+        }
+
+        Assert.InRange(statistics.NackRoundTrip.TotalMilliseconds, expectedRoundTripMs - 5, expectedRoundTripMs + 5);
+    }
+
     [Fact]
     public void ASenderRestartingItsNumberingIsFollowedAfterTwoPacketsNotTreatedAsLoss()
     {
