@@ -48,9 +48,12 @@ public static partial class Scenario
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    public static async Task SignInAsync(IPage page, LiveServer server, string email, string password)
+    public static Task SignInAsync(IPage page, LiveServer server, string email, string password) =>
+        SignInAsync(page, server.BaseUrl, email, password);
+
+    public static async Task SignInAsync(IPage page, string baseUrl, string email, string password)
     {
-        await page.GotoAsync(server.BaseUrl + "/");
+        await page.GotoAsync(baseUrl + "/");
         await page.GetByLabel("Email", new() { Exact = true }).FillAsync(email);
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
@@ -58,10 +61,13 @@ public static partial class Scenario
     }
 
     /// <summary>The demo therapist signs in and opens the demo appointment's session room, where nobody waits yet.</summary>
-    public static async Task OpenSessionRoomAsync(IPage therapist, LiveServer server, DemoInfo demo)
+    public static Task OpenSessionRoomAsync(IPage therapist, LiveServer server, DemoInfo demo) =>
+        OpenSessionRoomAsync(therapist, server.BaseUrl, demo);
+
+    public static async Task OpenSessionRoomAsync(IPage therapist, string baseUrl, DemoInfo demo)
     {
-        await SignInAsync(therapist, server, demo.TherapistEmail, demo.TherapistPassword);
-        await therapist.GotoAsync($"{server.BaseUrl}/session/{demo.AppointmentId}");
+        await SignInAsync(therapist, baseUrl, demo.TherapistEmail, demo.TherapistPassword);
+        await therapist.GotoAsync($"{baseUrl}/session/{demo.AppointmentId}");
         await Assertions.Expect(therapist.Locator(".waiting-panel")).ToContainTextAsync("Nobody is waiting.");
     }
 
@@ -79,9 +85,11 @@ public static partial class Scenario
     }
 
     /// <summary>A contact opens their join link and presses Join the session.</summary>
-    public static async Task JoinWithLinkAsync(IPage page, LiveServer server, string joinPath)
+    public static Task JoinWithLinkAsync(IPage page, LiveServer server, string joinPath) => JoinWithLinkAsync(page, server.BaseUrl, joinPath);
+
+    public static async Task JoinWithLinkAsync(IPage page, string baseUrl, string joinPath)
     {
-        await page.GotoAsync(server.BaseUrl + joinPath);
+        await page.GotoAsync(baseUrl + joinPath);
         await page.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
     }
 

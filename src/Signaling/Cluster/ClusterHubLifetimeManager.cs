@@ -72,12 +72,23 @@ internal sealed class ClusterHubLifetimeManager : HubLifetimeManager<SessionHub>
         return _local.OnDisconnectedAsync(connection);
     }
 
-    /// <summary>Closes a connection of this node: its client reconnects (to any node) and rejoins with its device key.</summary>
+    /// <summary>
+    /// Cuts a connection of this node as a network failure would: its client reconnects (to any node) and rejoins with
+    /// its device key. Not <see cref="HubConnectionContext.Abort"/>: that closes with "do not reconnect", and the
+    /// client would give up.
+    /// </summary>
     public void Abort(string connectionId)
     {
         if (_here.TryGetValue(connectionId, out var connection))
         {
-            connection.Abort();
+            if (connection.GetHttpContext() is { } http)
+            {
+                http.Abort();
+            }
+            else
+            {
+                connection.Abort();
+            }
         }
     }
 

@@ -46,7 +46,7 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
         {
             var state = SessionRoomStateJson.Deserialize(json);
             _savedVersion = state.Version;
-            _sessions.Adopt(state);
+            await _sessions.AdoptAsync(state).ConfigureAwait(true);
         }
 
         // Idle rooms are collected after the grain collection age; a room with people in it is kept.

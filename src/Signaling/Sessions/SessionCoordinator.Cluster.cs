@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Join;
 
 namespace Teletherapy.Signaling.Sessions;
@@ -9,13 +10,23 @@ internal sealed partial class SessionCoordinator
 {
     private readonly ConcurrentDictionary<Guid, SessionRoomState> _adopted = new();
 
-    /// <summary>A room's state saved where it lived before: the room is rebuilt from it when it is next needed here.</summary>
-    public void Adopt(SessionRoomState state)
+    /// <summary>
+    /// A room's state saved where it lived before: the room is rebuilt from it when it is next needed here. Everyone
+    /// admitted and connected when it was saved lost that connection with the room's old node: the audit trail says they
+    /// dropped (their rejoin follows as usual).
+    /// </summary>
+    public async Task AdoptAsync(SessionRoomState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (!_rooms.ContainsKey(state.AppointmentId))
+        if (_rooms.ContainsKey(state.AppointmentId))
         {
-            _adopted[state.AppointmentId] = state;
+            return;
+        }
+
+        _adopted[state.AppointmentId] = state;
+        foreach (var participant in state.Participants.Where(p => p.Connected && p.State == ParticipantStates.Admitted))
+        {
+            await _audit.AppendAsync(state.AppointmentId, AuditKinds.Dropped, ActorOf(participant.StaffId, participant.ContactId)).ConfigureAwait(false);
         }
     }
 

@@ -582,9 +582,11 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
 
     private async Task AuditPresenceAsync(SessionRoom room, ParticipantView participant, string kind)
     {
-        var actor = participant.StaffId is { } staffId ? AuditActor.Staff(staffId) : AuditActor.Contact(participant.ContactId!.Value);
-        await _audit.AppendAsync(room.AppointmentId, kind, actor).ConfigureAwait(false);
+        await _audit.AppendAsync(room.AppointmentId, kind, ActorOf(participant.StaffId, participant.ContactId)).ConfigureAwait(false);
     }
+
+    private static AuditActor ActorOf(Guid? staffId, Guid? contactId) =>
+        staffId is { } staff ? AuditActor.Staff(staff) : AuditActor.Contact(contactId!.Value);
 
     /// <summary>After someone left or dropped: the queue view, and the waiting screens when the last therapist went.</summary>
     private async Task AfterPresenceChangeAsync(SessionRoom room, ParticipantView participant)

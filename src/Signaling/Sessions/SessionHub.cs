@@ -22,6 +22,7 @@ internal sealed class SessionHub : Hub<ISessionClient>
     /// <summary>A staff member's connection is remembered, so that deactivating the account closes it.</summary>
     public override Task OnConnectedAsync()
     {
+        SessionMetrics.HubConnections.Inc();
         if (Context.User?.StaffId() is { } staffId)
         {
             _staffConnections.Add(staffId, Context);
@@ -84,6 +85,7 @@ internal sealed class SessionHub : Hub<ISessionClient>
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
+        SessionMetrics.HubConnections.Dec();
         _staffConnections.Remove(Context.ConnectionId);
         return _sessions.DisconnectedAsync(Context.ConnectionId);
     }

@@ -14,6 +14,10 @@ internal static class SessionMetrics
     public static readonly Gauge SessionsActive = Metrics.CreateGauge(
         "teletherapy_sessions_active", "Sessions with at least one connected participant.");
 
+    /// <summary>Hub connections open to this node (in a cluster, a room's people may be connected to other nodes).</summary>
+    public static readonly Gauge HubConnections = Metrics.CreateGauge(
+        "teletherapy_hub_connections", "Hub (SignalR) connections open to this node.");
+
     public static readonly Gauge WaitingRoomParticipants = Metrics.CreateGauge(
         "teletherapy_waiting_room_participants", "Participants waiting to be admitted, over all sessions.");
 

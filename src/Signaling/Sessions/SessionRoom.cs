@@ -37,7 +37,7 @@ internal sealed class SessionRoom
 
     /// <summary>
     /// Grows by one with every change a restored room must know (a join, admit, deny, send back, leave, expiry, removal,
-    /// connection-check report, the end); reads, drops and reschedules leave it alone. A restored room goes on from the
+    /// connection-check report, a drop, the end); reads and reschedules leave it alone. A restored room goes on from the
     /// captured value, so a store can keep the highest version and skip writes it already has.
     /// </summary>
     public long Version => Interlocked.Read(ref _version);
@@ -244,6 +244,7 @@ internal sealed class SessionRoom
             }
 
             participant.DisconnectedAt = now;
+            Changed();
             return Copy(participant);
         }
     }
@@ -358,7 +359,7 @@ internal sealed class SessionRoom
         {
             // In the dictionary's order, so a restored room lists (and breaks queue ties) exactly as this one does.
             var participants = _participants.Values
-                .Select(p => new ParticipantState(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.EverAdmitted, p.WaitingSince, p.DeviceKey, p.SecondDevice, p.ConnectionCheck))
+                .Select(p => new ParticipantState(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.EverAdmitted, p.WaitingSince, p.DeviceKey, p.SecondDevice, p.ConnectionCheck, p.Connections.Count > 0))
                 .ToArray();
             return new SessionRoomState(AppointmentId, _version, IsEnded, _devices, participants);
         }
@@ -398,7 +399,8 @@ internal sealed class SessionRoom
             }
 
             room._devices = state.Devices;
-            room._version = state.Version;
+            // Those who were connected are not any more: the next save must say so, or a later move would count them again.
+            room._version = state.Version + (state.Participants.Any(p => p.Connected) ? 1 : 0);
             room.IsEnded = state.IsEnded;
         }
 

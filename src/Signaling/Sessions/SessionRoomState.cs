@@ -24,6 +24,7 @@ internal sealed record SessionRoomState(Guid AppointmentId, long Version, bool I
 
 /// <summary>One participant's seat: everything of <c>SessionRoom.Participant</c> except its connections on the old node.</summary>
 /// <param name="DeviceKey">The key of the device the seat belongs to (contacts only): it lets that device back in after a restore.</param>
+/// <param name="Connected">Whether they were connected when captured: if the room moves, they lost that connection with it.</param>
 internal sealed record ParticipantState(
     string Id,
     string Name,
@@ -35,7 +36,8 @@ internal sealed record ParticipantState(
     DateTimeOffset WaitingSince,
     string? DeviceKey,
     bool SecondDevice,
-    ConnectionCheckSummary? ConnectionCheck);
+    ConnectionCheckSummary? ConnectionCheck,
+    bool Connected = false);
 
 /// <summary>
 /// The stored form of a <see cref="SessionRoomState"/>: camelCase JSON. It holds contact names and device keys, so it is

@@ -15,6 +15,8 @@ internal sealed class ExternalProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string Output
     {
         get
@@ -35,9 +37,14 @@ internal sealed class ExternalProcess : IDisposable
         }
     }
 
-    public static ExternalProcess Start(string file, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null)
+    public static ExternalProcess Start(string file, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -114,6 +121,13 @@ internal sealed class ExternalProcess : IDisposable
             {
             }
         }
+    }
+
+    /// <summary>SIGKILL to the process and its children, waiting until they are gone.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(5_000);
     }
 
     public void Dispose()

@@ -181,7 +181,11 @@ public sealed class SessionRoomRestoreTests
         Assert.Equal(json, SessionRoomStateJson.Serialize(back));
         Assert.Equal(5, back.Participants.Count);
         Assert.Equal(state.Participants.Select(p => p.WaitingSince.UtcTicks), back.Participants.Select(p => p.WaitingSince.UtcTicks));
-        Assert.Equal(state, SessionRoom.Restore(_appointment, back, Later).Capture());
+        Assert.All(state.Participants.Where(p => p.State != ParticipantStates.Denied), p => Assert.True(p.Connected));
+
+        // Restored, nobody is connected yet, and the version moves on so that the next save says so.
+        var restored = SessionRoom.Restore(_appointment, back, Later).Capture();
+        Assert.Equal(state with { Version = state.Version + 1, Participants = [.. state.Participants.Select(p => p with { Connected = false })] }, restored);
         Assert.DoesNotContain("\"p1\"", json, StringComparison.Ordinal); // connections stay on their node
     }
 
@@ -225,6 +229,11 @@ public sealed class SessionRoomRestoreTests
 
         room.SendBack(patient.Participant.Id, Now);
         Assert.Equal(joined + 2, room.Version);
+
+        // A drop is kept too (a room that moves must not count someone as connected who was gone already).
+        Assert.NotNull(room.Disconnect("p1", Now));
+        Assert.Equal(joined + 3, room.Version);
+        Assert.False(Assert.Single(room.Capture().Participants).Connected);
 
         // A restored room goes on from the captured version, so its writes are never older than what is stored.
         var restored = SessionRoom.Restore(_appointment, room.Capture(), Later);
