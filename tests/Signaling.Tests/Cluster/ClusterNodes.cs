@@ -30,7 +30,8 @@ internal sealed class ClusterNodes : IAsyncDisposable
 
     public string PatientToken { get; private set; } = null!;
 
-    public static async Task<ClusterNodes> StartAsync(int count = 2)
+    /// <param name="configure">Called with each node's index and server before it starts (settings, test services).</param>
+    public static async Task<ClusterNodes> StartAsync(int count = 2, Action<int, HubServer>? configure = null)
     {
         var (database, connectionString) = await TestDatabases.CreatePostgresAsync("tt_cluster_");
         var nodes = new List<HubServer>();
@@ -46,6 +47,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
             node.Settings["Cluster:NodePort"] = ExternalProcess.FreeTcpPort(IPAddress.Loopback).ToString(System.Globalization.CultureInfo.InvariantCulture);
             node.Settings["Cluster:NodeName"] = $"node-{i}";
             node.Settings["Cluster:FailureDetectionSeconds"] = "3";
+            configure?.Invoke(i, node);
             node.Start();
             nodes.Add(node);
         }

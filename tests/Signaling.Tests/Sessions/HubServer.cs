@@ -54,6 +54,9 @@ public sealed class HubServer : WebApplicationFactory<Program>
         ["Throttling:JoinLookupsPerMinute"] = "100000",
     };
 
+    /// <summary>Services to add or replace after the server's own, applied at <see cref="Start"/> (a test's observers, faster timers).</summary>
+    public Action<IServiceCollection>? TestServices { get; set; }
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public Uri HubUrl => new(BaseAddress, "/hubs/session");
@@ -85,10 +88,15 @@ public sealed class HubServer : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        if (!_realClock)
+        builder.ConfigureTestServices(services =>
         {
-            builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
-        }
+            if (!_realClock)
+            {
+                services.AddSingleton<TimeProvider>(Time);
+            }
+
+            TestServices?.Invoke(services);
+        });
     }
 
     /// <summary>An HTTP client of the real server that sends the integrator's API key.</summary>
