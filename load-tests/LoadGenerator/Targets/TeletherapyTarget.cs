@@ -95,8 +95,8 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         var state = new HubSession();
         session.TargetState = state;
 
-        // Round robin over the nodes, the patient one node further than the therapist: with several nodes most
-        // sessions have their two hubs on different nodes, and at most one of them on the room's home.
+        // Round robin over the nodes, the patient one node further than the therapist: with several nodes a session's
+        // two hubs are on different nodes, so at least one of them reaches the room's home through the cluster.
         var therapistNode = _nodes[session.Index % _nodes.Count];
         var patientNode = _nodes[(session.Index + 1) % _nodes.Count];
 
