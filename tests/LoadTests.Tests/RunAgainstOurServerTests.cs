@@ -5,6 +5,7 @@ using Teletherapy.LoadTests.Targets;
 namespace Teletherapy.LoadTests.Tests;
 
 /// <summary>The generator end to end: it starts our server, runs two real sessions for 3 s and writes the report.</summary>
+[Collection(LoadRuns.Name)]
 public sealed class RunAgainstOurServerTests
 {
     private static readonly string[] ContractFields =

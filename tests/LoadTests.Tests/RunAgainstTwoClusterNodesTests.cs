@@ -9,6 +9,7 @@ namespace Teletherapy.LoadTests.Tests;
 /// The generator against two real cluster nodes (processes of their own on one PostgreSQL database): the sessions'
 /// hubs are spread over both, the cluster places the rooms, and the report splits rooms and CPU by node.
 /// </summary>
+[Collection(LoadRuns.Name)]
 public sealed class RunAgainstTwoClusterNodesTests(ITestOutputHelper output)
 {
     private const int Sessions = 40;
