@@ -2,10 +2,13 @@
 # The load generator: real 1:1 teletherapy sessions (REST API, waiting room, hub) with VP8/Opus media through
 # our relay, or the same media load through Janus's videoroom.
 #
-#   ./load-tests/run.sh [--target teletherapy|janus] [--server URL --api-key KEY [--outbox DIR]] --sessions N
-#                       --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
+#   ./load-tests/run.sh [--target teletherapy|janus] [--server URL [--server URL ...] --api-key KEY --outbox DIR ...]
+#                       --sessions N --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
 #
 # Without --server it builds and starts our server itself (loopback, temporary data folder) and stops it at the end;
+# --server repeated names the nodes of a cluster (one API key for all; --outbox once if they share the folder, else
+# once per node): session i's therapist is on node i mod n and its patient on node i+1 mod n, the cluster places the
+# rooms, and the report shows each node's rooms, CPU and forwarded packets from its own /metrics;
 # with --target janus and no --janus-url it starts Janus inside a network namespace of its own (loopback plus a veth
 # with 127.0.0.2, because libnice gathers no loopback-only candidates). Traffic stays on loopback.
 # Test media is made once with ffmpeg into load-tests/.cache/. Reports go to --out (default load-tests/out/<target>-<N>).
@@ -19,7 +22,7 @@ args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
     --target) target="${args[$((i + 1))]:-}" ;;
-    --server) server="${args[$((i + 1))]:-}" ;;
+    --server) server="${args[$((i + 1))]:-}" ;; # any of them: the tool starts no server
     --janus-url) janus_url="${args[$((i + 1))]:-}" ;;
     -h|--help) ;;
   esac

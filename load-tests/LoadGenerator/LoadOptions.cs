@@ -13,11 +13,14 @@ internal enum LoadTarget
 internal sealed record LoadOptions
 {
     public const string Usage = """
-        Usage: ./load-tests/run.sh [--target teletherapy|janus] [--server URL --api-key KEY] --sessions N --duration 30s
-                                   [--simulcast] [--out DIR] [--janus-url URL]
+        Usage: ./load-tests/run.sh [--target teletherapy|janus] [--server URL ... --api-key KEY --outbox DIR ...]
+                                   --sessions N --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
           --target      teletherapy (default) or janus (Debian's janus, videoroom plugin)
           --server      a running Teletherapy server (with --api-key, and --outbox DIR: the server's outbox folder,
-                        where the join links are read); without it the tool starts its own server on loopback
+                        where the join links are read); without it the tool starts its own server on loopback.
+                        Repeat it for the nodes of a cluster (one --api-key for all; --outbox once if they share
+                        the folder, else once per node): session i's therapist is on node i mod n, its patient on
+                        node i+1 mod n, and the report shows each node's rooms and CPU (from its /metrics)
           --sessions    1:1 sessions (therapist + patient), 1-1000
           --duration    how long media flows once the sessions are up: 30s, 2m, 500ms or seconds (1 s to 1 h)
           --simulcast   three VP8 layers (q, h, f) per video
@@ -29,11 +32,13 @@ internal sealed record LoadOptions
 
     public LoadTarget Target { get; init; } = LoadTarget.Teletherapy;
 
-    public Uri? Server { get; init; }
+    /// <summary>Running servers (cluster nodes) the sessions are spread over; empty: the tool starts its own.</summary>
+    public IReadOnlyList<Uri> Servers { get; init; } = [];
 
     public string? ApiKey { get; init; }
 
-    public string? Outbox { get; init; }
+    /// <summary>The outbox folders the join links are read from (one the nodes share, or one per node).</summary>
+    public IReadOnlyList<string> Outboxes { get; init; } = [];
 
     public int Sessions { get; init; }
 
@@ -96,13 +101,13 @@ internal sealed record LoadOptions
                         };
                         break;
                     case "--server":
-                        result = result with { Server = ParseUrl(name, Value()) };
+                        result = result with { Servers = [.. result.Servers, ParseUrl(name, Value())] };
                         break;
                     case "--api-key":
                         result = result with { ApiKey = Value() };
                         break;
                     case "--outbox":
-                        result = result with { Outbox = Value() };
+                        result = result with { Outboxes = [.. result.Outboxes, Value()] };
                         break;
                     case "--sessions":
                         var text = Value();
@@ -165,20 +170,7 @@ internal sealed record LoadOptions
             (_, false) => "--duration is required.",
             _ => null,
         };
-        if (error is null && result.Server is not null && string.IsNullOrEmpty(result.ApiKey))
-        {
-            error = "--server needs --api-key.";
-        }
-
-        if (error is null && result.Server is null && result.ApiKey is not null)
-        {
-            error = "--api-key goes with --server.";
-        }
-
-        if (error is null && result.Target == LoadTarget.Janus && result.Server is not null)
-        {
-            error = "--server is for --target teletherapy; use --janus-url for a running Janus.";
-        }
+        error ??= ServerError(result);
 
         if (error is null && result.Target == LoadTarget.Teletherapy && result.JanusUrl is not null)
         {
@@ -192,6 +184,45 @@ internal sealed record LoadOptions
 
         options = result;
         return true;
+    }
+
+    /// <summary>What is wrong with the combination of <c>--server</c>, <c>--api-key</c> and <c>--outbox</c>, if anything.</summary>
+    private static string? ServerError(LoadOptions options)
+    {
+        var servers = options.Servers.Count;
+        if (options.Target == LoadTarget.Janus && servers > 0)
+        {
+            return servers > 1
+                ? "Several --server URLs are cluster nodes of our server (--target teletherapy); Janus is one server, given with --janus-url."
+                : "--server is for --target teletherapy; use --janus-url for a running Janus.";
+        }
+
+        if (servers > 0 && string.IsNullOrEmpty(options.ApiKey))
+        {
+            return servers > 1 ? "--server needs --api-key (one key that every node accepts)." : "--server needs --api-key.";
+        }
+
+        if (servers == 0 && options.ApiKey is not null)
+        {
+            return "--api-key goes with --server.";
+        }
+
+        if (servers == 0 && options.Outboxes.Count > 0)
+        {
+            return "--outbox goes with --server (the tool's own server has its own outbox).";
+        }
+
+        if (options.Servers.Distinct().Count() < servers)
+        {
+            return "The same --server URL is given twice; give each node once.";
+        }
+
+        if (options.Outboxes.Count > 1 && options.Outboxes.Count != servers)
+        {
+            return $"--outbox is given once (a folder the nodes share) or once per --server ({servers}), not {options.Outboxes.Count} times.";
+        }
+
+        return null;
     }
 
     /// <summary>30s, 2m, 500ms, 1h, or plain seconds.</summary>

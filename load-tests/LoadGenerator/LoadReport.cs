@@ -28,7 +28,10 @@ internal sealed record LoadReport
 
     public required double? LatencyP99Ms { get; init; }
 
-    /// <summary>utime + stime of the relay process in the window (null when the tool did not start the relay).</summary>
+    /// <summary>
+    /// utime + stime of the relay process in the window; for servers the tool did not start, the sum of their nodes'
+    /// <c>process_cpu_seconds_total</c> over the window (null when neither is known).
+    /// </summary>
     public required double? RelayCpuSeconds { get; init; }
 
     public required double? CpuMicrosPerForwardedPacket { get; init; }
@@ -63,6 +66,9 @@ internal sealed record LoadReport
     public int? RelayThreads { get; init; }
 
     public double GeneratorCpuSeconds { get; init; }
+
+    /// <summary>Each server node's share (our server only; one entry without <c>--server</c> or with one).</summary>
+    public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
 
     public required string Machine { get; init; }
 

@@ -58,7 +58,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             _phase = "measure";
             var before = Snapshot();
-            var forwardedBefore = await target.ReadForwardedCounterAsync(cancellationToken).ConfigureAwait(false);
+            var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             _stats.Window.Snapshot(reset: true);
             _stats.Measuring = true;
             if (_sessions.Any(s => s.Up))
@@ -68,7 +68,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             _stats.Measuring = false;
             var after = Snapshot();
-            var forwardedAfter = await target.ReadForwardedCounterAsync(cancellationToken).ConfigureAwait(false);
+            var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var latencies = _stats.Window.Snapshot(reset: false);
 
             // Teardown.
@@ -85,7 +85,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var window = after.Time - before.Time;
             var received = after.Received - before.Received;
             var expected = after.Expected - before.Expected;
-            var relayCpu = after.RelayCpu - before.RelayCpu;
+            var nodes = nodesBefore.Zip(nodesAfter, NodeReport.From).ToList();
+
+            // A relay the tool did not start is measured by its nodes' own process CPU (the same utime + stime).
+            var relayCpu = target.Relay is not null ? after.RelayCpu - before.RelayCpu : SumOrNull(nodes.Select(n => n.CpuSeconds));
             var joins = _sessions.Where(s => s.JoinMs.HasValue).Select(s => s.JoinMs!.Value).ToList();
             var admits = _sessions.Where(s => s.AdmitToFirstPacketMs.HasValue).Select(s => s.AdmitToFirstPacketMs!.Value).ToList();
             return new LoadReport
@@ -109,7 +112,8 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 JoinP99Ms = Round(Percentile(joins, 0.99)),
                 AdmitToFirstPacketP50Ms = Round(Percentile(admits, 0.50)),
                 AdmitToFirstPacketP99Ms = Round(Percentile(admits, 0.99)),
-                RelayForwardedCounter = forwardedAfter - forwardedBefore,
+                RelayForwardedCounter = SumOrNull(nodes.Select(n => (double?)n.ForwardedPackets)) is { } forwarded ? (long)forwarded : null,
+                Nodes = nodes,
                 SessionsUp = _sessions.Count(s => s.Up),
                 SessionsFailed = _sessions.Count(s => !s.Up),
                 SetupSeconds = Math.Round(setupSeconds, 2),
@@ -154,6 +158,23 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
     }
 
     private static double? Round(double? value) => value is { } v ? Math.Round(v, 3) : null;
+
+    /// <summary>The sum, or null when there is nothing to sum or any part is unknown.</summary>
+    private static double? SumOrNull(IEnumerable<double?> values)
+    {
+        double? sum = null;
+        foreach (var value in values)
+        {
+            if (value is not { } v)
+            {
+                return null;
+            }
+
+            sum = (sum ?? 0) + v;
+        }
+
+        return sum;
+    }
 
     private static double? Percentile(List<double> values, double quantile)
     {

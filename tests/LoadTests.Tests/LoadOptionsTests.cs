@@ -14,8 +14,57 @@ public sealed class LoadOptionsTests
 
         Assert.True(LoadOptions.TryParse(["--server", "http://127.0.0.1:5080", "--api-key", "k", "--sessions", "1", "--duration", "2m"], out options, out error), error);
         Assert.Equal(LoadTarget.Teletherapy, options!.Target);
-        Assert.Equal(new Uri("http://127.0.0.1:5080"), options.Server);
+        Assert.Equal([new Uri("http://127.0.0.1:5080")], options.Servers);
         Assert.Equal(TimeSpan.FromMinutes(2), options.Duration);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "1", "--duration", "2m"], out options, out error), error);
+        Assert.Empty(options!.Servers);
+        Assert.Empty(options.Outboxes);
+    }
+
+    [Fact]
+    public void SeveralServersAreTheNodesInTheirOrderWithOneKey()
+    {
+        Assert.True(LoadOptions.TryParse(
+            ["--server", "http://127.0.0.1:5080", "--server", "http://127.0.0.1:5081", "--api-key", "k", "--outbox", "a", "--sessions", "4", "--duration", "10s"],
+            out var options,
+            out var error), error);
+        Assert.Equal([new Uri("http://127.0.0.1:5080"), new Uri("http://127.0.0.1:5081")], options!.Servers);
+        Assert.Equal("k", options.ApiKey);
+        Assert.Equal(["a"], options.Outboxes);
+
+        // One outbox per node, when they do not share one.
+        Assert.True(LoadOptions.TryParse(
+            ["--server", "http://a:1", "--server", "http://b:1", "--api-key", "k", "--outbox", "a", "--outbox", "b", "--sessions", "4", "--duration", "10s"],
+            out options,
+            out error), error);
+        Assert.Equal(["a", "b"], options!.Outboxes);
+    }
+
+    [Theory]
+    [InlineData("--server", "127.0.0.1:5080", "--api-key", "k")]
+    [InlineData("--server", "http://127.0.0.1:5080", "--server", "ftp://127.0.0.1:5081", "--api-key", "k")]
+    [InlineData("--server", "http://127.0.0.1:5080", "--server", "http://127.0.0.1:5081")]
+    [InlineData("--server", "http://127.0.0.1:5080", "--server", "http://127.0.0.1:5080", "--api-key", "k")]
+    [InlineData("--target", "janus", "--server", "http://127.0.0.1:5080", "--server", "http://127.0.0.1:5081", "--api-key", "k")]
+    [InlineData("--server", "http://a:1", "--server", "http://b:1", "--server", "http://c:1", "--api-key", "k", "--outbox", "a", "--outbox", "b")]
+    [InlineData("--outbox", "a")]
+    public void BadServerListsAreRefusedWithAReason(params string[] args)
+    {
+        Assert.False(LoadOptions.TryParse([.. args, "--sessions", "4", "--duration", "10s"], out var options, out var error));
+        Assert.Null(options);
+        Assert.False(string.IsNullOrWhiteSpace(error));
+    }
+
+    [Fact]
+    public void JanusWithSeveralServersSaysWhy()
+    {
+        Assert.False(LoadOptions.TryParse(
+            ["--target", "janus", "--server", "http://127.0.0.1:5080", "--server", "http://127.0.0.1:5081", "--api-key", "k", "--sessions", "4", "--duration", "10s"],
+            out _,
+            out var error));
+        Assert.Contains("--janus-url", error, StringComparison.Ordinal);
+        Assert.Contains("cluster", error, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using Teletherapy.LoadTests.Media;
+using Teletherapy.LoadTests.Targets;
 
 namespace Teletherapy.LoadTests.Tests;
 
@@ -67,5 +68,46 @@ public sealed class MeasurementTests
         Assert.Equal(2, packets.Count);
         Assert.Equal(new byte[] { 0x78, 1, 2 }, packets[0]);
         Assert.Equal(big, packets[1]);
+    }
+
+    [Fact]
+    public void ANodesMetricsAreSummedOverTheirLabelsAndOtherMetricsIgnored()
+    {
+        const string text = """
+            # HELP teletherapy_sessions_active Sessions with at least one connected participant.
+            # TYPE teletherapy_sessions_active gauge
+            teletherapy_sessions_active 21
+            teletherapy_sessions_active_total 99
+            process_cpu_seconds_total 12.5
+            process_cpu_seconds_total_extra 7
+            teletherapy_relay_packets_forwarded_total{kind="audio"} 1000
+            teletherapy_relay_packets_forwarded_total{kind="video",layer="{h}"} 2500 1712345678000
+            teletherapy_relay_packets_dropped_total{reason="late"} 3
+            """;
+
+        var reading = NodeMetrics.Parse(new Uri("http://127.0.0.1:5080"), 0, text);
+
+        Assert.Equal(21, reading.SessionsActive);
+        Assert.Equal(12.5, reading.CpuSeconds);
+        Assert.Equal(3500, reading.ForwardedPackets);
+        Assert.Null(NodeMetrics.Parse(new Uri("http://127.0.0.1:5080"), 0, "process_cpu_seconds_total 1\n").SessionsActive);
+    }
+
+    [Fact]
+    public void ANodesShareIsTheDifferenceOfItsTwoReadings()
+    {
+        var server = new Uri("http://127.0.0.1:5080/");
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var before = new NodeReading(server, start, 0, 10.0, 100);
+        var after = new NodeReading(server, start + (4 * System.Diagnostics.Stopwatch.Frequency), 17, 12.0, 900);
+
+        var node = NodeReport.From(before, after);
+
+        Assert.Equal("http://127.0.0.1:5080", node.Server);
+        Assert.Equal(17, node.SessionsCarried);
+        Assert.Equal(2.0, node.CpuSeconds);
+        Assert.Equal(50.0, node.CpuPercent);
+        Assert.Equal(800, node.ForwardedPackets);
+        Assert.Null(NodeReport.From(before, after with { CpuSeconds = null }).CpuPercent);
     }
 }

@@ -5,6 +5,7 @@ using Teletherapy.LoadTests.Targets;
 namespace Teletherapy.LoadTests.Tests;
 
 /// <summary>The generator end to end: it starts our server, runs two real sessions for 3 s and writes the report.</summary>
+[Collection(LoadRuns.Name)]
 public sealed class RunAgainstOurServerTests
 {
     private static readonly string[] ContractFields =
@@ -22,7 +23,7 @@ public sealed class RunAgainstOurServerTests
         {
             var cache = Path.Combine(Path.GetTempPath(), "teletherapy-load-media");
             Assert.True(LoadOptions.TryParse(
-                ["--sessions", "2", "--duration", "3s", "--out", output, "--server-dll", ServerDll(), "--media-cache", cache, "--quiet", "--setup-timeout", "20s", "--warmup", "0"],
+                ["--sessions", "2", "--duration", "3s", "--out", output, "--server-dll", ServerBuild.Dll(), "--media-cache", cache, "--quiet", "--setup-timeout", "20s", "--warmup", "0"],
                 out var options, out var error), error);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
             LoadReport report;
@@ -60,6 +61,10 @@ public sealed class RunAgainstOurServerTests
             Assert.InRange(root.GetProperty("joinP50Ms").GetDouble(), 0.01, 20_000);
             Assert.InRange(root.GetProperty("admitToFirstPacketP50Ms").GetDouble(), 0.01, 20_000);
             Assert.True(report.RelayForwardedCounter > 0, "the relay's own counter saw the forwarded packets");
+            var node = Assert.Single(report.Nodes);
+            Assert.Equal(2, node.SessionsCarried);
+            Assert.Equal(report.RelayForwardedCounter, node.ForwardedPackets);
+            Assert.True(node.CpuSeconds > 0, "the server's own process CPU counter advanced");
             Assert.NotEmpty(report.Series);
 
             var html = await File.ReadAllTextAsync(Path.Combine(output, "report.html"), timeout.Token);
@@ -70,24 +75,5 @@ public sealed class RunAgainstOurServerTests
         {
             Directory.Delete(output, recursive: true);
         }
-    }
-
-    /// <summary>The server build next to this test's (same configuration), else any.</summary>
-    private static string ServerDll()
-    {
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var c in new[] { configuration, "Release", "Debug" })
-            {
-                var candidate = Path.Combine(dir.FullName, "src", "Signaling", "bin", c, "net10.0", "Teletherapy.Signaling.dll");
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new FileNotFoundException("The Signaling server is not built.");
     }
 }

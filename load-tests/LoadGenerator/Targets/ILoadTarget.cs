@@ -20,6 +20,9 @@ internal interface ILoadTarget : IAsyncDisposable
     /// <summary>Both participants leave.</summary>
     Task TearDownSessionAsync(LoadSession session, CancellationToken cancellationToken);
 
-    /// <summary>The relay's own count of forwarded packets, when it exposes one.</summary>
-    Task<long?> ReadForwardedCounterAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Each node's own metrics now (our server: its <c>/metrics</c>, one reading per node in the order of the servers);
+    /// empty when the relay exposes none.
+    /// </summary>
+    Task<IReadOnlyList<NodeReading>> ReadNodesAsync(CancellationToken cancellationToken);
 }

@@ -110,7 +110,7 @@ internal sealed class JanusTarget(LoadOptions options) : ILoadTarget
         await MessageAsync(state.Control, new JsonObject { ["request"] = "destroy", ["room"] = state.Room }, null, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<long?> ReadForwardedCounterAsync(CancellationToken cancellationToken) => Task.FromResult<long?>(null);
+    public Task<IReadOnlyList<NodeReading>> ReadNodesAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<NodeReading>>([]);
 
     public async ValueTask DisposeAsync()
     {

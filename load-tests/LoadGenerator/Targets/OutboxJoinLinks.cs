@@ -6,8 +6,9 @@ namespace Teletherapy.LoadTests.Targets;
 /// Finds join tokens in the server's outbox: with no SMTP configured, every email is an .eml file in
 /// <c>$TELETHERAPY_DATA/outbox/</c>, and the scheduled-appointment email to a contact carries the link
 /// <c>/join/{token}</c>. Each synthetic patient has an address of its own, so the file that names it is its email.
+/// Cluster nodes each write to their own outbox (the node whose sender took the email), so several folders are read.
 /// </summary>
-internal sealed partial class OutboxJoinLinks(string outbox) : IDisposable
+internal sealed partial class OutboxJoinLinks(IReadOnlyList<string> outboxes) : IDisposable
 {
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _tokensByEmail = new(StringComparer.OrdinalIgnoreCase);
@@ -39,7 +40,7 @@ internal sealed partial class OutboxJoinLinks(string outbox) : IDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"No email to {email} with a join link appeared in {outbox} within {timeout.TotalSeconds:0} s.");
+                throw new TimeoutException($"No email to {email} with a join link appeared in {string.Join(" or ", outboxes)} within {timeout.TotalSeconds:0} s.");
             }
 
             await Task.Delay(100, cancellationToken).ConfigureAwait(false);
@@ -50,12 +51,7 @@ internal sealed partial class OutboxJoinLinks(string outbox) : IDisposable
 
     private async Task ScanAsync(CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(outbox))
-        {
-            return;
-        }
-
-        foreach (var file in Directory.EnumerateFiles(outbox, "*.eml"))
+        foreach (var file in outboxes.Where(Directory.Exists).SelectMany(o => Directory.EnumerateFiles(o, "*.eml")))
         {
             if (_read.Contains(file))
             {

@@ -7,20 +7,24 @@ namespace Teletherapy.LoadTests.Targets;
 /// <summary>
 /// Our server as a child process, so its CPU and memory are its own: the Signaling dll on a free loopback port,
 /// a temporary data folder (SQLite, outbox), no demo, one API key, media on system-chosen loopback ports announced
-/// as 127.0.0.1.
+/// as 127.0.0.1. With a <see cref="ServerLaunch"/> it is one node of several: a data folder and API key they share,
+/// and the node's own settings (the cluster's) on top.
 /// </summary>
 internal sealed class TeletherapyServer : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter _log;
+    private readonly bool _ownsDataPath;
 
-    private TeletherapyServer(Process process, StreamWriter log, Uri baseUrl, string dataPath, string apiKey)
+    private TeletherapyServer(Process process, StreamWriter log, Uri baseUrl, string dataPath, bool ownsDataPath, string apiKey, string logPath)
     {
         _process = process;
         _log = log;
+        _ownsDataPath = ownsDataPath;
         BaseUrl = baseUrl;
         DataPath = dataPath;
         ApiKey = apiKey;
+        LogPath = logPath;
     }
 
     public Uri BaseUrl { get; }
@@ -33,7 +37,13 @@ internal sealed class TeletherapyServer : IAsyncDisposable
 
     public string OutboxPath => Path.Combine(DataPath, "outbox");
 
-    public static async Task<TeletherapyServer> StartAsync(string serverDll, CancellationToken cancellationToken)
+    /// <summary>The server's console output (in the data folder).</summary>
+    public string LogPath { get; }
+
+    public static Task<TeletherapyServer> StartAsync(string serverDll, CancellationToken cancellationToken) =>
+        StartAsync(serverDll, new ServerLaunch(), cancellationToken);
+
+    public static async Task<TeletherapyServer> StartAsync(string serverDll, ServerLaunch launch, CancellationToken cancellationToken)
     {
         if (!File.Exists(serverDll))
         {
@@ -41,8 +51,8 @@ internal sealed class TeletherapyServer : IAsyncDisposable
         }
 
         var port = FreeTcpPort();
-        var dataPath = Directory.CreateTempSubdirectory("teletherapy-load-").FullName;
-        var apiKey = "load-" + Guid.NewGuid().ToString("N");
+        var dataPath = launch.DataPath ?? Directory.CreateTempSubdirectory("teletherapy-load-").FullName;
+        var apiKey = launch.ApiKey ?? "load-" + Guid.NewGuid().ToString("N");
         var baseUrl = new Uri($"http://127.0.0.1:{port}");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -80,21 +90,22 @@ internal sealed class TeletherapyServer : IAsyncDisposable
             ["Media__MaxTcpConnectionsPerAddress"] = "100000",
             ["Media__MaxTcpConnections"] = "100000",
         };
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in environment.Concat(launch.Settings))
         {
             start.Environment[key] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("The server did not start.");
-        var log = new StreamWriter(Path.Combine(dataPath, "server.log")) { AutoFlush = true };
+        var logPath = Path.Combine(dataPath, launch.DataPath is null ? "server.log" : $"server-{port}.log");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => Write(log, e.Data);
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new TeletherapyServer(process, log, baseUrl, dataPath, apiKey);
+        var server = new TeletherapyServer(process, log, baseUrl, dataPath, launch.DataPath is null, apiKey, logPath);
         try
         {
-            await server.WaitHealthyAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            await server.WaitHealthyAsync(launch.HealthyWithin, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -124,6 +135,11 @@ internal sealed class TeletherapyServer : IAsyncDisposable
         lock (_log)
         {
             _log.Dispose();
+        }
+
+        if (!_ownsDataPath)
+        {
+            return;
         }
 
         try
@@ -162,7 +178,7 @@ internal sealed class TeletherapyServer : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The server exited with code {_process.ExitCode}; see {Path.Combine(DataPath, "server.log")}.");
+                throw new InvalidOperationException($"The server exited with code {_process.ExitCode}; see {LogPath}.");
             }
 
             try
@@ -183,13 +199,29 @@ internal sealed class TeletherapyServer : IAsyncDisposable
             await Task.Delay(200, cancellationToken).ConfigureAwait(false);
         }
 
-        throw new TimeoutException($"The server was not healthy within {timeout.TotalSeconds:0} s.");
+        throw new TimeoutException($"The server was not healthy within {timeout.TotalSeconds:0} s; see {LogPath}.");
     }
 
-    private static int FreeTcpPort()
+    internal static int FreeTcpPort()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)listener.LocalEndPoint!).Port;
     }
+}
+
+/// <summary>
+/// How to start one server of several (cluster nodes): the data folder and API key they share (null: a fresh folder the
+/// server deletes when stopped, and a key of its own), settings added to or replacing the defaults, and how long it may
+/// take to become healthy (a cluster node also joins the cluster first).
+/// </summary>
+internal sealed record ServerLaunch
+{
+    public string? DataPath { get; init; }
+
+    public string? ApiKey { get; init; }
+
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    public TimeSpan HealthyWithin { get; init; } = TimeSpan.FromSeconds(60);
 }

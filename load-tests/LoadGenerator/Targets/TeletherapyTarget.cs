@@ -21,11 +21,9 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly string _run = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
+    private readonly List<ServerNode> _nodes = [];
     private TeletherapyServer? _server;
-    private HttpClient? _api;
-    private CookieContainer? _therapistCookies;
     private Guid _therapistId;
-    private Uri? _baseUrl;
     private OutboxJoinLinks? _outbox;
 
     public string Name => "teletherapy";
@@ -35,32 +33,40 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         string apiKey;
-        string outbox;
-        if (options.Server is { } server)
+        IReadOnlyList<Uri> servers;
+        IReadOnlyList<string> outboxes;
+        if (options.Servers.Count > 0)
         {
-            _baseUrl = server;
+            servers = options.Servers;
             apiKey = options.ApiKey!;
-            outbox = options.Outbox
-                ?? throw new ArgumentException("With --server, give --outbox DIR (the server's $TELETHERAPY_DATA/outbox): join links reach patients only by email.");
+            outboxes = options.Outboxes.Count > 0
+                ? options.Outboxes
+                : throw new ArgumentException("With --server, give --outbox DIR (the server's $TELETHERAPY_DATA/outbox): join links reach patients only by email.");
         }
         else
         {
             _server = await TeletherapyServer.StartAsync(options.ServerDll ?? DefaultServerDll(), cancellationToken).ConfigureAwait(false);
             Relay = new ProcessMonitor(_server.Pid);
-            _baseUrl = _server.BaseUrl;
+            servers = [_server.BaseUrl];
             apiKey = _server.ApiKey;
-            outbox = _server.OutboxPath;
+            outboxes = [_server.OutboxPath];
         }
 
-        _outbox = new OutboxJoinLinks(outbox);
-        _api = new HttpClient { BaseAddress = _baseUrl, Timeout = StepTimeout };
-        _api.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        _outbox = new OutboxJoinLinks(outboxes);
+        foreach (var server in servers)
+        {
+            var api = new HttpClient { BaseAddress = server, Timeout = StepTimeout };
+            api.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+            _nodes.Add(new ServerNode(server, api));
+        }
 
-        using (var clinic = await _api.GetAsync(new Uri("/api/v1/clinic", UriKind.Relative), cancellationToken).ConfigureAwait(false))
+        // The clinic and the therapist once, on the first node: the nodes share the database.
+        var first = _nodes[0].Api;
+        using (var clinic = await first.GetAsync(new Uri("/api/v1/clinic", UriKind.Relative), cancellationToken).ConfigureAwait(false))
         {
             if (clinic.StatusCode == HttpStatusCode.NotFound)
             {
-                await PostAsync<JsonElement>(HttpMethod.Put, "/api/v1/clinic", new { name = "Load test clinic", timeZone = "UTC", remindersEnabled = false }, cancellationToken).ConfigureAwait(false);
+                await PostAsync<JsonElement>(first, HttpMethod.Put, "/api/v1/clinic", new { name = "Load test clinic", timeZone = "UTC", remindersEnabled = false }, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -70,14 +76,18 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 
         var email = $"therapist-{_run}@loadtest.example.org";
         var password = "Load-" + Guid.NewGuid().ToString("N") + "-Aa1!";
-        var staff = await PostAsync<CreatedId>(HttpMethod.Post, "/api/v1/staff", new { name = "Load Therapist", email, password }, cancellationToken).ConfigureAwait(false);
+        var staff = await PostAsync<CreatedId>(first, HttpMethod.Post, "/api/v1/staff", new { name = "Load Therapist", email, password }, cancellationToken).ConfigureAwait(false);
         _therapistId = staff.Id;
 
-        _therapistCookies = new CookieContainer();
-        using var handler = new HttpClientHandler { CookieContainer = _therapistCookies };
-        using var login = new HttpClient(handler, disposeHandler: false) { BaseAddress = _baseUrl, Timeout = StepTimeout };
-        using var response = await login.PostAsJsonAsync(new Uri("/api/v1/auth/login", UriKind.Relative), new { email, password }, cancellationToken).ConfigureAwait(false);
-        await EnsureSuccessAsync(response, "the therapist's sign-in", cancellationToken).ConfigureAwait(false);
+        // The therapist signs in on every node, so its hub connections there carry that node's own cookie
+        // (nodes on different hosts share no cookie jar).
+        foreach (var node in _nodes)
+        {
+            using var handler = new HttpClientHandler { CookieContainer = node.TherapistCookies };
+            using var login = new HttpClient(handler, disposeHandler: false) { BaseAddress = node.BaseUrl, Timeout = StepTimeout };
+            using var response = await login.PostAsJsonAsync(new Uri("/api/v1/auth/login", UriKind.Relative), new { email, password }, cancellationToken).ConfigureAwait(false);
+            await EnsureSuccessAsync(response, $"the therapist's sign-in on {node.BaseUrl}", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task SetUpSessionAsync(LoadSession session, Pacer pacer, CancellationToken cancellationToken)
@@ -85,14 +95,19 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         var state = new HubSession();
         session.TargetState = state;
 
+        // Round robin over the nodes, the patient one node further than the therapist: with several nodes a session's
+        // two hubs are on different nodes, so at least one of them reaches the room's home through the cluster.
+        var therapistNode = _nodes[session.Index % _nodes.Count];
+        var patientNode = _nodes[(session.Index + 1) % _nodes.Count];
+
         // The appointment, through the REST API as an integrator would make it.
         var patientEmail = $"patient-{_run}-{session.Index}@loadtest.example.org";
-        var patient = await PostAsync<CreatedPatient>(HttpMethod.Post, "/api/v1/patients", new
+        var patient = await PostAsync<CreatedPatient>(therapistNode.Api, HttpMethod.Post, "/api/v1/patients", new
         {
             name = $"Load Patient {session.Index}",
             contacts = new[] { new { name = $"Load Patient {session.Index}", email = patientEmail, phone = (string?)null, isPrimary = true, emailReminders = false, smsReminders = false } },
         }, cancellationToken).ConfigureAwait(false);
-        var appointment = await PostAsync<CreatedAppointment>(HttpMethod.Post, "/api/v1/appointments", new
+        var appointment = await PostAsync<CreatedAppointment>(therapistNode.Api, HttpMethod.Post, "/api/v1/appointments", new
         {
             patientId = patient.Id,
             therapistIds = new[] { _therapistId },
@@ -104,7 +119,7 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         var token = await _outbox!.WaitForTokenAsync(patientEmail, StepTimeout, cancellationToken).ConfigureAwait(false);
 
         // The therapist joins and publishes.
-        state.Therapist = await ConnectHubAsync(_therapistCookies, cancellationToken).ConfigureAwait(false);
+        state.Therapist = await ConnectHubAsync(therapistNode.BaseUrl, therapistNode.TherapistCookies, cancellationToken).ConfigureAwait(false);
         var knock = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         state.Therapist.On<JsonElement>("Knock", p => knock.TrySetResult(p.GetProperty("participantId").GetString()!));
         HookSubscribeOffers(state.Therapist, session.Therapist, cancellationToken);
@@ -117,7 +132,7 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         await session.Therapist.PublishAsync(offer => state.Therapist.InvokeAsync<string>("Publish", offer, cancellationToken), setupActive: false, pacer, cancellationToken).ConfigureAwait(false);
 
         // The patient joins with the token from the email (knocks), and publishes while waiting.
-        state.Patient = await ConnectHubAsync(null, cancellationToken).ConfigureAwait(false);
+        state.Patient = await ConnectHubAsync(patientNode.BaseUrl, null, cancellationToken).ConfigureAwait(false);
         var admitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         state.Patient.On<JsonElement>("StateChanged", n =>
         {
@@ -185,37 +200,16 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         }
     }
 
-    public async Task<long?> ReadForwardedCounterAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var text = await _api!.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellationToken).ConfigureAwait(false);
-            double total = 0;
-            var found = false;
-            foreach (var line in text.Split('\n'))
-            {
-                if (line.StartsWith("teletherapy_relay_packets_forwarded_total", StringComparison.Ordinal))
-                {
-                    var value = line[(line.LastIndexOf(' ') + 1)..];
-                    if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
-                    {
-                        total += v;
-                        found = true;
-                    }
-                }
-            }
-
-            return found ? (long)total : null;
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
+    public async Task<IReadOnlyList<NodeReading>> ReadNodesAsync(CancellationToken cancellationToken) =>
+        await Task.WhenAll(_nodes.Select(n => NodeMetrics.ReadAsync(n.Api, n.BaseUrl, cancellationToken))).ConfigureAwait(false);
 
     public async ValueTask DisposeAsync()
     {
-        _api?.Dispose();
+        foreach (var node in _nodes)
+        {
+            node.Api.Dispose();
+        }
+
         _outbox?.Dispose();
         if (_server is not null)
         {
@@ -239,10 +233,10 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         return Path.Combine("src", "Signaling", "bin", "Release", "net10.0", "Teletherapy.Signaling.dll");
     }
 
-    private async Task<HubConnection> ConnectHubAsync(CookieContainer? cookies, CancellationToken cancellationToken)
+    private static async Task<HubConnection> ConnectHubAsync(Uri server, CookieContainer? cookies, CancellationToken cancellationToken)
     {
         var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(_baseUrl!, "/hubs/session"), o =>
+            .WithUrl(new Uri(server, "/hubs/session"), o =>
             {
                 o.Transports = HttpTransportType.WebSockets;
                 o.SkipNegotiation = true;
@@ -302,10 +296,10 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MediaParticipant, SemaphoreSlim> SubscribeGates = new();
 
-    private async Task<T> PostAsync<T>(HttpMethod method, string path, object body, CancellationToken cancellationToken)
+    private static async Task<T> PostAsync<T>(HttpClient api, HttpMethod method, string path, object body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body, options: Json) };
-        using var response = await _api!.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await api.SendAsync(request, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, $"{method} {path}", cancellationToken).ConfigureAwait(false);
         return (await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false))!;
     }
@@ -317,6 +311,16 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             throw new InvalidOperationException($"{what} failed: {(int)response.StatusCode} {body}");
         }
+    }
+
+    /// <summary>One server (cluster node): its API client with the key, and the therapist's cookie from signing in there.</summary>
+    private sealed class ServerNode(Uri baseUrl, HttpClient api)
+    {
+        public Uri BaseUrl { get; } = baseUrl;
+
+        public HttpClient Api { get; } = api;
+
+        public CookieContainer TherapistCookies { get; } = new();
     }
 
     private sealed class HubSession
