@@ -3,7 +3,7 @@
 #
 #   ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Stun]
 #
-# 1. Installs what is missing (PostgreSQL, Chromium, ffmpeg, coturn, caddy, nginx) with apt-get on Debian/Ubuntu as root;
+# 1. Installs what is missing (PostgreSQL, Chromium, ffmpeg, coturn, caddy, nginx, haproxy) with apt-get on Debian/Ubuntu as root;
 #    otherwise prints the apt-get line and fails.
 # 2. Restores and builds the solution (the web client too) while the network is available.
 # 3. Runs the tests inside a loopback-only network namespace (when it can make one), next to a throwaway
@@ -91,6 +91,7 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 [ -x /usr/bin/turnserver ] || missing+=(coturn)
 [ -x /usr/bin/caddy ] || missing+=(caddy)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     log "Installing ${missing[*]}"
