@@ -37,7 +37,10 @@ internal static class StaffSessions
     }
 }
 
-/// <summary>The open session-hub connections of each signed-in staff member, so that deactivating an account closes them.</summary>
+/// <summary>
+/// The open session-hub connections of each signed-in staff member on this node, so that deactivating an account closes
+/// them (at once on the node where it happens, within <see cref="StaffConnectionSweep.Interval"/> on the others).
+/// </summary>
 internal sealed class StaffConnections
 {
     private readonly ConcurrentDictionary<string, (Guid StaffId, HubCallerContext Context)> _connections = new(StringComparer.Ordinal);
@@ -45,6 +48,9 @@ internal sealed class StaffConnections
     public void Add(Guid staffId, HubCallerContext context) => _connections[context.ConnectionId] = (staffId, context);
 
     public void Remove(string connectionId) => _connections.TryRemove(connectionId, out _);
+
+    /// <summary>The staff members with open connections here.</summary>
+    public IReadOnlyCollection<Guid> StaffIds() => _connections.Values.Select(c => c.StaffId).Distinct().ToList();
 
     /// <summary>Closes every hub connection of the staff member; the hub's disconnect handling takes them out of their rooms.</summary>
     public int Close(Guid staffId)

@@ -20,6 +20,8 @@ internal static class SessionSetup
         services.AddSingleton<SessionCoordinator>();
         services.TryAddSingleton<ISessionDoor>(sp => sp.GetRequiredService<SessionCoordinator>());
         services.AddSingleton<Auth.StaffConnections>();
+        services.AddSingleton<Auth.StaffConnectionSweep>();
+        services.AddHostedService(sp => sp.GetRequiredService<Auth.StaffConnectionSweep>());
         services.AddHostedService(sp => sp.GetRequiredService<SessionCoordinator>());
         services.AddSingleton<IAppointmentChangeListener>(sp => sp.GetRequiredService<SessionCoordinator>());
         return services;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Teletherapy.Signaling.Auth;
 using Teletherapy.Signaling.Sessions;
 using Teletherapy.Signaling.Tests.Sessions;
 
@@ -88,6 +89,24 @@ public sealed class ClusterSessionTests
         Assert.Single(audit, k => k == "knocked");
         Assert.Single(audit, k => k == "admitted");
         _ = therapistAgain;
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task An_account_deactivated_through_one_node_loses_its_session_connection_on_the_other()
+    {
+        await using var cluster = await ClusterNodes.StartAsync();
+        var therapist = await cluster.TherapistOnAsync(1);
+        var closed = new TaskCompletionSource();
+        therapist.Connection.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+
+        var deactivated = await cluster[0].Integrator.PutAsJsonAsync($"api/v1/staff/{cluster.Ada.Id}", new { active = false });
+        Assert.Equal(HttpStatusCode.OK, deactivated.StatusCode);
+        // Node 0's API closes what node 0 holds at once; node 1 finds out at its next sweep.
+        await closed.Task.WaitAsync(StaffConnectionSweep.Interval * 3);
     }
 
     [Fact(Timeout = 180_000)]

@@ -269,6 +269,11 @@ public sealed partial class DeploymentFilesTests
         var caddyfile = File.ReadAllText(RepoFile("deploy/caddy/Caddyfile"));
         Assert.Contains("lb_policy {$APP_LB_POLICY:first}", caddyfile, StringComparison.Ordinal);
         Assert.Contains("health_uri /healthz", caddyfile, StringComparison.Ordinal);
+
+        // Prometheus scrapes both nodes, each on the internal network.
+        var config = Assert.Single(Seq(Service(cluster, "prometheus"), "volumes").Select(v => ((YamlScalarNode)v).Value!), v => v.EndsWith(":/etc/prometheus/prometheus.yml:ro", StringComparison.Ordinal));
+        var scrape = Seq(YamlFile(config.Split(':')[0].TrimStart('.', '/')), "scrape_configs").Cast<YamlMappingNode>().Single();
+        Assert.Equal(["app:8080", "app2:8080"], Seq(Seq(scrape, "static_configs").Cast<YamlMappingNode>().Single(), "targets").Select(t => ((YamlScalarNode)t).Value));
     }
 
     // ---------------------------------------------------------------- coturn
