@@ -7,6 +7,20 @@ public sealed class MediaOptions
 {
     public const string SectionName = "Media";
 
+    /// <summary>
+    /// On Linux, read the UDP socket with <c>recvmmsg</c> and send what each read causes with one <c>sendmmsg</c>
+    /// (<see cref="Transport.LinuxUdpBatch"/>). Default true; false uses one system call per datagram, as elsewhere.
+    /// </summary>
+    public bool BatchedUdp { get; set; } = true;
+
+    /// <summary>
+    /// With <see cref="BatchedUdp"/>: after handling a batch that did not fill the read, wait this long before reading
+    /// again, so the next read takes what arrived meanwhile in one wake-up. A wake-up is what a packet costs most on a
+    /// virtual machine; the price is at most this much added delay. 0 reads again at once.
+    /// </summary>
+    [Range(0, 5000)]
+    public int UdpCoalesceMicroseconds { get; set; } = 500;
+
     /// <summary>UDP port shared by every peer. Default 40000; 0 lets the system choose (tests).</summary>
     [Range(0, 65535)]
     public int UdpPort { get; set; } = 40000;

@@ -11,6 +11,15 @@ internal static class RelayMetrics
     public static readonly Counter PacketsReceived = Metrics.CreateCounter(
         "teletherapy_relay_packets_received_total", "Packets received on the media sockets.");
 
+    /// <summary>System calls that read or wrote UDP datagrams, by direction: with the packet counters, how much each batches.</summary>
+    public static readonly Counter UdpCalls = Metrics.CreateCounter(
+        "teletherapy_relay_udp_calls_total", "System calls reading (receive) or writing (send) the media UDP socket.",
+        new CounterConfiguration { LabelNames = ["direction"] });
+
+    public static readonly Counter.Child UdpReceiveCalls = UdpCalls.WithLabels("receive");
+
+    public static readonly Counter.Child UdpSendCalls = UdpCalls.WithLabels("send");
+
     public static readonly Counter BytesReceived = Metrics.CreateCounter(
         "teletherapy_relay_bytes_received_total", "Bytes received on the media sockets.");
 

@@ -15,7 +15,8 @@ namespace Teletherapy.MediaRelay.Transport;
 /// released when it stops; <see cref="IsBound"/> feeds the health check. UDP is read by one dedicated
 /// thread with blocking receives into one reused buffer (no allocation per packet); each packet is
 /// handed synchronously to the endpoint its remote is bound to, or — for a first STUN check — to the
-/// endpoint whose ICE ufrag it names. Anything else is dropped and counted.
+/// endpoint whose ICE ufrag it names. Anything else is dropped and counted. On Linux the thread reads and sends in
+/// batches (<see cref="LinuxUdpBatch"/>).
 /// ICE-TCP connections are bounded: at most <see cref="MediaOptions.MaxTcpConnections"/> in all and
 /// <see cref="MediaOptions.MaxTcpConnectionsPerAddress"/> per address range (further connects are closed at once),
 /// each closed unless a valid STUN check comes within <see cref="MediaOptions.TcpIdleTimeoutSeconds"/>, and none
@@ -145,6 +146,12 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
     private void ReceiveUdp()
     {
+        if (_options.BatchedUdp && LinuxUdpBatch.IsSupported)
+        {
+            ReceiveUdpBatched();
+            return;
+        }
+
         var socket = _udp!;
         var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
         var from = new SocketAddress(socket.AddressFamily);
@@ -154,6 +161,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             try
             {
                 received = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                RelayMetrics.UdpReceiveCalls.Inc();
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize)
             {
@@ -180,6 +188,62 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             {
                 RelayMetrics.DroppedMalformed.Inc();
                 LogReceiveError(ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The receive loop on Linux: each wake-up reads every datagram waiting with one call, and what handling them sends
+    /// leaves with one call at the end (<see cref="LinuxUdpBatch"/>). The socket's receive timeout lets the loop see
+    /// the stop flag while nothing arrives.
+    /// </summary>
+    private void ReceiveUdpBatched()
+    {
+        var socket = _udp!;
+        socket.Blocking = true;
+        socket.ReceiveTimeout = 250;
+        using var batch = new LinuxUdpBatch(socket);
+        while (!_stopping.IsCancellationRequested)
+        {
+            var received = batch.Receive();
+            if (received < 0)
+            {
+                return;
+            }
+
+            batch.BeginSends();
+            try
+            {
+                for (var i = 0; i < received; i++)
+                {
+                    if (!batch.TryGet(i, out var packet, out var from))
+                    {
+                        RelayMetrics.DroppedMalformed.Inc();
+                        continue;
+                    }
+
+                    try
+                    {
+                        var key = RemoteKey.FromSocketAddress(from);
+                        Dispatch(key, packet, (socket, from, key), static s => new UdpPacketPath(s.socket, s.from, s.key));
+                    }
+#pragma warning disable CA1031 // One bad packet or endpoint must not stop the receive loop for everyone.
+                    catch (Exception ex)
+#pragma warning restore CA1031
+                    {
+                        RelayMetrics.DroppedMalformed.Inc();
+                        LogReceiveError(ex);
+                    }
+                }
+            }
+            finally
+            {
+                batch.FlushSends();
+            }
+
+            if (received < LinuxUdpBatch.Capacity && _options.UdpCoalesceMicroseconds > 0)
+            {
+                LinuxUdpBatch.Pause(_options.UdpCoalesceMicroseconds);
             }
         }
     }

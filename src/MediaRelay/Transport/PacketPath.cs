@@ -45,8 +45,14 @@ internal sealed class UdpPacketPath : PacketPath
 
     public override bool Send(ReadOnlySpan<byte> packet)
     {
+        if (LinuxUdpBatch.TryQueue(_socket, _address, packet))
+        {
+            return true;
+        }
+
         try
         {
+            RelayMetrics.UdpSendCalls.Inc();
             if (_socket.SendTo(packet, SocketFlags.None, _address) == packet.Length)
             {
                 return true;

@@ -14,13 +14,15 @@ public sealed class RouterLoopbackTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StepTimeout = SyntheticPeer.StepTimeout;
 
+    /// <summary>UDP both ways the relay reads and writes it: batched (recvmmsg/sendmmsg, Linux) and one packet per call.</summary>
     [Theory(Timeout = 30000)]
-    [InlineData("udp")]
-    [InlineData("tcp")]
-    public async Task TwoAdmittedPeersReceiveEachOthersMediaInTheirOwnNumbering(string transport)
+    [InlineData("udp", true)]
+    [InlineData("udp", false)]
+    [InlineData("tcp", true)]
+    public async Task TwoAdmittedPeersReceiveEachOthersMediaInTheirOwnNumbering(string transport, bool batchedUdp)
     {
         var protocol = Enum.Parse<IceTransportProtocol>(transport, ignoreCase: true);
-        using var relay = await RelayHarness.StartAsync();
+        using var relay = await RelayHarness.StartAsync(o => o.BatchedUdp = batchedUdp);
         var alice = await relay.JoinAndPublishAsync("alice", protocol);
         var bob = await relay.JoinAndPublishAsync("bob", protocol);
         await alice.SubscribeAsync();
