@@ -177,18 +177,24 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                 return;
             }
 
-            try
-            {
-                var key = RemoteKey.FromSocketAddress(from);
-                Dispatch(key, buffer.AsSpan(0, received), (socket, from, key), static s => new UdpPacketPath(s.socket, s.from, s.key));
-            }
+            DispatchUdp(socket, from, buffer.AsSpan(0, received));
+        }
+    }
+
+    /// <summary>One received datagram to its endpoint; a failure is counted and logged, and the loop goes on.</summary>
+    private void DispatchUdp(Socket socket, SocketAddress from, Span<byte> packet)
+    {
+        try
+        {
+            var key = RemoteKey.FromSocketAddress(from);
+            Dispatch(key, packet, (socket, from, key), static s => new UdpPacketPath(s.socket, s.from, s.key));
+        }
 #pragma warning disable CA1031 // One bad packet or endpoint must not stop the receive loop for everyone.
-            catch (Exception ex)
+        catch (Exception ex)
 #pragma warning restore CA1031
-            {
-                RelayMetrics.DroppedMalformed.Inc();
-                LogReceiveError(ex);
-            }
+        {
+            RelayMetrics.DroppedMalformed.Inc();
+            LogReceiveError(ex);
         }
     }
 
@@ -222,18 +228,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                         continue;
                     }
 
-                    try
-                    {
-                        var key = RemoteKey.FromSocketAddress(from);
-                        Dispatch(key, packet, (socket, from, key), static s => new UdpPacketPath(s.socket, s.from, s.key));
-                    }
-#pragma warning disable CA1031 // One bad packet or endpoint must not stop the receive loop for everyone.
-                    catch (Exception ex)
-#pragma warning restore CA1031
-                    {
-                        RelayMetrics.DroppedMalformed.Inc();
-                        LogReceiveError(ex);
-                    }
+                    DispatchUdp(socket, from, packet);
                 }
             }
             finally
