@@ -30,8 +30,8 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     private const int NameBytes = 128;
 
     private const int MsgTrunc = 0x20;
-    private const int MsgWaitForOne = 0x10000;
-    private const int EAgain = 11;
+    private const int MsgDontWait = 0x40;
+    private const short PollIn = 0x1;
     private const int EIntr = 4;
 
     [ThreadStatic]
@@ -80,10 +80,12 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     public static bool IsSupported => OperatingSystem.IsLinux() && Environment.Is64BitProcess;
 
     /// <summary>
-    /// Waits for datagrams (at most the socket's receive timeout) and reads all that are waiting, up to
-    /// <see cref="Capacity"/>. Returns how many; 0 on a timeout or an interrupted wait; -1 when the socket is closed.
+    /// Waits up to <paramref name="waitMilliseconds"/> for datagrams and reads all that are waiting, up to
+    /// <see cref="Capacity"/>. Returns how many (0 when none came, or the read was interrupted, or an ICMP error for
+    /// an earlier send surfaced); -1 once the socket is closed. The read never blocks and the wait is <c>poll(2)</c>, so
+    /// neither depends on how the runtime has set the socket up (a blocking read there could sleep past its timeout).
     /// </summary>
-    public int Receive()
+    public int Receive(int waitMilliseconds)
     {
         for (var i = 0; i < Capacity; i++)
         {
@@ -96,17 +98,26 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
         try
         {
             _handle.DangerousAddRef(ref added);
-            var received = RecvMMsg((int)_handle.DangerousGetHandle(), _receive, Capacity, MsgWaitForOne, 0);
+            var fd = (int)_handle.DangerousGetHandle();
+            // What is already waiting first (after a pause there usually is some): one call, no wait.
+            var received = RecvMMsg(fd, _receive, Capacity, MsgDontWait, 0);
             RelayMetrics.UdpReceiveCalls.Inc();
-            if (received >= 0)
+            if (received > 0)
             {
                 return received;
             }
 
-            var error = Marshal.GetLastPInvokeError();
-            // A timeout or a signal: the caller looks at its stop flag and calls again. ICMP errors for earlier sends
-            // (ECONNREFUSED and friends) say nothing about the next datagram either.
-            return error is EAgain or EIntr or 111 or 113 or 101 or 90 ? 0 : -1;
+            var wait = new PollFd { Fd = fd, Events = PollIn };
+            if (Poll(&wait, 1, waitMilliseconds) <= 0)
+            {
+                return _handle.IsClosed ? -1 : 0;
+            }
+
+            received = RecvMMsg(fd, _receive, Capacity, MsgDontWait, 0);
+            RelayMetrics.UdpReceiveCalls.Inc();
+            // Nothing after all, a signal, or an ICMP error for an earlier send: none of it says anything about the
+            // next datagram.
+            return received >= 0 ? received : _handle.IsClosed ? -1 : 0;
         }
         catch (ObjectDisposedException)
         {
@@ -248,11 +259,23 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     [LibraryImport("libc", EntryPoint = "usleep")]
     private static partial int USleep(uint microseconds);
 
+    [LibraryImport("libc", EntryPoint = "poll")]
+    private static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
     [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
     private static partial int RecvMMsg(int fd, MMsgHdr* messages, uint count, int flags, nint timeout);
 
     [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
     private static partial int SendMMsg(int fd, MMsgHdr* messages, uint count, int flags);
+
+    /// <summary>struct pollfd.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
 
     /// <summary>struct iovec.</summary>
     [StructLayout(LayoutKind.Sequential)]

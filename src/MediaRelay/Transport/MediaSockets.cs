@@ -200,18 +200,16 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
     /// <summary>
     /// The receive loop on Linux: each wake-up reads every datagram waiting with one call, and what handling them sends
-    /// leaves with one call at the end (<see cref="LinuxUdpBatch"/>). The socket's receive timeout lets the loop see
-    /// the stop flag while nothing arrives.
+    /// leaves with one call at the end (<see cref="LinuxUdpBatch"/>). The wait is bounded so the loop sees the stop
+    /// flag while nothing arrives.
     /// </summary>
     private void ReceiveUdpBatched()
     {
         var socket = _udp!;
-        socket.Blocking = true;
-        socket.ReceiveTimeout = 250;
         using var batch = new LinuxUdpBatch(socket);
         while (!_stopping.IsCancellationRequested)
         {
-            var received = batch.Receive();
+            var received = batch.Receive(waitMilliseconds: 250);
             if (received < 0)
             {
                 return;
@@ -236,7 +234,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                 batch.FlushSends();
             }
 
-            if (received < LinuxUdpBatch.Capacity && _options.UdpCoalesceMicroseconds > 0)
+            if (received is > 0 and < LinuxUdpBatch.Capacity && _options.UdpCoalesceMicroseconds > 0)
             {
                 LinuxUdpBatch.Pause(_options.UdpCoalesceMicroseconds);
             }

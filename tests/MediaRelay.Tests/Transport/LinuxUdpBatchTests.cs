@@ -25,13 +25,12 @@ public sealed class LinuxUdpBatchTests
 
         server.SendTo(new byte[LinuxUdpBatch.SlotBytes + 1], server.LocalEndPoint!); // too long for a slot
         using var batch = new LinuxUdpBatch(server);
-        server.ReceiveTimeout = 1000;
         var received = new List<(int Port, byte[] Payload)>();
         var reads = 0;
         var cut = 0;
         while (received.Count + cut < 41)
         {
-            var count = batch.Receive();
+            var count = batch.Receive(waitMilliseconds: 1000);
             Assert.True(count > 0, "every datagram was sent before the first read");
             Assert.InRange(count, 1, LinuxUdpBatch.Capacity);
             reads++;
@@ -92,6 +91,25 @@ public sealed class LinuxUdpBatchTests
         Assert.Equal(Enumerable.Range(0, 25).Select(i => (2 * i) + 1).Select(i => (byte)i), atSecond.Select(p => p[0]));
         Assert.Equal(Enumerable.Range(LinuxUdpBatch.Capacity / 2, 25 - (LinuxUdpBatch.Capacity / 2)).Select(i => (byte)(2 * i)), atFirst.Select(p => p[0]));
         Assert.All(atSecond, p => Assert.Equal(100 + p[0], p.Length));
+    }
+
+    /// <summary>
+    /// The receive thread stops only when the socket is closed: an empty wait is 0, whatever the runtime did to the
+    /// socket's blocking mode (a receive thread that took an odd error for "closed" once left the relay deaf).
+    /// </summary>
+    [Fact]
+    public void An_empty_wait_reads_nothing_and_only_a_closed_socket_ends_the_loop()
+    {
+        var server = Bound();
+        using var batch = new LinuxUdpBatch(server);
+        Assert.Equal(0, batch.Receive(waitMilliseconds: 50));
+        server.Blocking = false;
+        Assert.Equal(0, batch.Receive(waitMilliseconds: 50));
+        server.Blocking = true;
+        server.ReceiveTimeout = 10;
+        Assert.Equal(0, batch.Receive(waitMilliseconds: 50));
+        server.Dispose();
+        Assert.Equal(-1, batch.Receive(waitMilliseconds: 50));
     }
 
     private static Socket Bound()
