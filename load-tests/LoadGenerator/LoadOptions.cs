@@ -30,7 +30,8 @@ internal sealed record LoadOptions
                         audio and video and receiving everyone else (our server's room holds 16; Janus only 1:1)
           --duration    how long media flows once the sessions are up: 30s, 2m, 500ms or seconds (1 s to 1 h)
           --simulcast   three VP8 layers (q, h, f) per video
-          --out         where report.json and report.html go (default load-tests/out/<target>-<N>)
+          --out         where report.json and report.html go (default load-tests/out/<target>-<sessions>, with
+                        x<participants> after it for group sessions)
           --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
           --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
           --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
