@@ -103,7 +103,7 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 
         // The appointment, through the REST API as an integrator would make it. The first contact is the primary one;
         // the others have email reminders on, so each also gets the scheduled-appointment email with its own link (R6).
-        var emails = session.Contacts.Select((_, k) => $"{(k == 0 ? "patient" : "contact")}-{_run}-{session.Index}{(k == 0 ? string.Empty : $"-{k}")}@loadtest.example.org").ToList();
+        var emails = session.Contacts.Select((_, k) => $"contact-{_run}-{session.Index}-{k}@loadtest.example.org").ToList();
         var patient = await PostAsync<CreatedPatient>(therapistNode.Api, HttpMethod.Post, "/api/v1/patients", new
         {
             name = $"Load Patient {session.Index}",
