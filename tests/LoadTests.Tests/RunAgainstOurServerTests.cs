@@ -79,8 +79,7 @@ public sealed class RunAgainstOurServerTests
             var (report, root) = await RunAsync(["--sessions", "2", "--participants", "4", "--setup-timeout", "40s"], output, timeout.Token);
 
             Assert.Equal(4, root.GetProperty("participants").GetInt32());
-            Assert.Equal(2, report.SessionsUp);
-            Assert.Empty(report.Errors);
+            Assert.True(report.SessionsUp == 2, $"{report.SessionsUp} of 2 sessions up: {string.Join("; ", report.Errors)}");
 
             // Two sessions × four subscribers × three publishers × audio and video, every one flowing in the window.
             Assert.Equal(2 * 4 * 3 * 2, root.GetProperty("tracksExpected").GetInt32());
