@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The load generator: real 1:1 teletherapy sessions (REST API, waiting room, hub) with VP8/Opus media through
-# our relay, or the same media load through Janus's videoroom.
+# The load generator: real teletherapy sessions (REST API, waiting room, hub) with VP8/Opus media through
+# our relay, or the same 1:1 media load through Janus's videoroom.
 #
 #   ./load-tests/run.sh [--target teletherapy|janus] [--server URL [--server URL ...] --api-key KEY --outbox DIR ...]
-#                       --sessions N --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
+#                       --sessions N [--participants N] --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
 #
+# --participants N (2-16, default 2: therapist and patient) makes each session a group: the therapist and N-1 contacts
+# of the patient, each joining with the link from its own email, everyone publishing and receiving everyone else
+# (our server only; --target janus refuses it above 2).
 # Without --server it builds and starts our server itself (loopback, temporary data folder) and stops it at the end;
 # --server repeated names the nodes of a cluster (one API key for all; --outbox once if they share the folder, else
 # once per node): session i's therapist is on node i mod n and its patient on node i+1 mod n, the cluster places the
 # rooms, and the report shows each node's rooms, CPU and forwarded packets from its own /metrics;
 # with --target janus and no --janus-url it starts Janus inside a network namespace of its own (loopback plus a veth
 # with 127.0.0.2, because libnice gathers no loopback-only candidates). Traffic stays on loopback.
-# Test media is made once with ffmpeg into load-tests/.cache/. Reports go to --out (default load-tests/out/<target>-<N>).
+# Test media is made once with ffmpeg into load-tests/.cache/. Reports go to --out (default load-tests/out/<target>-<N>,
+# with x<participants> after it for group sessions).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -12,19 +12,26 @@ internal enum LoadTarget
 /// <summary>The command line of <c>./load-tests/run.sh</c> (see <see cref="Usage"/>).</summary>
 internal sealed record LoadOptions
 {
+    /// <summary>The most people in one session: our server's room (router) holds 16 with media by default.</summary>
+    public const int MaxParticipants = 16;
+
     public const string Usage = """
         Usage: ./load-tests/run.sh [--target teletherapy|janus] [--server URL ... --api-key KEY --outbox DIR ...]
-                                   --sessions N --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
+                                   --sessions N [--participants N] --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
           --target      teletherapy (default) or janus (Debian's janus, videoroom plugin)
           --server      a running Teletherapy server (with --api-key, and --outbox DIR: the server's outbox folder,
                         where the join links are read); without it the tool starts its own server on loopback.
                         Repeat it for the nodes of a cluster (one --api-key for all; --outbox once if they share
                         the folder, else once per node): session i's therapist is on node i mod n, its patient on
                         node i+1 mod n, and the report shows each node's rooms and CPU (from its /metrics)
-          --sessions    1:1 sessions (therapist + patient), 1-1000
+          --sessions    sessions (a therapist and the patient's contacts), 1-1000
+          --participants  people in each session, 2-16 (default 2: therapist + patient, a 1:1 session); above 2 the
+                        patient has N-1 contacts, each joining with the link from its own email, everyone publishing
+                        audio and video and receiving everyone else (our server's room holds 16; Janus only 1:1)
           --duration    how long media flows once the sessions are up: 30s, 2m, 500ms or seconds (1 s to 1 h)
           --simulcast   three VP8 layers (q, h, f) per video
-          --out         where report.json and report.html go (default load-tests/out/<target>-<N>)
+          --out         where report.json and report.html go (default load-tests/out/<target>-<sessions>, with
+                        x<participants> after it for group sessions)
           --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
           --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
           --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
@@ -41,6 +48,9 @@ internal sealed record LoadOptions
     public IReadOnlyList<string> Outboxes { get; init; } = [];
 
     public int Sessions { get; init; }
+
+    /// <summary>People in each session: the therapist and <c>Participants − 1</c> contacts of the patient.</summary>
+    public int Participants { get; init; } = 2;
 
     public TimeSpan Duration { get; init; }
 
@@ -63,7 +73,8 @@ internal sealed record LoadOptions
     /// <summary>Prints no live progress line (tests).</summary>
     public bool Quiet { get; init; }
 
-    public TimeSpan EffectiveSetupTimeout => SetupTimeout ?? TimeSpan.FromSeconds(30 + (0.3 * Sessions));
+    /// <summary>30 s, plus 0.3 s for each contact that joins (one per 1:1 session).</summary>
+    public TimeSpan EffectiveSetupTimeout => SetupTimeout ?? TimeSpan.FromSeconds(30 + (0.3 * Sessions * (Participants - 1)));
 
     public static bool TryParse(IReadOnlyList<string> args, out LoadOptions? options, out string? error)
     {
@@ -118,6 +129,15 @@ internal sealed record LoadOptions
 
                         result = result with { Sessions = sessions };
                         sessionsGiven = true;
+                        break;
+                    case "--participants":
+                        var count = Value();
+                        if (!int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var participants) || participants is < 2 or > MaxParticipants)
+                        {
+                            throw new FormatException($"--participants is a whole number from 2 (therapist and patient) to {MaxParticipants} (the people our server's room holds with media, Media__MaxPeersPerRouter's default), not '{count}'.");
+                        }
+
+                        result = result with { Participants = participants };
                         break;
                     case "--duration":
                         var duration = ParseDuration(name, Value());
@@ -175,6 +195,11 @@ internal sealed record LoadOptions
         if (error is null && result.Target == LoadTarget.Teletherapy && result.JanusUrl is not null)
         {
             error = "--janus-url is for --target janus.";
+        }
+
+        if (error is null && result.Target == LoadTarget.Janus && result.Participants > 2)
+        {
+            error = "--participants above 2 is for --target teletherapy: the Janus target sets up 1:1 videoroom sessions only.";
         }
 
         if (error is not null)

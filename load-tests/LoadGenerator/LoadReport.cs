@@ -10,6 +10,9 @@ internal sealed record LoadReport
 
     public required int Sessions { get; init; }
 
+    /// <summary>People in each session (2: a 1:1 session); each publishes audio and video to the others.</summary>
+    public int Participants { get; init; } = 2;
+
     public required double DurationSeconds { get; init; }
 
     /// <summary>RTP packets the participants sent in the window.</summary>
@@ -17,6 +20,12 @@ internal sealed record LoadReport
 
     /// <summary>RTP packets the participants received (decrypted, with a trailer) in the window.</summary>
     public required long PacketsReceived { get; init; }
+
+    /// <summary>
+    /// Packets the subscribers should have received in the window: every packet of a publisher's audio and video
+    /// once at each of the session's other participants (sent × (participants − 1) without simulcast).
+    /// </summary>
+    public long PacketsExpected { get; init; }
 
     /// <summary>Packets the relay forwarded to subscribers in the window, counted where they arrive (same for every target).</summary>
     public required long ForwardedPackets { get; init; }
@@ -47,6 +56,12 @@ internal sealed record LoadReport
     public int SessionsUp { get; init; }
 
     public int SessionsFailed { get; init; }
+
+    /// <summary>Tracks that should flow in the sessions up: each participant's audio and video at each other participant.</summary>
+    public int TracksExpected { get; init; }
+
+    /// <summary>Of <see cref="TracksExpected"/>, those that delivered packets in the measured window.</summary>
+    public int TracksReceived { get; init; }
 
     public double SetupSeconds { get; init; }
 

@@ -35,15 +35,16 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             // Setup: a few sessions at a time, all within the setup timeout.
             for (var i = 0; i < options.Sessions; i++)
             {
-                _sessions.Add(new LoadSession(
-                    i,
-                    new MediaParticipant($"t{i}", media, _stats, options.Simulcast),
-                    new MediaParticipant($"p{i}", media, _stats, options.Simulcast)));
+                var contacts = Enumerable.Range(0, options.Participants - 1)
+                    .Select(k => new MediaParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast))
+                    .ToList();
+                _sessions.Add(new LoadSession(i, new MediaParticipant($"t{i}", media, _stats, options.Simulcast), contacts));
             }
 
+            // About the same number of contacts join at once whatever the session size.
             using var setupDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             setupDeadline.CancelAfter(options.EffectiveSetupTimeout);
-            using var gate = new SemaphoreSlim(SetupConcurrency);
+            using var gate = new SemaphoreSlim(Math.Max(1, SetupConcurrency / (options.Participants - 1)));
             var setups = _sessions.Select(s => SetUpAsync(s, pacer, gate, setupDeadline.Token)).ToList();
             await Task.WhenAll(setups).ConfigureAwait(false);
             var setupSeconds = _clock.Elapsed.TotalSeconds;
@@ -59,6 +60,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             _phase = "measure";
             var before = Snapshot();
             var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
+            var tracksBefore = _sessions.Select(s => s.ReceivedTracks()).ToList();
             _stats.Window.Snapshot(reset: true);
             _stats.Measuring = true;
             if (_sessions.Any(s => s.Up))
@@ -70,13 +72,13 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var after = Snapshot();
             var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var latencies = _stats.Window.Snapshot(reset: false);
+            var (tracksExpected, tracksReceived) = TracksInWindow(tracksBefore);
 
             // Teardown.
             _phase = "teardown";
-            foreach (var session in _sessions)
+            foreach (var participant in _sessions.SelectMany(s => s.Participants))
             {
-                session.Therapist.StopSending();
-                session.Patient.StopSending();
+                participant.StopSending();
             }
 
             using var teardownDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -89,15 +91,17 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             // A relay the tool did not start is measured by its nodes' own process CPU (the same utime + stime).
             var relayCpu = target.Relay is not null ? after.RelayCpu - before.RelayCpu : SumOrNull(nodes.Select(n => n.CpuSeconds));
-            var joins = _sessions.Where(s => s.JoinMs.HasValue).Select(s => s.JoinMs!.Value).ToList();
+            var joins = _sessions.SelectMany(s => s.JoinMs).ToList();
             var admits = _sessions.Where(s => s.AdmitToFirstPacketMs.HasValue).Select(s => s.AdmitToFirstPacketMs!.Value).ToList();
             return new LoadReport
             {
                 Target = target.Name,
                 Sessions = options.Sessions,
+                Participants = options.Participants,
                 DurationSeconds = Math.Round(window, 3),
                 PacketsSent = after.Sent - before.Sent,
                 PacketsReceived = received,
+                PacketsExpected = expected,
                 ForwardedPackets = received,
                 LossRatio = expected <= 0 ? 1 : Math.Round(Math.Clamp(1 - ((double)received / expected), 0, 1), 6),
                 LatencyP50Ms = Round(LatencyHistogram.Quantile(latencies, 0.50)),
@@ -116,6 +120,8 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 Nodes = nodes,
                 SessionsUp = _sessions.Count(s => s.Up),
                 SessionsFailed = _sessions.Count(s => !s.Up),
+                TracksExpected = tracksExpected,
+                TracksReceived = tracksReceived,
                 SetupSeconds = Math.Round(setupSeconds, 2),
                 WarmupSeconds = options.Warmup.TotalSeconds,
                 Simulcast = options.Simulcast,
@@ -155,6 +161,29 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
         var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
         return string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores, {cpu}, {memory:0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+    }
+
+    /// <summary>
+    /// Of the tracks that should flow in the sessions that are up (every participant's audio and video at every other
+    /// participant), how many there are and how many received packets in the measured window.
+    /// </summary>
+    private (int Expected, int Received) TracksInWindow(List<long[]> before)
+    {
+        var expected = 0;
+        var received = 0;
+        for (var i = 0; i < _sessions.Count; i++)
+        {
+            if (!_sessions[i].Up)
+            {
+                continue;
+            }
+
+            var after = _sessions[i].ReceivedTracks();
+            expected += after.Length;
+            received += after.Where((count, track) => count > before[i][track]).Count();
+        }
+
+        return (expected, received);
     }
 
     private static double? Round(double? value) => value is { } v ? Math.Round(v, 3) : null;
@@ -232,10 +261,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         long received = 0;
         foreach (var session in _sessions)
         {
-            foreach (var participant in new[] { session.Therapist, session.Patient })
+            foreach (var participant in session.Participants)
             {
                 sent += participant.PacketsSent;
-                var (e, r) = participant.ReceiveTotals();
+                var (e, r) = participant.ReceiveTotals(session.Participants);
                 expected += e;
                 received += r;
             }

@@ -1,20 +1,57 @@
+using System.Diagnostics;
+
 namespace Teletherapy.LoadTests;
 
-/// <summary>One 1:1 session of the load: a therapist and a patient, each publishing and receiving the other.</summary>
-internal sealed class LoadSession(int index, MediaParticipant therapist, MediaParticipant patient) : IDisposable
+/// <summary>
+/// One session of the load: a therapist and one or more contacts of the appointment's patient, each publishing and
+/// receiving everyone else (one contact: today's 1:1 session).
+/// </summary>
+internal sealed class LoadSession : IDisposable
 {
-    public int Index { get; } = index;
+    private readonly List<double> _joinMs = [];
 
-    public MediaParticipant Therapist { get; } = therapist;
+    public LoadSession(int index, MediaParticipant therapist, IReadOnlyList<MediaParticipant> contacts)
+    {
+        if (contacts.Count == 0)
+        {
+            throw new ArgumentException("A session has at least one contact.", nameof(contacts));
+        }
 
-    public MediaParticipant Patient { get; } = patient;
+        Index = index;
+        Therapist = therapist;
+        Contacts = contacts;
+        Participants = [therapist, .. contacts];
+    }
 
-    /// <summary>Patient's join (JoinWithToken, or Janus's publisher join) until accepted, in ms.</summary>
-    public double? JoinMs { get; set; }
+    public int Index { get; }
 
-    /// <summary>Stopwatch timestamp of the therapist's Admit (Janus: the patient's subscribe start).</summary>
+    public MediaParticipant Therapist { get; }
+
+    /// <summary>The contacts who join with their own link, in the order of the patient's contacts (the first is primary).</summary>
+    public IReadOnlyList<MediaParticipant> Contacts { get; }
+
+    /// <summary>The first contact: the patient of a 1:1 session.</summary>
+    public MediaParticipant Patient => Contacts[0];
+
+    /// <summary>The therapist, then the contacts: every publisher, each received by all the others.</summary>
+    public IReadOnlyList<MediaParticipant> Participants { get; }
+
+    /// <summary>Each contact's join (JoinWithToken, or Janus's publisher join) until accepted, in ms.</summary>
+    public IReadOnlyList<double> JoinMs
+    {
+        get
+        {
+            lock (_joinMs)
+            {
+                return [.. _joinMs];
+            }
+        }
+    }
+
+    /// <summary>Stopwatch timestamp of the therapist's first Admit (Janus: the patient's subscribe start).</summary>
     public long AdmitTimestamp { get; set; }
 
+    /// <summary>From <see cref="AdmitTimestamp"/> until the last contact's first media packet, in ms.</summary>
     public double? AdmitToFirstPacketMs { get; set; }
 
     public bool Up { get; set; }
@@ -24,9 +61,75 @@ internal sealed class LoadSession(int index, MediaParticipant therapist, MediaPa
     /// <summary>Whatever the target keeps per session (hub connections, Janus handles).</summary>
     public object? TargetState { get; set; }
 
+    /// <summary>Contacts join concurrently, each recording its own join time.</summary>
+    public void RecordJoin(double milliseconds)
+    {
+        lock (_joinMs)
+        {
+            _joinMs.Add(milliseconds);
+        }
+    }
+
+    /// <summary>Sets <see cref="AdmitToFirstPacketMs"/> once every contact has received its first packet.</summary>
+    public void RecordAdmitToFirstPacket() =>
+        AdmitToFirstPacketMs = (Contacts.Max(c => c.FirstPacketTimestamp) - AdmitTimestamp) * 1000.0 / Stopwatch.Frequency;
+
+    /// <summary>
+    /// Packets received so far on each track of the session that should flow: every participant's audio and video at
+    /// every other participant, in a fixed order (two entries per subscriber and publisher).
+    /// </summary>
+    public long[] ReceivedTracks()
+    {
+        var counts = new long[Participants.Count * (Participants.Count - 1) * 2];
+        var i = 0;
+        foreach (var subscriber in Participants)
+        {
+            foreach (var publisher in Participants)
+            {
+                if (publisher != subscriber)
+                {
+                    (counts[i], counts[i + 1]) = subscriber.ReceivedFrom(publisher);
+                    i += 2;
+                }
+            }
+        }
+
+        return counts;
+    }
+
+    /// <summary>
+    /// Waits until every participant receives every other participant's audio and video. Polled: the packets arrive
+    /// on the transports' receive threads, and setup waits on many sessions at once.
+    /// </summary>
+    public async Task WaitUntilEveryoneReceivesEveryoneAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Array.IndexOf(ReceivedTracks(), 0L) is var missing && missing >= 0)
+        {
+            if (Stopwatch.GetElapsedTime(started) > timeout)
+            {
+                throw new TimeoutException($"Not every participant received every other's media within {timeout.TotalSeconds:0} s (first missing: {DescribeTrack(missing)}).");
+            }
+
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public void Dispose()
     {
-        Therapist.Dispose();
-        Patient.Dispose();
+        foreach (var participant in Participants)
+        {
+            participant.Dispose();
+        }
+    }
+
+    /// <summary>"t3's video at p3.2" for the <paramref name="index"/>th entry of <see cref="ReceivedTracks"/>.</summary>
+    private string DescribeTrack(int index)
+    {
+        var others = Participants.Count - 1;
+        var subscriber = index / 2 / others;
+        var publisher = index / 2 % others;
+        publisher += publisher >= subscriber ? 1 : 0;
+        return $"{Participants[publisher].Name}'s {(index % 2 == 0 ? "audio" : "video")} at {Participants[subscriber].Name}";
     }
 }

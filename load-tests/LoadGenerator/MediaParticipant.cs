@@ -153,18 +153,65 @@ internal sealed class MediaParticipant : IDisposable
         await transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Totals over every stream received so far: packets expected (from the counters' range) and received.</summary>
-    public (long Expected, long Received) ReceiveTotals()
+    /// <summary>
+    /// Totals over every stream received so far: packets received, and packets expected from the first one received
+    /// on. A stream of one of <paramref name="publishers"/> is expected up to what its publisher has sent, so a stream
+    /// that stalls counts as loss; a simulcast layer (the relay forwards one layer at a time and may switch) and a
+    /// stream of no publisher given are expected up to the highest counter received.
+    /// </summary>
+    public (long Expected, long Received) ReceiveTotals(IReadOnlyList<MediaParticipant> publishers)
     {
         long expected = 0;
         long received = 0;
         foreach (var stream in Volatile.Read(ref _receiveArray))
         {
-            expected += Volatile.Read(ref stream.MaxCounter) - stream.FirstCounter + 1;
+            // Received first: a packet that arrives between the two reads is then also expected.
             received += Volatile.Read(ref stream.Received);
+            var end = Volatile.Read(ref stream.MaxCounter) + 1;
+            foreach (var publisher in publishers)
+            {
+                if (publisher != this && publisher.TryGetSentCounter(stream.Ssrc, out var sent))
+                {
+                    end = Math.Max(end, sent);
+                    break;
+                }
+            }
+
+            expected += end - stream.FirstCounter;
         }
 
         return (expected, received);
+    }
+
+    /// <summary>Packets received so far of <paramref name="publisher"/>'s audio, and of its video (any layer).</summary>
+    public (long Audio, long Video) ReceivedFrom(MediaParticipant publisher)
+    {
+        long audio = 0;
+        long video = 0;
+        foreach (var stream in Volatile.Read(ref _receiveArray))
+        {
+            if (stream.Ssrc == publisher._audio.Ssrc)
+            {
+                audio += Volatile.Read(ref stream.Received);
+            }
+            else if (Array.Exists(publisher._video, v => v.Ssrc == stream.Ssrc))
+            {
+                video += Volatile.Read(ref stream.Received);
+            }
+        }
+
+        return (audio, video);
+    }
+
+    /// <summary>
+    /// How many packets this participant has sent on the stream <paramref name="ssrc"/>: its audio, or its video
+    /// without simulcast (with simulcast, which layer a subscriber gets is the relay's choice).
+    /// </summary>
+    private bool TryGetSentCounter(uint ssrc, out long sent)
+    {
+        var stream = ssrc == _audio.Ssrc ? _audio : !Simulcast && ssrc == _video[0].Ssrc ? _video[0] : null;
+        sent = stream is null ? 0 : Volatile.Read(ref stream.Counter);
+        return stream is not null;
     }
 
     /// <summary>Sends what is due at <paramref name="now"/>; returns when the next packet is due. Called by one pacer thread.</summary>
@@ -316,7 +363,8 @@ internal sealed class MediaParticipant : IDisposable
 
     private void Send(SendStream stream, int length)
     {
-        PayloadTrailer.Write(_buffer.AsSpan(length), stream.Ssrc, stream.Counter++, Stopwatch.GetTimestamp());
+        PayloadTrailer.Write(_buffer.AsSpan(length), stream.Ssrc, stream.Counter, Stopwatch.GetTimestamp());
+        Volatile.Write(ref stream.Counter, stream.Counter + 1);
         if (_publish!.SendRtp(_buffer, length + PayloadTrailer.Length))
         {
             Volatile.Write(ref _packetsSent, _packetsSent + 1);
@@ -385,7 +433,8 @@ internal sealed class MediaParticipant : IDisposable
 
         public uint Timestamp { get; set; } = (uint)Random.Shared.Next();
 
-        public uint Counter { get; set; }
+        /// <summary>The next payload trailer counter: packets sent so far (written by the pacer, read by the sampler).</summary>
+        public uint Counter;
     }
 
     private sealed class ReceiveStream(uint ssrc, uint firstCounter)

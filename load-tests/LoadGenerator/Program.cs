@@ -24,7 +24,7 @@ Console.CancelKeyPress += (_, e) =>
 
 // The whole run is bounded: setup, window and teardown, plus margin for starting the relay.
 cancel.CancelAfter(options!.EffectiveSetupTimeout + options.Warmup + options.Duration + TimeSpan.FromMinutes(3));
-var output = options.OutputDirectory ?? Path.Combine(Environment.GetEnvironmentVariable("TELETHERAPY_LOAD_ROOT") ?? ".", "load-tests", "out", $"{options.Target.ToString().ToLowerInvariant()}-{options.Sessions}");
+var output = options.OutputDirectory ?? Path.Combine(Environment.GetEnvironmentVariable("TELETHERAPY_LOAD_ROOT") ?? ".", "load-tests", "out", $"{options.Target.ToString().ToLowerInvariant()}-{options.Sessions}{(options.Participants > 2 ? $"x{options.Participants}" : string.Empty)}");
 
 ILoadTarget target = options.Target == LoadTarget.Janus ? new JanusTarget(options) : new TeletherapyTarget(options);
 try

@@ -84,6 +84,46 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void ParticipantsAreTwoUnlessGiven()
+    {
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
+        Assert.Equal(2, options!.Participants);
+        Assert.Equal(TimeSpan.FromSeconds(30.9), options.EffectiveSetupTimeout);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--participants", "16", "--duration", "30s"], out options, out error), error);
+        Assert.Equal(16, options!.Participants);
+
+        // Each contact that joins adds to the setup time, as each 1:1 session does.
+        Assert.Equal(TimeSpan.FromSeconds(30 + (0.3 * 3 * 15)), options.EffectiveSetupTimeout);
+
+        Assert.True(LoadOptions.TryParse(["--target", "janus", "--sessions", "3", "--participants", "2", "--duration", "30s"], out options, out error), error);
+        Assert.Equal(2, options!.Participants);
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("17")]
+    [InlineData("0")]
+    [InlineData("-4")]
+    [InlineData("four")]
+    public void ParticipantsOutsideWhatARoomHoldsAreRefused(string participants)
+    {
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--participants", participants, "--duration", "30s"], out var options, out var error));
+        Assert.Null(options);
+        Assert.Contains("--participants", error, StringComparison.Ordinal);
+        Assert.Contains("16", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void JanusGroupSessionsAreRefusedWithAReason()
+    {
+        Assert.False(LoadOptions.TryParse(["--target", "janus", "--sessions", "3", "--participants", "3", "--duration", "30s"], out var options, out var error));
+        Assert.Null(options);
+        Assert.Contains("--target teletherapy", error, StringComparison.Ordinal);
+        Assert.Contains("1:1", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DurationsTakeTheirUnits()
     {
         Assert.Equal(TimeSpan.FromMilliseconds(500), LoadOptions.ParseDuration("--d", "500ms"));

@@ -4,7 +4,7 @@ using Teletherapy.LoadTests.Targets;
 
 namespace Teletherapy.LoadTests.Tests;
 
-/// <summary>The generator end to end: it starts our server, runs two real sessions for 3 s and writes the report.</summary>
+/// <summary>The generator end to end: it starts our server, runs two real sessions (1:1, then groups of four) for 3 s and writes the report.</summary>
 [Collection(LoadRuns.Name)]
 public sealed class RunAgainstOurServerTests
 {
@@ -21,22 +21,8 @@ public sealed class RunAgainstOurServerTests
         var output = Directory.CreateTempSubdirectory("load-test-report-").FullName;
         try
         {
-            var cache = Path.Combine(Path.GetTempPath(), "teletherapy-load-media");
-            Assert.True(LoadOptions.TryParse(
-                ["--sessions", "2", "--duration", "3s", "--out", output, "--server-dll", ServerBuild.Dll(), "--media-cache", cache, "--quiet", "--setup-timeout", "20s", "--warmup", "0"],
-                out var options, out var error), error);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            LoadReport report;
-            var target = new TeletherapyTarget(options!);
-            await using (target.ConfigureAwait(false))
-            {
-                report = await new LoadRunner(options!, target, TextWriter.Null).RunAsync(timeout.Token);
-            }
-
-            await ReportWriter.WriteAsync(report, output, timeout.Token);
-
-            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json"), timeout.Token));
-            var root = json.RootElement;
+            var (report, root) = await RunAsync(["--sessions", "2", "--setup-timeout", "20s"], output, timeout.Token);
             foreach (var field in ContractFields)
             {
                 Assert.True(root.TryGetProperty(field, out var value), $"report.json lacks {field}");
@@ -45,6 +31,8 @@ public sealed class RunAgainstOurServerTests
 
             Assert.Equal("teletherapy", root.GetProperty("target").GetString());
             Assert.Equal(2, root.GetProperty("sessions").GetInt32());
+            Assert.Equal(2, root.GetProperty("participants").GetInt32());
+            Assert.Equal(2 * 2 * 2, report.TracksReceived);
             Assert.Equal(2, report.SessionsUp);
             Assert.InRange(root.GetProperty("durationSeconds").GetDouble(), 2.5, 10);
 
@@ -75,5 +63,60 @@ public sealed class RunAgainstOurServerTests
         {
             Directory.Delete(output, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Group sessions: a therapist and three contacts, each with the link from its own email, all admitted, every
+    /// participant's audio and video reaching the three others, and every packet sent expected three times.
+    /// </summary>
+    [Fact]
+    public async Task TwoSessionsOfFourParticipantsReachEveryoneFromEveryone()
+    {
+        var output = Directory.CreateTempSubdirectory("load-test-group-report-").FullName;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            var (report, root) = await RunAsync(["--sessions", "2", "--participants", "4", "--setup-timeout", "40s"], output, timeout.Token);
+
+            Assert.Equal(4, root.GetProperty("participants").GetInt32());
+            Assert.True(report.SessionsUp == 2, $"{report.SessionsUp} of 2 sessions up: {string.Join("; ", report.Errors)}");
+
+            // Two sessions × four subscribers × three publishers × audio and video, every one flowing in the window.
+            Assert.Equal(2 * 4 * 3 * 2, root.GetProperty("tracksExpected").GetInt32());
+            Assert.Equal(2 * 4 * 3 * 2, root.GetProperty("tracksReceived").GetInt32());
+
+            // Each packet sent is expected at the three other participants; only packets in flight at the window's
+            // edges may differ (a few per track).
+            var sent = root.GetProperty("packetsSent").GetInt64();
+            var expected = root.GetProperty("packetsExpected").GetInt64();
+            Assert.InRange(sent, 1000, 100_000);
+            Assert.InRange(expected, (3 * sent) - (48 * 5), (3 * sent) + (48 * 5));
+            Assert.InRange(root.GetProperty("packetsReceived").GetInt64(), expected * 0.95, expected + (48 * 5));
+            Assert.InRange(root.GetProperty("lossRatio").GetDouble(), 0, 0.05);
+            Assert.Equal(2, report.Nodes.Single().SessionsCarried);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    /// <summary>Runs the generator against our server for 3 s with no warm-up; returns the report and report.json as read back.</summary>
+    private static async Task<(LoadReport Report, JsonElement Json)> RunAsync(string[] args, string output, CancellationToken cancellationToken)
+    {
+        var cache = Path.Combine(Path.GetTempPath(), "teletherapy-load-media");
+        Assert.True(LoadOptions.TryParse(
+            [.. args, "--duration", "3s", "--out", output, "--server-dll", ServerBuild.Dll(), "--media-cache", cache, "--quiet", "--warmup", "0"],
+            out var options, out var error), error);
+        LoadReport report;
+        var target = new TeletherapyTarget(options!);
+        await using (target.ConfigureAwait(false))
+        {
+            report = await new LoadRunner(options!, target, TextWriter.Null).RunAsync(cancellationToken);
+        }
+
+        await ReportWriter.WriteAsync(report, output, cancellationToken);
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json"), cancellationToken));
+        return (report, json.RootElement.Clone());
     }
 }

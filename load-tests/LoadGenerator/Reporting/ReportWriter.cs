@@ -45,9 +45,12 @@ internal static class ReportWriter
         {
             ("target", r.Target + (r.Simulcast ? " (simulcast)" : string.Empty)),
             ("sessions up / asked", $"{r.SessionsUp} / {r.Sessions}"),
+            ("participants per session", r.Participants.ToString(CultureInfo.InvariantCulture)),
+            ("tracks receiving / expected", $"{r.TracksReceived} / {r.TracksExpected}"),
             ("measured window", F(r.DurationSeconds, "0.0") + " s"),
             ("packets sent", r.PacketsSent.ToString("N0", CultureInfo.InvariantCulture)),
             ("packets received (forwarded)", r.ForwardedPackets.ToString("N0", CultureInfo.InvariantCulture)),
+            ("packets expected", r.PacketsExpected.ToString("N0", CultureInfo.InvariantCulture)),
             ("loss", F(100 * r.LossRatio, "0.000") + " %"),
             ("transit latency p50 / p99", $"{F(r.LatencyP50Ms, "0.00")} / {F(r.LatencyP99Ms, "0.00")} ms"),
             ("relay CPU", $"{F(r.RelayCpuSeconds, "0.00")} s ({F(r.RelayCpuPercent, "0")} % of one core)"),
@@ -91,9 +94,9 @@ internal static class ReportWriter
         };
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Load test: ")
-            .Append(WebUtility.HtmlEncode(r.Target)).Append(", ").Append(r.Sessions).Append(" sessions</title>")
+            .Append(WebUtility.HtmlEncode(r.Target)).Append(", ").Append(Title(r)).Append("</title>")
             .Append("<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}svg{max-width:100%;height:auto}</style></head><body>");
-        html.Append("<h1>Load test: ").Append(WebUtility.HtmlEncode(r.Target)).Append(", ").Append(r.Sessions).Append(" sessions</h1>");
+        html.Append("<h1>Load test: ").Append(WebUtility.HtmlEncode(r.Target)).Append(", ").Append(Title(r)).Append("</h1>");
         html.Append("<p>").Append(WebUtility.HtmlEncode(r.Machine)).Append(" — started ").Append(r.StartedAt.ToString("u", CultureInfo.InvariantCulture)).Append("</p>");
         html.Append("<table>");
         foreach (var (name, value) in Rows(r))
@@ -121,6 +124,10 @@ internal static class ReportWriter
         html.Append("<p>The shaded band is the measured window. Raw numbers: report.json.</p></body></html>");
         return html.ToString();
     }
+
+    /// <summary>"20 sessions", or "5 sessions of 8 participants" for group sessions.</summary>
+    private static string Title(LoadReport r) =>
+        $"{r.Sessions} sessions" + (r.Participants > 2 ? $" of {r.Participants} participants" : string.Empty);
 
     private static string Chart(double[] t, string yLabel, params (string Name, IEnumerable<double> Values)[] series)
     {

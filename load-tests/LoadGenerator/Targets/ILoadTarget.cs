@@ -1,6 +1,6 @@
 namespace Teletherapy.LoadTests.Targets;
 
-/// <summary>A relay the load goes through, with the signaling that sets a 1:1 session up on it.</summary>
+/// <summary>A relay the load goes through, with the signaling that sets a session up on it.</summary>
 internal interface ILoadTarget : IAsyncDisposable
 {
     /// <summary>"teletherapy" or "janus".</summary>
@@ -12,12 +12,12 @@ internal interface ILoadTarget : IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Sets session <paramref name="session"/> up: both participants join, publish, and subscribe to each other. Returns
-    /// when both receive media; records the join and admit timings on the session.
+    /// Sets session <paramref name="session"/> up: every participant joins, publishes, and subscribes to the others.
+    /// Returns when each receives media; records the join and admit timings on the session.
     /// </summary>
     Task SetUpSessionAsync(LoadSession session, Pacer pacer, CancellationToken cancellationToken);
 
-    /// <summary>Both participants leave.</summary>
+    /// <summary>Every participant leaves.</summary>
     Task TearDownSessionAsync(LoadSession session, CancellationToken cancellationToken);
 
     /// <summary>

@@ -89,7 +89,7 @@ internal sealed class JanusTarget(LoadOptions options) : ILoadTarget
         state.TherapistSubscriber = subscribers[0];
         state.PatientSubscriber = subscribers[1];
         await Task.WhenAll(session.Therapist.FirstPacket.Task, session.Patient.FirstPacket.Task).WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
-        session.AdmitToFirstPacketMs = (session.Patient.FirstPacketTimestamp - session.AdmitTimestamp) * 1000.0 / Stopwatch.Frequency;
+        session.RecordAdmitToFirstPacket();
     }
 
     public async Task TearDownSessionAsync(LoadSession session, CancellationToken cancellationToken)
@@ -170,7 +170,7 @@ internal sealed class JanusTarget(LoadOptions options) : ILoadTarget
 
         if (measureJoin)
         {
-            session.JoinMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            session.RecordJoin(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
         // Janus takes the DTLS server role when the offer says active; our client stack is the DTLS client.

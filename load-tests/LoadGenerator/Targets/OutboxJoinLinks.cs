@@ -70,7 +70,8 @@ internal sealed partial class OutboxJoinLinks(IReadOnlyList<string> outboxes) : 
 
             // Quoted-printable soft line breaks (RFC 2045 §6.7) may split the link.
             var unfolded = text.Replace("=\r\n", string.Empty, StringComparison.Ordinal).Replace("=\n", string.Empty, StringComparison.Ordinal);
-            var to = ToHeader().Match(unfolded);
+            // A long To header is folded (RFC 5322 §2.2.3): a quoted name on one line, the address on the next.
+            var to = ToHeader().Match(FoldedHeaderLine().Replace(unfolded, " "));
             var link = JoinLink().Match(unfolded);
             if (!to.Success || !link.Success)
             {
@@ -84,6 +85,9 @@ internal sealed partial class OutboxJoinLinks(IReadOnlyList<string> outboxes) : 
 
     [GeneratedRegex(@"^To:[^\r\n]*?<?([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+)>?\s*$", RegexOptions.Multiline)]
     private static partial Regex ToHeader();
+
+    [GeneratedRegex(@"\r?\n[ \t]+")]
+    private static partial Regex FoldedHeaderLine();
 
     [GeneratedRegex(@"/join/([A-Za-z0-9_\-]{20,})")]
     private static partial Regex JoinLink();

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -11,9 +12,9 @@ namespace Teletherapy.LoadTests.Targets;
 
 /// <summary>
 /// Our server: the shared things (clinic, one therapist) once through the REST API with the API key; per session a
-/// patient with a primary contact and an appointment starting now, the join link from the outbox, and the real
-/// waiting-room flow over the session hub (therapist joins, patient knocks with the token, therapist admits), then
-/// publish and subscribe through the hub.
+/// patient with one contact per participant after the therapist and an appointment starting now, each contact's join
+/// link from the outbox, and the real waiting-room flow over the session hub (therapist joins, each contact knocks
+/// with its token, therapist admits each), then publish and subscribe through the hub.
 /// </summary>
 internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 {
@@ -92,20 +93,29 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 
     public async Task SetUpSessionAsync(LoadSession session, Pacer pacer, CancellationToken cancellationToken)
     {
-        var state = new HubSession();
+        var state = new HubSession(session.Contacts.Count);
         session.TargetState = state;
 
-        // Round robin over the nodes, the patient one node further than the therapist: with several nodes a session's
-        // two hubs are on different nodes, so at least one of them reaches the room's home through the cluster.
+        // Round robin over the nodes, each contact one node further than the one before it (the first one further
+        // than the therapist): with several nodes a session's hubs are on different nodes, so at least one of them
+        // reaches the room's home through the cluster.
         var therapistNode = _nodes[session.Index % _nodes.Count];
-        var patientNode = _nodes[(session.Index + 1) % _nodes.Count];
 
-        // The appointment, through the REST API as an integrator would make it.
-        var patientEmail = $"patient-{_run}-{session.Index}@loadtest.example.org";
+        // The appointment, through the REST API as an integrator would make it. The first contact is the primary one;
+        // the others have email reminders on, so each also gets the scheduled-appointment email with its own link (R6).
+        var emails = session.Contacts.Select((_, k) => $"contact-{_run}-{session.Index}-{k}@loadtest.example.org").ToList();
         var patient = await PostAsync<CreatedPatient>(therapistNode.Api, HttpMethod.Post, "/api/v1/patients", new
         {
             name = $"Load Patient {session.Index}",
-            contacts = new[] { new { name = $"Load Patient {session.Index}", email = patientEmail, phone = (string?)null, isPrimary = true, emailReminders = false, smsReminders = false } },
+            contacts = emails.Select((email, k) => new
+            {
+                name = k == 0 ? $"Load Patient {session.Index}" : $"Load Contact {session.Index}.{k}",
+                email,
+                phone = (string?)null,
+                isPrimary = k == 0,
+                emailReminders = k > 0,
+                smsReminders = false,
+            }).ToArray(),
         }, cancellationToken).ConfigureAwait(false);
         var appointment = await PostAsync<CreatedAppointment>(therapistNode.Api, HttpMethod.Post, "/api/v1/appointments", new
         {
@@ -116,12 +126,12 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
             teletherapy = true,
         }, cancellationToken).ConfigureAwait(false);
         var appointmentId = appointment.Occurrences is { Count: > 0 } occurrences ? occurrences[0].Id : appointment.Id;
-        var token = await _outbox!.WaitForTokenAsync(patientEmail, StepTimeout, cancellationToken).ConfigureAwait(false);
+        var tokens = await Task.WhenAll(emails.Select(e => _outbox!.WaitForTokenAsync(e, StepTimeout, cancellationToken))).ConfigureAwait(false);
 
         // The therapist joins and publishes.
         state.Therapist = await ConnectHubAsync(therapistNode.BaseUrl, therapistNode.TherapistCookies, cancellationToken).ConfigureAwait(false);
-        var knock = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        state.Therapist.On<JsonElement>("Knock", p => knock.TrySetResult(p.GetProperty("participantId").GetString()!));
+        var knocks = Channel.CreateUnbounded<string>();
+        state.Therapist.On<JsonElement>("Knock", p => knocks.Writer.TryWrite(p.GetProperty("participantId").GetString()!));
         HookSubscribeOffers(state.Therapist, session.Therapist, cancellationToken);
         var therapistJoin = await state.Therapist.InvokeAsync<JoinReply>("JoinAsTherapist", appointmentId, cancellationToken).ConfigureAwait(false);
         if (!therapistJoin.Accepted)
@@ -131,44 +141,37 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 
         await session.Therapist.PublishAsync(offer => state.Therapist.InvokeAsync<string>("Publish", offer, cancellationToken), setupActive: false, pacer, cancellationToken).ConfigureAwait(false);
 
-        // The patient joins with the token from the email (knocks), and publishes while waiting.
-        state.Patient = await ConnectHubAsync(patientNode.BaseUrl, null, cancellationToken).ConfigureAwait(false);
-        var admitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        state.Patient.On<JsonElement>("StateChanged", n =>
+        // The contacts join with the tokens from their emails (knock), publish and subscribe while waiting, as the web
+        // client does, and so does the therapist: the relay gates media, so admission only opens the gate and the
+        // first packets follow at once.
+        var joins = session.Contacts.Select((_, k) => JoinContactAsync(session, state, k, tokens[k], pacer, cancellationToken)).ToList();
+        await Task.WhenAll([SubscribeAsync(state.Therapist, session.Therapist, cancellationToken), .. joins]).ConfigureAwait(false);
+        var admissions = await Task.WhenAll(joins).ConfigureAwait(false);
+
+        // The therapist admits each knock.
+        var admitted = new HashSet<string>(StringComparer.Ordinal);
+        while (admitted.Count < session.Contacts.Count)
         {
-            if (n.GetProperty("state").GetString() == "admitted")
+            var waitingId = await knocks.Reader.ReadAsync(cancellationToken).AsTask().WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
+            if (!admitted.Add(waitingId))
             {
-                admitted.TrySetResult();
+                continue;
             }
-        });
-        HookSubscribeOffers(state.Patient, session.Patient, cancellationToken);
-        var joinStarted = Stopwatch.GetTimestamp();
-        var patientJoin = await state.Patient.InvokeAsync<JoinReply>("JoinWithToken", token, cancellationToken).ConfigureAwait(false);
-        session.JoinMs = Stopwatch.GetElapsedTime(joinStarted).TotalMilliseconds;
-        if (!patientJoin.Accepted)
-        {
-            throw new InvalidOperationException($"The patient's join was refused: {patientJoin.Reason}");
+
+            if (admitted.Count == 1)
+            {
+                session.AdmitTimestamp = Stopwatch.GetTimestamp();
+            }
+
+            if (!await state.Therapist.InvokeAsync<bool>("Admit", waitingId, cancellationToken).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("The therapist's Admit was refused.");
+            }
         }
 
-        await session.Patient.PublishAsync(offer => state.Patient.InvokeAsync<string>("Publish", offer, cancellationToken), setupActive: false, pacer, cancellationToken).ConfigureAwait(false);
-
-        // Both subscribe while the patient waits, as the web client does: the relay gates media, so admission
-        // only opens the gate and the first packet follows at once.
-        await Task.WhenAll(
-            SubscribeAsync(state.Therapist, session.Therapist, cancellationToken),
-            SubscribeAsync(state.Patient, session.Patient, cancellationToken)).ConfigureAwait(false);
-
-        // The therapist admits on the knock.
-        var waitingId = await knock.Task.WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
-        session.AdmitTimestamp = Stopwatch.GetTimestamp();
-        if (!await state.Therapist.InvokeAsync<bool>("Admit", waitingId, cancellationToken).ConfigureAwait(false))
-        {
-            throw new InvalidOperationException("The therapist's Admit was refused.");
-        }
-
-        await admitted.Task.WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
-        await Task.WhenAll(session.Therapist.FirstPacket.Task, session.Patient.FirstPacket.Task).WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
-        session.AdmitToFirstPacketMs = (session.Patient.FirstPacketTimestamp - session.AdmitTimestamp) * 1000.0 / Stopwatch.Frequency;
+        await Task.WhenAll(admissions).WaitAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
+        await session.WaitUntilEveryoneReceivesEveryoneAsync(StepTimeout, cancellationToken).ConfigureAwait(false);
+        session.RecordAdmitToFirstPacket();
     }
 
     public async Task TearDownSessionAsync(LoadSession session, CancellationToken cancellationToken)
@@ -178,7 +181,7 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
             return;
         }
 
-        foreach (var hub in new[] { state.Patient, state.Therapist })
+        foreach (var hub in state.Contacts.Reverse().Append(state.Therapist))
         {
             if (hub is null)
             {
@@ -215,6 +218,38 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         {
             await _server.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Contact <paramref name="k"/> joins with its token (it knocks), publishes and subscribes; returns the task that
+    /// completes when the therapist has admitted it.
+    /// </summary>
+    private async Task<Task> JoinContactAsync(LoadSession session, HubSession state, int k, string token, Pacer pacer, CancellationToken cancellationToken)
+    {
+        var participant = session.Contacts[k];
+        var node = _nodes[(session.Index + 1 + k) % _nodes.Count];
+        var hub = await ConnectHubAsync(node.BaseUrl, null, cancellationToken).ConfigureAwait(false);
+        state.Contacts[k] = hub;
+        var admitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.On<JsonElement>("StateChanged", n =>
+        {
+            if (n.GetProperty("state").GetString() == "admitted")
+            {
+                admitted.TrySetResult();
+            }
+        });
+        HookSubscribeOffers(hub, participant, cancellationToken);
+        var joinStarted = Stopwatch.GetTimestamp();
+        var join = await hub.InvokeAsync<JoinReply>("JoinWithToken", token, cancellationToken).ConfigureAwait(false);
+        session.RecordJoin(Stopwatch.GetElapsedTime(joinStarted).TotalMilliseconds);
+        if (!join.Accepted)
+        {
+            throw new InvalidOperationException($"{participant.Name}'s join was refused: {join.Reason}");
+        }
+
+        await participant.PublishAsync(offer => hub.InvokeAsync<string>("Publish", offer, cancellationToken), setupActive: false, pacer, cancellationToken).ConfigureAwait(false);
+        await SubscribeAsync(hub, participant, cancellationToken).ConfigureAwait(false);
+        return admitted.Task;
     }
 
     /// <summary>The Release build run.sh makes, relative to the repository.</summary>
@@ -323,11 +358,12 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         public CookieContainer TherapistCookies { get; } = new();
     }
 
-    private sealed class HubSession
+    private sealed class HubSession(int contacts)
     {
         public HubConnection? Therapist { get; set; }
 
-        public HubConnection? Patient { get; set; }
+        /// <summary>Each contact's hub connection, in the order of the session's contacts (null until connected).</summary>
+        public HubConnection?[] Contacts { get; } = new HubConnection?[contacts];
     }
 
     private sealed record CreatedId(Guid Id);
