@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
 using Teletherapy.Signaling.Tests.Hosting;
 
 namespace Teletherapy.EndToEnd;
@@ -11,7 +10,7 @@ namespace Teletherapy.EndToEnd;
 /// each on its node with a cookie (sticky sessions for SignalR), checking <c>/healthz</c> twice a second. The first
 /// node sets up the demo clinic and its appointment (demo.json in its data folder).
 /// </summary>
-public sealed partial class ClusterProcesses : IAsyncDisposable
+public sealed class ClusterProcesses : IAsyncDisposable
 {
     private const string Haproxy = "/usr/sbin/haproxy";
     private readonly List<string> _folders = [];
@@ -154,7 +153,7 @@ public sealed partial class ClusterProcesses : IAsyncDisposable
     };
 
     /// <summary>One node: <c>dotnet Teletherapy.Signaling.dll</c> from the server's build output, its content root the project folder (the web client's files).</summary>
-    public sealed partial class Node : IDisposable
+    public sealed class Node : IDisposable
     {
         private readonly ExternalProcess _process;
         private readonly HttpClient _http;
@@ -179,7 +178,7 @@ public sealed partial class ClusterProcesses : IAsyncDisposable
 
         public static Node Start(int index, Dictionary<string, string?> settings)
         {
-            var project = Path.Combine(RepositoryRoot(), "src", "Signaling");
+            var project = Path.Combine(RepositoryFolder.Root(), "src", "Signaling");
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
             var dll = Path.Combine(project, "bin", configuration, "net10.0", "Teletherapy.Signaling.dll");
             Assert.True(File.Exists(dll), $"The server is not built: {dll}");
@@ -214,14 +213,8 @@ public sealed partial class ClusterProcesses : IAsyncDisposable
             }
         }
 
-        /// <summary>A metric's value on this node (the sum over its label sets; 0 when absent).</summary>
-        public async Task<double> MetricAsync(string name)
-        {
-            var text = await _http.GetStringAsync("metrics");
-            return MetricLine().Matches(text)
-                .Where(m => m.Groups["name"].Value == name)
-                .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
-        }
+        /// <summary>An unlabelled metric's value on this node (0 when absent).</summary>
+        public async Task<double> MetricAsync(string name) => QualityTests.Metric(await _http.GetStringAsync("metrics"), name);
 
         /// <summary>SIGKILL: no shutdown, no goodbye to the cluster; its sockets close with it.</summary>
         public void Kill()
@@ -235,19 +228,5 @@ public sealed partial class ClusterProcesses : IAsyncDisposable
             _http.Dispose();
             _process.Dispose();
         }
-
-        private static string RepositoryRoot()
-        {
-            var folder = new DirectoryInfo(AppContext.BaseDirectory);
-            while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Teletherapy.sln")))
-            {
-                folder = folder.Parent;
-            }
-
-            return folder?.FullName ?? throw new InvalidOperationException("The repository root (Teletherapy.sln) was not found.");
-        }
-
-        [GeneratedRegex(@"^(?<name>[a-z_:]+)(\{[^}]*\})? (?<value>[-+0-9.eE]+|NaN)$", RegexOptions.Multiline)]
-        private static partial Regex MetricLine();
     }
 }

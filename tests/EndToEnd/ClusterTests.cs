@@ -57,8 +57,8 @@ public sealed class ClusterTests(ITestOutputHelper output)
         var patientNode = await NodeOfAsync(patientComputer);
         Assert.NotEqual(therapistNode, patientNode);
         // The servers' own count agrees: one hub connection on each node.
-        await WaitUntilAsync(async () => await cluster.Nodes[therapistNode].MetricAsync("teletherapy_hub_connections") == 1
-            && await cluster.Nodes[patientNode].MetricAsync("teletherapy_hub_connections") == 1, "one hub connection on each node");
+        await QualityTests.WaitUntilAsync(async () => await cluster.Nodes[therapistNode].MetricAsync("teletherapy_hub_connections") == 1
+            && await cluster.Nodes[patientNode].MetricAsync("teletherapy_hub_connections") == 1, TimeSpan.FromSeconds(20), "one hub connection on each node");
         output.WriteLine($"therapist's hub on node {therapistNode}, patient's on node {patientNode}");
 
         await therapist.Locator(".waiting-entry", new() { HasText = demo.PatientName })
@@ -130,15 +130,5 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
 
         throw new Xunit.Sdk.XunitException($"The page did not decode again within {deadline.TotalSeconds} s of the kill.");
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
-            await Task.Delay(250);
-        }
     }
 }

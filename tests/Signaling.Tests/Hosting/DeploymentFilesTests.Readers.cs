@@ -12,16 +12,7 @@ namespace Teletherapy.Signaling.Tests.Hosting;
 /// <summary>Readers of the deployment files (YAML, the dashboard, Caddy's JSON) and the rules the tests apply to them.</summary>
 public sealed partial class DeploymentFilesTests
 {
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Teletherapy.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("The repository root (Teletherapy.sln) was not found.");
-    }
+    private static string RepositoryRoot() => RepositoryFolder.Root();
 
     private static List<(string Panel, string Expr)> DashboardQueries()
     {

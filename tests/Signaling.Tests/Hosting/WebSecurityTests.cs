@@ -223,14 +223,5 @@ public sealed class WebSecurityTests
         return response.StatusCode;
     }
 
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Teletherapy.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("The repository root (Teletherapy.sln) was not found.");
-    }
+    private static string RepositoryRoot() => RepositoryFolder.Root();
 }
