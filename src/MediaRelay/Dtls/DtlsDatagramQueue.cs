@@ -19,7 +19,6 @@ internal sealed class DtlsDatagramQueue : DatagramTransport
     private readonly int _sendLimit;
     private readonly Action<ReadOnlySpan<byte>> _send;
     private bool _closed;
-    private bool _wakeRequested;
 
     public DtlsDatagramQueue(Action<ReadOnlySpan<byte>> send, int sendLimit, int capacity)
     {
@@ -63,6 +62,18 @@ internal sealed class DtlsDatagramQueue : DatagramTransport
         }
     }
 
+    /// <summary>Datagrams waiting to be read.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
     public int GetReceiveLimit() => ReceiveLimit;
 
     public int GetSendLimit() => _sendLimit;
@@ -82,12 +93,6 @@ internal sealed class DtlsDatagramQueue : DatagramTransport
                 if (_closed)
                 {
                     throw new IOException("DTLS transport closed.");
-                }
-
-                if (_wakeRequested)
-                {
-                    _wakeRequested = false;
-                    return -1;
                 }
 
                 long remaining = deadline - Environment.TickCount64;
@@ -115,16 +120,6 @@ internal sealed class DtlsDatagramQueue : DatagramTransport
         if (!IsClosed)
         {
             _send(buffer);
-        }
-    }
-
-    /// <summary>Makes one pending or the next <see cref="Receive(Span{byte}, int)"/> return −1 at once.</summary>
-    public void Wake()
-    {
-        lock (_gate)
-        {
-            _wakeRequested = true;
-            Monitor.PulseAll(_gate);
         }
     }
 

@@ -25,6 +25,9 @@ public sealed class DtlsOptions
     /// <summary>Incoming DTLS datagrams buffered before new ones are dropped. Default 64.</summary>
     public int ReceiveQueueCapacity { get; init; } = 64;
 
+    /// <summary>The threads handshakes run on; <see cref="DtlsHandshakeThreads.Shared"/> when null (tests give their own).</summary>
+    internal DtlsHandshakeThreads? Threads { get; init; }
+
     internal void Validate()
     {
         if (SrtpProfiles.Count == 0 || SrtpProfiles.Any(p => !p.IsSupported()))

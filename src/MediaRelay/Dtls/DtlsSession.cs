@@ -4,10 +4,11 @@ using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 namespace Teletherapy.MediaRelay.Dtls;
 
 /// <summary>
-/// One DTLS-SRTP association of a transport. BouncyCastle's handshake blocks, so it runs on a dedicated
-/// thread of its own (never a thread-pool thread, which hundreds of simultaneous joins would starve, and
-/// never the socket receive thread). After the handshake the same thread keeps reading the DTLS transport:
-/// that answers retransmitted final flights of a peer that lost our last flight and notices close_notify.
+/// One DTLS-SRTP association of a transport. BouncyCastle's handshake blocks between flights, so it runs on one of
+/// <see cref="DtlsHandshakeThreads"/> (never a thread-pool thread, which hundreds of simultaneous joins would starve,
+/// and never the socket receive thread). After the handshake the session holds no thread: the rare later records (a
+/// peer that lost our last flight retransmits its own, RFC 6347 §4.2.4, and we answer with ours; close_notify) are
+/// read on the thread pool when they arrive, one reader at a time.
 /// </summary>
 /// <remarks>
 /// Typical use: create, <see cref="Start"/>, feed every DTLS datagram from the demux to <see cref="Enqueue"/>,
@@ -16,16 +17,24 @@ namespace Teletherapy.MediaRelay.Dtls;
 /// </remarks>
 public sealed class DtlsSession : IDisposable
 {
-    private const int ThreadStackSize = 512 * 1024;
-    private const int IdleReadMillis = 1000;
+    /// <summary>
+    /// How long a read after the handshake waits for more records once the queue is empty (BouncyCastle reads 0 as
+    /// "forever", so the least it can be); the reader is on the thread pool only while records are there.
+    /// </summary>
+    private const int AfterHandshakeReadMillis = 1;
 
     private readonly DtlsDatagramQueue _transport;
     private readonly DtlsServer? _server;
     private readonly DtlsClient? _client;
     private readonly TaskCompletionSource<DtlsSrtpKeys> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Thread _thread;
+    private readonly DtlsHandshakeThreads _threads;
+    private readonly Lock _readLock = new();
+    private DtlsTransport? _dtls;
+    private byte[]? _readBuffer;
     private int _started;
+    private int _readScheduled;
+    private bool _finished;
     private volatile bool _closeRequested;
 
     /// <summary>Prepares a session; nothing is sent before <see cref="Start"/>.</summary>
@@ -53,11 +62,7 @@ public sealed class DtlsSession : IDisposable
             _client = new DtlsClient(crypto, localCertificate, remoteFingerprint, options);
         }
 
-        _thread = new Thread(Run, ThreadStackSize)
-        {
-            IsBackground = true,
-            Name = role == DtlsRole.Server ? "dtls-server" : "dtls-client",
-        };
+        _threads = options.Threads ?? DtlsHandshakeThreads.Shared;
     }
 
     /// <summary>Our role.</summary>
@@ -69,7 +74,7 @@ public sealed class DtlsSession : IDisposable
     /// <summary>Completes once the session is over, for whatever reason.</summary>
     public Task Closed => _closed.Task;
 
-    /// <summary>Starts the handshake thread. A client sends its ClientHello at once; a server waits for one.</summary>
+    /// <summary>Starts the handshake on a handshake thread. A client sends its ClientHello at once; a server waits for one.</summary>
     public void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
@@ -77,11 +82,24 @@ public sealed class DtlsSession : IDisposable
             throw new InvalidOperationException("The session has already been started.");
         }
 
-        _thread.Start();
+        _threads.Run(Run);
     }
 
     /// <summary>Hands an incoming DTLS datagram to the session (copied). False when dropped: queue full or session closed.</summary>
-    public bool Enqueue(ReadOnlySpan<byte> datagram) => _transport.Enqueue(datagram);
+    public bool Enqueue(ReadOnlySpan<byte> datagram)
+    {
+        if (!_transport.Enqueue(datagram))
+        {
+            return false;
+        }
+
+        if (Volatile.Read(ref _dtls) is not null)
+        {
+            ScheduleRead();
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// Ends the session: aborts a running handshake, or sends close_notify after one. Returns at once;
@@ -90,10 +108,10 @@ public sealed class DtlsSession : IDisposable
     public void Close()
     {
         _closeRequested = true;
-        if (_handshake.Task.IsCompleted)
+        if (Volatile.Read(ref _dtls) is not null)
         {
-            // The reader thread owns the DtlsTransport; let it send close_notify itself.
-            _transport.Wake();
+            // The reader owns the DtlsTransport; it sends close_notify.
+            ScheduleRead();
         }
         else
         {
@@ -132,32 +150,60 @@ public sealed class DtlsSession : IDisposable
             return;
         }
 
+        Volatile.Write(ref _dtls, dtls);
         _handshake.TrySetResult(keys);
-        ReadUntilClosed(dtls);
+
+        // Records (or a Close) that came while the handshake was ending.
+        ScheduleRead();
     }
 
-    private void ReadUntilClosed(DtlsTransport dtls)
+    private void ScheduleRead()
     {
-        var buffer = new byte[dtls.GetReceiveLimit()];
-        try
+        if (Interlocked.Exchange(ref _readScheduled, 1) == 0)
         {
-            while (!_closeRequested && !PeerClosed)
+            ThreadPool.UnsafeQueueUserWorkItem(static session => session.ReadQueued(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Reads what is queued after the handshake; ends the session on close_notify, a fatal alert or <see cref="Close"/>.</summary>
+    private void ReadQueued()
+    {
+        lock (_readLock)
+        {
+            // Cleared first: a datagram queued from here on schedules another read, which waits for this one.
+            Volatile.Write(ref _readScheduled, 0);
+            if (_finished)
             {
-                // Application data (a data channel) is not used yet and is dropped; reading keeps the record layer alive.
-                dtls.Receive(buffer, 0, buffer.Length, IdleReadMillis);
+                return;
             }
 
-            if (_closeRequested && !PeerClosed)
+            DtlsTransport dtls = _dtls!;
+            _readBuffer ??= new byte[dtls.GetReceiveLimit()];
+            try
             {
-                dtls.Close();
+                while (!_closeRequested && !PeerClosed && _transport.Count > 0)
+                {
+                    // Application data (a data channel) is not used yet and is dropped; reading answers a
+                    // retransmitted final flight and notices close_notify.
+                    dtls.Receive(_readBuffer, 0, _readBuffer.Length, AfterHandshakeReadMillis);
+                }
+
+                if (!_closeRequested && !PeerClosed)
+                {
+                    return;
+                }
+
+                if (!PeerClosed)
+                {
+                    dtls.Close();
+                }
             }
-        }
-        catch (Exception)
-        {
-            // The transport was closed or a fatal alert arrived: either way the association is over.
-        }
-        finally
-        {
+            catch (Exception)
+            {
+                // The transport was closed or a fatal alert arrived: either way the association is over.
+            }
+
+            _finished = true;
             _transport.Close();
             _closed.TrySetResult();
         }

@@ -18,7 +18,8 @@ internal sealed class DtlsSessionPair : IDisposable
         DtlsFingerprint? clientExpects = null,
         Func<int, bool>? dropFromClient = null,
         Func<int, bool>? dropFromServer = null,
-        DtlsCertificate? clientCertificate = null)
+        DtlsCertificate? clientCertificate = null,
+        Func<byte[], bool>? dropServerDatagram = null)
     {
         clientCertificate ??= ClientCertificate;
         Server = new DtlsSession(
@@ -29,7 +30,7 @@ internal sealed class DtlsSessionPair : IDisposable
             {
                 int n = Interlocked.Increment(ref _serverDatagrams);
                 MaxServerDatagram = Math.Max(MaxServerDatagram, datagram.Length);
-                if (dropFromServer?.Invoke(n) != true)
+                if (dropFromServer?.Invoke(n) != true && dropServerDatagram?.Invoke(datagram.ToArray()) != true)
                 {
                     Client!.Enqueue(datagram);
                 }

@@ -144,6 +144,66 @@ public sealed class DtlsSessionTests
     }
 
     [Fact]
+    public async Task LostFinalServerFlightIsAnsweredAfterTheServersHandshakeEnded()
+    {
+        // The server's last flight (ChangeCipherSpec, then its encrypted Finished in epoch 1) is lost once: the server
+        // has finished its handshake, holds no thread any more, and must still answer the client's retransmitted
+        // flight with its own (RFC 6347 §4.2.4), or the client never completes.
+        int dropped = 0;
+        using var pair = new DtlsSessionPair(dropServerDatagram: datagram =>
+            IsFinalFlight(datagram) && Volatile.Read(ref dropped) < 2 && Interlocked.Increment(ref dropped) <= 2);
+        pair.Start();
+        DtlsSrtpKeys server = await pair.Server.Handshake.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.False(pair.Client.Handshake.IsCompleted);
+
+        DtlsSrtpKeys client = await pair.Client.Handshake.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.True(server.LocalMasterKey.SequenceEqual(client.RemoteMasterKey));
+        Assert.True(dropped >= 1);
+    }
+
+    [Fact]
+    public async Task HandshakesShareBoundedThreadsAndNoSessionKeepsOneAfterwards()
+    {
+        var threads = new DtlsHandshakeThreads(TimeSpan.FromMilliseconds(200), maxThreads: 2);
+        var options = new DtlsOptions { Threads = threads };
+
+        // Three pairs at once on two threads: each pair's server and client take both, the others wait their turn.
+        var pairs = Enumerable.Range(0, 3).Select(_ => new DtlsSessionPair(serverOptions: options, clientOptions: options)).ToList();
+        try
+        {
+            foreach (var pair in pairs)
+            {
+                pair.Start();
+            }
+
+            foreach (var pair in pairs)
+            {
+                await pair.Server.Handshake.WaitAsync(TimeSpan.FromSeconds(30));
+                await pair.Client.Handshake.WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.InRange(threads.Threads, 0, 2);
+            }
+
+            Assert.Equal(0, threads.Busy);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (threads.Threads > 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(0, threads.Threads);
+
+            // With no thread left, records after the handshake are still read: close_notify ends the peer's session.
+            pairs[0].Client.Close();
+            await pairs[0].Server.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.False(pairs[1].Server.Closed.IsCompleted);
+        }
+        finally
+        {
+            pairs.ForEach(pair => pair.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task RsaClientCertificateIsAccepted()
     {
         // GStreamer's webrtcbin presents RSA-2048; the server's CertificateRequest includes rsa_sign for it.
@@ -190,6 +250,10 @@ public sealed class DtlsSessionTests
         await Assert.ThrowsAsync<DtlsHandshakeException>(() => session.Handshake.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.False(session.Enqueue(new byte[] { 22, 254, 253 }));
     }
+
+    /// <summary>A datagram of the server's last flight: it starts with ChangeCipherSpec (20) or is a record of epoch 1.</summary>
+    private static bool IsFinalFlight(byte[] datagram) =>
+        datagram.Length >= 13 && (datagram[0] == 20 || (datagram[3] << 8 | datagram[4]) == 1);
 
     private static void AssertDelivers(SrtpContext sender, SrtpContext receiver) => Assert.True(Delivers(sender, receiver));
 

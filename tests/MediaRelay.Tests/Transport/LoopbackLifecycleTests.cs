@@ -101,6 +101,7 @@ public sealed class LoopbackLifecycleTests
             Assert.True(session.Sockets.Directory.TryGet(RemoteKey.FromEndPoint(session.Client.LocalEndPoint!), out _));
         }
 
+        IPEndPoint? clientAddress = transport == "udp" ? session.Client.LocalEndPoint : null;
         Assert.True(session.Server.CloseIfConsentExpired(TimeSpan.Zero));
 
         Assert.Equal(WebRtcTransportState.Closed, session.Server.State);
@@ -109,13 +110,18 @@ public sealed class LoopbackLifecycleTests
         Assert.False(session.Server.SendRtp(new byte[64], 12));
         if (transport == "udp")
         {
-            Assert.False(session.Sockets.Directory.TryGet(RemoteKey.FromEndPoint(session.Client.LocalEndPoint!), out _));
+            Assert.False(session.Sockets.Directory.TryGet(RemoteKey.FromEndPoint(clientAddress!), out _));
 
-            // Media the client still sends is now from an unknown remote: dropped before any transport sees it.
+            // The server's close_notify ends the client's session too (RFC 5246 §7.2.1).
+            await LoopbackSession.WaitUntilAsync(() => session.Client.State == WebRtcTransportState.Closed, LoopbackSession.StepTimeout, "the client to see close_notify");
+
+            // Media still sent from the client's address is now from an unknown remote: dropped before any transport sees it.
             double droppedBefore = RelayMetrics.DroppedUnknownRemote.Value;
             byte[] buffer = new byte[256];
             int length = new RtpHeaderWriter(buffer, 96, 1, 1, 0xABCD, marker: false).Complete() + 100;
-            Assert.True(session.Client.SendRtp(buffer, length));
+            using var stale = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            stale.Bind(clientAddress!);
+            stale.SendTo(buffer.AsSpan(0, length), new IPEndPoint(IPAddress.Loopback, session.Sockets.UdpPort));
             await LoopbackSession.WaitUntilAsync(() => RelayMetrics.DroppedUnknownRemote.Value > droppedBefore, LoopbackSession.StepTimeout, "the drop");
             Assert.Empty(session.ServerListener.Rtp);
         }
