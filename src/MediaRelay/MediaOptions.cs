@@ -21,6 +21,14 @@ public sealed class MediaOptions
     [Range(0, 5000)]
     public int UdpCoalesceMicroseconds { get; set; } = 500;
 
+    /// <summary>
+    /// Threads that receive (and forward) UDP media, each on a socket of its own bound to the same port with
+    /// <c>SO_REUSEPORT</c>: Linux spreads remotes over them by address and port, so one peer's packets always reach
+    /// the same thread, in order. Default 1; up to the cores the relay may use. Linux only (elsewhere always 1).
+    /// </summary>
+    [Range(1, 64)]
+    public int UdpReceiveThreads { get; set; } = 1;
+
     /// <summary>UDP port shared by every peer. Default 40000; 0 lets the system choose (tests).</summary>
     [Range(0, 65535)]
     public int UdpPort { get; set; } = 40000;

@@ -11,9 +11,10 @@ using Teletherapy.MediaRelay.Stun;
 namespace Teletherapy.MediaRelay.Transport;
 
 /// <summary>
-/// The one UDP socket and the one TCP listener that every peer shares. Bound when the host starts,
-/// released when it stops; <see cref="IsBound"/> feeds the health check. UDP is read by one dedicated
-/// thread with blocking receives into one reused buffer (no allocation per packet); each packet is
+/// The one UDP port and the one TCP listener that every peer shares. Bound when the host starts,
+/// released when it stops; <see cref="IsBound"/> feeds the health check. UDP is read by a dedicated
+/// thread with blocking receives into one reused buffer (no allocation per packet), or by several, each on its own
+/// socket of the same port (<see cref="MediaOptions.UdpReceiveThreads"/>); each packet is
 /// handed synchronously to the endpoint its remote is bound to, or — for a first STUN check — to the
 /// endpoint whose ICE ufrag it names. Anything else is dropped and counted. On Linux the thread reads and sends in
 /// batches (<see cref="LinuxUdpBatch"/>).
@@ -35,8 +36,9 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     private readonly Dictionary<AddressRange, int> _tcpPerAddress = [];
     private readonly ConcurrentDictionary<long, TcpConnection> _tcpConnections = new();
     private Socket? _udp;
+    private Socket[] _udpSockets = [];
+    private long[] _udpDatagrams = [];
     private TcpListener? _tcp;
-    private Thread? _udpThread;
     private long _nextTcpConnectionId;
     private int _tcpOpen;
 
@@ -69,32 +71,74 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var address = IPAddress.Parse(_options.BindAddress);
-        var udp = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        var receivers = OperatingSystem.IsLinux() ? _options.UdpReceiveThreads : 1;
+        var udp = new List<Socket>(receivers);
         TcpListener? tcp = null;
         try
         {
-            udp.ReceiveBufferSize = 4 * 1024 * 1024;
-            udp.SendBufferSize = 4 * 1024 * 1024;
-            udp.Bind(new IPEndPoint(address, _options.UdpPort));
+            // The first socket takes the port (the system's choice when it is 0); the others join it.
+            udp.Add(BindUdp(address, _options.UdpPort, reusePort: receivers > 1));
+            var port = ((IPEndPoint)udp[0].LocalEndPoint!).Port;
+            while (udp.Count < receivers)
+            {
+                udp.Add(BindUdp(address, port, reusePort: true));
+            }
+
             tcp = new TcpListener(address, _options.TcpPort);
             tcp.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             tcp.Start(512);
         }
         catch (SocketException ex)
         {
-            udp.Dispose();
+            udp.ForEach(socket => socket.Dispose());
             tcp?.Stop();
             LogBindFailed(_options.UdpPort, _options.TcpPort, ex.SocketErrorCode);
             throw;
         }
 
-        _udp = udp;
+        _udp = udp[0];
+        _udpSockets = [.. udp];
+        _udpDatagrams = new long[udp.Count];
         _tcp = tcp;
-        _udpThread = new Thread(ReceiveUdp) { IsBackground = true, Name = "media-udp-receive" };
-        _udpThread.Start();
+        for (var i = 0; i < _udpSockets.Length; i++)
+        {
+            var name = _udpSockets.Length == 1 ? "media-udp-receive" : $"media-udp-receive-{i}";
+            new Thread(ReceiveUdp) { IsBackground = true, Name = name }.Start(i);
+        }
+
         _ = AcceptTcpAsync(tcp, _stopping.Token);
         LogBound(UdpPort, TcpPort);
         return Task.CompletedTask;
+    }
+
+    /// <summary>How many UDP sockets (and receive threads) share the port.</summary>
+    internal int UdpReceiveThreads => _udpSockets.Length;
+
+    /// <summary>Datagrams the receive thread <paramref name="index"/> has read.</summary>
+    internal long UdpDatagramsReceived(int index) => Volatile.Read(ref _udpDatagrams[index]);
+
+    private static Socket BindUdp(IPAddress address, int port, bool reusePort)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.ReceiveBufferSize = 4 * 1024 * 1024;
+            socket.SendBufferSize = 4 * 1024 * 1024;
+            if (reusePort)
+            {
+                // socket(7): SO_REUSEPORT (15 at SOL_SOCKET, 1) lets sockets of one user share a port; the kernel
+                // hashes each remote's address and port to one of them.
+                socket.SetRawSocketOption(1, 15, BitConverter.GetBytes(1));
+            }
+
+            socket.Bind(new IPEndPoint(address, port));
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -112,7 +156,11 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
         _tcp?.Stop();
         _tcp = null;
-        _udp?.Dispose();
+        foreach (var socket in _udpSockets)
+        {
+            socket.Dispose();
+        }
+
         _udp = null;
     }
 
@@ -144,15 +192,16 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
         RelayMetrics.DroppedUnknownRemote.Inc();
     }
 
-    private void ReceiveUdp()
+    private void ReceiveUdp(object? state)
     {
+        var index = (int)state!;
+        var socket = _udpSockets[index];
         if (_options.BatchedUdp && LinuxUdpBatch.IsSupported)
         {
-            ReceiveUdpBatched();
+            ReceiveUdpBatched(socket, ref _udpDatagrams[index]);
             return;
         }
 
-        var socket = _udp!;
         var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
         var from = new SocketAddress(socket.AddressFamily);
         while (!_stopping.IsCancellationRequested)
@@ -177,6 +226,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                 return;
             }
 
+            Volatile.Write(ref _udpDatagrams[index], _udpDatagrams[index] + 1);
             DispatchUdp(socket, from, buffer.AsSpan(0, received));
         }
     }
@@ -203,9 +253,8 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     /// leaves with one call at the end (<see cref="LinuxUdpBatch"/>). The wait is bounded so the loop sees the stop
     /// flag while nothing arrives.
     /// </summary>
-    private void ReceiveUdpBatched()
+    private void ReceiveUdpBatched(Socket socket, ref long datagrams)
     {
-        var socket = _udp!;
         using var batch = new LinuxUdpBatch(socket);
         while (!_stopping.IsCancellationRequested)
         {
@@ -215,6 +264,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                 return;
             }
 
+            Volatile.Write(ref datagrams, datagrams + received);
             batch.BeginSends();
             try
             {

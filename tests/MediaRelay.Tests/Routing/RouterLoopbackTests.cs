@@ -14,15 +14,23 @@ public sealed class RouterLoopbackTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StepTimeout = SyntheticPeer.StepTimeout;
 
-    /// <summary>UDP both ways the relay reads and writes it: batched (recvmmsg/sendmmsg, Linux) and one packet per call.</summary>
+    /// <summary>
+    /// UDP both ways the relay reads and writes it: batched (recvmmsg/sendmmsg, Linux) and one packet per call, on one
+    /// receive thread or two sharing the port.
+    /// </summary>
     [Theory(Timeout = 30000)]
-    [InlineData("udp", true)]
-    [InlineData("udp", false)]
-    [InlineData("tcp", true)]
-    public async Task TwoAdmittedPeersReceiveEachOthersMediaInTheirOwnNumbering(string transport, bool batchedUdp)
+    [InlineData("udp", true, 1)]
+    [InlineData("udp", false, 1)]
+    [InlineData("udp", true, 2)]
+    [InlineData("tcp", true, 1)]
+    public async Task TwoAdmittedPeersReceiveEachOthersMediaInTheirOwnNumbering(string transport, bool batchedUdp, int receiveThreads)
     {
         var protocol = Enum.Parse<IceTransportProtocol>(transport, ignoreCase: true);
-        using var relay = await RelayHarness.StartAsync(o => o.BatchedUdp = batchedUdp);
+        using var relay = await RelayHarness.StartAsync(o =>
+        {
+            o.BatchedUdp = batchedUdp;
+            o.UdpReceiveThreads = receiveThreads;
+        });
         var alice = await relay.JoinAndPublishAsync("alice", protocol);
         var bob = await relay.JoinAndPublishAsync("bob", protocol);
         await alice.SubscribeAsync();

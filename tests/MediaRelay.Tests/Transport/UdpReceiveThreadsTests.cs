@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Sockets;
+using Teletherapy.MediaRelay.Transport;
+
+namespace Teletherapy.MediaRelay.Tests.Transport;
+
+/// <summary>Several receive threads on one media port (<see cref="MediaOptions.UdpReceiveThreads"/>).</summary>
+public sealed class UdpReceiveThreadsTests
+{
+    [Theory(Timeout = 30000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Two_threads_share_the_port_and_the_kernel_spreads_remotes_over_both(bool batchedUdp)
+    {
+        using var sockets = await LoopbackSession.StartSocketsAsync(o =>
+        {
+            o.UdpReceiveThreads = 2;
+            o.BatchedUdp = batchedUdp;
+        });
+        Assert.Equal(2, sockets.UdpReceiveThreads);
+        var port = new IPEndPoint(IPAddress.Loopback, sockets.UdpPort);
+
+        // 64 remotes: the kernel hashes each one's address and port to one socket; all on one would be a 2^-63 chance.
+        var remotes = Enumerable.Range(0, 64).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)).ToList();
+        try
+        {
+            foreach (var remote in remotes)
+            {
+                remote.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                for (var i = 0; i < 3; i++)
+                {
+                    remote.SendTo(new byte[] { 0x80, 0x60, 0, (byte)i, 0, 0, 0, 0, 0, 0, 0, 1 }, port);
+                }
+            }
+
+            await LoopbackSession.WaitUntilAsync(
+                () => sockets.UdpDatagramsReceived(0) + sockets.UdpDatagramsReceived(1) == 64 * 3, TimeSpan.FromSeconds(10), "every datagram read");
+            Assert.True(sockets.UdpDatagramsReceived(0) > 0, "the first thread read nothing");
+            Assert.True(sockets.UdpDatagramsReceived(1) > 0, "the second thread read nothing");
+        }
+        finally
+        {
+            remotes.ForEach(remote => remote.Dispose());
+        }
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task One_thread_is_the_default_and_a_second_relay_cannot_take_a_port_in_use()
+    {
+        using var first = await LoopbackSession.StartSocketsAsync(o => o.UdpReceiveThreads = 2);
+        using (var other = await LoopbackSession.StartSocketsAsync())
+        {
+            Assert.Equal(1, other.UdpReceiveThreads);
+        }
+
+        // SO_REUSEPORT joins sockets that all asked for it: a relay without it is refused the port as before.
+        var port = first.UdpPort;
+        await Assert.ThrowsAsync<SocketException>(() => LoopbackSession.StartSocketsAsync(o => o.UdpPort = port));
+    }
+}
