@@ -38,6 +38,7 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     private static LinuxUdpBatch? t_sending;
 
     private readonly Socket _socket;
+    private readonly Socket[] _portSockets;
     private readonly SafeHandle _handle;
     private readonly byte* _memory;
     private readonly MMsgHdr* _receive;
@@ -50,9 +51,16 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     private int _queued;
     private bool _disposed;
 
-    public LinuxUdpBatch(Socket socket)
+    /// <param name="socket">The socket this batch reads and sends on.</param>
+    /// <param name="portSockets">
+    /// Every socket bound to the same port (<see cref="MediaOptions.UdpReceiveThreads"/>), <paramref name="socket"/>
+    /// among them: a datagram for a path that came in on another of them leaves the same port from this one, so it can
+    /// join this batch. Just <paramref name="socket"/> when null.
+    /// </param>
+    public LinuxUdpBatch(Socket socket, Socket[]? portSockets = null)
     {
         _socket = socket;
+        _portSockets = portSockets ?? [socket];
         _handle = socket.SafeHandle;
         var headers = 2 * Capacity * sizeof(MMsgHdr);
         var vectors = 2 * Capacity * sizeof(IoVec);
@@ -154,13 +162,14 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     public void BeginSends() => t_sending = this;
 
     /// <summary>
-    /// Queues one datagram when the calling thread is handling a received batch of <paramref name="socket"/> (sending
-    /// the queue first when it is full); false when it is not, or the packet does not fit a slot: then send it now.
+    /// Queues one datagram when the calling thread is handling a received batch of <paramref name="socket"/> or of a
+    /// socket sharing its port (sending the queue first when it is full); false when it is not, or the packet does not
+    /// fit a slot: then send it now.
     /// </summary>
     public static bool TryQueue(Socket socket, SocketAddress destination, ReadOnlySpan<byte> packet)
     {
         var batch = t_sending;
-        if (batch is null || !ReferenceEquals(batch._socket, socket) || packet.Length > SlotBytes || destination.Size > NameBytes)
+        if (batch is null || !batch.SharesPort(socket) || packet.Length > SlotBytes || destination.Size > NameBytes)
         {
             return false;
         }
@@ -177,6 +186,19 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
         header.NameLength = (uint)destination.Size;
         ((IoVec*)header.Iov)->Length = (nuint)packet.Length;
         return true;
+    }
+
+    private bool SharesPort(Socket socket)
+    {
+        foreach (var portSocket in _portSockets)
+        {
+            if (ReferenceEquals(portSocket, socket))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Sends what was queued since <see cref="BeginSends"/> and stops queueing.</summary>

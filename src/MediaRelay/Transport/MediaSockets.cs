@@ -255,7 +255,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     /// </summary>
     private void ReceiveUdpBatched(Socket socket, ref long datagrams)
     {
-        using var batch = new LinuxUdpBatch(socket);
+        using var batch = new LinuxUdpBatch(socket, _udpSockets);
         while (!_stopping.IsCancellationRequested)
         {
             var received = batch.Receive(waitMilliseconds: 250);

@@ -93,6 +93,30 @@ public sealed class LinuxUdpBatchTests
         Assert.All(atSecond, p => Assert.Equal(100 + p[0], p.Length));
     }
 
+    [Fact]
+    public void A_send_for_a_socket_sharing_the_port_joins_the_batch_and_leaves_from_that_port()
+    {
+        Assert.True(LinuxUdpBatch.IsSupported, "the relay runs on 64-bit Linux, where it sends in batches");
+        using var server = ReusePort(0);
+        var port = ((IPEndPoint)server.LocalEndPoint!).Port;
+        using var sibling = ReusePort(port);
+        using var stranger = Bound();
+        using var peer = Bound();
+        using var batch = new LinuxUdpBatch(server, [server, sibling]);
+        var peerAddress = peer.LocalEndPoint!.Serialize();
+
+        batch.BeginSends();
+        Assert.True(LinuxUdpBatch.TryQueue(sibling, peerAddress, [7, 7, 7]));
+        Assert.False(LinuxUdpBatch.TryQueue(stranger, peerAddress, [8])); // not of this port
+        batch.FlushSends();
+
+        var buffer = new byte[16];
+        EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+        peer.ReceiveTimeout = 2000;
+        Assert.Equal(3, peer.ReceiveFrom(buffer, ref from));
+        Assert.Equal(port, ((IPEndPoint)from).Port);
+    }
+
     /// <summary>
     /// The receive thread stops only when the socket is closed: an empty wait is 0, whatever the runtime did to the
     /// socket's blocking mode (a receive thread that took an odd error for "closed" once left the relay deaf).
@@ -116,6 +140,14 @@ public sealed class LinuxUdpBatchTests
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+
+    private static Socket ReusePort(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.SetRawSocketOption(1, 15, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEPORT
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
         return socket;
     }
 
