@@ -27,6 +27,12 @@ internal sealed class IceLiteAgent
     public long LastValidCheckTimestamp { get; private set; }
 
     /// <summary>
+    /// How many times a check first authenticated with the credentials of a <see cref="Restart"/>: from then on the
+    /// old credentials are refused and ICE starts over on the new ones (RFC 8445 §9).
+    /// </summary>
+    public int RestartsTakenUp { get; private set; }
+
+    /// <summary>
     /// ICE restart (RFC 8445 §9): new local credentials; the old ones keep working until a check
     /// authenticates with the new ones, so media does not stop while the browser switches.
     /// </summary>
@@ -49,9 +55,19 @@ internal sealed class IceLiteAgent
     /// Rejected, <paramref name="response"/>[..<paramref name="responseLength"/>] must be sent back on the
     /// same path (RFC 8489 §6.3: from the address the request was sent to).
     /// </summary>
-    public IceCheckOutcome HandleStun(ReadOnlySpan<byte> packet, RemoteKey from, long now, Span<byte> response, out int responseLength)
+    public IceCheckOutcome HandleStun(ReadOnlySpan<byte> packet, RemoteKey from, long now, Span<byte> response, out int responseLength) =>
+        HandleStun(packet, from, now, response, out responseLength, out _);
+
+    /// <inheritdoc cref="HandleStun(ReadOnlySpan{byte}, RemoteKey, long, Span{byte}, out int)"/>
+    /// <param name="priority">
+    /// For Accepted and Nominated: the check's PRIORITY, the priority the browser's candidate of this pair would have
+    /// as peer-reflexive (RFC 8445 §7.1.1).
+    /// </param>
+    public IceCheckOutcome HandleStun(
+        ReadOnlySpan<byte> packet, RemoteKey from, long now, Span<byte> response, out int responseLength, out uint priority)
     {
         responseLength = 0;
+        priority = 0;
         if (!StunMessage.TryRead(packet, out var message)
             || message.Class != StunClass.Request
             || message.Method != StunMethod.Binding)
@@ -68,7 +84,7 @@ internal sealed class IceLiteAgent
         // RFC 8445 §7.3 with RFC 8489 §9.1.3: a check must carry USERNAME, MESSAGE-INTEGRITY and PRIORITY.
         if (!message.TryGetUsername(out var username)
             || !message.HasAttribute(StunAttributeType.MessageIntegrity)
-            || !message.TryGetPriority(out _)
+            || !message.TryGetPriority(out var checkPriority)
             || !message.HasAttribute(StunAttributeType.Fingerprint))
         {
             responseLength = StunMessages.WriteBindingError(response, message.TransactionId, StunMessages.BadRequest, "Bad Request", default);
@@ -90,9 +106,10 @@ internal sealed class IceLiteAgent
             return IceCheckOutcome.Rejected;
         }
 
-        if (ReferenceEquals(credentials, _local))
+        if (ReferenceEquals(credentials, _local) && _previous is not null)
         {
             _previous = null;
+            RestartsTakenUp++;
         }
 
         Span<byte> address = stackalloc byte[16];
@@ -100,6 +117,7 @@ internal sealed class IceLiteAgent
         responseLength = StunMessages.WriteBindingSuccess(
             response, message.TransactionId, address[..addressLength], (ushort)from.Port, credentials.PasswordBytes);
         LastValidCheckTimestamp = now;
+        priority = checkPriority;
         return message.HasUseCandidate ? IceCheckOutcome.Nominated : IceCheckOutcome.Accepted;
     }
 

@@ -12,19 +12,18 @@ internal sealed record LocalTransportParameters(
 {
     /// <summary>
     /// Host candidates for every announced address: UDP first, then passive ICE-TCP with a lower local
-    /// preference so browsers use TCP only when UDP fails (RFC 8445 §5.1.2, RFC 6544 §4.2).
+    /// preference so browsers use TCP only when UDP fails (<see cref="IceCandidatePriority.Host"/>).
     /// </summary>
     public static IReadOnlyList<SdpCandidate> HostCandidates(IReadOnlyList<string> addresses, int udpPort, int tcpPort)
     {
         var list = new List<SdpCandidate>();
         for (var i = 0; i < addresses.Count; i++)
         {
-            var localPreference = 65535 - i;
             list.Add(new SdpCandidate(
                 Foundation: (1 + (2 * i)).ToString(CultureInfo.InvariantCulture),
                 Component: 1,
                 Transport: "udp",
-                Priority: IceCandidatePriority.Compute(IceCandidatePriority.HostTypePreference, localPreference),
+                Priority: IceCandidatePriority.Host(tcp: false, i),
                 Address: addresses[i],
                 Port: udpPort,
                 Type: "host"));
@@ -34,7 +33,7 @@ internal sealed record LocalTransportParameters(
                     Foundation: (2 + (2 * i)).ToString(CultureInfo.InvariantCulture),
                     Component: 1,
                     Transport: "tcp",
-                    Priority: IceCandidatePriority.Compute(IceCandidatePriority.HostTypePreference, localPreference - 4096),
+                    Priority: IceCandidatePriority.Host(tcp: true, i),
                     Address: addresses[i],
                     Port: tcpPort,
                     Type: "host",

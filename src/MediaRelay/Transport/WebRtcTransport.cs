@@ -27,7 +27,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private readonly Lock _outboundLock = new();
     private readonly Queue<byte[]> _early = new();
     private readonly List<byte[]> _earlyDtls = [];
-    private readonly List<PacketPath> _paths = [];
+    private readonly IceCandidatePairs _paths;
     private readonly byte[] _stunResponse = new byte[512];
     private IWebRtcTransportListener? _listener;
     private DtlsSession? _dtls;
@@ -35,6 +35,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private SrtpContext? _inbound;
     private SrtpContext? _outbound;
     private volatile PacketPath? _selected;
+    private byte[]? _retiredUfrag;
     private long _dtlsStarted;
     private int _holdsHandshakeSlot;
     private int _state;
@@ -54,6 +55,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         _time = time;
         _dtlsOptions = dtlsOptions ?? new DtlsOptions();
         _handshakeSlots = handshakeSlots;
+        _paths = new IceCandidatePairs(time);
         _ice = new IceLiteAgent(IceCredentials.Create());
         while (!_directory.RegisterUfrag(_ice.Local.UfragBytes, this))
         {
@@ -81,7 +83,10 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     /// <summary>The SRTP profile DTLS chose, once connected.</summary>
     public SrtpProfile? Profile { get; private set; }
 
-    /// <summary>The path media is sent on (nominated by the browser), or null before the first valid check.</summary>
+    /// <summary>
+    /// The path media is sent on: the highest-priority one the browser nominated (see <see cref="IceCandidatePairs"/>),
+    /// or null before the first valid check.
+    /// </summary>
     public PacketPath? SelectedPath => _selected;
 
     public void SetListener(IWebRtcTransportListener listener) => _listener = listener;
@@ -142,9 +147,44 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
             _paths.Remove(path);
             if (ReferenceEquals(_selected, path))
             {
-                _selected = _paths.Count > 0 ? _paths[^1] : null;
+                _selected = _paths.Selected;
             }
         }
+    }
+
+    /// <summary>
+    /// ICE restart (RFC 8445 §9) from a new offer and answer: returns our new credentials for the SDP. Checks with the
+    /// old ones keep working, and media stays on the selected path, until the browser's first check with the new ones;
+    /// from then on paths are nominated and chosen afresh.
+    /// </summary>
+    public IceCredentials RestartIce(string remoteUfrag)
+    {
+        var next = IceCredentials.Create();
+        while (!_directory.RegisterUfrag(next.UfragBytes, this))
+        {
+            next = IceCredentials.Create();
+        }
+
+        lock (_stunResponse)
+        {
+            // Dispose sets the state before it takes this lock to unregister our ufrags: one of us unregisters these.
+            if (State == WebRtcTransportState.Closed)
+            {
+                _directory.UnregisterUfrag(next.UfragBytes, this);
+                throw new ObjectDisposedException(nameof(WebRtcTransport));
+            }
+
+            // The agent keeps one set of old credentials: the ones before them can no longer authenticate.
+            if (_retiredUfrag is not null)
+            {
+                _directory.UnregisterUfrag(_retiredUfrag, this);
+            }
+
+            _retiredUfrag = _ice.Local.UfragBytes;
+            _ice.Restart(next, remoteUfrag);
+        }
+
+        return next;
     }
 
     /// <summary>
@@ -156,12 +196,23 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     /// <summary>Encrypts an RTCP datagram in place (room for tag and index needed) and sends it.</summary>
     public bool SendRtcp(Span<byte> buffer, int length) => Send(buffer, length, rtcp: true);
 
-    /// <summary>Closes the transport if no valid STUN check came for <paramref name="timeout"/> (RFC 7675 consent).</summary>
+    /// <summary>
+    /// Closes the transport if no valid STUN check came for <paramref name="timeout"/> (RFC 7675 consent). While it
+    /// stays open, media leaves a selected path that lost consent for another nominated path that kept it.
+    /// </summary>
     public bool CloseIfConsentExpired(TimeSpan timeout)
     {
         var last = LastConsentTimestamp == 0 ? CreatedTimestamp : LastConsentTimestamp;
         if (_time.GetElapsedTime(last) < timeout)
         {
+            lock (_paths)
+            {
+                if (State != WebRtcTransportState.Closed && _paths.ReselectIfConsentLapsed(_time.GetTimestamp()))
+                {
+                    _selected = _paths.Selected;
+                }
+            }
+
             return false;
         }
 
@@ -177,11 +228,20 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
 
         RelayMetrics.Peers.Dec();
-        _directory.UnregisterUfrag(_ice.Local.UfragBytes, this);
+        lock (_stunResponse)
+        {
+            _directory.UnregisterUfrag(_ice.Local.UfragBytes, this);
+            if (_retiredUfrag is not null)
+            {
+                _directory.UnregisterUfrag(_retiredUfrag, this);
+            }
+        }
+
         lock (_paths)
         {
-            foreach (var path in _paths)
+            for (var i = 0; i < _paths.Count; i++)
             {
+                var path = _paths[i];
                 _directory.Unbind(path.Key, this);
 
                 // An ICE-TCP connection serves this transport's candidate pair only (RFC 6544 §5): close it, or
@@ -214,9 +274,14 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     {
         int length;
         IceCheckOutcome outcome;
+        uint priority;
+        int restarts;
+        long now;
         lock (_stunResponse)
         {
-            outcome = _ice.HandleStun(packet, path.Key, _time.GetTimestamp(), _stunResponse, out length);
+            now = _time.GetTimestamp();
+            outcome = _ice.HandleStun(packet, path.Key, now, _stunResponse, out length, out priority);
+            restarts = _ice.RestartsTakenUp;
             if (length > 0)
             {
                 Count(path.Send(_stunResponse.AsSpan(0, length)), length);
@@ -243,17 +308,13 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
                 return;
             }
 
-            if (!_paths.Contains(path))
+            if (_paths.OnValidCheck(path, priority, outcome == IceCheckOutcome.Nominated, restarts, now))
             {
-                _paths.Add(path);
                 _directory.Bind(path, this);
             }
 
-            // RFC 8445 §7.3.1.5: follow the controlling agent's nomination; before any, answer on the first valid path.
-            if (outcome == IceCheckOutcome.Nominated || _selected is null)
-            {
-                _selected = path;
-            }
+            // RFC 8445 §8.1.1: of the pairs the browser nominated, the highest-priority one (IceCandidatePairs).
+            _selected = _paths.Selected;
         }
 
         Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connecting, (int)WebRtcTransportState.New);

@@ -140,6 +140,23 @@ public sealed class IceLiteAgentTests
     }
 
     [Fact]
+    public void AValidCheckReportsItsPriorityAndTheFirstCheckWithRestartedCredentialsIsCountedOnce()
+    {
+        Assert.Equal(IceCheckOutcome.Accepted, _agent.HandleStun(
+            Check(Username, _server.Password, priorityValue: 12345), RemoteKey.FromEndPoint(Browser), 1, _response, out _, out uint priority));
+        Assert.Equal(12345u, priority);
+        Assert.Equal(0, _agent.RestartsTakenUp);
+
+        IceCredentials next = IceCredentials.Create();
+        _agent.Restart(next, "clnt2");
+        Assert.Equal(IceCheckOutcome.Accepted, Handle(Check(Username, _server.Password), Browser, 2, out _));
+        Assert.Equal(0, _agent.RestartsTakenUp);
+        Assert.Equal(IceCheckOutcome.Nominated, Handle(Check($"{next.Ufrag}:clnt2", next.Password, useCandidate: true), Browser, 3, out _));
+        Assert.Equal(IceCheckOutcome.Accepted, Handle(Check($"{next.Ufrag}:clnt2", next.Password), Browser, 4, out _));
+        Assert.Equal(1, _agent.RestartsTakenUp);
+    }
+
+    [Fact]
     public void LocalUfragIsThePartBeforeTheColon()
     {
         Assert.True(IceLiteAgent.LocalUfragOf("abcdefgh:xyz"u8).SequenceEqual("abcdefgh"u8));

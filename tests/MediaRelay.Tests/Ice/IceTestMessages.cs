@@ -18,7 +18,8 @@ internal static class IceTestMessages
         bool fingerprint = true,
         bool controlled = false,
         bool useCandidate = false,
-        byte[]? transactionId = null)
+        byte[]? transactionId = null,
+        uint? priorityValue = null)
     {
         byte[] buffer = new byte[512];
         var writer = new StunWriter(buffer, StunClass.Request, StunMethod.Binding, transactionId ?? RandomNumberGenerator.GetBytes(12));
@@ -29,7 +30,7 @@ internal static class IceTestMessages
 
         if (priority)
         {
-            writer.AddPriority(Priority);
+            writer.AddPriority(priorityValue ?? Priority);
         }
 
         if (controlled)
