@@ -5,8 +5,8 @@ namespace Teletherapy.MediaRelay.Routing;
 /// <summary>
 /// Which of a producer's simulcast encodings a consumer forwards: the target its subscriber's allocator chose and the one
 /// flowing now. A switch completes on the first keyframe of the target; until then the current encoding goes on, so the
-/// picture never stops while the keyframe is on its way. Not thread-safe: changed under the consumer's lock; the
-/// properties may be read without it.
+/// picture never stops while the keyframe is on its way. Not thread-safe: used under the consumer's lock, but for
+/// <see cref="Target"/>, <see cref="Current"/> and <see cref="CurrentSince"/>, which may be read without it.
 /// </summary>
 internal sealed class LayerSelection
 {
