@@ -1,0 +1,33 @@
+namespace Teletherapy.MediaRelay.Routing;
+
+/// <summary>
+/// How much of a subscriber's link a consumer's repairs (retransmissions answering its NACKs, RFC 4585 §6.2.1) may take,
+/// and when a repair goes out twice.
+/// </summary>
+internal static class RepairPolicy
+{
+    /// <summary>
+    /// Loss fraction (in 1/256, RFC 3550 §6.4.1) from which repairs are sent twice: 1 %. Only up to the loss that means
+    /// congestion (<see cref="BandwidthAllocator.CongestionLoss"/>): on a full link a second copy only adds to the queue.
+    /// </summary>
+    public const int LossForDoubleRepair = 3;
+
+    /// <summary>
+    /// Repairs may add at most this share of the current layer's rate (<see cref="RepairBudget"/>): at 5 % random loss,
+    /// repairs sent twice use a fifth of it; on a congested link, where the subscriber NACKs most of what we send and
+    /// each repair is as likely to be dropped, answering every NACK would double the load on the link that is full.
+    /// </summary>
+    public const double RepairShare = 0.5;
+
+    /// <summary>The repair budget never falls below this (bit/s): a low layer's keyframe must still be repairable.</summary>
+    public const long MinRepairRate = 96_000;
+
+    /// <summary>The rate (bit/s) a consumer's <see cref="RepairBudget"/> fills at while it forwards a layer of <paramref name="layerBitrate"/>.</summary>
+    public static long BudgetRate(long layerBitrate) => Math.Max(MinRepairRate, (long)(layerBitrate * RepairShare));
+
+    /// <summary>
+    /// Whether a repair goes out twice, by the loss the subscriber reported last: on a link that loses packets, losing the
+    /// repair too would cost another NACK round trip, and with it a frozen frame. At 5 % loss that is 5 % more repair traffic.
+    /// </summary>
+    public static bool SendTwice(int fractionLost) => fractionLost >= LossForDoubleRepair && fractionLost < BandwidthAllocator.CongestionLoss;
+}
