@@ -78,7 +78,18 @@ internal sealed record LoadReport
 
     public double? RelayCpuPercent { get; init; }
 
+    /// <summary>The relay's threads at the end of the measured window (null for a relay the tool did not start).</summary>
     public int? RelayThreads { get; init; }
+
+    /// <summary>The relay's threads once started, before any session.</summary>
+    public int? RelayIdleThreads { get; init; }
+
+    /// <summary>The relay's resident memory once started, before any session (VmRSS).</summary>
+    public long? RelayIdleRssBytes { get; init; }
+
+    /// <summary>What each session up added to the relay's memory at its peak: (peak RSS − idle RSS) / sessions up.</summary>
+    public long? RelayBytesPerSession =>
+        RelayPeakRssBytes is { } peak && RelayIdleRssBytes is { } idle && SessionsUp > 0 ? (peak - idle) / SessionsUp : null;
 
     public double GeneratorCpuSeconds { get; init; }
 

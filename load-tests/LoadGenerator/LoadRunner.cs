@@ -26,6 +26,8 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         var cache = options.MediaCache ?? Path.Combine(AppContext.BaseDirectory, "media-cache");
         var media = await MediaSet.LoadAsync(cache, options.Simulcast, cancellationToken).ConfigureAwait(false);
         await target.StartAsync(cancellationToken).ConfigureAwait(false);
+        var idleRss = target.Relay?.RssBytes();
+        var idleThreads = target.Relay?.Threads();
         using var pacer = new Pacer(Math.Min(4, Environment.ProcessorCount));
         _clock.Start();
         using var samplerStop = new CancellationTokenSource();
@@ -70,6 +72,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             _stats.Measuring = false;
             var after = Snapshot();
+            var threadsInWindow = target.Relay?.Threads();
             var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var latencies = _stats.Window.Snapshot(reset: false);
             var (tracksExpected, tracksReceived) = TracksInWindow(tracksBefore);
@@ -111,7 +114,9 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 ForwardedPacketsPerCpuSecond = relayCpu is { } c && c > 0 ? Math.Round(received / c) : null,
                 RelayCpuPercent = relayCpu is { } p && window > 0 ? Math.Round(100 * p / window, 1) : null,
                 RelayPeakRssBytes = target.Relay?.PeakRssBytes(),
-                RelayThreads = target.Relay?.Threads(),
+                RelayIdleRssBytes = idleRss,
+                RelayThreads = threadsInWindow,
+                RelayIdleThreads = idleThreads,
                 JoinP50Ms = Round(Percentile(joins, 0.50)),
                 JoinP99Ms = Round(Percentile(joins, 0.99)),
                 AdmitToFirstPacketP50Ms = Round(Percentile(admits, 0.50)),

@@ -46,6 +46,13 @@ public sealed class RunAgainstOurServerTests
             Assert.True(root.GetProperty("relayCpuSeconds").GetDouble() > 0);
             Assert.True(root.GetProperty("cpuMicrosPerForwardedPacket").GetDouble() > 0);
             Assert.InRange(root.GetProperty("relayPeakRssBytes").GetInt64(), 10L << 20, 8L << 30);
+
+            // Memory and threads: idle before the first session, in the window after; a peak at least the idle size.
+            var idleRss = root.GetProperty("relayIdleRssBytes").GetInt64();
+            Assert.InRange(idleRss, 10L << 20, root.GetProperty("relayPeakRssBytes").GetInt64());
+            Assert.Equal((report.RelayPeakRssBytes - idleRss) / 2, root.GetProperty("relayBytesPerSession").GetInt64());
+            Assert.InRange(root.GetProperty("relayIdleThreads").GetInt32(), 2, 500);
+            Assert.InRange(root.GetProperty("relayThreads").GetInt32(), 2, 500);
             Assert.InRange(root.GetProperty("joinP50Ms").GetDouble(), 0.01, 20_000);
             Assert.InRange(root.GetProperty("admitToFirstPacketP50Ms").GetDouble(), 0.01, 20_000);
             Assert.True(report.RelayForwardedCounter > 0, "the relay's own counter saw the forwarded packets");

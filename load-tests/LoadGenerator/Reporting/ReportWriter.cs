@@ -57,6 +57,8 @@ internal static class ReportWriter
             ("relay CPU per forwarded packet", F(r.CpuMicrosPerForwardedPacket, "0.0") + " µs"),
             ("forwarded packets per CPU-second", F(r.ForwardedPacketsPerCpuSecond, "N0")),
             ("relay peak RSS", r.RelayPeakRssBytes is { } rss ? F(rss / (1024.0 * 1024), "0.0") + " MiB" : "?"),
+            ("relay idle RSS / per session", $"{Mebibytes(r.RelayIdleRssBytes, "0.0")} / {Mebibytes(r.RelayBytesPerSession, "0.00")}"),
+            ("relay threads idle / in window", $"{r.RelayIdleThreads?.ToString(CultureInfo.InvariantCulture) ?? "?"} / {r.RelayThreads?.ToString(CultureInfo.InvariantCulture) ?? "?"}"),
             ("join p50 / p99", $"{F(r.JoinP50Ms, "0.0")} / {F(r.JoinP99Ms, "0.0")} ms"),
             ("admit → first packet p50 / p99", $"{F(r.AdmitToFirstPacketP50Ms, "0.0")} / {F(r.AdmitToFirstPacketP99Ms, "0.0")} ms"),
             ("setup", F(r.SetupSeconds, "0.0") + " s"),
@@ -151,4 +153,7 @@ internal static class ReportWriter
         plot.ShowLegend(Alignment.UpperLeft);
         return plot.GetSvgXml(900, 320);
     }
+
+    private static string Mebibytes(long? bytes, string format) =>
+        bytes is { } b ? (b / (1024.0 * 1024)).ToString(format, CultureInfo.InvariantCulture) + " MiB" : "?";
 }
