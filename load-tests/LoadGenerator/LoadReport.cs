@@ -1,7 +1,7 @@
 namespace Teletherapy.LoadTests;
 
 /// <summary>
-/// report.json (camelCase). The fields named in the contract (api.md) come first; the rest explains them.
+/// report.json (camelCase). The fields named in the contract (README: Endpoints) come first; the rest explains them.
 /// Rates and CPU are over the measured window: from the moment the sessions were up for <see cref="DurationSeconds"/>.
 /// </summary>
 internal sealed record LoadReport

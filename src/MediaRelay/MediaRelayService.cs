@@ -243,7 +243,7 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
         }
     }
 
-    /// <summary>api.md: the first non-loopback IPv4 address of this host, or 127.0.0.1 when there is none.</summary>
+    /// <summary>README: the first non-loopback IPv4 address of this host, or 127.0.0.1 when there is none.</summary>
     private static string DefaultAnnouncedAddress()
     {
         try

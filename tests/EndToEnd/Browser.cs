@@ -4,7 +4,7 @@ namespace Teletherapy.EndToEnd;
 
 /// <summary>
 /// Debian's Chromium driven by Playwright (never a downloaded browser), with fake camera and microphone
-/// and loopback ICE candidates allowed (environment.md: the flags that matter). Each browser gets a fresh profile.
+/// and loopback ICE candidates allowed (the flags that matter are set below). Each browser gets a fresh profile.
 /// </summary>
 public sealed class Browser : IAsyncDisposable
 {

@@ -7,7 +7,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Teletherapy.EndToEnd;
 
 /// <summary>
-/// The therapist's waiting-room controls in the session room, by their contract names (product.md §6): Admit, Send to
+/// The therapist's waiting-room controls in the session room, by their contract names (README: Roles and the practice pages): Admit, Send to
 /// waiting room, Admit all, Deny — each seen by the patient or the caregiver on their join page — and a cancel or a
 /// reschedule through the REST API reaching the open session room and the patient.
 /// </summary>

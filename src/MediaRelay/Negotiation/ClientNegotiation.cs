@@ -11,7 +11,7 @@ namespace Teletherapy.MediaRelay.Negotiation;
 /// The browser's side of negotiation, for synthetic participants (tests and the load generator): a publish offer
 /// shaped like Chrome's (unified plan, RFC 9429), reading the relay's answer, and answering the relay's subscribe
 /// offer. Payload types and extension ids are Chrome's own numbers, which differ from the relay's toward
-/// subscribers, so a relay that forgets to rewrite them is caught (webrtc.md §5.10).
+/// subscribers, so a relay that forgets to rewrite them is caught.
 /// </summary>
 internal static class ClientNegotiation
 {

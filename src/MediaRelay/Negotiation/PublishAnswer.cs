@@ -13,9 +13,9 @@ internal sealed record PublishNegotiation(
     IReadOnlyList<ConsumerParameters> EchoConsumers);
 
 /// <summary>
-/// Answers a browser's offer for its publish connection (architecture.md, Negotiation): unified plan
+/// Answers a browser's offer for its publish connection (README: Architecture; a publish and a subscribe connection per participant): unified plan
 /// (RFC 9429), everything BUNDLEd on our one transport, <c>a=ice-lite</c>, our host candidates and
-/// <c>a=setup:passive</c> so the SFU is the DTLS server (webrtc.md §2). The answer keeps the offer's
+/// <c>a=setup:passive</c> so the SFU is the DTLS server (RFC 8842 §5.3). The answer keeps the offer's
 /// payload types and extension ids (RFC 3264 §6.1), so forwarding rewrites them per subscriber.
 /// In echo mode (the connection test) each sending m-line is answered sendrecv and carries our SSRC,
 /// so the browser plays back what the relay returns.

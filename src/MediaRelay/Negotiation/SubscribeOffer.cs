@@ -8,11 +8,11 @@ namespace Teletherapy.MediaRelay.Negotiation;
 internal sealed record SubscribeSlot(string Mid, MediaKind Kind, ConsumerParameters? Consumer);
 
 /// <summary>
-/// The relay's offer for a subscriber's receive connection (architecture.md, Negotiation): one sendonly m-line
+/// The relay's offer for a subscriber's receive connection (README: Architecture; a publish and a subscribe connection per participant): one sendonly m-line
 /// per consumer, in a stable order (a mid is never reused; a removed track keeps its slot with port 0, RFC 8843 §7.3.3),
 /// our payload types and extension ids, and a=ssrc/msid so the browser can make a track per consumer.
 /// The first offer says a=setup:actpass so the browser answers active and we stay the DTLS server; later
-/// offers keep that role with a=setup:passive (webrtc.md §2: never change role on renegotiation).
+/// offers keep that role with a=setup:passive (RFC 8842 §5.5: the DTLS role does not change on renegotiation).
 /// </summary>
 internal static class SubscribeOffer
 {

@@ -4,7 +4,7 @@ using Teletherapy.MediaRelay.Sdp;
 namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>
-/// The codecs the relay forwards (product.md §3: Opus; VP8 and H.264) and the feedback and header
+/// The codecs the relay forwards (Opus; VP8 and H.264) and the feedback and header
 /// extensions it understands. The relay never transcodes, so a publisher and its subscribers must
 /// share the codec; VP8 is preferred because every browser has it.
 /// </summary>

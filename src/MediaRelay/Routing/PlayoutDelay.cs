@@ -48,7 +48,7 @@ internal sealed class LossTracker
 
 /// <summary>
 /// How long a subscriber's browser should hold video before playing it, so that a packet lost on a lossy hop can be
-/// repaired before its frame is due (webrtc.md §4, Quality). Without it the browser plays frames as soon as they are
+/// repaired before its frame is due (RFC 4585 §3.2 NACK repair within a jitter buffer). Without it the browser plays frames as soon as they are
 /// complete, and every repair — a NACK and a retransmission, one round trip of the lossy hop, two when the first
 /// NACK or repair is lost too — shows as a frozen picture. The delay is sent to the browser in the
 /// <c>playout-delay</c> RTP header extension (10 ms units, a minimum and a maximum of 12 bits each); a clean link gets

@@ -7,11 +7,11 @@ namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
 /// An incoming track of one publisher (one m-line; one stream per simulcast encoding). Fans each packet out
-/// to its consumers and asks the publisher for keyframes on their behalf, coalesced (webrtc.md §4).
+/// to its consumers and asks the publisher for keyframes on their behalf, coalesced (RFC 4585 §6.3.1, RFC 5104 §4.3.1).
 /// </summary>
 internal sealed class Producer
 {
-    /// <summary>Keyframe requests closer together than this are merged into one (webrtc.md §5.9).</summary>
+    /// <summary>Keyframe requests closer together than this are merged into one: a publisher asked for a keyframe per subscriber would send nothing but keyframes.</summary>
     private static readonly long KeyFrameRequestInterval = Stopwatch.Frequency / 4;
 
     /// <summary>How often lost packets are looked at again for a NACK retry when no new gap prompts it.</summary>
@@ -219,7 +219,7 @@ internal sealed class Producer
 
     /// <summary>
     /// Sends a PLI (RFC 4585 §6.3.1) for one encoding, at most once per interval per encoding: a subscriber switching
-    /// simulcast layers needs a keyframe of the layer it switches to, not of all of them (webrtc.md §4).
+    /// simulcast layers needs a keyframe of the layer it switches to, not of all of them.
     /// </summary>
     public void RequestKeyFrame(int encoding)
     {

@@ -6,7 +6,7 @@ using Teletherapy.MediaRelay.Sdp;
 namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
-/// One participant in a router, with its two peer connections (architecture.md, Negotiation): publish
+/// One participant in a router, with its two peer connections (README: Architecture; a publish and a subscribe connection per participant): publish
 /// (the browser offers, we answer) and subscribe (we offer, the browser answers). Its gate decides whether
 /// anything flows to or from it (R3): a waiting participant may be fully connected, yet the relay forwards
 /// nothing either way until <see cref="Admit"/>.

@@ -2,7 +2,7 @@ namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
 /// One negotiated codec on one side of the relay: the payload type is that peer's number for it
-/// (payload types are negotiated per peer and rewritten on forwarding, webrtc.md §4).
+/// (payload types are negotiated per peer, RFC 3264 §6.1, and rewritten on forwarding by <see cref="OutgoingRtpWriter"/>).
 /// </summary>
 public sealed record RtpCodec(
     MediaKind Kind,

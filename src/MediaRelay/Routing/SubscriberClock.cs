@@ -22,7 +22,7 @@ internal interface ISubscriberTransport
 /// <summary>Wall-clock conversions for RTP header extensions and RTCP.</summary>
 internal static class AbsSendTime
 {
-    /// <summary>abs-send-time: 24-bit 6.18 fixed-point seconds (webrtc.md §4).</summary>
+    /// <summary>abs-send-time: 24-bit 6.18 fixed-point seconds (the abs-send-time header extension, http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time).</summary>
     public static uint Now()
     {
         var ticks = Stopwatch.GetTimestamp();

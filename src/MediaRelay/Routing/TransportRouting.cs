@@ -10,7 +10,7 @@ namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
 /// The routing side of one peer transport: binds incoming RTP to its producer (by SSRC, then MID, then
-/// RID — RFC 9143 order, webrtc.md §4), hands RTCP feedback to the consumer it names, and numbers the
+/// RID, the order of RFC 8843 §9.2 and RFC 8852), hands RTCP feedback to the consumer it names, and numbers the
 /// transport-wide sequence of everything this transport sends. As the receiver of a publisher it sends
 /// transport-wide congestion feedback, NACKs (through its producers) and Receiver Reports, and restores RTX
 /// repairs into their original streams; as the sender to a subscriber it answers NACKs, sends Sender Reports

@@ -8,7 +8,7 @@ namespace Teletherapy.MediaRelay.Routing;
 /// (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3): records the arrival time of every packet by the
 /// transport-wide sequence number the browser put in it (§2) and, every <see cref="FeedbackInterval"/>, writes the
 /// feedback (205/15) that lets the browser's send-side estimator see the path's delay and loss and raise its rate.
-/// Without it Chrome's estimate stays near its start value (webrtc.md §5.10).
+/// Without it Chrome's estimate stays near its start value (draft-holmer-rmcat-transport-wide-cc-extensions-01).
 /// One instance per transport; called on its receive thread, no allocation after construction.
 /// </summary>
 internal sealed class TransportWideFeedbackRecorder

@@ -27,7 +27,7 @@ internal sealed class WebRtcClientTransport : IDisposable
     /// <summary>How long a disposed transport keeps its socket open so DTLS can send close_notify.</summary>
     private static readonly TimeSpan CloseNotifyTimeout = TimeSpan.FromSeconds(3);
 
-    /// <summary>SRTP from the server that arrives while our handshake thread is still installing keys (webrtc.md §5.7).</summary>
+    /// <summary>SRTP from the server that arrives while our handshake thread is still installing keys: the server may send media as soon as its own handshake ended (RFC 5764 §4.2).</summary>
     private const int MaxEarlyPackets = 32;
 
     private readonly IceCredentials _localIce;

@@ -14,7 +14,7 @@ namespace Teletherapy.MediaRelay.Transport;
 /// </summary>
 internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 {
-    /// <summary>SRTP packets that arrive while the handshake thread is still installing keys (webrtc.md §5.7).</summary>
+    /// <summary>SRTP packets that arrive while the handshake thread is still installing keys: the peer may send media as soon as its own handshake ended (RFC 5764 §4.2).</summary>
     private const int MaxEarlyPackets = 32;
 
     private readonly TransportDirectory _directory;

@@ -16,7 +16,7 @@ public static class AccessResources
 }
 
 /// <summary>
-/// The append-only log of refused access to patient data (product.md §6: refused, and for patient data audited).
+/// The append-only log of refused access to patient data (README: Roles and the practice pages: refused, and for patient data audited).
 /// Ids only: no names, emails or notes. Each refusal is also appended to the tamper-evident security audit trail
 /// (<see cref="SecurityAudit"/>, kind <c>access-refused</c>) in the same transaction; this table stays as the list
 /// <c>GET /api/v1/access-refusals</c> has always returned (its ids and shape are part of the API).

@@ -54,7 +54,7 @@ public static class AccessReasons
 }
 
 /// <summary>
-/// The rights table of product.md §6 as pure functions: each answers null when allowed, else the refusal's reason.
+/// The rights table of README: Roles and the practice pages as pure functions: each answers null when allowed, else the refusal's reason.
 /// Admins (and integrators) may do everything except join a session they are not listed on; schedulers run patients
 /// and every appointment, see minutes but not audit trails, and never join; therapists act only on appointments they
 /// are listed on, and on those patients, which they may read but not edit.

@@ -5,7 +5,7 @@ namespace Teletherapy.Scheduling.Patients;
 
 /// <summary>
 /// Use cases: find and list patients with their contacts. A therapist's view is limited to the patients of the
-/// appointments they are listed on (product.md §6).
+/// appointments they are listed on (README: Roles and the practice pages).
 /// </summary>
 public sealed class PatientDirectory
 {

@@ -1,6 +1,6 @@
 namespace Teletherapy.Scheduling.Staff;
 
-/// <summary>The roles of staff accounts (product.md §6). Integrators with an API key act as <see cref="Admin"/>.</summary>
+/// <summary>The roles of staff accounts (README: Roles and the practice pages). Integrators with an API key act as <see cref="Admin"/>.</summary>
 public static class StaffRoles
 {
     /// <summary>Everything: clinic settings, staff accounts, all patients and appointments, audit and minutes.</summary>

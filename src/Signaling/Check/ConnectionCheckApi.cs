@@ -24,7 +24,7 @@ internal static class ConnectionCheckApi
 {
     public const string RateLimitPolicy = "connection-check";
 
-    /// <summary>api.md: at most 20 s a test.</summary>
+    /// <summary>README: at most 20 s a test.</summary>
     public static readonly TimeSpan MaxTestDuration = TimeSpan.FromSeconds(20);
 
     public static IServiceCollection AddConnectionCheck(this IServiceCollection services)

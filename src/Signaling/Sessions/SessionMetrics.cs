@@ -3,7 +3,7 @@ using Prometheus;
 
 namespace Teletherapy.Signaling.Sessions;
 
-/// <summary>Session and waiting-room metrics (api.md). Gauges are read from the live rooms at scrape time.</summary>
+/// <summary>Session and waiting-room metrics (README: Endpoints). Gauges are read from the live rooms at scrape time.</summary>
 internal static class SessionMetrics
 {
     // The gauges live in the process-wide registry; the coordinators that feed them come and go with their hosts

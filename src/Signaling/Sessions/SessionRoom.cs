@@ -8,7 +8,7 @@ namespace Teletherapy.Signaling.Sessions;
 /// <summary>
 /// The state of one appointment's session: who is waiting, who is admitted, who is connected. Keyed by
 /// participant (a staff member or a contact), never by connection, so a refresh, a dropped network or a
-/// second tab keeps the participant's place (product.md §2). All changes happen under one lock; callers
+/// second tab keeps the participant's place (README: The join rules). All changes happen under one lock; callers
 /// turn the returned outcomes into notifications, audit events and media-gate changes outside it.
 /// What must outlive this node (admissions, denials, the queue, device keys) is taken by <see cref="Capture"/> and
 /// brought back elsewhere by <see cref="Restore"/>; <see cref="Version"/> counts the changes worth keeping.

@@ -5,7 +5,7 @@ using static Teletherapy.MediaRelay.Tests.Routing.RoutingAssertions;
 
 namespace Teletherapy.MediaRelay.Tests.Routing;
 
-/// <summary>style.md §4: the forward path (producer → consumers → SRTP → socket) allocates nothing per packet.</summary>
+/// <summary>The forward path (producer → consumers → SRTP → socket) allocates nothing per packet.</summary>
 public sealed class ForwardingAllocationTests
 {
     private const int Forwards = 1000;

@@ -23,7 +23,7 @@ internal sealed class SyntheticPeer : IDisposable
 {
     public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
 
-    public const uint AudioTicksPerPacket = 960;   // 20 ms at 48 kHz (webrtc.md §4)
+    public const uint AudioTicksPerPacket = 960;   // 20 ms at 48 kHz (RFC 7587 §4.1: the RTP clock is 48 kHz)
     public const uint VideoTicksPerFrame = 3000;   // 30 fps at 90 kHz
 
     private static readonly DtlsCertificate Certificate = DtlsCertificate.Generate("synthetic-peer");

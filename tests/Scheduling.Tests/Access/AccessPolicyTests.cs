@@ -3,7 +3,7 @@ using Teletherapy.Scheduling.Staff;
 
 namespace Teletherapy.Scheduling.Tests.Access;
 
-/// <summary>The rights table of product.md §6, rule by rule.</summary>
+/// <summary>The rights table of README: Roles and the practice pages, rule by rule.</summary>
 public sealed class AccessPolicyTests
 {
     private static readonly Guid Listed = Guid.NewGuid();

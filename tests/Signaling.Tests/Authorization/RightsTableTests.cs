@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Teletherapy.Signaling.Tests.Authorization;
 
 /// <summary>
-/// The rights table of product.md §6 against every REST endpoint: one row per endpoint, one expected outcome per
+/// The rights table of README: Roles and the practice pages against every REST endpoint: one row per endpoint, one expected outcome per
 /// caller (anonymous, integrator, admin, scheduler, listed therapist, other therapist). The rows are checked against
 /// the server's own endpoint list, so an endpoint added without a row fails this test.
 /// </summary>

@@ -13,7 +13,7 @@ namespace Teletherapy.Signaling.Tests.Sessions;
 
 /// <summary>
 /// Cancelling or rescheduling an appointment through the REST API reaches the people already in its room, not only
-/// their next join (product.md §1: a link "stops working when the appointment is cancelled or rescheduled").
+/// their next join (README: The join rules: a link "stops working when the appointment is cancelled or rescheduled").
 /// </summary>
 public sealed class AppointmentChangeTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
 {

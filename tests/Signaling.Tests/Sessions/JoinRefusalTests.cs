@@ -4,7 +4,7 @@ using Teletherapy.Signaling.Sessions;
 
 namespace Teletherapy.Signaling.Tests.Sessions;
 
-/// <summary>Every join the rules refuse, through the hub, with its reason and its audit entry (product.md §1).</summary>
+/// <summary>Every join the rules refuse, through the hub, with its reason and its audit entry (README: The join rules).</summary>
 public sealed class JoinRefusalTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
 {
     private const int Bound = 20_000;

@@ -6,7 +6,7 @@ using Teletherapy.Signaling.Sessions;
 
 namespace Teletherapy.Signaling.Tests.Sessions;
 
-/// <summary>Every waiting-room transition (product.md §2), seen by the therapists, the participant and the audit log.</summary>
+/// <summary>Every waiting-room transition (README: The join rules), seen by the therapists, the participant and the audit log.</summary>
 public sealed class WaitingRoomTests(ClinicFixture clinic) : HubTestBase(clinic), IClassFixture<ClinicFixture>
 {
     private const int Bound = 20_000;

@@ -1,6 +1,6 @@
 /**
  * The encodings the camera is published with. The relay receives up to three simulcast layers by rid and forwards to
- * each participant the best layer their connection carries, switching on keyframes (webrtc.md §4). Layers go from the
+ * each participant the best layer their connection carries, switching on keyframes (RFC 8853). Layers go from the
  * smallest to the full picture, as the relay and its tests name them: q (a quarter of each side), h (half), f (full).
  *
  * How many layers follows what Chromium makes of a picture of that size: it encodes three layers from 960×540

@@ -40,7 +40,7 @@ export function linkProblemText(reason: string | null): string {
   }
 }
 
-/** What the patient's screen says in each state (product.md §2). */
+/** What the patient's screen says in each state (README: The join rules). */
 export const stateText: Record<ParticipantState, string> = {
   'waiting-for-therapist': 'Waiting for your therapist to start the session. Please keep this page open.',
   'waiting-to-be-admitted': 'Your therapist knows you are here and will let you in shortly.',
