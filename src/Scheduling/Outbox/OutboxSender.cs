@@ -1,3 +1,4 @@
+using Teletherapy.Scheduling.Join;
 using Dapper;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -59,7 +60,7 @@ internal sealed partial class OutboxSender(
         "teletherapy_outbox_pending", "Outbox messages not yet delivered (including those waiting for a retry).");
 
     private static readonly Counter Attempts = Metrics.CreateCounter(
-        "teletherapy_outbox_deliveries_total", "Delivery attempts of outbox messages, by result: sent, retry (failed, tried again later), given-up.", "result");
+        "teletherapy_outbox_deliveries_total", "Delivery attempts of outbox messages, by result: sent, retry (failed, tried again later), given-up, refused (an SMS with a link, R9).", "result");
 
     /// <summary>Test seam: runs after a message was delivered and before it is marked sent (a throw simulates a crash there).</summary>
     internal Func<Guid, Task>? AfterDeliverBeforeMark { get; set; }
@@ -225,6 +226,15 @@ internal sealed partial class OutboxSender(
             return false;
         }
 
+        if (message.Channel == OutboxChannels.Sms && !JoinPolicy.IsFreeOfLinks(message.Payload))
+        {
+            // R9, checked where the text leaves: whatever wrote it, a link never goes out by SMS (nor is it retried).
+            await FinishAsync($"discarded_at = @now, last_error = 'R9: a text message may not carry a link', {ForgetPayload}", message.Id, claimToken, now, null, cancellationToken).ConfigureAwait(false);
+            LogSmsWithLinkRefused(message.Id, message.Kind);
+            Attempts.WithLabels("refused").Inc();
+            return false;
+        }
+
         try
         {
             if (message.Channel == OutboxChannels.Sms)
@@ -332,6 +342,9 @@ internal sealed partial class OutboxSender(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Outbox message {MessageId} ({Kind}) discarded: the appointment has started")]
     private partial void LogDiscarded(Guid messageId, string kind);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "Outbox message {MessageId} ({Kind}) refused: a text message carried a link (R9); it was not sent")]
+    private partial void LogSmsWithLinkRefused(Guid messageId, string kind);
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Deleted {Count} outbox files older than {Days} days")]
     private partial void LogPruned(int count, double days);

@@ -125,15 +125,57 @@ public abstract class OutboxTests(SqlDialect dialect) : DatabaseTest(dialect)
         Assert.DoesNotContain("/join/", text);
     }
 
-    private OutboxSender NewSender(IMailTransport transport) => new(
+    [DbFact]
+    public async Task An_sms_with_a_link_is_never_sent_whatever_wrote_it()
+    {
+        var seed = await Harness.SeedAsync(remindersEnabled: true);
+        var sms = new RecordingSms();
+        var now = Harness.Time.GetUtcNow();
+        await using (var connection = await Harness.Get<Database>().OpenAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            foreach (var (kind, text) in new[] { ("linked", "Join: https://clinic.example/join/abc"), ("plain", "Reminder: appointment at 10:00. Open the reminder email to join.") })
+            {
+                Assert.True(await OutboxWriter.EnqueueAsync(connection, transaction, new OutboxEntry(
+                    Guid.NewGuid(), OutboxChannels.Sms, kind, null, seed.SmsReminderContact.Phone!, text, now), now));
+            }
+
+            await transaction.CommitAsync();
+        }
+
+        var sender = NewSender(new FlakyTransport(0), sms);
+        Assert.Equal(1, await sender.RunOnceAsync(CancellationToken.None));
+
+        var sent = Assert.Single(sms.Sent);
+        Assert.DoesNotContain("://", sent.Text);
+        var refused = Assert.Single(await Harness.AllAsync(), r => r.Kind == "linked");
+        Assert.NotNull(refused.DiscardedAt);
+        Assert.Null(refused.SentAt);
+        Assert.StartsWith("R9", refused.LastError);
+        Assert.Equal("", refused.Payload);
+        Assert.Empty(await Harness.PendingAsync());
+    }
+
+    private OutboxSender NewSender(IMailTransport transport, ISmsSender? sms = null) => new(
         Harness.Get<Database>(),
         transport,
-        Harness.Get<ISmsSender>(),
+        sms ?? Harness.Get<ISmsSender>(),
         new OutboxSignal(),
         Harness.Time,
         Harness.Get<IOptions<Teletherapy.Scheduling.NotificationOptions>>(),
         Harness.Get<SchedulingOptions>(),
         NullLogger<OutboxSender>.Instance);
+
+    private sealed class RecordingSms : ISmsSender
+    {
+        public ConcurrentBag<SmsMessage> Sent { get; } = [];
+
+        public Task SendAsync(SmsMessage message, CancellationToken cancellationToken)
+        {
+            Sent.Add(message);
+            return Task.CompletedTask;
+        }
+    }
 
     private sealed class FlakyTransport(int failures, TimeSpan delay = default) : IMailTransport
     {
