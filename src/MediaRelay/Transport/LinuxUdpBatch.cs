@@ -15,7 +15,7 @@ namespace Teletherapy.MediaRelay.Transport;
 /// platforms, or <c>Media__BatchedUdp=false</c>, use the portable one-packet-per-call loop.
 /// </para>
 /// </summary>
-internal sealed unsafe partial class LinuxUdpBatch : IDisposable
+internal sealed unsafe class LinuxUdpBatch : IDisposable
 {
     /// <summary>Datagrams read (and queued for sending) per system call.</summary>
     public const int Capacity = 32;
@@ -29,24 +29,14 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     /// <summary>sockaddr_storage is 128 bytes; an IPv6 sockaddr_in6, the longest we meet, 28.</summary>
     private const int NameBytes = 128;
 
-    private const int MsgTrunc = 0x20;
-    private const int MsgDontWait = 0x40;
-    private const short PollIn = 0x1;
-    private const int EIntr = 4;
-
     [ThreadStatic]
     private static LinuxUdpBatch? t_sending;
 
     private readonly Socket _socket;
     private readonly Socket[] _portSockets;
     private readonly SafeHandle _handle;
-    private readonly byte* _memory;
-    private readonly MMsgHdr* _receive;
-    private readonly MMsgHdr* _send;
-    private readonly byte* _receiveData;
-    private readonly byte* _sendData;
-    private readonly byte* _receiveNames;
-    private readonly byte* _sendNames;
+    private readonly MMsgSlots _receive = new(Capacity, SlotBytes, NameBytes);
+    private readonly MMsgSlots _send = new(Capacity, SlotBytes, NameBytes);
     private readonly SocketAddress[] _sources = new SocketAddress[Capacity];
     private int _queued;
     private bool _disposed;
@@ -62,30 +52,14 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
         _socket = socket;
         _portSockets = portSockets ?? [socket];
         _handle = socket.SafeHandle;
-        var headers = 2 * Capacity * sizeof(MMsgHdr);
-        var vectors = 2 * Capacity * sizeof(IoVec);
-        var total = headers + vectors + (2 * Capacity * (SlotBytes + NameBytes));
-        _memory = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
-        NativeMemory.Clear(_memory, (nuint)total);
-        _receive = (MMsgHdr*)_memory;
-        _send = _receive + Capacity;
-        var iov = (IoVec*)(_memory + headers);
-        _receiveData = _memory + headers + vectors;
-        _sendData = _receiveData + (Capacity * SlotBytes);
-        _receiveNames = _sendData + (Capacity * SlotBytes);
-        _sendNames = _receiveNames + (Capacity * NameBytes);
         for (var i = 0; i < Capacity; i++)
         {
-            iov[i] = new IoVec { Base = (nint)(_receiveData + (i * SlotBytes)), Length = SlotBytes };
-            iov[Capacity + i] = new IoVec { Base = (nint)(_sendData + (i * SlotBytes)), Length = 0 };
-            _receive[i].Header = new MsgHdr { Name = (nint)(_receiveNames + (i * NameBytes)), Iov = (nint)(iov + i), IovLength = 1 };
-            _send[i].Header = new MsgHdr { Name = (nint)(_sendNames + (i * NameBytes)), Iov = (nint)(iov + Capacity + i), IovLength = 1 };
             _sources[i] = new SocketAddress(socket.AddressFamily);
         }
     }
 
     /// <summary>True where the batched calls exist (Linux on a 64-bit process, whose struct layouts these are).</summary>
-    public static bool IsSupported => OperatingSystem.IsLinux() && Environment.Is64BitProcess;
+    public static bool IsSupported => LinuxSocketCalls.IsSupported;
 
     /// <summary>
     /// Waits up to <paramref name="waitMilliseconds"/> for datagrams and reads all that are waiting, up to
@@ -95,33 +69,27 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     /// </summary>
     public int Receive(int waitMilliseconds)
     {
-        for (var i = 0; i < Capacity; i++)
-        {
-            _receive[i].Header.NameLength = NameBytes;
-            _receive[i].Header.Flags = 0;
-            _receive[i].Length = 0;
-        }
-
+        _receive.PrepareReceive();
         var added = false;
         try
         {
             _handle.DangerousAddRef(ref added);
             var fd = (int)_handle.DangerousGetHandle();
             // What is already waiting first (after a pause there usually is some): one call, no wait.
-            var received = RecvMMsg(fd, _receive, Capacity, MsgDontWait, 0);
+            var received = _receive.Receive(fd, LinuxSocketCalls.MsgDontWait);
             RelayMetrics.UdpReceiveCalls.Inc();
             if (received > 0)
             {
                 return received;
             }
 
-            var wait = new PollFd { Fd = fd, Events = PollIn };
-            if (Poll(&wait, 1, waitMilliseconds) <= 0)
+            var wait = new LinuxSocketCalls.PollFd { Fd = fd, Events = LinuxSocketCalls.PollIn };
+            if (LinuxSocketCalls.Poll(&wait, 1, waitMilliseconds) <= 0)
             {
                 return _handle.IsClosed ? -1 : 0;
             }
 
-            received = RecvMMsg(fd, _receive, Capacity, MsgDontWait, 0);
+            received = _receive.Receive(fd, LinuxSocketCalls.MsgDontWait);
             RelayMetrics.UdpReceiveCalls.Inc();
             // Nothing after all, a signal, or an ICMP error for an earlier send: none of it says anything about the
             // next datagram.
@@ -144,17 +112,16 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
     public bool TryGet(int index, out Span<byte> packet, out SocketAddress source)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Capacity);
-        ref var header = ref _receive[index];
+        var nameLength = _receive.Headers[index].Header.NameLength;
         source = _sources[index];
-        if ((header.Header.Flags & MsgTrunc) != 0 || header.Header.NameLength > (uint)source.Buffer.Length)
+        if (!_receive.TryGetReceived(index, out packet) || nameLength > (uint)source.Buffer.Length)
         {
             packet = default;
             return false;
         }
 
-        source.Size = (int)header.Header.NameLength;
-        new ReadOnlySpan<byte>(_receiveNames + (index * NameBytes), source.Size).CopyTo(source.Buffer.Span);
-        packet = new Span<byte>(_receiveData + (index * SlotBytes), (int)header.Length);
+        source.Size = (int)nameLength;
+        _receive.Name(index)[..source.Size].CopyTo(source.Buffer.Span);
         return true;
     }
 
@@ -180,11 +147,10 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
         }
 
         var i = batch._queued++;
-        packet.CopyTo(new Span<byte>(batch._sendData + (i * SlotBytes), SlotBytes));
-        destination.Buffer.Span[..destination.Size].CopyTo(new Span<byte>(batch._sendNames + (i * NameBytes), NameBytes));
-        ref var header = ref batch._send[i].Header;
-        header.NameLength = (uint)destination.Size;
-        ((IoVec*)header.Iov)->Length = (nuint)packet.Length;
+        packet.CopyTo(batch._send.Data(i));
+        destination.Buffer.Span[..destination.Size].CopyTo(batch._send.Name(i));
+        batch._send.Headers[i].Header.NameLength = (uint)destination.Size;
+        batch._send.SetSendLength(i, packet.Length);
         return true;
     }
 
@@ -221,7 +187,8 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
             t_sending = null;
         }
 
-        NativeMemory.AlignedFree(_memory);
+        _receive.Dispose();
+        _send.Dispose();
     }
 
     /// <summary>
@@ -245,13 +212,13 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
             var done = 0;
             while (done < count)
             {
-                var sent = SendMMsg(fd, _send + done, (uint)(count - done), 0);
+                var sent = LinuxSocketCalls.SendMMsg(fd, _send.Headers + done, (uint)(count - done), 0);
                 RelayMetrics.UdpSendCalls.Inc();
                 if (sent > 0)
                 {
                     done += sent;
                 }
-                else if (sent < 0 && Marshal.GetLastPInvokeError() == EIntr)
+                else if (sent < 0 && Marshal.GetLastPInvokeError() == LinuxSocketCalls.EIntr)
                 {
                     continue;
                 }
@@ -273,58 +240,5 @@ internal sealed unsafe partial class LinuxUdpBatch : IDisposable
                 _handle.DangerousRelease();
             }
         }
-    }
-
-    /// <summary>Sleeps this thread for about <paramref name="microseconds"/> (the runtime's own sleeps count whole milliseconds).</summary>
-    public static void Pause(int microseconds) => _ = USleep((uint)microseconds);
-
-    [LibraryImport("libc", EntryPoint = "usleep")]
-    private static partial int USleep(uint microseconds);
-
-    [LibraryImport("libc", EntryPoint = "poll")]
-    private static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
-
-    [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
-    private static partial int RecvMMsg(int fd, MMsgHdr* messages, uint count, int flags, nint timeout);
-
-    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
-    private static partial int SendMMsg(int fd, MMsgHdr* messages, uint count, int flags);
-
-    /// <summary>struct pollfd.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    /// <summary>struct iovec.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public nint Base;
-        public nuint Length;
-    }
-
-    /// <summary>struct msghdr (LP64).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public nint Name;
-        public uint NameLength;
-        public nint Iov;
-        public nuint IovLength;
-        public nint Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    /// <summary>struct mmsghdr.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MMsgHdr
-    {
-        public MsgHdr Header;
-        public uint Length;
     }
 }

@@ -286,7 +286,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
             if (received is > 0 and < LinuxUdpBatch.Capacity && _options.UdpCoalesceMicroseconds > 0)
             {
-                LinuxUdpBatch.Pause(_options.UdpCoalesceMicroseconds);
+                LinuxSocketCalls.SleepMicroseconds(_options.UdpCoalesceMicroseconds);
             }
         }
     }
