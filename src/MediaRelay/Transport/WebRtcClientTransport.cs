@@ -13,13 +13,14 @@ namespace Teletherapy.MediaRelay.Transport;
 /// server's <c>a=setup:passive</c> as <c>active</c>, RFC 5763 §5), and SRTP/SRTCP both ways.
 /// </summary>
 /// <remarks>
-/// One socket of its own, read by one dedicated thread; received packets are demultiplexed by their first
+/// One socket of its own, read by one dedicated thread, or over UDP by a <see cref="ClientReceiveGroup"/> shared with
+/// other transports when <see cref="ReceiveGroup"/> is set and the group is active; received packets are demultiplexed by their first
 /// byte (RFC 7983 §7) and decrypted in place in the receive buffer. After <see cref="ConnectAsync"/>, sending
 /// and receiving media allocate nothing: SRTP works in the caller's buffer and in the reused receive buffer,
 /// TCP framing uses one reused send buffer. Allocation happens only while connecting (ICE, DTLS, and copies of
 /// SRTP that arrives before the keys are installed) and in DTLS itself (BouncyCastle, off the media path).
 /// </remarks>
-internal sealed class WebRtcClientTransport : IDisposable
+internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
 {
     /// <summary>How long <see cref="ConnectAsync"/> waits for ICE and DTLS together by default.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
@@ -47,6 +48,7 @@ internal sealed class WebRtcClientTransport : IDisposable
     private byte[]? _tcpSendBuffer;
     private Socket? _socket;
     private Thread? _receiveThread;
+    private ClientReceiveGroup.Registration? _groupRegistration;
     private ITimer? _iceTimer;
     private volatile DtlsSession? _dtls;
     private SrtpContext? _inbound;
@@ -131,6 +133,15 @@ internal sealed class WebRtcClientTransport : IDisposable
     /// <summary>Connect timeout of <see cref="ConnectAsync"/>; default <see cref="DefaultConnectTimeout"/>.</summary>
     public TimeSpan ConnectTimeout { get; init; } = DefaultConnectTimeout;
 
+    /// <summary>
+    /// Threads shared with other transports that read our UDP socket instead of a thread of our own (null: our own, as
+    /// does ICE-TCP always, and so does an inactive group).
+    /// </summary>
+    public ClientReceiveGroup? ReceiveGroup { get; init; }
+
+    /// <summary>True while a <see cref="ReceiveGroup"/>, not a thread of ours, reads the socket.</summary>
+    public bool ReceivesInGroup => Volatile.Read(ref _groupRegistration) is { IsRemoved: false };
+
     public void SetListener(IWebRtcClientTransportListener listener) => _listener = listener;
 
     /// <summary>
@@ -203,6 +214,9 @@ internal sealed class WebRtcClientTransport : IDisposable
         }
 
         _iceTimer?.Dispose();
+
+        // Nothing more is read from now on, as a thread of our own stops at its next packet.
+        LeaveReceiveGroup();
         _iceConnected.TrySetException(new ObjectDisposedException(nameof(WebRtcClientTransport)));
 
         DtlsSession? dtls = _dtls;
@@ -265,10 +279,22 @@ internal sealed class WebRtcClientTransport : IDisposable
         }
 
         _socket = socket;
+        if (Protocol == IceTransportProtocol.Udp && ReceiveGroup is { } group)
+        {
+            // Registered before the check below, so a Dispose racing with us either sees the registration (and
+            // removes it) or is seen by the check; null (an inactive group) falls back to a thread of our own.
+            Volatile.Write(ref _groupRegistration, group.TryAdd(socket, this));
+        }
+
         if (State == WebRtcTransportState.Closed)
         {
             CloseSocket();
             ObjectDisposedException.ThrowIf(true, this);
+        }
+
+        if (Volatile.Read(ref _groupRegistration) is not null)
+        {
+            return;
         }
 
         _receiveThread = new Thread(Protocol == IceTransportProtocol.Udp ? ReceiveUdp : ReceiveTcp)
@@ -375,6 +401,15 @@ internal sealed class WebRtcClientTransport : IDisposable
             }
 
             HandlePacket(buffer.AsSpan(0, received));
+        }
+    }
+
+    /// <summary>A datagram from the <see cref="ReceiveGroup"/>: handled as <see cref="ReceiveUdp"/> handles one.</summary>
+    void IDatagramReceiver.OnDatagram(Span<byte> datagram)
+    {
+        if (State != WebRtcTransportState.Closed)
+        {
+            HandlePacket(datagram);
         }
     }
 
@@ -596,8 +631,12 @@ internal sealed class WebRtcClientTransport : IDisposable
         }
     }
 
+    /// <summary>Takes our socket out of the <see cref="ReceiveGroup"/> (once; always before the socket is disposed).</summary>
+    private void LeaveReceiveGroup() => Interlocked.Exchange(ref _groupRegistration, null)?.Remove();
+
     private void CloseSocket()
     {
+        LeaveReceiveGroup();
         Socket? socket = Interlocked.Exchange(ref _socket, null);
         if (socket is null)
         {

@@ -54,8 +54,16 @@ internal sealed class LoopbackSession : IDisposable
     public static async Task<LoopbackSession> ConnectAsync(IceTransportProtocol protocol, DtlsOptions? clientOptions = null) =>
         await ConnectAsync(protocol, await StartSocketsAsync(), clientOptions);
 
-    /// <summary>As <see cref="ConnectAsync(IceTransportProtocol, DtlsOptions?)"/> on the given sockets (disposed with the session).</summary>
-    public static async Task<LoopbackSession> ConnectAsync(IceTransportProtocol protocol, MediaSockets sockets, DtlsOptions? clientOptions = null, DtlsHandshakeSlots? handshakeSlots = null)
+    /// <summary>
+    /// As <see cref="ConnectAsync(IceTransportProtocol, DtlsOptions?)"/> on the given sockets (disposed with the session);
+    /// the client reads through <paramref name="receiveGroup"/> when one is given.
+    /// </summary>
+    public static async Task<LoopbackSession> ConnectAsync(
+        IceTransportProtocol protocol,
+        MediaSockets sockets,
+        DtlsOptions? clientOptions = null,
+        DtlsHandshakeSlots? handshakeSlots = null,
+        ClientReceiveGroup? receiveGroup = null)
     {
         var server = new WebRtcTransport("loopback", sockets.Directory, ServerCertificate, TimeProvider.System, handshakeSlots: handshakeSlots);
         var clientIce = IceCredentials.Create();
@@ -69,7 +77,10 @@ internal sealed class LoopbackSession : IDisposable
             server.LocalFingerprint,
             new IPEndPoint(IPAddress.Loopback, port),
             protocol,
-            clientOptions);
+            clientOptions)
+        {
+            ReceiveGroup = receiveGroup,
+        };
         var session = new LoopbackSession(sockets, server, client);
         server.SetListener(session.ServerListener);
         client.SetListener(session.ClientListener);
