@@ -14,6 +14,8 @@
 # rooms, and the report shows each node's rooms, CPU and forwarded packets from its own /metrics;
 # with --target janus and no --janus-url it starts Janus inside a network namespace of its own (loopback plus a veth
 # with 127.0.0.2, because libnice gathers no loopback-only candidates). Traffic stays on loopback.
+# The tool's connections are read by a few shared receive threads (--receive-threads N, default one per core; 0 gives
+# each connection its own thread, as before).
 # Test media is made once with ffmpeg into load-tests/.cache/. Reports go to --out (default load-tests/out/<target>-<N>,
 # with x<participants> after it for group sessions).
 set -euo pipefail

@@ -35,6 +35,8 @@ internal sealed record LoadOptions
           --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
           --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
           --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
+          --receive-threads  threads that receive for all the tool's connections (default: one per processor); 0 gives
+                        each connection a receive thread of its own
         """;
 
     public LoadTarget Target { get; init; } = LoadTarget.Teletherapy;
@@ -63,6 +65,12 @@ internal sealed record LoadOptions
     public TimeSpan? SetupTimeout { get; init; }
 
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Threads of the shared receive group; null: one per processor; 0: no group, a thread per connection.</summary>
+    public int? ReceiveThreads { get; init; }
+
+    /// <summary>What <see cref="ReceiveThreads"/> comes to.</summary>
+    public int EffectiveReceiveThreads => ReceiveThreads ?? Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>The server dll to start when no <see cref="Server"/> is given (run.sh passes the one it built).</summary>
     public string? ServerDll { get; init; }
@@ -154,6 +162,15 @@ internal sealed record LoadOptions
                         break;
                     case "--warmup":
                         result = result with { Warmup = ParseWarmup(name, Value()) };
+                        break;
+                    case "--receive-threads":
+                        var threadsText = Value();
+                        if (!int.TryParse(threadsText, NumberStyles.None, CultureInfo.InvariantCulture, out var threads) || threads > 64)
+                        {
+                            throw new FormatException($"--receive-threads is a whole number from 0 (a thread per connection) to 64, not '{threadsText}'.");
+                        }
+
+                        result = result with { ReceiveThreads = threads };
                         break;
                     case "--simulcast":
                         result = result with { Simulcast = true };

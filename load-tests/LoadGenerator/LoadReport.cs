@@ -93,6 +93,9 @@ internal sealed record LoadReport
 
     public double GeneratorCpuSeconds { get; init; }
 
+    /// <summary>Threads of the generator's shared receive group (0: a receive thread per connection).</summary>
+    public int GeneratorReceiveThreads { get; init; }
+
     /// <summary>Each server node's share (our server only; one entry without <c>--server</c> or with one).</summary>
     public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
 

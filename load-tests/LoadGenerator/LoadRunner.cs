@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Teletherapy.LoadTests.Media;
 using Teletherapy.LoadTests.Targets;
+using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.LoadTests;
 
@@ -29,6 +30,9 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         var idleRss = target.Relay?.RssBytes();
         var idleThreads = target.Relay?.Threads();
         using var pacer = new Pacer(Math.Min(4, Environment.ProcessorCount));
+
+        // Every connection's socket is read by these few threads (disposed after the sessions, which leave it first).
+        using var receiveGroup = options.EffectiveReceiveThreads > 0 ? new ClientReceiveGroup(options.EffectiveReceiveThreads, "load-receive") : null;
         _clock.Start();
         using var samplerStop = new CancellationTokenSource();
         var sampler = Task.Run(() => SampleLoopAsync(samplerStop.Token), CancellationToken.None);
@@ -38,9 +42,9 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             for (var i = 0; i < options.Sessions; i++)
             {
                 var contacts = Enumerable.Range(0, options.Participants - 1)
-                    .Select(k => new MediaParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast))
+                    .Select(k => new MediaParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast, receiveGroup))
                     .ToList();
-                _sessions.Add(new LoadSession(i, new MediaParticipant($"t{i}", media, _stats, options.Simulcast), contacts));
+                _sessions.Add(new LoadSession(i, new MediaParticipant($"t{i}", media, _stats, options.Simulcast, receiveGroup), contacts));
             }
 
             // About the same number of contacts join at once whatever the session size.
@@ -131,6 +135,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 WarmupSeconds = options.Warmup.TotalSeconds,
                 Simulcast = options.Simulcast,
                 GeneratorCpuSeconds = Math.Round(after.GeneratorCpu - before.GeneratorCpu, 3),
+                GeneratorReceiveThreads = receiveGroup is { IsActive: true } ? receiveGroup.ThreadCount : 0,
                 Machine = MachineDescription(),
                 StartedAt = startedAt,
                 Errors = _errors.Distinct().Take(20).ToList(),

@@ -32,6 +32,7 @@ internal sealed class MediaParticipant : IDisposable
     private readonly uint _videoRtxSsrc = ClientNegotiation.RandomSsrc();
     private readonly byte[] _buffer = new byte[MaxRtpPacket + WebRtcTransport.MaxProtectionOverhead + 64];
     private readonly long _videoInterval;
+    private readonly ClientReceiveGroup? _receiveGroup;
     private readonly Lock _subscribeLock = new();
     private readonly List<ReceiveStream> _receive = [];
     private ReceiveStream[] _receiveArray = [];
@@ -49,8 +50,10 @@ internal sealed class MediaParticipant : IDisposable
     private long _packetsSent;
     private long _firstPacketTimestamp;
 
-    public MediaParticipant(string name, MediaSet media, LoadStats stats, bool simulcast)
+    /// <param name="receiveGroup">Threads that read both connections' sockets; null: each connection its own thread.</param>
+    public MediaParticipant(string name, MediaSet media, LoadStats stats, bool simulcast, ClientReceiveGroup? receiveGroup = null)
     {
+        _receiveGroup = receiveGroup;
         Name = name;
         _media = media;
         _stats = stats;
@@ -260,16 +263,19 @@ internal sealed class MediaParticipant : IDisposable
     /// <summary>
     /// A client transport toward the relay's UDP candidate. The tie-breaker is the largest possible, so a full ICE relay
     /// (Janus) that made the offer and so also believes it controls yields the role to us (RFC 8445 §7.3.1.1); an
-    /// ICE-lite relay (ours) is controlled anyway.
+    /// ICE-lite relay (ours) is controlled anyway. The participant's receive group reads its socket.
     /// </summary>
-    private static WebRtcClientTransport CreateTransport(RelayTransportParameters relay, IceCredentials ice)
+    private WebRtcClientTransport CreateTransport(RelayTransportParameters relay, IceCredentials ice)
     {
         if (!relay.TryGetEndpoint(IceTransportProtocol.Udp, out var endpoint))
         {
             throw new InvalidOperationException("The relay offered no UDP candidate.");
         }
 
-        return new WebRtcClientTransport(ice, Certificate, relay.IceUfrag, relay.IcePassword, relay.Fingerprint, endpoint!, IceTransportProtocol.Udp, iceTieBreaker: ulong.MaxValue);
+        return new WebRtcClientTransport(ice, Certificate, relay.IceUfrag, relay.IcePassword, relay.Fingerprint, endpoint!, IceTransportProtocol.Udp, iceTieBreaker: ulong.MaxValue)
+        {
+            ReceiveGroup = _receiveGroup,
+        };
     }
 
     private void SendAudio()

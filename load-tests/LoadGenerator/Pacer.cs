@@ -1,13 +1,17 @@
 using System.Diagnostics;
+using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.LoadTests;
 
 /// <summary>
 /// Sends every participant's media in real time from a few threads (not one per participant): each thread owns a
-/// share of the participants, sends what is due, then sleeps until the earliest next packet (at most 5 ms).
+/// share of the participants, sends what is due, then sleeps until the earliest next packet (at least 0.5 ms, at most 5 ms).
 /// </summary>
 internal sealed class Pacer : IDisposable
 {
+    private const int MinSleepMicroseconds = 500;
+    private const int MaxSleepMicroseconds = 5000;
+
     private readonly Worker[] _workers;
     private int _next;
 
@@ -59,7 +63,7 @@ internal sealed class Pacer : IDisposable
 
         private void Run()
         {
-            var maxSleep = Stopwatch.Frequency / 200;
+            var maxSleep = Stopwatch.Frequency * MaxSleepMicroseconds / 1_000_000;
             while (!_stopped)
             {
                 var now = Stopwatch.GetTimestamp();
@@ -80,8 +84,26 @@ internal sealed class Pacer : IDisposable
                 var wait = next - Stopwatch.GetTimestamp();
                 if (wait > 0)
                 {
-                    Thread.Sleep(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond / 2, wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
+                    Sleep((int)Math.Clamp(wait * 1_000_000 / Stopwatch.Frequency, MinSleepMicroseconds, MaxSleepMicroseconds));
                 }
+            }
+        }
+
+        /// <summary>
+        /// Sleeps, never spins: <see cref="Thread.Sleep(TimeSpan)"/> counts whole milliseconds, and a wait under one
+        /// becomes <c>Sleep(0)</c>, which only yields (<c>sched_yield(2)</c>) and returns at once on an idle core: with
+        /// packets due every fraction of a millisecond, that loop was most of the tool's CPU. Linux sleeps the
+        /// microseconds (<c>usleep(3)</c>); elsewhere the wait is rounded up to whole milliseconds.
+        /// </summary>
+        private static void Sleep(int microseconds)
+        {
+            if (LinuxSocketCalls.IsSupported)
+            {
+                LinuxSocketCalls.SleepMicroseconds(microseconds);
+            }
+            else
+            {
+                Thread.Sleep((microseconds + 999) / 1000);
             }
         }
     }

@@ -124,6 +124,26 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void ReceiveThreadsAreOnePerProcessorUnlessGivenAndZeroMeansAThreadPerConnection()
+    {
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
+        Assert.Null(options!.ReceiveThreads);
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount), options.EffectiveReceiveThreads);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", "0"], out options, out error), error);
+        Assert.Equal(0, options!.EffectiveReceiveThreads);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", "3"], out options, out error), error);
+        Assert.Equal(3, options!.EffectiveReceiveThreads);
+
+        foreach (string bad in new[] { "-1", "65", "two" })
+        {
+            Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", bad], out options, out error));
+            Assert.Contains("--receive-threads", error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void DurationsTakeTheirUnits()
     {
         Assert.Equal(TimeSpan.FromMilliseconds(500), LoadOptions.ParseDuration("--d", "500ms"));
