@@ -37,6 +37,8 @@ internal sealed record LoadOptions
           --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
           --receive-threads  threads that receive for all the tool's connections (default: one per processor); 0 gives
                         each connection a receive thread of its own
+          --receive-coalesce  a receive thread that found data pauses this long (e.g. 0.5ms, at most 5ms) so its next
+                        wake-up reads more; adds up to as much to the measured transit latency (default 0: no pause)
         """;
 
     public LoadTarget Target { get; init; } = LoadTarget.Teletherapy;
@@ -68,6 +70,9 @@ internal sealed record LoadOptions
 
     /// <summary>Threads of the shared receive group; null: one per processor; 0: no group, a thread per connection.</summary>
     public int? ReceiveThreads { get; init; }
+
+    /// <summary>The pause of a receive thread after a wake-up that found data (zero: none).</summary>
+    public TimeSpan ReceiveCoalesce { get; init; }
 
     /// <summary>What <see cref="ReceiveThreads"/> comes to.</summary>
     public int EffectiveReceiveThreads => ReceiveThreads ?? Math.Max(1, Environment.ProcessorCount);
@@ -161,7 +166,7 @@ internal sealed record LoadOptions
                         result = result with { SetupTimeout = ParseDuration(name, Value()) };
                         break;
                     case "--warmup":
-                        result = result with { Warmup = ParseWarmup(name, Value()) };
+                        result = result with { Warmup = ParseDurationOrZero(name, Value()) };
                         break;
                     case "--receive-threads":
                         var threadsText = Value();
@@ -171,6 +176,15 @@ internal sealed record LoadOptions
                         }
 
                         result = result with { ReceiveThreads = threads };
+                        break;
+                    case "--receive-coalesce":
+                        var coalesce = ParseDurationOrZero(name, Value());
+                        if (coalesce > TimeSpan.FromMilliseconds(5))
+                        {
+                            throw new FormatException("--receive-coalesce is at most 5ms.");
+                        }
+
+                        result = result with { ReceiveCoalesce = coalesce };
                         break;
                     case "--simulcast":
                         result = result with { Simulcast = true };
@@ -284,7 +298,7 @@ internal sealed record LoadOptions
         throw new FormatException($"{name} is a duration like 30s, 2m or 500ms, not '{text}'.");
     }
 
-    private static TimeSpan ParseWarmup(string name, string text) =>
+    private static TimeSpan ParseDurationOrZero(string name, string text) =>
         text is "0" or "0s" ? TimeSpan.Zero : ParseDuration(name, text);
 
     private static Uri ParseUrl(string name, string text) =>

@@ -96,6 +96,9 @@ internal sealed record LoadReport
     /// <summary>Threads of the generator's shared receive group (0: a receive thread per connection).</summary>
     public int GeneratorReceiveThreads { get; init; }
 
+    /// <summary>Datagrams the receive group read per wake-up over the window (null without a group).</summary>
+    public double? GeneratorDatagramsPerWakeUp { get; init; }
+
     /// <summary>Each server node's share (our server only; one entry without <c>--server</c> or with one).</summary>
     public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
 

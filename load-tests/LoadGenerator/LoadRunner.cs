@@ -32,7 +32,9 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         using var pacer = new Pacer(Math.Min(4, Environment.ProcessorCount));
 
         // Every connection's socket is read by these few threads (disposed after the sessions, which leave it first).
-        using var receiveGroup = options.EffectiveReceiveThreads > 0 ? new ClientReceiveGroup(options.EffectiveReceiveThreads, "load-receive") : null;
+        using var receiveGroup = options.EffectiveReceiveThreads > 0
+            ? new ClientReceiveGroup(options.EffectiveReceiveThreads, "load-receive", (int)(options.ReceiveCoalesce.Ticks / TimeSpan.TicksPerMicrosecond))
+            : null;
         _clock.Start();
         using var samplerStop = new CancellationTokenSource();
         var sampler = Task.Run(() => SampleLoopAsync(samplerStop.Token), CancellationToken.None);
@@ -65,6 +67,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             _phase = "measure";
             var before = Snapshot();
+            var (wakeUpsBefore, datagramsBefore) = (receiveGroup?.WakeUps ?? 0, receiveGroup?.Datagrams ?? 0);
             var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var tracksBefore = _sessions.Select(s => s.ReceivedTracks()).ToList();
             _stats.Window.Snapshot(reset: true);
@@ -77,6 +80,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             _stats.Measuring = false;
             var after = Snapshot();
             var threadsInWindow = target.Relay?.Threads();
+            var (wakeUps, datagrams) = ((receiveGroup?.WakeUps ?? 0) - wakeUpsBefore, (receiveGroup?.Datagrams ?? 0) - datagramsBefore);
             var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var latencies = _stats.Window.Snapshot(reset: false);
             var (tracksExpected, tracksReceived) = TracksInWindow(tracksBefore);
@@ -136,6 +140,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 Simulcast = options.Simulcast,
                 GeneratorCpuSeconds = Math.Round(after.GeneratorCpu - before.GeneratorCpu, 3),
                 GeneratorReceiveThreads = receiveGroup is { IsActive: true } ? receiveGroup.ThreadCount : 0,
+                GeneratorDatagramsPerWakeUp = wakeUps > 0 ? Math.Round((double)datagrams / wakeUps, 2) : null,
                 Machine = MachineDescription(),
                 StartedAt = startedAt,
                 Errors = _errors.Distinct().Take(20).ToList(),

@@ -124,10 +124,11 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
-    public void ReceiveThreadsAreOnePerProcessorUnlessGivenAndZeroMeansAThreadPerConnection()
+    public void ReceiveThreadsAreOnePerProcessorUnlessGivenZeroMeansAThreadPerConnectionAndCoalescingIsOff()
     {
         Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
         Assert.Null(options!.ReceiveThreads);
+        Assert.Equal(TimeSpan.Zero, options.ReceiveCoalesce);
         Assert.Equal(Math.Max(1, Environment.ProcessorCount), options.EffectiveReceiveThreads);
 
         Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", "0"], out options, out error), error);
@@ -141,6 +142,11 @@ public sealed class LoadOptionsTests
             Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", bad], out options, out error));
             Assert.Contains("--receive-threads", error, StringComparison.Ordinal);
         }
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-coalesce", "0.5ms"], out options, out error), error);
+        Assert.Equal(TimeSpan.FromMicroseconds(500), options!.ReceiveCoalesce);
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-coalesce", "6ms"], out _, out error));
+        Assert.Contains("--receive-coalesce", error, StringComparison.Ordinal);
     }
 
     [Fact]

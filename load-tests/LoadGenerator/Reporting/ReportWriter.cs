@@ -62,7 +62,9 @@ internal static class ReportWriter
             ("join p50 / p99", $"{F(r.JoinP50Ms, "0.0")} / {F(r.JoinP99Ms, "0.0")} ms"),
             ("admit → first packet p50 / p99", $"{F(r.AdmitToFirstPacketP50Ms, "0.0")} / {F(r.AdmitToFirstPacketP99Ms, "0.0")} ms"),
             ("setup", F(r.SetupSeconds, "0.0") + " s"),
-            ("load generator CPU", F(r.GeneratorCpuSeconds, "0.00") + " s" + (r.GeneratorReceiveThreads > 0 ? $" ({r.GeneratorReceiveThreads} receive threads)" : " (a receive thread per connection)")),
+            ("load generator CPU", F(r.GeneratorCpuSeconds, "0.00") + " s" + (r.GeneratorReceiveThreads > 0
+                ? $" ({r.GeneratorReceiveThreads} receive threads, {F(r.GeneratorDatagramsPerWakeUp, "0.0")} datagrams a wake-up)"
+                : " (a receive thread per connection)")),
         };
         if (r.Nodes.Count > 1)
         {

@@ -16,7 +16,9 @@ internal interface IDatagramReceiver
 /// <see cref="WebRtcClientTransport"/>s), instead of one blocked thread per socket woken for every packet. Each thread
 /// owns an <c>epoll(7)</c> set and a share of the sockets; one <c>epoll_wait(2)</c> reports every socket with data,
 /// and each is read with <c>recvmmsg(2)</c> (non-blocking, up to <see cref="LinuxUdpBatch.Capacity"/> datagrams a call)
-/// into memory allocated once (<see cref="MMsgSlots"/>), then handed datagram by datagram to its receiver.
+/// into memory allocated once (<see cref="MMsgSlots"/>), then handed datagram by datagram to its receiver. A datagram
+/// longer than <see cref="LinuxUdpBatch.SlotBytes"/> is cut by the kernel (MSG_TRUNC) and dropped: what a relay sends
+/// stays under the path MTU (DTLS records under <see cref="Dtls.DtlsOptions.SendLimit"/>, media under about 1,300 bytes).
 /// <para>
 /// Linux on a 64-bit process only; elsewhere, or when <c>epoll_create1</c> fails, the group is inactive and
 /// <see cref="TryAdd"/> returns null, so the caller reads with a thread of its own as before.
@@ -48,8 +50,13 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
 
     /// <param name="threads">Receive threads; 0 or less for one per processor.</param>
     /// <param name="name">Thread name prefix.</param>
-    public ClientReceiveGroup(int threads = 0, string name = "client-receive")
+    /// <param name="coalesceMicroseconds">
+    /// A pause after a wake-up that found data, so the next one finds more (fewer wake-ups, each reading more; every
+    /// datagram is handled up to this much later); 0, the default, for none.
+    /// </param>
+    public ClientReceiveGroup(int threads = 0, string name = "client-receive", int coalesceMicroseconds = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(coalesceMicroseconds);
         var count = threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount);
         var loops = new List<Loop>();
         if (LinuxSocketCalls.IsSupported)
@@ -62,7 +69,7 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
                     break;
                 }
 
-                loops.Add(new Loop(epollFd, $"{name}-{i}"));
+                loops.Add(new Loop(epollFd, $"{name}-{i}", coalesceMicroseconds));
             }
 
             if (loops.Count < count)
@@ -95,6 +102,12 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
 
     /// <summary>Sockets registered now.</summary>
     public int Count => _loops.Sum(l => l.Count);
+
+    /// <summary>Wake-ups that found a socket ready, over all threads, so far.</summary>
+    public long WakeUps => _loops.Sum(l => l.WakeUps);
+
+    /// <summary>Datagrams read, over all threads, so far (with <see cref="WakeUps"/>: how much each wake-up read).</summary>
+    public long Datagrams => _loops.Sum(l => l.Datagrams);
 
     /// <summary>Sockets in the kernel's epoll sets now, as <c>/proc/self/fdinfo</c> lists them (for tests; -1 when unreadable).</summary>
     public int KernelRegistrations()
@@ -199,10 +212,14 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
         private readonly Lock _control = new();
         private readonly Thread _thread;
         private int _epollFd;
+        private readonly int _coalesceMicroseconds;
         private volatile bool _stopping;
+        private long _wakeUps;
+        private long _datagrams;
 
-        public Loop(int epollFd, string name)
+        public Loop(int epollFd, string name, int coalesceMicroseconds)
         {
+            _coalesceMicroseconds = coalesceMicroseconds;
             _epollFd = epollFd;
             _thread = new Thread(Run) { IsBackground = true, Name = name };
         }
@@ -212,6 +229,10 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
         public int Count => _registrations.Count;
 
         public bool IsAlive => _thread.IsAlive;
+
+        public long WakeUps => Volatile.Read(ref _wakeUps);
+
+        public long Datagrams => Volatile.Read(ref _datagrams);
 
         public void Start() => _thread.Start();
 
@@ -340,12 +361,22 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
                         return;
                     }
 
+                    var datagrams = 0;
                     for (var i = 0; i < ready && !_stopping; i++)
                     {
                         if (_registrations.TryGetValue(LinuxSocketCalls.ReadEpollData(events, i), out var registration))
                         {
-                            Drain(registration, slots);
+                            datagrams += Drain(registration, slots);
                         }
+                    }
+
+                    // Written by this thread only.
+                    Volatile.Write(ref _wakeUps, _wakeUps + (ready > 0 ? 1 : 0));
+                    Volatile.Write(ref _datagrams, _datagrams + datagrams);
+
+                    if (ready is > 0 and < MaxEvents && _coalesceMicroseconds > 0)
+                    {
+                        LinuxSocketCalls.SleepMicroseconds(_coalesceMicroseconds);
                     }
                 }
             }
@@ -361,8 +392,10 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
         /// on without the further call that would only say EAGAIN: the set is level-triggered (<c>epoll(7)</c>), so a
         /// datagram that came meanwhile makes the next <c>epoll_wait</c> report the socket again.
         /// </summary>
-        private static void Drain(Registration registration, MMsgSlots slots)
+        /// <returns>The datagrams read.</returns>
+        private static int Drain(Registration registration, MMsgSlots slots)
         {
+            var total = 0;
             for (var read = 0; read < MaxReadsPerWake; read++)
             {
                 slots.PrepareReceive();
@@ -380,7 +413,7 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
                 }
                 catch (ObjectDisposedException)
                 {
-                    return;
+                    return total;
                 }
                 finally
                 {
@@ -396,12 +429,13 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
                     // (udp(7)), is reported once and cleared; a later read takes the next datagram.
                     if (error == LinuxSocketCalls.EAgain)
                     {
-                        return;
+                        return total;
                     }
 
                     continue;
                 }
 
+                total += received;
                 for (var i = 0; i < received && !registration.IsRemoved; i++)
                 {
                     if (slots.TryGetReceived(i, out var datagram))
@@ -419,9 +453,11 @@ internal sealed unsafe class ClientReceiveGroup : IDisposable
 
                 if (received < slots.Count || registration.IsRemoved)
                 {
-                    return;
+                    return total;
                 }
             }
+
+            return total;
         }
     }
 }

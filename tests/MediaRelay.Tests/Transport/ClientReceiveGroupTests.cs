@@ -208,6 +208,49 @@ public sealed class ClientReceiveGroupTests
     }
 
     [Fact(Timeout = 30000)]
+    public async Task WithAPauseAfterEachWakeUpEveryDatagramArrivesAndEachWakeUpReadsSeveral()
+    {
+        const int Sockets = 4;
+        const int PerSocket = 50;
+        using var group = new ClientReceiveGroup(threads: 1, coalesceMicroseconds: 5000);
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var sockets = new Socket[Sockets];
+        var receivers = new CountingReceiver[Sockets];
+        try
+        {
+            for (int i = 0; i < Sockets; i++)
+            {
+                sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                sockets[i].Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                sockets[i].Connect(sender.LocalEndPoint!);
+                receivers[i] = new CountingReceiver();
+                Assert.NotNull(group.TryAdd(sockets[i], receivers[i]));
+            }
+
+            // One datagram at a time, 0.5 ms or more apart: without the pause nearly every one is a wake-up of its own;
+            // with a pause of 5 ms each wake-up finds about ten.
+            byte[] datagram = new byte[100];
+            for (int n = 0; n < Sockets * PerSocket; n++)
+            {
+                sender.SendTo(datagram, sockets[n % Sockets].LocalEndPoint!);
+                LinuxSocketCalls.SleepMicroseconds(500);
+            }
+
+            await LoopbackSession.WaitUntilAsync(() => receivers.All(r => r.Count == PerSocket), LoopbackSession.StepTimeout, "every datagram");
+            Assert.Equal(Sockets * PerSocket, group.Datagrams);
+            Assert.True(group.Datagrams >= 2.5 * group.WakeUps, $"{group.Datagrams} datagrams in {group.WakeUps} wake-ups");
+        }
+        finally
+        {
+            foreach (Socket? socket in sockets)
+            {
+                socket?.Dispose();
+            }
+        }
+    }
+
+    [Fact(Timeout = 30000)]
     public async Task AClientWhoseGroupCannotReceiveReadsWithAThreadOfItsOwn()
     {
         var group = new ClientReceiveGroup(threads: 1);
