@@ -14,8 +14,8 @@ namespace Teletherapy.MediaRelay.Transport;
 /// </summary>
 /// <remarks>
 /// One socket of its own, read by one dedicated thread, or over UDP by a <see cref="ClientReceiveGroup"/> shared with
-/// other transports when <see cref="ReceiveGroup"/> is set and the group is active; received packets are demultiplexed by their first
-/// byte (RFC 7983 §7) and decrypted in place in the receive buffer. After <see cref="ConnectAsync"/>, sending
+/// other transports when <see cref="ReceiveGroup"/> is set and the group is active; received packets are
+/// demultiplexed by their first byte (RFC 7983 §7) and decrypted in place in the receive buffer. After <see cref="ConnectAsync"/>, sending
 /// and receiving media allocate nothing: SRTP works in the caller's buffer and in the reused receive buffer,
 /// TCP framing uses one reused send buffer. Allocation happens only while connecting (ICE, DTLS, and copies of
 /// SRTP that arrives before the keys are installed) and in DTLS itself (BouncyCastle, off the media path).
