@@ -3,9 +3,10 @@
 #
 #   ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Stun]
 #
-# 1. Installs what is missing (PostgreSQL, Chromium, ffmpeg, coturn, caddy, nginx, haproxy) with apt-get on Debian/Ubuntu as root;
+# 1. Installs what is missing (PostgreSQL, Chromium, Firefox ESR, ffmpeg, coturn, caddy, nginx, haproxy) with apt-get on Debian/Ubuntu as root;
 #    otherwise prints the apt-get line and fails.
-# 2. Restores and builds the solution (the web client too) while the network is available.
+# 2. Restores and builds the solution (the web client, and puppeteer-core for the Firefox tests, with npm ci) while the
+#    network is available.
 # 3. Runs the tests inside a loopback-only network namespace (when it can make one), next to a throwaway
 #    PostgreSQL cluster whose connection string is handed to the tests as TELETHERAPY_TEST_POSTGRES.
 # 4. Prints "N passed, N failed[, N skipped]" from the TRX results as its last line; exits non-zero when
@@ -85,6 +86,8 @@ fi
 missing=()
 find_pg_bin >/dev/null || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The browser tests' Firefox patient (tests/EndToEnd/FirefoxBrowser.cs), driven over WebDriver BiDi.
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 # Real servers the deployment tests start on loopback: TURN, and reverse proxies in front of the app.

@@ -94,6 +94,13 @@ internal static class RelayMetrics
     public static readonly Gauge TcpConnections = Metrics.CreateGauge(
         "teletherapy_relay_tcp_connections", "Open ICE-TCP connections.");
 
+    /// <summary>
+    /// Packets queued on ICE-TCP connections. Beside a few STUN answers to checks, these are the media of clients whose
+    /// selected path is TCP: a share that grows while those clients also have UDP means a path was chosen wrongly.
+    /// </summary>
+    public static readonly Counter TcpPacketsSent = Metrics.CreateCounter(
+        "teletherapy_relay_tcp_packets_sent_total", "Packets (STUN, DTLS, RTP, RTCP) queued for sending on ICE-TCP connections.");
+
     private static readonly Counter TcpRefused = Metrics.CreateCounter(
         "teletherapy_relay_tcp_connections_refused_total",
         "ICE-TCP connections refused or closed by a limit, by reason: connection-limit and address-limit (closed at accept), idle-timeout (no valid STUN check in time), send-stalled (the send queue stayed full).",

@@ -93,11 +93,12 @@ public static partial class Scenario
         await page.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
     }
 
-    /// <summary>Totals over the subscribe connection's inbound-rtp: video frames decoded, audio packets, all packets.</summary>
-    public static async Task<Inbound> InboundAsync(IPage page)
-    {
-        var values = await page.EvaluateAsync<double[]>(
-            """
+    /// <summary>
+    /// A page function giving totals over the subscribe connection's inbound-rtp: video frames decoded, audio packets,
+    /// all packets and the number of inbound-rtp reports (<see cref="Inbound.From"/> reads them).
+    /// </summary>
+    public const string InboundScript =
+        """
             async () => {
               const pc = window.__teletherapy && window.__teletherapy.subscribe;
               if (!pc) return [0, 0, 0, 0];
@@ -112,9 +113,10 @@ public static partial class Scenario
               });
               return [frames, audio, packets, reports];
             }
-            """);
-        return new Inbound((long)values[0], (long)values[1], (long)values[2], (int)values[3]);
-    }
+            """;
+
+    /// <summary>Totals over the subscribe connection's inbound-rtp: video frames decoded, audio packets, all packets.</summary>
+    public static async Task<Inbound> InboundAsync(IPage page) => Inbound.From(await page.EvaluateAsync<double[]>(InboundScript));
 
     public static Task<string> ConnectionStateAsync(IPage page, string which) =>
         page.EvaluateAsync<string>($"() => (window.__teletherapy && window.__teletherapy.{which}) ? window.__teletherapy.{which}.connectionState : 'none'");
@@ -131,13 +133,16 @@ public static partial class Scenario
     }
 
     /// <summary>Waits until the page decodes video and receives audio, and both keep increasing.</summary>
-    public static async Task<Inbound> WaitForMediaAsync(IPage page, int timeoutMs = 20_000)
+    public static Task<Inbound> WaitForMediaAsync(IPage page, int timeoutMs = 20_000) => WaitForMediaAsync(() => InboundAsync(page), timeoutMs);
+
+    /// <summary>Waits until <paramref name="inbound"/> shows decoded video and received audio, and both keep increasing.</summary>
+    public static async Task<Inbound> WaitForMediaAsync(Func<Task<Inbound>> inbound, int timeoutMs = 20_000)
     {
         var until = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         Inbound first;
         while (true)
         {
-            first = await InboundAsync(page);
+            first = await inbound();
             if (first.FramesDecoded > 0 && first.AudioPackets > 0)
             {
                 break;
@@ -148,7 +153,7 @@ public static partial class Scenario
         }
 
         await Task.Delay(1500);
-        var second = await InboundAsync(page);
+        var second = await inbound();
         Assert.True(second.FramesDecoded > first.FramesDecoded, $"Video frames stopped: {first} then {second}.");
         Assert.True(second.AudioPackets > first.AudioPackets, $"Audio stopped: {first} then {second}.");
         return second;
@@ -159,4 +164,8 @@ public static partial class Scenario
         errors.Where(e => !e.StartsWith("Failed to load resource", StringComparison.Ordinal)).ToList();
 }
 
-public sealed record Inbound(long FramesDecoded, long AudioPackets, long Packets, int Reports);
+public sealed record Inbound(long FramesDecoded, long AudioPackets, long Packets, int Reports)
+{
+    /// <summary>The values <see cref="Scenario.InboundScript"/> returns.</summary>
+    public static Inbound From(double[] values) => new((long)values[0], (long)values[1], (long)values[2], (int)values[3]);
+}

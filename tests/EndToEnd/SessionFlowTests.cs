@@ -105,6 +105,9 @@ public sealed class SessionFlowTests
         await patient.GetByRole(AriaRole.Button, new() { Name = "Join the session", Exact = true }).ClickAsync();
         await Expect(patientStatus).ToHaveTextAsync("You are in the session.");
         await Scenario.WaitForMediaAsync(patient);
+        // The therapist, who had nobody else, sees and hears the patient again (their subscribe connection took the
+        // offer that removed the patient's tracks: src/MediaRelay/Negotiation/SubscribeOffer.cs, InactiveBundleTag).
+        await Scenario.WaitForMediaAsync(therapist);
 
         // Therapist ends the session for everyone (with a confirmation).
         await therapist.GetByRole(AriaRole.Button, new() { Name = "End session", Exact = true }).ClickAsync();

@@ -9,7 +9,8 @@ internal sealed record SubscribeSlot(string Mid, MediaKind Kind, ConsumerParamet
 
 /// <summary>
 /// The relay's offer for a subscriber's receive connection (README: Architecture; a publish and a subscribe connection per participant): one sendonly m-line
-/// per consumer, in a stable order (a mid is never reused; a removed track keeps its slot with port 0, RFC 8843 §7.3.3),
+/// per consumer, in a stable order (a mid is never reused; a removed track keeps its slot with port 0, RFC 8843 §7.3.3,
+/// except the first, which stays in the BUNDLE group as inactive: <see cref="InactiveBundleTag"/>),
 /// our payload types and extension ids, and a=ssrc/msid so the browser can make a track per consumer.
 /// The first offer says a=setup:actpass so the browser answers active and we stay the DTLS server; later
 /// offers keep that role with a=setup:passive (RFC 8842 §5.5: the DTLS role does not change on renegotiation).
@@ -58,10 +59,18 @@ internal static class SubscribeOffer
         var offer = PublishAnswer.NewSession();
         offer.Origin = offer.Origin with { SessionVersion = version };
         var bundled = new List<string>();
-        foreach (var slot in slots)
+        for (var index = 0; index < slots.Count; index++)
         {
+            var slot = slots[index];
             if (slot.Consumer is not { } consumer)
             {
+                if (index == 0)
+                {
+                    offer.Media.Add(InactiveBundleTag(slot, local, firstOffer));
+                    bundled.Add(slot.Mid);
+                    continue;
+                }
+
                 offer.Media.Add(PublishAnswer.Closed(slot.Kind == MediaKind.Audio ? "audio" : "video", "UDP/TLS/RTP/SAVPF",
                     (slot.Kind == MediaKind.Audio ? OpusPayloadType : Vp8PayloadType).ToString(CultureInfo.InvariantCulture), slot.Mid));
                 continue;
@@ -102,6 +111,30 @@ internal static class SubscribeOffer
 
         offer.Attributes.Add(new SdpAttribute("msid-semantic", " WMS *"));
         return offer;
+    }
+
+    /// <summary>
+    /// The first m-line once its consumer is gone: kept in the BUNDLE group, inactive, instead of being rejected. It is the
+    /// group's tagged m-line, which carries the transport (RFC 8843 §7.2), so it stays: rejecting it would leave an offer
+    /// whose m-lines are all rejected when the subscriber's only other participant leaves, which Chromium (max-bundle)
+    /// refuses ("max-bundle is used but no bundle group found") and after which it refuses every later offer too, so
+    /// that participant's return would never reach the subscriber; and with others still there, it would move the tag.
+    /// </summary>
+    private static MediaDescription InactiveBundleTag(SubscribeSlot slot, LocalTransportParameters local, bool firstOffer)
+    {
+        var codec = slot.Kind == MediaKind.Audio
+            ? CodecFor(new RtpCodec(MediaKind.Audio, "opus", OpusPayloadType, 48000, 2, null))
+            : CodecFor(new RtpCodec(MediaKind.Video, "VP8", Vp8PayloadType, 90000, null, null));
+        var media = PublishAnswer.NewMedia(
+            slot.Kind == MediaKind.Audio ? "audio" : "video",
+            slot.Mid,
+            [codec.PayloadType.ToString(CultureInfo.InvariantCulture)],
+            local,
+            firstOffer ? "actpass" : "passive",
+            rtcpReducedSize: true);
+        media.Direction = SdpDirection.Inactive;
+        PublishAnswer.AddCodec(media, codec with { RtxPayloadType = null }, []);
+        return media;
     }
 
     /// <summary>Checks the browser's answer: it must keep every live m-line and carry its ICE and DTLS parameters.</summary>

@@ -159,8 +159,10 @@ internal sealed class TcpConnection : PacketPath, IDisposable
         switch (outcome)
         {
             case SendOutcome.Queued:
+                RelayMetrics.TcpPacketsSent.Inc();
                 return true;
             case SendOutcome.WakeWriter:
+                RelayMetrics.TcpPacketsSent.Inc();
                 _writer ??= WriteAsync();
                 _wakeWriter.Set();
                 return true;

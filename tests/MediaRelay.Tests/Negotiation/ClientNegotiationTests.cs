@@ -148,19 +148,38 @@ public sealed class ClientNegotiationTests
     }
 
     [Fact]
-    public void AnOfferWhoseTracksAreAllGoneIsAnsweredWithTheIceParametersAtSessionLevel()
+    public void AnOfferWhoseTracksAreAllGoneKeepsItsFirstMlineBundledAndInactiveAndIsAnswered()
     {
+        // Chromium (max-bundle) refuses an offer without a BUNDLE group, and every offer after it: the first m-line, the
+        // group's tag, stays in the group, inactive, with the relay's transport; the others are rejected.
         SubscribeSlot[] slots = [new("0", MediaKind.Audio, null), new("1", MediaKind.Video, null)];
-        var offer = SubscribeOffer.Create(slots, RelayParameters(), firstOffer: false, 3);
+        var local = RelayParameters();
+        var offer = SubscribeOffer.Create(slots, local, firstOffer: false, 3);
+        Assert.Equal(["0"], offer.BundleMids);
+        Assert.Equal([40000, 0], offer.Media.Select(m => m.Port));
+        Assert.Equal([SdpDirection.Inactive, SdpDirection.Inactive], offer.Media.Select(m => m.Direction));
+        Assert.Equal((local.Ice.Ufrag, "passive"), (offer.Media[0].IceUfrag, offer.Media[0].Setup));
+        Assert.DoesNotContain(offer.Media[0].Attributes, a => a.Name == "ssrc");
         var ice = IceCredentials.Create();
 
         Assert.True(ClientNegotiation.TryCreateSubscribeAnswer(offer.ToString(), ClientNegotiation.LocalParameters(ice, ClientCertificate.Fingerprint), out var result, out var error), error);
 
-        Assert.Null(result!.Relay);
-        Assert.Empty(result.Tracks);
+        Assert.Empty(result!.Tracks);
         Assert.All(result.Answer.Media, m => Assert.Equal(0, m.Port));
         Assert.True(SubscribeOffer.TryReadAnswer(result.Answer, slots, out var remote, out error), error);
         Assert.Equal(ice.Ufrag, remote!.IceUfrag);
+    }
+
+    [Fact]
+    public void WhenTheFirstTrackIsGoneItsMlineStaysTheBundleTagAndTheNewTracksJoinTheGroup()
+    {
+        var video = Consumer("2", MediaKind.Video);
+        SubscribeSlot[] slots = [new("0", MediaKind.Audio, null), new("1", MediaKind.Video, null), new("2", MediaKind.Video, video)];
+        var offer = SubscribeOffer.Create(slots, RelayParameters(), firstOffer: false, 4);
+
+        Assert.Equal(["0", "2"], offer.BundleMids);
+        Assert.Equal([40000, 0, 40000], offer.Media.Select(m => m.Port));
+        Assert.Equal([SdpDirection.Inactive, SdpDirection.Inactive, SdpDirection.SendOnly], offer.Media.Select(m => m.Direction));
     }
 
     [Fact]
