@@ -1,7 +1,7 @@
 import type { HubConnection } from '@microsoft/signalr';
 import { api, type JoinLink } from '../api';
 import { el } from '../dom';
-import { formatCountdown, formatDay, formatTime } from '../format';
+import { formatCountdown, formatTime } from '../format';
 import { Call } from '../media/call';
 import { runConnectionTest, type ConnectionTestResult } from '../media/connectionTest';
 import { LocalMedia, mediaErrorText } from '../media/localMedia';
@@ -15,7 +15,9 @@ import {
   type PeerInfo,
   type WaitingRoomMessage,
 } from '../session/contract';
-import { mediaControls, qualityIndicator, selfView } from '../ui/callControls';
+import { devicesMenu, mediaControlParts, noMedia, qualityIndicator, selfView, type MediaControlParts } from '../ui/callControls';
+import { CallView } from '../ui/callView';
+import { clinicDay, clinicTime } from '../timeZones';
 import { pageShell, publicHeader } from '../ui/layout';
 
 /** Kind words for a link or join that does not work. */
@@ -97,8 +99,12 @@ class JoinPage {
   private readonly controlsSlot = el('div');
   private readonly messages = el('ul', { class: 'messages', 'aria-live': 'polite', 'aria-labelledby': 'messages-title' });
   private readonly messagesBox = el('section', { class: 'card messages-box', 'aria-labelledby': 'messages-title', hidden: true }, el('h2', { id: 'messages-title' }, 'Messages from your therapist'), this.messages);
-  private readonly tiles = el('div', { class: 'tiles', 'aria-label': 'Video' });
-  private readonly stage = el('section', { class: 'stage', 'aria-label': 'Session', hidden: true });
+  private view: CallView | null = null;
+  private controls: MediaControlParts | null = null;
+  private readonly lead = el('p', { class: 'lead' });
+  private readonly joinActions = el('div', { class: 'join-actions' });
+  private readonly checkCard = el('section', { class: 'card device-check', 'aria-labelledby': 'check-title' });
+  private readonly devices = devicesMenu(el('div'));
   private readonly qualitySlot = el('div', { class: 'quality-slot' });
   private readonly leaveButton = el('button', { type: 'button', class: 'secondary', hidden: true }, 'Leave');
   private readonly notice = el('p', { class: 'notice', role: 'alert', hidden: true });
@@ -117,34 +123,25 @@ class JoinPage {
   }
 
   render(): void {
-    const whenText = `${formatDay(this.link.start)} at ${formatTime(this.link.start)}`;
+    const whenText = `${clinicDay(this.link.start, this.link.timeZone)} at ${clinicTime(this.link.start, this.link.timeZone)}`;
     const testButton = el('button', { type: 'button', class: 'secondary' }, 'Test my connection');
     const testStatus = el('p', { role: 'status', id: 'check-status', class: 'muted' });
     testButton.addEventListener('click', () => void this.runTest(testButton, testStatus));
     this.joinButton.addEventListener('click', () => void this.join());
     this.leaveButton.addEventListener('click', () => void this.leave());
 
-    const check = el(
-      'section',
-      { class: 'card device-check', 'aria-labelledby': 'check-title' },
-      this.checkTitle,
-      this.checkHint,
-      this.mediaSlot,
-      this.controlsSlot,
-      el('p', {}, testButton),
-      testStatus,
-    );
-    this.stage.append(this.tiles, el('div', { class: 'call-actions' }, this.qualitySlot));
+    this.checkCard.append(this.checkTitle, this.checkHint, this.mediaSlot, this.controlsSlot, el('p', {}, testButton), testStatus);
+    this.lead.textContent = `Hello ${this.link.contactName}. Your video session with the clinic is on ${whenText}.`;
+    this.joinActions.append(this.joinButton, this.leaveButton);
     this.main.replaceChildren(
       this.title,
-      el('p', { class: 'lead' }, `Hello ${this.link.contactName}. Your video session with the clinic is on ${whenText}.`),
+      this.lead,
       this.status,
       this.notice,
-      this.stage,
-      el('div', { class: 'join-actions' }, this.joinButton, this.leaveButton),
+      this.joinActions,
       this.openStatus,
       this.messagesBox,
-      check,
+      this.checkCard,
     );
     this.status.textContent = 'When you are ready, press Join the session. Your therapist will let you in.';
     this.setOpen(this.link.status === 'open', this.link.opensAt);
@@ -164,7 +161,7 @@ class JoinPage {
     const update = (): void => {
       const seconds = (target - Date.now()) / 1000;
       this.openStatus.textContent = seconds > 0
-        ? `The waiting room opens at ${formatTime(opensAt)}, in ${formatCountdown(seconds)}.`
+        ? `The waiting room opens at ${clinicTime(opensAt, this.link.timeZone)}, in ${formatCountdown(seconds)}.`
         : 'The waiting room is opening…';
       if (seconds <= 0) {
         window.clearInterval(this.countdownTimer);
@@ -194,7 +191,8 @@ class JoinPage {
     try {
       this.local = await LocalMedia.open();
       this.mediaSlot.replaceChildren(selfView(this.local));
-      this.controlsSlot.replaceChildren(mediaControls(this.local, (m) => this.showNotice(m)));
+      this.controls = mediaControlParts(this.local, (m) => this.showNotice(m));
+      this.placeControls(false);
     } catch (error) {
       this.mediaSlot.replaceChildren(el('p', { class: 'notice' }, mediaErrorText(error)));
     }
@@ -221,6 +219,12 @@ class JoinPage {
     this.status.textContent = 'Connecting…';
     // The camera and microphone the patient just checked are what the session sends.
     await this.preview;
+    if (!this.view) {
+      this.view = new CallView(this.local, 'Waiting for the others’ video…');
+      this.view.bar.append(this.qualitySlot);
+      this.view.root.hidden = true;
+      this.main.insertBefore(this.view.root, this.joinActions);
+    }
     const hub = createHub();
     this.hub = hub;
     hub.on('StateChanged', (notice: ParticipantStateNotice) => this.onState(notice));
@@ -290,8 +294,11 @@ class JoinPage {
       hub: this.hub!,
       iceServers: toRtcIceServers(joined.iceServers),
       local: this.local,
-      tiles: this.tiles,
+      tiles: this.view!.tiles,
       nameOf: (id) => this.names.get(id) ?? (id.startsWith('staff-') ? this.therapistName ?? 'Your therapist' : 'Guest'),
+      onTilesChanged: (visible) => {
+        if (this.view) this.view.empty.hidden = visible > 0;
+      },
       onError: () => this.showNotice('The video connection had a problem. If the picture stops, reload this page.'),
     });
     this.call = call;
@@ -319,11 +326,44 @@ class JoinPage {
     const admitted = notice.state === 'admitted';
     this.status.textContent = stateText[notice.state];
     this.title.textContent = admitted ? 'Your video session' : 'Waiting room';
-    this.stage.hidden = !admitted;
     this.messagesBox.hidden = admitted || this.messages.childElementCount === 0;
-    this.checkTitle.textContent = admitted ? 'Your camera and microphone' : 'Check your camera and microphone';
-    this.checkHint.hidden = admitted;
+    this.showCall(admitted);
     if (admitted) this.call?.refreshNames();
+  }
+
+  /**
+   * In the session the page becomes the call view (ui/callView.ts): it fits the window, with Mute, Camera off, the
+   * devices and Leave in its bar. In the waiting room they are back in the device check.
+   */
+  private showCall(inCall: boolean): void {
+    const view = this.view;
+    if (!view) return;
+    view.root.hidden = !inCall;
+    this.lead.hidden = inCall;
+    this.checkCard.hidden = inCall;
+    this.placeControls(inCall);
+    if (inCall) {
+      view.end.append(this.leaveButton);
+      view.show();
+    } else {
+      this.joinActions.append(this.leaveButton);
+      view.hide();
+    }
+  }
+
+  /** The camera and microphone controls: in the call's bar, or in the device check. */
+  private placeControls(inCall: boolean): void {
+    const parts = this.controls;
+    if (!parts) {
+      this.controlsSlot.replaceChildren(...(this.local ? [] : [noMedia()]));
+      return;
+    }
+    if (inCall && this.view) {
+      this.devices.replaceChildren(this.devices.firstElementChild ?? el('summary', {}, 'Devices'), parts.devices);
+      this.view.bar.append(...parts.toggles, this.devices);
+    } else {
+      this.controlsSlot.replaceChildren(el('div', { class: 'media-controls' }, ...parts.toggles, parts.devices));
+    }
   }
 
   private onMessage(message: WaitingRoomMessage): void {
@@ -359,6 +399,7 @@ class JoinPage {
     if (state) this.main.dataset.state = state;
     window.clearInterval(this.countdownTimer);
     this.call?.close();
+    this.view?.dispose();
     this.local?.stop();
     void this.hub?.stop();
     const body = text ?? (state ? stateText[state] : linkProblemText(null));

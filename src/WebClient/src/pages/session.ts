@@ -15,8 +15,10 @@ import {
   type WaitingRoomSnapshot,
 } from '../session/contract';
 import { canAskForNotifications, notifyArrival, playKnock } from '../session/knock';
-import { mediaControls, qualityIndicator, selfView } from '../ui/callControls';
+import { devicesMenu, mediaControlParts, qualityIndicator } from '../ui/callControls';
+import { CallView, type PanelHandle } from '../ui/callView';
 import { pageShell, requireStaff, staffHeader } from '../ui/layout';
+import { clinicRange } from '../timeZones';
 import { therapistRefusal } from './calendar';
 
 /** The therapist's session room: video, controls, and the waiting room with Admit / Deny / Send to waiting room. */
@@ -78,11 +80,11 @@ function showRefusal(main: HTMLElement, title: HTMLElement, reason: string | nul
 }
 
 async function describeAppointment(id: string): Promise<string | null> {
-  const one = await api<{ start: string; end: string }>('GET', `/api/v1/appointments/${id}`);
+  const one = await api<{ start: string; end: string; timeZone: string }>('GET', `/api/v1/appointments/${id}`);
   if (!one.ok) return null;
   const list = await api<CalendarItem[]>('GET', `/api/v1/appointments?from=${encodeURIComponent(one.value.start)}&to=${encodeURIComponent(one.value.end)}`);
   const item = list.ok ? list.value.find((i) => i.id === id) : undefined;
-  const time = `${formatTime(one.value.start)}–${formatTime(one.value.end)}`;
+  const time = clinicRange(one.value.start, one.value.end, one.value.timeZone);
   return item ? `Session with ${item.patientName} · ${time}` : `Session · ${time}`;
 }
 
@@ -93,8 +95,8 @@ class TherapistRoom {
   private ended = false;
   private entered = false;
   private endedShown = false;
-  private readonly tiles = el('div', { class: 'tiles', 'aria-label': 'Video' });
-  private readonly emptyStage = el('p', { class: 'stage-empty muted' }, 'Nobody else is in the session yet. Admit someone from the waiting room.');
+  private readonly view: CallView;
+  private waitingPanel: PanelHandle | null = null;
   private readonly queue = el('ul', { class: 'queue', 'aria-labelledby': 'waiting-title' });
   private readonly inSession = el('ul', { class: 'queue', 'aria-labelledby': 'insession-title' });
   private readonly waitingTitle = el('h2', { id: 'waiting-title' }, 'Waiting room');
@@ -109,7 +111,9 @@ class TherapistRoom {
     private readonly local: LocalMedia | null,
     private readonly main: HTMLElement,
     private readonly title: HTMLElement,
-  ) {}
+  ) {
+    this.view = new CallView(local, 'Nobody else is in the session yet. Admit someone from the waiting room.');
+  }
 
   /** Hub events can arrive while JoinAsTherapist runs, so the handlers come first. */
   listen(): void {
@@ -144,9 +148,9 @@ class TherapistRoom {
       hub: this.hub,
       iceServers: toRtcIceServers(joined.iceServers),
       local: this.local,
-      tiles: this.tiles,
+      tiles: this.view.tiles,
       nameOf: (id) => this.names.get(id) ?? (id.startsWith('staff-') ? 'Therapist' : 'Guest'),
-      onTilesChanged: (visible) => (this.emptyStage.hidden = visible > 0),
+      onTilesChanged: (visible) => (this.view.empty.hidden = visible > 0),
       onError: () => this.showNotice('The video connection had a problem. If the picture stops, reload the page.'),
     });
     try {
@@ -207,13 +211,6 @@ class TherapistRoom {
 
     this.admitAll.addEventListener('click', () => void this.act('AdmitAll'));
 
-    const stage = el(
-      'section',
-      { class: 'stage', 'aria-label': 'Session' },
-      el('div', { class: 'tiles-wrap' }, this.tiles, this.emptyStage, selfView(this.local)),
-      mediaControls(this.local, (m) => this.showNotice(m)),
-      el('div', { class: 'call-actions' }, this.qualitySlot, leave, end),
-    );
     const panel = el(
       'aside',
       { class: 'waiting-panel card', 'aria-labelledby': 'waiting-title' },
@@ -225,8 +222,14 @@ class TherapistRoom {
       messageForm,
       notifyButton,
     );
+    const view = this.view;
+    const parts = mediaControlParts(this.local, (m) => this.showNotice(m));
+    this.waitingPanel = view.addPanel(panel, 'Waiting room', true);
+    view.bar.append(this.qualitySlot, ...(parts?.toggles ?? []), ...(parts ? [devicesMenu(parts.devices)] : []), this.waitingPanel.button);
+    view.end.append(leave, end);
     const warn = mediaProblem ? [el('p', { class: 'notice', role: 'alert' }, mediaProblem)] : [];
-    this.main.replaceChildren(this.title, ...warn, this.notice, this.announce, el('div', { class: 'session-layout' }, stage, panel), dialog);
+    this.main.replaceChildren(this.title, ...warn, this.notice, this.announce, view.root, dialog);
+    view.show();
   }
 
   private confirmEnd(): HTMLDialogElement {
@@ -264,6 +267,7 @@ class TherapistRoom {
 
     const count = snapshot.waiting.length;
     this.waitingTitle.textContent = count === 0 ? 'Waiting room' : `Waiting room (${count})`;
+    if (this.waitingPanel) this.waitingPanel.button.textContent = this.waitingTitle.textContent;
     this.admitAll.hidden = snapshot.waiting.filter((w) => w.connected).length < 2;
     if (count === 0) {
       this.queue.replaceChildren(el('li', { class: 'muted' }, 'Nobody is waiting.'));
@@ -363,6 +367,7 @@ class TherapistRoom {
   private shutdown(): void {
     window.clearInterval(this.ticker);
     this.call?.close();
+    this.view.dispose();
     this.local?.stop();
     void this.hub.stop();
   }
