@@ -5,6 +5,7 @@ import { formatCountdown, formatTime } from '../format';
 import { Call } from '../media/call';
 import { runConnectionTest, type ConnectionTestResult } from '../media/connectionTest';
 import { LocalMedia, mediaErrorText } from '../media/localMedia';
+import { ScreenShareControl } from '../media/screenShare';
 import {
   createHub,
   toRtcIceServers,
@@ -19,6 +20,8 @@ import { devicesMenu, mediaControlParts, noMedia, qualityIndicator, selfView, ty
 import { CallView } from '../ui/callView';
 import { clinicDay, clinicTime } from '../timeZones';
 import { pageShell, publicHeader } from '../ui/layout';
+import { ChatPanel } from '../session/chat';
+import { PeerDirectory, reportMediaState } from '../session/peers';
 
 /** Kind words for a link or join that does not work. */
 export function linkProblemText(reason: string | null): string {
@@ -87,7 +90,8 @@ class JoinPage {
   private lastCheck: ConnectionCheckSummary | null = null;
   private state: ParticipantState | null = null;
   private therapistName: string | null = null;
-  private readonly names = new Map<string, string>();
+  private readonly peers = new PeerDirectory();
+  private reporting = false;
   private countdownTimer = 0;
   private finished = false;
 
@@ -100,6 +104,9 @@ class JoinPage {
   private readonly messages = el('ul', { class: 'messages', 'aria-live': 'polite', 'aria-labelledby': 'messages-title' });
   private readonly messagesBox = el('section', { class: 'card messages-box', 'aria-labelledby': 'messages-title', hidden: true }, el('h2', { id: 'messages-title' }, 'Messages from your therapist'), this.messages);
   private view: CallView | null = null;
+  private chat: ChatPanel | null = null;
+  private readonly screen = new ScreenShareControl(() => this.call, (m) => this.showNotice(m));
+  private selfId = '';
   private controls: MediaControlParts | null = null;
   private readonly lead = el('p', { class: 'lead' });
   private readonly joinActions = el('div', { class: 'join-actions' });
@@ -221,18 +228,33 @@ class JoinPage {
     await this.preview;
     if (!this.view) {
       this.view = new CallView(this.local, 'Waiting for the others’ video…');
-      this.view.bar.append(this.qualitySlot);
+      this.view.bar.append(this.qualitySlot, this.screen.button);
       this.view.root.hidden = true;
       this.main.insertBefore(this.view.root, this.joinActions);
     }
     const hub = createHub();
     this.hub = hub;
+    if (this.view && !this.chat) {
+      const chat = new ChatPanel(() => this.selfId);
+      const handle = this.view.addPanel(chat.element, 'Chat', false);
+      chat.attach(handle);
+      this.view.onPanelChange(() => chat.panelChanged());
+      this.view.bar.append(handle.button);
+      this.chat = chat;
+    }
+    this.chat?.use(hub);
     hub.on('StateChanged', (notice: ParticipantStateNotice) => this.onState(notice));
     hub.on('WaitingRoomMessage', (message: WaitingRoomMessage) => this.onMessage(message));
     hub.on('PeerJoined', (peer: PeerInfo) => {
-      this.names.set(peer.participantId, peer.name);
+      this.peers.learn(peer);
       this.call?.refreshNames();
       this.call?.showParticipant(peer.participantId);
+    });
+    hub.on('PeerMediaChanged', (peer: PeerInfo) => {
+      this.peers.learn(peer);
+      this.call?.refreshNames();
+      // About this page's own participant: a therapist allowed screen sharing, or took it back.
+      if (peer.participantId === this.selfId) this.screen.setAllowed(!!peer.mayShareScreen);
     });
     hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
     hub.on('SessionEnded', (reason: string | null) => this.sessionOver(reason));
@@ -276,26 +298,36 @@ class JoinPage {
       return;
     }
     if (joined.deviceKey) sessionStorage.setItem(this.deviceKeyName, joined.deviceKey);
+    this.selfId = joined.participantId ?? this.selfId;
     this.notice.hidden = true;
-    for (const peer of joined.peers ?? []) this.names.set(peer.participantId, peer.name);
+    for (const peer of joined.peers ?? []) this.peers.learn(peer);
     this.joinButton.hidden = true;
     this.leaveButton.hidden = false;
     this.openStatus.hidden = true;
     this.title.textContent = 'Waiting room';
     this.onState({ state: joined.state ?? 'waiting-for-therapist', message: null, byName: null });
     await this.startMedia(joined, again);
+    if (!this.reporting) {
+      this.reporting = true;
+      reportMediaState(hub, this.local);
+    } else if (this.local) {
+      // After a reconnect the room has forgotten what this page said: say it again.
+      void hub.invoke('SetMediaState', this.local.isMuted, this.local.isCameraOff).catch(() => undefined);
+    }
     await this.reportCheck();
   }
 
   private async startMedia(joined: JoinResult, again: boolean): Promise<void> {
     if (this.call && !again) return;
+    if (this.screen.isSharing) void this.screen.stop();
     this.call?.close();
     const call = new Call({
       hub: this.hub!,
       iceServers: toRtcIceServers(joined.iceServers),
       local: this.local,
       tiles: this.view!.tiles,
-      nameOf: (id) => this.names.get(id) ?? (id.startsWith('staff-') ? this.therapistName ?? 'Your therapist' : 'Guest'),
+      nameOf: (id) => this.peers.nameOf(id) ?? (id.startsWith('staff-') ? this.therapistName ?? 'Your therapist' : 'Guest'),
+      marksOf: (id) => this.peers.marksOf(id),
       onTilesChanged: (visible) => {
         if (this.view) this.view.empty.hidden = visible > 0;
       },
@@ -313,6 +345,7 @@ class JoinPage {
   private onState(notice: ParticipantStateNotice): void {
     if (this.finished) return;
     if (notice.byName && notice.state === 'admitted') this.therapistName = notice.byName;
+    for (const peer of notice.peers ?? []) this.peers.learn(peer);
     this.state = notice.state;
     this.main.dataset.state = notice.state;
     if (notice.state === 'session-ended') {
@@ -324,6 +357,7 @@ class JoinPage {
       return;
     }
     const admitted = notice.state === 'admitted';
+    if (!admitted) this.screen.setAllowed(false);
     this.status.textContent = stateText[notice.state];
     this.title.textContent = admitted ? 'Your video session' : 'Waiting room';
     this.messagesBox.hidden = admitted || this.messages.childElementCount === 0;
@@ -360,7 +394,8 @@ class JoinPage {
     }
     if (inCall && this.view) {
       this.devices.replaceChildren(this.devices.firstElementChild ?? el('summary', {}, 'Devices'), parts.devices);
-      this.view.bar.append(...parts.toggles, this.devices);
+      // Right after the connection indicator, before Share screen and Chat, as in the therapist's bar.
+      this.qualitySlot.after(...parts.toggles, this.devices);
     } else {
       this.controlsSlot.replaceChildren(el('div', { class: 'media-controls' }, ...parts.toggles, parts.devices));
     }
@@ -398,7 +433,9 @@ class JoinPage {
     this.state = state;
     if (state) this.main.dataset.state = state;
     window.clearInterval(this.countdownTimer);
+    void this.screen.stop();
     this.call?.close();
+    this.chat?.dispose();
     this.view?.dispose();
     this.local?.stop();
     void this.hub?.stop();

@@ -4,6 +4,7 @@ import { el } from '../dom';
 import { formatElapsed, formatTime } from '../format';
 import { Call } from '../media/call';
 import { LocalMedia, mediaErrorText } from '../media/localMedia';
+import { ScreenShareControl } from '../media/screenShare';
 import {
   createHub,
   roleLabel,
@@ -15,6 +16,8 @@ import {
   type WaitingRoomSnapshot,
 } from '../session/contract';
 import { canAskForNotifications, notifyArrival, playKnock } from '../session/knock';
+import { ChatPanel } from '../session/chat';
+import { PeerDirectory, reportMediaState } from '../session/peers';
 import { devicesMenu, mediaControlParts, qualityIndicator } from '../ui/callControls';
 import { CallView, type PanelHandle } from '../ui/callView';
 import { pageShell, requireStaff, staffHeader } from '../ui/layout';
@@ -90,12 +93,14 @@ async function describeAppointment(id: string): Promise<string | null> {
 
 class TherapistRoom {
   private call: Call | null = null;
-  private readonly names = new Map<string, string>();
+  private readonly peers = new PeerDirectory();
   private selfId = '';
   private ended = false;
   private entered = false;
   private endedShown = false;
   private readonly view: CallView;
+  private readonly chat: ChatPanel;
+  private readonly screen = new ScreenShareControl(() => this.call, (m) => this.showNotice(m));
   private waitingPanel: PanelHandle | null = null;
   private readonly queue = el('ul', { class: 'queue', 'aria-labelledby': 'waiting-title' });
   private readonly inSession = el('ul', { class: 'queue', 'aria-labelledby': 'insession-title' });
@@ -113,6 +118,8 @@ class TherapistRoom {
     private readonly title: HTMLElement,
   ) {
     this.view = new CallView(local, 'Nobody else is in the session yet. Admit someone from the waiting room.');
+    this.chat = new ChatPanel(() => this.selfId);
+    this.chat.use(hub);
   }
 
   /** Hub events can arrive while JoinAsTherapist runs, so the handlers come first. */
@@ -120,9 +127,13 @@ class TherapistRoom {
     this.hub.on('WaitingRoomChanged', (snapshot: WaitingRoomSnapshot) => this.renderQueue(snapshot));
     this.hub.on('Knock', (participant: WaitingParticipant) => this.knock(participant));
     this.hub.on('PeerJoined', (peer: PeerInfo) => {
-      this.names.set(peer.participantId, peer.name);
+      this.peers.learn(peer);
       this.call?.refreshNames();
       this.call?.showParticipant(peer.participantId);
+    });
+    this.hub.on('PeerMediaChanged', (peer: PeerInfo) => {
+      this.peers.learn(peer);
+      this.call?.refreshNames();
     });
     this.hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
     this.hub.on('SessionEnded', (reason: string | null) => this.showEnded(reason));
@@ -134,22 +145,26 @@ class TherapistRoom {
 
   async enter(joined: JoinResult, mediaProblem: string | null): Promise<void> {
     this.selfId = joined.participantId ?? '';
-    for (const peer of joined.peers ?? []) this.names.set(peer.participantId, peer.name);
+    for (const peer of joined.peers ?? []) this.peers.learn(peer);
     this.entered = true;
     this.layout(mediaProblem);
     if (joined.waitingRoom) this.renderQueue(joined.waitingRoom);
     await this.startMedia(joined);
+    reportMediaState(this.hub, this.local);
     this.ticker = window.setInterval(() => this.tick(), 1000);
   }
 
   private async startMedia(joined: JoinResult): Promise<void> {
+    // A share in progress belonged to the connection that is going: it is not carried over.
+    if (this.screen.isSharing) void this.screen.stop();
     this.call?.close();
     this.call = new Call({
       hub: this.hub,
       iceServers: toRtcIceServers(joined.iceServers),
       local: this.local,
       tiles: this.view.tiles,
-      nameOf: (id) => this.names.get(id) ?? (id.startsWith('staff-') ? 'Therapist' : 'Guest'),
+      nameOf: (id) => this.peers.nameOf(id) ?? (id.startsWith('staff-') ? 'Therapist' : 'Guest'),
+      marksOf: (id) => this.peers.marksOf(id),
       onTilesChanged: (visible) => (this.view.empty.hidden = visible > 0),
       onError: () => this.showNotice('The video connection had a problem. If the picture stops, reload the page.'),
     });
@@ -225,7 +240,11 @@ class TherapistRoom {
     const view = this.view;
     const parts = mediaControlParts(this.local, (m) => this.showNotice(m));
     this.waitingPanel = view.addPanel(panel, 'Waiting room', true);
-    view.bar.append(this.qualitySlot, ...(parts?.toggles ?? []), ...(parts ? [devicesMenu(parts.devices)] : []), this.waitingPanel.button);
+    const chat = view.addPanel(this.chat.element, 'Chat', false);
+    this.chat.attach(chat);
+    view.onPanelChange(() => this.chat.panelChanged());
+    this.screen.setAllowed(true);
+    view.bar.append(this.qualitySlot, ...(parts?.toggles ?? []), ...(parts ? [devicesMenu(parts.devices)] : []), this.screen.button, chat.button, this.waitingPanel.button);
     view.end.append(leave, end);
     const warn = mediaProblem ? [el('p', { class: 'notice', role: 'alert' }, mediaProblem)] : [];
     this.main.replaceChildren(this.title, ...warn, this.notice, this.announce, view.root, dialog);
@@ -260,8 +279,8 @@ class TherapistRoom {
 
   private renderQueue(snapshot: WaitingRoomSnapshot): void {
     if (!this.entered) return;
-    for (const w of snapshot.waiting) this.names.set(w.participantId, w.name);
-    for (const p of snapshot.inSession) this.names.set(p.participantId, p.name);
+    for (const w of snapshot.waiting) this.peers.learn(w);
+    for (const p of snapshot.inSession) this.peers.learn(p);
     this.call?.refreshNames();
     const focusedKey = (document.activeElement as HTMLElement | null)?.dataset?.key;
 
@@ -313,7 +332,10 @@ class TherapistRoom {
     if (p.role !== 'therapist') {
       const back = el('button', { type: 'button', class: 'secondary', 'aria-describedby': nameId, 'data-key': `back-${p.participantId}` }, 'Send to waiting room');
       back.addEventListener('click', () => void this.act('SendToWaitingRoom', p.participantId));
-      entry.append(el('div', { class: 'inline' }, back));
+      // A toggle: its name stays, aria-pressed says whether this person may share their screen now.
+      const share = el('button', { type: 'button', class: 'secondary toggle', 'aria-pressed': String(!!p.mayShareScreen), 'aria-describedby': nameId, 'data-key': `share-${p.participantId}` }, 'Allow screen sharing');
+      share.addEventListener('click', () => void this.allowScreenShare(p.participantId, !p.mayShareScreen));
+      entry.append(el('div', { class: 'inline' }, back, share));
     }
     return entry;
   }
@@ -327,8 +349,18 @@ class TherapistRoom {
     }
   }
 
+  private async allowScreenShare(participantId: string, allowed: boolean): Promise<void> {
+    try {
+      if (!(await this.hub.invoke<boolean>('AllowScreenShare', participantId, allowed))) {
+        this.showNotice('That did not work: this person is no longer in the session.');
+      }
+    } catch {
+      this.showNotice('That did not work. Check your connection and try again.');
+    }
+  }
+
   private knock(participant: WaitingParticipant): void {
-    this.names.set(participant.participantId, participant.name);
+    this.peers.learn(participant);
     if (!this.entered) return;
     playKnock();
     notifyArrival(participant.name);
@@ -353,6 +385,8 @@ class TherapistRoom {
       this.selfId = joined.participantId ?? this.selfId;
       if (joined.waitingRoom) this.renderQueue(joined.waitingRoom);
       await this.startMedia(joined);
+      // The room may have forgotten what this page said of its microphone and camera (it moved to another node).
+      if (this.local) void this.hub.invoke('SetMediaState', this.local.isMuted, this.local.isCameraOff).catch(() => undefined);
       this.notice.hidden = true;
     } catch {
       this.showNotice('The connection to the session was lost. Reload the page to rejoin.');
@@ -366,7 +400,9 @@ class TherapistRoom {
 
   private shutdown(): void {
     window.clearInterval(this.ticker);
+    void this.screen.stop();
     this.call?.close();
+    this.chat.dispose();
     this.view.dispose();
     this.local?.stop();
     void this.hub.stop();

@@ -109,6 +109,8 @@ export class TileLayout {
     const tiles = [...this.stage.children].filter((c): c is HTMLElement => c instanceof HTMLElement && c.classList.contains('tile') && !c.classList.contains('self') && !c.hidden);
     const width = this.stage.clientWidth;
     const height = this.stage.clientHeight;
+    // A hidden stage (the patient still waiting) has no size: its tiles are laid out when it is shown.
+    if (width === 0 || height === 0) return;
     const screen = tiles.find((t) => t.dataset.kind === 'screen');
     const speaker = tiles.length >= 3 ? tiles.find((t) => t.dataset.speaking === 'true') : undefined;
     const featured = screen ?? speaker;
@@ -118,6 +120,7 @@ export class TileLayout {
       : gridBoxes(tiles.length, width, height);
     ordered.forEach((tile, i) => {
       const box = boxes[i];
+      if (!box) return;
       tile.dataset.featured = String(tile === featured);
       tile.style.left = `${Math.round(box.x)}px`;
       tile.style.top = `${Math.round(box.y)}px`;
