@@ -20,14 +20,9 @@ public sealed class CallLayoutTests
     [Fact(Timeout = 180_000)]
     public async Task The_call_fits_the_window_from_phone_to_desktop_with_every_control_visible()
     {
-        using var server = new LiveServer(Scenario.DemoSettings());
-        var demo = DemoInfo.Read(server.DataPath);
-        await using var therapistBrowser = await Browser.LaunchAsync();
         // The demo clinic is in Europe/Berlin; this patient's computer is an hour behind all year.
-        await using var patientBrowser = await Browser.LaunchAsync(timeZone: "Europe/London");
-        var errors = new List<string>();
-        var therapist = await therapistBrowser.NewPageAsync(errors);
-        var patient = await patientBrowser.NewPageAsync(errors);
+        await using var call = await DemoCall.StartAsync(patientTimeZone: "Europe/London");
+        var (server, demo, therapist, patient) = (call.Server, call.Demo, call.Therapist, call.Patient);
 
         await Scenario.OpenSessionRoomAsync(therapist, server, demo);
         await patient.GotoAsync(server.BaseUrl + demo.JoinPath);
@@ -78,7 +73,7 @@ public sealed class CallLayoutTests
         Assert.InRange(after.X, stage.X - 0.5, stage.X + 2);
         Assert.InRange(after.Y, stage.Y - 0.5, stage.Y + 2);
 
-        Assert.Empty(Scenario.Unexpected(errors));
+        Assert.Empty(Scenario.Unexpected(call.Errors));
     }
 
     /// <summary>

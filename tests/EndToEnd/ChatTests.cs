@@ -13,15 +13,9 @@ public sealed class ChatTests
     [Fact(Timeout = 240_000)]
     public async Task Messages_arrive_in_order_in_every_tab_and_are_gone_after_End_session()
     {
-        using var server = new LiveServer(Scenario.DemoSettings());
-        var demo = DemoInfo.Read(server.DataPath);
-        await using var therapistBrowser = await Browser.LaunchAsync();
-        await using var patientBrowser = await Browser.LaunchAsync();
-        await using var caregiverBrowser = await Browser.LaunchAsync();
-        var errors = new List<string>();
-        var therapist = await therapistBrowser.NewPageAsync(errors);
-        var patient = await patientBrowser.NewPageAsync(errors);
-        var caregiver = await caregiverBrowser.NewPageAsync(errors);
+        await using var call = await DemoCall.StartAsync();
+        var (server, demo, therapist, patient) = (call.Server, call.Demo, call.Therapist, call.Patient);
+        var caregiver = await call.NewPageAsync();
         var pages = new[] { therapist, patient, caregiver };
 
         await Scenario.OpenSessionRoomAsync(therapist, server, demo);
@@ -80,7 +74,7 @@ public sealed class ChatTests
             Assert.DoesNotContain(expected, text.Contains);
         }
 
-        Assert.Empty(Scenario.Unexpected(errors));
+        Assert.Empty(Scenario.Unexpected(call.Errors));
     }
 
     private static async Task OpenChatAsync(IPage page)

@@ -16,14 +16,9 @@ public sealed class ScreenShareTests
     [Fact(Timeout = 240_000)]
     public async Task The_therapists_screen_reaches_the_patient_as_a_second_video_track_and_the_patient_shares_only_when_allowed()
     {
-        using var server = new LiveServer(Scenario.DemoSettings());
-        var demo = DemoInfo.Read(server.DataPath);
-        await using var therapistBrowser = await Browser.LaunchAsync();
-        await using var patientBrowser = await Browser.LaunchAsync();
-        var errors = new List<string>();
-        var therapist = await therapistBrowser.NewPageAsync(errors);
-        var patient = await patientBrowser.NewPageAsync(errors);
-        await Scenario.AdmitDemoPatientAsync(therapist, patient, server, demo);
+        await using var call = await DemoCall.StartAsync();
+        var (therapist, patient, demo) = (call.Therapist, call.Patient, call.Demo);
+        await Scenario.AdmitDemoPatientAsync(therapist, patient, call.Server, demo);
         await Scenario.WaitForMediaAsync(patient);
 
         // The therapist shares: the patient decodes a second video track, in a tile of its own, larger than the camera's.
@@ -68,7 +63,7 @@ public sealed class ScreenShareTests
         await Expect(patientShare).ToBeHiddenAsync();
         await Expect(patient.GetByRole(AriaRole.Button, new() { Name = "Stop sharing", Exact = true })).ToBeHiddenAsync();
 
-        Assert.Empty(Scenario.Unexpected(errors));
+        Assert.Empty(Scenario.Unexpected(call.Errors));
     }
 
     /// <summary>Waits until the video of the page's first visible tile of this kind has decoded frames, and more two seconds later.</summary>

@@ -1,8 +1,5 @@
 using System.Text;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.DependencyInjection;
-using Teletherapy.MediaRelay;
-using Teletherapy.MediaRelay.Routing;
 using Teletherapy.Signaling.Sessions;
 
 namespace Teletherapy.Signaling.Tests.Sessions;
@@ -196,9 +193,6 @@ public sealed class InSessionTests(ClinicFixture clinic) : HubTestBase(clinic), 
 
     private static int AcceptedMLines(string answer) =>
         answer.Split('\n').Count(l => l.StartsWith("m=", StringComparison.Ordinal) && !l.StartsWith("m=video 0 ", StringComparison.Ordinal) && !l.StartsWith("m=audio 0 ", StringComparison.Ordinal));
-
-    private RouterPeer? Peer(SessionScenario s, string participantId) =>
-        Server.Services.GetRequiredService<MediaRelayService>().FindRouter(s.AppointmentId.ToString("N"))?.FindPeer(participantId);
 
     private static List<string> FilesContaining(string folder, string text)
     {
