@@ -66,7 +66,10 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
 
     // ---- joining -------------------------------------------------------------------------------
 
-    public async Task<JoinResult> JoinTherapistAsync(string connectionId, Guid staffId, string name, Guid appointmentId)
+    public Task<JoinResult> JoinTherapistAsync(string connectionId, Guid staffId, string name, Guid appointmentId) =>
+        JoinTherapistAsync(connectionId, staffId, name, appointmentId, firstTry: true);
+
+    private async Task<JoinResult> JoinTherapistAsync(string connectionId, Guid staffId, string name, Guid appointmentId, bool firstTry)
     {
         var check = await _join.CheckTherapistJoinAsync(appointmentId, staffId).ConfigureAwait(false);
         if (!check.Decision.Allowed || check.Appointment is null)
@@ -82,6 +85,13 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
 
         await JoinRulesChecked(appointmentId).ConfigureAwait(false);
         var outcome = room.JoinTherapist(staffId, name, connectionId, _time.GetUtcNow());
+        if (outcome.Participant.State == ParticipantStates.SessionEnded)
+        {
+            return firstTry && ClosedMeanwhile(room)
+                ? await JoinTherapistAsync(connectionId, staffId, name, appointmentId, firstTry: false).ConfigureAwait(false)
+                : Refuse(JoinReasons.Ended);
+        }
+
         await AttachAsync(connectionId, room, outcome.Participant).ConfigureAwait(false);
         var recheck = await _join.CheckTherapistJoinAsync(appointmentId, staffId).ConfigureAwait(false);
         if (!recheck.Decision.Allowed)
@@ -116,7 +126,10 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     }
 
     /// <param name="deviceKey">The key this device got at its first join (<see cref="JoinResult.DeviceKey"/>), if any.</param>
-    public async Task<JoinResult> JoinWithTokenAsync(string connectionId, string token, string? deviceKey = null)
+    public Task<JoinResult> JoinWithTokenAsync(string connectionId, string token, string? deviceKey = null) =>
+        JoinWithTokenAsync(connectionId, token, deviceKey, firstTry: true);
+
+    private async Task<JoinResult> JoinWithTokenAsync(string connectionId, string token, string? deviceKey, bool firstTry)
     {
         if (string.IsNullOrWhiteSpace(token) || token.Length > 200)
         {
@@ -146,6 +159,13 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
         await JoinRulesChecked(room.AppointmentId).ConfigureAwait(false);
         var outcome = room.JoinContact(contact.Id, contact.Name, contact.Role, connectionId, deviceKey is { Length: <= 64 } ? deviceKey : null, _time.GetUtcNow());
         var participant = outcome.Participant;
+        if (participant.State == ParticipantStates.SessionEnded)
+        {
+            return firstTry && ClosedMeanwhile(room)
+                ? await JoinWithTokenAsync(connectionId, token, deviceKey, firstTry: false).ConfigureAwait(false)
+                : Refuse(JoinReasons.Ended);
+        }
+
         if (participant.State == ParticipantStates.Denied)
         {
             // Denied stays denied for this session: the connection is not attached to the room (no events, no media).
@@ -472,6 +492,14 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
 
     private SessionRoom RoomFor(SessionAppointment appointment) =>
         _rooms.GetOrAdd(appointment.Id, _ => NewOrAdoptedRoom(appointment));
+
+    /// <summary>
+    /// Whether <paramref name="room"/>, which a join found open and which has ended since, was closed and let go while
+    /// the join was on its way in (End session, a cancel or reschedule, the refusal of its last participant). A closed
+    /// room lets nobody in, so the join starts over once: the join rules give the reason (and audit it), or a new room
+    /// takes it. An ended room still held here (one adopted ended) is simply <c>ended</c>.
+    /// </summary>
+    private bool ClosedMeanwhile(SessionRoom room) => !ReferenceEquals(FindRoom(room.AppointmentId), room);
 
     private Router RouterFor(SessionRoom room) => _relay.GetOrCreateRouter(RouterId(room));
 

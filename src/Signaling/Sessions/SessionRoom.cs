@@ -80,13 +80,21 @@ internal sealed class SessionRoom
         }
     }
 
-    /// <summary>A therapist joins (or comes back, or opens a second tab). Therapists are always in the session.</summary>
+    /// <summary>
+    /// A therapist joins (or comes back, or opens a second tab). Therapists are always in the session, until it ends:
+    /// then the join changes nothing and the therapist is told the session ended.
+    /// </summary>
     public JoinOutcome JoinTherapist(Guid staffId, string name, string connectionId, DateTimeOffset now)
     {
         lock (_lock)
         {
             var id = TherapistId(staffId);
             var existed = _participants.TryGetValue(id, out var participant);
+            if (IsEnded)
+            {
+                return Refused(participant is not null ? Copy(participant) : new ParticipantView(id, name, ParticipantRoles.Therapist, staffId, null, ParticipantStates.SessionEnded, now, [], null));
+            }
+
             var wasAbsent = !existed || participant!.Connections.Count == 0;
             var firstTherapist = !TherapistPresent();
             participant ??= _participants[id] = new Participant(id, name, ParticipantRoles.Therapist, staffId, null, now);
@@ -104,7 +112,9 @@ internal sealed class SessionRoom
     /// (<see cref="JoinOutcome.DeviceKey"/>): only the same key returns to a seat as it was (admitted → straight back
     /// in, waiting → keeps its place). A link alone proves nothing more: on a device without the key it knocks — taking
     /// over the contact's seat when that seat's device is gone, or as a "second device" of its own while it is here,
-    /// so a forwarded link can neither slip in nor push the real patient out. Denied stays denied, on every device.
+    /// so a forwarded link can neither slip in nor push the real patient out. Denied stays denied, on every device
+    /// (a denied seat refuses all of them; a denied second device refuses itself). Once the session has ended, nobody
+    /// gets back in. A refused join changes nothing and its connection is not attached.
     /// </summary>
     public JoinOutcome JoinContact(Guid contactId, string name, string role, string connectionId, string? deviceKey, DateTimeOffset now)
     {
@@ -112,13 +122,19 @@ internal sealed class SessionRoom
         {
             var seatId = ContactId(contactId);
             _participants.TryGetValue(seatId, out var seat);
-            if (seat?.State == ParticipantStates.Denied)
+            var device = string.IsNullOrEmpty(deviceKey) ? null : _participants.Values.FirstOrDefault(p => p.ContactId == contactId && KeysMatch(p.DeviceKey, deviceKey));
+            if (IsEnded)
             {
-                // Denied stays denied, and the refused connection is not attached.
-                return new JoinOutcome(Copy(seat), Knocked: false, Rejoined: false, FirstArrival: false, FirstTherapistArrived: false);
+                var known = device ?? seat;
+                return Refused(known is not null ? Copy(known) : new ParticipantView(seatId, name, role, null, contactId, ParticipantStates.SessionEnded, now, [], null));
             }
 
-            var device = string.IsNullOrEmpty(deviceKey) ? null : _participants.Values.FirstOrDefault(p => p.ContactId == contactId && KeysMatch(p.DeviceKey, deviceKey));
+            var denied = seat?.State == ParticipantStates.Denied ? seat : device?.State == ParticipantStates.Denied ? device : null;
+            if (denied is not null)
+            {
+                return Refused(Copy(denied));
+            }
+
             if (device is not null)
             {
                 return ReturnOnSameDevice(device, connectionId, now);
@@ -176,6 +192,10 @@ internal sealed class SessionRoom
         Changed();
         return new JoinOutcome(Copy(participant), knocked, Rejoined: wasAbsent && participant.State == ParticipantStates.Admitted, FirstArrival: false, FirstTherapistArrived: false, participant.DeviceKey);
     }
+
+    /// <summary>A join that changes nothing: the participant as they are (or would be); the joining connection is not attached.</summary>
+    private static JoinOutcome Refused(ParticipantView participant) =>
+        new(participant, Knocked: false, Rejoined: false, FirstArrival: false, FirstTherapistArrived: false);
 
     private static string NewDeviceKey() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
 
@@ -268,14 +288,18 @@ internal sealed class SessionRoom
                 return (Copy(participant), false);
             }
 
-            participant.State = participant.State == ParticipantStates.Denied ? ParticipantStates.Denied : ParticipantStates.Left;
+            // Denied stays denied and ended stays ended: leaving the room does not undo either.
+            participant.State = participant.State is ParticipantStates.Denied or ParticipantStates.SessionEnded ? participant.State : ParticipantStates.Left;
             participant.DisconnectedAt = null;
             Changed();
             return (Copy(participant), true);
         }
     }
 
-    /// <summary>Waiting participants who dropped longer ago than <paramref name="grace"/> leave the queue.</summary>
+    /// <summary>
+    /// Waiting (or sent-back) participants who dropped <paramref name="grace"/> or longer ago leave the queue: one who
+    /// dropped at T is still waiting at T + grace − 1 tick and has left at T + grace.
+    /// </summary>
     public IReadOnlyList<ParticipantView> ExpireDropped(DateTimeOffset now, TimeSpan grace)
     {
         lock (_lock)
@@ -301,8 +325,17 @@ internal sealed class SessionRoom
         }
     }
 
-    /// <summary>The appointment was rescheduled: its new times and therapists.</summary>
-    public void Reschedule(SessionAppointment appointment) => Volatile.Write(ref _appointment, appointment);
+    /// <summary>The appointment was rescheduled: its new times and therapists (the same appointment: its id stays).</summary>
+    public void Reschedule(SessionAppointment appointment)
+    {
+        ArgumentNullException.ThrowIfNull(appointment);
+        if (appointment.Id != AppointmentId)
+        {
+            throw new ArgumentException($"The room is of appointment {AppointmentId}, not {appointment.Id}.", nameof(appointment));
+        }
+
+        Volatile.Write(ref _appointment, appointment);
+    }
 
     /// <summary>
     /// Sends a participant away for good (their link was revoked, or a therapist is no longer listed): they and their
@@ -332,17 +365,25 @@ internal sealed class SessionRoom
         }
     }
 
+    /// <summary>
+    /// The session ends for everyone, for good (README: The join rules, "Ending the session stops every link"): every
+    /// participant's state is <c>session-ended</c>, the controls refuse and joins change nothing from now on. Returns
+    /// everyone with the connections to tell; ending an ended room returns the same and changes nothing.
+    /// </summary>
     public IReadOnlyList<ParticipantView> End()
     {
         lock (_lock)
         {
-            IsEnded = true;
-            foreach (var participant in _participants.Values)
+            if (!IsEnded)
             {
-                participant.State = ParticipantStates.SessionEnded;
-            }
+                IsEnded = true;
+                foreach (var participant in _participants.Values)
+                {
+                    participant.State = ParticipantStates.SessionEnded;
+                }
 
-            Changed();
+                Changed();
+            }
 
             return _participants.Values.Select(Copy).ToList();
         }

@@ -317,6 +317,45 @@ public sealed class AppointmentChangeTests(ClinicFixture clinic) : HubTestBase(c
         Assert.Null(Router(s));
     }
 
+    [Fact(Timeout = Bound)]
+    public async Task A_join_whose_room_closed_on_its_way_in_knocks_in_the_room_that_opens_next()
+    {
+        var s = await ScenarioAsync();
+        var coordinator = Server.Services.GetRequiredService<SessionCoordinator>();
+        SessionRoom? closed = null;
+        // The link passes the rules and the join finds the room open; before it gets in, the room is closed and let go
+        // with the appointment unchanged (as when its last participant's join was refused).
+        coordinator.AfterJoinRulesCheckedForTests = appointmentId =>
+        {
+            if (appointmentId == s.AppointmentId && coordinator.AfterJoinRulesCheckedForTests is not null)
+            {
+                coordinator.AfterJoinRulesCheckedForTests = null;
+                closed = coordinator.FindRoom(appointmentId)!;
+                coordinator.Release(appointmentId);
+                closed.End();
+            }
+
+            return Task.CompletedTask;
+        };
+        try
+        {
+            var (_, joined) = await s.JoinContactAsync(s.PatientToken);
+            Assert.Equal(ParticipantStates.WaitingForTherapist, joined.State);
+        }
+        finally
+        {
+            coordinator.AfterJoinRulesCheckedForTests = null;
+        }
+
+        // The closed room took nobody in; the knock is in the room that is open now, where the therapist sees it.
+        Assert.NotNull(closed);
+        Assert.All(closed.Participants(), p => Assert.Empty(p.Connections));
+        Assert.NotSame(closed, coordinator.FindRoom(s.AppointmentId));
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var snapshot = await ada.WaitForSnapshotAsync(w => w.Waiting.Count == 1);
+        Assert.Equal(SessionScenario.ParticipantIdOf(s.PatientContactId), Assert.Single(snapshot.Waiting).ParticipantId);
+    }
+
     private Task<HttpResponseMessage> RescheduleAsync(SessionScenario s, DateTimeOffset start, Guid[]? therapistIds = null) =>
         Server.Integrator.PutAsJsonAsync($"api/v1/appointments/{s.AppointmentId}", new JsonObject
         {

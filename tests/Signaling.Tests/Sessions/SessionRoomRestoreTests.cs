@@ -243,4 +243,132 @@ public sealed class SessionRoomRestoreTests
         Assert.True(restored.Capture().IsEnded);
         Assert.True(SessionRoom.Restore(_appointment, restored.Capture(), Later).IsEnded);
     }
+
+    /// <summary>A participant as a room shows them, but for the connections (which stay on their node).</summary>
+    private static (string, string, string, Guid?, Guid?, string, DateTimeOffset, ConnectionCheckSummary?, bool) Seat(ParticipantView p) =>
+        (p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.WaitingSince, p.ConnectionCheck, p.SecondDevice);
+
+    [Fact]
+    public void A_room_nobody_is_connected_to_comes_back_exactly_as_it_was_captured()
+    {
+        var script = new RoomScript();
+        script.JoinTherapist("t1");
+        var patient = script.AdmittedPatient("c1");
+        script.JoinCaregiver("g1", at: Now.AddMinutes(1));
+        script.JoinPatient("c2", at: Now.AddMinutes(2)); // a second device
+        foreach (var connection in new[] { "t1", "c1", "g1", "c2" })
+        {
+            script.Room.Disconnect(connection, Now.AddMinutes(3));
+        }
+
+        var state = script.Room.Capture();
+        var restored = SessionRoom.Restore(script.Appointment, state, Later);
+
+        Assert.Equal(state, restored.Capture()); // the version too: nothing was connected, so nothing is lost
+        Assert.Same(script.Appointment, restored.Appointment);
+        Assert.Equal(script.Room.Participants().Select(Seat), restored.Participants().Select(Seat));
+        Assert.Equal(script.Room.Snapshot().Waiting, restored.Snapshot().Waiting);
+        Assert.Equal(script.Room.Snapshot().InSession, restored.Snapshot().InSession);
+        Assert.Equal(patient.Participant.Id, JoinContact(restored, RoomScript.Patient, "Sam Taylor", "p9", patient.DeviceKey, Later).Participant.Id);
+    }
+
+    /// <summary>
+    /// What Restore does with its <c>now</c>: every waiting, sent-back or admitted participant counts as dropped at that
+    /// moment, whether they were connected when captured or had dropped before (the capture keeps no drop times), so a
+    /// waiting one keeps the place for a whole grace from the restore. Denied and left are not dropped.
+    /// </summary>
+    [Fact]
+    public void Restored_everyone_present_has_dropped_at_the_restore_and_the_grace_runs_from_there()
+    {
+        var script = new RoomScript();
+        var room = script.Room;
+        var connected = script.JoinPatient("c1").Participant.Id;
+        var droppedBefore = script.JoinCaregiver("g1").Participant.Id;
+        room.Disconnect("g1", Now); // its grace on this node would end at Now + grace
+        var admitted = room.JoinContact(Guid.NewGuid(), "Ann", ParticipantRoles.Patient, "a1", null, Now).Participant.Id;
+        room.Admit(admitted);
+        var denied = room.JoinContact(Guid.NewGuid(), "Eve", ParticipantRoles.Patient, "e1", null, Now).Participant.Id;
+        room.Deny(denied);
+        var left = room.JoinContact(Guid.NewGuid(), "Lee", ParticipantRoles.Patient, "l1", null, Now).Participant.Id;
+        room.LeaveConnection("l1");
+        var state = room.Capture();
+        Assert.Equal([true, false, true, true, false], state.Participants.Select(p => p.Connected));
+        var at = Now.AddSeconds(45);
+
+        var restored = SessionRoom.Restore(script.Appointment, state, at);
+
+        Assert.Equal(state.Version + 1, restored.Version);
+        Assert.Equal(0, restored.ConnectedCount);
+        Assert.Empty(restored.WaitingIds()); // nobody of the queue is connected here yet
+        Assert.All(new[] { "c1", "a1", "e1" }, c => Assert.Null(restored.FindByConnection(c)));
+        Assert.Null(restored.Disconnect("c1", at)); // the old node's connections end there, not here
+        Assert.Empty(restored.ExpireDropped(Now + SessionCoordinator.WaitingGrace, SessionCoordinator.WaitingGrace));
+        Assert.Empty(restored.ExpireDropped(at + SessionCoordinator.WaitingGrace - TimeSpan.FromTicks(1), SessionCoordinator.WaitingGrace));
+
+        var expired = restored.ExpireDropped(at + SessionCoordinator.WaitingGrace, SessionCoordinator.WaitingGrace);
+
+        Assert.Equal([connected, droppedBefore], expired.Select(p => p.Id));
+        Assert.Equal(state.Version + 2, restored.Version);
+        Assert.Equal(
+            [ParticipantStates.Left, ParticipantStates.Left, ParticipantStates.Admitted, ParticipantStates.Denied, ParticipantStates.Left],
+            new[] { connected, droppedBefore, admitted, denied, left }.Select(id => restored.Find(id)!.State));
+        Assert.Empty(restored.ExpireDropped(at.AddHours(2), SessionCoordinator.WaitingGrace)); // admitted keeps the seat
+    }
+
+    [Fact]
+    public void A_restored_room_lists_and_breaks_ties_in_the_order_of_the_room_it_came_from()
+    {
+        var room = NewRoom();
+        var ann = JoinContact(room, Guid.NewGuid(), "Ann", "a1", null, Now).Participant.Id;
+        var bob = JoinContact(room, Guid.NewGuid(), "Bob", "b1", null, Now).Participant.Id;
+        var cem = JoinContact(room, Guid.NewGuid(), "Cem", "c1", null, Now.AddSeconds(1)).Participant.Id;
+        room.Remove(bob);
+        var dee = JoinContact(room, Guid.NewGuid(), "Dee", "d1", null, Now.AddSeconds(1)).Participant.Id; // takes Bob's slot
+        var order = room.Snapshot().Waiting.Select(w => w.ParticipantId).ToList();
+        Assert.Equal(order.Order(), new[] { ann, cem, dee }.Order());
+
+        var restored = Moved(room);
+
+        Assert.Equal(order, restored.Snapshot().Waiting.Select(w => w.ParticipantId));
+        Assert.Equal(room.Participants().Select(p => p.Id), restored.Participants().Select(p => p.Id));
+        Assert.Equal(room.Capture().Participants.Select(p => p.Id), restored.Capture().Participants.Select(p => p.Id));
+    }
+
+    [Fact]
+    public void Restored_a_waiting_participant_waits_for_the_therapist_until_one_is_back()
+    {
+        var room = NewRoom();
+        room.JoinTherapist(Therapist, "Dr. Ada Weber", "t1", Now);
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        Assert.Equal(ParticipantStates.WaitingToBeAdmitted, room.ScreenStateOf(patient.Participant));
+
+        var restored = Moved(room);
+        var back = JoinContact(restored, Patient, "Sam Taylor", "p2", patient.DeviceKey, Later);
+
+        Assert.Equal((false, ParticipantStates.WaitingToBeAdmitted, Now), (back.Knocked, back.Participant.State, back.Participant.WaitingSince));
+        Assert.Equal(ParticipantStates.WaitingForTherapist, restored.ScreenStateOf(back.Participant));
+        restored.JoinTherapist(Therapist, "Dr. Ada Weber", "t2", Later);
+        Assert.Equal(ParticipantStates.WaitingToBeAdmitted, restored.ScreenStateOf(back.Participant));
+        Assert.Equal([back.Participant.Id], restored.WaitingIds());
+    }
+
+    [Fact]
+    public void An_ended_room_comes_back_ended_and_lets_nobody_in()
+    {
+        var room = NewRoom();
+        var patient = JoinContact(room, Patient, "Sam Taylor", "p1", null, Now);
+        room.Admit(patient.Participant.Id);
+        room.End();
+
+        var restored = Moved(room);
+        var version = restored.Version;
+
+        Assert.True(restored.IsEnded);
+        Assert.Equal(ParticipantStates.SessionEnded, JoinContact(restored, Patient, "Sam Taylor", "p2", patient.DeviceKey, Later).Participant.State);
+        Assert.Equal(ParticipantStates.SessionEnded, restored.JoinTherapist(Therapist, "Dr. Ada Weber", "t1", Later).Participant.State);
+        Assert.Null(restored.SendBack(patient.Participant.Id, Later));
+        Assert.Equal(version, restored.Version);
+        Assert.Equal(0, restored.ConnectedCount);
+        Assert.Empty(restored.ExpireDropped(Later.AddHours(1), SessionCoordinator.WaitingGrace));
+    }
 }
