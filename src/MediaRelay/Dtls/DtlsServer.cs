@@ -73,6 +73,32 @@ internal sealed class DtlsServer : DefaultTlsServer
         return new BcCertificateRequest(types, algorithms, null);
     }
 
+    /// <summary>
+    /// The ECDHE group: the first of the client's list (RFC 8422 §5.1.1) that is x25519, P-256 or P-384. Every browser
+    /// offers one of these; the other groups BouncyCastle would take (x448, P-521, brainpool) make one ClientHello cost
+    /// the handshake thread up to ten times as much (README "Reliability", found by load-tests/fuzz.sh). None of the
+    /// three offered: no ECDHE suite can be chosen and the handshake fails.
+    /// </summary>
+    protected override int SelectECDH(int minimumCurveBits)
+    {
+        int[]? offered = m_context.SecurityParameters.ClientSupportedGroups;
+        if (offered is null)
+        {
+            // RFC 8422 §4: no supported_groups extension means the client supports any; P-256 is among the cheap ones.
+            return base.SelectECDH(minimumCurveBits);
+        }
+
+        foreach (int group in offered)
+        {
+            if (group is NamedGroup.x25519 or NamedGroup.secp256r1 or NamedGroup.secp384r1 && NamedGroup.GetCurveBits(group) >= minimumCurveBits)
+            {
+                return group;
+            }
+        }
+
+        return -1;
+    }
+
     public override void NotifyClientCertificate(Certificate clientCertificate)
     {
         if (clientCertificate is null || clientCertificate.IsEmpty)
