@@ -34,7 +34,6 @@ public sealed class DtlsSession : IDisposable
     private byte[]? _readBuffer;
     private int _started;
     private int _readScheduled;
-    private bool _finished;
     private volatile bool _closeRequested;
 
     /// <summary>Prepares a session; nothing is sent before <see cref="Start"/>.</summary>
@@ -172,7 +171,7 @@ public sealed class DtlsSession : IDisposable
         {
             // Cleared first: a datagram queued from here on schedules another read, which waits for this one.
             Volatile.Write(ref _readScheduled, 0);
-            if (_finished)
+            if (_closed.Task.IsCompleted)
             {
                 return;
             }
@@ -203,7 +202,6 @@ public sealed class DtlsSession : IDisposable
                 // The transport was closed or a fatal alert arrived: either way the association is over.
             }
 
-            _finished = true;
             _transport.Close();
             _closed.TrySetResult();
         }

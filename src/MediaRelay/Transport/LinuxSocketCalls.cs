@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
 namespace Teletherapy.MediaRelay.Transport;
@@ -32,6 +33,12 @@ internal static unsafe partial class LinuxSocketCalls
 
     /// <summary>Offset of <c>epoll_event.data</c> (see <see cref="EpollEventSize"/>).</summary>
     public static int EpollDataOffset => RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+    /// <summary>
+    /// socket(7): <c>SO_REUSEPORT</c> (15 at <c>SOL_SOCKET</c>, 1), set before bind, lets sockets of one user share a
+    /// port; the kernel hashes each remote's address and port to one of them.
+    /// </summary>
+    public static void EnableReusePort(Socket socket) => socket.SetRawSocketOption(1, 15, BitConverter.GetBytes(1));
 
     /// <summary>Sleeps this thread for about <paramref name="microseconds"/> (the runtime's own sleeps count whole milliseconds).</summary>
     public static void SleepMicroseconds(int microseconds) => _ = USleep((uint)microseconds);

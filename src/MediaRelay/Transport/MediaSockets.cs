@@ -126,9 +126,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             socket.SendBufferSize = 4 * 1024 * 1024;
             if (reusePort)
             {
-                // socket(7): SO_REUSEPORT (15 at SOL_SOCKET, 1) lets sockets of one user share a port; the kernel
-                // hashes each remote's address and port to one of them.
-                socket.SetRawSocketOption(1, 15, BitConverter.GetBytes(1));
+                LinuxSocketCalls.EnableReusePort(socket);
             }
 
             socket.Bind(new IPEndPoint(address, port));

@@ -146,7 +146,7 @@ public sealed class LinuxUdpBatchTests
     private static Socket ReusePort(int port)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.SetRawSocketOption(1, 15, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEPORT
+        LinuxSocketCalls.EnableReusePort(socket);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
         return socket;
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Teletherapy.Signaling.Tests.Hosting;
 
@@ -9,6 +10,8 @@ namespace Teletherapy.Signaling.Tests.Architecture;
 /// </summary>
 public sealed partial class DocumentReferenceTests
 {
+    private static readonly ConcurrentDictionary<string, HashSet<string>> MarkdownFiles = new(StringComparer.Ordinal);
+
     [Fact]
     public void Every_markdown_document_named_in_the_sources_is_in_the_repository()
     {
@@ -53,8 +56,14 @@ public sealed partial class DocumentReferenceTests
 
     /// <summary>A name is found where it is written: at the root, or anywhere in the repository (a folder's own notes).</summary>
     private static bool DocumentExists(string root, string name) =>
-        File.Exists(Path.Combine(root, name))
-        || Directory.EnumerateFiles(root, name, SearchOption.AllDirectories).Any(f => !IsBuildOutput(f));
+        File.Exists(Path.Combine(root, name)) || MarkdownFilesIn(root).Contains(name);
+
+    /// <summary>The names of the repository's markdown files outside build output, read once per root.</summary>
+    private static HashSet<string> MarkdownFilesIn(string root) =>
+        MarkdownFiles.GetOrAdd(root, static r => Directory.EnumerateFiles(r, "*.md", SearchOption.AllDirectories)
+            .Where(f => !IsBuildOutput(f))
+            .Select(Path.GetFileName)
+            .ToHashSet(StringComparer.Ordinal)!);
 
     [GeneratedRegex(@"\b[\w.-]+\.md\b")]
     private static partial Regex MarkdownName();
