@@ -125,16 +125,13 @@ public sealed class ClientReceiveGroupTests
     {
         const int Count = 16;
         using var group = new ClientReceiveGroup(threads: 2);
-        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using Socket sender = LoopbackUdp(peer: null);
         var sockets = new Socket[Count];
         var receivers = new CountingReceiver[Count];
         var registrations = new ClientReceiveGroup.Registration[Count];
         for (int i = 0; i < Count; i++)
         {
-            sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            sockets[i].Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            sockets[i].Connect(sender.LocalEndPoint!);
+            sockets[i] = LoopbackUdp(sender.LocalEndPoint);
             receivers[i] = new CountingReceiver();
             registrations[i] = group.TryAdd(sockets[i], receivers[i]) ?? throw new InvalidOperationException("not added");
         }
@@ -213,17 +210,14 @@ public sealed class ClientReceiveGroupTests
         const int Sockets = 4;
         const int PerSocket = 50;
         using var group = new ClientReceiveGroup(threads: 1, coalesceMicroseconds: 5000);
-        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using Socket sender = LoopbackUdp(peer: null);
         var sockets = new Socket[Sockets];
         var receivers = new CountingReceiver[Sockets];
         try
         {
             for (int i = 0; i < Sockets; i++)
             {
-                sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                sockets[i].Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                sockets[i].Connect(sender.LocalEndPoint!);
+                sockets[i] = LoopbackUdp(sender.LocalEndPoint);
                 receivers[i] = new CountingReceiver();
                 Assert.NotNull(group.TryAdd(sockets[i], receivers[i]));
             }
@@ -262,6 +256,19 @@ public sealed class ClientReceiveGroupTests
         byte[] buffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
         Assert.True(session.Server.SendRtp(buffer, WriteRtp(buffer, Ssrc(0), 1, 1)));
         await LoopbackSession.WaitUntilAsync(() => !session.ClientListener.Rtp.IsEmpty, LoopbackSession.StepTimeout, "the server's packet");
+    }
+
+    /// <summary>A UDP socket on a loopback port of its own, connected to <paramref name="peer"/> when one is given.</summary>
+    private static Socket LoopbackUdp(EndPoint? peer)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        if (peer is not null)
+        {
+            socket.Connect(peer);
+        }
+
+        return socket;
     }
 
     private static uint Ssrc(int client) => 0x5000_0000u + (uint)client;
