@@ -250,6 +250,8 @@ export interface JoinLink {
   status: 'waiting' | 'open';
   contactName: string;
   role: string;
+  /** The clinic's time zone (IANA), in which its emails state the time. */
+  timeZone: string;
 }
 
 /** GET /api/v1/portal/notifications. */

@@ -126,3 +126,31 @@ export function shortDateTimeInZone(iso: string, timeZone: string): string {
 export function rangeInZone(start: string, end: string, timeZone: string): string {
   return `${dayInZone(start, timeZone)}, ${timeInZone(start, timeZone)}–${timeInZone(end, timeZone)} (${timeZone})`;
 }
+
+/** Whether the viewer's own clock shows the same time as the zone's at that instant (then naming the zone adds nothing). */
+function sameClockAsViewer(iso: string, timeZone: string): boolean {
+  const instant = Date.parse(iso);
+  return zoneOffsetMinutes(timeZone, instant) === -new Date(instant).getTimezoneOffset();
+}
+
+/**
+ * A time as the clinic states it in its emails: "06:28" when the viewer's clock shows the same, else with the zone's
+ * name and the viewer's own time, "06:28 Europe/Berlin (05:28 your time)". An unknown zone falls back to the viewer's clock.
+ */
+export function clinicTime(iso: string, timeZone: string | null | undefined): string {
+  return clinicRange(iso, null, timeZone);
+}
+
+/** A start (and end) time the same way: "06:28–07:18 Europe/Berlin (05:28–06:18 your time)". */
+export function clinicRange(start: string, end: string | null, timeZone: string | null | undefined): string {
+  const own = (iso: string): string => new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+  const span = (f: (iso: string) => string): string => (end ? `${f(start)}–${f(end)}` : f(start));
+  if (!timeZone || !isTimeZone(timeZone) || sameClockAsViewer(start, timeZone)) return span(own);
+  return `${span((iso) => timeInZone(iso, timeZone))} ${timeZone} (${span(own)} your time)`;
+}
+
+/** "Tuesday 8 December" on the calendar of the zone (the viewer's own without one). */
+export function clinicDay(iso: string, timeZone: string | null | undefined): string {
+  const zone = timeZone && isTimeZone(timeZone) ? { timeZone } : {};
+  return new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', ...zone }).format(new Date(iso));
+}

@@ -35,6 +35,11 @@ export interface PeerInfo {
   name: string;
   role: string;
   connected: boolean;
+  /** What the participant's own page reported (SetMediaState); false until then. */
+  microphoneOff?: boolean;
+  cameraOff?: boolean;
+  /** Therapists always; a patient or caregiver while a therapist allows it (AllowScreenShare). */
+  mayShareScreen?: boolean;
 }
 
 export interface WaitingRoomSnapshot {
@@ -49,11 +54,23 @@ export interface ParticipantStateNotice {
   byName: string | null;
   /** On session-ended when a change to the appointment sent this participant away: cancelled, link-revoked, too-early… */
   reason?: string | null;
+  /** On admitted: who is already in the session. */
+  peers?: PeerInfo[] | null;
 }
 
 export interface WaitingRoomMessage {
   text: string;
   fromName: string;
+  sentAt: string;
+}
+
+/** A chat message in the session (SendChatMessage → ChatMessage); numbered by the server from 1. */
+export interface ChatMessage {
+  sequence: number;
+  fromParticipantId: string;
+  fromName: string;
+  fromRole: string;
+  text: string;
   sentAt: string;
 }
 
