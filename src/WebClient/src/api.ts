@@ -264,4 +264,6 @@ export interface PortalNotification {
   end: string;
   opensAt: string;
   joinPath: string;
+  /** The clinic's time zone (IANA), in which its emails state the time. */
+  timeZone: string;
 }

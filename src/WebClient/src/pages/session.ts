@@ -37,7 +37,7 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
 
   const check = await api<{ sessionUrl: string }>('POST', `/api/v1/appointments/${encodeURIComponent(appointmentId)}/join`);
   if (!check.ok) {
-    showRefusal(main, title, check.problem.reason, check.problem.opensAt);
+    showRefusal(main, title, check.problem.reason, check.problem.opensAt, await clinicZoneOf(appointmentId, check.problem.opensAt));
     return;
   }
   void describeAppointment(appointmentId).then((text) => {
@@ -63,7 +63,7 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
     if (!joined.accepted) {
       local?.stop();
       await hub.stop();
-      showRefusal(main, title, joined.reason, joined.opensAt);
+      showRefusal(main, title, joined.reason, joined.opensAt, await clinicZoneOf(appointmentId, joined.opensAt));
       return;
     }
     await room.enter(joined, mediaProblem);
@@ -73,11 +73,18 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
   }
 }
 
-function showRefusal(main: HTMLElement, title: HTMLElement, reason: string | null, opensAt: string | null): void {
+/** The clinic's time zone, for a refusal that names a time ("Opens at …"). */
+async function clinicZoneOf(appointmentId: string, opensAt: string | null): Promise<string | null> {
+  if (!opensAt) return null;
+  const one = await api<{ timeZone: string }>('GET', `/api/v1/appointments/${encodeURIComponent(appointmentId)}`);
+  return one.ok ? one.value.timeZone : null;
+}
+
+function showRefusal(main: HTMLElement, title: HTMLElement, reason: string | null, opensAt: string | null, timeZone: string | null): void {
   title.textContent = 'You cannot join this session';
   main.replaceChildren(
     title,
-    el('p', { role: 'alert', class: 'refusal', 'data-reason': reason ?? '' }, therapistRefusal(reason, opensAt)),
+    el('p', { role: 'alert', class: 'refusal', 'data-reason': reason ?? '' }, therapistRefusal(reason, opensAt, timeZone)),
     el('p', {}, el('a', { href: '/schedule/calendar' }, 'Back to the calendar')),
   );
 }
