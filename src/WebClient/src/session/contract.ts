@@ -96,6 +96,44 @@ export interface JoinResult {
   deviceKey: string | null;
 }
 
+/**
+ * The hub's methods the pages call (`hub.invoke(name, ...arguments)`), with their arguments and what they answer
+ * (SessionHub.cs). A test compares them with the hub, and every `invoke`/`on` of the pages with these two lists.
+ */
+export interface SessionHubMethods {
+  JoinAsTherapist(appointmentId: string): JoinResult;
+  JoinWithToken(token: string): JoinResult;
+  JoinWithTokenOnDevice(token: string, deviceKey: string): JoinResult;
+  Admit(participantId: string): boolean;
+  AdmitAll(): boolean;
+  Deny(participantId: string): boolean;
+  SendToWaitingRoom(participantId: string): boolean;
+  MessageWaitingRoom(text: string): boolean;
+  AllowScreenShare(participantId: string, allowed: boolean): boolean;
+  ReportConnectionCheck(summary: ConnectionCheckSummary): void;
+  SetMediaState(microphoneOff: boolean, cameraOff: boolean): void;
+  SendChatMessage(text: string): boolean;
+  Publish(offerSdp: string): string;
+  RequestSubscribeOffer(): string;
+  SubscribeAnswer(answerSdp: string): void;
+  Leave(): void;
+  EndSession(): boolean;
+}
+
+/** The server's events (`hub.on(name, handler)`), as ISessionClient in SessionContracts.cs declares them. */
+export interface SessionClientEvents {
+  WaitingRoomChanged(snapshot: WaitingRoomSnapshot): void;
+  Knock(participant: WaitingParticipant): void;
+  StateChanged(notice: ParticipantStateNotice): void;
+  WaitingRoomMessage(message: WaitingRoomMessage): void;
+  PeerJoined(peer: PeerInfo): void;
+  PeerLeft(peer: PeerInfo): void;
+  PeerMediaChanged(peer: PeerInfo): void;
+  ChatMessage(message: ChatMessage): void;
+  SubscribeOffer(sdp: string): void;
+  SessionEnded(reason: string): void;
+}
+
 /** Signalr's own messages go to the console as warnings at most: a dropped connection is handled, not an error. */
 const quietLogger: ILogger = {
   log(level: LogLevel, message: string): void {
