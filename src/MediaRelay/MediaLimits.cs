@@ -28,6 +28,12 @@ public static class MediaLimits
     /// <summary>A ClientHello dropped while <see cref="MediaOptions.MaxPendingDtlsHandshakes"/> handshakes run.</summary>
     public const string DtlsHandshakes = "dtls-handshakes";
 
+    /// <summary>
+    /// A publish offer with more sending video m-lines than the peer may send (<see cref="Routing.RouterPeer.MaxVideoTracks"/>,
+    /// set by the caller: e.g. a second video track, a shared screen, only for those allowed to share).
+    /// </summary>
+    public const string VideoTracks = "video-tracks";
+
     /// <summary>A connection test while <see cref="MediaOptions.MaxConnectionTests"/> run.</summary>
     public const string ConnectionTests = "connection-tests";
 

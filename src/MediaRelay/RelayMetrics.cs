@@ -95,11 +95,17 @@ internal static class RelayMetrics
         "teletherapy_relay_tcp_connections", "Open ICE-TCP connections.");
 
     /// <summary>
-    /// Packets queued on ICE-TCP connections. Beside a few STUN answers to checks, these are the media of clients whose
-    /// selected path is TCP: a share that grows while those clients also have UDP means a path was chosen wrongly.
+    /// Packets queued on ICE-TCP connections, by kind: <c>stun</c> (answers to checks, also on pairs that are not used)
+    /// and <c>media</c> (DTLS, RTP, RTCP: only for clients whose selected path is TCP). Media here from clients that also
+    /// have UDP means a path was chosen wrongly.
     /// </summary>
-    public static readonly Counter TcpPacketsSent = Metrics.CreateCounter(
-        "teletherapy_relay_tcp_packets_sent_total", "Packets (STUN, DTLS, RTP, RTCP) queued for sending on ICE-TCP connections.");
+    private static readonly Counter TcpPacketsSent = Metrics.CreateCounter(
+        "teletherapy_relay_tcp_packets_sent_total", "Packets queued for sending on ICE-TCP connections, by kind: stun, or media (DTLS, RTP, RTCP).",
+        new CounterConfiguration { LabelNames = ["kind"] });
+
+    public static readonly Counter.Child TcpStunSent = TcpPacketsSent.WithLabels("stun");
+
+    public static readonly Counter.Child TcpMediaSent = TcpPacketsSent.WithLabels("media");
 
     private static readonly Counter TcpRefused = Metrics.CreateCounter(
         "teletherapy_relay_tcp_connections_refused_total",

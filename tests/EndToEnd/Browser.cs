@@ -55,7 +55,9 @@ public sealed class Browser : IAsyncDisposable
 
     /// <param name="fakeDevices">Options of Chromium's fake capture devices, e.g. <c>device-count=2</c> for two cameras.</param>
     /// <param name="extraArgs">More command-line switches, e.g. <see cref="ClinicTestHost"/>'s for an HTTPS origin.</param>
-    public static async Task<Browser> LaunchAsync(string? fakeDevices = null, IEnumerable<string>? extraArgs = null)
+    /// <param name="timeZone">The browser's own time zone (IANA id), e.g. a patient abroad; the machine's when null.</param>
+    /// <param name="viewport">The pages' size; 1024×768 when null.</param>
+    public static async Task<Browser> LaunchAsync(string? fakeDevices = null, IEnumerable<string>? extraArgs = null, string? timeZone = null, ViewportSize? viewport = null)
     {
         Assert.True(File.Exists(ChromiumPath), $"Chromium is expected at {ChromiumPath} (./test.sh installs it).");
         var playwright = await Playwright.CreateAsync();
@@ -74,7 +76,8 @@ public sealed class Browser : IAsyncDisposable
                 .. extraArgs ?? [],
             ],
             Permissions = ["camera", "microphone"],
-            ViewportSize = new ViewportSize { Width = 1024, Height = 768 },
+            ViewportSize = viewport ?? new ViewportSize { Width = 1024, Height = 768 },
+            TimezoneId = timeZone,
         });
         return new Browser(playwright, context, profile);
     }

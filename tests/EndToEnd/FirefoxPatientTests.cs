@@ -26,7 +26,7 @@ public sealed class FirefoxPatientTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         using var server = new LiveServer(Scenario.DemoSettings());
         var demo = DemoInfo.Read(server.DataPath);
-        var tcpPacketsBefore = await TcpPacketsSentAsync(server);
+        var tcpMediaBefore = await TcpPacketsSentAsync(server, "media");
         await using var therapistBrowser = await Browser.LaunchAsync();
         var therapistErrors = new List<string>();
         var therapist = await therapistBrowser.NewPageAsync(therapistErrors);
@@ -60,7 +60,7 @@ public sealed class FirefoxPatientTests(ITestOutputHelper output)
             await patient.ScreenshotAsync("firefox-02-in-session");
 
             await AssertFirefoxSimulcastAsync(server, demo, therapist, patient);
-            await AssertMediaOnUdpAsync(server, demo, therapist, patient, tcpPacketsBefore);
+            await AssertMediaOnUdpAsync(server, demo, therapist, patient, tcpMediaBefore);
 
             // Patient leaves; the therapist's list empties; the patient comes back without knocking.
             await patient.ClickAsync("Leave");
@@ -89,32 +89,21 @@ public sealed class FirefoxPatientTests(ITestOutputHelper output)
 
     /// <summary>
     /// Firefox publishes the 640×480 fake camera in the web client's two layers (h and f, src/WebClient/src/media/simulcast.ts):
-    /// the relay accepts both (a=simulcast:recv), Firefox encodes both, and the relay forwards the therapist the full
-    /// picture, which Chromium decodes at 480 lines.
+    /// the relay accepts both (a=simulcast:recv), Firefox encodes both, the relay receives both (its receiver reports on
+    /// each layer's SSRC, RFC 3550 §6.4.2, are Firefox's remote-inbound-rtp), and it forwards the therapist the larger
+    /// one, which Chromium decodes at that layer's height. Firefox lowers both layers' size when the machine is busy, so
+    /// heights are compared with what it encodes at the time.
     /// </summary>
     private async Task AssertFirefoxSimulcastAsync(LiveServer server, DemoInfo demo, IPage therapist, FirefoxBrowser patient)
     {
         var answer = await patient.EvaluateAsync<string>("() => window.__teletherapy.publish.remoteDescription.sdp");
         Assert.Matches(@"a=simulcast:recv h;f", answer);
-        var layers = await patient.WaitForAsync<JsonElement>(
-            "two video layers encoding",
-            """
-            async () => {
-              const read = async () => {
-                const layers = {};
-                (await window.__teletherapy.publish.getStats()).forEach((r) => {
-                  if (r.type === 'outbound-rtp' && r.kind === 'video') layers[r.rid || '-'] = { frames: r.framesEncoded || 0, height: r.frameHeight || 0 };
-                });
-                return layers;
-              };
-              const before = await read();
-              await new Promise((resolve) => setTimeout(resolve, 1000));
-              const after = await read();
-              return Object.entries(after).filter(([rid, l]) => l.frames > (before[rid] ? before[rid].frames : 0)).map(([rid, l]) => ({ rid, height: l.height }));
-            }
-            """,
-            encoding => encoding.GetArrayLength() >= 2 && encoding.EnumerateArray().Max(l => l.GetProperty("height").GetInt32()) >= 360);
-        output.WriteLine($"Firefox encodes: {layers}");
+        var layers = await patient.WaitForAsync<Layer[]>(
+            "two video layers encoding, each reported on by the relay",
+            LayersScript,
+            encoding => encoding.Length >= 2 && encoding.All(l => l.Reported) && encoding.Select(l => l.Height).Distinct().Count() == encoding.Length,
+            timeoutMs: 30_000);
+        output.WriteLine("Firefox encodes: " + string.Join(", ", layers.Select(l => l.ToString())));
 
         var patientId = await therapist.Locator(".session-entry", new() { HasText = demo.PatientName }).GetAttributeAsync("data-participant");
         var router = server.Services.GetRequiredService<MediaRelayService>().FindRouter(demo.AppointmentId.ToString("N"));
@@ -134,24 +123,55 @@ public sealed class FirefoxPatientTests(ITestOutputHelper output)
                   return height;
                 }
                 """);
-            if (forwarded >= 1 && height >= 480)
+            layers = await patient.EvaluateAsync<Layer[]>(LayersScript);
+            var smallest = layers.Length > 0 ? layers.Min(l => l.Height) : 0;
+            if (forwarded >= 1 && height > smallest)
             {
                 output.WriteLine($"the relay forwards the therapist Firefox's encoding {forwarded}, decoded at {height} lines");
                 break;
             }
 
-            Assert.True(until.Elapsed < TimeSpan.FromSeconds(20), $"The therapist did not get Firefox's full layer: the relay forwards encoding {forwarded}, Chromium decodes {height} lines.");
+            Assert.True(
+                until.Elapsed < TimeSpan.FromSeconds(45),
+                $"The therapist did not get Firefox's larger layer: the relay forwards encoding {forwarded}, Chromium decodes {height} lines, Firefox encodes {string.Join(", ", layers.Select(l => l.ToString()))}.");
             await Task.Delay(250);
         }
+    }
+
+    /// <summary>Firefox's video layers whose frames-encoded count grows over a second, with their height and whether the relay reports on them.</summary>
+    private const string LayersScript =
+        """
+        async () => {
+          const read = async () => {
+            const stats = await window.__teletherapy.publish.getStats();
+            const layers = {};
+            stats.forEach((r) => {
+              if (r.type !== 'outbound-rtp' || r.kind !== 'video') return;
+              const reported = [...stats.values()].some((s) => s.type === 'remote-inbound-rtp' && s.localId === r.id);
+              layers[r.rid || '-'] = { rid: r.rid || '-', frames: r.framesEncoded || 0, height: r.frameHeight || 0, reported };
+            });
+            return layers;
+          };
+          const before = await read();
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          const after = await read();
+          return Object.values(after).filter((l) => l.frames > (before[l.rid] ? before[l.rid].frames : 0));
+        }
+        """;
+
+    private sealed record Layer(string Rid, int Frames, int Height, bool Reported)
+    {
+        public override string ToString() => $"{Rid} {Height}p{(Reported ? string.Empty : " (no report from the relay)")}";
     }
 
     /// <summary>
     /// The patient's media go over UDP both ways. Firefox: the selected candidate pair of each connection is UDP at both
     /// ends, and its ICE-TCP pairs (if it checked or even nominated them) carried next to nothing, where a relay sending on
-    /// a nominated TCP pair shows as bytes received on it. The relay: next to nothing was sent on ICE-TCP connections
-    /// since the server started (a few STUN answers to checks), while the patient received hundreds of packets.
+    /// a nominated TCP pair shows as bytes received on it. The relay: next to no DTLS, RTP or RTCP went out on ICE-TCP
+    /// connections since the server started (STUN answers to checks do, and are not counted), while the patient received
+    /// hundreds of RTP packets.
     /// </summary>
-    private async Task AssertMediaOnUdpAsync(LiveServer server, DemoInfo demo, IPage therapist, FirefoxBrowser patient, double tcpPacketsBefore)
+    private async Task AssertMediaOnUdpAsync(LiveServer server, DemoInfo demo, IPage therapist, FirefoxBrowser patient, double tcpMediaBefore)
     {
         var pairs = await patient.EvaluateAsync<JsonElement>(
             """
@@ -197,28 +217,28 @@ public sealed class FirefoxPatientTests(ITestOutputHelper output)
         var patientId = await therapist.Locator(".session-entry", new() { HasText = demo.PatientName }).GetAttributeAsync("data-participant");
         var patientPeer = server.Services.GetRequiredService<MediaRelayService>().FindRouter(demo.AppointmentId.ToString("N"))!.Peers.Single(p => p.Id == patientId);
         var toPatient = patientPeer.PacketsSent;
-        var onTcpAtRelay = await TcpPacketsSentAsync(server) - tcpPacketsBefore;
-        output.WriteLine($"the relay sent the patient {toPatient} RTP packets; {onTcpAtRelay} packets in all on ICE-TCP since the start");
+        var onTcpAtRelay = await TcpPacketsSentAsync(server, "media") - tcpMediaBefore;
+        output.WriteLine($"the relay sent the patient {toPatient} RTP packets; DTLS, RTP and RTCP packets sent on ICE-TCP since the start: {onTcpAtRelay}");
         if (toPatient < 300)
         {
             problems.Add($"The relay sent the Firefox patient only {toPatient} RTP packets.");
         }
 
-        if (onTcpAtRelay >= 100)
+        if (onTcpAtRelay >= 50)
         {
-            problems.Add($"The relay sent {onTcpAtRelay} packets on ICE-TCP connections while every client had UDP: a client's media went over TCP.");
+            problems.Add($"The relay sent {onTcpAtRelay} DTLS, RTP and RTCP packets on ICE-TCP connections while every client had UDP: a client's media went over TCP.");
         }
 
         Assert.True(problems.Count == 0, string.Join("\n", problems) + "\nFirefox's candidate pairs: " + pairs);
     }
 
-    /// <summary>The relay's <c>teletherapy_relay_tcp_packets_sent_total</c> as its <c>/metrics</c> shows it.</summary>
-    private static async Task<double> TcpPacketsSentAsync(LiveServer server)
+    /// <summary>The relay's <c>teletherapy_relay_tcp_packets_sent_total</c> of this kind (stun or media) as its <c>/metrics</c> shows it.</summary>
+    private static async Task<double> TcpPacketsSentAsync(LiveServer server, string kind)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         var metrics = await http.GetStringAsync(server.BaseUrl + "/metrics");
-        var line = Regex.Match(metrics, @"^teletherapy_relay_tcp_packets_sent_total (\S+)$", RegexOptions.Multiline);
-        Assert.True(line.Success, "/metrics has no teletherapy_relay_tcp_packets_sent_total.");
+        var line = Regex.Match(metrics, $"^teletherapy_relay_tcp_packets_sent_total\\{{kind=\"{kind}\"\\}} (\\S+)$", RegexOptions.Multiline);
+        Assert.True(line.Success, $"/metrics has no teletherapy_relay_tcp_packets_sent_total{{kind=\"{kind}\"}}.");
         return double.Parse(line.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 }

@@ -15,7 +15,8 @@ public sealed class JoinRulesTests
         using var server = new LiveServer(Scenario.DemoSettings());
         var demo = DemoInfo.Read(server.DataPath);
         using var api = Scenario.Integrator(server);
-        await using var browser = await Browser.LaunchAsync();
+        // The browser is in the demo clinic's time zone, so the calendar's times carry no zone name.
+        await using var browser = await Browser.LaunchAsync(timeZone: "Europe/Berlin");
         var errors = new List<string>();
         var page = await browser.NewPageAsync(errors);
 
@@ -36,7 +37,7 @@ public sealed class JoinRulesTests
         var laterId = created.GetProperty("id").GetGuid();
 
         await Scenario.SignInAsync(page, server, demo.TherapistEmail, demo.TherapistPassword);
-        var localStart = TimeZoneInfo.ConvertTime(start, TimeZoneInfo.Local);
+        var localStart = TimeZoneInfo.ConvertTime(start, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
         await page.GotoAsync($"{server.BaseUrl}/schedule/calendar?week={localStart:yyyy-MM-dd}");
         var later = page.Locator($"[data-appointment='{laterId}']");
         await Expect(later).ToContainTextAsync(demo.PatientName);

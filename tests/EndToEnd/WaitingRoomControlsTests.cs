@@ -123,7 +123,7 @@ public sealed class WaitingRoomControlsTests
         JoinLinks(dataPath).Where(l => l.Name == name).Select(l => l.Path).Distinct().ToList();
 
     /// <summary>The other contact's name and join path, from the scheduled-appointment emails in the outbox.</summary>
-    private static (string Name, string Path) OtherJoinLink(string dataPath, string patientName) =>
+    internal static (string Name, string Path) OtherJoinLink(string dataPath, string patientName) =>
         JoinLinks(dataPath).FirstOrDefault(l => l.Name.Length > 0 && l.Name != patientName) is { Name: not null } found
             ? found
             : throw new InvalidOperationException("No join email for a second contact in the outbox.");

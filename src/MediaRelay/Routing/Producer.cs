@@ -63,6 +63,13 @@ internal sealed class Producer
 
     public string Id { get; }
 
+    /// <summary>
+    /// The stream id subscribers get this track under (their msid, RFC 8830): the publisher's id for the tracks of its
+    /// first stream (camera and microphone), and the id, <c>~</c> and the mid of the stream's first m-line for any
+    /// further stream (a shared screen), so a subscriber can tell them apart. The publisher's id when not set.
+    /// </summary>
+    public string? StreamLabel { get; init; }
+
     public ProducerParameters Parameters { get; }
 
     public MediaKind Kind => Parameters.Kind;

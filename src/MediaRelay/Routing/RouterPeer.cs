@@ -209,37 +209,205 @@ public sealed class RouterPeer : IMediaGate
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(IsClosed, this);
-            var routing = _context.TryCreateTransport(out var refusal);
-            if (routing is null)
+            if (LivePublishWithSameUfrag(offer!) is { } current)
             {
-                return refusal!;
-            }
+                // The same ICE ufrag on a live connection: no ICE restart (RFC 8839 §4.4.1.1.1), the browser added or
+                // removed a track (a shared screen). The transport and the unchanged tracks stay as they are.
+                if (!PublishAnswer.TryCreate(offer!, _context.LocalParameters(current.Transport), echo: false, out var again, out var againError))
+                {
+                    return NegotiationResult.Fail(againError!);
+                }
 
-            if (!PublishAnswer.TryCreate(offer!, _context.LocalParameters(routing.Transport), echo: false, out var negotiation, out var error)
-                || !DtlsFingerprint.TryParse(negotiation!.Remote.Fingerprint.ToString(), out var fingerprint))
+                if (VideoTrackRefusal(again!.Producers) is { } refusedAgain)
+                {
+                    return refusedAgain;
+                }
+
+                if (!UpdateProducers(current, again.Producers))
+                {
+                    return NegotiationResult.Ok(again.Answer.ToString());
+                }
+
+                answer = again.Answer.ToString();
+            }
+            else
             {
-                routing.Transport.Dispose();
-                return NegotiationResult.Fail(error ?? "The offer's fingerprint is not valid.");
-            }
+                var routing = _context.TryCreateTransport(out var refusal);
+                if (routing is null)
+                {
+                    return refusal!;
+                }
 
-            routing.Transport.SetRemote(negotiation.Remote.IceUfrag, fingerprint!);
-            ReplacePublishTransport(routing);
-            var producers = new List<Producer>();
-            foreach (var parameters in negotiation.Producers)
-            {
-                var producer = new Producer($"{Id}:{parameters.Mid}:{routing.Transport.Id}", parameters, routing.Transport, this);
-                routing.AddProducer(producer);
-                producers.Add(producer);
-            }
+                if (!PublishAnswer.TryCreate(offer!, _context.LocalParameters(routing.Transport), echo: false, out var negotiation, out var error)
+                    || !DtlsFingerprint.TryParse(negotiation!.Remote.Fingerprint.ToString(), out var fingerprint))
+                {
+                    routing.Transport.Dispose();
+                    return NegotiationResult.Fail(error ?? "The offer's fingerprint is not valid.");
+                }
 
-            Volatile.Write(ref _producers, [.. producers]);
-            routing.Closed += OnTransportClosed;
-            answer = negotiation.Answer.ToString();
+                if (VideoTrackRefusal(negotiation.Producers) is { } refused)
+                {
+                    routing.Transport.Dispose();
+                    return refused;
+                }
+
+                routing.Transport.SetRemote(negotiation.Remote.IceUfrag, fingerprint!);
+                ReplacePublishTransport(routing);
+                Volatile.Write(ref _producers, []);
+                UpdateProducers(routing, negotiation.Producers);
+                routing.Closed += OnTransportClosed;
+                answer = negotiation.Answer.ToString();
+            }
         }
 
         // Outside our lock: a handler may renegotiate another peer at once, and that peer may be publishing too.
         _router.OnProducersChanged(this);
         return NegotiationResult.Ok(answer);
+    }
+
+    /// <summary>
+    /// How many video tracks this peer may publish at once (every sending video m-line is one; simulcast layers are
+    /// one track). An offer with more is refused (<see cref="MediaLimits.VideoTracks"/>); lowering it closes the
+    /// video tracks beyond it, the last m-lines first, and the others are told to renegotiate. No limit at first.
+    /// </summary>
+    public int MaxVideoTracks => Volatile.Read(ref _maxVideoTracks);
+
+    public void LimitVideoTracks(int max)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        var closed = false;
+        lock (_lock)
+        {
+            Volatile.Write(ref _maxVideoTracks, max);
+            var kept = new List<Producer>();
+            var video = 0;
+            foreach (var producer in Volatile.Read(ref _producers))
+            {
+                if (producer.Kind == MediaKind.Video && ++video > max)
+                {
+                    producer.Close();
+                    _publish?.RemoveProducer(producer);
+                    closed = true;
+                    continue;
+                }
+
+                kept.Add(producer);
+            }
+
+            Volatile.Write(ref _producers, [.. kept]);
+        }
+
+        if (closed)
+        {
+            _router.OnProducersChanged(this);
+        }
+    }
+
+    private int _maxVideoTracks = int.MaxValue;
+    private readonly HashSet<string> _producerIds = new(StringComparer.Ordinal);
+    private int _producerGeneration;
+
+    private NegotiationResult? VideoTrackRefusal(IReadOnlyList<ProducerParameters> producers)
+    {
+        var video = producers.Count(p => p.Kind == MediaKind.Video);
+        var max = MaxVideoTracks;
+        return video <= max
+            ? null
+            : NegotiationResult.Refused(MediaLimits.VideoTracks, $"The offer sends {video} video tracks; this participant may send {max}.");
+    }
+
+    /// <summary>Under the lock: the live publish connection when the offer keeps its ICE ufrag (a renegotiation).</summary>
+    private TransportRouting? LivePublishWithSameUfrag(SessionDescription offer) =>
+        _publish is { } current && current.Transport.State != Transport.WebRtcTransportState.Closed
+            && RemoteTransportParameters.TryRead(offer, out var remote, out _)
+            && string.Equals(remote!.IceUfrag, current.Transport.RemoteIceUfrag, StringComparison.Ordinal)
+            ? current
+            : null;
+
+    /// <summary>
+    /// Under the lock: makes the peer's producers those of the offer. A track whose m-line is unchanged keeps its
+    /// producer (and every subscriber its consumer); a changed one gets a new producer under a new id; a track no
+    /// longer sent is closed. Returns whether anything changed.
+    /// </summary>
+    private bool UpdateProducers(TransportRouting routing, IReadOnlyList<ProducerParameters> wanted)
+    {
+        var labels = StreamLabels(wanted);
+        var old = Volatile.Read(ref _producers);
+        var next = new List<Producer>();
+        var changed = false;
+        foreach (var parameters in wanted)
+        {
+            var existing = Array.Find(old, p => p.Parameters.Mid == parameters.Mid && !p.IsClosed);
+            if (existing is not null && SameTrack(existing, parameters, labels[parameters.Mid]))
+            {
+                next.Add(existing);
+                continue;
+            }
+
+            if (existing is not null)
+            {
+                existing.Close();
+                routing.RemoveProducer(existing);
+            }
+
+            // A producer id is never reused: subscribers key their consumers by it, and a changed track is a new one.
+            var id = $"{Id}:{parameters.Mid}:{routing.Transport.Id}";
+            if (!_producerIds.Add(id))
+            {
+                id += $":{++_producerGeneration}";
+                _producerIds.Add(id);
+            }
+
+            var producer = new Producer(id, parameters, routing.Transport, this) { StreamLabel = labels[parameters.Mid] };
+            routing.AddProducer(producer);
+            next.Add(producer);
+            changed = true;
+        }
+
+        foreach (var gone in old)
+        {
+            if (!next.Contains(gone))
+            {
+                gone.Close();
+                routing.RemoveProducer(gone);
+                changed = true;
+            }
+        }
+
+        Volatile.Write(ref _producers, [.. next]);
+        return changed;
+    }
+
+    /// <summary>The subscriber-facing stream id of each m-line (<see cref="Producer.StreamLabel"/>), by mid.</summary>
+    private Dictionary<string, string> StreamLabels(IReadOnlyList<ProducerParameters> producers)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var streams = new Dictionary<string, string>(StringComparer.Ordinal);
+        var first = producers.Count > 0 ? producers[0].StreamId : null;
+        foreach (var parameters in producers)
+        {
+            if (parameters.StreamId is null || parameters.StreamId == first)
+            {
+                labels[parameters.Mid] = Id;
+                continue;
+            }
+
+            if (!streams.TryGetValue(parameters.StreamId, out var label))
+            {
+                label = streams[parameters.StreamId] = $"{Id}~{parameters.Mid}";
+            }
+
+            labels[parameters.Mid] = label;
+        }
+
+        return labels;
+    }
+
+    private static bool SameTrack(Producer existing, ProducerParameters wanted, string label)
+    {
+        var had = existing.Parameters;
+        return had.Kind == wanted.Kind && had.Codec == wanted.Codec && had.Extensions == wanted.Extensions
+            && had.Encodings.SequenceEqual(wanted.Encodings) && existing.StreamLabel == label;
     }
 
     /// <summary>
@@ -304,7 +472,7 @@ public sealed class RouterPeer : IMediaGate
                     PublishAnswer.RandomSsrc(),
                     producer.Kind == MediaKind.Video ? PublishAnswer.RandomSsrc() : null,
                     PublishAnswer.Cname,
-                    PeerIdOf(producer),
+                    producer.StreamLabel ?? PeerIdOf(producer),
                     producer.Id);
                 var consumer = new Consumer($"{Id}<{producer.Id}", parameters, producer, _subscribe, this)
                 {
@@ -348,7 +516,12 @@ public sealed class RouterPeer : IMediaGate
                 return NegotiationResult.Fail("There is no subscribe offer to answer.");
             }
 
-            if (!SubscribeOffer.TryReadAnswer(answer!, _slots, out var remote, out var error)
+            // Offers only grow (a slot is never reused), so an answer with fewer m-lines answers an earlier offer that a
+            // newer one overtook while the browser was answering (several people joining at once). It is checked
+            // against the slots it knew; the browser answers the newer offer next (JSEP, RFC 9429 §4.1.8: offers are
+            // handled in turn), and until then the newer tracks simply wait.
+            var answered = answer!.Media.Count < _slots.Count ? _slots.GetRange(0, answer.Media.Count) : _slots;
+            if (!SubscribeOffer.TryReadAnswer(answer, answered, out var remote, out var error)
                 || !DtlsFingerprint.TryParse(remote!.Fingerprint.ToString(), out var fingerprint))
             {
                 return NegotiationResult.Fail(error ?? "The answer's fingerprint is not valid.");
@@ -362,7 +535,7 @@ public sealed class RouterPeer : IMediaGate
 
             foreach (var consumer in _consumersByProducer.Values)
             {
-                consumer.RtxEnabled = SubscribeOffer.AcceptsRtx(answer!, consumer.Parameters);
+                consumer.RtxEnabled = SubscribeOffer.AcceptsRtx(answer, consumer.Parameters);
             }
 
             return NegotiationResult.Ok(answerSdp);

@@ -159,10 +159,10 @@ internal sealed class TcpConnection : PacketPath, IDisposable
         switch (outcome)
         {
             case SendOutcome.Queued:
-                RelayMetrics.TcpPacketsSent.Inc();
+                CountSent(packet);
                 return true;
             case SendOutcome.WakeWriter:
-                RelayMetrics.TcpPacketsSent.Inc();
+                CountSent(packet);
                 _writer ??= WriteAsync();
                 _wakeWriter.Set();
                 return true;
@@ -180,6 +180,9 @@ internal sealed class TcpConnection : PacketPath, IDisposable
                 return false;
         }
     }
+
+    private static void CountSent(ReadOnlySpan<byte> packet) =>
+        (Demultiplexer.Classify(packet) == PacketClass.Stun ? RelayMetrics.TcpStunSent : RelayMetrics.TcpMediaSent).Inc();
 
     public void Dispose()
     {

@@ -91,6 +91,9 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 
     public void SetListener(IWebRtcTransportListener listener) => _listener = listener;
 
+    /// <summary>The browser's ICE ufrag as <see cref="SetRemote"/> gave it (null before): a new offer with the same ufrag is no ICE restart (RFC 8839 §4.4.1.1.1).</summary>
+    public string? RemoteIceUfrag => _ice.RemoteUfrag;
+
     /// <summary>The browser's ICE ufrag and DTLS fingerprint from its SDP. Must be called before it connects.</summary>
     public void SetRemote(string iceUfrag, DtlsFingerprint fingerprint)
     {

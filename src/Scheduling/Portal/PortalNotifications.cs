@@ -6,8 +6,11 @@ using Teletherapy.Scheduling.JoinLinks;
 
 namespace Teletherapy.Scheduling.Portal;
 
-/// <summary>A join notification on a contact's portal dashboard (R10). <see cref="JoinPath"/> issues a join link when posted to.</summary>
-public sealed record PortalNotification(Guid AppointmentId, Guid ContactId, string ClinicName, string PatientName, DateTimeOffset Start, DateTimeOffset End, DateTimeOffset OpensAt, string JoinPath);
+/// <summary>
+/// A join notification on a contact's portal dashboard (R10). <see cref="JoinPath"/> issues a join link when posted to;
+/// <see cref="TimeZone"/> is the clinic's (IANA id), the zone its emails state the time in.
+/// </summary>
+public sealed record PortalNotification(Guid AppointmentId, Guid ContactId, string ClinicName, string PatientName, DateTimeOffset Start, DateTimeOffset End, DateTimeOffset OpensAt, string JoinPath, string TimeZone);
 
 /// <summary>Answer of a portal join: the join page to open.</summary>
 public sealed record PortalJoinLink(string JoinUrl);
@@ -35,7 +38,7 @@ public sealed class PortalNotifications
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await Candidates(connection, null, email, now, appointmentId: null).ConfigureAwait(false);
         return rows.Where(r => JoinPolicy.IsPortalNotificationDue(r.Facts(), now))
-            .Select(r => new PortalNotification(r.AppointmentId, r.ContactId, r.ClinicName, r.PatientName, r.StartAt, r.EndAt, JoinPolicy.OpensAt(r.Facts()), $"/api/v1/portal/appointments/{r.AppointmentId:D}/join"))
+            .Select(r => new PortalNotification(r.AppointmentId, r.ContactId, r.ClinicName, r.PatientName, r.StartAt, r.EndAt, JoinPolicy.OpensAt(r.Facts()), $"/api/v1/portal/appointments/{r.AppointmentId:D}/join", r.TimeZone))
             .ToList();
     }
 
@@ -73,7 +76,7 @@ public sealed class PortalNotifications
         var filter = appointmentId is null ? "a.end_at > @earliestEnd AND a.start_at <= @latestStart" : "a.id = @appointmentId";
         return (await connection.QueryAsync<Row>(
             $"""
-            SELECT a.id AS appointment_id, c.id AS contact_id, cl.name AS clinic_name, p.name AS patient_name,
+            SELECT a.id AS appointment_id, c.id AS contact_id, cl.name AS clinic_name, cl.time_zone AS time_zone, p.name AS patient_name,
                    a.start_at, a.end_at, a.status, a.teletherapy
             FROM contacts c
             JOIN patients p ON p.id = c.patient_id
@@ -101,6 +104,8 @@ public sealed class PortalNotifications
         public string ClinicName { get; set; } = "";
 
         public string PatientName { get; set; } = "";
+
+        public string TimeZone { get; set; } = "UTC";
 
         public DateTimeOffset StartAt { get; set; }
 

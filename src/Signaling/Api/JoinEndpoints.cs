@@ -1,11 +1,16 @@
 using Teletherapy.Signaling.Abuse;
 using Teletherapy.Scheduling.Audit;
+using Teletherapy.Scheduling.Clinics;
 using Teletherapy.Scheduling.Join;
 
 namespace Teletherapy.Signaling.Api;
 
-/// <summary>What the join page learns from a good link. <see cref="Status"/>: <c>waiting</c> before the room opens, <c>open</c> after.</summary>
-internal sealed record JoinLinkResponse(Guid AppointmentId, DateTimeOffset Start, DateTimeOffset End, DateTimeOffset OpensAt, string Status, string ContactName, string Role);
+/// <summary>
+/// What the join page learns from a good link. <see cref="Status"/>: <c>waiting</c> before the room opens, <c>open</c>
+/// after. <see cref="TimeZone"/> is the clinic's (IANA id), the zone its emails state the time in, so the page can say
+/// the same time when the patient's browser is elsewhere.
+/// </summary>
+internal sealed record JoinLinkResponse(Guid AppointmentId, DateTimeOffset Start, DateTimeOffset End, DateTimeOffset OpensAt, string Status, string ContactName, string Role, string TimeZone);
 
 /// <summary>Join links: <c>GET /api/v1/join/{token}</c>, no sign-in.</summary>
 internal static class JoinEndpoints
@@ -15,7 +20,7 @@ internal static class JoinEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/join/{token}", async (string token, JoinService join, AuditLog audit, CancellationToken ct) =>
+        api.MapGet("/join/{token}", async (string token, JoinService join, ClinicSettings clinics, AuditLog audit, CancellationToken ct) =>
         {
             var check = await join.ResolveJoinTokenAsync(token, ct);
             if (!check.Decision.Allowed)
@@ -25,8 +30,10 @@ internal static class JoinEndpoints
 
             var appointment = check.Appointment!;
             await audit.AppendAsync(appointment.Id, AuditKinds.LinkOpened, AuditActor.Contact(check.Contact!.Id), cancellationToken: ct);
+            var clinic = await clinics.GetDefaultAsync(ct);
             return Results.Ok(new JoinLinkResponse(
-                appointment.Id, appointment.Start, appointment.End, appointment.OpensAt, check.RoomOpen ? StatusOpen : StatusWaiting, check.Contact.Name, check.Contact.Role));
+                appointment.Id, appointment.Start, appointment.End, appointment.OpensAt, check.RoomOpen ? StatusOpen : StatusWaiting, check.Contact.Name, check.Contact.Role,
+                clinic?.TimeZone ?? "UTC"));
         })
             .AllowAnonymous()
             .RequireRateLimiting(Throttling.JoinLookup)

@@ -60,6 +60,14 @@ internal sealed class ClusterSessionDoor : ISessionDoor
     public Task ReportConnectionCheckAsync(string connectionId, ConnectionCheckSummary summary) =>
         CallAsync<object>(connectionId, RoomCall.ReportConnectionCheck, JsonSerializer.Serialize(summary, RoomGrain.Json));
 
+    public Task SetMediaStateAsync(string connectionId, bool microphoneOff, bool cameraOff) =>
+        CallAsync<object>(connectionId, RoomCall.SetMediaState, JsonSerializer.Serialize(new MediaStateArgument(microphoneOff, cameraOff), RoomGrain.Json));
+
+    public Task<bool> AllowScreenShareAsync(string connectionId, string participantId, bool allowed) =>
+        CallAsync<bool>(connectionId, RoomCall.AllowScreenShare, JsonSerializer.Serialize(new ScreenShareArgument(participantId, allowed), RoomGrain.Json));
+
+    public Task<bool> SendChatMessageAsync(string connectionId, string text) => CallAsync<bool>(connectionId, RoomCall.SendChatMessage, text);
+
     public async Task<string> PublishAsync(string connectionId, string offerSdp) =>
         (await CallAsync<string>(connectionId, RoomCall.Publish, offerSdp).ConfigureAwait(false))!;
 

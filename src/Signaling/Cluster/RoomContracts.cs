@@ -46,6 +46,9 @@ public enum RoomCall
     MessageWaitingRoom,
     EndSession,
     ReportConnectionCheck,
+    SetMediaState,
+    SendChatMessage,
+    AllowScreenShare,
     Publish,
     CreateSubscribeOffer,
     ApplySubscribeAnswer,
@@ -68,3 +71,9 @@ public interface INodeInbox : IGrainObserver
     [OneWay, Alias("deliver")]
     Task Deliver(string[] connectionIds, string method, string argumentsJson);
 }
+
+/// <summary>The arguments of <see cref="RoomCall.SetMediaState"/>, as JSON.</summary>
+internal sealed record MediaStateArgument(bool MicrophoneOff, bool CameraOff);
+
+/// <summary>The arguments of <see cref="RoomCall.AllowScreenShare"/>, as JSON.</summary>
+internal sealed record ScreenShareArgument(string ParticipantId, bool Allowed);

@@ -95,6 +95,9 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
                 RoomCall.MessageWaitingRoom => await _sessions.MessageWaitingRoomAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
                 RoomCall.EndSession => await _sessions.EndSessionAsync(caller.ConnectionId).ConfigureAwait(true),
                 RoomCall.ReportConnectionCheck => await ReportAsync(caller.ConnectionId, argument).ConfigureAwait(true),
+                RoomCall.SetMediaState => await SetMediaStateAsync(caller.ConnectionId, argument).ConfigureAwait(true),
+                RoomCall.AllowScreenShare => await AllowScreenShareAsync(caller.ConnectionId, argument).ConfigureAwait(true),
+                RoomCall.SendChatMessage => await _sessions.SendChatMessageAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
                 RoomCall.Publish => await _sessions.PublishAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
                 RoomCall.CreateSubscribeOffer => await _sessions.CreateSubscribeOfferAsync(caller.ConnectionId).ConfigureAwait(true),
                 RoomCall.ApplySubscribeAnswer => await Done(_sessions.ApplySubscribeAnswerAsync(caller.ConnectionId, argument ?? string.Empty)).ConfigureAwait(true),
@@ -140,6 +143,19 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
         var summary = summaryJson is null ? null : JsonSerializer.Deserialize<ConnectionCheckSummary>(summaryJson, Json);
         await _sessions.ReportConnectionCheckAsync(connectionId, summary ?? throw new HubException("A connection check report is required.")).ConfigureAwait(true);
         return null;
+    }
+
+    private async Task<object?> SetMediaStateAsync(string connectionId, string? json)
+    {
+        var state = json is null ? null : JsonSerializer.Deserialize<MediaStateArgument>(json, Json);
+        await _sessions.SetMediaStateAsync(connectionId, state?.MicrophoneOff ?? false, state?.CameraOff ?? false).ConfigureAwait(true);
+        return null;
+    }
+
+    private Task<bool> AllowScreenShareAsync(string connectionId, string? json)
+    {
+        var change = json is null ? null : JsonSerializer.Deserialize<ScreenShareArgument>(json, Json);
+        return _sessions.AllowScreenShareAsync(connectionId, change?.ParticipantId ?? string.Empty, change?.Allowed ?? false);
     }
 
     private async Task LeaveAsync(string connectionId)

@@ -24,6 +24,12 @@ internal interface ISessionDoor
 
     Task ReportConnectionCheckAsync(string connectionId, ConnectionCheckSummary summary);
 
+    Task SetMediaStateAsync(string connectionId, bool microphoneOff, bool cameraOff);
+
+    Task<bool> SendChatMessageAsync(string connectionId, string text);
+
+    Task<bool> AllowScreenShareAsync(string connectionId, string participantId, bool allowed);
+
     Task<string> PublishAsync(string connectionId, string offerSdp);
 
     Task<string> CreateSubscribeOfferAsync(string connectionId);

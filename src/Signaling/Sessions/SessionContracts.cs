@@ -40,8 +40,12 @@ public sealed record WaitingParticipant(
     ConnectionCheckSummary? ConnectionCheck,
     bool SecondDevice = false);
 
-/// <summary>Someone in the session.</summary>
-public sealed record PeerInfo(string ParticipantId, string Name, string Role, bool Connected);
+/// <summary>
+/// Someone in the session, with what their own page reported of their microphone and camera (<c>SetMediaState</c>): the
+/// others' pages mark their tile. Both are false until reported. <c>MayShareScreen</c>: a therapist always may; a
+/// patient or caregiver once a therapist allowed it (<c>AllowScreenShare</c>), until it is taken back or they leave the session.
+/// </summary>
+public sealed record PeerInfo(string ParticipantId, string Name, string Role, bool Connected, bool MicrophoneOff = false, bool CameraOff = false, bool MayShareScreen = false);
 
 /// <summary>The waiting room and session as a therapist sees them.</summary>
 public sealed record WaitingRoomSnapshot(Guid AppointmentId, IReadOnlyList<WaitingParticipant> Waiting, IReadOnlyList<PeerInfo> InSession);
@@ -58,6 +62,13 @@ public sealed record ParticipantStateNotice(string State, string? Message, strin
 
 /// <summary>A short message from a therapist to everyone waiting ("Running 5 minutes late").</summary>
 public sealed record WaitingRoomMessage(string Text, string FromName, DateTimeOffset SentAt);
+
+/// <summary>
+/// A chat message in the session, as everyone in it receives it. <c>Sequence</c> counts the session's messages from 1, so
+/// every page shows them in the same order. Never stored on the server: once sent it lives only in the pages of the
+/// people who were in the session then.
+/// </summary>
+public sealed record ChatMessage(long Sequence, string FromParticipantId, string FromName, string FromRole, string Text, DateTimeOffset SentAt);
 
 /// <summary>A TURN/STUN server for RTCPeerConnection.</summary>
 public sealed record IceServerInfo(IReadOnlyList<string> Urls, string? Username, string? Credential);
@@ -105,6 +116,12 @@ public interface ISessionClient
 
     /// <summary>To people in the session: someone left or dropped.</summary>
     Task PeerLeft(PeerInfo peer);
+
+    /// <summary>To people in the session: someone in it turned their microphone or camera off or on, or may now share their screen or no longer.</summary>
+    Task PeerMediaChanged(PeerInfo peer);
+
+    /// <summary>To people in the session: a chat message (also to its sender's tabs).</summary>
+    Task ChatMessage(ChatMessage message);
 
     /// <summary>To a participant: a new subscribe offer (tracks came or went); answer with SubscribeAnswer.</summary>
     Task SubscribeOffer(string sdp);

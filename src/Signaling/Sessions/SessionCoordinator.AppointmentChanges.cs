@@ -235,6 +235,7 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
         _hookedPeers.TryRemove(key, out _);
         _mediaConnections.TryRemove(key, out _);
         _inputs.Forget(key);
+        _chat.Forget(key);
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Session of appointment {AppointmentId} closed ({Reason})")]

@@ -32,6 +32,7 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     private readonly ConcurrentDictionary<string, string> _mediaConnections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RouterPeer> _hookedPeers = new(StringComparer.Ordinal);
     private readonly SessionInputs _inputs = new();
+    private readonly SessionChat _chat;
     private readonly JoinService _join;
     private readonly AuditLog _audit;
     private readonly EndSession _endSession;
@@ -58,6 +59,7 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
         _relay = relay;
         _hub = hub;
         _time = time;
+        _chat = new SessionChat(time);
         _turn = turn;
         _logger = logger;
     }
@@ -252,7 +254,10 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
                 return false;
             }
 
-            RouterFor(room).FindPeer(sent.Id)?.CloseGate();
+            var sentPeer = RouterFor(room).FindPeer(sent.Id);
+            sentPeer?.CloseGate();
+            // Back in the waiting room the right to share a screen is gone, and so is a share in progress.
+            sentPeer?.LimitVideoTracks(VideoTracksFor(sent));
             await SetGroupsAsync(room, sent).ConfigureAwait(false);
             await _audit.AppendAsync(room.AppointmentId, AuditKinds.SentBack, AuditActor.Staff(therapist.StaffId!.Value), subjectId: sent.ContactId).ConfigureAwait(false);
             await _hub.Clients.Group(SessionGroups.Participant(room.AppointmentId, sent.Id))
@@ -317,7 +322,14 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
         }
 
         var peer = MediaPeer(room, participant, connectionId);
+        // A second video track is a shared screen: therapists always, a contact only while allowed (the relay refuses more).
+        peer.LimitVideoTracks(VideoTracksFor(participant));
         var result = peer.Publish(offerSdp ?? string.Empty);
+        if (result.Limit == MediaLimits.VideoTracks)
+        {
+            throw new HubException("screen-share-not-allowed: Only a therapist, or someone a therapist allowed, can share a screen.");
+        }
+
         return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
     }
 

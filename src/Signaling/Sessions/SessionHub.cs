@@ -69,7 +69,22 @@ internal sealed class SessionHub : Hub<ISessionClient>
 
     public Task<bool> MessageWaitingRoom(string text) => _sessions.MessageWaitingRoomAsync(Context.ConnectionId, text);
 
+    /// <summary>
+    /// A listed therapist allows a patient or caregiver in the session to share their screen, or takes it back (which
+    /// stops a share in progress in the relay at once). False when there is no such contact in the session.
+    /// </summary>
+    public Task<bool> AllowScreenShare(string participantId, bool allowed) => _sessions.AllowScreenShareAsync(Context.ConnectionId, participantId, allowed);
+
     public Task ReportConnectionCheck(ConnectionCheckSummary summary) => _sessions.ReportConnectionCheckAsync(Context.ConnectionId, summary);
+
+    /// <summary>The caller's own microphone and camera state, for the marks on their tile (<see cref="ISessionClient.PeerMediaChanged"/>).</summary>
+    public Task SetMediaState(bool microphoneOff, bool cameraOff) => _sessions.SetMediaStateAsync(Context.ConnectionId, microphoneOff, cameraOff);
+
+    /// <summary>
+    /// A chat message to everyone in the session; only someone in it (admitted, or a listed therapist) may send. Refused
+    /// with a reason (<see cref="SessionChat"/>): not in the session, empty, too long, or too many too fast.
+    /// </summary>
+    public Task<bool> SendChatMessage(string text) => _sessions.SendChatMessageAsync(Context.ConnectionId, text);
 
     /// <summary>The browser's publish offer; returns the relay's answer.</summary>
     public Task<string> Publish(string offerSdp) => _sessions.PublishAsync(Context.ConnectionId, offerSdp);

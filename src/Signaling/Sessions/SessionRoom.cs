@@ -19,6 +19,7 @@ internal sealed class SessionRoom
     private readonly Dictionary<string, Participant> _participants = new(StringComparer.Ordinal);
     private int _devices;
     private long _version;
+    private long _chatSequence;
     private readonly Dictionary<string, string> _connections = new(StringComparer.Ordinal);
 
     private SessionAppointment _appointment;
@@ -45,6 +46,9 @@ internal sealed class SessionRoom
     public static string TherapistId(Guid staffId) => "staff-" + staffId.ToString("N");
 
     public static string ContactId(Guid contactId) => "contact-" + contactId.ToString("N");
+
+    /// <summary>The next chat message's number (from 1). Kept only while the room is here: messages are not kept at all.</summary>
+    public long NextChatSequence() => Interlocked.Increment(ref _chatSequence);
 
     /// <summary>A listed therapist with at least one live connection is in the session.</summary>
     public bool IsTherapistPresent
@@ -218,6 +222,7 @@ internal sealed class SessionRoom
         Change(participantId, p => p.State == ParticipantStates.Admitted && p.Role != ParticipantRoles.Therapist, p =>
         {
             p.State = ParticipantStates.SentBack;
+            p.MayShareScreen = false;
             p.EverAdmitted = false;
             p.WaitingSince = now; // the queue shows how long they have waited since they were sent back
         });
@@ -232,6 +237,44 @@ internal sealed class SessionRoom
                 .OrderBy(p => p.WaitingSince)
                 .Select(p => p.Id)
                 .ToList();
+        }
+    }
+
+    /// <summary>
+    /// What the participant's page says of their microphone and camera. Not kept when the room moves (the page says it
+    /// again when it rejoins), so it does not count as a change. Null when there is no such participant.
+    /// </summary>
+    public ParticipantView? SetMediaState(string participantId, bool microphoneOff, bool cameraOff)
+    {
+        lock (_lock)
+        {
+            if (!_participants.TryGetValue(participantId, out var participant))
+            {
+                return null;
+            }
+
+            participant.MicrophoneOff = microphoneOff;
+            participant.CameraOff = cameraOff;
+            return Copy(participant);
+        }
+    }
+
+    /// <summary>
+    /// A therapist allows a patient or caregiver in the session to share their screen, or takes it back. Null when there
+    /// is no such contact in the session (therapists may always share).
+    /// </summary>
+    public ParticipantView? AllowScreenShare(string participantId, bool allowed)
+    {
+        lock (_lock)
+        {
+            if (IsEnded || !_participants.TryGetValue(participantId, out var participant)
+                || participant.Role == ParticipantRoles.Therapist || participant.State != ParticipantStates.Admitted)
+            {
+                return null;
+            }
+
+            participant.MayShareScreen = allowed;
+            return Copy(participant);
         }
     }
 
@@ -291,6 +334,7 @@ internal sealed class SessionRoom
             // Denied stays denied and ended stays ended: leaving the room does not undo either.
             participant.State = participant.State is ParticipantStates.Denied or ParticipantStates.SessionEnded ? participant.State : ParticipantStates.Left;
             participant.DisconnectedAt = null;
+            participant.MayShareScreen = false;
             Changed();
             return (Copy(participant), true);
         }
@@ -485,7 +529,7 @@ internal sealed class SessionRoom
                 .ToList();
             var inSession = _participants.Values
                 .Where(p => p.State == ParticipantStates.Admitted)
-                .Select(p => new PeerInfo(p.Id, p.Name, p.Role, p.Connections.Count > 0))
+                .Select(p => new PeerInfo(p.Id, p.Name, p.Role, p.Connections.Count > 0, p.MicrophoneOff, p.CameraOff, p.Role == ParticipantRoles.Therapist || p.MayShareScreen))
                 .ToList();
             return new WaitingRoomSnapshot(AppointmentId, waiting, inSession);
         }
@@ -530,7 +574,12 @@ internal sealed class SessionRoom
     }
 
     private static ParticipantView Copy(Participant p) =>
-        new(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.WaitingSince, p.Connections.ToList(), p.ConnectionCheck, p.SecondDevice);
+        new(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.WaitingSince, p.Connections.ToList(), p.ConnectionCheck, p.SecondDevice)
+        {
+            MicrophoneOff = p.MicrophoneOff,
+            CameraOff = p.CameraOff,
+            MayShareScreen = p.Role == ParticipantRoles.Therapist || p.MayShareScreen,
+        };
 
     private sealed class Participant(string id, string name, string role, Guid? staffId, Guid? contactId, DateTimeOffset waitingSince)
     {
@@ -561,6 +610,13 @@ internal sealed class SessionRoom
 
         /// <summary>Another device of a contact whose own device was in the room when this one came.</summary>
         public bool SecondDevice { get; init; }
+
+        public bool MicrophoneOff { get; set; }
+
+        public bool CameraOff { get; set; }
+
+        /// <summary>A contact a therapist allowed to share their screen (cleared when they leave the session).</summary>
+        public bool MayShareScreen { get; set; }
     }
 }
 
@@ -579,7 +635,14 @@ internal sealed record ParticipantView(
 {
     public bool IsTherapist => Role == ParticipantRoles.Therapist;
 
-    public PeerInfo ToPeer() => new(Id, Name, Role, Connections.Count > 0);
+    public bool MicrophoneOff { get; init; }
+
+    public bool CameraOff { get; init; }
+
+    /// <summary>Therapists always; a contact while a therapist allows it.</summary>
+    public bool MayShareScreen { get; init; }
+
+    public PeerInfo ToPeer() => new(Id, Name, Role, Connections.Count > 0, MicrophoneOff, CameraOff, MayShareScreen);
 
     public WaitingParticipant ToWaiting() => new(Id, Name, Role, WaitingSince, Connections.Count > 0, ConnectionCheck, SecondDevice);
 }

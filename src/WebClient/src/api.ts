@@ -250,6 +250,8 @@ export interface JoinLink {
   status: 'waiting' | 'open';
   contactName: string;
   role: string;
+  /** The clinic's time zone (IANA), in which its emails state the time. */
+  timeZone: string;
 }
 
 /** GET /api/v1/portal/notifications. */
@@ -262,4 +264,6 @@ export interface PortalNotification {
   end: string;
   opensAt: string;
   joinPath: string;
+  /** The clinic's time zone (IANA), in which its emails state the time. */
+  timeZone: string;
 }

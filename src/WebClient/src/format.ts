@@ -1,19 +1,12 @@
-/** Dates and times in the viewer's own time zone, in plain words. */
+/**
+ * Durations, and the clock time of things happening now (a chat message, a note sent) on the viewer's own clock.
+ * Appointment times go through `clinicTime` (timeZones.ts), on the clinic's clock.
+ */
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long' });
-const shortDayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short' });
 
 export function formatTime(value: string | Date): string {
   return timeFormat.format(typeof value === 'string' ? new Date(value) : value);
-}
-
-export function formatDay(value: string | Date): string {
-  return dayFormat.format(typeof value === 'string' ? new Date(value) : value);
-}
-
-export function formatShortDay(value: Date): string {
-  return shortDayFormat.format(value);
 }
 
 /** "1 min 05 s", "45 s", "1 h 02 min". */
@@ -35,23 +28,4 @@ export function formatCountdown(totalSeconds: number): string {
   const seconds = s % 60;
   const mm = hours > 0 ? String(minutes).padStart(2, '0') : String(minutes);
   return `${hours > 0 ? `${hours}:` : ''}${mm}:${String(seconds).padStart(2, '0')}`;
-}
-
-/** Monday 00:00 local time of the week that contains the date. */
-export function startOfWeek(date: Date): Date {
-  const d = new Date(date.getFullYear(), date.getMonth(), date.getDate());
-  const offset = (d.getDay() + 6) % 7;
-  d.setDate(d.getDate() - offset);
-  return d;
-}
-
-export function addDays(date: Date, days: number): Date {
-  const d = new Date(date);
-  d.setDate(d.getDate() + days);
-  return d;
-}
-
-/** yyyy-mm-dd in local time (for the calendar's ?week= parameter). */
-export function isoDay(date: Date): string {
-  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
 }

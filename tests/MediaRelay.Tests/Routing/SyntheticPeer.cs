@@ -186,6 +186,23 @@ internal sealed class SyntheticPeer : IDisposable
     }
 
     /// <summary>
+    /// A new offer for the publish connection that keeps its ICE credentials (a renegotiation, as a browser makes when a
+    /// track is added or removed): the usual tracks plus <paramref name="extra"/>, each extra one in a stream of its own
+    /// (a shared screen is its own MediaStream in the browser).
+    /// </summary>
+    public string RepublishOffer(params ClientTrack[] extra)
+    {
+        var local = ClientNegotiation.LocalParameters(_publishIce, Certificate.Fingerprint);
+        var sdp = ClientNegotiation.CreatePublishOffer([.. Tracks, .. extra], local, "cname-" + Id, "stream-" + Id, h264: IsH264).ToString();
+        foreach (var track in extra)
+        {
+            sdp = sdp.Replace($"a=msid:stream-{Id} {track.TrackId}", $"a=msid:other-{Id}-{track.Mid} {track.TrackId}", StringComparison.Ordinal);
+        }
+
+        return sdp;
+    }
+
+    /// <summary>
     /// Takes the relay's current subscribe offer and answers it; the first time, connects the subscribe transport.
     /// Returns the answer (what we now receive).
     /// </summary>

@@ -48,6 +48,7 @@ public abstract class PortalTests(SqlDialect dialect) : DatabaseTest(dialect)
         var notification = Assert.Single(await portal.DueAsync("lea@example.org"));
         Assert.Equal(created.Id, notification.AppointmentId);
         Assert.Equal("Lindenhof Praxis", notification.ClinicName);
+        Assert.Equal("Europe/Berlin", notification.TimeZone);
         var (link, reason) = await portal.JoinAsync("lea@example.org", created.Id);
         Assert.Null(reason);
         var check = await Harness.Get<JoinService>().ResolveJoinTokenAsync(link!.JoinUrl[(link.JoinUrl.LastIndexOf('/') + 1)..]);

@@ -25,6 +25,7 @@ public sealed class HubRightsTests(RightsFixture fixture) : IClassFixture<Rights
         ["Deny"] = (c, patient) => c.DenyAsync(patient),
         ["SendToWaitingRoom"] = (c, patient) => c.SendToWaitingRoomAsync(patient),
         ["MessageWaitingRoom"] = (c, _) => c.MessageWaitingRoomAsync("Running late"),
+        ["AllowScreenShare"] = (c, patient) => c.CallAsync<bool>("AllowScreenShare", patient, true),
         ["EndSession"] = (c, _) => c.EndSessionAsync(),
     };
 
@@ -36,6 +37,8 @@ public sealed class HubRightsTests(RightsFixture fixture) : IClassFixture<Rights
         ["SubscribeAnswer"] = c => c.CallAsync("SubscribeAnswer", "v=0"),
         ["ReportConnectionCheck"] = c => c.ReportConnectionCheckAsync(new ConnectionCheckSummary("good", true, true, 20, 0, 900)),
         ["Leave"] = c => c.LeaveAsync(),
+        ["SetMediaState"] = c => c.SetMediaStateAsync(true, false),
+        ["SendChatMessage"] = c => c.SendChatMessageAsync("Hello"),
     };
 
     private static readonly string[] Joins = ["JoinAsTherapist", "JoinWithToken", "JoinWithTokenOnDevice"];
@@ -65,6 +68,9 @@ public sealed class HubRightsTests(RightsFixture fixture) : IClassFixture<Rights
         {
             await AssertRefusedAsync(() => control(patient, patientId), $"waiting patient: {name}");
         }
+
+        // Nor may they chat before they are let in (ChatTests has the rest of the chat's rules).
+        await AssertRefusedAsync(() => patient.SendChatMessageAsync("Hello?"), "waiting patient: SendChatMessage");
 
         var refusals = new Dictionary<Who, string>
         {

@@ -366,6 +366,4 @@ public sealed class AppointmentChangeTests(ClinicFixture clinic) : HubTestBase(c
 
     private Router? Router(SessionScenario s) =>
         Server.Services.GetRequiredService<MediaRelayService>().FindRouter(s.AppointmentId.ToString("N"));
-
-    private RouterPeer? Peer(SessionScenario s, string participantId) => Router(s)?.FindPeer(participantId);
 }

@@ -22,6 +22,8 @@ public sealed class HubClient : IAsyncDisposable
     public const string PeerLeft = nameof(ISessionClient.PeerLeft);
     public const string SubscribeOffer = nameof(ISessionClient.SubscribeOffer);
     public const string SessionEnded = nameof(ISessionClient.SessionEnded);
+    public const string PeerMediaChanged = nameof(ISessionClient.PeerMediaChanged);
+    public const string ChatMessage = nameof(ISessionClient.ChatMessage);
 
     private readonly Lock _lock = new();
     private readonly List<HubEvent> _events = [];
@@ -38,6 +40,8 @@ public sealed class HubClient : IAsyncDisposable
         connection.On<PeerInfo>(PeerLeft, p => Record(PeerLeft, p));
         connection.On<string>(SubscribeOffer, sdp => Record(SubscribeOffer, sdp));
         connection.On<string>(SessionEnded, reason => Record(SessionEnded, reason));
+        connection.On<PeerInfo>(PeerMediaChanged, p => Record(PeerMediaChanged, p));
+        connection.On<ChatMessage>(ChatMessage, m => Record(ChatMessage, m));
     }
 
     public HubConnection Connection { get; }
@@ -116,6 +120,10 @@ public sealed class HubClient : IAsyncDisposable
     public Task<string> RequestSubscribeOfferAsync() => CallAsync<string>("RequestSubscribeOffer");
 
     public Task LeaveAsync() => CallAsync("Leave");
+
+    public Task SetMediaStateAsync(bool microphoneOff, bool cameraOff) => CallAsync("SetMediaState", microphoneOff, cameraOff);
+
+    public Task<bool> SendChatMessageAsync(string text) => CallAsync<bool>("SendChatMessage", text);
 
     public Task<bool> EndSessionAsync() => CallAsync<bool>("EndSession");
 

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Teletherapy.MediaRelay;
+using Teletherapy.MediaRelay.Routing;
 
 namespace Teletherapy.Signaling.Tests.Sessions;
 
@@ -58,4 +61,8 @@ public abstract class HubTestBase(ClinicFixture clinic) : IAsyncLifetime
     public Task DisposeAsync() => Server.DisposeClientsAsync();
 
     protected Task<SessionScenario> ScenarioAsync(TimeSpan? startIn = null) => SessionScenario.CreateAsync(Clinic, startIn);
+
+    /// <summary>The participant's peer in the session's relay router, or null when the relay holds nothing of theirs.</summary>
+    protected RouterPeer? Peer(SessionScenario s, string participantId) =>
+        Server.Services.GetRequiredService<MediaRelayService>().FindRouter(s.AppointmentId.ToString("N"))?.FindPeer(participantId);
 }

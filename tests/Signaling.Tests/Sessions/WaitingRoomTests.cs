@@ -280,9 +280,6 @@ public sealed class WaitingRoomTests(ClinicFixture clinic) : HubTestBase(clinic)
         Assert.False(await ada.AdmitAsync(p.ParticipantId!)); // already admitted by Ben
     }
 
-    private RouterPeer? Peer(SessionScenario s, string participantId) =>
-        Server.Services.GetRequiredService<MediaRelayService>().FindRouter(s.AppointmentId.ToString("N"))?.FindPeer(participantId);
-
     private static async Task<int> MarkOfStateAsync(HubClient client, string state)
     {
         await client.WaitForStateAsync(state);

@@ -1,13 +1,16 @@
 /**
  * The media of one participant in a session: a publish connection (our camera and microphone, sendonly) and a
  * subscribe connection (everyone else, offered by the relay). Both are negotiated while waiting, so admission is
- * instant: the relay only opens its gate. Remote tracks are grouped by stream id (the relay uses the participant id)
- * into one tile per remote participant; a tile shows once media flows, which the relay allows only in session.
+ * instant: the relay only opens its gate. Remote tracks are grouped by stream id into tiles (ui/remoteTile.ts): the
+ * relay names a participant's camera and microphone stream by the participant id, and any further stream of theirs
+ * (a shared screen) by the participant id, `~` and a number. A tile shows once media flows, which the relay allows
+ * only in session. Who speaks is worked out from the received audio (activeSpeaker.ts) and marked on their tile.
  * Video is published in simulcast layers (simulcast.ts), so the relay can give each participant the layer their
  * connection carries; if the relay or the browser refuses the layers, one full-size encoding is sent instead.
  */
 import type { HubConnection } from '@microsoft/signalr';
-import { el } from '../dom';
+import { RemoteTile, type PeerMarks } from '../ui/remoteTile';
+import { ActiveSpeaker } from './activeSpeaker';
 import type { LocalMedia } from './localMedia';
 import { singleEncoding, videoEncodings } from './simulcast';
 
@@ -21,17 +24,22 @@ export interface CallOptions {
   tiles: HTMLElement;
   /** The name shown under a remote participant's tile. */
   nameOf: (participantId: string) => string;
+  /** What a remote participant's page reported of their microphone and camera, for the marks on their tile. */
+  marksOf?: (participantId: string) => PeerMarks | null;
   /** Called when the number of visible remote tiles changes. */
   onTilesChanged?: (visible: number) => void;
   onError?: (message: string) => void;
 }
 
 interface Tile {
-  id: string;
+  view: RemoteTile;
   stream: MediaStream;
-  root: HTMLElement;
-  video: HTMLVideoElement;
-  label: HTMLElement;
+}
+
+/** The participant a stream the relay sends belongs to: its id up to `~` (further streams of the same participant). */
+export function participantOfStream(streamId: string): string {
+  const tilde = streamId.indexOf('~');
+  return tilde < 0 ? streamId : streamId.slice(0, tilde);
 }
 
 declare global {
@@ -51,6 +59,9 @@ export class Call {
   private closed = false;
   private lastVisible = -1;
   private previousInbound: { received: number; lost: number } | null = null;
+  private readonly speaker: ActiveSpeaker;
+  private screenTransceiver: RTCRtpTransceiver | null = null;
+  private publishChain: Promise<void> = Promise.resolve();
   private readonly onOffer = (sdp: string): void => {
     void this.enqueue(() => this.answer(sdp));
   };
@@ -61,6 +72,7 @@ export class Call {
     this.subscribe = new RTCPeerConnection(config);
     this.publishConnection = options.local ? new RTCPeerConnection(config) : null;
     this.subscribe.ontrack = (event) => this.addTrack(event);
+    this.speaker = new ActiveSpeaker(this.subscribe, (trackId) => this.participantOfTrack(trackId), (id) => this.markSpeaker(id));
     options.hub.on('SubscribeOffer', this.onOffer);
     options.local?.onTrackChanged((kind, track) => void this.replaceTrack(kind, track));
     window.__teletherapy = { publish: this.publishConnection, subscribe: this.subscribe };
@@ -73,6 +85,7 @@ export class Call {
 
   /** Negotiates the subscribe connection, then the publish connection. */
   async start(): Promise<void> {
+    this.speaker.start();
     await this.enqueue(async () => {
       const offer = await this.options.hub.invoke<string>('RequestSubscribeOffer');
       await this.answer(offer);
@@ -98,23 +111,73 @@ export class Call {
     if (layered) await this.keepFullPictureWithoutLayers(local).catch(() => undefined);
   }
 
-  /** Shows a participant's tile again once their media flows; hides it now (they left or were sent back). */
+  /** Shows a participant's tiles again once their media flows; hides them now (they left or were sent back). */
   hideParticipant(participantId: string): void {
-    const tile = this.tiles.get(participantId);
-    if (tile) {
-      this.hidden.add(participantId);
-      this.update(tile);
-    }
+    this.hidden.add(participantId);
+    for (const tile of this.tilesOf(participantId)) this.update(tile);
   }
 
   showParticipant(participantId: string): void {
     this.hidden.delete(participantId);
-    const tile = this.tiles.get(participantId);
-    if (tile) this.update(tile);
+    for (const tile of this.tilesOf(participantId)) this.update(tile);
   }
 
+  /** Names and marks of every tile, after the page learned something new of the participants. */
   refreshNames(): void {
-    for (const tile of this.tiles.values()) tile.label.textContent = this.options.nameOf(tile.id);
+    for (const tile of this.tiles.values()) this.describe(tile);
+  }
+
+  /**
+   * Sends a shared screen as a second video track of the publish connection, in a stream of its own: the relay keeps
+   * the streams of a publisher apart (the others get it as `participant~mid`) and shows it to everyone in the session.
+   * The same connection is offered again (no ICE restart), so camera and microphone go on undisturbed. A refusal
+   * (the relay allows a second video track only to those who may share) leaves the connection as it was.
+   */
+  shareScreen(track: MediaStreamTrack): Promise<void> {
+    return this.onPublish(async (pc) => {
+      const stream = new MediaStream([track]);
+      // MDN, MediaStreamTrack.contentHint: "detail" keeps text sharp rather than motion smooth.
+      track.contentHint = 'detail';
+      let transceiver = this.screenTransceiver;
+      if (transceiver && transceiver.currentDirection !== 'stopped') {
+        await transceiver.sender.replaceTrack(track);
+        transceiver.sender.setStreams(stream);
+        transceiver.direction = 'sendonly';
+      } else {
+        transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        this.screenTransceiver = transceiver;
+      }
+      try {
+        await this.negotiatePublish(pc);
+      } catch (error) {
+        if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+        transceiver.direction = 'inactive';
+        await transceiver.sender.replaceTrack(null);
+        throw error;
+      }
+    });
+  }
+
+  /** Stops sending the shared screen: its m-line becomes inactive (kept for the next share), the relay closes its track. */
+  stopScreen(): Promise<void> {
+    return this.onPublish(async (pc) => {
+      const transceiver = this.screenTransceiver;
+      if (!transceiver || transceiver.currentDirection === 'stopped' || transceiver.direction === 'inactive') return;
+      transceiver.direction = 'inactive';
+      await transceiver.sender.replaceTrack(null);
+      await this.negotiatePublish(pc);
+    });
+  }
+
+  /** Publish renegotiations one at a time (an offer must be answered before the next: JSEP, RFC 9429 §4.1.8). */
+  private onPublish(task: (pc: RTCPeerConnection) => Promise<void>): Promise<void> {
+    const run = this.publishChain.then(async () => {
+      const pc = this.publishConnection;
+      if (!pc || this.closed) throw new Error('There is no camera connection to share on.');
+      await task(pc);
+    });
+    this.publishChain = run.catch(() => undefined);
+    return run;
   }
 
   /** A rough verdict from round-trip time and loss, for the connection indicator. */
@@ -152,12 +215,13 @@ export class Call {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.speaker.stop();
     this.options.hub.off('SubscribeOffer', this.onOffer);
     this.publish?.close();
     this.subscribe.close();
     for (const tile of this.tiles.values()) {
-      tile.video.srcObject = null;
-      tile.root.remove();
+      tile.view.video.srcObject = null;
+      tile.view.root.remove();
     }
     this.tiles.clear();
     this.notifyTiles();
@@ -223,7 +287,7 @@ export class Call {
    * quarter-size layer: turn it into the full picture at the full rate.
    */
   private async keepFullPictureWithoutLayers(local: LocalMedia): Promise<void> {
-    const sender = this.publishConnection?.getSenders().find((s) => s.track?.kind === 'video');
+    const sender = this.publishConnection?.getSenders().find((s) => s.track?.kind === 'video' && s !== this.screenTransceiver?.sender);
     if (!sender || this.closed) return;
     const parameters = sender.getParameters();
     const [only] = parameters.encodings;
@@ -236,7 +300,8 @@ export class Call {
   }
 
   private async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack): Promise<void> {
-    const sender = this.publish?.getSenders().find((s) => s.track?.kind === kind || (s.track === null && kind === 'video'));
+    const screen = this.screenTransceiver?.sender;
+    const sender = this.publish?.getSenders().find((s) => s !== screen && (s.track?.kind === kind || (s.track === null && kind === 'video')));
     await sender?.replaceTrack(track);
   }
 
@@ -245,22 +310,20 @@ export class Call {
     if (!stream) return;
     let tile = this.tiles.get(stream.id);
     if (!tile) {
-      const video = el('video', { autoplay: true, playsinline: true });
-      const label = el('figcaption', {}, this.options.nameOf(stream.id));
-      const root = el('figure', { class: 'tile remote', 'data-participant': stream.id, hidden: true }, video, label);
-      tile = { id: stream.id, stream, root, video, label };
+      const view = new RemoteTile(participantOfStream(stream.id), stream.id.includes('~') ? 'screen' : 'camera', stream.id);
+      tile = { view, stream };
       this.tiles.set(stream.id, tile);
-      this.options.tiles.append(root);
+      this.options.tiles.append(view.root);
       const current = tile;
       stream.addEventListener('removetrack', () => this.update(current));
       stream.addEventListener('addtrack', () => this.update(current));
     }
     if (tile.stream !== stream) tile.stream = stream;
-    if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
+    if (tile.view.video.srcObject !== stream) tile.view.video.srcObject = stream;
     const current = tile;
-    this.hidden.delete(current.id);
+    this.hidden.delete(current.view.participantId);
     event.track.addEventListener('unmute', () => {
-      this.hidden.delete(current.id);
+      this.hidden.delete(current.view.participantId);
       this.update(current);
     });
     event.track.addEventListener('mute', () => this.update(current));
@@ -268,19 +331,42 @@ export class Call {
     this.update(tile);
   }
 
+  private tilesOf(participantId: string): Tile[] {
+    return [...this.tiles.values()].filter((t) => t.view.participantId === participantId);
+  }
+
+  private participantOfTrack(trackId: string): string | null {
+    for (const tile of this.tiles.values()) {
+      if (tile.view.kind === 'camera' && tile.stream.getTracks().some((t) => t.id === trackId)) return tile.view.participantId;
+    }
+    return null;
+  }
+
+  private markSpeaker(participantId: string | null): void {
+    for (const tile of this.tiles.values()) tile.view.setSpeaking(tile.view.kind === 'camera' && tile.view.participantId === participantId);
+  }
+
+  private describe(tile: Tile): void {
+    const id = tile.view.participantId;
+    tile.view.setName(this.options.nameOf(id));
+    tile.view.setMarks(this.options.marksOf?.(id) ?? null);
+  }
+
   private update(tile: Tile): void {
-    const flowing = tile.stream.getTracks().some((t) => t.readyState === 'live' && !t.muted);
-    const visible = flowing && !this.hidden.has(tile.id);
-    tile.root.hidden = !visible;
+    // A screen tile shows while its video flows; a camera tile while any of its tracks does (audio only included).
+    const tracks = tile.view.kind === 'screen' ? tile.stream.getVideoTracks() : tile.stream.getTracks();
+    const flowing = tracks.some((t) => t.readyState === 'live' && !t.muted);
+    const visible = flowing && !this.hidden.has(tile.view.participantId);
+    tile.view.root.hidden = !visible;
     if (visible) {
-      tile.label.textContent = this.options.nameOf(tile.id);
-      void tile.video.play().catch(() => undefined);
+      this.describe(tile);
+      void tile.view.video.play().catch(() => undefined);
     }
     this.notifyTiles();
   }
 
   private notifyTiles(): void {
-    const visible = [...this.tiles.values()].filter((t) => !t.root.hidden).length;
+    const visible = [...this.tiles.values()].filter((t) => !t.view.root.hidden).length;
     if (visible !== this.lastVisible) {
       this.lastVisible = visible;
       this.options.onTilesChanged?.(visible);

@@ -4,6 +4,7 @@ export type DeviceKind = 'audioinput' | 'videoinput';
 
 export class LocalMedia {
   private readonly listeners: Array<(kind: 'audio' | 'video', track: MediaStreamTrack) => void> = [];
+  private readonly stateListeners: Array<() => void> = [];
   private muted = false;
   private cameraOff = false;
 
@@ -40,11 +41,18 @@ export class LocalMedia {
   setMuted(muted: boolean): void {
     this.muted = muted;
     if (this.audioTrack) this.audioTrack.enabled = !muted;
+    for (const listener of this.stateListeners) listener();
   }
 
   setCameraOff(off: boolean): void {
     this.cameraOff = off;
     if (this.videoTrack) this.videoTrack.enabled = !off;
+    for (const listener of this.stateListeners) listener();
+  }
+
+  /** Called after Mute or Camera off changed (the session tells the others, who mark this tile). */
+  onStateChanged(listener: () => void): void {
+    this.stateListeners.push(listener);
   }
 
   /** Called with the new track after a device switch (the call replaces its sender's track). */

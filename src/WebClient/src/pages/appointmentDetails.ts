@@ -1,7 +1,7 @@
 import { api, type ApiResult, type AppointmentDetails, type AuditEvent, type FaceToFaceMinutes, type OutboxEmail } from '../api';
 import { el } from '../dom';
 import { formatElapsed } from '../format';
-import { dayInZone, rangeInZone, shortDateTimeInZone, timeInZone } from '../timeZones';
+import { clinicTime, clinicZone, dayInZone, shortDateTimeInZone, timeInZone } from '../timeZones';
 import { problemWords } from '../ui/forms';
 import { showLoadProblem, staffPage } from '../ui/layout';
 
@@ -106,7 +106,7 @@ function facts(a: AppointmentDetails): HTMLElement {
   const series = a.seriesId ? [el('dt', {}, 'Series'), el('dd', {}, `Appointment ${a.seriesIndex + 1} of a series`)] : [];
   return el('dl', { class: 'facts' },
     el('dt', {}, 'Patient'), el('dd', {}, el('a', { href: `/patients/${encodeURIComponent(a.patientId)}` }, a.patientName)),
-    el('dt', {}, 'When'), el('dd', {}, rangeInZone(a.start, a.end, a.timeZone)),
+    el('dt', {}, 'When'), el('dd', { class: 'when' }, clinicTime(a.start, a.timeZone, { end: a.end, day: 'full' })),
     el('dt', {}, 'Therapists'), el('dd', {}, a.therapists.map((t) => t.name).join(', ') || '—'),
     el('dt', {}, 'Kind'), el('dd', {}, a.teletherapy ? 'Teletherapy (video session)' : 'In person'),
     ...series);
@@ -177,5 +177,7 @@ function auditSection(audit: ApiResult<AuditEvent[]>, a: AppointmentDetails): HT
     : audit.value.length === 0
       ? el('p', { class: 'muted' }, 'Nothing recorded yet.')
       : el('ol', { class: 'plain audit' }, ...audit.value.map((e) => el('li', {}, el('time', { datetime: e.at }, when(e)), ` ${auditWords(e)}`)));
-  return [section('audit-title', 'Audit trail', content, el('p', { class: 'hint' }, `Times in ${a.timeZone}.`))];
+  // The trail is on the clinic's clock; said so when the browser's is another.
+  const zoneNote = clinicZone(a.timeZone).named ? [el('p', { class: 'hint' }, `Times in ${a.timeZone}.`)] : [];
+  return [section('audit-title', 'Audit trail', content, ...zoneNote)];
 }

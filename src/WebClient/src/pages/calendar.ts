@@ -1,16 +1,16 @@
-import { api, type CalendarItem, type StaffMember, type Therapist } from '../api';
+import { api, type CalendarItem, type Clinic, type StaffMember, type Therapist } from '../api';
 import { el } from '../dom';
-import { addDays, formatDay, formatShortDay, formatTime, isoDay, startOfWeek } from '../format';
 import { cameraIcon } from '../ui/icons';
 import { pageShell, requireStaff, staffHeader } from '../ui/layout';
+import { addDaysTo, browserTimeZone, clinicTime, dateIn, dayStartIso, formatDate, isDate, mondayOf, todayIn } from '../timeZones';
 
-/** Why Join Session does not work, in words for the therapist. */
-export function therapistRefusal(reason: string | null, opensAt: string | null): string {
+/** Why Join Session does not work, in words for the therapist; times on the clinic's clock (`timeZone`). */
+export function therapistRefusal(reason: string | null, opensAt: string | null, timeZone?: string | null): string {
   switch (reason) {
     case 'not-listed':
       return 'You are not a therapist listed on this appointment, so you cannot join its session. Ask the clinic to add you to the appointment.';
     case 'too-early':
-      return opensAt ? `Opens at ${formatTime(opensAt)}` : 'The session opens 10 minutes before the start.';
+      return opensAt ? `Opens at ${clinicTime(opensAt, timeZone)}` : 'The session opens 10 minutes before the start.';
     case 'ended':
       return 'This session has ended.';
     case 'cancelled':
@@ -39,16 +39,19 @@ function weekSummary(items: CalendarItem[]): string {
 
 /**
  * The therapist's week (R4): each teletherapy appointment shows its tabs on hover or focus; the Teletherapy tab
- * (camera icon) has Join Session, disabled until the room opens; a badge counts who is waiting.
+ * (camera icon) has Join Session, disabled until the room opens; a badge counts who is waiting. Weeks, days and times
+ * are the clinic's (its time zone), whatever the browser's zone: an appointment is in the column of its day there.
  */
 export async function renderCalendar(root: HTMLElement): Promise<void> {
   document.title = 'Calendar · Teletherapy';
   const staff = await requireStaff();
   if (!staff) return;
   const main = pageShell(root, staffHeader(staff));
+  const clinic = await api<Clinic>('GET', '/api/v1/clinic');
+  const zone = clinic.ok ? clinic.value.timeZone : browserTimeZone();
   const params = new URLSearchParams(window.location.search);
   const requested = params.get('week');
-  let weekStart = startOfWeek(requested && !Number.isNaN(Date.parse(requested)) ? new Date(`${requested}T00:00:00`) : new Date());
+  let weekStart = mondayOf(isDate(requested) ? requested : todayIn(zone));
 
   const heading = el('h2', { id: 'week-title', 'aria-live': 'polite' });
   const previous = el('button', { type: 'button', class: 'secondary' }, 'Previous week');
@@ -84,10 +87,9 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
 
   const load = async (): Promise<void> => {
     const version = ++loadVersion;
-    const end = addDays(weekStart, 7);
-    heading.textContent = `Week of ${formatDay(weekStart)}`;
+    heading.textContent = `Week of ${formatDate(weekStart, 'long')}`;
     const who = filter.value ? `&therapistId=${encodeURIComponent(filter.value)}` : '';
-    const result = await api<CalendarItem[]>('GET', `/api/v1/appointments?from=${encodeURIComponent(weekStart.toISOString())}&to=${encodeURIComponent(end.toISOString())}${who}`);
+    const result = await api<CalendarItem[]>('GET', `/api/v1/appointments?from=${encodeURIComponent(dayStartIso(weekStart, zone))}&to=${encodeURIComponent(dayStartIso(addDaysTo(weekStart, 7), zone))}${who}`);
     if (version !== loadVersion) return;
     if (!result.ok) {
       if (result.problem.status === 401) {
@@ -101,19 +103,19 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
     status.textContent = weekSummary(items);
     waitingPolls.clear();
     const focusedId = (document.activeElement?.closest('[data-appointment]') as HTMLElement | null)?.dataset.appointment;
+    const today = todayIn(zone);
     grid.replaceChildren(
       ...Array.from({ length: 7 }, (_, i) => {
-        const day = addDays(weekStart, i);
-        const dayEnd = addDays(day, 1);
-        const dayItems = items.filter((item) => new Date(item.start) >= day && new Date(item.start) < dayEnd);
-        const isToday = isoDay(day) === isoDay(new Date());
+        const day = addDaysTo(weekStart, i);
+        const dayItems = items.filter((item) => dateIn(item.start, zone) === day);
+        const isToday = day === today;
         return el(
           'section',
-          { class: `day${isToday ? ' today' : ''}`, role: 'listitem', 'aria-label': formatDay(day) },
-          el('h3', {}, formatShortDay(day), isToday ? el('span', { class: 'today-tag' }, ' · today') : ''),
+          { class: `day${isToday ? ' today' : ''}`, role: 'listitem', 'aria-label': formatDate(day, 'long'), 'data-day': day },
+          el('h3', {}, formatDate(day, 'short'), isToday ? el('span', { class: 'today-tag' }, ' · today') : ''),
           dayItems.length === 0
             ? el('p', { class: 'muted empty' }, 'No appointments')
-            : el('ul', { class: 'appointments' }, ...dayItems.map((item) => appointmentCard(item, staff, waitingPolls))),
+            : el('ul', { class: 'appointments' }, ...dayItems.map((item) => appointmentCard(item, staff, waitingPolls, zone))),
         );
       }),
     );
@@ -133,16 +135,16 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
     }
   };
 
-  const go = (start: Date): void => {
+  const go = (start: string): void => {
     weekStart = start;
     const url = new URL(window.location.href);
-    url.searchParams.set('week', isoDay(start));
+    url.searchParams.set('week', start);
     window.history.replaceState(null, '', url);
     void load();
   };
-  previous.addEventListener('click', () => go(addDays(weekStart, -7)));
-  next.addEventListener('click', () => go(addDays(weekStart, 7)));
-  today.addEventListener('click', () => go(startOfWeek(new Date())));
+  previous.addEventListener('click', () => go(addDaysTo(weekStart, -7)));
+  next.addEventListener('click', () => go(addDaysTo(weekStart, 7)));
+  today.addEventListener('click', () => go(mondayOf(todayIn(zone))));
 
   await load();
   // The join decision changes with the clock (the room opens at start − 10 min); the badge with the waiting room.
@@ -158,9 +160,10 @@ export async function renderCalendar(root: HTMLElement): Promise<void> {
 
 let tabCounter = 0;
 
-function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: Map<string, HTMLElement[]>): HTMLElement {
+function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: Map<string, HTMLElement[]>, zone: string): HTMLElement {
   const uid = `a${++tabCounter}`;
-  const time = `${formatTime(item.start)}–${formatTime(item.end)}`;
+  // The card is small: the clinic's zone is named when the browser's differs; the details tab adds the viewer's own time.
+  const time = clinicTime(item.start, zone, { end: item.end, ownTime: false });
   const cancelled = item.status === 'cancelled';
   const badge = el('span', { class: 'badge', hidden: true, 'aria-live': 'polite' });
   const summary = el(
@@ -173,12 +176,12 @@ function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: M
     badge,
   );
 
-  const tabs: Array<{ name: string; icon: boolean; panel: HTMLElement }> = [{ name: 'Details', icon: false, panel: detailsPanel(item, time, staff) }];
+  const tabs: Array<{ name: string; icon: boolean; panel: HTMLElement }> = [{ name: 'Details', icon: false, panel: detailsPanel(item, staff, zone) }];
   // Schedulers never join a session, and a cancelled appointment has none.
   if (item.teletherapy && staff.role !== 'scheduler' && !cancelled) {
     const waitingBadge = el('p', { class: 'badge', hidden: true });
     waitingPolls.set(item.id, [badge, waitingBadge]);
-    tabs.push({ name: 'Teletherapy', icon: true, panel: teletherapyPanel(item, waitingBadge) });
+    tabs.push({ name: 'Teletherapy', icon: true, panel: teletherapyPanel(item, waitingBadge, zone) });
   }
 
   const tabList = el('div', { role: 'tablist', 'aria-label': `${item.patientName}, ${time}` });
@@ -239,7 +242,7 @@ function appointmentCard(item: CalendarItem, staff: StaffMember, waitingPolls: M
 
 const statusWords: Record<string, string> = { scheduled: 'Scheduled', cancelled: 'Cancelled', ended: 'Ended' };
 
-function detailsPanel(item: CalendarItem, time: string, staff: StaffMember): HTMLElement {
+function detailsPanel(item: CalendarItem, staff: StaffMember, zone: string): HTMLElement {
   const listed = item.therapistIds.includes(staff.id);
   const others = item.therapistIds.filter((id) => id !== staff.id).length;
   const therapists = listed ? (others === 0 ? 'You' : `You and ${others} other${others === 1 ? '' : 's'}`) : `${item.therapistIds.length} therapist${item.therapistIds.length === 1 ? '' : 's'}`;
@@ -252,7 +255,7 @@ function detailsPanel(item: CalendarItem, time: string, staff: StaffMember): HTM
       el('dt', {}, 'Patient'),
       el('dd', {}, item.patientName),
       el('dt', {}, 'When'),
-      el('dd', {}, `${formatDay(item.start)}, ${time}`),
+      el('dd', { class: 'when' }, clinicTime(item.start, zone, { end: item.end, day: 'long' })),
       el('dt', {}, 'Type'),
       el('dd', {}, item.teletherapy ? 'Video session (teletherapy)' : 'In person'),
       el('dt', {}, 'Therapists'),
@@ -264,16 +267,16 @@ function detailsPanel(item: CalendarItem, time: string, staff: StaffMember): HTM
   );
 }
 
-function teletherapyPanel(item: CalendarItem, waitingBadge: HTMLElement): HTMLElement {
+function teletherapyPanel(item: CalendarItem, waitingBadge: HTMLElement, zone: string): HTMLElement {
   const join = el('button', { type: 'button', class: 'primary' }, 'Join Session');
   const note = el('p', { class: 'join-note', id: `note-${item.id}` });
   const allowed = item.canJoin === true;
   join.disabled = !allowed;
   if (!allowed) {
-    note.textContent = therapistRefusal(item.joinRefusedReason, item.opensAt);
+    note.textContent = therapistRefusal(item.joinRefusedReason, item.opensAt, zone);
     join.setAttribute('aria-describedby', note.id);
   } else {
-    note.textContent = `The waiting room is open. The session starts at ${formatTime(item.start)}.`;
+    note.textContent = `The waiting room is open. The session starts at ${clinicTime(item.start, zone)}.`;
   }
   join.addEventListener('click', async () => {
     join.disabled = true;
@@ -282,7 +285,7 @@ function teletherapyPanel(item: CalendarItem, waitingBadge: HTMLElement): HTMLEl
       window.location.assign(result.value.sessionUrl);
       return;
     }
-    note.textContent = therapistRefusal(result.problem.reason, result.problem.opensAt ?? item.opensAt);
+    note.textContent = therapistRefusal(result.problem.reason, result.problem.opensAt ?? item.opensAt, zone);
     join.disabled = result.problem.reason !== null && result.problem.reason !== 'offline';
   });
   return el('div', { class: 'panel' }, el('p', {}, join), note, waitingBadge);

@@ -1,10 +1,11 @@
 import type { HubConnection } from '@microsoft/signalr';
 import { api, type JoinLink } from '../api';
 import { el } from '../dom';
-import { formatCountdown, formatDay, formatTime } from '../format';
+import { formatCountdown, formatTime } from '../format';
 import { Call } from '../media/call';
 import { runConnectionTest, type ConnectionTestResult } from '../media/connectionTest';
 import { LocalMedia, mediaErrorText } from '../media/localMedia';
+import { ScreenShareControl } from '../media/screenShare';
 import {
   createHub,
   toRtcIceServers,
@@ -15,8 +16,12 @@ import {
   type PeerInfo,
   type WaitingRoomMessage,
 } from '../session/contract';
-import { mediaControls, qualityIndicator, selfView } from '../ui/callControls';
+import { devicesMenu, mediaControlParts, noMedia, qualityIndicator, selfView, type MediaControlParts } from '../ui/callControls';
+import { CallView } from '../ui/callView';
+import { clinicDay, clinicTime } from '../timeZones';
 import { pageShell, publicHeader } from '../ui/layout';
+import { ChatPanel } from '../session/chat';
+import { PeerDirectory, reportMediaState } from '../session/peers';
 
 /** Kind words for a link or join that does not work. */
 export function linkProblemText(reason: string | null): string {
@@ -85,7 +90,8 @@ class JoinPage {
   private lastCheck: ConnectionCheckSummary | null = null;
   private state: ParticipantState | null = null;
   private therapistName: string | null = null;
-  private readonly names = new Map<string, string>();
+  private readonly peers = new PeerDirectory();
+  private reporting = false;
   private countdownTimer = 0;
   private finished = false;
 
@@ -97,8 +103,15 @@ class JoinPage {
   private readonly controlsSlot = el('div');
   private readonly messages = el('ul', { class: 'messages', 'aria-live': 'polite', 'aria-labelledby': 'messages-title' });
   private readonly messagesBox = el('section', { class: 'card messages-box', 'aria-labelledby': 'messages-title', hidden: true }, el('h2', { id: 'messages-title' }, 'Messages from your therapist'), this.messages);
-  private readonly tiles = el('div', { class: 'tiles', 'aria-label': 'Video' });
-  private readonly stage = el('section', { class: 'stage', 'aria-label': 'Session', hidden: true });
+  private view: CallView | null = null;
+  private chat: ChatPanel | null = null;
+  private readonly screen = new ScreenShareControl(() => this.call, (m) => this.showNotice(m));
+  private selfId = '';
+  private controls: MediaControlParts | null = null;
+  private readonly lead = el('p', { class: 'lead' });
+  private readonly joinActions = el('div', { class: 'join-actions' });
+  private readonly checkCard = el('section', { class: 'card device-check', 'aria-labelledby': 'check-title' });
+  private readonly devices = devicesMenu(el('div'));
   private readonly qualitySlot = el('div', { class: 'quality-slot' });
   private readonly leaveButton = el('button', { type: 'button', class: 'secondary', hidden: true }, 'Leave');
   private readonly notice = el('p', { class: 'notice', role: 'alert', hidden: true });
@@ -117,34 +130,25 @@ class JoinPage {
   }
 
   render(): void {
-    const whenText = `${formatDay(this.link.start)} at ${formatTime(this.link.start)}`;
+    const whenText = `${clinicDay(this.link.start, this.link.timeZone)} at ${clinicTime(this.link.start, this.link.timeZone)}`;
     const testButton = el('button', { type: 'button', class: 'secondary' }, 'Test my connection');
     const testStatus = el('p', { role: 'status', id: 'check-status', class: 'muted' });
     testButton.addEventListener('click', () => void this.runTest(testButton, testStatus));
     this.joinButton.addEventListener('click', () => void this.join());
     this.leaveButton.addEventListener('click', () => void this.leave());
 
-    const check = el(
-      'section',
-      { class: 'card device-check', 'aria-labelledby': 'check-title' },
-      this.checkTitle,
-      this.checkHint,
-      this.mediaSlot,
-      this.controlsSlot,
-      el('p', {}, testButton),
-      testStatus,
-    );
-    this.stage.append(this.tiles, el('div', { class: 'call-actions' }, this.qualitySlot));
+    this.checkCard.append(this.checkTitle, this.checkHint, this.mediaSlot, this.controlsSlot, el('p', {}, testButton), testStatus);
+    this.lead.textContent = `Hello ${this.link.contactName}. Your video session with the clinic is on ${whenText}.`;
+    this.joinActions.append(this.joinButton, this.leaveButton);
     this.main.replaceChildren(
       this.title,
-      el('p', { class: 'lead' }, `Hello ${this.link.contactName}. Your video session with the clinic is on ${whenText}.`),
+      this.lead,
       this.status,
       this.notice,
-      this.stage,
-      el('div', { class: 'join-actions' }, this.joinButton, this.leaveButton),
+      this.joinActions,
       this.openStatus,
       this.messagesBox,
-      check,
+      this.checkCard,
     );
     this.status.textContent = 'When you are ready, press Join the session. Your therapist will let you in.';
     this.setOpen(this.link.status === 'open', this.link.opensAt);
@@ -164,7 +168,7 @@ class JoinPage {
     const update = (): void => {
       const seconds = (target - Date.now()) / 1000;
       this.openStatus.textContent = seconds > 0
-        ? `The waiting room opens at ${formatTime(opensAt)}, in ${formatCountdown(seconds)}.`
+        ? `The waiting room opens at ${clinicTime(opensAt, this.link.timeZone)}, in ${formatCountdown(seconds)}.`
         : 'The waiting room is opening…';
       if (seconds <= 0) {
         window.clearInterval(this.countdownTimer);
@@ -194,7 +198,8 @@ class JoinPage {
     try {
       this.local = await LocalMedia.open();
       this.mediaSlot.replaceChildren(selfView(this.local));
-      this.controlsSlot.replaceChildren(mediaControls(this.local, (m) => this.showNotice(m)));
+      this.controls = mediaControlParts(this.local, (m) => this.showNotice(m));
+      this.placeControls(false);
     } catch (error) {
       this.mediaSlot.replaceChildren(el('p', { class: 'notice' }, mediaErrorText(error)));
     }
@@ -221,14 +226,35 @@ class JoinPage {
     this.status.textContent = 'Connecting…';
     // The camera and microphone the patient just checked are what the session sends.
     await this.preview;
+    if (!this.view) {
+      this.view = new CallView(this.local, 'Waiting for the others’ video…');
+      this.view.bar.append(this.qualitySlot, this.screen.button);
+      this.view.root.hidden = true;
+      this.main.insertBefore(this.view.root, this.joinActions);
+    }
     const hub = createHub();
     this.hub = hub;
+    if (this.view && !this.chat) {
+      const chat = new ChatPanel(() => this.selfId);
+      const handle = this.view.addPanel(chat.element, 'Chat', false);
+      chat.attach(handle);
+      this.view.onPanelChange(() => chat.panelChanged());
+      this.view.bar.append(handle.button);
+      this.chat = chat;
+    }
+    this.chat?.use(hub);
     hub.on('StateChanged', (notice: ParticipantStateNotice) => this.onState(notice));
     hub.on('WaitingRoomMessage', (message: WaitingRoomMessage) => this.onMessage(message));
     hub.on('PeerJoined', (peer: PeerInfo) => {
-      this.names.set(peer.participantId, peer.name);
+      this.peers.learn(peer);
       this.call?.refreshNames();
       this.call?.showParticipant(peer.participantId);
+    });
+    hub.on('PeerMediaChanged', (peer: PeerInfo) => {
+      this.peers.learn(peer);
+      this.call?.refreshNames();
+      // About this page's own participant: a therapist allowed screen sharing, or took it back.
+      if (peer.participantId === this.selfId) this.screen.setAllowed(!!peer.mayShareScreen);
     });
     hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
     hub.on('SessionEnded', (reason: string | null) => this.sessionOver(reason));
@@ -272,26 +298,39 @@ class JoinPage {
       return;
     }
     if (joined.deviceKey) sessionStorage.setItem(this.deviceKeyName, joined.deviceKey);
+    this.selfId = joined.participantId ?? this.selfId;
     this.notice.hidden = true;
-    for (const peer of joined.peers ?? []) this.names.set(peer.participantId, peer.name);
+    for (const peer of joined.peers ?? []) this.peers.learn(peer);
     this.joinButton.hidden = true;
     this.leaveButton.hidden = false;
     this.openStatus.hidden = true;
     this.title.textContent = 'Waiting room';
     this.onState({ state: joined.state ?? 'waiting-for-therapist', message: null, byName: null });
     await this.startMedia(joined, again);
+    if (!this.reporting) {
+      this.reporting = true;
+      reportMediaState(hub, this.local);
+    } else if (this.local) {
+      // After a reconnect the room has forgotten what this page said: say it again.
+      void hub.invoke('SetMediaState', this.local.isMuted, this.local.isCameraOff).catch(() => undefined);
+    }
     await this.reportCheck();
   }
 
   private async startMedia(joined: JoinResult, again: boolean): Promise<void> {
     if (this.call && !again) return;
+    if (this.screen.isSharing) void this.screen.stop();
     this.call?.close();
     const call = new Call({
       hub: this.hub!,
       iceServers: toRtcIceServers(joined.iceServers),
       local: this.local,
-      tiles: this.tiles,
-      nameOf: (id) => this.names.get(id) ?? (id.startsWith('staff-') ? this.therapistName ?? 'Your therapist' : 'Guest'),
+      tiles: this.view!.tiles,
+      nameOf: (id) => this.peers.nameOf(id) ?? (id.startsWith('staff-') ? this.therapistName ?? 'Your therapist' : 'Guest'),
+      marksOf: (id) => this.peers.marksOf(id),
+      onTilesChanged: (visible) => {
+        if (this.view) this.view.empty.hidden = visible > 0;
+      },
       onError: () => this.showNotice('The video connection had a problem. If the picture stops, reload this page.'),
     });
     this.call = call;
@@ -306,6 +345,7 @@ class JoinPage {
   private onState(notice: ParticipantStateNotice): void {
     if (this.finished) return;
     if (notice.byName && notice.state === 'admitted') this.therapistName = notice.byName;
+    for (const peer of notice.peers ?? []) this.peers.learn(peer);
     this.state = notice.state;
     this.main.dataset.state = notice.state;
     if (notice.state === 'session-ended') {
@@ -317,13 +357,48 @@ class JoinPage {
       return;
     }
     const admitted = notice.state === 'admitted';
+    if (!admitted) this.screen.setAllowed(false);
     this.status.textContent = stateText[notice.state];
     this.title.textContent = admitted ? 'Your video session' : 'Waiting room';
-    this.stage.hidden = !admitted;
     this.messagesBox.hidden = admitted || this.messages.childElementCount === 0;
-    this.checkTitle.textContent = admitted ? 'Your camera and microphone' : 'Check your camera and microphone';
-    this.checkHint.hidden = admitted;
+    this.showCall(admitted);
     if (admitted) this.call?.refreshNames();
+  }
+
+  /**
+   * In the session the page becomes the call view (ui/callView.ts): it fits the window, with Mute, Camera off, the
+   * devices and Leave in its bar. In the waiting room they are back in the device check.
+   */
+  private showCall(inCall: boolean): void {
+    const view = this.view;
+    if (!view) return;
+    view.root.hidden = !inCall;
+    this.lead.hidden = inCall;
+    this.checkCard.hidden = inCall;
+    this.placeControls(inCall);
+    if (inCall) {
+      view.end.append(this.leaveButton);
+      view.show();
+    } else {
+      this.joinActions.append(this.leaveButton);
+      view.hide();
+    }
+  }
+
+  /** The camera and microphone controls: in the call's bar, or in the device check. */
+  private placeControls(inCall: boolean): void {
+    const parts = this.controls;
+    if (!parts) {
+      this.controlsSlot.replaceChildren(...(this.local ? [] : [noMedia()]));
+      return;
+    }
+    if (inCall && this.view) {
+      this.devices.replaceChildren(this.devices.firstElementChild ?? el('summary', {}, 'Devices'), parts.devices);
+      // Right after the connection indicator, before Share screen and Chat, as in the therapist's bar.
+      this.qualitySlot.after(...parts.toggles, this.devices);
+    } else {
+      this.controlsSlot.replaceChildren(el('div', { class: 'media-controls' }, ...parts.toggles, parts.devices));
+    }
   }
 
   private onMessage(message: WaitingRoomMessage): void {
@@ -358,7 +433,10 @@ class JoinPage {
     this.state = state;
     if (state) this.main.dataset.state = state;
     window.clearInterval(this.countdownTimer);
+    void this.screen.stop();
     this.call?.close();
+    this.chat?.dispose();
+    this.view?.dispose();
     this.local?.stop();
     void this.hub?.stop();
     const body = text ?? (state ? stateText[state] : linkProblemText(null));

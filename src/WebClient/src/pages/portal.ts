@@ -1,8 +1,8 @@
 import { api, type PortalNotification } from '../api';
 import { el } from '../dom';
-import { formatDay, formatTime } from '../format';
 import { cameraIcon } from '../ui/icons';
 import { pageShell, publicHeader } from '../ui/layout';
+import { clinicTime } from '../timeZones';
 
 const PollMs = 15_000;
 
@@ -107,7 +107,7 @@ function notificationItem(n: PortalNotification): HTMLElement {
     join.disabled = false;
     problem.hidden = false;
     problem.textContent = result.problem.reason === 'too-early'
-      ? `The session opens at ${formatTime(n.opensAt)}.`
+      ? `The session opens at ${clinicTime(n.opensAt, n.timeZone)}.`
       : 'This session cannot be joined any more. If you need help, please contact the clinic.';
   });
   return el(
@@ -118,7 +118,7 @@ function notificationItem(n: PortalNotification): HTMLElement {
       { id: textId },
       el('p', { class: 'kind' }, cameraIcon(), ' Video session'),
       el('p', {}, el('strong', {}, `${n.patientName} with ${n.clinicName}`)),
-      el('p', {}, `${formatDay(n.start)}, ${formatTime(n.start)}–${formatTime(n.end)}`),
+      el('p', { class: 'when' }, clinicTime(n.start, n.timeZone, { end: n.end, day: 'long' })),
     ),
     join,
     problem,

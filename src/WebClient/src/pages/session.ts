@@ -4,6 +4,7 @@ import { el } from '../dom';
 import { formatElapsed, formatTime } from '../format';
 import { Call } from '../media/call';
 import { LocalMedia, mediaErrorText } from '../media/localMedia';
+import { ScreenShareControl } from '../media/screenShare';
 import {
   createHub,
   roleLabel,
@@ -15,8 +16,12 @@ import {
   type WaitingRoomSnapshot,
 } from '../session/contract';
 import { canAskForNotifications, notifyArrival, playKnock } from '../session/knock';
-import { mediaControls, qualityIndicator, selfView } from '../ui/callControls';
+import { ChatPanel } from '../session/chat';
+import { PeerDirectory, reportMediaState } from '../session/peers';
+import { devicesMenu, mediaControlParts, qualityIndicator } from '../ui/callControls';
+import { CallView, type PanelHandle } from '../ui/callView';
 import { pageShell, requireStaff, staffHeader } from '../ui/layout';
+import { clinicRange } from '../timeZones';
 import { therapistRefusal } from './calendar';
 
 /** The therapist's session room: video, controls, and the waiting room with Admit / Deny / Send to waiting room. */
@@ -32,7 +37,7 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
 
   const check = await api<{ sessionUrl: string }>('POST', `/api/v1/appointments/${encodeURIComponent(appointmentId)}/join`);
   if (!check.ok) {
-    showRefusal(main, title, check.problem.reason, check.problem.opensAt);
+    showRefusal(main, title, check.problem.reason, check.problem.opensAt, await clinicZoneOf(appointmentId, check.problem.opensAt));
     return;
   }
   void describeAppointment(appointmentId).then((text) => {
@@ -58,7 +63,7 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
     if (!joined.accepted) {
       local?.stop();
       await hub.stop();
-      showRefusal(main, title, joined.reason, joined.opensAt);
+      showRefusal(main, title, joined.reason, joined.opensAt, await clinicZoneOf(appointmentId, joined.opensAt));
       return;
     }
     await room.enter(joined, mediaProblem);
@@ -68,33 +73,42 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
   }
 }
 
-function showRefusal(main: HTMLElement, title: HTMLElement, reason: string | null, opensAt: string | null): void {
+/** The clinic's time zone, for a refusal that names a time ("Opens at …"). */
+async function clinicZoneOf(appointmentId: string, opensAt: string | null): Promise<string | null> {
+  if (!opensAt) return null;
+  const one = await api<{ timeZone: string }>('GET', `/api/v1/appointments/${encodeURIComponent(appointmentId)}`);
+  return one.ok ? one.value.timeZone : null;
+}
+
+function showRefusal(main: HTMLElement, title: HTMLElement, reason: string | null, opensAt: string | null, timeZone: string | null): void {
   title.textContent = 'You cannot join this session';
   main.replaceChildren(
     title,
-    el('p', { role: 'alert', class: 'refusal', 'data-reason': reason ?? '' }, therapistRefusal(reason, opensAt)),
+    el('p', { role: 'alert', class: 'refusal', 'data-reason': reason ?? '' }, therapistRefusal(reason, opensAt, timeZone)),
     el('p', {}, el('a', { href: '/schedule/calendar' }, 'Back to the calendar')),
   );
 }
 
 async function describeAppointment(id: string): Promise<string | null> {
-  const one = await api<{ start: string; end: string }>('GET', `/api/v1/appointments/${id}`);
+  const one = await api<{ start: string; end: string; timeZone: string }>('GET', `/api/v1/appointments/${id}`);
   if (!one.ok) return null;
   const list = await api<CalendarItem[]>('GET', `/api/v1/appointments?from=${encodeURIComponent(one.value.start)}&to=${encodeURIComponent(one.value.end)}`);
   const item = list.ok ? list.value.find((i) => i.id === id) : undefined;
-  const time = `${formatTime(one.value.start)}–${formatTime(one.value.end)}`;
+  const time = clinicRange(one.value.start, one.value.end, one.value.timeZone);
   return item ? `Session with ${item.patientName} · ${time}` : `Session · ${time}`;
 }
 
 class TherapistRoom {
   private call: Call | null = null;
-  private readonly names = new Map<string, string>();
+  private readonly peers = new PeerDirectory();
   private selfId = '';
   private ended = false;
   private entered = false;
   private endedShown = false;
-  private readonly tiles = el('div', { class: 'tiles', 'aria-label': 'Video' });
-  private readonly emptyStage = el('p', { class: 'stage-empty muted' }, 'Nobody else is in the session yet. Admit someone from the waiting room.');
+  private readonly view: CallView;
+  private readonly chat: ChatPanel;
+  private readonly screen = new ScreenShareControl(() => this.call, (m) => this.showNotice(m));
+  private waitingPanel: PanelHandle | null = null;
   private readonly queue = el('ul', { class: 'queue', 'aria-labelledby': 'waiting-title' });
   private readonly inSession = el('ul', { class: 'queue', 'aria-labelledby': 'insession-title' });
   private readonly waitingTitle = el('h2', { id: 'waiting-title' }, 'Waiting room');
@@ -109,16 +123,24 @@ class TherapistRoom {
     private readonly local: LocalMedia | null,
     private readonly main: HTMLElement,
     private readonly title: HTMLElement,
-  ) {}
+  ) {
+    this.view = new CallView(local, 'Nobody else is in the session yet. Admit someone from the waiting room.');
+    this.chat = new ChatPanel(() => this.selfId);
+    this.chat.use(hub);
+  }
 
   /** Hub events can arrive while JoinAsTherapist runs, so the handlers come first. */
   listen(): void {
     this.hub.on('WaitingRoomChanged', (snapshot: WaitingRoomSnapshot) => this.renderQueue(snapshot));
     this.hub.on('Knock', (participant: WaitingParticipant) => this.knock(participant));
     this.hub.on('PeerJoined', (peer: PeerInfo) => {
-      this.names.set(peer.participantId, peer.name);
+      this.peers.learn(peer);
       this.call?.refreshNames();
       this.call?.showParticipant(peer.participantId);
+    });
+    this.hub.on('PeerMediaChanged', (peer: PeerInfo) => {
+      this.peers.learn(peer);
+      this.call?.refreshNames();
     });
     this.hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
     this.hub.on('SessionEnded', (reason: string | null) => this.showEnded(reason));
@@ -130,23 +152,27 @@ class TherapistRoom {
 
   async enter(joined: JoinResult, mediaProblem: string | null): Promise<void> {
     this.selfId = joined.participantId ?? '';
-    for (const peer of joined.peers ?? []) this.names.set(peer.participantId, peer.name);
+    for (const peer of joined.peers ?? []) this.peers.learn(peer);
     this.entered = true;
     this.layout(mediaProblem);
     if (joined.waitingRoom) this.renderQueue(joined.waitingRoom);
     await this.startMedia(joined);
+    reportMediaState(this.hub, this.local);
     this.ticker = window.setInterval(() => this.tick(), 1000);
   }
 
   private async startMedia(joined: JoinResult): Promise<void> {
+    // A share in progress belonged to the connection that is going: it is not carried over.
+    if (this.screen.isSharing) void this.screen.stop();
     this.call?.close();
     this.call = new Call({
       hub: this.hub,
       iceServers: toRtcIceServers(joined.iceServers),
       local: this.local,
-      tiles: this.tiles,
-      nameOf: (id) => this.names.get(id) ?? (id.startsWith('staff-') ? 'Therapist' : 'Guest'),
-      onTilesChanged: (visible) => (this.emptyStage.hidden = visible > 0),
+      tiles: this.view.tiles,
+      nameOf: (id) => this.peers.nameOf(id) ?? (id.startsWith('staff-') ? 'Therapist' : 'Guest'),
+      marksOf: (id) => this.peers.marksOf(id),
+      onTilesChanged: (visible) => (this.view.empty.hidden = visible > 0),
       onError: () => this.showNotice('The video connection had a problem. If the picture stops, reload the page.'),
     });
     try {
@@ -207,13 +233,6 @@ class TherapistRoom {
 
     this.admitAll.addEventListener('click', () => void this.act('AdmitAll'));
 
-    const stage = el(
-      'section',
-      { class: 'stage', 'aria-label': 'Session' },
-      el('div', { class: 'tiles-wrap' }, this.tiles, this.emptyStage, selfView(this.local)),
-      mediaControls(this.local, (m) => this.showNotice(m)),
-      el('div', { class: 'call-actions' }, this.qualitySlot, leave, end),
-    );
     const panel = el(
       'aside',
       { class: 'waiting-panel card', 'aria-labelledby': 'waiting-title' },
@@ -225,8 +244,18 @@ class TherapistRoom {
       messageForm,
       notifyButton,
     );
+    const view = this.view;
+    const parts = mediaControlParts(this.local, (m) => this.showNotice(m));
+    this.waitingPanel = view.addPanel(panel, 'Waiting room', true);
+    const chat = view.addPanel(this.chat.element, 'Chat', false);
+    this.chat.attach(chat);
+    view.onPanelChange(() => this.chat.panelChanged());
+    this.screen.setAllowed(true);
+    view.bar.append(this.qualitySlot, ...(parts?.toggles ?? []), ...(parts ? [devicesMenu(parts.devices)] : []), this.screen.button, chat.button, this.waitingPanel.button);
+    view.end.append(leave, end);
     const warn = mediaProblem ? [el('p', { class: 'notice', role: 'alert' }, mediaProblem)] : [];
-    this.main.replaceChildren(this.title, ...warn, this.notice, this.announce, el('div', { class: 'session-layout' }, stage, panel), dialog);
+    this.main.replaceChildren(this.title, ...warn, this.notice, this.announce, view.root, dialog);
+    view.show();
   }
 
   private confirmEnd(): HTMLDialogElement {
@@ -257,13 +286,14 @@ class TherapistRoom {
 
   private renderQueue(snapshot: WaitingRoomSnapshot): void {
     if (!this.entered) return;
-    for (const w of snapshot.waiting) this.names.set(w.participantId, w.name);
-    for (const p of snapshot.inSession) this.names.set(p.participantId, p.name);
+    for (const w of snapshot.waiting) this.peers.learn(w);
+    for (const p of snapshot.inSession) this.peers.learn(p);
     this.call?.refreshNames();
     const focusedKey = (document.activeElement as HTMLElement | null)?.dataset?.key;
 
     const count = snapshot.waiting.length;
     this.waitingTitle.textContent = count === 0 ? 'Waiting room' : `Waiting room (${count})`;
+    if (this.waitingPanel) this.waitingPanel.button.textContent = this.waitingTitle.textContent;
     this.admitAll.hidden = snapshot.waiting.filter((w) => w.connected).length < 2;
     if (count === 0) {
       this.queue.replaceChildren(el('li', { class: 'muted' }, 'Nobody is waiting.'));
@@ -309,7 +339,10 @@ class TherapistRoom {
     if (p.role !== 'therapist') {
       const back = el('button', { type: 'button', class: 'secondary', 'aria-describedby': nameId, 'data-key': `back-${p.participantId}` }, 'Send to waiting room');
       back.addEventListener('click', () => void this.act('SendToWaitingRoom', p.participantId));
-      entry.append(el('div', { class: 'inline' }, back));
+      // A toggle: its name stays, aria-pressed says whether this person may share their screen now.
+      const share = el('button', { type: 'button', class: 'secondary toggle', 'aria-pressed': String(!!p.mayShareScreen), 'aria-describedby': nameId, 'data-key': `share-${p.participantId}` }, 'Allow screen sharing');
+      share.addEventListener('click', () => void this.allowScreenShare(p.participantId, !p.mayShareScreen));
+      entry.append(el('div', { class: 'inline' }, back, share));
     }
     return entry;
   }
@@ -323,8 +356,18 @@ class TherapistRoom {
     }
   }
 
+  private async allowScreenShare(participantId: string, allowed: boolean): Promise<void> {
+    try {
+      if (!(await this.hub.invoke<boolean>('AllowScreenShare', participantId, allowed))) {
+        this.showNotice('That did not work: this person is no longer in the session.');
+      }
+    } catch {
+      this.showNotice('That did not work. Check your connection and try again.');
+    }
+  }
+
   private knock(participant: WaitingParticipant): void {
-    this.names.set(participant.participantId, participant.name);
+    this.peers.learn(participant);
     if (!this.entered) return;
     playKnock();
     notifyArrival(participant.name);
@@ -349,6 +392,8 @@ class TherapistRoom {
       this.selfId = joined.participantId ?? this.selfId;
       if (joined.waitingRoom) this.renderQueue(joined.waitingRoom);
       await this.startMedia(joined);
+      // The room may have forgotten what this page said of its microphone and camera (it moved to another node).
+      if (this.local) void this.hub.invoke('SetMediaState', this.local.isMuted, this.local.isCameraOff).catch(() => undefined);
       this.notice.hidden = true;
     } catch {
       this.showNotice('The connection to the session was lost. Reload the page to rejoin.');
@@ -362,7 +407,10 @@ class TherapistRoom {
 
   private shutdown(): void {
     window.clearInterval(this.ticker);
+    void this.screen.stop();
     this.call?.close();
+    this.chat.dispose();
+    this.view.dispose();
     this.local?.stop();
     void this.hub.stop();
   }

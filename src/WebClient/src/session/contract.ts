@@ -35,6 +35,11 @@ export interface PeerInfo {
   name: string;
   role: string;
   connected: boolean;
+  /** What the participant's own page reported (SetMediaState); false until then. */
+  microphoneOff?: boolean;
+  cameraOff?: boolean;
+  /** Therapists always; a patient or caregiver while a therapist allows it (AllowScreenShare). */
+  mayShareScreen?: boolean;
 }
 
 export interface WaitingRoomSnapshot {
@@ -49,11 +54,23 @@ export interface ParticipantStateNotice {
   byName: string | null;
   /** On session-ended when a change to the appointment sent this participant away: cancelled, link-revoked, too-early… */
   reason?: string | null;
+  /** On admitted: who is already in the session. */
+  peers?: PeerInfo[] | null;
 }
 
 export interface WaitingRoomMessage {
   text: string;
   fromName: string;
+  sentAt: string;
+}
+
+/** A chat message in the session (SendChatMessage → ChatMessage); numbered by the server from 1. */
+export interface ChatMessage {
+  sequence: number;
+  fromParticipantId: string;
+  fromName: string;
+  fromRole: string;
+  text: string;
   sentAt: string;
 }
 
@@ -77,6 +94,44 @@ export interface JoinResult {
   iceServers: IceServerInfo[] | null;
   /** The key of this device's place (contacts): kept for the tab's life, it brings a reload straight back. */
   deviceKey: string | null;
+}
+
+/**
+ * The hub's methods the pages call (`hub.invoke(name, ...arguments)`), with their arguments and what they answer
+ * (SessionHub.cs). A test compares them with the hub, and every `invoke`/`on` of the pages with these two lists.
+ */
+export interface SessionHubMethods {
+  JoinAsTherapist(appointmentId: string): JoinResult;
+  JoinWithToken(token: string): JoinResult;
+  JoinWithTokenOnDevice(token: string, deviceKey: string): JoinResult;
+  Admit(participantId: string): boolean;
+  AdmitAll(): boolean;
+  Deny(participantId: string): boolean;
+  SendToWaitingRoom(participantId: string): boolean;
+  MessageWaitingRoom(text: string): boolean;
+  AllowScreenShare(participantId: string, allowed: boolean): boolean;
+  ReportConnectionCheck(summary: ConnectionCheckSummary): void;
+  SetMediaState(microphoneOff: boolean, cameraOff: boolean): void;
+  SendChatMessage(text: string): boolean;
+  Publish(offerSdp: string): string;
+  RequestSubscribeOffer(): string;
+  SubscribeAnswer(answerSdp: string): void;
+  Leave(): void;
+  EndSession(): boolean;
+}
+
+/** The server's events (`hub.on(name, handler)`), as ISessionClient in SessionContracts.cs declares them. */
+export interface SessionClientEvents {
+  WaitingRoomChanged(snapshot: WaitingRoomSnapshot): void;
+  Knock(participant: WaitingParticipant): void;
+  StateChanged(notice: ParticipantStateNotice): void;
+  WaitingRoomMessage(message: WaitingRoomMessage): void;
+  PeerJoined(peer: PeerInfo): void;
+  PeerLeft(peer: PeerInfo): void;
+  PeerMediaChanged(peer: PeerInfo): void;
+  ChatMessage(message: ChatMessage): void;
+  SubscribeOffer(sdp: string): void;
+  SessionEnded(reason: string): void;
 }
 
 /** Signalr's own messages go to the console as warnings at most: a dropped connection is handled, not an error. */

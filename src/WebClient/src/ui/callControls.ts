@@ -13,9 +13,19 @@ export function selfView(local: LocalMedia | null, caption = 'You'): HTMLElement
   return el('figure', { class: 'tile self' }, video, el('figcaption', {}, caption));
 }
 
-/** Mute, camera off and the device choices. Toggle buttons keep their names and report their state with aria-pressed. */
-export function mediaControls(local: LocalMedia | null, onError: (message: string) => void): HTMLElement {
-  if (!local) return el('p', { class: 'muted' }, 'Your camera and microphone are not in use.');
+/** The controls of our own camera and microphone: the Mute and Camera off toggles, and the device choices. */
+export interface MediaControlParts {
+  toggles: HTMLButtonElement[];
+  devices: HTMLElement;
+}
+
+/**
+ * Mute and Camera off (toggle buttons keep their names and report their state with aria-pressed) and the camera and
+ * microphone choices, as parts a page places: together in the device check, or the toggles in the call's bar and
+ * the choices behind its Devices button. Null without local media.
+ */
+export function mediaControlParts(local: LocalMedia | null, onError: (message: string) => void): MediaControlParts | null {
+  if (!local) return null;
   const mute = el('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false' }, 'Mute');
   const camera = el('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false' }, 'Camera off');
   mute.disabled = local.audioTrack === null;
@@ -28,9 +38,24 @@ export function mediaControls(local: LocalMedia | null, onError: (message: strin
     local.setCameraOff(!local.isCameraOff);
     camera.setAttribute('aria-pressed', String(local.isCameraOff));
   });
-  const cameraSelect = deviceSelect(local, 'videoinput', 'Camera', onError);
-  const micSelect = deviceSelect(local, 'audioinput', 'Microphone', onError);
-  return el('div', { class: 'media-controls' }, mute, camera, cameraSelect, micSelect);
+  const devices = el('div', { class: 'device-choices' }, deviceSelect(local, 'videoinput', 'Camera', onError), deviceSelect(local, 'audioinput', 'Microphone', onError));
+  return { toggles: [mute, camera], devices };
+}
+
+/** Mute, camera off and the device choices in one row (the join page's device check). */
+export function mediaControls(local: LocalMedia | null, onError: (message: string) => void): HTMLElement {
+  const parts = mediaControlParts(local, onError);
+  if (!parts) return noMedia();
+  return el('div', { class: 'media-controls' }, ...parts.toggles, parts.devices);
+}
+
+export function noMedia(): HTMLElement {
+  return el('p', { class: 'muted' }, 'Your camera and microphone are not in use.');
+}
+
+/** The device choices behind a Devices button in the call's bar (a disclosure: HTML's details element). */
+export function devicesMenu(devices: HTMLElement): HTMLElement {
+  return el('details', { class: 'devices-menu' }, el('summary', {}, 'Devices'), devices);
 }
 
 function deviceSelect(local: LocalMedia, kind: DeviceKind, label: string, onError: (message: string) => void): HTMLElement {
