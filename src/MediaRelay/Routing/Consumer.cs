@@ -19,13 +19,14 @@ namespace Teletherapy.MediaRelay.Routing;
 /// state consistent when a subscriber's producers arrive on different threads. The parts are not thread-safe themselves
 /// and are used under that lock, but for what each documents as safe without it.
 /// </summary>
-internal sealed partial class Consumer
+internal sealed partial class Consumer : ILayeredConsumer
 {
     /// <summary>The target encoding of a video consumer that forwards no video (audio-only fallback).</summary>
     public const int Paused = -1;
 
     private readonly Lock _lock = new();
     private readonly ISubscriberTransport _transport;
+    private readonly RoutingClock _clock;
     private readonly bool _isVideo;
     private readonly LayerSelection _layers;
     private readonly OutgoingNumbering _numbering;
@@ -43,18 +44,19 @@ internal sealed partial class Consumer
     private ushort _rtxSequence;
     private volatile bool _rtxEnabled;
 
-    public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
+    public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate, RoutingClock? clock = null)
     {
         Id = id;
         Parameters = parameters;
         Producer = producer;
         _transport = transport;
+        _clock = clock ?? RoutingClock.System;
         Gate = gate;
         _isVideo = parameters.Kind == MediaKind.Video;
-        _layers = new LayerSelection(_isVideo ? BestArriving(producer) : 0, awaitKeyFrame: _isVideo);
-        _numbering = new OutgoingNumbering(parameters.Codec.ClockRate);
+        _layers = new LayerSelection(_isVideo ? BestArriving(producer) : 0, awaitKeyFrame: _isVideo, _clock);
+        _numbering = new OutgoingNumbering(parameters.Codec.ClockRate, _clock);
         _vp8 = _isVideo && parameters.Codec.IsCodec("VP8") ? new Vp8Numbering() : null;
-        _writer = new OutgoingRtpWriter(producer.Parameters.Extensions, parameters.Extensions, parameters.Mid, transport, _playoutDelay, _vp8);
+        _writer = new OutgoingRtpWriter(producer.Parameters.Extensions, parameters.Extensions, parameters.Mid, transport, _playoutDelay, _vp8, _clock);
         _rtxSequence = (ushort)Random.Shared.Next(0, 0x8000);
     }
 
@@ -105,6 +107,22 @@ internal sealed partial class Consumer
 
     /// <summary><see cref="Stopwatch"/> timestamp of the last change of <see cref="CurrentEncoding"/>: the keyframe that started it, or the stop (0 before the first).</summary>
     internal long CurrentSince => _layers.CurrentSince;
+
+    MediaKind ILayeredConsumer.Kind => Parameters.Kind;
+
+    long ILayeredConsumer.CurrentSince => CurrentSince;
+
+    int ILayeredConsumer.ReturnEncoding
+    {
+        get => ReturnEncoding;
+        set => ReturnEncoding = value;
+    }
+
+    int ILayeredConsumer.EncodingCount => Producer.EncodingCount;
+
+    long ILayeredConsumer.GetEncodingBitrate(int encoding) => Producer.GetEncodingBitrate(encoding);
+
+    bool ILayeredConsumer.IsEncodingActive(int encoding) => Producer.IsEncodingActive(encoding);
 
     /// <summary>
     /// Sets the target encoding. <paramref name="immediate"/> stops the current encoding at once instead of at the target's
@@ -184,7 +202,7 @@ internal sealed partial class Consumer
                     _started = true;
                     _producerGateGeneration = producerGeneration;
                     _subscriberGateGeneration = subscriberGeneration;
-                    FirstPacketTimestamp = Stopwatch.GetTimestamp();
+                    FirstPacketTimestamp = _clock.Now;
                     FirstPacketAfterStart?.Invoke(this);
                 }
 

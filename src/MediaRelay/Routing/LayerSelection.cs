@@ -16,13 +16,15 @@ internal sealed class LayerSelection
     private int _current;
     private long _currentSince;
     private bool _climbPending;
+    private readonly RoutingClock _clock;
 
     /// <summary>
     /// Starts on <paramref name="target"/>: at once, or with <paramref name="awaitKeyFrame"/> (video) on its first
     /// keyframe.
     /// </summary>
-    public LayerSelection(int target, bool awaitKeyFrame)
+    public LayerSelection(int target, bool awaitKeyFrame, RoutingClock? clock = null)
     {
+        _clock = clock ?? RoutingClock.System;
         _target = target;
         _current = awaitKeyFrame ? Paused : target;
         NeedsKeyFrame = awaitKeyFrame;
@@ -65,7 +67,7 @@ internal sealed class LayerSelection
         if ((immediate || encoding == Paused) && changed && _current != Paused)
         {
             _current = Paused;
-            Volatile.Write(ref _currentSince, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _currentSince, _clock.Now);
             if (encoding == Paused)
             {
                 CountSwitch();
@@ -105,7 +107,7 @@ internal sealed class LayerSelection
                     CountSwitch();
                 }
 
-                Volatile.Write(ref _currentSince, Stopwatch.GetTimestamp());
+                Volatile.Write(ref _currentSince, _clock.Now);
                 if (_climbPending && _current != Paused)
                 {
                     climbedFrom = _current;

@@ -118,8 +118,9 @@ public sealed class PlayoutDelayTests
             var nack = new byte[64];
             // A NACK for a sequence number the relay never sent (lost upstream) says nothing about bob's link.
             var never = (ushort)(bob.StreamOf(video.Ssrc).Snapshot()[^1].Sequence + 500);
+            var handled = bob.Peer.SubscribeRtcpReceived;
             Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [never, (ushort)(never + 1), (ushort)(never + 2)]))));
-            await Task.Delay(200);
+            await ClockedMedia.ArrivedAsync(() => bob.Peer.SubscribeRtcpReceived > handled, "the NACK at the relay");
             relay.Relay.Housekeeping();
             Assert.Equal(TimeSpan.Zero, bob.Peer.PlayoutDelays.Values.Single());
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Transport;
 using Xunit.Abstractions;
@@ -182,37 +184,48 @@ public sealed class RouterLoopbackTests(ITestOutputHelper output)
     [Fact(Timeout = 30000)]
     public async Task ASubscribersKeyFrameRequestsReachThePublisherOnItsSsrcCoalesced()
     {
-        using var relay = await RelayHarness.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
         var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
         var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
         await bob.SubscribeAsync();
-        alice.StartSending();
-        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 1, 3), StepTimeout, "bob receiving alice's video");
+        var media = new ClockedMedia(clock, alice);
+        await media.RunUntilAsync(() => HasReceived(bob, alice, 1, 3), TimeSpan.FromSeconds(5), "bob receiving alice's video");
         var video = TracksFrom(bob, alice).Video;
+        var producer = alice.Peer.Producers.Single(p => p.Kind == MediaKind.Video);
 
-        // A burst of 10 PLIs and a FIR within 100 ms, all for the relay's SSRC, becomes one PLI for alice's own SSRC.
-        await Task.Delay(400);
+        // A burst of 10 PLIs and a FIR at one moment, all for the relay's SSRC, becomes one PLI for alice's own SSRC.
+        await media.RunAsync(TimeSpan.FromMilliseconds(400));
+        var sent = producer.KeyFrameRequestsSent;
         var before = alice.KeyFrameRequests.Count;
         var buffer = new byte[20];
         for (var i = 0; i < 10; i++)
         {
-            // Back to back: a pause between them would let a busy machine stretch the burst past the interval.
-            Assert.True(bob.SendSubscribeRtcp(buffer.AsSpan(0, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc))));
+            await SendRtcpAsync(bob, buffer, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc));
         }
 
-        Assert.True(bob.SendSubscribeRtcp(buffer.AsSpan(0, FullIntraRequest.Write(buffer, 0x5EED, video.Ssrc, 1))));
+        await SendRtcpAsync(bob, buffer, FullIntraRequest.Write(buffer, 0x5EED, video.Ssrc, 1));
+        Assert.Equal(sent + 1, producer.KeyFrameRequestsSent);
         await RelayHarness.WaitUntilAsync(() => alice.KeyFrameRequests.Count > before, StepTimeout, "a PLI at alice");
-        await Task.Delay(120);
-        var requests = alice.KeyFrameRequests.Skip(before).ToList();
-        Assert.Single(requests);
-        Assert.Equal(alice.VideoSsrc, requests[0].MediaSsrc);
+        Assert.Equal(alice.VideoSsrc, alice.KeyFrameRequests.Skip(before).First().MediaSsrc);
 
-        // Once the coalescing interval has passed, a new request goes through again.
-        await Task.Delay(300);
-        Assert.True(bob.SendSubscribeRtcp(buffer.AsSpan(0, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc))));
+        // Within the coalescing interval (250 ms) a request is merged into that one; once it has passed, it goes through.
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+        await SendRtcpAsync(bob, buffer, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc));
+        Assert.Equal(sent + 1, producer.KeyFrameRequestsSent);
+        clock.Advance(TimeSpan.FromMilliseconds(50));
+        await SendRtcpAsync(bob, buffer, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc));
+        Assert.Equal(sent + 2, producer.KeyFrameRequestsSent);
         await RelayHarness.WaitUntilAsync(() => alice.KeyFrameRequests.Count > before + 1, StepTimeout, "a second PLI at alice");
-        alice.StopSending();
         Assert.All(alice.KeyFrameRequests.Skip(before), r => Assert.Equal(alice.VideoSsrc, r.MediaSsrc));
+    }
+
+    /// <summary>Sends RTCP on the subscriber's connection and waits until the relay has acted on it, at the relay's time now.</summary>
+    private static async Task SendRtcpAsync(SyntheticPeer subscriber, byte[] buffer, int length)
+    {
+        var before = subscriber.Peer.SubscribeRtcpReceived;
+        Assert.True(subscriber.SendSubscribeRtcp(buffer.AsSpan(0, length)));
+        await ClockedMedia.ArrivedAsync(() => subscriber.Peer.SubscribeRtcpReceived > before, "the RTCP at the relay");
     }
 
     [Fact(Timeout = 30000)]
