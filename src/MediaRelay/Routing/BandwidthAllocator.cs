@@ -90,7 +90,7 @@ internal sealed class BandwidthAllocator
     /// <summary>The last closed report window.</summary>
     private LossWindow _window;
 
-    /// <summary>What the link carried (bit/s, audio included) over the last clean report window, and when (<see cref="Stopwatch"/>).</summary>
+    /// <summary>What the link carried (bit/s, audio included) over the last clean report window, and when (<see cref="RoutingClock"/>).</summary>
     private long _carried;
     private long _carriedAt;
 

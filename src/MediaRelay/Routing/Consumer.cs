@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
@@ -79,7 +78,7 @@ internal sealed partial class Consumer : ILayeredConsumer
     /// <summary>Simulcast switches done (on a keyframe of the new layer), audio-only fallback included.</summary>
     public int LayerSwitches => _layers.Switches;
 
-    /// <summary><see cref="Stopwatch"/> timestamp of the first packet sent after the gate last opened (0 before).</summary>
+    /// <summary><see cref="RoutingClock"/> timestamp of the first packet sent after the gate last opened (0 before).</summary>
     public long FirstPacketTimestamp { get; private set; }
 
     /// <summary>Called (under the consumer's lock, on a receive thread) when the first packet after a (re)start goes out.</summary>
@@ -105,7 +104,7 @@ internal sealed partial class Consumer : ILayeredConsumer
     /// <summary>The encoding being forwarded now (<see cref="Paused"/> before the first keyframe and in audio-only).</summary>
     public int CurrentEncoding => _layers.Current;
 
-    /// <summary><see cref="Stopwatch"/> timestamp of the last change of <see cref="CurrentEncoding"/>: the keyframe that started it, or the stop (0 before the first).</summary>
+    /// <summary><see cref="RoutingClock"/> timestamp of the last change of <see cref="CurrentEncoding"/>: the keyframe that started it, or the stop (0 before the first).</summary>
     internal long CurrentSince => _layers.CurrentSince;
 
     MediaKind ILayeredConsumer.Kind => Parameters.Kind;

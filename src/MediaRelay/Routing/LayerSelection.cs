@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
@@ -36,7 +34,7 @@ internal sealed class LayerSelection
     /// <summary>The encoding forwarded now (<see cref="Consumer.Paused"/> before the first keyframe and while stopped).</summary>
     public int Current => Volatile.Read(ref _current);
 
-    /// <summary><see cref="Stopwatch"/> timestamp of the last change of <see cref="Current"/> (0 before the first).</summary>
+    /// <summary><see cref="RoutingClock"/> timestamp of the last change of <see cref="Current"/> (0 before the first).</summary>
     public long CurrentSince => Volatile.Read(ref _currentSince);
 
     /// <summary>Nothing goes out before a keyframe of the target: at the start, and after every restart.</summary>

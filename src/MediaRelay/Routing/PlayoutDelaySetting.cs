@@ -23,7 +23,7 @@ internal sealed class PlayoutDelaySetting
     /// <summary>The element's 3-byte value packed into an int (first byte highest), or −1 when none is to be written.</summary>
     public int Element => Volatile.Read(ref _element);
 
-    /// <summary>Asks for <paramref name="delay"/> from <paramref name="now"/> (<see cref="Stopwatch"/>) on.</summary>
+    /// <summary>Asks for <paramref name="delay"/> from <paramref name="now"/> (<see cref="RoutingClock"/>) on.</summary>
     public void Update(TimeSpan delay, long now)
     {
         var milliseconds = (int)Math.Ceiling(delay.TotalMilliseconds);
