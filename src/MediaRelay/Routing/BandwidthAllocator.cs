@@ -90,7 +90,7 @@ internal sealed class BandwidthAllocator
     /// <summary>The last closed report window.</summary>
     private LossWindow _window;
 
-    /// <summary>What the link carried (bit/s, audio included) over the last clean report window, and when (<see cref="Stopwatch"/>).</summary>
+    /// <summary>What the link carried (bit/s, audio included) over the last clean report window, and when (<see cref="RoutingClock"/>).</summary>
     private long _carried;
     private long _carriedAt;
 
@@ -108,6 +108,9 @@ internal sealed class BandwidthAllocator
 
     /// <summary>The most the bound grows in one clean window.</summary>
     private const double MaxGrowth = 2.0;
+
+    /// <summary>Climbs this subscriber's NACKs showed failing (<see cref="OnClimbFailed"/>), its own count beside the relay-wide metric.</summary>
+    public int ClimbsFailed { get; private set; }
 
     /// <summary>The last estimate in bit/s; 0 before the first.</summary>
     public long EstimatedBitrate => Volatile.Read(ref _estimate);
@@ -195,11 +198,12 @@ internal sealed class BandwidthAllocator
     /// from at once, the bound down to what the link carried cleanly before (when that is recent), and the next climb
     /// held off longer, as after a failed probe.
     /// </summary>
-    public void OnClimbFailed(Consumer consumer, int from, long now)
+    public void OnClimbFailed(ILayeredConsumer consumer, int from, long now)
     {
         lock (_lock)
         {
             RelayMetrics.ClimbsFailed.Inc();
+            ClimbsFailed++;
             _probeHold = Math.Min(MaxProbeHold, _probeHold * 2);
             _lastProbe = 0;
             _lastDecrease = now;
@@ -209,7 +213,7 @@ internal sealed class BandwidthAllocator
                 _ceiling = Math.Min(_ceiling, _carried);
             }
 
-            if (consumer.TargetEncoding != from && consumer.Producer.IsEncodingActive(from))
+            if (consumer.TargetEncoding != from && consumer.IsEncodingActive(from))
             {
                 consumer.SwitchTo(from, immediate: true);
                 _lastChange = now;
@@ -219,7 +223,7 @@ internal sealed class BandwidthAllocator
     }
 
     /// <summary>Sets each video consumer's target encoding for the current estimate.</summary>
-    public void Allocate(IEnumerable<Consumer> consumers, long now, bool decreased)
+    public void Allocate(IEnumerable<ILayeredConsumer> consumers, long now, bool decreased)
     {
         lock (_lock)
         {
@@ -233,9 +237,9 @@ internal sealed class BandwidthAllocator
                     continue;
                 }
 
-                if (consumer.Parameters.Kind == MediaKind.Audio)
+                if (consumer.Kind == MediaKind.Audio)
                 {
-                    audio += consumer.Producer.GetEncodingBitrate(0);
+                    audio += consumer.GetEncodingBitrate(0);
                 }
                 else
                 {
@@ -287,7 +291,7 @@ internal sealed class BandwidthAllocator
             var probeLimit = _ceiling == long.MaxValue ? long.MaxValue : (long)(Math.Max(0, _ceiling - audio) / videos * CeilingReach);
             foreach (var consumer in consumers)
             {
-                if (!consumer.IsClosed && consumer.Parameters.Kind == MediaKind.Video)
+                if (!consumer.IsClosed && consumer.Kind == MediaKind.Video)
                 {
                     Choose(consumer, share, probeLimit, decreased, probeDue, now);
                 }
@@ -295,15 +299,14 @@ internal sealed class BandwidthAllocator
         }
     }
 
-    private void Choose(Consumer consumer, long share, long probeLimit, bool decreased, bool probeDue, long now)
+    private void Choose(ILayeredConsumer consumer, long share, long probeLimit, bool decreased, bool probeDue, long now)
     {
-        var producer = consumer.Producer;
-        Span<int> ranked = stackalloc int[producer.EncodingCount];
-        Span<long> rates = stackalloc long[producer.EncodingCount];
+        Span<int> ranked = stackalloc int[consumer.EncodingCount];
+        Span<long> rates = stackalloc long[consumer.EncodingCount];
         var count = 0;
-        for (var i = 0; i < producer.EncodingCount; i++)
+        for (var i = 0; i < consumer.EncodingCount; i++)
         {
-            var rate = producer.GetEncodingBitrate(i);
+            var rate = consumer.GetEncodingBitrate(i);
             if (rate <= 0)
             {
                 continue;

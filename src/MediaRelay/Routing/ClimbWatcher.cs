@@ -30,7 +30,7 @@ internal sealed class ClimbWatcher
     /// <summary>A climb is being watched: it neither failed, nor held past <see cref="Watch"/>, nor was given up.</summary>
     public bool IsWatching => _since != 0;
 
-    /// <summary>Starts watching a climb from <paramref name="from"/> that completed at <paramref name="since"/> (<see cref="Stopwatch"/>).</summary>
+    /// <summary>Starts watching a climb from <paramref name="from"/> that completed at <paramref name="since"/> (<see cref="RoutingClock"/>).</summary>
     public void Start(int from, long since) => (From, _since, _sent, _nacked) = (from, since, 0, 0);
 
     /// <summary>Stops watching: the target changed again.</summary>

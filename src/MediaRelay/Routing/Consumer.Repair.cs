@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
 
@@ -47,7 +46,7 @@ internal sealed partial class Consumer
         {
             // We sent it and the subscriber lost it: its own link is lossy. (A packet the publisher's link lost never
             // went out, so is not in the history; that loss is the publisher's, counted by the producer.)
-            _subscriberLoss.Record(1, Stopwatch.GetTimestamp());
+            _subscriberLoss.Record(1, _clock.Now);
         }
 
         var original = ArrayPool<byte>.Shared.Rent(RetransmissionBuffer.MaxPacketLength);
@@ -66,7 +65,7 @@ internal sealed partial class Consumer
 
                 if (_climb.IsWatching && _history.MarkNacked(sequence))
                 {
-                    _climb.OnNacked(Stopwatch.GetTimestamp());
+                    _climb.OnNacked(_clock.Now);
                 }
 
                 var copied = Producer.CopyForRetransmission(sent.Encoding, sent.Original, original);
@@ -75,7 +74,7 @@ internal sealed partial class Consumer
                     return false;
                 }
 
-                if (!_repairBudget.TrySpend(copied, RepairPolicy.BudgetRate(Producer.GetEncodingBitrate(sent.Encoding)), Stopwatch.GetTimestamp()))
+                if (!_repairBudget.TrySpend(copied, RepairPolicy.BudgetRate(Producer.GetEncodingBitrate(sent.Encoding)), _clock.Now))
                 {
                     RelayMetrics.RetransmissionsOverBudget.Inc();
                     return false;

@@ -43,7 +43,7 @@ internal sealed partial class Consumer
     }
 
     /// <summary>The subscriber's Receiver Report block for our SSRC (RFC 3550 §6.4.2): how lossy its link is.</summary>
-    public void OnReceiverReport(in ReportBlock block) => OnReceiverReport(block, DateTimeOffset.UtcNow);
+    public void OnReceiverReport(in ReportBlock block) => OnReceiverReport(block, _clock.UtcNow);
 
     /// <summary>The report block also gives the subscriber's round trip when it answers a Sender Report of ours.</summary>
     internal void OnReceiverReport(in ReportBlock block, DateTimeOffset arrival) => _reports.OnReport(block, arrival);

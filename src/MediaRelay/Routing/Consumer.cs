@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
@@ -19,13 +18,14 @@ namespace Teletherapy.MediaRelay.Routing;
 /// state consistent when a subscriber's producers arrive on different threads. The parts are not thread-safe themselves
 /// and are used under that lock, but for what each documents as safe without it.
 /// </summary>
-internal sealed partial class Consumer
+internal sealed partial class Consumer : ILayeredConsumer
 {
     /// <summary>The target encoding of a video consumer that forwards no video (audio-only fallback).</summary>
     public const int Paused = -1;
 
     private readonly Lock _lock = new();
     private readonly ISubscriberTransport _transport;
+    private readonly RoutingClock _clock;
     private readonly bool _isVideo;
     private readonly LayerSelection _layers;
     private readonly OutgoingNumbering _numbering;
@@ -43,18 +43,19 @@ internal sealed partial class Consumer
     private ushort _rtxSequence;
     private volatile bool _rtxEnabled;
 
-    public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate)
+    public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate, RoutingClock? clock = null)
     {
         Id = id;
         Parameters = parameters;
         Producer = producer;
         _transport = transport;
+        _clock = clock ?? RoutingClock.System;
         Gate = gate;
         _isVideo = parameters.Kind == MediaKind.Video;
-        _layers = new LayerSelection(_isVideo ? BestArriving(producer) : 0, awaitKeyFrame: _isVideo);
-        _numbering = new OutgoingNumbering(parameters.Codec.ClockRate);
+        _layers = new LayerSelection(_isVideo ? BestArriving(producer) : 0, awaitKeyFrame: _isVideo, _clock);
+        _numbering = new OutgoingNumbering(parameters.Codec.ClockRate, _clock);
         _vp8 = _isVideo && parameters.Codec.IsCodec("VP8") ? new Vp8Numbering() : null;
-        _writer = new OutgoingRtpWriter(producer.Parameters.Extensions, parameters.Extensions, parameters.Mid, transport, _playoutDelay, _vp8);
+        _writer = new OutgoingRtpWriter(producer.Parameters.Extensions, parameters.Extensions, parameters.Mid, transport, _playoutDelay, _vp8, _clock);
         _rtxSequence = (ushort)Random.Shared.Next(0, 0x8000);
     }
 
@@ -77,7 +78,7 @@ internal sealed partial class Consumer
     /// <summary>Simulcast switches done (on a keyframe of the new layer), audio-only fallback included.</summary>
     public int LayerSwitches => _layers.Switches;
 
-    /// <summary><see cref="Stopwatch"/> timestamp of the first packet sent after the gate last opened (0 before).</summary>
+    /// <summary><see cref="RoutingClock"/> timestamp of the first packet sent after the gate last opened (0 before).</summary>
     public long FirstPacketTimestamp { get; private set; }
 
     /// <summary>Called (under the consumer's lock, on a receive thread) when the first packet after a (re)start goes out.</summary>
@@ -103,8 +104,24 @@ internal sealed partial class Consumer
     /// <summary>The encoding being forwarded now (<see cref="Paused"/> before the first keyframe and in audio-only).</summary>
     public int CurrentEncoding => _layers.Current;
 
-    /// <summary><see cref="Stopwatch"/> timestamp of the last change of <see cref="CurrentEncoding"/>: the keyframe that started it, or the stop (0 before the first).</summary>
+    /// <summary><see cref="RoutingClock"/> timestamp of the last change of <see cref="CurrentEncoding"/>: the keyframe that started it, or the stop (0 before the first).</summary>
     internal long CurrentSince => _layers.CurrentSince;
+
+    MediaKind ILayeredConsumer.Kind => Parameters.Kind;
+
+    long ILayeredConsumer.CurrentSince => CurrentSince;
+
+    int ILayeredConsumer.ReturnEncoding
+    {
+        get => ReturnEncoding;
+        set => ReturnEncoding = value;
+    }
+
+    int ILayeredConsumer.EncodingCount => Producer.EncodingCount;
+
+    long ILayeredConsumer.GetEncodingBitrate(int encoding) => Producer.GetEncodingBitrate(encoding);
+
+    bool ILayeredConsumer.IsEncodingActive(int encoding) => Producer.IsEncodingActive(encoding);
 
     /// <summary>
     /// Sets the target encoding. <paramref name="immediate"/> stops the current encoding at once instead of at the target's
@@ -184,7 +201,7 @@ internal sealed partial class Consumer
                     _started = true;
                     _producerGateGeneration = producerGeneration;
                     _subscriberGateGeneration = subscriberGeneration;
-                    FirstPacketTimestamp = Stopwatch.GetTimestamp();
+                    FirstPacketTimestamp = _clock.Now;
                     FirstPacketAfterStart?.Invoke(this);
                 }
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
@@ -16,13 +14,15 @@ internal sealed class LayerSelection
     private int _current;
     private long _currentSince;
     private bool _climbPending;
+    private readonly RoutingClock _clock;
 
     /// <summary>
     /// Starts on <paramref name="target"/>: at once, or with <paramref name="awaitKeyFrame"/> (video) on its first
     /// keyframe.
     /// </summary>
-    public LayerSelection(int target, bool awaitKeyFrame)
+    public LayerSelection(int target, bool awaitKeyFrame, RoutingClock? clock = null)
     {
+        _clock = clock ?? RoutingClock.System;
         _target = target;
         _current = awaitKeyFrame ? Paused : target;
         NeedsKeyFrame = awaitKeyFrame;
@@ -34,7 +34,7 @@ internal sealed class LayerSelection
     /// <summary>The encoding forwarded now (<see cref="Consumer.Paused"/> before the first keyframe and while stopped).</summary>
     public int Current => Volatile.Read(ref _current);
 
-    /// <summary><see cref="Stopwatch"/> timestamp of the last change of <see cref="Current"/> (0 before the first).</summary>
+    /// <summary><see cref="RoutingClock"/> timestamp of the last change of <see cref="Current"/> (0 before the first).</summary>
     public long CurrentSince => Volatile.Read(ref _currentSince);
 
     /// <summary>Nothing goes out before a keyframe of the target: at the start, and after every restart.</summary>
@@ -65,7 +65,7 @@ internal sealed class LayerSelection
         if ((immediate || encoding == Paused) && changed && _current != Paused)
         {
             _current = Paused;
-            Volatile.Write(ref _currentSince, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _currentSince, _clock.Now);
             if (encoding == Paused)
             {
                 CountSwitch();
@@ -105,7 +105,7 @@ internal sealed class LayerSelection
                     CountSwitch();
                 }
 
-                Volatile.Write(ref _currentSince, Stopwatch.GetTimestamp());
+                Volatile.Write(ref _currentSince, _clock.Now);
                 if (_climbPending && _current != Paused)
                 {
                     climbedFrom = _current;

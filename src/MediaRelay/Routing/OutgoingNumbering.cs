@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Teletherapy.MediaRelay.Rtp;
 
 namespace Teletherapy.MediaRelay.Routing;
@@ -12,20 +11,22 @@ namespace Teletherapy.MediaRelay.Routing;
 internal sealed class OutgoingNumbering
 {
     private readonly int _clockRate;
+    private readonly RoutingClock _clock;
     private ushort _sequenceOffset;
     private ushort _lastSequence;
     private uint _lastTimestamp;
     private long _lastSentTimestamp;
 
-    public OutgoingNumbering(int clockRate)
-        : this(clockRate, (ushort)Random.Shared.Next(0, 0x8000), (uint)Random.Shared.Next())
+    public OutgoingNumbering(int clockRate, RoutingClock? clock = null)
+        : this(clockRate, (ushort)Random.Shared.Next(0, 0x8000), (uint)Random.Shared.Next(), clock)
     {
     }
 
     /// <summary>Starts as if <paramref name="lastSequence"/> and <paramref name="lastTimestamp"/> had been sent last.</summary>
-    public OutgoingNumbering(int clockRate, ushort lastSequence, uint lastTimestamp)
+    public OutgoingNumbering(int clockRate, ushort lastSequence, uint lastTimestamp, RoutingClock? clock = null)
     {
         _clockRate = clockRate;
+        _clock = clock ?? RoutingClock.System;
         _lastSequence = lastSequence;
         _lastTimestamp = lastTimestamp;
     }
@@ -40,7 +41,7 @@ internal sealed class OutgoingNumbering
     public void Resynchronize(in RtpHeader header)
     {
         _sequenceOffset = (ushort)(_lastSequence + 1 - header.SequenceNumber);
-        var elapsed = _lastSentTimestamp == 0 ? 0 : Stopwatch.GetElapsedTime(_lastSentTimestamp).TotalSeconds;
+        var elapsed = _lastSentTimestamp == 0 ? 0 : _clock.Since(_lastSentTimestamp).TotalSeconds;
         var advance = (uint)Math.Max(1, elapsed * _clockRate);
         TimestampOffset = _lastTimestamp + advance - header.Timestamp;
     }
@@ -60,14 +61,14 @@ internal sealed class OutgoingNumbering
 
         _lastSequence = sequence;
         _lastTimestamp = timestamp;
-        _lastSentTimestamp = Stopwatch.GetTimestamp();
+        _lastSentTimestamp = _clock.Now;
         return true;
     }
 
     /// <summary>Our RTP time now: the newest timestamp sent, advanced by the wall-clock time since (for Sender Reports).</summary>
     public uint TimestampNow()
     {
-        var elapsed = Stopwatch.GetElapsedTime(_lastSentTimestamp).TotalSeconds;
+        var elapsed = _clock.Since(_lastSentTimestamp).TotalSeconds;
         return _lastTimestamp + (uint)(elapsed * _clockRate);
     }
 }

@@ -24,14 +24,16 @@ internal sealed class OutgoingRtpWriter
     private readonly HeaderExtensionIds _ids;
     private readonly ISubscriberTransport _transport;
     private readonly PlayoutDelaySetting _playoutDelay;
+    private readonly RoutingClock _clock;
     private readonly Vp8Numbering? _vp8;
 
     /// <summary>
     /// A writer from the publisher's extension ids to the subscriber's. <paramref name="vp8"/>, for a VP8 stream, rewrites
     /// the payload descriptor's picture numbering.
     /// </summary>
-    public OutgoingRtpWriter(HeaderExtensionIds publisher, HeaderExtensionIds subscriber, string mid, ISubscriberTransport transport, PlayoutDelaySetting playoutDelay, Vp8Numbering? vp8)
+    public OutgoingRtpWriter(HeaderExtensionIds publisher, HeaderExtensionIds subscriber, string mid, ISubscriberTransport transport, PlayoutDelaySetting playoutDelay, Vp8Numbering? vp8, RoutingClock? clock = null)
     {
+        _clock = clock ?? RoutingClock.System;
         _ids = subscriber;
         _mid = System.Text.Encoding.ASCII.GetBytes(mid);
         _transport = transport;
@@ -110,7 +112,7 @@ internal sealed class OutgoingRtpWriter
                 }
                 else if (to == ids.AbsSendTime && element.Value.Length == 3)
                 {
-                    var now = AbsSendTime.Now();
+                    var now = AbsSendTime.At(_clock.Now);
                     destination[valueOffset] = (byte)(now >> 16);
                     destination[valueOffset + 1] = (byte)(now >> 8);
                     destination[valueOffset + 2] = (byte)now;

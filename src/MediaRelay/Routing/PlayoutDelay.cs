@@ -18,7 +18,7 @@ internal sealed class LossTracker
     private long _lastLoss;
     private long _lossyUntil;
 
-    /// <summary>Records <paramref name="count"/> packets lost at <paramref name="now"/> (a <see cref="Stopwatch"/> timestamp).</summary>
+    /// <summary>Records <paramref name="count"/> packets lost at <paramref name="now"/> (a <see cref="RoutingClock"/> timestamp).</summary>
     public void Record(int count, long now)
     {
         if (count <= 0)

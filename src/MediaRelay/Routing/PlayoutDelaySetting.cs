@@ -20,10 +20,13 @@ internal sealed class PlayoutDelaySetting
     /// <summary>The minimum playout delay asked for now (zero on clean links).</summary>
     public TimeSpan Delay => TimeSpan.FromMilliseconds(Volatile.Read(ref _milliseconds));
 
+    /// <summary>Times the delay was raised from zero (this consumer's own count, beside the relay-wide metric).</summary>
+    public int Raised { get; private set; }
+
     /// <summary>The element's 3-byte value packed into an int (first byte highest), or −1 when none is to be written.</summary>
     public int Element => Volatile.Read(ref _element);
 
-    /// <summary>Asks for <paramref name="delay"/> from <paramref name="now"/> (<see cref="Stopwatch"/>) on.</summary>
+    /// <summary>Asks for <paramref name="delay"/> from <paramref name="now"/> (<see cref="RoutingClock"/>) on.</summary>
     public void Update(TimeSpan delay, long now)
     {
         var milliseconds = (int)Math.Ceiling(delay.TotalMilliseconds);
@@ -33,6 +36,7 @@ internal sealed class PlayoutDelaySetting
             if (Volatile.Read(ref _milliseconds) == 0)
             {
                 RelayMetrics.PlayoutDelayRaised.Inc();
+                Raised++;
             }
         }
 

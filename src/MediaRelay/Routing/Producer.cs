@@ -23,6 +23,7 @@ internal sealed class Producer
     private static readonly long BitrateWindow = Stopwatch.Frequency / 2;
 
     private readonly WebRtcTransport _transport;
+    private readonly RoutingClock _clock;
     private readonly uint[] _encodingSsrcs;
     private readonly long[] _lastKeyFrameRequests;
     private readonly ReceiveStatistics?[] _statistics;
@@ -37,12 +38,14 @@ internal sealed class Producer
     private long _lastKeyFrameRequest;
     private int _audioLevel = 127;
     private long _audioLevelAt;
+    private long _keyFrameRequestsSent;
 
-    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate)
+    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RoutingClock? clock = null)
     {
         Id = id;
         Parameters = parameters;
         _transport = transport;
+        _clock = clock ?? RoutingClock.System;
         Gate = gate;
         var count = parameters.Encodings.Count;
         _encodingSsrcs = new uint[count];
@@ -79,6 +82,12 @@ internal sealed class Producer
     public bool IsClosed { get; private set; }
 
     public long PacketsReceived { get; private set; }
+
+    /// <summary>PLIs sent to the publisher for this track, after coalescing (its own count, beside the relay-wide metric).</summary>
+    public long KeyFrameRequestsSent => Interlocked.Read(ref _keyFrameRequestsSent);
+
+    /// <summary>RTX repairs restored into this track's streams (its own count, beside the relay-wide metric).</summary>
+    public long RepairsReceived { get; private set; }
 
     public IReadOnlyList<Consumer> Consumers => Volatile.Read(ref _consumers);
 
@@ -120,7 +129,7 @@ internal sealed class Producer
     public bool IsEncodingActive(int encoding)
     {
         var last = Volatile.Read(ref _lastPacket[encoding]);
-        return last != 0 && Stopwatch.GetTimestamp() - last < InactiveAfter;
+        return last != 0 && _clock.Now - last < InactiveAfter;
     }
 
     /// <summary>
@@ -128,14 +137,14 @@ internal sealed class Producer
     /// none in the last second.
     /// </summary>
     public int AudioLevel =>
-        Stopwatch.GetTimestamp() - Volatile.Read(ref _audioLevelAt) < Stopwatch.Frequency ? Volatile.Read(ref _audioLevel) : 127;
+        _clock.Now - Volatile.Read(ref _audioLevelAt) < Stopwatch.Frequency ? Volatile.Read(ref _audioLevel) : 127;
 
     /// <summary>The reception statistics of an encoding, once its SSRC is known.</summary>
     internal ReceiveStatistics? GetStatistics(int encoding) => Volatile.Read(ref _statistics[encoding]);
 
     /// <summary>Copies a stored packet of an encoding for a retransmission; 0 when it is no longer there.</summary>
     internal int CopyForRetransmission(int encoding, ushort sequence, Span<byte> destination) =>
-        _retransmissions[encoding]?.TryCopy(sequence, destination, Stopwatch.GetTimestamp()) ?? 0;
+        _retransmissions[encoding]?.TryCopy(sequence, destination, _clock.Now) ?? 0;
 
     /// <summary>SR from the publisher (RFC 3550 §6.4.1): kept for the LSR/DLSR of our Receiver Reports.</summary>
     internal void OnSenderReport(uint ssrc, ulong ntpTimestamp, long arrival)
@@ -153,7 +162,7 @@ internal sealed class Producer
     public void OnRtp(Span<byte> packet, in RtpHeader header, int encoding, bool isRepair = false)
     {
         PacketsReceived++;
-        var now = Stopwatch.GetTimestamp();
+        var now = _clock.Now;
         var statistics = _statistics[encoding];
         if (statistics is null || statistics.Ssrc != header.Ssrc)
         {
@@ -174,6 +183,7 @@ internal sealed class Producer
         if (isRepair)
         {
             RelayMetrics.RepairsReceived.Inc();
+            RepairsReceived++;
         }
 
         if (arrival == ReceiveStatistics.Arrival.GapOpened)
@@ -235,7 +245,7 @@ internal sealed class Producer
             return;
         }
 
-        var now = Stopwatch.GetTimestamp();
+        var now = _clock.Now;
         var last = Interlocked.Read(ref _lastKeyFrameRequests[encoding]);
         var ssrc = GetEncodingSsrc(encoding);
         if (ssrc == 0 || now - last < KeyFrameRequestInterval || Interlocked.CompareExchange(ref _lastKeyFrameRequests[encoding], now, last) != last)
@@ -247,6 +257,7 @@ internal sealed class Producer
         var length = PictureLossIndication.Write(buffer, RelaySsrc, ssrc);
         _transport.SendRtcp(buffer, length);
         RelayMetrics.KeyFrameRequestsSent.Inc();
+        Interlocked.Increment(ref _keyFrameRequestsSent);
     }
 
     /// <summary>Sends a PLI (RFC 4585 §6.3.1) for every encoding, at most once per interval; FIR-capable senders answer PLI too.</summary>
@@ -257,7 +268,7 @@ internal sealed class Producer
             return;
         }
 
-        var now = Stopwatch.GetTimestamp();
+        var now = _clock.Now;
         var last = Interlocked.Read(ref _lastKeyFrameRequest);
         if (now - last < KeyFrameRequestInterval || Interlocked.CompareExchange(ref _lastKeyFrameRequest, now, last) != last)
         {
@@ -277,6 +288,7 @@ internal sealed class Producer
             _transport.SendRtcp(buffer, length);
             Interlocked.Exchange(ref _lastKeyFrameRequests[i], now);
             RelayMetrics.KeyFrameRequestsSent.Inc();
+        Interlocked.Increment(ref _keyFrameRequestsSent);
         }
     }
 

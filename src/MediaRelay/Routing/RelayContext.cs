@@ -15,6 +15,7 @@ internal sealed class RelayContext
         Certificate = certificate;
         AnnouncedAddresses = announcedAddresses;
         Time = time;
+        Clock = new RoutingClock(time);
         options ??= new MediaOptions();
         Limits = new RelayLimits(options);
         HandshakeSlots = new DtlsHandshakeSlots(options.MaxPendingDtlsHandshakes);
@@ -27,6 +28,9 @@ internal sealed class RelayContext
     public IReadOnlyList<string> AnnouncedAddresses { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Routing's reading of <see cref="Time"/>, shared by every router and transport of the relay.</summary>
+    public RoutingClock Clock { get; }
 
     /// <summary>The caps of <see cref="MediaOptions"/> on what callers can make the relay hold.</summary>
     public RelayLimits Limits { get; }
@@ -52,7 +56,7 @@ internal sealed class RelayContext
         refusal = null;
         var id = "t" + Interlocked.Increment(ref _nextTransportId).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var transport = new WebRtcTransport(id, Sockets.Directory, Certificate, Time, handshakeSlots: HandshakeSlots);
-        var routing = new TransportRouting(transport);
+        var routing = new TransportRouting(transport, Clock);
         Transports[id] = routing;
         routing.Closed += r => Transports.TryRemove(r.Transport.Id, out _);
         return routing;

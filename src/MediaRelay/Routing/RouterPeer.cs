@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Sdp;
@@ -60,6 +59,18 @@ public sealed class RouterPeer : IMediaGate
     public event Action<RouterPeer>? ConnectionClosed;
 
     internal IReadOnlyList<Producer> Producers => Volatile.Read(ref _producers);
+
+    /// <summary>The peer's subscriptions: one consumer per track it receives.</summary>
+    internal IReadOnlyList<Consumer> Consumers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _consumersByProducer.Values];
+            }
+        }
+    }
 
     /// <summary>RTP packets the relay has received from this peer (gate open or not).</summary>
     public long PacketsReceived => _publish?.RtpPacketsReceived ?? 0;
@@ -135,10 +146,28 @@ public sealed class RouterPeer : IMediaGate
     /// <summary>What the subscriber's link carried when it last reported congestion loss, in bit/s (<see cref="long.MaxValue"/> = no bound).</summary>
     public long LossBasedReceiveBound => _subscribe?.Allocator.LossBasedBound ?? long.MaxValue;
 
+    /// <summary>Packets resent to this peer in answer to its NACKs (its own count, beside the relay-wide metric).</summary>
+    internal long Retransmissions
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _consumersByProducer.Values.Sum(c => c.Retransmissions);
+            }
+        }
+    }
+
+    /// <summary>RTCP packets the relay has handled from this peer's subscribe connection (its NACKs, REMBs, reports).</summary>
+    internal long SubscribeRtcpReceived => _subscribe?.RtcpPacketsReceived ?? 0;
+
+    /// <summary>Climbs to a higher layer that this subscriber's NACKs showed failing.</summary>
+    internal int ClimbsFailed => _subscribe?.Allocator.ClimbsFailed ?? 0;
+
     /// <summary>Opens the gate: media flows both ways, starting on fresh keyframes.</summary>
     public void Admit()
     {
-        Interlocked.Exchange(ref _admittedAt, Stopwatch.GetTimestamp());
+        Interlocked.Exchange(ref _admittedAt, _context.Clock.Now);
         var wasShut = !_admitted;
         if (wasShut)
         {
@@ -358,7 +387,7 @@ public sealed class RouterPeer : IMediaGate
                 _producerIds.Add(id);
             }
 
-            var producer = new Producer(id, parameters, routing.Transport, this) { StreamLabel = labels[parameters.Mid] };
+            var producer = new Producer(id, parameters, routing.Transport, this, _context.Clock) { StreamLabel = labels[parameters.Mid] };
             routing.AddProducer(producer);
             next.Add(producer);
             changed = true;
@@ -474,7 +503,7 @@ public sealed class RouterPeer : IMediaGate
                     PublishAnswer.Cname,
                     producer.StreamLabel ?? PeerIdOf(producer),
                     producer.Id);
-                var consumer = new Consumer($"{Id}<{producer.Id}", parameters, producer, _subscribe, this)
+                var consumer = new Consumer($"{Id}<{producer.Id}", parameters, producer, _subscribe, this, _context.Clock)
                 {
                     FirstPacketAfterStart = OnConsumerFirstPacket,
                 };
@@ -645,7 +674,7 @@ public sealed class RouterPeer : IMediaGate
         var admittedAt = Interlocked.Exchange(ref _admittedAt, 0);
         if (admittedAt != 0)
         {
-            FirstMediaAfterAdmit?.Invoke(this, Stopwatch.GetElapsedTime(admittedAt));
+            FirstMediaAfterAdmit?.Invoke(this, _context.Clock.Since(admittedAt));
         }
     }
 

@@ -22,10 +22,9 @@ internal interface ISubscriberTransport
 /// <summary>Wall-clock conversions for RTP header extensions and RTCP.</summary>
 internal static class AbsSendTime
 {
-    /// <summary>abs-send-time: 24-bit 6.18 fixed-point seconds (the abs-send-time header extension, http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time).</summary>
-    public static uint Now()
+    /// <summary>abs-send-time at <paramref name="ticks"/> (<see cref="RoutingClock.Now"/>): 24-bit 6.18 fixed-point seconds (the abs-send-time header extension, http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time).</summary>
+    public static uint At(long ticks)
     {
-        var ticks = Stopwatch.GetTimestamp();
         var seconds = (double)ticks / Stopwatch.Frequency;
         return (uint)(seconds * (1 << 18)) & 0x00FF_FFFF;
     }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
@@ -27,14 +26,19 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     private int _transportSequence;
     private int _transportWideCcId;
     private uint _lastMediaSsrc;
+    private long _rtcpPacketsReceived;
 
-    public TransportRouting(WebRtcTransport transport)
+    public TransportRouting(WebRtcTransport transport, RoutingClock? clock = null)
     {
         Transport = transport;
+        Clock = clock ?? RoutingClock.System;
         transport.SetListener(this);
     }
 
     public WebRtcTransport Transport { get; }
+
+    /// <summary>The relay's clock, for this transport's producers and consumers too.</summary>
+    public RoutingClock Clock { get; }
 
     /// <summary>The subscriber's bandwidth estimate and the simulcast layers it chooses for this transport's consumers.</summary>
     public BandwidthAllocator Allocator { get; } = new();
@@ -46,6 +50,9 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     public event Action<TransportRouting>? Closed;
 
     public long RtpPacketsReceived { get; private set; }
+
+    /// <summary>RTCP (compound) packets handled, after they were acted on: a test waits on it for its feedback to have arrived.</summary>
+    public long RtcpPacketsReceived => Volatile.Read(ref _rtcpPacketsReceived);
 
     public void AddProducer(Producer producer)
     {
@@ -105,7 +112,12 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
             return;
         }
 
-        RtpPacketsReceived++;
+        Route(packet, header);
+        RtpPacketsReceived++; // once handled: a test on a fake clock waits for it before it moves the clock on
+    }
+
+    private void Route(Span<byte> packet, in RtpHeader header)
+    {
         var id = _transportWideCcId;
         if (id > 0 && header.TryGetExtension((byte)id, out var transportSequence) && transportSequence.Length == 2)
         {
@@ -137,7 +149,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         // Feedback is sent as packets arrive; this reports the tail of a burst that no later packet flushed.
         lock (_feedbackLock)
         {
-            var length = _feedback.WriteFeedback(_feedbackBuffer, Producer.RelaySsrc, _lastMediaSsrc, Stopwatch.GetTimestamp());
+            var length = _feedback.WriteFeedback(_feedbackBuffer, Producer.RelaySsrc, _lastMediaSsrc, Clock.Now);
             if (length > 0 && Transport.SendRtcp(_feedbackBuffer, length))
             {
                 RelayMetrics.TransportFeedbackSent.Inc();
@@ -156,7 +168,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
         Span<ReportBlock> blocks = stackalloc ReportBlock[31];
         var count = 0;
-        var timestamp = Stopwatch.GetTimestamp();
+        var timestamp = Clock.Now;
         foreach (var producer in _producersByMid.Values)
         {
             for (var i = 0; i < producer.EncodingCount && count < blocks.Length; i++)
@@ -186,6 +198,12 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
     public void OnRtcp(WebRtcTransport transport, Span<byte> packet)
     {
+        HandleRtcp(packet);
+        Interlocked.Increment(ref _rtcpPacketsReceived);
+    }
+
+    private void HandleRtcp(Span<byte> packet)
+    {
         foreach (var rtcp in new RtcpPacketEnumerator(packet))
         {
             switch (rtcp.PacketType)
@@ -201,7 +219,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
                         if (nacked.TakeFailedClimb() is var from and >= 0)
                         {
-                            Allocator.OnClimbFailed(nacked, from, Stopwatch.GetTimestamp());
+                            Allocator.OnClimbFailed(nacked, from, Clock.Now);
                         }
                     }
 
@@ -209,20 +227,20 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
                 case RtcpPacketType.PayloadFeedback when rtcp.Count == RtcpPacketType.FmtApplicationLayerFeedback && ReceiverEstimatedMaxBitrate.TryRead(rtcp.Packet, out var remb):
                     if (!_consumersBySsrc.IsEmpty)
                     {
-                        var decreased = Allocator.OnEstimate((long)Math.Min(remb.Bitrate, long.MaxValue), Stopwatch.GetTimestamp());
-                        Allocator.Allocate(_consumersBySsrc.Values, Stopwatch.GetTimestamp(), decreased);
+                        var decreased = Allocator.OnEstimate((long)Math.Min(remb.Bitrate, long.MaxValue), Clock.Now);
+                        Allocator.Allocate(_consumersBySsrc.Values, Clock.Now, decreased);
                     }
 
                     break;
                 case RtcpPacketType.ReceiverReport when ReceiverReport.TryRead(rtcp.Packet, out var rr):
                     LossWindow? video = null;
-                    var now = Stopwatch.GetTimestamp();
+                    var now = Clock.Now;
                     for (var i = 0; i < rr.ReportCount; i++)
                     {
                         var block = rr.GetReportBlock(i);
                         if (_consumersBySsrc.TryGetValue(block.Ssrc, out var reportedOn))
                         {
-                            reportedOn.OnReceiverReport(block);
+                            reportedOn.OnReceiverReport(block, Clock.UtcNow);
                             if (reportedOn.Parameters.Kind == MediaKind.Video && reportedOn.CloseLossWindow(block, now) is { } window)
                             {
                                 // Several video streams: the worst loss, what arrived of all, from the earliest start.
@@ -242,7 +260,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
                 case RtcpPacketType.SenderReport when SenderReport.TryRead(rtcp.Packet, out var sr):
                     if (_bySsrc.TryGetValue(sr.Ssrc, out var reported) && !reported.IsRtx)
                     {
-                        reported.Producer.OnSenderReport(sr.Ssrc, sr.NtpTimestamp, Stopwatch.GetTimestamp());
+                        reported.Producer.OnSenderReport(sr.Ssrc, sr.NtpTimestamp, Clock.Now);
                     }
 
                     break;
@@ -266,7 +284,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
     private void RecordArrival(ushort transportSequence, uint ssrc)
     {
-        var now = Stopwatch.GetTimestamp();
+        var now = Clock.Now;
         lock (_feedbackLock)
         {
             _feedback.OnPacket(transportSequence, now);

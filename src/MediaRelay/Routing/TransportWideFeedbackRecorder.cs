@@ -29,7 +29,7 @@ internal sealed class TransportWideFeedbackRecorder
     private long _lastFeedback;
     private byte _feedbackCount;
 
-    /// <summary>Records one arrival. <paramref name="arrival"/> is a <see cref="Stopwatch"/> timestamp.</summary>
+    /// <summary>Records one arrival. <paramref name="arrival"/> is a <see cref="RoutingClock"/> timestamp.</summary>
     public void OnPacket(ushort transportSequence, long arrival)
     {
         // Split before scaling: ticks × 10^6 overflows a long after ~2.5 h of uptime when ticks are nanoseconds.

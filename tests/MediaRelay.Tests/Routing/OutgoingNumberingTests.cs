@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtp;
 
@@ -30,19 +31,21 @@ public sealed class OutgoingNumberingTests
     [Fact]
     public void ANewStreamContinuesAfterTheNewestPacketWithItsTimeAdvancedByTheWallClock()
     {
-        var numbering = new OutgoingNumbering(ClockRate, lastSequence: 100, lastTimestamp: 5_000);
+        var time = new FakeTimeProvider();
+        var numbering = new OutgoingNumbering(ClockRate, lastSequence: 100, lastTimestamp: 5_000, new RoutingClock(time));
         Resynchronize(numbering, 10, 0);
         Map(numbering, 10, 0, out _, out _);
         Map(numbering, 11, 3_000, out _, out var last);
         Map(numbering, 9, 0, out _, out _); // late: the next stream does not continue from it
-        Assert.True(numbering.TimestampNow() >= last);
+        Assert.Equal(last, numbering.TimestampNow());
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Equal(last + (10 * ClockRate / 1000), numbering.TimestampNow()); // for a Sender Report
 
-        Thread.Sleep(20);
+        time.Advance(TimeSpan.FromMilliseconds(10));
         Resynchronize(numbering, 50_000, 777_777);
         Assert.True(Map(numbering, 50_000, 777_777, out var sequence, out var timestamp));
         Assert.Equal(103, sequence);
-        var advance = timestamp - last;
-        Assert.InRange(advance, (uint)(20 * ClockRate / 1000), (uint)(10 * ClockRate)); // at least the 20 ms slept, never backwards
+        Assert.Equal(last + (20 * ClockRate / 1000), timestamp); // the 20 ms since the newest packet
         Assert.Equal(timestamp - 777_777, numbering.TimestampOffset);
     }
 

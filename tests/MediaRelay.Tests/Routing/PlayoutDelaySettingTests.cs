@@ -27,6 +27,19 @@ public sealed class PlayoutDelaySettingTests
         Assert.Equal(Packed(TimeSpan.Zero), setting.Element);
         setting.Update(TimeSpan.Zero, now + (10 * Second));
         Assert.Equal(-1, setting.Element);
+        Assert.Equal(1, setting.Raised);
+    }
+
+    [Fact]
+    public void EachRiseFromZeroIsCountedOnce()
+    {
+        var setting = new PlayoutDelaySetting();
+        setting.Update(TimeSpan.FromMilliseconds(240), Second);
+        setting.Update(TimeSpan.FromMilliseconds(440), 2 * Second); // higher, not a new rise
+        Assert.Equal(1, setting.Raised);
+        setting.Update(TimeSpan.Zero, 3 * Second);
+        setting.Update(TimeSpan.FromMilliseconds(240), 4 * Second);
+        Assert.Equal(2, setting.Raised);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Buffers.Binary;
+using Microsoft.Extensions.Time.Testing;
 using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtcp;
@@ -14,7 +14,10 @@ namespace Teletherapy.MediaRelay.Tests.Routing;
 /// Issue 7 over real loopback transports: the relay's feedback to publishers (transport-wide CC, Receiver Reports,
 /// NACKs), repairs both ways (RTX from the publisher restored into its stream; subscriber NACKs answered from the
 /// retransmission buffer on the RTX SSRC), simulcast layer switching from the subscriber's REMB with continuous
-/// numbering, audio-only fallback and back, and the audio level behind the active-speaker hint.
+/// numbering, audio-only fallback and back, and the audio level behind the active-speaker hint. The relay runs on a fake
+/// clock that the tests move on as the media flows (<see cref="ClockedMedia"/>): no sleeps, and what the relay measures
+/// (rates, report windows, holds, the climb watch) does not depend on how fast the machine runs the test. Counts are the
+/// peers' own, not the relay-wide metrics other test classes running at the same time change too.
 /// </summary>
 public sealed class QualityLoopbackTests(ITestOutputHelper output)
 {
@@ -23,7 +26,8 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     [Fact(Timeout = 30000)]
     public async Task ThePublisherGetsTransportWideFeedbackNacksForItsGapsAndReceiverReports()
     {
-        using var relay = await RelayHarness.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
         var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
         var first = (ushort)0;
         var dropped = new HashSet<ushort>();
@@ -34,6 +38,7 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
             return index is 20 or 41 or 60 or 61 or 62 && dropped.Add(s);
         };
 
+        // 100 packets 4 ms apart on the relay's clock, each at the relay before the clock moves on.
         for (var i = 0; i < 100; i++)
         {
             if (i == 0)
@@ -43,15 +48,21 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
                 first = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(probe.AsSpan(2)) + 1);
             }
 
+            var received = alice.Peer.PacketsReceived;
+            var sent = alice.RtpPacketsSent;
             alice.SendVideoFrame();
-            await Task.Delay(4);
+            var expected = received + (alice.RtpPacketsSent - sent);
+            await ClockedMedia.ArrivedAsync(() => alice.Peer.PacketsReceived >= expected, $"packet {i} at the relay");
+            clock.Advance(TimeSpan.FromMilliseconds(4));
         }
 
         var last = (ushort)(first + 99);
-        relay.Relay.Housekeeping(); // the tail of the burst: no later packet triggers its feedback
+        // The tail of the burst: no later packet triggers its feedback. The same pass sends the Receiver Report, the first
+        // (housekeeping's timer has not fired in 0.4 s of the relay's clock), so it covers the whole run.
+        relay.Relay.Housekeeping();
         await RelayHarness.WaitUntilAsync(() => alice.FeedbackStatuses.ContainsKey(last), StepTimeout, "feedback up to the last packet");
-        output.WriteLine($"{alice.FeedbackPackets} feedback packets for 100 packets in ~0.5 s; NACKed {string.Join(',', alice.Nacked.Distinct().Select(s => (ushort)(s - first)))}");
-        Assert.True(alice.FeedbackPackets >= 3, $"feedback every ~50 ms, not once ({alice.FeedbackPackets})");
+        output.WriteLine($"{alice.FeedbackPackets} feedback packets for 100 packets in 0.4 s; NACKed {string.Join(',', alice.Nacked.Distinct().Select(s => (ushort)(s - first)))}");
+        Assert.InRange(alice.FeedbackPackets, 7, 10); // every 50 ms, and the tail
         for (var s = first; s != (ushort)(last + 1); s++)
         {
             var index = (ushort)(s - first);
@@ -71,23 +82,21 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         await RelayHarness.WaitUntilAsync(() => dropped.All(alice.Nacked.Contains), StepTimeout, "a NACK for every lost packet");
         Assert.DoesNotContain(alice.Nacked, s => !dropped.Contains(s));
 
-        relay.Relay.Housekeeping();
         await RelayHarness.WaitUntilAsync(() => alice.ReceiverReportBlocks.Any(b => b.Ssrc == alice.VideoSsrc), StepTimeout, "a Receiver Report for the video SSRC");
-        var block = alice.ReceiverReportBlocks.Last(b => b.Ssrc == alice.VideoSsrc);
+        var block = Assert.Single(alice.ReceiverReportBlocks, b => b.Ssrc == alice.VideoSsrc);
         Assert.Equal(last, (ushort)block.ExtendedHighestSequence);
         Assert.Equal(dropped.Count, block.CumulativeLost);
-        // Housekeeping's own timer may have reported part of the run already: some block of the run shows the loss.
-        Assert.Contains(alice.ReceiverReportBlocks, b => b.Ssrc == alice.VideoSsrc && b.FractionLost > 0);
+        Assert.InRange(block.FractionLost, 12, 13); // 5 of 100, in 1/256
     }
 
     [Fact(Timeout = 30000)]
     public async Task APacketLostOnTheUplinkIsRepairedByRtxAndForwardedInItsPlace()
     {
-        using var relay = await RelayHarness.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
         var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
         var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
         await bob.SubscribeAsync();
-        var repairsBefore = RelayMetrics.RepairsReceived.Value;
         var count = 0;
         var dropped = new List<ushort>();
         alice.AnswerNacks = true;
@@ -101,11 +110,13 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
 
             return false;
         };
-        alice.StartSending();
-        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 10, 60), StepTimeout, "60 video packets at bob");
-        alice.StopSending();
+        var media = new ClockedMedia(clock, alice);
+        await media.RunUntilAsync(() => HasReceived(bob, alice, 10, 60), TimeSpan.FromSeconds(5), "60 video packets at bob");
         var video = TracksFrom(bob, alice).Video;
-        await RelayHarness.WaitUntilAsync(() => dropped.All(s => bob.StreamOf(video.Ssrc).Snapshot().Any(p => SyntheticPeer.SignatureOf(p.Payload).Sequence == s)), StepTimeout, "every dropped packet at bob after its repair");
+        await media.RunUntilAsync(
+            () => dropped.All(s => bob.StreamOf(video.Ssrc).Snapshot().Any(p => SyntheticPeer.SignatureOf(p.Payload).Sequence == s)),
+            TimeSpan.FromSeconds(1),
+            "every dropped packet at bob after its repair");
 
         var packets = bob.StreamOf(video.Ssrc).Snapshot().OrderBy(p => p.Sequence - bob.StreamOf(video.Ssrc).Snapshot()[0].Sequence & 0xFFFF).ToList();
         for (var i = 1; i < packets.Count; i++)
@@ -115,13 +126,14 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         }
 
         Assert.All(packets, p => Assert.Equal(alice.SentPayloads[SyntheticPeer.SignatureOf(p.Payload)], p.Payload));
-        Assert.True(RelayMetrics.RepairsReceived.Value - repairsBefore >= dropped.Count);
+        Assert.True(alice.Peer.Producers.Sum(p => p.RepairsReceived) >= dropped.Count(s => packets.Any(p => SyntheticPeer.SignatureOf(p.Payload).Sequence == s)));
     }
 
     [Fact(Timeout = 30000)]
     public async Task ASubscribersNackIsAnsweredFromTheBufferOnTheRtxSsrcWithTheOriginalSequenceNumber()
     {
-        using var relay = await RelayHarness.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
         var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
         var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
         await bob.SubscribeAsync();
@@ -129,15 +141,13 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         Assert.NotNull(video.RtxSsrc);
         Assert.Equal(97, video.Codec.RtxPayloadType);
         Assert.Contains(bob.LastSubscribeOffer!.Media[1].Attributes, a => a.Name == "ssrc-group" && a.Value == $"FID {video.Ssrc} {video.RtxSsrc}");
-        alice.StartSending();
-        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 10, 20), StepTimeout, "20 video packets at bob");
-        alice.StopSending();
+        var media = new ClockedMedia(clock, alice);
+        await media.RunUntilAsync(() => HasReceived(bob, alice, 10, 20), TimeSpan.FromSeconds(5), "20 video packets at bob");
         var sent = bob.StreamOf(video.Ssrc).Snapshot();
-        // Recent ones: the buffer answers for a second, and a loaded machine may take that long to deliver the first 20.
-        var wanted = new[] { sent[^8], sent[^7], sent[^1] };
-        var before = RelayMetrics.Retransmissions.Value;
+        var wanted = new[] { sent[2], sent[^7], sent[^1] }; // all within the buffer's second on the relay's clock
         var nack = new byte[64];
-        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, wanted.Select(p => p.Sequence).ToArray()))));
+        await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, wanted.Select(p => p.Sequence).ToArray()));
+        Assert.Equal(3, bob.Peer.Retransmissions);
 
         await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count >= 3, StepTimeout, "three retransmissions on the RTX SSRC");
         var rtx = bob.StreamOf(video.RtxSsrc!.Value).Snapshot();
@@ -145,7 +155,11 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         Assert.Equal(wanted.Select(p => p.Sequence), rtx.Select(p => BinaryPrimitives.ReadUInt16BigEndian(p.Payload)));
         Assert.Equal(wanted.Select(p => p.Payload), rtx.Select(p => p.Payload[2..]));
         Assert.Equal(wanted.Select(p => p.Timestamp), rtx.Select(p => p.Timestamp));
-        Assert.Equal(3, RelayMetrics.Retransmissions.Value - before);
+
+        // A second later on the relay's clock the buffer no longer has them.
+        await media.RunAsync(TimeSpan.FromSeconds(1.1));
+        await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, [wanted[0].Sequence]));
+        Assert.Equal(3, bob.Peer.Retransmissions);
 
         // Its Sender Report covers the RTX SSRC too (every outgoing SSRC, RFC 3550 §6.1).
         bob.SenderReports.Clear();
@@ -156,39 +170,41 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     [Fact(Timeout = 40000)]
     public async Task TheSubscribersEstimateChoosesTheLayerSwitchesAreContinuousAndItFallsBackToAudioOnlyAndBack()
     {
-        using var relay = await RelayHarness.StartAsync();
-        using var call = await SimulcastCall.StartAsync(relay, "bob"); // no estimate yet: the best layer
-        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
+        using var call = await SimulcastCall.StartAsync(relay, clock, "bob"); // no estimate yet: the best layer
+        var (simulcast, bob, video, media) = (call.Publisher, call.Subscribers[0], call.Video, call.Media);
         var audio = TracksFrom(bob, simulcast).Audio;
-        await Task.Delay(1000);
+        await media.RunAsync(TimeSpan.FromSeconds(1));
 
         // A high estimate, then a fall that leaves room for the middle layer only (rates ≈ 40/110/240 kbit/s + audio).
-        SendRemb(bob, video.Ssrc, 2_000_000);
-        await Task.Delay(100);
-        SendRemb(bob, video.Ssrc, 210_000);
-        await RelayHarness.WaitUntilAsync(
+        await SendRembAsync(bob, video.Ssrc, 2_000_000);
+        await media.RunAsync(TimeSpan.FromMilliseconds(100));
+        await SendRembAsync(bob, video.Ssrc, 210_000);
+        Assert.Equal(1, bob.Peer.Consumers.Single(c => c.Parameters.Kind == MediaKind.Video).TargetEncoding);
+        await media.RunUntilAsync(
             () => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 1,
-            StepTimeout,
+            TimeSpan.FromSeconds(1),
             () => $"the half layer after the fall (receiving layer {LayerOf(simulcast, bob.StreamOf(video.Ssrc))}, relay forwards {string.Join(',', bob.Peer.ReceivedEncodings.Values)}, estimate {bob.Peer.EstimatedReceiveBitrate}, layer rates {string.Join('/', simulcast.Peer.Producers.Single(p => p.Kind == MediaKind.Video) is var v ? Enumerable.Range(0, 3).Select(v.GetEncodingBitrate) : [])}, audio {simulcast.Peer.Producers.Single(p => p.Kind == MediaKind.Audio).GetEncodingBitrate(0)})");
 
-        // Far below the lowest layer: audio only; the audio goes on.
-        await Task.Delay(2100);
-        SendRemb(bob, video.Ssrc, 20_000);
-        await Task.Delay(600);
+        // Far below the lowest layer, once the last fall has settled (2 s): audio only at once; the audio goes on.
+        await media.RunAsync(TimeSpan.FromSeconds(2.1));
+        await SendRembAsync(bob, video.Ssrc, 20_000);
+        Assert.Equal(Consumer.Paused, bob.Peer.Consumers.Single(c => c.Parameters.Kind == MediaKind.Video).CurrentEncoding);
+        await media.RunAsync(TimeSpan.FromMilliseconds(100));
         var videoCount = bob.StreamOf(video.Ssrc).Count;
         var audioCount = bob.StreamOf(audio.Ssrc).Count;
-        await Task.Delay(600);
-        Assert.True(bob.StreamOf(video.Ssrc).Count <= videoCount + 1, "no video in audio-only");
-        Assert.True(bob.StreamOf(audio.Ssrc).Count >= audioCount + 20, "audio goes on in audio-only");
+        await media.RunAsync(TimeSpan.FromMilliseconds(600)); // 30 audio packets
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(audio.Ssrc).Count >= audioCount + 29, StepTimeout, "audio goes on in audio-only");
+        Assert.Equal(videoCount, bob.StreamOf(video.Ssrc).Count);
 
         // Room again: video comes back, on the lowest layer first (then up a layer a second, as the estimate allows).
         var resumeAt = bob.StreamOf(video.Ssrc).Count;
-        SendRemb(bob, video.Ssrc, 400_000);
-        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.Ssrc).Count > resumeAt + 10, StepTimeout, "video back");
+        await SendRembAsync(bob, video.Ssrc, 400_000);
+        await media.RunUntilAsync(() => bob.StreamOf(video.Ssrc).Count > resumeAt + 10, TimeSpan.FromSeconds(2), "video back");
         var resumed = bob.StreamOf(video.Ssrc).Snapshot()[resumeAt];
         Assert.Equal(simulcast.LayerSsrcs[0], SyntheticPeer.SignatureOf(resumed.Payload).Ssrc);
         Assert.True(resumed.IsVp8KeyFrame, "video resumes on a keyframe");
-        simulcast.StopSending();
 
         // One stream to the subscriber: gap-free sequence numbers, rising timestamps, PictureID +1 per frame, every
         // switch on a keyframe of the new layer.
@@ -216,25 +232,27 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     [Fact(Timeout = 40000)]
     public async Task ASubscriberMovedOffALayerThePublisherPausedGoesStraightBackWhenItResumes()
     {
-        using var relay = await RelayHarness.StartAsync();
-        using var call = await SimulcastCall.StartAsync(relay, "bob");
-        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
+        using var call = await SimulcastCall.StartAsync(relay, clock, "bob");
+        var (simulcast, bob, video, media) = (call.Publisher, call.Subscribers[0], call.Video, call.Media);
 
         // The subscriber's first estimate is still low (REMB ramps up from its start value) but it never fell: the
         // full layer stays (rates ≈ 40/110/240 kbit/s + audio, so only the lowest layer fits the estimate).
-        SendRemb(bob, video.Ssrc, 100_000);
-        await Task.Delay(500);
+        await SendRembAsync(bob, video.Ssrc, 100_000);
+        await media.RunAsync(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(2, bob.Peer.Consumers.Single(c => c.Parameters.Kind == MediaKind.Video).TargetEncoding);
         Assert.Equal(2, LayerOf(simulcast, bob.StreamOf(video.Ssrc)));
 
-        // The publisher's encoder turns its top layer off (its own estimate is short): the subscriber gets what fits.
+        // The publisher's encoder turns its top layer off (its own estimate is short): the subscriber gets what fits,
+        // once the layer counts as off (a second without a packet) at the next allocation.
         var pausedAt = bob.StreamOf(video.Ssrc).Count;
         simulcast.LayerEnabled[2] = false;
-        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 0, StepTimeout, "the lowest layer while the top one is paused");
+        await media.RunUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 0, TimeSpan.FromSeconds(3), "the lowest layer while the top one is paused");
 
         // It comes back: so does the subscriber, in one step, not by probing up a layer at a time.
         simulcast.LayerEnabled[2] = true;
-        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer again");
-        simulcast.StopSending();
+        await media.RunUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 2, TimeSpan.FromSeconds(2), "the full layer again");
         var layers = bob.StreamOf(video.Ssrc).Snapshot().Skip(pausedAt - 1)
             .Select(p => Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(p.Payload).Ssrc))
             .ToList();
@@ -243,121 +261,115 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
     }
 
-    [Fact(Timeout = 90000)]
+    [Fact(Timeout = 60000)]
     public async Task CongestionLossMovesTheSubscriberToWhatGotThroughAStaleEstimateCannotUndoItAndAClimbTheNacksShowFailingIsUndone()
     {
-        using var relay = await RelayHarness.StartAsync();
-        using var call = await SimulcastCall.StartAsync(relay, "bob");
-        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
+        using var call = await SimulcastCall.StartAsync(relay, clock, "bob");
+        var (simulcast, bob, video, media) = (call.Publisher, call.Subscribers[0], call.Video, call.Media);
+        var consumer = bob.Peer.Consumers.Single(c => c.Parameters.Kind == MediaKind.Video);
         var layer = () => LayerOf(simulcast, bob.StreamOf(video.Ssrc));
 
         // The browser's REMB stays high and never falls (as behind a full token bucket: constant queueing delay).
-        SendRemb(bob, video.Ssrc, 2_000_000);
+        await SendRembAsync(bob, video.Ssrc, 2_000_000);
         var reports = new LossReporter(bob, video.Ssrc);
-        reports.Send(0);
-        await Task.Delay(2100); // the full layer flows for more than a report window
+        await reports.SendAsync(0);
+        await media.RunAsync(TimeSpan.FromSeconds(2.1)); // the full layer flows for more than a report window
 
         // A second with 70 % of the full layer lost (rates ≈ 40/110/240 kbit/s + audio): what got through fits the
-        // lowest layer only.
-        reports.Send(0.7);
-        await RelayHarness.WaitUntilAsync(() => layer() == 0, StepTimeout, () => $"the lowest layer after congestion loss (on {layer()}, bound {bob.Peer.LossBasedReceiveBound})");
+        // lowest layer only, and the subscriber is moved there at once.
+        await reports.SendAsync(0.7);
+        Assert.Equal(0, consumer.TargetEncoding);
         var bound = bob.Peer.LossBasedReceiveBound;
         Assert.InRange(bound, 40_000, 110_000);
+        await media.RunUntilAsync(() => layer() == 0, TimeSpan.FromSeconds(1), () => $"the lowest layer after congestion loss (on {layer()}, bound {bob.Peer.LossBasedReceiveBound})");
 
         // The unchanged REMB would fit the full layer: it does not take the subscriber back onto the congested link.
         for (var i = 0; i < 3; i++)
         {
-            SendRemb(bob, video.Ssrc, 2_000_000);
-            await Task.Delay(400);
-            Assert.Equal(0, layer());
+            await SendRembAsync(bob, video.Ssrc, 2_000_000);
+            await media.RunAsync(TimeSpan.FromMilliseconds(400));
+            Assert.Equal(0, consumer.TargetEncoding);
         }
 
-        // Clean report windows: the bound grows, faster with each, and the subscriber climbs again.
-        async Task<bool> ClimbAsync()
+        // Clean report windows, a second apart: the bound grows, faster with each, and the subscriber climbs again.
+        // Looked at every step, so that the climb fails below before a clean window on the new layer could vouch for it.
+        var climbed = false;
+        for (var i = 0; i < 20 && !climbed; i++)
         {
-            for (var i = 0; i < 20; i++)
+            await reports.SendAsync(0);
+            for (var step = 0; step < 105 && !climbed; step++)
             {
-                // Watched closely, so that the climb fails before a clean window on the new layer could vouch for it.
-                var window = Stopwatch.StartNew();
-                while (window.Elapsed < TimeSpan.FromMilliseconds(1050))
-                {
-                    await Task.Delay(20);
-                    if (layer() >= 1)
-                    {
-                        return true;
-                    }
-                }
-
-                reports.Send(0);
+                await media.StepAsync();
+                climbed = consumer.CurrentEncoding >= 1;
             }
-
-            return false;
         }
 
-        var climbed = await ClimbAsync();
         Assert.True(climbed, $"back up a layer after clean windows (bound {bob.Peer.LossBasedReceiveBound})");
         Assert.True(bob.Peer.LossBasedReceiveBound > bound, "the bound grew");
+        await RelayHarness.WaitUntilAsync(() => layer() >= 1, StepTimeout, "the higher layer at bob");
 
         // The climb fails, and the subscriber's NACKs say so (a third of the new layer) long before a report window
-        // could: back to the lowest layer within the climb watch, with no report at all, and video goes on there.
-        var failedBefore = RelayMetrics.ClimbsFailed.Value;
+        // could: back to the lowest layer within the climb watch (2 s), with no report at all, and video goes on there.
         var nack = new byte[64];
-        var climbClock = Stopwatch.StartNew();
         var nacked = new HashSet<ushort>();
-        var sinceClimb = bob.StreamOf(video.Ssrc).Count;
-        while (layer() != 0 && climbClock.Elapsed < TimeSpan.FromSeconds(2))
+        var sinceClimb = bob.StreamOf(video.Ssrc).Count - 1;
+        var watched = TimeSpan.Zero;
+        while (consumer.TargetEncoding != 0 && watched < TimeSpan.FromSeconds(2))
         {
-            // Every third packet since the climb, however long an iteration took on a busy machine: a third of the new
-            // layer, never less because a slow loop skipped some.
+            // Every third packet since the climb: a third of the new layer.
             foreach (var packet in bob.StreamOf(video.Ssrc).Snapshot().Skip(sinceClimb).Where(p => p.Sequence % 3 == 0 && nacked.Add(p.Sequence)))
             {
-                Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [packet.Sequence]))));
+                await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, [packet.Sequence]));
             }
 
-            await Task.Delay(30);
+            await media.RunAsync(TimeSpan.FromMilliseconds(30));
+            watched += TimeSpan.FromMilliseconds(30);
         }
 
-        output.WriteLine($"the NACKed climb went back after {climbClock.ElapsedMilliseconds} ms ({nacked.Count} NACKs)");
-        Assert.Equal(0, layer());
-        Assert.Equal(1, RelayMetrics.ClimbsFailed.Value - failedBefore);
+        output.WriteLine($"the NACKed climb went back after {watched.TotalMilliseconds} ms of the relay's clock ({nacked.Count} NACKs)");
+        Assert.Equal(0, consumer.TargetEncoding);
+        Assert.Equal(1, bob.Peer.ClimbsFailed);
+        await media.RunUntilAsync(() => layer() == 0, TimeSpan.FromSeconds(1), "the lowest layer again at bob");
         var count = bob.StreamOf(video.Ssrc).Count;
-        await Task.Delay(1000);
-        Assert.True(bob.StreamOf(video.Ssrc).Count > count + 15, "video goes on (not audio only)");
+        await media.RunAsync(TimeSpan.FromSeconds(1));
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.Ssrc).Count > count + 25, StepTimeout, "video goes on (not audio only)");
         Assert.Equal(0, layer());
-        simulcast.StopSending();
         AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
     }
 
     [Fact(Timeout = 30000)]
     public async Task NacksForALayerTheSubscriberWasMovedOffAreNotAnsweredThoseForItsLayerAre()
     {
-        using var relay = await RelayHarness.StartAsync();
-        using var call = await SimulcastCall.StartAsync(relay, "bob", "carol"); // carol stays on the full layer: it stays in the buffer
-        var (simulcast, bob, video) = (call.Publisher, call.Subscribers[0], call.Video);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
+        using var call = await SimulcastCall.StartAsync(relay, clock, "bob", "carol"); // carol stays on the full layer: it stays in the buffer
+        var (simulcast, bob, video, media) = (call.Publisher, call.Subscribers[0], call.Video, call.Media);
         var nack = new byte[64];
         var onFull = bob.StreamOf(video.Ssrc).Snapshot()[^1];
-        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [onFull.Sequence]))));
+        await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, [onFull.Sequence]));
+        Assert.Equal(1, bob.Peer.Retransmissions);
         await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count >= 1, StepTimeout, "the repair of a packet of the layer bob is on");
 
         // A falling estimate moves bob to the lowest layer.
-        SendRemb(bob, video.Ssrc, 2_000_000);
-        await Task.Delay(100);
-        SendRemb(bob, video.Ssrc, 100_000); // room for the lowest layer and audio
-        await RelayHarness.WaitUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 0, StepTimeout, "the lowest layer");
-        await Task.Delay(100);
+        await SendRembAsync(bob, video.Ssrc, 2_000_000);
+        await media.RunAsync(TimeSpan.FromMilliseconds(100));
+        await SendRembAsync(bob, video.Ssrc, 100_000); // room for the lowest layer and audio
+        await media.RunUntilAsync(() => LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 0, TimeSpan.FromSeconds(1), "the lowest layer");
+        await media.RunAsync(TimeSpan.FromMilliseconds(100));
+        await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.Ssrc).Snapshot() is var p && p.Count > 1 && LayerOf(simulcast, bob.StreamOf(video.Ssrc)) == 0 && Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(p[^2].Payload).Ssrc) == 0, StepTimeout, "two packets of the lowest layer at bob");
         var packets = bob.StreamOf(video.Ssrc).Snapshot();
         var full = packets.Last(p => Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(p.Payload).Ssrc) == 2); // still in the buffer (a second)
         var low = packets[^2];
-        Assert.Equal(0, Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(low.Payload).Ssrc));
 
-        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [full.Sequence]))));
-        Assert.True(bob.SendSubscribeRtcp(nack.AsSpan(0, GenericNack.Write(nack, 0x5EED, video.Ssrc, [low.Sequence]))));
+        await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, [full.Sequence]));
+        await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, [low.Sequence]));
+        Assert.Equal(2, bob.Peer.Retransmissions); // the low layer's only
         await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count >= 2, StepTimeout, "the repair of the current layer's packet");
-        await Task.Delay(300);
         var repaired = bob.StreamOf(video.RtxSsrc!.Value).Snapshot().Skip(1).Select(p => BinaryPrimitives.ReadUInt16BigEndian(p.Payload)).ToList();
-        output.WriteLine($"NACKed {full.Sequence} (left layer, {Stopwatch.GetElapsedTime(full.ArrivalTimestamp).TotalMilliseconds:0} ms old) and {low.Sequence}; repaired {string.Join(", ", repaired)}");
+        output.WriteLine($"NACKed {full.Sequence} (left layer) and {low.Sequence}; repaired {string.Join(", ", repaired)}");
         Assert.Equal([low.Sequence], repaired);
-        simulcast.StopSending();
     }
 
     [Fact(Timeout = 30000)]
@@ -444,27 +456,28 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A simulcast publisher (alice, three layers) sending for a moment, so the relay knows each layer's rate, then the
-    /// subscribers, the first of them receiving the full layer (no estimate yet).
+    /// A simulcast publisher (alice, three layers) sending on the relay's clock for 1.2 s, so the relay knows each layer's
+    /// rate, then the subscribers, the first of them receiving the full layer (no estimate yet). The media goes on as the
+    /// test lets time pass (<see cref="Media"/>).
     /// </summary>
-    private sealed record SimulcastCall(SyntheticPeer Publisher, SyntheticPeer[] Subscribers, RelayTrack Video) : IDisposable
+    private sealed record SimulcastCall(SyntheticPeer Publisher, SyntheticPeer[] Subscribers, RelayTrack Video, ClockedMedia Media) : IDisposable
     {
-        public static async Task<SimulcastCall> StartAsync(RelayHarness relay, params string[] subscriberIds)
+        public static async Task<SimulcastCall> StartAsync(RelayHarness relay, FakeTimeProvider clock, params string[] subscriberIds)
         {
             var alice = relay.Join("alice", IceTransportProtocol.Udp);
             var publisher = new SyntheticPeer("alice", alice.Peer, IceTransportProtocol.Udp, simulcast: true);
             await publisher.PublishAsync();
             var subscribers = subscriberIds.Select(id => relay.Join(id, IceTransportProtocol.Udp)).ToArray();
-            publisher.StartSending();
-            await Task.Delay(1200);
+            var media = new ClockedMedia(clock, publisher);
+            await media.RunAsync(TimeSpan.FromSeconds(1.2));
             foreach (var subscriber in subscribers)
             {
                 await subscriber.SubscribeAsync();
             }
 
             var video = TracksFrom(subscribers[0], publisher).Video;
-            await RelayHarness.WaitUntilAsync(() => LayerOf(publisher, subscribers[0].StreamOf(video.Ssrc)) == 2, StepTimeout, "the full layer at first");
-            return new SimulcastCall(publisher, subscribers, video);
+            await media.RunUntilAsync(() => LayerOf(publisher, subscribers[0].StreamOf(video.Ssrc)) == 2, TimeSpan.FromSeconds(1), "the full layer at first");
+            return new SimulcastCall(publisher, subscribers, video, media);
         }
 
         public void Dispose() => Publisher.Dispose();
@@ -479,7 +492,7 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         private uint _highest;
         private int _lost;
 
-        public void Send(double lossShare)
+        public Task SendAsync(double lossShare)
         {
             var packets = subscriber.StreamOf(ssrc).Snapshot();
             var highest = packets.Count == 0 ? 0u : 0x10000u + packets[^1].Sequence;
@@ -491,13 +504,21 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
             _highest = highest;
             var fraction = (byte)Math.Min(255, lossShare * 256);
             var buffer = new byte[64];
-            Assert.True(subscriber.SendSubscribeRtcp(buffer.AsSpan(0, ReceiverReport.Write(buffer, 0x5EED, [new ReportBlock(ssrc, fraction, _lost, highest, 0, 0, 0)]))));
+            return SendRtcpAsync(subscriber, buffer, ReceiverReport.Write(buffer, 0x5EED, [new ReportBlock(ssrc, fraction, _lost, highest, 0, 0, 0)]));
         }
     }
 
-    private static void SendRemb(SyntheticPeer subscriber, uint ssrc, ulong bitrate)
+    private static Task SendRembAsync(SyntheticPeer subscriber, uint ssrc, ulong bitrate)
     {
         var buffer = new byte[64];
-        Assert.True(subscriber.SendSubscribeRtcp(buffer.AsSpan(0, ReceiverEstimatedMaxBitrate.Write(buffer, 0x5EED, bitrate, [ssrc]))));
+        return SendRtcpAsync(subscriber, buffer, ReceiverEstimatedMaxBitrate.Write(buffer, 0x5EED, bitrate, [ssrc]));
+    }
+
+    /// <summary>Sends RTCP on the subscriber's connection and waits until the relay has acted on it, at the relay's time now.</summary>
+    private static async Task SendRtcpAsync(SyntheticPeer subscriber, byte[] buffer, int length)
+    {
+        var before = subscriber.Peer.SubscribeRtcpReceived;
+        Assert.True(subscriber.SendSubscribeRtcp(buffer.AsSpan(0, length)));
+        await ClockedMedia.ArrivedAsync(() => subscriber.Peer.SubscribeRtcpReceived > before, "the RTCP at the relay");
     }
 }

@@ -26,13 +26,16 @@ internal sealed class RelayHarness : IDisposable
 
     public Router Router { get; }
 
-    /// <summary>Starts the relay; <paramref name="configure"/> may change its options (the limits) before it starts.</summary>
-    public static async Task<RelayHarness> StartAsync(Action<MediaOptions>? configure = null)
+    /// <summary>
+    /// Starts the relay; <paramref name="configure"/> may change its options (the limits) before it starts. On
+    /// <paramref name="time"/> (a fake clock) the relay's routing and housekeeping see only the time the test lets pass.
+    /// </summary>
+    public static async Task<RelayHarness> StartAsync(Action<MediaOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new MediaOptions { UdpPort = 0, TcpPort = 0, BindAddress = "127.0.0.1", AnnouncedAddresses = { "127.0.0.1" } };
         configure?.Invoke(options);
         var sockets = new MediaSockets(Options.Create(options), NullLogger<MediaSockets>.Instance);
-        var relay = new MediaRelayService(sockets, Options.Create(options), TimeProvider.System, NullLogger<MediaRelayService>.Instance);
+        var relay = new MediaRelayService(sockets, Options.Create(options), time ?? TimeProvider.System, NullLogger<MediaRelayService>.Instance);
         await sockets.StartAsync(CancellationToken.None);
         await relay.StartAsync(CancellationToken.None);
         return new RelayHarness(sockets, relay);

@@ -1,4 +1,5 @@
-using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Transport;
 using Xunit.Abstractions;
@@ -52,7 +53,8 @@ public sealed class RouterLoopbackTests(ITestOutputHelper output)
     [Fact(Timeout = 30000)]
     public async Task AWaitingPeerGetsAndGivesNothingUntilAdmittedThenWithinASecondAndAgainAfterBeingSentBack()
     {
-        using var relay = await RelayHarness.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
         var therapist = await relay.JoinAndPublishAsync("therapist", IceTransportProtocol.Udp);
         var patient = await relay.JoinAndPublishAsync("patient", IceTransportProtocol.Udp, admit: false);
         await therapist.SubscribeAsync();
@@ -61,58 +63,57 @@ public sealed class RouterLoopbackTests(ITestOutputHelper output)
         var firstMedia = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
         patient.Peer.FirstMediaAfterAdmit += (_, elapsed) => firstMedia.TrySetResult(elapsed);
 
-        // R3: fully connected, both sending, and yet nothing crosses the gate either way.
+        // R3: fully connected, both sending for two seconds of the relay's clock (housekeeping included), and yet nothing
+        // crosses the gate either way; the waiting peer's keyframe request does not reach the admitted publisher.
         var droppedBefore = RelayMetrics.DroppedNotAdmitted.Value;
-        therapist.StartSending();
-        patient.StartSending();
-        await Task.Delay(300);
-        var requestsBefore = therapist.KeyFrameRequests.Count;
+        var media = new ClockedMedia(clock, therapist, patient);
+        await media.RunAsync(TimeSpan.FromMilliseconds(300));
+        var therapistCamera = therapist.Peer.Producers.Single(p => p.Kind == MediaKind.Video);
+        var requestsBefore = therapistCamera.KeyFrameRequestsSent;
         var (_, therapistVideo) = TracksFrom(patient, therapist);
         var pli = new byte[12];
-        PictureLossIndication.Write(pli, 0x5EED, therapistVideo.Ssrc);
-        Assert.True(patient.SendSubscribeRtcp(pli));
-        await Task.Delay(1700);
-        Assert.Equal(0, patient.ReceivedPackets);
-        Assert.Equal(0, therapist.ReceivedPackets);
-        Assert.Equal(requestsBefore, therapist.KeyFrameRequests.Count);
+        await SendRtcpAsync(patient, pli, PictureLossIndication.Write(pli, 0x5EED, therapistVideo.Ssrc));
+        await media.RunAsync(TimeSpan.FromMilliseconds(1700));
+        Assert.Equal(requestsBefore, therapistCamera.KeyFrameRequestsSent);
         Assert.True(patient.Peer.PacketsReceived > 50, "the relay did receive the waiting peer's media");
         Assert.Equal(0, patient.Peer.PacketsSent);
+        Assert.Equal(0, therapist.Peer.PacketsSent); // the therapist sees the waiting peer's tracks, but gets no media of them
+        Assert.Equal(0, patient.ReceivedPackets);
+        Assert.Equal(0, therapist.ReceivedPackets);
         Assert.True(RelayMetrics.DroppedNotAdmitted.Value - droppedBefore >= 100, "drops are counted as not-admitted");
 
-        // Admit: the gate opens, keyframes are asked for, media flows both ways within a second.
-        var admittedAt = Stopwatch.GetTimestamp();
+        // Admit: the gate opens, keyframes are asked for, media flows both ways within a second of the relay's clock.
         patient.Peer.Admit();
-        await RelayHarness.WaitUntilAsync(() => HasReceived(patient, therapist, 1, 1) && HasReceived(therapist, patient, 1, 1), StepTimeout, "media both ways after admit");
-        var (audio, video) = TracksFrom(patient, therapist);
-        var firstPacket = Stopwatch.GetElapsedTime(admittedAt, Math.Min(patient.StreamOf(audio.Ssrc).Snapshot()[0].ArrivalTimestamp, patient.StreamOf(video.Ssrc).Snapshot()[0].ArrivalTimestamp));
-        var firstVideo = Stopwatch.GetElapsedTime(admittedAt, patient.StreamOf(video.Ssrc).Snapshot()[0].ArrivalTimestamp);
-        var reported = await firstMedia.Task.WaitAsync(StepTimeout);
-        output.WriteLine($"admit → first packet {firstPacket.TotalMilliseconds:0.0} ms, first video (keyframe) {firstVideo.TotalMilliseconds:0.0} ms, FirstMediaAfterAdmit {reported.TotalMilliseconds:0.0} ms");
-        Assert.True(firstPacket < TimeSpan.FromSeconds(1), $"first packet after {firstPacket.TotalMilliseconds} ms");
-        Assert.True(firstVideo < TimeSpan.FromSeconds(1), $"first video after {firstVideo.TotalMilliseconds} ms");
+        await media.RunUntilAsync(
+            () => firstMedia.Task.IsCompleted && HasReceived(patient, therapist, 1, 1) && HasReceived(therapist, patient, 1, 1),
+            TimeSpan.FromSeconds(1),
+            "media both ways within a second of admit");
+        var reported = await firstMedia.Task;
+        output.WriteLine($"admit → first packet {reported.TotalMilliseconds:0} ms on the relay's clock");
         Assert.True(reported < TimeSpan.FromSeconds(1));
-        await RelayHarness.WaitUntilAsync(() => HasReceived(patient, therapist, 10, 6) && HasReceived(therapist, patient, 10, 6), StepTimeout, "media both ways after admit");
+        await media.RunUntilAsync(() => HasReceived(patient, therapist, 10, 6) && HasReceived(therapist, patient, 10, 6), TimeSpan.FromSeconds(2), "media both ways after admit");
+        var (_, video) = TracksFrom(patient, therapist);
         AssertForwardedIntact(patient, therapist);
         AssertForwardedIntact(therapist, patient);
 
-        // Sent back to the waiting room: after a short grace nothing more arrives either way.
+        // Sent back to the waiting room: nothing more goes out either way.
         patient.Peer.CloseGate();
-        await Task.Delay(150);
+        var sentToPatient = patient.Peer.PacketsSent;
+        var sentToTherapist = therapist.Peer.PacketsSent;
+        await media.RunAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(sentToPatient, patient.Peer.PacketsSent);
+        Assert.Equal(sentToTherapist, therapist.Peer.PacketsSent);
+        await RelayHarness.WaitUntilAsync(() => patient.ReceivedPackets >= sentToPatient && therapist.ReceivedPackets >= sentToTherapist, StepTimeout, "what was sent before the gate closed");
         var patientCount = patient.ReceivedPackets;
         var therapistCount = therapist.ReceivedPackets;
-        await Task.Delay(800);
-        Assert.Equal(patientCount, patient.ReceivedPackets);
-        Assert.Equal(therapistCount, therapist.ReceivedPackets);
 
         // Admitted again: media resumes, on a keyframe, continuing each stream's sequence numbers without a jump.
         var videoBefore = patient.StreamOf(video.Ssrc).Count;
         patient.Peer.Admit();
-        await RelayHarness.WaitUntilAsync(
+        await media.RunUntilAsync(
             () => patient.ReceivedPackets > patientCount + 20 && therapist.ReceivedPackets > therapistCount + 20 && patient.StreamOf(video.Ssrc).Count > videoBefore + 3,
-            StepTimeout,
+            TimeSpan.FromSeconds(2),
             "media both ways after the second admit");
-        patient.StopSending();
-        therapist.StopSending();
         foreach (var stream in patient.Received.Values.Concat(therapist.Received.Values))
         {
             AssertContinuous(stream.Snapshot());
@@ -182,37 +183,48 @@ public sealed class RouterLoopbackTests(ITestOutputHelper output)
     [Fact(Timeout = 30000)]
     public async Task ASubscribersKeyFrameRequestsReachThePublisherOnItsSsrcCoalesced()
     {
-        using var relay = await RelayHarness.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
         var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
         var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
         await bob.SubscribeAsync();
-        alice.StartSending();
-        await RelayHarness.WaitUntilAsync(() => HasReceived(bob, alice, 1, 3), StepTimeout, "bob receiving alice's video");
+        var media = new ClockedMedia(clock, alice);
+        await media.RunUntilAsync(() => HasReceived(bob, alice, 1, 3), TimeSpan.FromSeconds(5), "bob receiving alice's video");
         var video = TracksFrom(bob, alice).Video;
+        var producer = alice.Peer.Producers.Single(p => p.Kind == MediaKind.Video);
 
-        // A burst of 10 PLIs and a FIR within 100 ms, all for the relay's SSRC, becomes one PLI for alice's own SSRC.
-        await Task.Delay(400);
+        // A burst of 10 PLIs and a FIR at one moment, all for the relay's SSRC, becomes one PLI for alice's own SSRC.
+        await media.RunAsync(TimeSpan.FromMilliseconds(400));
+        var sent = producer.KeyFrameRequestsSent;
         var before = alice.KeyFrameRequests.Count;
         var buffer = new byte[20];
         for (var i = 0; i < 10; i++)
         {
-            // Back to back: a pause between them would let a busy machine stretch the burst past the interval.
-            Assert.True(bob.SendSubscribeRtcp(buffer.AsSpan(0, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc))));
+            await SendRtcpAsync(bob, buffer, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc));
         }
 
-        Assert.True(bob.SendSubscribeRtcp(buffer.AsSpan(0, FullIntraRequest.Write(buffer, 0x5EED, video.Ssrc, 1))));
+        await SendRtcpAsync(bob, buffer, FullIntraRequest.Write(buffer, 0x5EED, video.Ssrc, 1));
+        Assert.Equal(sent + 1, producer.KeyFrameRequestsSent);
         await RelayHarness.WaitUntilAsync(() => alice.KeyFrameRequests.Count > before, StepTimeout, "a PLI at alice");
-        await Task.Delay(120);
-        var requests = alice.KeyFrameRequests.Skip(before).ToList();
-        Assert.Single(requests);
-        Assert.Equal(alice.VideoSsrc, requests[0].MediaSsrc);
+        Assert.Equal(alice.VideoSsrc, alice.KeyFrameRequests.Skip(before).First().MediaSsrc);
 
-        // Once the coalescing interval has passed, a new request goes through again.
-        await Task.Delay(300);
-        Assert.True(bob.SendSubscribeRtcp(buffer.AsSpan(0, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc))));
+        // Within the coalescing interval (250 ms) a request is merged into that one; once it has passed, it goes through.
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+        await SendRtcpAsync(bob, buffer, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc));
+        Assert.Equal(sent + 1, producer.KeyFrameRequestsSent);
+        clock.Advance(TimeSpan.FromMilliseconds(50));
+        await SendRtcpAsync(bob, buffer, PictureLossIndication.Write(buffer, 0x5EED, video.Ssrc));
+        Assert.Equal(sent + 2, producer.KeyFrameRequestsSent);
         await RelayHarness.WaitUntilAsync(() => alice.KeyFrameRequests.Count > before + 1, StepTimeout, "a second PLI at alice");
-        alice.StopSending();
         Assert.All(alice.KeyFrameRequests.Skip(before), r => Assert.Equal(alice.VideoSsrc, r.MediaSsrc));
+    }
+
+    /// <summary>Sends RTCP on the subscriber's connection and waits until the relay has acted on it, at the relay's time now.</summary>
+    private static async Task SendRtcpAsync(SyntheticPeer subscriber, byte[] buffer, int length)
+    {
+        var before = subscriber.Peer.SubscribeRtcpReceived;
+        Assert.True(subscriber.SendSubscribeRtcp(buffer.AsSpan(0, length)));
+        await ClockedMedia.ArrivedAsync(() => subscriber.Peer.SubscribeRtcpReceived > before, "the RTCP at the relay");
     }
 
     [Fact(Timeout = 30000)]

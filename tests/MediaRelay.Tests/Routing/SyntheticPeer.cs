@@ -54,6 +54,7 @@ internal sealed class SyntheticPeer : IDisposable
     private readonly byte[] _rtxBuffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
     private ushort _rtxSequence = 100;
     private int _feedbackPackets;
+    private int _rtpPacketsSent;
 
     private readonly RouterPeer? _peer;
 
@@ -170,6 +171,9 @@ internal sealed class SyntheticPeer : IDisposable
 
     public int VideoFramesSent { get; private set; }
 
+    /// <summary>RTP packets that went out on the publish connection (not those <see cref="DropVideo"/> held back).</summary>
+    public int RtpPacketsSent => Volatile.Read(ref _rtpPacketsSent);
+
     /// <summary>Offers audio and video, connects the publish transport and waits until the relay's end has its keys too.</summary>
     public async Task PublishAsync()
     {
@@ -268,7 +272,7 @@ internal sealed class SyntheticPeer : IDisposable
         lock (_sendLock)
         {
             var length = WriteAudio(_sendBuffer);
-            return _publish?.SendRtp(_sendBuffer, length) == true;
+            return Sent(_publish?.SendRtp(_sendBuffer, length) == true);
         }
     }
 
@@ -285,7 +289,7 @@ internal sealed class SyntheticPeer : IDisposable
                     if (LayerEnabled[layer])
                     {
                         var written = WriteLayerFrame(_sendBuffer, layer);
-                        sent |= _publish?.SendRtp(_sendBuffer, written) == true;
+                        sent |= Sent(_publish?.SendRtp(_sendBuffer, written) == true);
                     }
                 }
 
@@ -300,7 +304,7 @@ internal sealed class SyntheticPeer : IDisposable
                 return true;
             }
 
-            return _publish?.SendRtp(_sendBuffer, length) == true;
+            return Sent(_publish?.SendRtp(_sendBuffer, length) == true);
         }
     }
 
@@ -434,6 +438,16 @@ internal sealed class SyntheticPeer : IDisposable
         _publish?.Dispose();
         _subscribe?.Dispose();
         _pump?.Dispose();
+    }
+
+    private bool Sent(bool sent)
+    {
+        if (sent)
+        {
+            Interlocked.Increment(ref _rtpPacketsSent);
+        }
+
+        return sent;
     }
 
     /// <summary>The last six payload bytes carry the publisher's SSRC and sequence, so a receiver can find the original.</summary>
