@@ -58,10 +58,10 @@ public sealed class MediaPortFloodTests
             Assert.True(flood.HealthChecks > 20, $"{flood.HealthChecks} health checks");
             Assert.Equal(0, flood.HealthChecksFailed);
 
-            // Memory: nothing of the flood is kept (the managed heap after is no larger than at the flood's peak, and
-            // resident memory grew by less than the flood's own bytes would take if they were held).
-            Assert.True(flood.HeapAfterBytes <= flood.HeapPeakBytes, "heap after the flood within its peak");
-            Assert.True(flood.RssAfterBytes - flood.RssBeforeBytes < 64L << 20, $"RSS {flood.RssBeforeBytes} before, {flood.RssAfterBytes} after");
+            // Memory: nothing of the flood is kept. A few seconds after it, the managed heap and resident memory are back
+            // near where they were before (the flood's datagrams alone are some 7 MB; held, they would show).
+            Assert.True(flood.HeapAfterBytes - flood.HeapBeforeBytes < 8L << 20, $"managed heap {flood.HeapBeforeBytes} before, {flood.HeapAfterBytes} after");
+            Assert.True(flood.RssAfterBytes - flood.RssBeforeBytes < 32L << 20, $"RSS {flood.RssBeforeBytes} before, {flood.RssAfterBytes} after");
         }
         finally
         {
