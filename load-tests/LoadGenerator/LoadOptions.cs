@@ -37,6 +37,12 @@ internal sealed record LoadOptions
           --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
           --receive-threads  threads that receive for all the tool's connections (default: one per processor); 0 gives
                         each connection a receive thread of its own
+          --flood       while the window runs, flood the relay's media port from 127.0.0.2 and up: 'full' (100000 random
+                        datagrams, 10000 STUN checks with wrong credentials, 1000 DTLS ClientHellos from addresses that
+                        did no ICE check, 100 ICE-TCP connections that never speak) or datagrams,checks,hellos,connections;
+                        the window lasts until the flood is over (the silent connections are closed by the server's idle
+                        timeout, 10 s by default); report.json gets a "flood" section (our server only)
+          --flood-rate  datagrams a second of the flood (default 20000)
           --receive-coalesce  a receive thread that found data pauses this long (e.g. 0.5ms, at most 5ms) so its next
                         wake-up reads more; adds up to as much to the measured transit latency (default 0: no pause)
         """;
@@ -82,6 +88,12 @@ internal sealed record LoadOptions
 
     /// <summary>Where generated media is kept between runs.</summary>
     public string? MediaCache { get; init; }
+
+    /// <summary>The flood at the media port during the window (<c>--flood</c>); null: none.</summary>
+    public FloodSize? Flood { get; init; }
+
+    /// <summary>Datagrams a second of the flood.</summary>
+    public int FloodRate { get; init; } = 20_000;
 
     /// <summary>Prints no live progress line (tests).</summary>
     public bool Quiet { get; init; }
@@ -186,6 +198,18 @@ internal sealed record LoadOptions
 
                         result = result with { ReceiveCoalesce = coalesce };
                         break;
+                    case "--flood":
+                        result = result with { Flood = FloodSize.Parse(Value()) };
+                        break;
+                    case "--flood-rate":
+                        var rateText = Value();
+                        if (!int.TryParse(rateText, NumberStyles.None, CultureInfo.InvariantCulture, out var rate) || rate is < 100 or > 1_000_000)
+                        {
+                            throw new FormatException($"--flood-rate is datagrams a second, 100 to 1000000, not '{rateText}'.");
+                        }
+
+                        result = result with { FloodRate = rate };
+                        break;
                     case "--simulcast":
                         result = result with { Simulcast = true };
                         break;
@@ -226,6 +250,11 @@ internal sealed record LoadOptions
         if (error is null && result.Target == LoadTarget.Teletherapy && result.JanusUrl is not null)
         {
             error = "--janus-url is for --target janus.";
+        }
+
+        if (error is null && result.Target == LoadTarget.Janus && result.Flood is not null)
+        {
+            error = "--flood is for --target teletherapy: it reads the server's /metrics.";
         }
 
         if (error is null && result.Target == LoadTarget.Janus && result.Participants > 2)

@@ -102,6 +102,9 @@ internal sealed record LoadReport
     /// <summary>Each server node's share (our server only; one entry without <c>--server</c> or with one).</summary>
     public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
 
+    /// <summary>The flood at the media port during the window (<c>--flood</c>), or null.</summary>
+    public FloodReport? Flood { get; init; }
+
     public required string Machine { get; init; }
 
     public required DateTimeOffset StartedAt { get; init; }

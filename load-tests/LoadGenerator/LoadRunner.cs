@@ -72,10 +72,14 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var tracksBefore = _sessions.Select(s => s.ReceivedTracks()).ToList();
             _stats.Window.Snapshot(reset: true);
             _stats.Measuring = true;
+            var flood = StartFlood(cancellationToken);
             if (_sessions.Any(s => s.Up))
             {
                 await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
             }
+
+            // A flood keeps the window open until it is over and memory has settled.
+            var floodReport = flood is null ? null : await flood.ConfigureAwait(false);
 
             _stats.Measuring = false;
             var after = Snapshot();
@@ -141,6 +145,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 GeneratorCpuSeconds = Math.Round(after.GeneratorCpu - before.GeneratorCpu, 3),
                 GeneratorReceiveThreads = receiveGroup is { IsActive: true } ? receiveGroup.ThreadCount : 0,
                 GeneratorDatagramsPerWakeUp = wakeUps > 0 ? Math.Round((double)datagrams / wakeUps, 2) : null,
+                Flood = floodReport,
                 Machine = MachineDescription(),
                 StartedAt = startedAt,
                 Errors = _errors.Distinct().Take(20).ToList(),
@@ -161,6 +166,34 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 progress.WriteLine();
             }
         }
+    }
+
+    /// <summary>
+    /// Starts <c>--flood</c> at the relay's media port, aimed by the first session's publish answer (its UDP and TCP
+    /// candidates, a real ufrag); null without the option or without a session up.
+    /// </summary>
+    private Task<FloodReport>? StartFlood(CancellationToken cancellationToken)
+    {
+        if (options.Flood is not { } size || target is not TeletherapyTarget { FirstServer: { } server })
+        {
+            return null;
+        }
+
+        var relay = _sessions.Where(s => s.Up).SelectMany(s => s.Participants).Select(p => p.PublishRelay).FirstOrDefault(r => r is not null);
+        if (relay is null || !relay.TryGetEndpoint(IceTransportProtocol.Udp, out var udp))
+        {
+            return null;
+        }
+
+        relay.TryGetEndpoint(IceTransportProtocol.Tcp, out var tcp);
+        _phase = "flood";
+        var flood = new MediaFlood(size, options.FloodRate, server, udp!, tcp, relay.IceUfrag);
+        return Task.Run(async () =>
+        {
+            var report = await flood.RunAsync(cancellationToken).ConfigureAwait(false);
+            _phase = "measure";
+            return report;
+        }, cancellationToken);
     }
 
     public static string MachineDescription()

@@ -78,6 +78,9 @@ internal sealed class MediaParticipant : IDisposable
 
     public TaskCompletionSource FirstPacket { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The relay's end of the publish connection as its answer gave it (candidates, ICE ufrag), once published.</summary>
+    public RelayTransportParameters? PublishRelay { get; private set; }
+
     public IReadOnlyList<ClientTrack> Tracks => Simulcast
         ? [ClientTrack.Audio("0", _audio.Ssrc), ClientTrack.SimulcastVideo("1", _media.Layers.Select(l => l.Rid).ToList())]
         : [ClientTrack.Audio("0", _audio.Ssrc), ClientTrack.Video("1", _video[0].Ssrc, _videoRtxSsrc)];
@@ -108,7 +111,8 @@ internal sealed class MediaParticipant : IDisposable
             throw new InvalidOperationException($"{Name}: the publish answer is unusable: {error}");
         }
 
-        var transport = CreateTransport(answer!.Relay, _publishIce);
+        PublishRelay = answer!.Relay;
+        var transport = CreateTransport(answer.Relay, _publishIce);
         transport.SetListener(new Listener(this, publish: true));
         _publish = transport;
         await transport.ConnectAsync(cancellationToken).ConfigureAwait(false);

@@ -83,6 +83,15 @@ internal static class RelayMetrics
     public static readonly Counter.Child DroppedMalformed = Dropped.WithLabels("malformed");
     public static readonly Counter.Child DroppedStunRejected = Dropped.WithLabels("stun-rejected");
     public static readonly Counter.Child DroppedSrtpFailed = Dropped.WithLabels("srtp-auth");
+
+    /// <summary>An SRTP/SRTCP packet whose index the replay window has already seen (RFC 3711 §3.3.2).</summary>
+    public static readonly Counter.Child DroppedSrtpReplay = Dropped.WithLabels("srtp-replay");
+
+    /// <summary>An SRTP/SRTCP packet older than the replay window (128 packets behind the newest), so unverifiable as new.</summary>
+    public static readonly Counter.Child DroppedSrtpOutOfWindow = Dropped.WithLabels("srtp-out-of-window");
+
+    /// <summary>A DTLS record from an address no ICE check has been accepted from: a handshake must follow a check (RFC 8445 §7.3, RFC 7983).</summary>
+    public static readonly Counter.Child DroppedDtlsBeforeIce = Dropped.WithLabels("dtls-before-ice");
     public static readonly Counter.Child DroppedNotAdmitted = Dropped.WithLabels("not-admitted");
     public static readonly Counter.Child DroppedNoKeys = Dropped.WithLabels("before-keys");
     public static readonly Counter.Child DroppedUnknownSsrc = Dropped.WithLabels("unknown-ssrc");

@@ -74,6 +74,16 @@ internal static class ReportWriter
             }
         }
 
+        if (r.Flood is { } f)
+        {
+            static string MiB(long? bytes) => F(bytes / (1024.0 * 1024), "0.0");
+            rows.Add(("flood sent", $"{f.Sent.Datagrams:N0} datagrams, {f.Sent.StunChecks:N0} checks, {f.Sent.ClientHellos:N0} ClientHellos, {f.Sent.TcpConnections} silent connections"));
+            rows.Add(("flood drops by reason", string.Join(", ", f.DroppedByReason.Select(d => $"{d.Key} {d.Value:N0}")) + $"; idle-timeout closes {f.TcpIdleClosed}"));
+            rows.Add(("flood /healthz", $"{f.HealthChecks - f.HealthChecksFailed} of {f.HealthChecks} answered, slowest {F(f.HealthCheckMaxMs, "0.0")} ms"));
+            rows.Add(("flood RSS before / peak / after", $"{MiB(f.RssBeforeBytes)} / {MiB(f.RssPeakBytes)} / {MiB(f.RssAfterBytes)} MiB"));
+            rows.Add(("flood heap before / peak / after", $"{MiB(f.HeapBeforeBytes)} / {MiB(f.HeapPeakBytes)} / {MiB(f.HeapAfterBytes)} MiB"));
+        }
+
         return rows;
     }
 

@@ -31,6 +31,9 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
 
     public ProcessMonitor? Relay { get; private set; }
 
+    /// <summary>The first server's base URL (its /healthz and /metrics), once started.</summary>
+    public Uri? FirstServer => _nodes.Count > 0 ? _nodes[0].BaseUrl : null;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         string apiKey;

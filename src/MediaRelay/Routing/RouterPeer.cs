@@ -49,6 +49,9 @@ public sealed class RouterPeer : IMediaGate
 
     public bool IsSubscribeConnected => _subscribe?.Transport.State == Transport.WebRtcTransportState.Connected;
 
+    /// <summary>The relay's end of the peer's publish connection, once it published (its per-connection counters).</summary>
+    internal Transport.WebRtcTransport? PublishTransport => _publish?.Transport;
+
     /// <summary>Raised when other peers' tracks came or went: make a new subscribe offer.</summary>
     public event Action<RouterPeer>? SubscriptionsChanged;
 

@@ -97,14 +97,18 @@ public sealed class SrtpContext : IDisposable
     /// Unprotects the SRTP packet in <c>buffer[..length]</c> in place. Rejects replays and packets whose tag
     /// does not verify; the rollover counter and replay window move only for authenticated packets.
     /// </summary>
-    public bool TryUnprotectRtp(Span<byte> buffer, int length, out int newLength)
+    public bool TryUnprotectRtp(Span<byte> buffer, int length, out int newLength) =>
+        UnprotectRtp(buffer, length, out newLength) == SrtpUnprotectResult.Ok;
+
+    /// <summary>As <see cref="TryUnprotectRtp"/>, saying why a packet was refused.</summary>
+    public SrtpUnprotectResult UnprotectRtp(Span<byte> buffer, int length, out int newLength)
     {
         newLength = 0;
         int tag = _rtp.TagLength;
         if (_disposed || length < SrtpPacketLayout.RtpFixedHeaderLength + tag || length > buffer.Length
             || !SrtpPacketLayout.TryReadRtp(buffer[..(length - tag)], out uint ssrc, out ushort sequenceNumber, out int headerLength))
         {
-            return false;
+            return SrtpUnprotectResult.Malformed;
         }
 
         _rtpStreams.TryGetValue(ssrc, out SrtpStreamState? state);
@@ -113,7 +117,7 @@ public sealed class SrtpContext : IDisposable
         {
             if (_rtpStreams.Count >= MaxStreams)
             {
-                return false;
+                return SrtpUnprotectResult.TooManyStreams;
             }
 
             index = sequenceNumber;
@@ -122,15 +126,20 @@ public sealed class SrtpContext : IDisposable
         {
             // RFC 3711 §3.3.1 and Appendix A: guess ROC−1, ROC or ROC+1 from the highest index seen.
             index = SrtpRolloverCounter.EstimateIndex(state.Window.Highest, sequenceNumber);
-            if (index == SrtpRolloverCounter.InvalidIndex || !state.Window.IsAcceptable(index))
+            if (index == SrtpRolloverCounter.InvalidIndex)
             {
-                return false;
+                return SrtpUnprotectResult.OutOfWindow;
+            }
+
+            if (!state.Window.IsAcceptable(index))
+            {
+                return state.Window.Refusal(index);
             }
         }
 
         if (!_rtp.TryUnprotectRtp(buffer, length, headerLength, ssrc, index))
         {
-            return false;
+            return SrtpUnprotectResult.AuthenticationFailed;
         }
 
         // RFC 3711 §3.3.1: update ROC and s_l only after authentication, and only when the packet is newer.
@@ -146,7 +155,7 @@ public sealed class SrtpContext : IDisposable
         }
 
         newLength = length - tag;
-        return true;
+        return SrtpUnprotectResult.Ok;
     }
 
     /// <summary>
@@ -177,27 +186,36 @@ public sealed class SrtpContext : IDisposable
     }
 
     /// <summary>Unprotects the SRTCP packet in <c>buffer[..length]</c> in place, rejecting replays and bad tags.</summary>
-    public bool TryUnprotectRtcp(Span<byte> buffer, int length, out int newLength)
+    public bool TryUnprotectRtcp(Span<byte> buffer, int length, out int newLength) =>
+        UnprotectRtcp(buffer, length, out newLength) == SrtpUnprotectResult.Ok;
+
+    /// <summary>As <see cref="TryUnprotectRtcp"/>, saying why a packet was refused.</summary>
+    public SrtpUnprotectResult UnprotectRtcp(Span<byte> buffer, int length, out int newLength)
     {
         newLength = 0;
         int overhead = _rtcp.TagLength + 4;
         if (_disposed || length < SrtpPacketLayout.RtcpHeaderLength + overhead || length > buffer.Length
             || !SrtpPacketLayout.TryReadRtcpSsrc(buffer[..(length - overhead)], out uint ssrc))
         {
-            return false;
+            return SrtpUnprotectResult.Malformed;
         }
 
         uint indexWord = BinaryPrimitives.ReadUInt32BigEndian(buffer[(length - _rtcp.RtcpIndexOffsetFromEnd)..]);
         uint index = indexWord & 0x7FFF_FFFFu;
         _rtcpStreams.TryGetValue(ssrc, out SrtpStreamState? state);
-        if (state is null ? _rtcpStreams.Count >= MaxStreams : !state.Window.IsAcceptable(index))
+        if (state is null && _rtcpStreams.Count >= MaxStreams)
         {
-            return false;
+            return SrtpUnprotectResult.TooManyStreams;
+        }
+
+        if (state is not null && !state.Window.IsAcceptable(index))
+        {
+            return state.Window.Refusal(index);
         }
 
         if (!_rtcp.TryUnprotectRtcp(buffer, length, ssrc, indexWord, out newLength))
         {
-            return false;
+            return SrtpUnprotectResult.AuthenticationFailed;
         }
 
         if (state is null)
@@ -211,7 +229,7 @@ public sealed class SrtpContext : IDisposable
             state.Window.Accept(index);
         }
 
-        return true;
+        return SrtpUnprotectResult.Ok;
     }
 
     /// <summary>Sets the next SRTCP index to send for <paramref name="ssrc"/> (for known-answer tests).</summary>

@@ -33,6 +33,10 @@ internal struct SrtpReplayWindow
         return age < Size && ((_received >> (int)age) & UInt128.One) == UInt128.Zero;
     }
 
+    /// <summary>Why <see cref="IsAcceptable"/> refuses <paramref name="index"/>: left of the window, or a replay inside it.</summary>
+    public readonly SrtpUnprotectResult Refusal(ulong index) =>
+        index <= Highest && Highest - index >= Size ? SrtpUnprotectResult.OutOfWindow : SrtpUnprotectResult.Replayed;
+
     /// <summary>Records an authenticated packet; slides the window when it is the newest.</summary>
     public void Accept(ulong index)
     {

@@ -187,8 +187,25 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             return;
         }
 
-        RelayMetrics.DroppedUnknownRemote.Inc();
+        UnknownRemoteDrop(packet, packetClass).Inc();
     }
+
+    /// <summary>
+    /// Why a packet from a remote with no valid ICE check is dropped: a well-formed STUN message whose USERNAME names no
+    /// transport of ours is a check with wrong credentials (stun-rejected, as one with a wrong MESSAGE-INTEGRITY is at
+    /// its transport); a DTLS record (a content type and a DTLS version, RFC 6347 §4.1) is a handshake that did not
+    /// follow a check (dtls-before-ice); anything else is unknown-remote.
+    /// </summary>
+    internal static Prometheus.Counter.Child UnknownRemoteDrop(ReadOnlySpan<byte> packet, PacketClass packetClass) => packetClass switch
+    {
+        PacketClass.Stun when StunMessage.TryRead(packet, out _) => RelayMetrics.DroppedStunRejected,
+        PacketClass.Dtls when IsDtlsRecordHeader(packet) => RelayMetrics.DroppedDtlsBeforeIce,
+        _ => RelayMetrics.DroppedUnknownRemote,
+    };
+
+    /// <summary>A DTLS record header: content type 20–25, major version 254 (DTLS 1.0 is 254.255, 1.2 is 254.253), 13 bytes.</summary>
+    private static bool IsDtlsRecordHeader(ReadOnlySpan<byte> packet) =>
+        packet.Length >= 13 && packet[0] is >= 20 and <= 25 && packet[1] == 0xFE && packet[2] is 0xFD or 0xFF;
 
     private void ReceiveUdp(object? state)
     {

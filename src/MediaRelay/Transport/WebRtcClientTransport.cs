@@ -586,6 +586,24 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
         }
     }
 
+    /// <summary>
+    /// Protects an RTP (or, with <paramref name="rtcp"/>, RTCP) packet in place as <see cref="SendRtp"/> would, using up
+    /// its SRTP index, but does not send it: a test sends it later, twice, or altered, with <see cref="SendProtected"/>.
+    /// </summary>
+    internal bool Protect(Span<byte> buffer, int length, bool rtcp, out int protectedLength)
+    {
+        protectedLength = 0;
+        lock (_outboundLock)
+        {
+            return _outbound is not null && (rtcp
+                ? _outbound.TryProtectRtcp(buffer, length, out protectedLength)
+                : _outbound.TryProtectRtp(buffer, length, out protectedLength));
+        }
+    }
+
+    /// <summary>Sends a datagram exactly as given (an SRTP packet from <see cref="Protect"/>), after connect.</summary>
+    internal bool SendProtected(ReadOnlySpan<byte> datagram) => State == WebRtcTransportState.Connected && SendRaw(datagram);
+
     private void SendDtls(ReadOnlySpan<byte> datagram) => SendRaw(datagram);
 
     private bool SendRaw(ReadOnlySpan<byte> packet)

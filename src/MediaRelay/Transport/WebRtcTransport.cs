@@ -39,6 +39,9 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private long _dtlsStarted;
     private int _holdsHandshakeSlot;
     private int _state;
+    private long _srtpAuthFailures;
+    private long _srtpReplays;
+    private long _srtpOutOfWindow;
 
     /// <param name="handshakeSlots">Shared cap on DTLS handshakes in progress; none when null.</param>
     public WebRtcTransport(
@@ -79,6 +82,15 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 
     /// <summary>When the last authenticated STUN check arrived (0 = never).</summary>
     public long LastConsentTimestamp => _ice.LastValidCheckTimestamp;
+
+    /// <summary>SRTP/SRTCP packets of this transport refused because their tag did not verify (or they were malformed).</summary>
+    public long SrtpAuthFailures => Volatile.Read(ref _srtpAuthFailures);
+
+    /// <summary>SRTP/SRTCP packets of this transport refused as replays.</summary>
+    public long SrtpReplays => Volatile.Read(ref _srtpReplays);
+
+    /// <summary>SRTP/SRTCP packets of this transport refused as older than the replay window.</summary>
+    public long SrtpOutOfWindow => Volatile.Read(ref _srtpOutOfWindow);
 
     /// <summary>The SRTP profile DTLS chose, once connected.</summary>
     public SrtpProfile? Profile { get; private set; }
@@ -436,6 +448,26 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
     }
 
+    /// <summary>Counts a refused SRTP/SRTCP packet by why, here and in the relay's metrics. Called under the inbound lock.</summary>
+    private void CountSrtpRefusal(SrtpUnprotectResult result)
+    {
+        switch (result)
+        {
+            case SrtpUnprotectResult.Replayed:
+                Volatile.Write(ref _srtpReplays, _srtpReplays + 1);
+                RelayMetrics.DroppedSrtpReplay.Inc();
+                break;
+            case SrtpUnprotectResult.OutOfWindow:
+                Volatile.Write(ref _srtpOutOfWindow, _srtpOutOfWindow + 1);
+                RelayMetrics.DroppedSrtpOutOfWindow.Inc();
+                break;
+            default:
+                Volatile.Write(ref _srtpAuthFailures, _srtpAuthFailures + 1);
+                RelayMetrics.DroppedSrtpFailed.Inc();
+                break;
+        }
+    }
+
     private void HandleSrtp(Span<byte> packet, bool rtcp)
     {
         int length;
@@ -455,12 +487,12 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
                 return;
             }
 
-            var ok = rtcp
-                ? _inbound.TryUnprotectRtcp(packet, packet.Length, out length)
-                : _inbound.TryUnprotectRtp(packet, packet.Length, out length);
-            if (!ok)
+            var result = rtcp
+                ? _inbound.UnprotectRtcp(packet, packet.Length, out length)
+                : _inbound.UnprotectRtp(packet, packet.Length, out length);
+            if (result != SrtpUnprotectResult.Ok)
             {
-                RelayMetrics.DroppedSrtpFailed.Inc();
+                CountSrtpRefusal(result);
                 return;
             }
         }

@@ -20,15 +20,21 @@ public sealed class LoopbackLifecycleTests
     {
         using LoopbackSession session = await LoopbackSession.ConnectAsync(IceTransportProtocol.Udp);
         double droppedBefore = RelayMetrics.DroppedUnknownRemote.Value;
+        double stunBefore = RelayMetrics.DroppedStunRejected.Value;
+        double dtlsBefore = RelayMetrics.DroppedDtlsBeforeIce.Value;
 
         using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         stranger.Connect(new IPEndPoint(IPAddress.Loopback, session.Sockets.UdpPort));
         byte[] rtp = FakeRtp();
         stranger.Send(rtp);
         stranger.Send(CheckWithUnknownUfrag(session.Client.LocalIce.Ufrag));
+        stranger.Send(FakeClientHelloRecord());
 
+        // Each under its own reason: a stranger's media, a check with credentials of no transport, a handshake with no check.
         await AssertSilentAsync(stranger);
-        Assert.True(RelayMetrics.DroppedUnknownRemote.Value >= droppedBefore + 2);
+        Assert.True(RelayMetrics.DroppedUnknownRemote.Value >= droppedBefore + 1);
+        Assert.True(RelayMetrics.DroppedStunRejected.Value >= stunBefore + 1);
+        Assert.True(RelayMetrics.DroppedDtlsBeforeIce.Value >= dtlsBefore + 1);
         Assert.Empty(session.ServerListener.Rtp);
         Assert.Empty(session.ServerListener.Rtcp);
         Assert.Equal(1, session.Sockets.Directory.BoundPaths);
@@ -40,6 +46,7 @@ public sealed class LoopbackLifecycleTests
     {
         using LoopbackSession session = await LoopbackSession.ConnectAsync(IceTransportProtocol.Tcp);
         double droppedBefore = RelayMetrics.DroppedUnknownRemote.Value;
+        double stunBefore = RelayMetrics.DroppedStunRejected.Value;
 
         using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await stranger.ConnectAsync(new IPEndPoint(IPAddress.Loopback, session.Sockets.TcpPort)).WaitAsync(LoopbackSession.StepTimeout);
@@ -49,7 +56,10 @@ public sealed class LoopbackLifecycleTests
         await stranger.SendAsync(framed.AsMemory(0, length));
 
         await AssertSilentAsync(stranger);
-        await LoopbackSession.WaitUntilAsync(() => RelayMetrics.DroppedUnknownRemote.Value >= droppedBefore + 2, LoopbackSession.StepTimeout, "both frames counted as dropped");
+        await LoopbackSession.WaitUntilAsync(
+            () => RelayMetrics.DroppedUnknownRemote.Value >= droppedBefore + 1 && RelayMetrics.DroppedStunRejected.Value >= stunBefore + 1,
+            LoopbackSession.StepTimeout,
+            "both frames counted as dropped");
         Assert.Empty(session.ServerListener.Rtp);
         Assert.Equal(1, session.Sockets.Directory.BoundPaths);
     }
@@ -193,6 +203,20 @@ public sealed class LoopbackLifecycleTests
         int header = new RtpHeaderWriter(packet, 96, 4242, 90000, 0x1111_2222, marker: true).Complete();
         RandomNumberGenerator.Fill(packet.AsSpan(header));
         return packet;
+    }
+
+    /// <summary>A DTLS 1.2 record (RFC 6347 §4.1) carrying the start of a ClientHello: content type 22, version 254.253.</summary>
+    private static byte[] FakeClientHelloRecord()
+    {
+        byte[] record = new byte[13 + 120];
+        RandomNumberGenerator.Fill(record.AsSpan(13));
+        record[0] = 22;
+        record[1] = 0xFE;
+        record[2] = 0xFD;
+        record[11] = 0;
+        record[12] = 120;
+        record[13] = 1; // HandshakeType client_hello
+        return record;
     }
 
     /// <summary>A well-formed, authenticated check naming a ufrag no transport has.</summary>
