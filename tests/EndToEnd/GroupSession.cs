@@ -221,6 +221,13 @@ public sealed class GroupSession : IAsyncDisposable
             Dictionary<string, long> later;
             while ((later = await FramesByParticipantAsync(person.Page)) is var now && first[person].Any(kv => now.GetValueOrDefault(kv.Key) <= kv.Value))
             {
+                // A count that went down belongs to a new connection (the page replaced one it lost): it counts from there.
+                foreach (var (id, frames) in now.Where(kv => first[person].TryGetValue(kv.Key, out var before) && kv.Value < before).ToList())
+                {
+                    first[person][id] = frames;
+                    growing.Restart();
+                }
+
                 var stopped = first[person].Where(kv => later.GetValueOrDefault(kv.Key) <= kv.Value).Select(kv => $"{kv.Key} at {kv.Value}");
                 Assert.True(growing.Elapsed < TimeSpan.FromSeconds(20), $"{person.Name}: the video stopped of {string.Join(", ", stopped)} frames.");
                 await Task.Delay(250);
