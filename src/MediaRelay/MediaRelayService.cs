@@ -208,9 +208,10 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
             var now = _time.GetUtcNow();
             foreach (var routing in _context.Value.Transports.Values)
             {
+                var everChecked = routing.Transport.LastConsentTimestamp != 0;
                 if (routing.Transport.CloseIfConsentExpired(consent))
                 {
-                    LogConsentExpired(routing.Transport.Id);
+                    LogConsentExpired(routing.Transport.Id, everChecked ? "since its last check" : "since it was made, never checked");
                     continue;
                 }
 
@@ -274,8 +275,8 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Media relay announces {Addresses}")]
     private partial void LogAnnounced(IReadOnlyList<string> addresses);
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Transport {TransportId} closed: no ICE consent")]
-    private partial void LogConsentExpired(string transportId);
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Transport {TransportId} closed: no ICE consent {Since}")]
+    private partial void LogConsentExpired(string transportId, string since);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Media housekeeping failed")]
     private partial void LogHousekeepingFailed(Exception exception);

@@ -117,6 +117,51 @@ public sealed class GroupSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a journal on every page of each remote tile's visibility changes, with its tracks' states at the time
+    /// (kind, muted, ended), so a failure can say why a tile went away.
+    /// </summary>
+    public async Task StartTileJournalsAsync()
+    {
+        foreach (var person in Everyone)
+        {
+            await person.Page.EvaluateAsync(
+                """
+                () => {
+                  const start = performance.now();
+                  const journal = (window.__tileJournal = []);
+                  const state = (tile) => {
+                    const stream = tile.querySelector('video').srcObject;
+                    const tracks = stream ? stream.getTracks().map((t) => `${t.kind}${t.muted ? ' muted' : ''}${t.readyState === 'ended' ? ' ended' : ''}`).join('+') : 'no stream';
+                    return `${((performance.now() - start) / 1000).toFixed(1)}s ${tile.dataset.participant} ${tile.dataset.kind} ${tile.hidden ? 'hidden' : 'shown'} [${tracks}]`;
+                  };
+                  new MutationObserver((changes) => {
+                    for (const change of changes) {
+                      if (change.target.classList && change.target.classList.contains('remote')) journal.push(state(change.target));
+                    }
+                  }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['hidden'] });
+                  const t = window.__teletherapy || {};
+                  for (const [name, pc] of [['publish', t.publish], ['subscribe', t.subscribe]]) {
+                    if (!pc) continue;
+                    journal.push(`${((performance.now() - start) / 1000).toFixed(1)}s ${name} ${pc.connectionState}`);
+                    pc.addEventListener('connectionstatechange', () => journal.push(`${((performance.now() - start) / 1000).toFixed(1)}s ${name} ${pc.connectionState}`));
+                  }
+                }
+                """);
+        }
+    }
+
+    /// <summary>What the page's tile journal holds, and each remote tile's state now.</summary>
+    public static async Task<string> TileJournalAsync(IPage page) =>
+        await page.EvaluateAsync<string>(
+            """
+            () => (window.__tileJournal || []).join('; ') + ' | now: ' + [...document.querySelectorAll('.tile.remote')].map((tile) => {
+              const stream = tile.querySelector('video').srcObject;
+              const tracks = stream ? stream.getTracks().map((t) => `${t.kind}${t.muted ? ' muted' : ''}${t.readyState === 'ended' ? ' ended' : ''}`).join('+') : 'no stream';
+              return `${tile.dataset.participant} ${tile.dataset.kind} ${tile.hidden ? 'hidden' : 'shown'} [${tracks}]`;
+            }).join('; ')
+            """);
+
     /// <summary>Video frames decoded so far on the page, per remote participant (by the camera tile's participant id).</summary>
     public static async Task<Dictionary<string, long>> FramesByParticipantAsync(IPage page)
     {
@@ -176,6 +221,13 @@ public sealed class GroupSession : IAsyncDisposable
             Dictionary<string, long> later;
             while ((later = await FramesByParticipantAsync(person.Page)) is var now && first[person].Any(kv => now.GetValueOrDefault(kv.Key) <= kv.Value))
             {
+                // A count that went down belongs to a new connection (the page replaced one it lost): it counts from there.
+                foreach (var (id, frames) in now.Where(kv => first[person].TryGetValue(kv.Key, out var before) && kv.Value < before).ToList())
+                {
+                    first[person][id] = frames;
+                    growing.Restart();
+                }
+
                 var stopped = first[person].Where(kv => later.GetValueOrDefault(kv.Key) <= kv.Value).Select(kv => $"{kv.Key} at {kv.Value}");
                 Assert.True(growing.Elapsed < TimeSpan.FromSeconds(20), $"{person.Name}: the video stopped of {string.Join(", ", stopped)} frames.");
                 await Task.Delay(250);

@@ -30,6 +30,25 @@ public sealed class GroupSessionTests(ITestOutputHelper output)
         await using var group = await GroupSession.CreateAsync(therapists, contacts);
         output.WriteLine($"clinic, appointment and {group.Everyone.Count()} browsers ready after {clock.Elapsed.TotalSeconds:0.0} s");
         await group.EnterAllAsync(output.WriteLine);
+        await group.StartTileJournalsAsync();
+        try
+        {
+            await CheckAsync(group, clock);
+        }
+        catch
+        {
+            // What each page saw of the others' tiles and of its own connections, to tell a lost connection from a slow one.
+            foreach (var person in group.Everyone)
+            {
+                output.WriteLine($"{person.Name}: {await GroupSession.TileJournalAsync(person.Page)}");
+            }
+
+            throw;
+        }
+    }
+
+    private async Task CheckAsync(GroupSession group, Stopwatch clock)
+    {
         output.WriteLine($"{group.Everyone.Count()} people in the session after {clock.Elapsed.TotalSeconds:0.0} s");
         var decoding = await group.WaitUntilEveryoneDecodesEveryoneAsync(TimeSpan.FromSeconds(90));
         output.WriteLine($"everyone decodes everyone {decoding.TotalSeconds:0.0} s after admission");
@@ -44,6 +63,7 @@ public sealed class GroupSessionTests(ITestOutputHelper output)
                 async () => (await person.Page.Locator(".tile.remote[data-kind='camera']:not([hidden]) figcaption").AllInnerTextsAsync()).Order().SequenceEqual(others),
                 TimeSpan.FromSeconds(30),
                 $"{person.Name}'s tiles named {string.Join(", ", others)}");
+            output.WriteLine($"{person.Name}'s tiles named after {clock.Elapsed.TotalSeconds:0.0} s");
         }
 
         await Browser.ScreenshotAsync(group.Therapists[0].Page, $"22-group-of-{group.Everyone.Count()}");
@@ -57,6 +77,8 @@ public sealed class GroupSessionTests(ITestOutputHelper output)
             await mute.ClickAsync();
             await Expect(mute).ToHaveAttributeAsync("aria-pressed", "true");
         }
+
+        output.WriteLine($"muted after {clock.Elapsed.TotalSeconds:0.0} s");
 
         foreach (var person in group.Everyone)
         {

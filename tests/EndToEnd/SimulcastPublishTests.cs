@@ -77,6 +77,8 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
 
         // The therapist switches to another camera: the sender takes the new track and keeps its layers.
         var before = await therapist.EvaluateAsync<string>($"() => ({SentVideo})().track.id");
+        // The camera and microphone choices are behind the call bar's Devices menu.
+        await therapist.GetByText("Devices", new() { Exact = true }).ClickAsync();
         var cameras = therapist.GetByLabel("Camera", new() { Exact = true });
         await Expect(cameras).ToBeEnabledAsync();
         var other = await cameras.Locator("option:not(:checked)").Last.GetAttributeAsync("value");

@@ -521,6 +521,36 @@ public sealed class RouterPeer : IMediaGate
         }
     }
 
+    /// <summary>
+    /// The subscribe offer for a new receive connection: the browser's first, or one that replaces a connection it lost
+    /// (a reloaded tab, a second tab taking over, a connection that failed). The previous connection, if any, is closed
+    /// with its consumers; the new one starts with the first offer's DTLS role and numbers its m-lines from 0. A browser
+    /// cannot take a fresh connection on the peer connection that held the old one (its DTLS association stays), so it
+    /// answers this on a new one.
+    /// </summary>
+    public NegotiationResult CreateSubscribeOfferOnNewConnection()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(IsClosed, this);
+            if (_subscribe is { } old)
+            {
+                old.Closed -= OnTransportClosed;
+                foreach (var consumer in _consumersByProducer.Values)
+                {
+                    consumer.Close();
+                }
+
+                _consumersByProducer.Clear();
+                _slots.Clear();
+                _subscribe = null;
+                old.Transport.Dispose();
+            }
+        }
+
+        return CreateSubscribeOffer();
+    }
+
     /// <summary>Applies the browser's answer to the last subscribe offer.</summary>
     public NegotiationResult ApplySubscribeAnswer(string answerSdp)
     {
@@ -627,12 +657,13 @@ public sealed class RouterPeer : IMediaGate
 
     /// <summary>
     /// A connection died (consent expired, DTLS closed): free what it held. A dead publish connection takes its
-    /// producers with it (the others are told to re-offer); a dead subscribe connection drops its consumers, and the
-    /// next subscribe offer starts a fresh connection.
+    /// producers with it (the others are told to re-offer); a dead subscribe connection drops its consumers, and a
+    /// subscribe offer for a fresh connection is asked for at once (<see cref="SubscriptionsChanged"/>).
     /// </summary>
     private void OnTransportClosed(TransportRouting routing)
     {
         var producersGone = false;
+        var subscribeGone = false;
         lock (_lock)
         {
             if (IsClosed)
@@ -661,12 +692,19 @@ public sealed class RouterPeer : IMediaGate
                 _consumersByProducer.Clear();
                 _slots.Clear();
                 _subscribe = null;
+                subscribeGone = true;
             }
         }
 
         if (producersGone)
         {
             _router.OnProducersChanged(this);
+        }
+
+        if (subscribeGone)
+        {
+            // The browser still holds the dead connection: offer it a new one (a new ICE ufrag tells it so).
+            RaiseSubscriptionsChanged();
         }
 
         ConnectionClosed?.Invoke(this);

@@ -333,11 +333,14 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
         return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
     }
 
-    /// <summary>A subscribe offer for the tracks this participant may receive (gated until admitted).</summary>
+    /// <summary>
+    /// A subscribe offer for the tracks this participant may receive (gated until admitted), on a new connection: the
+    /// page asks when it makes its receive connection (at the start, or after losing one), never on a live one.
+    /// </summary>
     private string CreateSubscribeOffer(string connectionId)
     {
         var (room, participant) = Locate(connectionId);
-        var result = MediaPeer(room, participant, connectionId).CreateSubscribeOffer();
+        var result = MediaPeer(room, participant, connectionId).CreateSubscribeOfferOnNewConnection();
         return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
     }
 

@@ -89,7 +89,10 @@ internal sealed class SessionHub : Hub<ISessionClient>
     /// <summary>The browser's publish offer; returns the relay's answer.</summary>
     public Task<string> Publish(string offerSdp) => _sessions.PublishAsync(Context.ConnectionId, offerSdp);
 
-    /// <summary>Asks for a subscribe offer (later ones arrive as <see cref="ISessionClient.SubscribeOffer"/>).</summary>
+    /// <summary>
+    /// Asks for a subscribe offer on a new receive connection, replacing any the caller had (the page's first, or after
+    /// its connection failed); later offers on it arrive as <see cref="ISessionClient.SubscribeOffer"/>.
+    /// </summary>
     public Task<string> RequestSubscribeOffer() => _sessions.CreateSubscribeOfferAsync(Context.ConnectionId);
 
     public Task SubscribeAnswer(string answerSdp) => _sessions.ApplySubscribeAnswerAsync(Context.ConnectionId, answerSdp);

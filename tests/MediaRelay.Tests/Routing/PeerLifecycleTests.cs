@@ -39,6 +39,57 @@ public sealed class PeerLifecycleTests
         Assert.Equal(2, again.Tracks.Count);
         Assert.Equal(baseline, relay.Relay.TransportCount);
     }
+
+    [Fact(Timeout = 30000)]
+    public async Task A_subscriber_that_asks_for_a_new_connection_gets_one_and_receives_on_it()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var carol = await relay.JoinAndPublishAsync("carol", IceTransportProtocol.Udp);
+        await alice.SubscribeAsync();
+        var before = alice.LastSubscribeOffer!;
+        var transports = relay.Relay.TransportCount;
+        carol.StartSending();
+        await RelayHarness.WaitUntilAsync(() => alice.ReceivedPackets > 0, StepTimeout, "alice receives carol");
+
+        // Alice's page lost its receive connection and asks for a new one: the relay closes the old transport, offers
+        // a new one (its own ICE ufrag, m-lines from 0 again) and forwards carol's media on it.
+        var answer = await alice.SubscribeOnNewConnectionAsync();
+        var after = alice.LastSubscribeOffer!;
+        Assert.NotEqual(IceUfrag(before), IceUfrag(after));
+        Assert.Equal("0 1", string.Join(" ", after.Media.Select(m => m.Mid)));
+        Assert.Equal(2, answer.Tracks.Count);
+        Assert.Equal(transports, relay.Relay.TransportCount);
+        var ssrcs = answer.Tracks.Select(t => t.Ssrc).ToHashSet();
+        await RelayHarness.WaitUntilAsync(() => alice.Received.Any(kv => ssrcs.Contains(kv.Key) && kv.Value.Count > 0), StepTimeout, "carol's media on alice's new connection");
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task A_subscribe_connection_the_relay_loses_is_offered_anew_at_once()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var carol = await relay.JoinAndPublishAsync("carol", IceTransportProtocol.Udp);
+        await alice.SubscribeAsync();
+        var before = alice.LastSubscribeOffer!;
+        var changes = 0;
+        alice.Peer.SubscriptionsChanged += _ => Interlocked.Increment(ref changes);
+
+        // Only alice's receive connection ends (here by her DTLS close_notify; consent running out does the same): she
+        // is told to renegotiate, and the next offer is for a new connection, which she answers and receives on.
+        alice.CloseSubscribeConnection();
+        await RelayHarness.WaitUntilAsync(() => Volatile.Read(ref changes) > 0, StepTimeout, "alice told of her lost receive connection");
+        Assert.True(alice.Peer.IsPublishConnected);
+        var answer = await alice.SubscribeAsync();
+        Assert.NotEqual(IceUfrag(before), IceUfrag(alice.LastSubscribeOffer!));
+        Assert.Equal(2, answer.Tracks.Count);
+        carol.StartSending();
+        var ssrcs = answer.Tracks.Select(t => t.Ssrc).ToHashSet();
+        await RelayHarness.WaitUntilAsync(() => alice.Received.Any(kv => ssrcs.Contains(kv.Key) && kv.Value.Count > 0), StepTimeout, "carol's media on alice's new connection");
+    }
+
+    private static string IceUfrag(Teletherapy.MediaRelay.Sdp.SessionDescription offer) =>
+        offer.Media[0].Attributes.Concat(offer.Attributes).First(a => a.Name == "ice-ufrag").Value!;
 }
 
 /// <summary>Who is offered whose tracks while people wait (R3: a waiting participant learns nothing of the others).</summary>

@@ -30,7 +30,7 @@ internal sealed class SyntheticPeer : IDisposable
 
     private readonly IceTransportProtocol _protocol;
     private readonly IceCredentials _publishIce = IceCredentials.Create();
-    private readonly IceCredentials _subscribeIce = IceCredentials.Create();
+    private IceCredentials _subscribeIce = IceCredentials.Create();
     private readonly Recorder _publishRecorder;
     private readonly Recorder _subscribeRecorder;
     private readonly byte[] _sendBuffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
@@ -38,6 +38,7 @@ internal sealed class SyntheticPeer : IDisposable
     private readonly Random _random = new(7);
     private WebRtcClientTransport? _publish;
     private WebRtcClientTransport? _subscribe;
+    private readonly List<WebRtcClientTransport> _lostSubscribe = [];
     private CancellationTokenSource? _pump;
     private Thread? _pumpThread;
     private volatile bool _keyFrameRequested = true;
@@ -210,9 +211,32 @@ internal sealed class SyntheticPeer : IDisposable
     /// Takes the relay's current subscribe offer and answers it; the first time, connects the subscribe transport.
     /// Returns the answer (what we now receive).
     /// </summary>
-    public async Task<ClientSubscribeAnswer> SubscribeAsync()
+    public Task<ClientSubscribeAnswer> SubscribeAsync() => SubscribeAsync(newConnection: false);
+
+    /// <summary>
+    /// What a page does when its receive connection failed: drops it (without a word to the relay), asks for an offer on a
+    /// new connection and answers it with new ICE credentials and a new DTLS handshake.
+    /// </summary>
+    public Task<ClientSubscribeAnswer> SubscribeOnNewConnectionAsync() => SubscribeAsync(newConnection: true);
+
+    /// <summary>Closes our side of the subscribe connection (DTLS close_notify), as a browser closing its peer connection.</summary>
+    public void CloseSubscribeConnection()
     {
-        var offer = Peer.CreateSubscribeOffer();
+        _subscribe?.Dispose();
+        _subscribe = null;
+        _subscribeIce = IceCredentials.Create();
+    }
+
+    private async Task<ClientSubscribeAnswer> SubscribeAsync(bool newConnection)
+    {
+        if (newConnection && _subscribe is { } lost)
+        {
+            _subscribe = null;
+            _subscribeIce = IceCredentials.Create();
+            _lostSubscribe.Add(lost);
+        }
+
+        var offer = newConnection ? Peer.CreateSubscribeOfferOnNewConnection() : Peer.CreateSubscribeOffer();
         Assert.True(offer.Succeeded, offer.Error);
         Assert.True(SessionDescription.TryParse(offer.Sdp, out var parsed));
         LastSubscribeOffer = parsed;
@@ -437,6 +461,11 @@ internal sealed class SyntheticPeer : IDisposable
         StopSending();
         _publish?.Dispose();
         _subscribe?.Dispose();
+        foreach (var lost in _lostSubscribe)
+        {
+            lost.Dispose();
+        }
+
         _pump?.Dispose();
     }
 

@@ -193,7 +193,8 @@ public sealed class SessionRoomWaitingTests : RoomScriptTests
             snapshot.Waiting);
         Assert.Equal(
             [
-                new PeerInfo(RoomScript.TherapistSeat, RoomScript.TherapistName, ParticipantRoles.Therapist, false),
+                // A listed therapist may always share a screen.
+                new PeerInfo(RoomScript.TherapistSeat, RoomScript.TherapistName, ParticipantRoles.Therapist, false, MayShareScreen: true),
                 new PeerInfo(patient.Participant.Id, RoomScript.PatientName, ParticipantRoles.Patient, true),
             ],
             snapshot.InSession);

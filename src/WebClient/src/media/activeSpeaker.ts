@@ -31,7 +31,8 @@ export class ActiveSpeaker {
   private silentPolls = 0;
 
   constructor(
-    private readonly pc: RTCPeerConnection,
+    /** The receive connection (the call replaces it when it fails). */
+    private readonly connection: () => RTCPeerConnection,
     /** The participant a received audio track belongs to, or null. */
     private readonly participantOf: (trackId: string) => string | null,
     private readonly onChange: (participantId: string | null) => void,
@@ -48,12 +49,8 @@ export class ActiveSpeaker {
   }
 
   private async poll(): Promise<void> {
-    if (this.pc.connectionState === 'closed') {
-      this.stop();
-      return;
-    }
     const levels = new Map<string, number>();
-    const stats = await this.pc.getStats();
+    const stats = await this.connection().getStats();
     stats.forEach((report: Record<string, unknown>) => {
       if (report.type !== 'inbound-rtp' || report.kind !== 'audio' || typeof report.trackIdentifier !== 'string') return;
       const participant = this.participantOf(report.trackIdentifier);

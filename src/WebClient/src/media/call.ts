@@ -49,8 +49,10 @@ declare global {
 }
 
 export class Call {
-  readonly subscribe: RTCPeerConnection;
+  private subscribeConnection: RTCPeerConnection;
   private publishConnection: RTCPeerConnection | null;
+  /** Whether the publish connection offers simulcast layers (false after the relay or the browser refused them). */
+  private publishLayered = true;
   private readonly config: RTCConfiguration;
   private readonly tiles = new Map<string, Tile>();
   private readonly hidden = new Set<string>();
@@ -69,13 +71,17 @@ export class Call {
   constructor(private readonly options: CallOptions) {
     const config: RTCConfiguration = { iceServers: options.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
     this.config = config;
-    this.subscribe = new RTCPeerConnection(config);
-    this.publishConnection = options.local ? new RTCPeerConnection(config) : null;
-    this.subscribe.ontrack = (event) => this.addTrack(event);
-    this.speaker = new ActiveSpeaker(this.subscribe, (trackId) => this.participantOfTrack(trackId), (id) => this.markSpeaker(id));
+    this.subscribeConnection = this.newSubscribeConnection();
+    this.publishConnection = options.local ? this.newPublishConnection() : null;
+    this.speaker = new ActiveSpeaker(() => this.subscribe, (trackId) => this.participantOfTrack(trackId), (id) => this.markSpeaker(id));
     options.hub.on('SubscribeOffer', this.onOffer);
     options.local?.onTrackChanged((kind, track) => void this.replaceTrack(kind, track));
-    window.__teletherapy = { publish: this.publishConnection, subscribe: this.subscribe };
+    this.expose();
+  }
+
+  /** The connection that receives everyone else (replaced when it fails or the relay offers a new one). */
+  get subscribe(): RTCPeerConnection {
+    return this.subscribeConnection;
   }
 
   /** The connection that sends our camera and microphone; null without local media. */
@@ -101,14 +107,72 @@ export class Call {
       if (!layered || this.closed) throw error;
       // The relay or this browser refused the simulcast offer: publish again, one encoding, on a fresh connection.
       publish.close();
-      const single = new RTCPeerConnection(this.config);
+      this.publishLayered = false;
+      const single = this.newPublishConnection();
       this.publishConnection = single;
-      window.__teletherapy = { publish: single, subscribe: this.subscribe };
+      this.expose();
       this.addLocalTracks(single, local, false);
       await this.negotiatePublish(single);
     }
     // Only the picture's size is at stake here, not the call: a browser that refuses keeps sending what it sends.
     if (layered) await this.keepFullPictureWithoutLayers(local).catch(() => undefined);
+  }
+
+  private expose(): void {
+    window.__teletherapy = { publish: this.publishConnection, subscribe: this.subscribeConnection };
+  }
+
+  /** A receive connection; when it fails, a new one is asked of the relay (RequestSubscribeOffer always makes one). */
+  private newSubscribeConnection(): RTCPeerConnection {
+    const pc = new RTCPeerConnection(this.config);
+    pc.ontrack = (event) => this.addTrack(event);
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState !== 'failed' || pc !== this.subscribeConnection || this.closed) return;
+      void this.enqueue(async () => {
+        if (pc !== this.subscribeConnection || this.closed) return;
+        this.replaceSubscribeConnection();
+        const offer = await this.options.hub.invoke<string>('RequestSubscribeOffer');
+        await this.answer(offer);
+      });
+    });
+    return pc;
+  }
+
+  private replaceSubscribeConnection(): void {
+    this.subscribeConnection.close();
+    this.subscribeConnection = this.newSubscribeConnection();
+    this.expose();
+    // The old connection's tracks are over: tiles show again when the new one brings their media.
+    for (const tile of this.tiles.values()) this.update(tile);
+  }
+
+  /**
+   * A publish connection; when it fails (the relay stopped answering, or closed it for lost consent), our tracks are
+   * published again on a new one: a new ICE ufrag, which the relay takes for a new connection, and a new DTLS
+   * association. A shared screen goes on with it.
+   */
+  private newPublishConnection(): RTCPeerConnection {
+    const pc = new RTCPeerConnection(this.config);
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState !== 'failed' || pc !== this.publishConnection || this.closed) return;
+      void this.onPublish(async (current) => {
+        const local = this.options.local;
+        if (current !== pc || !local) return;
+        const screen = this.screenTransceiver;
+        const sharing = screen && screen.currentDirection !== 'stopped' && screen.direction === 'sendonly' ? screen.sender.track : null;
+        pc.close();
+        const fresh = this.newPublishConnection();
+        this.publishConnection = fresh;
+        this.screenTransceiver = null;
+        this.expose();
+        this.addLocalTracks(fresh, local, this.publishLayered);
+        if (sharing) this.screenTransceiver = fresh.addTransceiver(sharing, { direction: 'sendonly', streams: [new MediaStream([sharing])] });
+        await this.negotiatePublish(fresh);
+      }).catch((error: unknown) => {
+        if (!this.closed) this.options.onError?.(error instanceof Error ? error.message : String(error));
+      });
+    });
+    return pc;
   }
 
   /** Shows a participant's tiles again once their media flows; hides them now (they left or were sent back). */
@@ -235,13 +299,18 @@ export class Call {
     return next;
   }
 
-  /** Answers a subscribe offer; an offer older than one already answered is skipped. */
+  /**
+   * Answers a subscribe offer; an offer older than one already answered is skipped. An offer with another ICE ufrag
+   * than the connection has is a new connection from the relay (it closed the old one): it is answered on a new one.
+   */
   private async answer(sdp: string): Promise<void> {
     if (this.closed) return;
     const version = offerVersion(sdp);
     if (version !== null && version <= this.lastOfferVersion) return;
     // Nobody else publishes yet: an offer without media has no transport to answer; the next offer will.
     if (!/^m=/m.test(sdp)) return;
+    const current = this.subscribe.remoteDescription?.sdp;
+    if (current && iceUfrag(current) !== iceUfrag(sdp)) this.replaceSubscribeConnection();
     await this.subscribe.setRemoteDescription({ type: 'offer', sdp });
     const answer = await this.subscribe.createAnswer();
     await this.subscribe.setLocalDescription(answer);
@@ -372,6 +441,11 @@ export class Call {
       this.options.onTilesChanged?.(visible);
     }
   }
+}
+
+function iceUfrag(sdp: string): string | null {
+  const match = /^a=ice-ufrag:(\S+)/m.exec(sdp);
+  return match ? match[1] : null;
 }
 
 function offerVersion(sdp: string): number | null {
