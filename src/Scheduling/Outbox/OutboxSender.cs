@@ -43,9 +43,11 @@ internal sealed partial class OutboxSender(
     TimeProvider time,
     IOptions<NotificationOptions> options,
     SchedulingOptions storage,
-    OutboxStatus status,
-    ILogger<OutboxSender> logger) : BackgroundService
+    ILogger<OutboxSender> logger,
+    OutboxStatus? status = null) : BackgroundService
 {
+    private readonly OutboxStatus status = status ?? new OutboxStatus();
+
     private const int BatchSize = 20;
 
     /// <summary>The outbox folder is looked at for expired files at most this often.</summary>
@@ -226,11 +228,12 @@ internal sealed partial class OutboxSender(
                 ORDER BY not_before, id
                 LIMIT @batch
                 {database.Dialect.SkipLocked()})
-            RETURNING id, channel, kind, recipient, payload, discard_after, attempts
+            RETURNING id, channel, kind, recipient, payload, discard_after, attempts, not_before
             """;
         var rows = await connection.QueryAsync<ClaimedMessage>(
             sql, new { claimToken, until = now + options.Value.ClaimLease, now, batch = BatchSize }).ConfigureAwait(false);
-        return rows.ToList();
+        // RETURNING gives no order (PostgreSQL returns the rows as it updated them): delivery goes by due time, oldest first.
+        return [.. rows.OrderBy(r => r.NotBefore)];
     }
 
     private async Task<bool> ProcessAsync(ClaimedMessage message, Guid claimToken, CancellationToken cancellationToken)
@@ -399,11 +402,13 @@ internal sealed partial class OutboxSender(
         var pending = await connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM outbox_messages WHERE sent_at IS NULL AND discarded_at IS NULL").ConfigureAwait(false);
         Pending.Set(pending);
+        status.Pending = pending;
         var now = time.GetUtcNow();
         var oldest = await connection.QuerySingleAsync<OldestDue>(
             "SELECT MIN(not_before) AS not_before FROM outbox_messages WHERE sent_at IS NULL AND discarded_at IS NULL AND not_before <= @now",
             new { now }).ConfigureAwait(false);
-        OldestPending.Set(oldest.NotBefore is { } due ? Math.Max(0, (now - due).TotalSeconds) : 0);
+        status.OldestPendingAge = oldest.NotBefore is { } due && due < now ? now - due : TimeSpan.Zero;
+        OldestPending.Set(status.OldestPendingAge.TotalSeconds);
     }
 
     private sealed class OldestDue
@@ -440,6 +445,8 @@ internal sealed partial class OutboxSender(
         public DateTimeOffset? DiscardAfter { get; set; }
 
         public int Attempts { get; set; }
+
+        public DateTimeOffset NotBefore { get; set; }
     }
 
     [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Outbox message {MessageId} ({Channel}, {Kind}) delivered")]

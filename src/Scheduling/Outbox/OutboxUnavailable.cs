@@ -55,6 +55,12 @@ public sealed class OutboxStatus
         _unavailable.AddOrUpdate(channel, _ => new UnavailableChannel(channel, cause, now), (_, held) => held with { Cause = cause });
 
     internal bool Release(string channel) => _unavailable.TryRemove(channel, out _);
+
+    /// <summary>Messages not yet delivered, as the sender last counted them (<c>teletherapy_outbox_pending</c>).</summary>
+    public long Pending { get; internal set; }
+
+    /// <summary>How long the oldest due message has waited, as the sender last looked (<c>teletherapy_outbox_oldest_pending_seconds</c>).</summary>
+    public TimeSpan OldestPendingAge { get; internal set; }
 }
 
 /// <summary>A channel whose transport takes no message now.</summary>
