@@ -40,6 +40,12 @@ public sealed class NotificationOptions
     /// <summary>Longest delay between retries. Default 30 min.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// Longest wait between tries while a transport is unavailable (SMTP server down, outbox folder full); no attempt is
+    /// counted against the messages meanwhile, so none is given up because of an outage. Default 1 min.
+    /// </summary>
+    public TimeSpan UnavailableRetryMaxDelay { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long a sender holds a claimed message before another node may take it over. Default 2 min.</summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(2);
 

@@ -44,6 +44,7 @@ public static class SchedulingServiceCollectionExtensions
 
         services.AddSingleton<EmailComposer>();
         services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<OutboxStatus>();
         services.TryAddSingleton<ISmsSender, OutboxFolderSmsSender>();
         services.AddSingleton<IMailTransport>(sp => sp.GetRequiredService<IOptions<SmtpOptions>>().Value.IsConfigured
             ? new SmtpMailTransport(sp.GetRequiredService<IOptions<SmtpOptions>>())
@@ -72,7 +73,8 @@ public static class SchedulingServiceCollectionExtensions
             sp.GetRequiredService<ILogger<CancelAppointment>>()));
         services.AddSingleton(sp => new EndSession(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EndSession>>()));
         services.AddSingleton(sp => new GetCalendar(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuditLog>>()));
+        services.AddHostedService(sp => new AuditBacklog(sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JoinService(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new PortalSignIn(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),

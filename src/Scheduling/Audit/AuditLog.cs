@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Dapper;
+using Microsoft.Extensions.Logging;
 using Teletherapy.Scheduling.Data;
 
 namespace Teletherapy.Scheduling.Audit;
@@ -74,30 +76,144 @@ public sealed record FaceToFaceTime(Guid AppointmentId, double Minutes, long Sec
 /// The append-only audit log of appointments (link opened, knocked, admitted/denied/sent back, joined, left, dropped,
 /// rejoined, ended, refused joins). The session hub appends its events here; the API reads them.
 /// </summary>
-public sealed class AuditLog
+/// <remarks>
+/// Sessions in progress go on while the database is unavailable, and what happens in them meanwhile (admitted, left,
+/// dropped) is still part of the record: an event that cannot be written is kept in memory with the time it happened
+/// and written, in order, as soon as the database answers again (by the next append or read, or by
+/// <see cref="AuditBacklog"/> within seconds). Only a process that dies during the outage loses the events it kept.
+/// </remarks>
+public sealed partial class AuditLog
 {
+    /// <summary>Events kept during an outage at most; beyond that an append fails like any other write.</summary>
+    internal const int MaxKept = 100_000;
+
+    private static readonly Prometheus.Gauge KeptGauge = Prometheus.Metrics.CreateGauge(
+        "teletherapy_audit_events_kept", "Audit events kept in memory because the database was unavailable, not yet written.");
+
     private readonly Database _database;
     private readonly TimeProvider _time;
+    private readonly ILogger<AuditLog> _logger;
+    private readonly ConcurrentQueue<KeptEvent> _kept = new();
+    private int _writing;
 
-    internal AuditLog(Database database, TimeProvider time)
+    internal AuditLog(Database database, TimeProvider time, ILogger<AuditLog> logger)
     {
         _database = database;
         _time = time;
+        _logger = logger;
     }
+
+    /// <summary>Events waiting for the database.</summary>
+    public int KeptCount => _kept.Count;
 
     /// <summary>Appends an event at the current time. <paramref name="subjectId"/>: the contact an admit/deny/send-back acted on.</summary>
     public async Task AppendAsync(Guid appointmentId, string kind, AuditActor actor, string? reason = null, Guid? subjectId = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(
-            "INSERT INTO audit_events (appointment_id, at, kind, actor_kind, actor_id, subject_id, reason) VALUES (@appointmentId, @at, @kind, @actorKind, @actorId, @subjectId, @reason)",
-            new { appointmentId, at = _time.GetUtcNow(), kind, actorKind = actor.Kind, actorId = actor.Id, subjectId, reason }).ConfigureAwait(false);
+        var entry = new KeptEvent(appointmentId, _time.GetUtcNow(), kind, actor.Kind, actor.Id, subjectId, reason);
+        if (!_kept.IsEmpty && !await WriteKeptAsync(cancellationToken).ConfigureAwait(false))
+        {
+            Keep(entry, null);
+            return;
+        }
+
+        try
+        {
+            await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await InsertAsync(connection, entry).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Database.IsUnavailable(ex) && _kept.Count < MaxKept)
+        {
+            _database.ForgetIdleConnections();
+            Keep(entry, ex);
+        }
     }
+
+    /// <summary>Writes the events kept during an outage, oldest first; false while the database is still unavailable.</summary>
+    public async Task<bool> WriteKeptAsync(CancellationToken cancellationToken = default)
+    {
+        if (_kept.IsEmpty)
+        {
+            return true;
+        }
+
+        if (Interlocked.Exchange(ref _writing, 1) == 1)
+        {
+            // Another caller is writing them; this one's event queues behind them.
+            return false;
+        }
+
+        try
+        {
+            var written = 0;
+            try
+            {
+                await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+                while (_kept.TryPeek(out var entry))
+                {
+                    try
+                    {
+                        await InsertAsync(connection, entry).ConfigureAwait(false);
+                        written++;
+                    }
+                    catch (System.Data.Common.DbException ex) when (!Database.IsUnavailable(ex))
+                    {
+                        // The row itself is refused (its appointment was deleted meanwhile): it cannot be written later either.
+                        LogKeptRefused(entry.Kind, ex.GetType().Name);
+                    }
+
+                    _kept.TryDequeue(out _);
+                }
+            }
+            catch (Exception ex) when (Database.IsUnavailable(ex))
+            {
+                _database.ForgetIdleConnections();
+                return false;
+            }
+            finally
+            {
+                KeptGauge.Set(_kept.Count);
+                if (written > 0)
+                {
+                    LogKeptWritten(written, _kept.Count);
+                }
+            }
+
+            return _kept.IsEmpty;
+        }
+        finally
+        {
+            Volatile.Write(ref _writing, 0);
+        }
+    }
+
+    private void Keep(KeptEvent entry, Exception? cause)
+    {
+        _kept.Enqueue(entry);
+        KeptGauge.Set(_kept.Count);
+        LogKept(entry.Kind, _kept.Count, cause?.GetType().Name ?? "earlier events wait");
+    }
+
+    private static Task<int> InsertAsync(System.Data.Common.DbConnection connection, KeptEvent e) =>
+        connection.ExecuteAsync(
+            "INSERT INTO audit_events (appointment_id, at, kind, actor_kind, actor_id, subject_id, reason) VALUES (@AppointmentId, @At, @Kind, @ActorKind, @ActorId, @SubjectId, @Reason)",
+            e);
+
+    [LoggerMessage(EventId = 2902, Level = LogLevel.Error, Message = "Audit event {Kind} kept during a database outage was refused by the database ({ErrorType}) and dropped")]
+    private partial void LogKeptRefused(string kind, string errorType);
+
+    private sealed record KeptEvent(Guid AppointmentId, DateTimeOffset At, string Kind, string ActorKind, Guid? ActorId, Guid? SubjectId, string? Reason);
+
+    [LoggerMessage(EventId = 2900, Level = LogLevel.Warning, Message = "Audit event {Kind} kept in memory: the database is unavailable ({Reason}); {Kept} events wait")]
+    private partial void LogKept(string kind, int kept, string reason);
+
+    [LoggerMessage(EventId = 2901, Level = LogLevel.Information, Message = "Wrote {Written} audit events kept during a database outage; {Left} still wait")]
+    private partial void LogKeptWritten(int written, int left);
 
     /// <summary>The events of an appointment in the order they happened.</summary>
     public async Task<IReadOnlyList<AuditEvent>> ListAsync(Guid appointmentId, CancellationToken cancellationToken = default)
     {
+        await WriteKeptAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<AuditRow>(
             "SELECT id, appointment_id, at, kind, actor_kind, actor_id, subject_id, reason FROM audit_events WHERE appointment_id = @appointmentId ORDER BY at, id",

@@ -68,12 +68,46 @@ public sealed class Database : IDisposable
         }
         catch (DbException)
         {
+            ForgetIdleConnections();
             return false;
         }
         catch (InvalidOperationException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// After a failure that <see cref="IsUnavailable"/> recognises: drops the pooled idle PostgreSQL connections, which
+    /// a restarted server no longer knows, so the first requests after it is back open fresh ones instead of failing
+    /// on a dead socket each.
+    /// </summary>
+    public void ForgetIdleConnections() => _postgres?.Clear();
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> (or one it wraps) says the database cannot be used right now rather than
+    /// that the request was wrong: PostgreSQL cannot be reached, is shutting down or starting up, or a query timed
+    /// out; SQLite is busy, out of space or cannot do I/O. Such a failure is answered 503 and tried again later.
+    /// </summary>
+    public static bool IsUnavailable(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case NpgsqlException npgsql when npgsql.IsTransient:
+                    return true;
+                case NpgsqlException npgsql when npgsql is not PostgresException && npgsql.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException:
+                    return true;
+                case PostgresException { SqlState: var state } when state.StartsWith("08", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal) || state.StartsWith("53", StringComparison.Ordinal):
+                    return true;
+                case SqliteException { SqliteErrorCode: 5 or 6 or 10 or 13 or 14 }:
+                    // BUSY, LOCKED, IOERR, FULL, CANTOPEN
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Opens a connection and begins a transaction (SQLite: <c>BEGIN IMMEDIATE</c>, so writers queue instead of failing on upgrade).</summary>

@@ -22,11 +22,11 @@ internal static class OutboxFolder
 
     public static async Task WriteAsync(string folder, string fileName, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(folder);
         var final = Path.Combine(folder, fileName);
         var temporary = Path.Combine(folder, $".{fileName}.{Guid.NewGuid():N}.tmp");
         try
         {
+            Directory.CreateDirectory(folder);
             await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
             {
                 await write(stream, cancellationToken).ConfigureAwait(false);
@@ -36,12 +36,19 @@ internal static class OutboxFolder
 
             File.Move(temporary, final, overwrite: true);
         }
+        catch (IOException ex) when (OutboxUnavailableException.IsDiskFull(ex))
+        {
+            // Every message would fail the same way: the sender holds the channel until there is space again.
+            throw new OutboxUnavailableException(OutboxUnavailableCauses.DiskFull, ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new OutboxUnavailableException(OutboxUnavailableCauses.NotWritable, ex);
+        }
         finally
         {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
+            // A write the disk stopped leaves no half file behind.
+            TryDelete(temporary);
         }
     }
 

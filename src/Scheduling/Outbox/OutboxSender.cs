@@ -43,8 +43,11 @@ internal sealed partial class OutboxSender(
     TimeProvider time,
     IOptions<NotificationOptions> options,
     SchedulingOptions storage,
-    ILogger<OutboxSender> logger) : BackgroundService
+    ILogger<OutboxSender> logger,
+    OutboxStatus? status = null) : BackgroundService
 {
+    private readonly OutboxStatus status = status ?? new OutboxStatus();
+
     private const int BatchSize = 20;
 
     /// <summary>The outbox folder is looked at for expired files at most this often.</summary>
@@ -60,7 +63,20 @@ internal sealed partial class OutboxSender(
         "teletherapy_outbox_pending", "Outbox messages not yet delivered (including those waiting for a retry).");
 
     private static readonly Counter Attempts = Metrics.CreateCounter(
-        "teletherapy_outbox_deliveries_total", "Delivery attempts of outbox messages, by result: sent, retry (failed, tried again later), given-up, refused (an SMS with a link, R9).", "result");
+        "teletherapy_outbox_deliveries_total", "Delivery attempts of outbox messages, by result: sent, retry (failed, tried again later), given-up, refused (an SMS with a link, R9), unavailable (the transport took no message: the channel is held, the message keeps its place).", "result");
+
+    private static readonly Gauge OldestPending = Metrics.CreateGauge(
+        "teletherapy_outbox_oldest_pending_seconds", "Age of the oldest outbox message that is due and not yet delivered (0 when none): how far behind delivery is.");
+
+    private static readonly Gauge ChannelUnavailable = Metrics.CreateGauge(
+        "teletherapy_outbox_unavailable", "1 while a channel's transport takes no message (SMTP server down, outbox folder full) and the sender holds it, by channel: email, sms.", "channel");
+
+    private static readonly Counter UnavailableEvents = Metrics.CreateCounter(
+        "teletherapy_outbox_unavailable_total", "Tries that found a channel's transport unavailable, by channel and cause: unreachable, disk-full, not-writable.", "channel", "cause");
+
+    /// <summary>Per channel: until when it is held, and how many tries in a row found it unavailable.</summary>
+    private readonly Dictionary<string, (DateTimeOffset Until, int Failures)> _held = new(StringComparer.Ordinal);
+    private readonly Lock _heldLock = new();
 
     /// <summary>Test seam: runs after a message was delivered and before it is marked sent (a throw simulates a crash there).</summary>
     internal Func<Guid, Task>? AfterDeliverBeforeMark { get; set; }
@@ -197,6 +213,9 @@ internal sealed partial class OutboxSender(
     private async Task<List<ClaimedMessage>> ClaimAsync(Guid claimToken, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        // Held channels are left alone until their next try (the names are this class's constants, not input).
+        var held = HeldChannels(now);
+        var notHeld = held.Count == 0 ? "" : $"AND channel NOT IN ({string.Join(", ", held.Select(c => $"'{c}'"))})";
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var sql = $"""
             UPDATE outbox_messages
@@ -205,14 +224,16 @@ internal sealed partial class OutboxSender(
                 SELECT id FROM outbox_messages
                 WHERE sent_at IS NULL AND discarded_at IS NULL AND not_before <= @now
                   AND (claimed_until IS NULL OR claimed_until <= @now)
+                  {notHeld}
                 ORDER BY not_before, id
                 LIMIT @batch
                 {database.Dialect.SkipLocked()})
-            RETURNING id, channel, kind, recipient, payload, discard_after, attempts
+            RETURNING id, channel, kind, recipient, payload, discard_after, attempts, not_before
             """;
         var rows = await connection.QueryAsync<ClaimedMessage>(
             sql, new { claimToken, until = now + options.Value.ClaimLease, now, batch = BatchSize }).ConfigureAwait(false);
-        return rows.ToList();
+        // RETURNING gives no order (PostgreSQL returns the rows as it updated them): delivery goes by due time, oldest first.
+        return [.. rows.OrderBy(r => r.NotBefore)];
     }
 
     private async Task<bool> ProcessAsync(ClaimedMessage message, Guid claimToken, CancellationToken cancellationToken)
@@ -235,6 +256,13 @@ internal sealed partial class OutboxSender(
             return false;
         }
 
+        if (IsHeld(message.Channel, now))
+        {
+            // An earlier message of this batch found the transport unavailable: this one keeps its place too.
+            await ReleaseAsync(message, claimToken, null, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
         try
         {
             if (message.Channel == OutboxChannels.Sms)
@@ -245,6 +273,15 @@ internal sealed partial class OutboxSender(
             {
                 await mail.DeliverAsync(message.Id, OutboxWriter.Deserialize(message.Payload), cancellationToken).ConfigureAwait(false);
             }
+        }
+        catch (OutboxUnavailableException ex)
+        {
+            var (delay, failures) = Hold(message.Channel, ex.Cause, now);
+            await ReleaseAsync(message, claimToken, $"unavailable: {ex.Cause} ({ex.InnerException?.GetType().Name})", cancellationToken).ConfigureAwait(false);
+            Attempts.WithLabels("unavailable").Inc();
+            UnavailableEvents.WithLabels(message.Channel, ex.Cause).Inc();
+            LogChannelUnavailable(message.Channel, ex.Cause, ex.InnerException?.GetType().Name ?? nameof(OutboxUnavailableException), failures, delay.TotalSeconds, OutboxFolderOf(ex));
+            return false;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -270,9 +307,73 @@ internal sealed partial class OutboxSender(
         }
 
         await FinishAsync($"sent_at = @now, last_error = NULL, {ForgetPayload}", message.Id, claimToken, time.GetUtcNow(), null, CancellationToken.None).ConfigureAwait(false);
+        Available(message.Channel);
         LogDelivered(message.Id, message.Channel, message.Kind);
         Attempts.WithLabels("sent").Inc();
         return true;
+    }
+
+    /// <summary>
+    /// Holds the channel after its transport was found unavailable: the next try is after the first retry delay,
+    /// doubled per unavailable try in a row, capped at <see cref="NotificationOptions.UnavailableRetryMaxDelay"/>.
+    /// </summary>
+    private (TimeSpan Delay, int Failures) Hold(string channel, string cause, DateTimeOffset now)
+    {
+        lock (_heldLock)
+        {
+            var failures = (_held.TryGetValue(channel, out var held) ? held.Failures : 0) + 1;
+            var first = options.Value.FirstRetryDelay;
+            var factor = Math.Pow(2, Math.Clamp(failures - 1, 0, 30));
+            var delay = TimeSpan.FromTicks((long)Math.Min(first.Ticks * factor, options.Value.UnavailableRetryMaxDelay.Ticks));
+            _held[channel] = (now + delay, failures);
+            status.Hold(channel, cause, now);
+            ChannelUnavailable.WithLabels(channel).Set(1);
+            return (delay, failures);
+        }
+    }
+
+    private void Available(string channel)
+    {
+        lock (_heldLock)
+        {
+            if (_held.Remove(channel, out var held))
+            {
+                status.Release(channel);
+                ChannelUnavailable.WithLabels(channel).Set(0);
+                LogChannelAvailable(channel, held.Failures);
+            }
+        }
+    }
+
+    private bool IsHeld(string channel, DateTimeOffset now)
+    {
+        lock (_heldLock)
+        {
+            return _held.TryGetValue(channel, out var held) && now < held.Until;
+        }
+    }
+
+    private List<string> HeldChannels(DateTimeOffset now)
+    {
+        lock (_heldLock)
+        {
+            return [.. _held.Where(h => now < h.Value.Until).Select(h => h.Key)];
+        }
+    }
+
+    /// <summary>The outbox folder's path when the folder is what failed (it is no patient data; an SMTP failure names no path).</summary>
+    private string OutboxFolderOf(OutboxUnavailableException ex) =>
+        ex.Cause is OutboxUnavailableCauses.DiskFull or OutboxUnavailableCauses.NotWritable ? storage.OutboxFolder : "-";
+
+    /// <summary>Gives a claimed message back untried (its attempt not counted, its due time kept, so it keeps its place in the order).</summary>
+    private async Task ReleaseAsync(ClaimedMessage message, Guid claimToken, string? error, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(
+            error is null
+                ? "UPDATE outbox_messages SET attempts = attempts - 1, claim_token = NULL, claimed_until = NULL WHERE id = @id AND claim_token = @claimToken"
+                : "UPDATE outbox_messages SET attempts = attempts - 1, last_error = @error, claim_token = NULL, claimed_until = NULL WHERE id = @id AND claim_token = @claimToken",
+            new { id = message.Id, claimToken, error }).ConfigureAwait(false);
     }
 
     /// <summary>Exponential backoff: first delay, doubled per failed attempt, capped.</summary>
@@ -301,6 +402,18 @@ internal sealed partial class OutboxSender(
         var pending = await connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM outbox_messages WHERE sent_at IS NULL AND discarded_at IS NULL").ConfigureAwait(false);
         Pending.Set(pending);
+        status.Pending = pending;
+        var now = time.GetUtcNow();
+        var oldest = await connection.QuerySingleAsync<OldestDue>(
+            "SELECT MIN(not_before) AS not_before FROM outbox_messages WHERE sent_at IS NULL AND discarded_at IS NULL AND not_before <= @now",
+            new { now }).ConfigureAwait(false);
+        status.OldestPendingAge = oldest.NotBefore is { } due && due < now ? now - due : TimeSpan.Zero;
+        OldestPending.Set(status.OldestPendingAge.TotalSeconds);
+    }
+
+    private sealed class OldestDue
+    {
+        public DateTimeOffset? NotBefore { get; set; }
     }
 
     private sealed class DeliveryRecord
@@ -332,6 +445,8 @@ internal sealed partial class OutboxSender(
         public DateTimeOffset? DiscardAfter { get; set; }
 
         public int Attempts { get; set; }
+
+        public DateTimeOffset NotBefore { get; set; }
     }
 
     [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Outbox message {MessageId} ({Channel}, {Kind}) delivered")]
@@ -348,6 +463,12 @@ internal sealed partial class OutboxSender(
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Deleted {Count} outbox files older than {Days} days")]
     private partial void LogPruned(int count, double days);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Outbox {Channel} transport unavailable ({Cause}, error type {ErrorType}, folder {Folder}); try {Failures} in a row; the channel is held and tried again in {DelaySeconds} s, no message is lost")]
+    private partial void LogChannelUnavailable(string channel, string cause, string errorType, int failures, double delaySeconds, string folder);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Outbox {Channel} transport available again after {Failures} unavailable tries; delivering the waiting messages in order")]
+    private partial void LogChannelAvailable(string channel, int failures);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Outbox pass failed")]
     private partial void LogPassFailed(Exception exception);

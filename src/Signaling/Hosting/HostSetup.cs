@@ -50,6 +50,7 @@ internal static class HostSetup
 
         builder.AddWebSecurity();
         builder.AddKeyStorage();
+        builder.Services.AddExceptionHandler<DatabaseOutage.Handler>();
         builder.Services.AddProblemDetails();
         builder.Services.AddConnectionCheck();
         builder.Services.AddThrottling();
@@ -60,7 +61,8 @@ internal static class HostSetup
         builder.Services.AddOpenApi("v1");
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<MediaSocketsHealthCheck>("media-sockets");
+            .AddCheck<MediaSocketsHealthCheck>("media-sockets")
+            .AddCheck<OutboxHealthCheck>("outbox");
         builder.AddTeletherapyApi();
         return builder;
     }

@@ -69,7 +69,7 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     // ---- joining -------------------------------------------------------------------------------
 
     public Task<JoinResult> JoinTherapistAsync(string connectionId, Guid staffId, string name, Guid appointmentId) =>
-        JoinTherapistAsync(connectionId, staffId, name, appointmentId, firstTry: true);
+        UnlessDatabaseUnavailableAsync(connectionId, () => JoinTherapistAsync(connectionId, staffId, name, appointmentId, firstTry: true));
 
     private async Task<JoinResult> JoinTherapistAsync(string connectionId, Guid staffId, string name, Guid appointmentId, bool firstTry)
     {
@@ -129,7 +129,38 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
 
     /// <param name="deviceKey">The key this device got at its first join (<see cref="JoinResult.DeviceKey"/>), if any.</param>
     public Task<JoinResult> JoinWithTokenAsync(string connectionId, string token, string? deviceKey = null) =>
-        JoinWithTokenAsync(connectionId, token, deviceKey, firstTry: true);
+        UnlessDatabaseUnavailableAsync(connectionId, () => JoinWithTokenAsync(connectionId, token, deviceKey, firstTry: true));
+
+    /// <summary>
+    /// A join reads the join rules' facts from the database. While it cannot be used the join is refused
+    /// <see cref="DatabaseOutage.Reason"/> (the page offers to try again), never a hub error; the sessions in progress
+    /// go on. A join that got into the room before the database went away leaves it again.
+    /// </summary>
+    private async Task<JoinResult> UnlessDatabaseUnavailableAsync(string connectionId, Func<Task<JoinResult>> join)
+    {
+        try
+        {
+            return await join().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Teletherapy.Scheduling.Data.Database.IsUnavailable(ex))
+        {
+            DatabaseOutage.Refusals.WithLabels("hub").Inc();
+            LogJoinUnavailable(ex.GetType().Name);
+            if (_connectionRooms.ContainsKey(connectionId))
+            {
+                try
+                {
+                    await LeaveAsync(connectionId).ConfigureAwait(false);
+                }
+                catch (HubException)
+                {
+                    // not in the room after all
+                }
+            }
+
+            return Refuse(DatabaseOutage.Reason);
+        }
+    }
 
     private async Task<JoinResult> JoinWithTokenAsync(string connectionId, string token, string? deviceKey, bool firstTry)
     {
@@ -695,6 +726,9 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
 
         return (active, waiting);
     }
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "A session join was refused: the database is unavailable ({ErrorType})")]
+    private partial void LogJoinUnavailable(string errorType);
 
     [LoggerMessage(EventId = 3100, Level = LogLevel.Error, Message = "Session housekeeping failed")]
     private partial void LogHousekeepingFailed(Exception exception);

@@ -17,7 +17,15 @@ public sealed class ClinicFixture : IAsyncLifetime
 {
     private readonly ConcurrentDictionary<Guid, Lazy<Task<CookieContainer>>> _cookies = new();
 
-    public HubServer Server { get; } = new();
+    public ClinicFixture()
+        : this(new HubServer())
+    {
+    }
+
+    /// <summary>The clinic on a server a test configured itself (e.g. on a database of its own).</summary>
+    internal ClinicFixture(HubServer server) => Server = server;
+
+    public HubServer Server { get; }
 
     public SessionScenario.Staff Ada { get; private set; } = null!;
 

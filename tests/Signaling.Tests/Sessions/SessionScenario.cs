@@ -30,6 +30,8 @@ public sealed partial class SessionScenario
 
     public Guid AppointmentId { get; private set; }
 
+    public Guid PatientId { get; private set; }
+
     public DateTimeOffset Start { get; private set; }
 
     public DateTimeOffset End => Start.AddMinutes(50);
@@ -72,6 +74,7 @@ public sealed partial class SessionScenario
         Assert.Equal(HttpStatusCode.Created, patient.StatusCode);
         var body = (await patient.Content.ReadFromJsonAsync<JsonObject>())!;
         var contacts = body["contacts"]!.AsArray();
+        scenario.PatientId = body["id"]!.GetValue<Guid>();
         scenario.PatientContactId = contacts[0]!["id"]!.GetValue<Guid>();
         scenario.CaregiverContactId = contacts[1]!["id"]!.GetValue<Guid>();
 

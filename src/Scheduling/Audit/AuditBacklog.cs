@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Hosting;
+
+namespace Teletherapy.Scheduling.Audit;
+
+/// <summary>Writes the audit events kept during a database outage soon after it ends, even when nothing else happens.</summary>
+internal sealed class AuditBacklog(AuditLog audit, TimeProvider time) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await audit.WriteKeptAsync(stoppingToken).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // the next tick tries again
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    _ = ex;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
