@@ -18,6 +18,7 @@ internal sealed record LoadOptions
     public const string Usage = """
         Usage: ./load-tests/run.sh [--target teletherapy|janus] [--server URL ... --api-key KEY --outbox DIR ...]
                                    --sessions N [--participants N] --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
+                                   [--churn N [--churn-every 60s]]
           --target      teletherapy (default) or janus (Debian's janus, videoroom plugin)
           --server      a running Teletherapy server (with --api-key, and --outbox DIR: the server's outbox folder,
                         where the join links are read); without it the tool starts its own server on loopback.
