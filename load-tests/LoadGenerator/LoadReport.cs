@@ -116,6 +116,9 @@ internal sealed record LoadReport
     /// <summary>Churned sessions whose end was refused or failed (each also in <see cref="Errors"/>).</summary>
     public int SessionEndFailures { get; init; }
 
+    /// <summary>Of <see cref="SessionsUp"/>, those whose media had stopped at the end of the window (a transport closed).</summary>
+    public int SessionsWithoutMedia { get; init; }
+
     /// <summary>The relay's open file descriptors once started, before any session.</summary>
     public int? RelayIdleOpenFds { get; init; }
 

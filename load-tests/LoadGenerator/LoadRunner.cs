@@ -97,6 +97,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var threadsInWindow = target.Relay?.Threads();
             var (wakeUps, datagrams) = ((receiveGroup?.WakeUps ?? 0) - wakeUpsBefore, (receiveGroup?.Datagrams ?? 0) - datagramsBefore);
             var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
+            var withoutMedia = Live().Count(s => s.Up && !s.HasMedia);
             var latencies = _stats.Window.Snapshot(reset: false);
             var (tracksExpected, tracksReceived) = TracksInWindow(tracksBefore);
 
@@ -157,6 +158,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 Churn = options.Churn,
                 ChurnEverySeconds = options.Churn > 0 ? options.ChurnEvery.TotalSeconds : null,
                 SessionsEnded = _sessionsEnded,
+                SessionsWithoutMedia = withoutMedia,
                 SessionsStartedByChurn = _sessionsStarted,
                 SessionEndFailures = _endFailures,
                 RelayIdleOpenFds = idleFds,
@@ -349,6 +351,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                     RelayGcHeapBytes = heap is { } h ? (long)h : null,
                     RelayCpuMicrosPerPacket = now.RelayCpu is { } x && previous.RelayCpu is { } y && packets > 0 ? Math.Round((x - y) * 1e6 / packets, 2) : null,
                     SessionsEnded = Volatile.Read(ref _sessionsEnded),
+                    SessionsWithoutMedia = Live().Count(s => s.Up && !s.HasMedia),
                     LoadAverage = ProcessMonitor.LoadAverage(),
                 };
                 _series.Add(sample);

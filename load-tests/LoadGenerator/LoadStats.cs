@@ -56,6 +56,9 @@ internal sealed record Sample(
     /// <summary>Sessions ended by churn so far (the therapist's End session after the contacts left).</summary>
     public int SessionsEnded { get; init; }
 
+    /// <summary>Sessions up whose media stopped: a participant's transport closed (see <see cref="LoadSession.HasMedia"/>).</summary>
+    public int SessionsWithoutMedia { get; init; }
+
     /// <summary>The machine's 1-minute load average (/proc/loadavg).</summary>
     public double? LoadAverage { get; init; }
 }

@@ -34,6 +34,7 @@ public sealed class SoakRunTests
             Assert.Equal(2, report.SessionsEnded);
             Assert.Equal(2, report.SessionsStartedByChurn);
             Assert.Equal(2, report.SessionsUp);
+            Assert.Equal(0, report.SessionsWithoutMedia);
             Assert.Equal(2 * 2 * 2, report.TracksReceived);
             Assert.InRange(report.LossRatio, 0, 0.05);
 
@@ -51,6 +52,7 @@ public sealed class SoakRunTests
                 Assert.InRange(s.RelayGcHeapBytes!.Value, 1L << 20, 8L << 30);
             });
             Assert.Contains(window, s => s.RelayCpuMicrosPerPacket > 0);
+            Assert.All(window, s => Assert.Equal(0, s.SessionsWithoutMedia));
             Assert.Equal(0, window[0].SessionsEnded);
             Assert.Equal(2, report.Series[^1].SessionsEnded);
 
@@ -67,7 +69,7 @@ public sealed class SoakRunTests
             Assert.Equal(2, root.GetProperty("sessionsEnded").GetInt32());
             Assert.Equal(5, root.GetProperty("soak").GetProperty("metrics").GetArrayLength());
             var sample = root.GetProperty("series")[0];
-            foreach (var field in new[] { "relayThreads", "relayOpenFds", "relayGcHeapBytes", "relayCpuMicrosPerPacket", "sessionsEnded", "loadAverage" })
+            foreach (var field in new[] { "relayThreads", "relayOpenFds", "relayGcHeapBytes", "relayCpuMicrosPerPacket", "sessionsEnded", "sessionsWithoutMedia", "loadAverage" })
             {
                 Assert.True(sample.TryGetProperty(field, out _), $"a sample lacks {field}");
             }

@@ -44,7 +44,7 @@ internal static class ReportWriter
         var rows = new List<(string Name, string Value)>
         {
             ("target", r.Target + (r.Simulcast ? " (simulcast)" : string.Empty)),
-            ("sessions up / asked", $"{r.SessionsUp} / {r.Sessions}"),
+            ("sessions up / asked", $"{r.SessionsUp} / {r.Sessions}" + (r.SessionsWithoutMedia > 0 ? $" ({r.SessionsWithoutMedia} up without media: a transport closed)" : string.Empty)),
             ("participants per session", r.Participants.ToString(CultureInfo.InvariantCulture)),
             ("tracks receiving / expected", $"{r.TracksReceived} / {r.TracksExpected}"),
             ("measured window", F(r.DurationSeconds, "0.0") + " s"),
@@ -119,7 +119,7 @@ internal static class ReportWriter
         {
             charts.AddRange(
             [
-                ("Sessions up and ended (churn)", Chart(t, "sessions", ("sessions up", r.Series.Select(s => (double)s.SessionsUp)), ("ended so far", r.Series.Select(s => (double)s.SessionsEnded)))),
+                ("Sessions up and ended (churn)", Chart(t, "sessions", ("sessions up", r.Series.Select(s => (double)s.SessionsUp)), ("ended so far", r.Series.Select(s => (double)s.SessionsEnded)), ("up without media", r.Series.Select(s => (double)s.SessionsWithoutMedia)))),
                 ("Relay memory: RSS and GC heap", Chart(t, "MiB", ("RSS", r.Series.Select(s => s.RelayRssBytes is { } b ? b / (1024.0 * 1024) : double.NaN)), ("GC heap", r.Series.Select(s => s.RelayGcHeapBytes is { } h ? h / (1024.0 * 1024) : double.NaN)))),
                 ("Relay threads and open file descriptors", Chart(t, "count", ("threads", r.Series.Select(s => s.RelayThreads is { } n ? (double)n : double.NaN)), ("open fds", r.Series.Select(s => s.RelayOpenFds is { } f ? (double)f : double.NaN)))),
                 ("Relay CPU per forwarded packet", Chart(t, "µs", ("per second", r.Series.Select(s => s.RelayCpuMicrosPerPacket ?? double.NaN)))),
