@@ -16,6 +16,9 @@
 # with 127.0.0.2, because libnice gathers no loopback-only candidates). Traffic stays on loopback.
 # The tool's connections are read by a few shared receive threads (--receive-threads N, default one per core; 0 gives
 # each connection its own thread, as before).
+# --churn N [--churn-every 60s] ends the N oldest sessions every period while media flows (each contact leaves, the
+# therapist ends the session through the hub) and sets up as many new ones; the report then charts the relay's RSS,
+# GC heap, threads, open descriptors and CPU per packet and judges their growth (./load-tests/soak.sh runs the soak).
 # Test media is made once with ffmpeg into load-tests/.cache/. Reports go to --out (default load-tests/out/<target>-<N>,
 # with x<participants> after it for group sessions).
 set -euo pipefail

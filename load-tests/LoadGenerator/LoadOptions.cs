@@ -18,6 +18,7 @@ internal sealed record LoadOptions
     public const string Usage = """
         Usage: ./load-tests/run.sh [--target teletherapy|janus] [--server URL ... --api-key KEY --outbox DIR ...]
                                    --sessions N [--participants N] --duration 30s [--simulcast] [--out DIR] [--janus-url URL]
+                                   [--churn N [--churn-every 60s]]
           --target      teletherapy (default) or janus (Debian's janus, videoroom plugin)
           --server      a running Teletherapy server (with --api-key, and --outbox DIR: the server's outbox folder,
                         where the join links are read); without it the tool starts its own server on loopback.
@@ -43,6 +44,10 @@ internal sealed record LoadOptions
                         the window lasts until the flood is over (the silent connections are closed by the server's idle
                         timeout, 10 s by default); report.json gets a "flood" section (our server only)
           --flood-rate  datagrams a second of the flood (default 20000)
+          --churn       sessions ended and replaced every --churn-every while media flows (default 0: none): the
+                        oldest end as people do (each contact leaves, the therapist ends the session), and as many
+                        new appointments are made, joined and admitted; the report then judges growth (soak)
+          --churn-every  the churn period (default 60s)
           --receive-coalesce  a receive thread that found data pauses this long (e.g. 0.5ms, at most 5ms) so its next
                         wake-up reads more; adds up to as much to the measured transit latency (default 0: no pause)
         """;
@@ -94,6 +99,10 @@ internal sealed record LoadOptions
 
     /// <summary>Datagrams a second of the flood.</summary>
     public int FloodRate { get; init; } = 20_000;
+    /// <summary>Sessions ended and replaced with new ones every <see cref="ChurnEvery"/> in the measured window (0: none).</summary>
+    public int Churn { get; init; }
+
+    public TimeSpan ChurnEvery { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Prints no live progress line (tests).</summary>
     public bool Quiet { get; init; }
@@ -210,6 +219,24 @@ internal sealed record LoadOptions
 
                         result = result with { FloodRate = rate };
                         break;
+                    case "--churn":
+                        var churnText = Value();
+                        if (!int.TryParse(churnText, NumberStyles.None, CultureInfo.InvariantCulture, out var churn) || churn > 1000)
+                        {
+                            throw new FormatException($"--churn is a whole number of sessions from 0 to 1000, not '{churnText}'.");
+                        }
+
+                        result = result with { Churn = churn };
+                        break;
+                    case "--churn-every":
+                        var every = ParseDuration(name, Value());
+                        if (every < TimeSpan.FromSeconds(5))
+                        {
+                            throw new FormatException("--churn-every is at least 5s (ending and setting up sessions takes seconds).");
+                        }
+
+                        result = result with { ChurnEvery = every };
+                        break;
                     case "--simulcast":
                         result = result with { Simulcast = true };
                         break;
@@ -260,6 +287,11 @@ internal sealed record LoadOptions
         if (error is null && result.Target == LoadTarget.Janus && result.Participants > 2)
         {
             error = "--participants above 2 is for --target teletherapy: the Janus target sets up 1:1 videoroom sessions only.";
+        }
+
+        if (error is null && result.Churn > result.Sessions)
+        {
+            error = $"--churn ({result.Churn}) is at most --sessions ({result.Sessions}): it replaces sessions that run.";
         }
 
         if (error is not null)

@@ -105,6 +105,32 @@ internal sealed record LoadReport
     /// <summary>The flood at the media port during the window (<c>--flood</c>), or null.</summary>
     public FloodReport? Flood { get; init; }
 
+    /// <summary>Sessions ended and replaced every <see cref="ChurnEverySeconds"/> (0: no churn).</summary>
+    public int Churn { get; init; }
+
+    public double? ChurnEverySeconds { get; init; }
+
+    /// <summary>Sessions that churn ended in the window (contacts left, the therapist's End session accepted).</summary>
+    public int SessionsEnded { get; init; }
+
+    /// <summary>Sessions that churn started in the window (new patient and appointment, joined and admitted, or failed).</summary>
+    public int SessionsStartedByChurn { get; init; }
+
+    /// <summary>Churned sessions whose end was refused or failed (each also in <see cref="Errors"/>).</summary>
+    public int SessionEndFailures { get; init; }
+
+    /// <summary>Of <see cref="SessionsUp"/>, those whose media had stopped at the end of the window (a transport closed).</summary>
+    public int SessionsWithoutMedia { get; init; }
+
+    /// <summary>The relay's open file descriptors once started, before any session.</summary>
+    public int? RelayIdleOpenFds { get; init; }
+
+    /// <summary>Where the measured window starts in <see cref="Series"/> (its T, seconds since the run started).</summary>
+    public double WindowStartSeconds { get; init; }
+
+    /// <summary>With churn: growth of memory, threads, descriptors and CPU per packet over the window, and the verdict.</summary>
+    public SoakReport? Soak { get; init; }
+
     public required string Machine { get; init; }
 
     public required DateTimeOffset StartedAt { get; init; }

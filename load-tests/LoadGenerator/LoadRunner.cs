@@ -18,8 +18,17 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
     private readonly List<LoadSession> _sessions = [];
     private readonly List<string> _errors = [];
     private readonly Stopwatch _clock = new();
+    private readonly Lock _sessionsLock = new();
+    private readonly List<double> _endedJoinMs = [];
+    private readonly List<double> _endedAdmitMs = [];
     private volatile string _phase = "setup";
     private int _sessionsUp;
+    private int _sessionsEnded;
+    private int _sessionsStarted;
+    private int _endFailures;
+
+    /// <summary>What the sessions that ended sent, were expected to receive and received (frozen as they ended).</summary>
+    private (long Sent, long Expected, long Received) _ended;
 
     public async Task<LoadReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -29,6 +38,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         await target.StartAsync(cancellationToken).ConfigureAwait(false);
         var idleRss = target.Relay?.RssBytes();
         var idleThreads = target.Relay?.Threads();
+        var idleFds = target.Relay?.OpenFileDescriptors();
         using var pacer = new Pacer(Math.Min(4, Environment.ProcessorCount));
 
         // Every connection's socket is read by these few threads (disposed after the sessions, which leave it first).
@@ -41,25 +51,22 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         try
         {
             // Setup: a few sessions at a time, all within the setup timeout.
-            for (var i = 0; i < options.Sessions; i++)
+            lock (_sessionsLock)
             {
-                var contacts = Enumerable.Range(0, options.Participants - 1)
-                    .Select(k => new MediaParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast, receiveGroup))
-                    .ToList();
-                _sessions.Add(new LoadSession(i, new MediaParticipant($"t{i}", media, _stats, options.Simulcast, receiveGroup), contacts));
+                _sessions.AddRange(Enumerable.Range(0, options.Sessions).Select(i => NewSession(i, media, receiveGroup)));
             }
 
             // About the same number of contacts join at once whatever the session size.
             using var setupDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             setupDeadline.CancelAfter(options.EffectiveSetupTimeout);
             using var gate = new SemaphoreSlim(Math.Max(1, SetupConcurrency / (options.Participants - 1)));
-            var setups = _sessions.Select(s => SetUpAsync(s, pacer, gate, setupDeadline.Token)).ToList();
+            var setups = Live().Select(s => SetUpAsync(s, pacer, gate, setupDeadline.Token)).ToList();
             await Task.WhenAll(setups).ConfigureAwait(false);
             var setupSeconds = _clock.Elapsed.TotalSeconds;
             cancellationToken.ThrowIfCancellationRequested();
 
             // Warm-up (JIT, caches), then the measured window.
-            if (options.Warmup > TimeSpan.Zero && _sessions.Any(s => s.Up))
+            if (options.Warmup > TimeSpan.Zero && Live().Any(s => s.Up))
             {
                 _phase = "warmup";
                 await Task.Delay(options.Warmup, cancellationToken).ConfigureAwait(false);
@@ -69,11 +76,18 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var before = Snapshot();
             var (wakeUpsBefore, datagramsBefore) = (receiveGroup?.WakeUps ?? 0, receiveGroup?.Datagrams ?? 0);
             var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
-            var tracksBefore = _sessions.Select(s => s.ReceivedTracks()).ToList();
+            var tracksBefore = Live().ToDictionary(s => s, s => s.ReceivedTracks());
             _stats.Window.Snapshot(reset: true);
             _stats.Measuring = true;
             var flood = StartFlood(cancellationToken);
-            if (_sessions.Any(s => s.Up))
+            var windowStart = before.Time;
+
+            // Churn: every period the oldest sessions end and as many new ones are set up, while media flows.
+            using var churnStop = new CancellationTokenSource();
+            var churn = options.Churn > 0
+                ? ChurnAsync(media, pacer, receiveGroup, churnStop.Token, cancellationToken)
+                : Task.CompletedTask;
+            if (Live().Any(s => s.Up))
             {
                 await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
             }
@@ -82,22 +96,27 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var floodReport = flood is null ? null : await flood.ConfigureAwait(false);
 
             _stats.Measuring = false;
+            await churnStop.CancelAsync().ConfigureAwait(false);
             var after = Snapshot();
             var threadsInWindow = target.Relay?.Threads();
             var (wakeUps, datagrams) = ((receiveGroup?.WakeUps ?? 0) - wakeUpsBefore, (receiveGroup?.Datagrams ?? 0) - datagramsBefore);
             var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
+            var withoutMedia = Live().Count(s => s.Up && !s.HasMedia);
             var latencies = _stats.Window.Snapshot(reset: false);
             var (tracksExpected, tracksReceived) = TracksInWindow(tracksBefore);
 
+            // A churn period under way (sessions ending or being set up) finishes before teardown.
+            await churn.ConfigureAwait(false);
+
             // Teardown.
             _phase = "teardown";
-            foreach (var participant in _sessions.SelectMany(s => s.Participants))
+            foreach (var participant in Live().SelectMany(s => s.Participants))
             {
                 participant.StopSending();
             }
 
             using var teardownDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await Task.WhenAll(_sessions.Select(s => TearDownAsync(s, teardownDeadline.Token))).ConfigureAwait(false);
+            await Task.WhenAll(Live().Select(s => TearDownAsync(s, teardownDeadline.Token))).ConfigureAwait(false);
 
             var window = after.Time - before.Time;
             var received = after.Received - before.Received;
@@ -106,8 +125,11 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             // A relay the tool did not start is measured by its nodes' own process CPU (the same utime + stime).
             var relayCpu = target.Relay is not null ? after.RelayCpu - before.RelayCpu : SumOrNull(nodes.Select(n => n.CpuSeconds));
-            var joins = _sessions.SelectMany(s => s.JoinMs).ToList();
-            var admits = _sessions.Where(s => s.AdmitToFirstPacketMs.HasValue).Select(s => s.AdmitToFirstPacketMs!.Value).ToList();
+            var live = Live();
+            var joins = live.SelectMany(s => s.JoinMs).Concat(_endedJoinMs).ToList();
+            var admits = live.Where(s => s.AdmitToFirstPacketMs.HasValue).Select(s => s.AdmitToFirstPacketMs!.Value).Concat(_endedAdmitMs).ToList();
+            var lossRatio = expected <= 0 ? 1 : Math.Round(Math.Clamp(1 - ((double)received / expected), 0, 1), 6);
+            var series = _series.ToList();
             return new LoadReport
             {
                 Target = target.Name,
@@ -118,7 +140,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 PacketsReceived = received,
                 PacketsExpected = expected,
                 ForwardedPackets = received,
-                LossRatio = expected <= 0 ? 1 : Math.Round(Math.Clamp(1 - ((double)received / expected), 0, 1), 6),
+                LossRatio = lossRatio,
                 LatencyP50Ms = Round(LatencyHistogram.Quantile(latencies, 0.50)),
                 LatencyP99Ms = Round(LatencyHistogram.Quantile(latencies, 0.99)),
                 RelayCpuSeconds = Round(relayCpu),
@@ -135,8 +157,17 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 AdmitToFirstPacketP99Ms = Round(Percentile(admits, 0.99)),
                 RelayForwardedCounter = SumOrNull(nodes.Select(n => (double?)n.ForwardedPackets)) is { } forwarded ? (long)forwarded : null,
                 Nodes = nodes,
-                SessionsUp = _sessions.Count(s => s.Up),
-                SessionsFailed = _sessions.Count(s => !s.Up),
+                SessionsUp = live.Count(s => s.Up),
+                SessionsFailed = live.Count(s => !s.Up),
+                Churn = options.Churn,
+                ChurnEverySeconds = options.Churn > 0 ? options.ChurnEvery.TotalSeconds : null,
+                SessionsEnded = _sessionsEnded,
+                SessionsWithoutMedia = withoutMedia,
+                SessionsStartedByChurn = _sessionsStarted,
+                SessionEndFailures = _endFailures,
+                RelayIdleOpenFds = idleFds,
+                WindowStartSeconds = Math.Round(windowStart, 2),
+                Soak = options.Churn > 0 ? SoakAnalysis.Analyze(series, windowStart, window, lossRatio) : null,
                 TracksExpected = tracksExpected,
                 TracksReceived = tracksReceived,
                 SetupSeconds = Math.Round(setupSeconds, 2),
@@ -149,14 +180,14 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 Machine = MachineDescription(),
                 StartedAt = startedAt,
                 Errors = _errors.Distinct().Take(20).ToList(),
-                Series = [.. _series],
+                Series = series,
             };
         }
         finally
         {
             await samplerStop.CancelAsync().ConfigureAwait(false);
             await sampler.ConfigureAwait(false);
-            foreach (var session in _sessions)
+            foreach (var session in Live())
             {
                 session.Dispose();
             }
@@ -179,7 +210,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             return null;
         }
 
-        var relay = _sessions.Where(s => s.Up).SelectMany(s => s.Participants).Select(p => p.PublishRelay).FirstOrDefault(r => r is not null);
+        var relay = Live().Where(s => s.Up).SelectMany(s => s.Participants).Select(p => p.PublishRelay).FirstOrDefault(r => r is not null);
         if (relay is null || !relay.TryGetEndpoint(IceTransportProtocol.Udp, out var udp))
         {
             return null;
@@ -215,20 +246,17 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
     /// Of the tracks that should flow in the sessions that are up (every participant's audio and video at every other
     /// participant), how many there are and how many received packets in the measured window.
     /// </summary>
-    private (int Expected, int Received) TracksInWindow(List<long[]> before)
+    private (int Expected, int Received) TracksInWindow(Dictionary<LoadSession, long[]> before)
     {
         var expected = 0;
         var received = 0;
-        for (var i = 0; i < _sessions.Count; i++)
+        foreach (var session in Live().Where(s => s.Up))
         {
-            if (!_sessions[i].Up)
-            {
-                continue;
-            }
-
-            var after = _sessions[i].ReceivedTracks();
+            // A session set up during the window (churn) had received nothing before it.
+            var after = session.ReceivedTracks();
+            var start = before.GetValueOrDefault(session) ?? new long[after.Length];
             expected += after.Length;
-            received += after.Where((count, track) => count > before[i][track]).Count();
+            received += after.Where((count, track) => count > start[track]).Count();
         }
 
         return (expected, received);
@@ -304,15 +332,16 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
     private Totals Snapshot()
     {
-        long sent = 0;
-        long expected = 0;
-        long received = 0;
-        foreach (var session in _sessions)
+        long sent;
+        long expected;
+        long received;
+        lock (_sessionsLock)
         {
-            foreach (var participant in session.Participants)
+            (sent, expected, received) = _ended;
+            foreach (var session in _sessions)
             {
-                sent += participant.PacketsSent;
-                var (e, r) = participant.ReceiveTotals(session.Participants);
+                var (s, e, r) = Count(session);
+                sent += s;
                 expected += e;
                 received += r;
             }
@@ -331,6 +360,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             {
                 var now = Snapshot();
                 var dt = Math.Max(0.001, now.Time - previous.Time);
+
+                // A soak also reads the managed heap from the server's /metrics (once a second costs it little).
+                var heap = options.Churn > 0 ? SumOrNull((await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false)).Select(n => n.GcHeapBytes)) : null;
+                var packets = now.Received - previous.Received;
                 var second = _stats.Second.Snapshot(reset: true);
                 var expected = now.Expected - previous.Expected;
                 var sample = new Sample(
@@ -344,7 +377,16 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                     Round(LatencyHistogram.Quantile(second, 0.99)),
                     now.RelayCpu is { } a && previous.RelayCpu is { } b ? Math.Round(100 * (a - b) / dt, 1) : null,
                     target.Relay?.RssBytes(),
-                    Math.Round(100 * (now.GeneratorCpu - previous.GeneratorCpu) / dt, 1));
+                    Math.Round(100 * (now.GeneratorCpu - previous.GeneratorCpu) / dt, 1))
+                {
+                    RelayThreads = target.Relay?.Threads(),
+                    RelayOpenFds = target.Relay?.OpenFileDescriptors(),
+                    RelayGcHeapBytes = heap is { } h ? (long)h : null,
+                    RelayCpuMicrosPerPacket = now.RelayCpu is { } x && previous.RelayCpu is { } y && packets > 0 ? Math.Round((x - y) * 1e6 / packets, 2) : null,
+                    SessionsEnded = Volatile.Read(ref _sessionsEnded),
+                    SessionsWithoutMedia = Live().Count(s => s.Up && !s.HasMedia),
+                    LoadAverage = ProcessMonitor.LoadAverage(),
+                };
                 _series.Add(sample);
                 previous = now;
                 if (!options.Quiet)
@@ -372,6 +414,120 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         {
             progress.Write("\r" + line + "   ");
         }
+    }
+
+    /// <summary>The sessions not ended by churn: those set up (or failed) and still running.</summary>
+    private List<LoadSession> Live()
+    {
+        lock (_sessionsLock)
+        {
+            return [.. _sessions];
+        }
+    }
+
+    /// <summary>What a session's participants sent, were expected to receive and received.</summary>
+    private static (long Sent, long Expected, long Received) Count(LoadSession session)
+    {
+        long sent = 0;
+        long expected = 0;
+        long received = 0;
+        foreach (var participant in session.Participants)
+        {
+            sent += participant.PacketsSent;
+            var (e, r) = participant.ReceiveTotals(session.Participants);
+            expected += e;
+            received += r;
+        }
+
+        return (sent, expected, received);
+    }
+
+    private LoadSession NewSession(int i, MediaSet media, ClientReceiveGroup? receiveGroup)
+    {
+        var contacts = Enumerable.Range(0, options.Participants - 1)
+            .Select(k => new MediaParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast, receiveGroup))
+            .ToList();
+        return new LoadSession(i, new MediaParticipant($"t{i}", media, _stats, options.Simulcast, receiveGroup), contacts);
+    }
+
+    /// <summary>
+    /// Every <see cref="LoadOptions.ChurnEvery"/> until <paramref name="stop"/>: the <see cref="LoadOptions.Churn"/>
+    /// oldest sessions up end (<see cref="EndAsync"/>), then as many new ones (new patients and appointments) are set up.
+    /// </summary>
+    private async Task ChurnAsync(MediaSet media, Pacer pacer, ClientReceiveGroup? receiveGroup, CancellationToken stop, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(options.ChurnEvery);
+        var next = options.Sessions;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                var ending = Live().Where(s => s.Up).Take(options.Churn).ToList();
+                await Task.WhenAll(ending.Select(s => EndAsync(s, pacer, cancellationToken))).ConfigureAwait(false);
+                var fresh = ending.Select(_ => NewSession(next++, media, receiveGroup)).ToList();
+                lock (_sessionsLock)
+                {
+                    _sessions.AddRange(fresh);
+                }
+
+                Interlocked.Add(ref _sessionsStarted, fresh.Count);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                deadline.CancelAfter(TimeSpan.FromSeconds(30 + (0.3 * fresh.Count * (options.Participants - 1))));
+                using var gate = new SemaphoreSlim(Math.Max(1, SetupConcurrency / (options.Participants - 1)));
+                await Task.WhenAll(fresh.Select(s => SetUpAsync(s, pacer, gate, deadline.Token))).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Ends a session as people do: its media stops, what it received is counted once the packets in flight arrived,
+    /// then the contacts leave and the therapist ends the session (the hub's End session), and its connections close.
+    /// </summary>
+    private async Task EndAsync(LoadSession session, Pacer pacer, CancellationToken cancellationToken)
+    {
+        foreach (var participant in session.Participants)
+        {
+            participant.StopSending();
+        }
+
+        await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+        lock (_sessionsLock)
+        {
+            var (s, e, r) = Count(session);
+            _ended = (_ended.Sent + s, _ended.Expected + e, _ended.Received + r);
+            _sessions.Remove(session);
+            _endedJoinMs.AddRange(session.JoinMs);
+            if (session.AdmitToFirstPacketMs is { } admit)
+            {
+                _endedAdmitMs.Add(admit);
+            }
+        }
+
+        session.Up = false;
+        Interlocked.Decrement(ref _sessionsUp);
+        try
+        {
+            await target.EndSessionAsync(session, cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _sessionsEnded);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _endFailures);
+            lock (_errors)
+            {
+                _errors.Add($"session {session.Index}: ending: {exception.Message}");
+            }
+        }
+
+        foreach (var participant in session.Participants)
+        {
+            pacer.Remove(participant);
+        }
+
+        session.Dispose();
     }
 
     private sealed record Totals(double Time, long Sent, long Expected, long Received, double? RelayCpu, double GeneratorCpu);

@@ -115,6 +115,12 @@ internal sealed class LoadSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether every participant's transports are still open: a client stops for good when its consent checks go
+    /// unanswered for 30 s (RFC 7675), and a session up without media would otherwise only show as loss.
+    /// </summary>
+    public bool HasMedia => Participants.All(p => p.IsPublishing && p.IsReceiving);
+
     public void Dispose()
     {
         foreach (var participant in Participants)

@@ -39,4 +39,26 @@ internal sealed record Sample(
     double? LatencyP99Ms,
     double? RelayCpuPercent,
     long? RelayRssBytes,
-    double GeneratorCpuPercent);
+    double GeneratorCpuPercent)
+{
+    /// <summary>The relay's threads (/proc/PID/task).</summary>
+    public int? RelayThreads { get; init; }
+
+    /// <summary>The relay's open file descriptors (/proc/PID/fd): sockets, files, epoll and event handles.</summary>
+    public int? RelayOpenFds { get; init; }
+
+    /// <summary>The relay's managed heap in use, from its /metrics (<c>dotnet_total_memory_bytes</c>, GC.GetTotalMemory).</summary>
+    public long? RelayGcHeapBytes { get; init; }
+
+    /// <summary>Relay CPU over the second divided by the packets received (forwarded) in it, in µs.</summary>
+    public double? RelayCpuMicrosPerPacket { get; init; }
+
+    /// <summary>Sessions ended by churn so far (the therapist's End session after the contacts left).</summary>
+    public int SessionsEnded { get; init; }
+
+    /// <summary>Sessions up whose media stopped: a participant's transport closed (see <see cref="LoadSession.HasMedia"/>).</summary>
+    public int SessionsWithoutMedia { get; init; }
+
+    /// <summary>The machine's 1-minute load average (/proc/loadavg).</summary>
+    public double? LoadAverage { get; init; }
+}

@@ -26,6 +26,15 @@ internal sealed class Pacer : IDisposable
         worker.Add(participant);
     }
 
+    /// <summary>Stops pacing <paramref name="participant"/> (a session that ended), so ended sessions are not kept.</summary>
+    public void Remove(MediaParticipant participant)
+    {
+        foreach (var worker in _workers)
+        {
+            worker.Remove(participant);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var worker in _workers)
@@ -52,6 +61,14 @@ internal sealed class Pacer : IDisposable
             lock (_lock)
             {
                 _participants = [.. _participants, participant];
+            }
+        }
+
+        public void Remove(MediaParticipant participant)
+        {
+            lock (_lock)
+            {
+                _participants = [.. _participants.Where(p => p != participant)];
             }
         }
 

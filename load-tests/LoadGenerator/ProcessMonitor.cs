@@ -46,6 +46,33 @@ internal sealed class ProcessMonitor(int pid)
         }
     }
 
+    /// <summary>Open file descriptors (entries of /proc/PID/fd); null when the process is gone or not readable.</summary>
+    public int? OpenFileDescriptors()
+    {
+        try
+        {
+            return Directory.GetFileSystemEntries($"/proc/{Pid}/fd").Length;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The machine's 1-minute load average; null off Linux.</summary>
+    public static double? LoadAverage()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/loadavg");
+            return double.TryParse(text.Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private long? ReadStatusKilobytes(string key)
     {
         try

@@ -23,6 +23,22 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void ChurnIsReadAndBoundedByTheSessions()
+    {
+        Assert.True(LoadOptions.TryParse(["--sessions", "30", "--duration", "30m", "--churn", "5", "--churn-every", "60s"], out var options, out var error), error);
+        Assert.Equal(5, options!.Churn);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.ChurnEvery);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "1m"], out options, out error), error);
+        Assert.Equal(0, options!.Churn);
+
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "1m", "--churn", "4"], out _, out error));
+        Assert.Contains("--churn", error, StringComparison.Ordinal);
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "1m", "--churn", "1", "--churn-every", "1s"], out _, out error));
+        Assert.Contains("--churn-every", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SeveralServersAreTheNodesInTheirOrderWithOneKey()
     {
         Assert.True(LoadOptions.TryParse(

@@ -44,7 +44,7 @@ internal static class ReportWriter
         var rows = new List<(string Name, string Value)>
         {
             ("target", r.Target + (r.Simulcast ? " (simulcast)" : string.Empty)),
-            ("sessions up / asked", $"{r.SessionsUp} / {r.Sessions}"),
+            ("sessions up / asked", $"{r.SessionsUp} / {r.Sessions}" + (r.SessionsWithoutMedia > 0 ? $" ({r.SessionsWithoutMedia} up without media: a transport closed)" : string.Empty)),
             ("participants per session", r.Participants.ToString(CultureInfo.InvariantCulture)),
             ("tracks receiving / expected", $"{r.TracksReceived} / {r.TracksExpected}"),
             ("measured window", F(r.DurationSeconds, "0.0") + " s"),
@@ -66,6 +66,25 @@ internal static class ReportWriter
                 ? $" ({r.GeneratorReceiveThreads} receive threads, {F(r.GeneratorDatagramsPerWakeUp, "0.0")} datagrams a wake-up)"
                 : " (a receive thread per connection)")),
         };
+        if (r.Churn > 0)
+        {
+            rows.Add(("churn", $"{r.Churn} sessions every {F(r.ChurnEverySeconds, "0")} s: {r.SessionsEnded} ended, {r.SessionsStartedByChurn} started, {r.SessionEndFailures} ends failed"));
+        }
+
+        if (r.Soak is { } soak)
+        {
+            var from = $"{F(soak.StartFromSeconds / 60, "0.#")}–{F(soak.StartToSeconds / 60, "0.#")}";
+            var to = $"{F(soak.EndFromSeconds / 60, "0.#")}–{F(soak.EndToSeconds / 60, "0.#")}";
+            foreach (var m in soak.Metrics)
+            {
+                rows.Add(($"{m.Name}, minute {from} → {to}", $"{F(m.Start, "0.##")} → {F(m.End, "0.##")} {m.Unit}: {F(m.GrowthPercent, "+0.00;-0.00")} % ({(m.Pass is { } p ? (p ? "pass" : "FAIL") : "unknown")})"));
+            }
+
+            rows.Add(("soak loss", $"{F(100 * soak.LossRatio, "0.0000")} % ({(soak.LossPass ? "pass" : "FAIL")})"));
+            rows.Add(("load average (1 min) mean / max", $"{F(soak.LoadAverageMean, "0.0")} / {F(soak.LoadAverageMax, "0.0")}"));
+            rows.Add(("soak verdict", (soak.Pass ? "PASS" : "FAIL") + $": every figure under +{F(soak.MaxGrowthPercent, "0")} % after warm-up and loss under {F(100 * SoakAnalysis.MaxLossRatio, "0.##")} %"));
+        }
+
         if (r.Nodes.Count > 1)
         {
             foreach (var node in r.Nodes)
@@ -106,6 +125,18 @@ internal static class ReportWriter
             ("CPU", Chart(t, "% of one core", ("relay", r.Series.Select(s => s.RelayCpuPercent ?? double.NaN)), ("load generator", r.Series.Select(s => s.GeneratorCpuPercent)))),
             ("Sessions up and relay memory", Chart(t, "sessions / MiB", ("sessions up", r.Series.Select(s => (double)s.SessionsUp)), ("relay RSS MiB", r.Series.Select(s => s.RelayRssBytes is { } b ? b / (1024.0 * 1024) : double.NaN)))),
         };
+        if (r.Churn > 0)
+        {
+            charts.AddRange(
+            [
+                ("Sessions up and ended (churn)", Chart(t, "sessions", ("sessions up", r.Series.Select(s => (double)s.SessionsUp)), ("ended so far", r.Series.Select(s => (double)s.SessionsEnded)), ("up without media", r.Series.Select(s => (double)s.SessionsWithoutMedia)))),
+                ("Relay memory: RSS and GC heap", Chart(t, "MiB", ("RSS", r.Series.Select(s => s.RelayRssBytes is { } b ? b / (1024.0 * 1024) : double.NaN)), ("GC heap", r.Series.Select(s => s.RelayGcHeapBytes is { } h ? h / (1024.0 * 1024) : double.NaN)))),
+                ("Relay threads and open file descriptors", Chart(t, "count", ("threads", r.Series.Select(s => s.RelayThreads is { } n ? (double)n : double.NaN)), ("open fds", r.Series.Select(s => s.RelayOpenFds is { } f ? (double)f : double.NaN)))),
+                ("Relay CPU per forwarded packet", Chart(t, "µs", ("per second", r.Series.Select(s => s.RelayCpuMicrosPerPacket ?? double.NaN)))),
+                ("Machine load average (1 min)", Chart(t, "load", ("load average", r.Series.Select(s => s.LoadAverage ?? double.NaN)))),
+            ]);
+        }
+
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Load test: ")
             .Append(WebUtility.HtmlEncode(r.Target)).Append(", ").Append(Title(r)).Append("</title>")

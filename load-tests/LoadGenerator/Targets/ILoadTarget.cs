@@ -21,6 +21,12 @@ internal interface ILoadTarget : IAsyncDisposable
     Task TearDownSessionAsync(LoadSession session, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The session ends as it does for people (churn): each contact leaves, then the therapist ends the session.
+    /// Throws when the relay refuses the end.
+    /// </summary>
+    Task EndSessionAsync(LoadSession session, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Each node's own metrics now (our server: its <c>/metrics</c>, one reading per node in the order of the servers);
     /// empty when the relay exposes none.
     /// </summary>

@@ -110,6 +110,9 @@ internal sealed class JanusTarget(LoadOptions options) : ILoadTarget
         await MessageAsync(state.Control, new JsonObject { ["request"] = "destroy", ["room"] = state.Room }, null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Janus has no end of session beyond its participants leaving and the room destroyed.</summary>
+    public Task EndSessionAsync(LoadSession session, CancellationToken cancellationToken) => TearDownSessionAsync(session, cancellationToken);
+
     public Task<IReadOnlyList<NodeReading>> ReadNodesAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<NodeReading>>([]);
 
     public async ValueTask DisposeAsync()

@@ -10,6 +10,9 @@ namespace Teletherapy.LoadTests.Targets;
 /// </summary>
 internal sealed record NodeReading(Uri Server, long Timestamp, double? SessionsActive, double? CpuSeconds, double? ForwardedPackets)
 {
+    /// <summary>prometheus-net's .NET collector: the managed heap in use (GC.GetTotalMemory(false)).</summary>
+    public const string GcHeapName = "dotnet_total_memory_bytes";
+
     /// <summary>Rooms homed on the node with at least one participant connected (through any node's hub).</summary>
     public const string SessionsActiveName = "teletherapy_sessions_active";
 
@@ -17,6 +20,9 @@ internal sealed record NodeReading(Uri Server, long Timestamp, double? SessionsA
     public const string CpuSecondsName = "process_cpu_seconds_total";
 
     public const string ForwardedName = "teletherapy_relay_packets_forwarded_total";
+
+    /// <summary>The node's managed heap in use (null when the scrape had none).</summary>
+    public double? GcHeapBytes { get; init; }
 }
 
 /// <summary>Reads the few series of a node's Prometheus text exposition the report needs.</summary>
@@ -47,6 +53,7 @@ internal static class NodeMetrics
         double? sessions = null;
         double? cpu = null;
         double? forwarded = null;
+        double? heap = null;
         foreach (var raw in text.Split('\n'))
         {
             var line = raw.TrimEnd('\r');
@@ -67,9 +74,13 @@ internal static class NodeMetrics
             {
                 forwarded = (forwarded ?? 0) + value;
             }
+            else if (TryValue(line, NodeReading.GcHeapName, out value))
+            {
+                heap = (heap ?? 0) + value;
+            }
         }
 
-        return new NodeReading(server, timestamp, sessions, cpu, forwarded);
+        return new NodeReading(server, timestamp, sessions, cpu, forwarded) { GcHeapBytes = heap };
     }
 
     /// <summary>

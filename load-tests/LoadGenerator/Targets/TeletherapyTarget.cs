@@ -177,13 +177,24 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
         session.RecordAdmitToFirstPacket();
     }
 
-    public async Task TearDownSessionAsync(LoadSession session, CancellationToken cancellationToken)
+    public Task TearDownSessionAsync(LoadSession session, CancellationToken cancellationToken) =>
+        LeaveAsync(session, end: false, cancellationToken);
+
+    public Task EndSessionAsync(LoadSession session, CancellationToken cancellationToken) =>
+        LeaveAsync(session, end: true, cancellationToken);
+
+    /// <summary>
+    /// The contacts leave, then the therapist leaves or (with <paramref name="end"/>) ends the session with the hub's
+    /// End session; every hub connection is closed. A refused or failed end throws once all are closed.
+    /// </summary>
+    private static async Task LeaveAsync(LoadSession session, bool end, CancellationToken cancellationToken)
     {
         if (session.TargetState is not HubSession state)
         {
             return;
         }
 
+        string? failure = null;
         foreach (var hub in state.Contacts.Reverse().Append(state.Therapist))
         {
             if (hub is null)
@@ -191,18 +202,39 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
                 continue;
             }
 
+            var ending = end && hub == state.Therapist;
             try
             {
                 if (hub.State == HubConnectionState.Connected)
                 {
-                    await hub.InvokeAsync("Leave", cancellationToken).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+                    if (ending)
+                    {
+                        if (!await hub.InvokeAsync<bool>("EndSession", cancellationToken).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false))
+                        {
+                            failure = "the therapist's End session was refused";
+                        }
+                    }
+                    else
+                    {
+                        await hub.InvokeAsync("Leave", cancellationToken).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else if (ending)
+                {
+                    failure = "the therapist's hub connection was closed before End session";
                 }
             }
             catch (Exception exception) when (exception is HubException or TimeoutException or InvalidOperationException or IOException)
             {
+                failure ??= ending ? "End session failed: " + exception.Message : null;
             }
 
             await hub.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (failure is not null)
+        {
+            throw new InvalidOperationException(failure);
         }
     }
 

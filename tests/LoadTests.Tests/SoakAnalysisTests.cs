@@ -1,0 +1,96 @@
+namespace Teletherapy.LoadTests.Tests;
+
+/// <summary>The soak's growth figures and verdict, from synthetic per-second samples.</summary>
+public sealed class SoakAnalysisTests
+{
+    private const double MiB = 1024 * 1024;
+
+    [Fact]
+    public void FlatResourcesAfterWarmUpPassWithZeroGrowth()
+    {
+        // A 30-minute window starting 40 s into the run; memory climbs during the first two minutes (warm-up), then holds.
+        var series = Series(40, 1800, t => Resources(rssMiB: t < 120 ? 100 + (t / 2) : 160, threads: 30, fds: 200, heapMiB: 40, cpuPercent: 30, packetsPerSecond: 10_000));
+
+        var soak = SoakAnalysis.Analyze(series, 40, 1800, lossRatio: 0);
+
+        Assert.Equal(240, soak.StartFromSeconds);
+        Assert.Equal(300, soak.StartToSeconds);
+        Assert.Equal(1740, soak.EndFromSeconds);
+        Assert.Equal(1800, soak.EndToSeconds);
+        Assert.All(soak.Metrics, m => Assert.Equal(0, m.GrowthPercent));
+        Assert.All(soak.Metrics, m => Assert.True(m.Pass));
+        Assert.Equal(160, Metric(soak, "relay RSS").Start);
+        Assert.Equal(30, Metric(soak, "relay CPU per forwarded packet").End); // 0.3 CPU-s / 10,000 packets
+        Assert.True(soak.Pass);
+        Assert.Equal(30, soak.Spans.Count);
+        Assert.Equal(115.25, soak.Spans[0].RelayRssMiB); // minute 1: the mean of 100.5 … 130 MiB
+        Assert.Equal(160, soak.Spans[29].RelayRssMiB);
+    }
+
+    [Fact]
+    public void GrowthIsTheMeanOfTheLastMinuteOverTheMeanOfMinuteFive()
+    {
+        // Threads grow by one every 100 s; descriptors by 10 % from minute 5 to 30; the heap shrinks.
+        var series = Series(0, 1800, t => Resources(
+            rssMiB: 200,
+            threads: 20 + Math.Floor(t / 100),
+            fds: t <= 300 ? 100 : 110,
+            heapMiB: t <= 300 ? 50 : 40,
+            cpuPercent: t <= 300 ? 20 : 21,
+            packetsPerSecond: 10_000));
+
+        var soak = SoakAnalysis.Analyze(series, 0, 1800, lossRatio: 0);
+
+        // Minute 5 (241–300 s): 59 seconds of 22 threads and one of 23; the last minute: 37 threads (38 at 1800 s).
+        var threads = Metric(soak, "relay threads");
+        Assert.Equal(22 + (1.0 / 60), threads.Start!.Value, 3);
+        Assert.Equal(37 + (1.0 / 60), threads.End!.Value, 3);
+        Assert.Equal(Math.Round(100 * ((37 + (1.0 / 60)) / (22 + (1.0 / 60)) - 1), 2), threads.GrowthPercent!.Value, 1);
+        Assert.False(threads.Pass);
+        Assert.Equal(10, Metric(soak, "relay open file descriptors").GrowthPercent);
+        Assert.False(Metric(soak, "relay open file descriptors").Pass);
+        Assert.Equal(-20, Metric(soak, "relay GC heap").GrowthPercent);
+        Assert.True(Metric(soak, "relay GC heap").Pass);
+        Assert.Equal(5, Metric(soak, "relay CPU per forwarded packet").GrowthPercent); // 20 → 21 µs: 5 % is not under 5 %
+        Assert.False(Metric(soak, "relay CPU per forwarded packet").Pass);
+        Assert.True(Metric(soak, "relay RSS").Pass);
+        Assert.False(soak.Pass);
+    }
+
+    [Fact]
+    public void LossOrAnUnknownFigureFailsTheSoak()
+    {
+        var flat = Series(0, 60, _ => Resources(100, 10, 50, 20, 10, 1000));
+
+        var lossy = SoakAnalysis.Analyze(flat, 0, 60, lossRatio: 0.001);
+        Assert.All(lossy.Metrics, m => Assert.True(m.Pass));
+        Assert.False(lossy.LossPass);
+        Assert.False(lossy.Pass);
+
+        // A short window scales: warm-up ends at a sixth (10 s), each end is a thirtieth (2 s).
+        Assert.Equal(8, lossy.StartFromSeconds);
+        Assert.Equal(10, lossy.StartToSeconds);
+        Assert.Equal(58, lossy.EndFromSeconds);
+
+        var noHeap = SoakAnalysis.Analyze([.. flat.Select(s => s with { RelayGcHeapBytes = null })], 0, 60, lossRatio: 0);
+        Assert.Null(Metric(noHeap, "relay GC heap").GrowthPercent);
+        Assert.Null(Metric(noHeap, "relay GC heap").Pass);
+        Assert.True(noHeap.LossPass);
+        Assert.False(noHeap.Pass);
+    }
+
+    private static SoakMetric Metric(SoakReport soak, string name) => Assert.Single(soak.Metrics, m => m.Name == name);
+
+    /// <summary>One sample a second for <paramref name="seconds"/> after the window starts at <paramref name="windowStart"/>, plus setup before it.</summary>
+    private static List<Sample> Series(double windowStart, int seconds, Func<double, Sample> at) =>
+        [.. Enumerable.Range(1, (int)windowStart + seconds).Select(i => at(i - windowStart) with { T = i })];
+
+    private static Sample Resources(double rssMiB, double threads, double fds, double heapMiB, double cpuPercent, double packetsPerSecond) =>
+        new(0, "measure", 30, packetsPerSecond, packetsPerSecond, 0, 0.2, 1.0, cpuPercent, (long)(rssMiB * MiB), 50)
+        {
+            RelayThreads = (int)threads,
+            RelayOpenFds = (int)fds,
+            RelayGcHeapBytes = (long)(heapMiB * MiB),
+            LoadAverage = 2,
+        };
+}

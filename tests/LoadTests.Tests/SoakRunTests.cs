@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Teletherapy.LoadTests.Reporting;
+using Teletherapy.LoadTests.Targets;
+
+namespace Teletherapy.LoadTests.Tests;
+
+/// <summary>A short soak against our server: two sessions for a minute, one ended and replaced every 25 s.</summary>
+[Collection(LoadRuns.Name)]
+public sealed class SoakRunTests
+{
+    [Fact]
+    public async Task ChurnEndsSessionsAndStartsNewOnesAndTheReportJudgesGrowth()
+    {
+        var output = Directory.CreateTempSubdirectory("load-test-soak-").FullName;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+            var cache = Path.Combine(Path.GetTempPath(), "teletherapy-load-media");
+            Assert.True(LoadOptions.TryParse(
+                ["--sessions", "2", "--churn", "1", "--churn-every", "25s", "--duration", "60s", "--setup-timeout", "30s", "--warmup", "0",
+                    "--out", output, "--server-dll", ServerBuild.Dll(), "--media-cache", cache, "--quiet"],
+                out var options, out var error), error);
+            LoadReport report;
+            var target = new TeletherapyTarget(options!);
+            await using (target.ConfigureAwait(false))
+            {
+                report = await new LoadRunner(options!, target, TextWriter.Null).RunAsync(timeout.Token);
+            }
+
+            await ReportWriter.WriteAsync(report, output, timeout.Token);
+
+            // At 25 s and 50 s the oldest session ended through the hub (End session accepted) and a new one came up.
+            Assert.True(report.SessionEndFailures == 0 && report.SessionsFailed == 0, string.Join("; ", report.Errors));
+            Assert.Equal(2, report.SessionsEnded);
+            Assert.Equal(2, report.SessionsStartedByChurn);
+            Assert.Equal(2, report.SessionsUp);
+            Assert.Equal(0, report.SessionsWithoutMedia);
+            Assert.Equal(2 * 2 * 2, report.TracksReceived);
+            Assert.InRange(report.LossRatio, 0, 0.05);
+
+            // The server carried no more rooms than the sessions up: the ended ones were closed, not left open
+            // (the one started at 50 s may still be coming up).
+            Assert.InRange(Assert.Single(report.Nodes).SessionsCarried!.Value, 1, 2);
+
+            // Every second of the window has the new figures, read from the relay's /proc and /metrics.
+            var window = report.Series.Where(s => s.Phase == "measure").ToList();
+            Assert.True(window.Count >= 50, $"{window.Count} samples in the window");
+            Assert.All(window, s =>
+            {
+                Assert.InRange(s.RelayThreads!.Value, 2, 1000);
+                Assert.InRange(s.RelayOpenFds!.Value, 3, 100_000);
+                Assert.InRange(s.RelayGcHeapBytes!.Value, 1L << 20, 8L << 30);
+            });
+            Assert.Contains(window, s => s.RelayCpuMicrosPerPacket > 0);
+            Assert.All(window, s => Assert.Equal(0, s.SessionsWithoutMedia));
+            Assert.Equal(0, window[0].SessionsEnded);
+            Assert.Equal(2, report.Series[^1].SessionsEnded);
+
+            // The verdict covers every figure; each is known, so the growth is computed.
+            var soak = Assert.IsType<SoakReport>(report.Soak);
+            Assert.Equal(
+                ["relay RSS", "relay threads", "relay open file descriptors", "relay GC heap", "relay CPU per forwarded packet"],
+                soak.Metrics.Select(m => m.Name));
+            Assert.All(soak.Metrics, m => Assert.NotNull(m.GrowthPercent));
+            Assert.Equal(10, soak.StartToSeconds, 1);
+
+            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json"), timeout.Token));
+            var root = json.RootElement;
+            Assert.Equal(2, root.GetProperty("sessionsEnded").GetInt32());
+            Assert.Equal(5, root.GetProperty("soak").GetProperty("metrics").GetArrayLength());
+            var sample = root.GetProperty("series")[0];
+            foreach (var field in new[] { "relayThreads", "relayOpenFds", "relayGcHeapBytes", "relayCpuMicrosPerPacket", "sessionsEnded", "sessionsWithoutMedia", "loadAverage" })
+            {
+                Assert.True(sample.TryGetProperty(field, out _), $"a sample lacks {field}");
+            }
+
+            var html = await File.ReadAllTextAsync(Path.Combine(output, "report.html"), timeout.Token);
+            Assert.Contains("Relay threads and open file descriptors", html, StringComparison.Ordinal);
+            Assert.Contains("soak verdict", html, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+}
