@@ -40,6 +40,8 @@ export function linkProblemText(reason: string | null): string {
       return 'This session is full, or the clinic server is at its limit. Please try again in a few minutes or contact the clinic.';
     case 'offline':
       return 'We could not reach the clinic. Please check your internet connection and try again.';
+    case 'unavailable':
+      return 'The clinic\'s system is briefly unavailable. Your link is fine: please try again in a few seconds.';
     default:
       return 'We could not find this link. Please check that you opened the whole link from the email, or contact the clinic.';
   }
@@ -76,7 +78,7 @@ function showLinkProblem(main: HTMLElement, reason: string | null): void {
     el(
       'section',
       { class: 'card', 'aria-labelledby': 'problem-title' },
-      el('h1', { id: 'problem-title' }, reason === 'ended' ? 'This session has ended' : 'This link does not work'),
+      el('h1', { id: 'problem-title' }, reason === 'ended' ? 'This session has ended' : reason === 'unavailable' ? 'Please try again in a moment' : 'This link does not work'),
       el('p', { role: 'alert', class: 'link-problem', 'data-reason': reason ?? '' }, linkProblemText(reason)),
     ),
   );
@@ -292,6 +294,14 @@ class JoinPage {
         this.hub = null;
         this.status.textContent = 'The waiting room is not open yet.';
         this.setOpen(false, joined.opensAt);
+        return;
+      }
+      if (joined.reason === 'unavailable') {
+        // A database outage: the link is good, the join can simply be tried again.
+        await hub.stop();
+        this.hub = null;
+        this.status.textContent = linkProblemText(joined.reason);
+        this.joinButton.disabled = false;
         return;
       }
       this.finish(joined.reason === 'not-admitted' ? 'denied' : null, linkProblemText(joined.reason));
