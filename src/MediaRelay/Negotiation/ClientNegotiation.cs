@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
-using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Sdp;
 
 namespace Teletherapy.MediaRelay.Negotiation;

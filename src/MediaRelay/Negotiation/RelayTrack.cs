@@ -1,4 +1,3 @@
-using Teletherapy.MediaRelay.Routing;
 
 namespace Teletherapy.MediaRelay.Negotiation;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;

@@ -27,7 +27,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private readonly Lock _outboundLock = new();
     private readonly Queue<byte[]> _early = new();
     private readonly List<byte[]> _earlyDtls = [];
-    private readonly IceCandidatePairs _paths;
+    private readonly IceCandidatePairs<PacketPath> _paths;
     private readonly byte[] _stunResponse = new byte[512];
     private IWebRtcTransportListener? _listener;
     private DtlsSession? _dtls;
@@ -55,7 +55,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         _time = time;
         _dtlsOptions = dtlsOptions ?? new DtlsOptions();
         _handshakeSlots = handshakeSlots;
-        _paths = new IceCandidatePairs(time);
+        _paths = new IceCandidatePairs<PacketPath>(time);
         _ice = new IceLiteAgent(IceCredentials.Create());
         while (!_directory.RegisterUfrag(_ice.Local.UfragBytes, this))
         {
@@ -84,7 +84,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     public SrtpProfile? Profile { get; private set; }
 
     /// <summary>
-    /// The path media is sent on: the highest-priority one the browser nominated (see <see cref="IceCandidatePairs"/>),
+    /// The path media is sent on: the highest-priority one the browser nominated (see <see cref="IceCandidatePairs{TPath}"/>),
     /// or null before the first valid check.
     /// </summary>
     public PacketPath? SelectedPath => _selected;

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Rtcp;
