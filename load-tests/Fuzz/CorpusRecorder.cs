@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Rtcp;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Teletherapy.LoadTests.Media;
 using Teletherapy.LoadTests.Targets;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.LoadTests;

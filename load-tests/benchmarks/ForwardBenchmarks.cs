@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;

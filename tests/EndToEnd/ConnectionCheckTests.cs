@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 
 namespace Teletherapy.EndToEnd;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 using Teletherapy.MediaRelay.Transport;
 using Xunit.Abstractions;

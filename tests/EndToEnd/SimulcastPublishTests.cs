@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Negotiation;

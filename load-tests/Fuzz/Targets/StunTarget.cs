@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Stun;
 using Teletherapy.MediaRelay.Transport;

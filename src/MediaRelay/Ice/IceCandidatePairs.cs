@@ -1,9 +1,8 @@
-using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.MediaRelay.Ice;
 
 /// <summary>
-/// The candidate pairs an ICE-lite agent has seen valid checks on (one <see cref="PacketPath"/> each): which are
+/// The candidate pairs an ICE-lite agent has seen valid checks on (one path each: the transport's way back to that remote): which are
 /// nominated, at what priority, when each last passed a check, and which one media is sent on.
 /// <para>
 /// A browser with aggressive nomination may nominate several pairs (Firefox does when our answer to its first check
@@ -13,7 +12,8 @@ namespace Teletherapy.MediaRelay.Ice;
 /// </para>
 /// Not thread-safe: the owning transport serializes calls. Nothing here allocates once a path is known.
 /// </summary>
-internal sealed class IceCandidatePairs
+internal sealed class IceCandidatePairs<TPath>
+    where TPath : class, IIceCandidatePath
 {
     /// <summary>A pair with no valid check for this long has lost consent (RFC 7675 §5.1).</summary>
     public static readonly TimeSpan ConsentTimeout = TimeSpan.FromSeconds(30);
@@ -29,11 +29,11 @@ internal sealed class IceCandidatePairs
     }
 
     /// <summary>The path media goes on, or null before the first valid check.</summary>
-    public PacketPath? Selected => _selected?.Path;
+    public TPath? Selected => _selected?.Path;
 
     public int Count => _pairs.Count;
 
-    public PacketPath this[int index] => _pairs[index].Path;
+    public TPath this[int index] => _pairs[index].Path;
 
     /// <summary>
     /// Records an authenticated check on <paramref name="path"/> and chooses the path again. Returns true when the
@@ -46,7 +46,7 @@ internal sealed class IceCandidatePairs
     /// credentials of an ICE restart and every earlier nomination is void (RFC 8445 §9).
     /// </param>
     /// <param name="now">When the check arrived (<see cref="TimeProvider.GetTimestamp"/>).</param>
-    public bool OnValidCheck(PacketPath path, uint remotePriority, bool nominated, int restartsTakenUp, long now)
+    public bool OnValidCheck(TPath path, uint remotePriority, bool nominated, int restartsTakenUp, long now)
     {
         if (restartsTakenUp > _restartsTakenUp)
         {
@@ -115,7 +115,7 @@ internal sealed class IceCandidatePairs
     }
 
     /// <summary>Forgets a closed path; if it was selected, the best nominated path left takes over, else the newest.</summary>
-    public void Remove(PacketPath path)
+    public void Remove(TPath path)
     {
         var pair = Find(path);
         if (pair is null)
@@ -151,7 +151,7 @@ internal sealed class IceCandidatePairs
 
     private bool IsAlive(Pair pair, long now) => _time.GetElapsedTime(pair.LastCheck, now) < ConsentTimeout;
 
-    private Pair? Find(PacketPath path)
+    private Pair? Find(TPath path)
     {
         foreach (var pair in _pairs)
         {
@@ -164,9 +164,9 @@ internal sealed class IceCandidatePairs
         return null;
     }
 
-    private sealed class Pair(PacketPath path)
+    private sealed class Pair(TPath path)
     {
-        public PacketPath Path { get; } = path;
+        public TPath Path { get; } = path;
 
         /// <summary>Nominated in the current ICE generation and not since lost consent.</summary>
         public bool Nominated { get; set; }
@@ -177,4 +177,10 @@ internal sealed class IceCandidatePairs
         /// <summary>When the last valid check arrived.</summary>
         public long LastCheck { get; set; }
     }
+}
+
+/// <summary>A path to one remote candidate, as the transport keeps it; ICE needs only its address and protocol.</summary>
+internal interface IIceCandidatePath
+{
+    RemoteKey Key { get; }
 }

@@ -1,5 +1,4 @@
 using Teletherapy.MediaRelay.Stun;
-using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.MediaRelay.Ice;
 

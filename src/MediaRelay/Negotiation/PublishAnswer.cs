@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Sdp;
 
 namespace Teletherapy.MediaRelay.Negotiation;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Sdp;
 
 namespace Teletherapy.MediaRelay.Negotiation;

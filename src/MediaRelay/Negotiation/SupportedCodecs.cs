@@ -1,4 +1,3 @@
-using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Sdp;
 
 namespace Teletherapy.MediaRelay.Negotiation;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Teletherapy.MediaRelay.Negotiation;
 
 namespace Teletherapy.MediaRelay.Routing;
 

@@ -1,3 +1,5 @@
+using Teletherapy.MediaRelay.Negotiation;
+
 namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;

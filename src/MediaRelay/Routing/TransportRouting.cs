@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;

@@ -6,7 +6,7 @@ namespace Teletherapy.MediaRelay.Transport;
 /// <summary>
 /// The libc calls and structures (LP64 Linux) behind the batched datagram paths: <c>recvmmsg(2)</c> and
 /// <c>sendmmsg(2)</c> with their <c>struct mmsghdr</c>, <c>poll(2)</c>, <c>epoll(7)</c> and a microsecond sleep. Used
-/// by <see cref="LinuxUdpBatch"/> (the relay's shared socket) and <see cref="ClientReceiveGroup"/> (client sockets).
+/// by <see cref="LinuxUdpBatch"/> (the relay's shared socket) and the client's <c>ClientReceiveGroup</c> (src/MediaRelay.Client).
 /// </summary>
 internal static unsafe partial class LinuxSocketCalls
 {

@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
+using Teletherapy.MediaRelay.Ice;
 
 namespace Teletherapy.MediaRelay.Transport;
 
 /// <summary>The way back to one remote: the shared UDP socket and a remote address, or one TCP connection.</summary>
-internal abstract class PacketPath
+internal abstract class PacketPath : IIceCandidatePath
 {
     protected PacketPath(RemoteKey key)
     {

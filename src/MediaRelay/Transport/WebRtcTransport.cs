@@ -14,7 +14,7 @@ namespace Teletherapy.MediaRelay.Transport;
 /// </summary>
 internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 {
-    /// <summary>SRTP packets that arrive while the handshake thread is still installing keys: the peer may send media as soon as its own handshake ended (RFC 5764 §4.2).</summary>
+    /// <summary>DTLS datagrams held before the browser's fingerprint is known (its answer may trail its first flight).</summary>
     private const int MaxEarlyPackets = 32;
 
     private readonly TransportDirectory _directory;
@@ -23,17 +23,13 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     private readonly DtlsOptions _dtlsOptions;
     private readonly DtlsHandshakeSlots? _handshakeSlots;
     private readonly IceLiteAgent _ice;
-    private readonly Lock _inboundLock = new();
-    private readonly Lock _outboundLock = new();
-    private readonly Queue<byte[]> _early = new();
+    private readonly SrtpChannel _srtp = new();
     private readonly List<byte[]> _earlyDtls = [];
-    private readonly IceCandidatePairs _paths;
+    private readonly IceCandidatePairs<PacketPath> _paths;
     private readonly byte[] _stunResponse = new byte[512];
     private IWebRtcTransportListener? _listener;
     private DtlsSession? _dtls;
     private DtlsFingerprint? _remoteFingerprint;
-    private SrtpContext? _inbound;
-    private SrtpContext? _outbound;
     private volatile PacketPath? _selected;
     private byte[]? _retiredUfrag;
     private long _dtlsStarted;
@@ -58,7 +54,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         _time = time;
         _dtlsOptions = dtlsOptions ?? new DtlsOptions();
         _handshakeSlots = handshakeSlots;
-        _paths = new IceCandidatePairs(time);
+        _paths = new IceCandidatePairs<PacketPath>(time);
         _ice = new IceLiteAgent(IceCredentials.Create());
         while (!_directory.RegisterUfrag(_ice.Local.UfragBytes, this))
         {
@@ -93,10 +89,10 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     public long SrtpOutOfWindow => Volatile.Read(ref _srtpOutOfWindow);
 
     /// <summary>The SRTP profile DTLS chose, once connected.</summary>
-    public SrtpProfile? Profile { get; private set; }
+    public SrtpProfile? Profile => _srtp.Profile;
 
     /// <summary>
-    /// The path media is sent on: the highest-priority one the browser nominated (see <see cref="IceCandidatePairs"/>),
+    /// The path media is sent on: the highest-priority one the browser nominated (see <see cref="IceCandidatePairs{TPath}"/>),
     /// or null before the first valid check.
     /// </summary>
     public PacketPath? SelectedPath => _selected;
@@ -270,18 +266,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         // The selected path stays set so the DTLS thread can still send close_notify; media sends check the state.
         _dtls?.Close();
         ReturnHandshakeSlot();
-        lock (_inboundLock)
-        {
-            _inbound?.Dispose();
-            _inbound = null;
-        }
-
-        lock (_outboundLock)
-        {
-            _outbound?.Dispose();
-            _outbound = null;
-        }
-
+        _srtp.Dispose();
         _listener?.OnClosed(this);
     }
 
@@ -418,23 +403,12 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
 
         RelayMetrics.DtlsHandshakes.WithLabels("ok").Inc();
-        var keys = handshake.Result;
-        keys.CreateContexts(out var outbound, out var inbound);
         RelayMetrics.DtlsHandshakeSeconds.Observe(Stopwatch.GetElapsedTime(_dtlsStarted).TotalSeconds);
-        lock (_outboundLock)
+        if (!_srtp.TryInstall(handshake.Result, out var early))
         {
-            _outbound = outbound;
+            return; // closed while the handshake finished
         }
 
-        byte[][] early;
-        lock (_inboundLock)
-        {
-            _inbound = inbound;
-            early = [.. _early];
-            _early.Clear();
-        }
-
-        Profile = keys.Profile;
         if (Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connected, (int)WebRtcTransportState.Connecting) != (int)WebRtcTransportState.Connecting
             && State != WebRtcTransportState.Connected)
         {
@@ -448,21 +422,21 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
     }
 
-    /// <summary>Counts a refused SRTP/SRTCP packet by why, here and in the relay's metrics. Called under the inbound lock.</summary>
+    /// <summary>Counts a refused SRTP/SRTCP packet by why, here and in the relay's metrics.</summary>
     private void CountSrtpRefusal(SrtpUnprotectResult result)
     {
         switch (result)
         {
             case SrtpUnprotectResult.Replayed:
-                Volatile.Write(ref _srtpReplays, _srtpReplays + 1);
+                Interlocked.Increment(ref _srtpReplays);
                 RelayMetrics.DroppedSrtpReplay.Inc();
                 break;
             case SrtpUnprotectResult.OutOfWindow:
-                Volatile.Write(ref _srtpOutOfWindow, _srtpOutOfWindow + 1);
+                Interlocked.Increment(ref _srtpOutOfWindow);
                 RelayMetrics.DroppedSrtpOutOfWindow.Inc();
                 break;
             default:
-                Volatile.Write(ref _srtpAuthFailures, _srtpAuthFailures + 1);
+                Interlocked.Increment(ref _srtpAuthFailures);
                 RelayMetrics.DroppedSrtpFailed.Inc();
                 break;
         }
@@ -470,31 +444,17 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 
     private void HandleSrtp(Span<byte> packet, bool rtcp)
     {
-        int length;
-        lock (_inboundLock)
+        var hold = _dtls is not null && State != WebRtcTransportState.Closed;
+        switch (_srtp.Unprotect(packet, rtcp, hold, out var length, out var refusal))
         {
-            if (_inbound is null)
-            {
-                if (_dtls is not null && _early.Count < MaxEarlyPackets && State != WebRtcTransportState.Closed)
-                {
-                    _early.Enqueue(packet.ToArray());
-                }
-                else
-                {
-                    RelayMetrics.DroppedNoKeys.Inc();
-                }
-
+            case SrtpReceipt.Held:
                 return;
-            }
-
-            var result = rtcp
-                ? _inbound.UnprotectRtcp(packet, packet.Length, out length)
-                : _inbound.UnprotectRtp(packet, packet.Length, out length);
-            if (result != SrtpUnprotectResult.Ok)
-            {
-                CountSrtpRefusal(result);
+            case SrtpReceipt.NoKeys:
+                RelayMetrics.DroppedNoKeys.Inc();
                 return;
-            }
+            case SrtpReceipt.Rejected:
+                CountSrtpRefusal(refusal);
+                return;
         }
 
         var listener = _listener;
@@ -521,27 +481,12 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
             return false;
         }
 
-        int protectedLength;
-        lock (_outboundLock)
+        return _srtp.ProtectAndSend(buffer, length, rtcp, path, static (p, packet) =>
         {
-            if (_outbound is null)
-            {
-                return false;
-            }
-
-            var ok = rtcp
-                ? _outbound.TryProtectRtcp(buffer, length, out protectedLength)
-                : _outbound.TryProtectRtp(buffer, length, out protectedLength);
-            if (!ok)
-            {
-                return false;
-            }
-
-            // Sent under the lock so packets leave in the order their SRTP indexes were assigned.
-            var sent = path.Send(buffer[..protectedLength]);
-            Count(sent, protectedLength);
+            var sent = p.Send(packet);
+            Count(sent, packet.Length);
             return sent;
-        }
+        });
     }
 
     /// <summary>Counts a packet sent; one not sent was counted by its path, with the reason.</summary>
@@ -555,7 +500,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
     }
 
     /// <summary>Bytes an SRTP/SRTCP packet can grow by: the largest tag plus the SRTCP index.</summary>
-    public const int MaxProtectionOverhead = 16 + 4;
+    public const int MaxProtectionOverhead = SrtpChannel.MaxProtectionOverhead;
 
     internal static byte[] RentPacketBuffer() => ArrayPool<byte>.Shared.Rent(1500 + MaxProtectionOverhead);
 }

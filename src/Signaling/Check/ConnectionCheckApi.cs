@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.Signaling.Abuse;
 using Teletherapy.MediaRelay;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 using Teletherapy.Scheduling;
 using Teletherapy.Signaling.Check;

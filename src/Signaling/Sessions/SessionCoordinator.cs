@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.Scheduling.Appointments;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Stun;
 using Teletherapy.MediaRelay.Transport;

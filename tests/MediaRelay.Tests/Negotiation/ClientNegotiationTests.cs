@@ -1,4 +1,5 @@
 using System.Net;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Negotiation;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 
 namespace Teletherapy.MediaRelay.Tests.Routing;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtp;
 

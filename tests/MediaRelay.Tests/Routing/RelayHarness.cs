@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Transport;
 

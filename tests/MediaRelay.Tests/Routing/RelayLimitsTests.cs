@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;

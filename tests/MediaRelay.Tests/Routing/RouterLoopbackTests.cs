@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Transport;

@@ -1,3 +1,4 @@
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 

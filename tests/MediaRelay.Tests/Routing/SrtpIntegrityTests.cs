@@ -1,3 +1,4 @@
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Rtcp;
 using Teletherapy.MediaRelay.Transport;
 using static Teletherapy.MediaRelay.Tests.Routing.RoutingAssertions;

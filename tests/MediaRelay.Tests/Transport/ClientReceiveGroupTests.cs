@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
 

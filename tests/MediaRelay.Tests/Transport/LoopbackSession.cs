@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Transport;

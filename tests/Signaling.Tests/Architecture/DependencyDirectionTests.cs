@@ -48,6 +48,18 @@ public sealed class DependencyDirectionTests
         Assert.Contains("Teletherapy.Scheduling", references);
     }
 
+    [Fact]
+    public void The_client_side_WebRTC_stack_is_not_shipped_with_the_server()
+    {
+        Assert.DoesNotContain("Teletherapy.MediaRelay.Client", ReferencedAssemblyNames(typeof(Program).Assembly));
+        Assert.DoesNotContain(ProjectReferences(ProjectFile("src/Signaling/Teletherapy.Signaling.csproj")), r => r.Contains("MediaRelay.Client", StringComparison.Ordinal));
+
+        // The client builds on the relay, never the other way round.
+        Assert.Equal(
+            ["../MediaRelay/Teletherapy.MediaRelay.csproj"],
+            ProjectReferences(ProjectFile("src/MediaRelay.Client/Teletherapy.MediaRelay.Client.csproj")));
+    }
+
     private static HashSet<string> ReferencedAssemblyNames(Assembly assembly) =>
         assembly.GetReferencedAssemblies().Select(a => a.Name!).ToHashSet(StringComparer.Ordinal);
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.Scheduling.Appointments;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.MediaRelay;
 using Teletherapy.MediaRelay.Routing;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Teletherapy.MediaRelay.Transport;
 
-namespace Teletherapy.MediaRelay;
+namespace Teletherapy.MediaRelay.Hosting;
 
 public static class MediaRelayServiceCollectionExtensions
 {

@@ -1,10 +1,11 @@
 using System.Net;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Sdp;
 using Teletherapy.MediaRelay.Transport;
 
-namespace Teletherapy.MediaRelay.Negotiation;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>
 /// The relay's end of one peer connection as a client reads it from the relay's SDP: ICE credentials, the DTLS

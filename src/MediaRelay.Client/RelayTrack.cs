@@ -1,6 +1,7 @@
-using Teletherapy.MediaRelay.Routing;
 
-namespace Teletherapy.MediaRelay.Negotiation;
+using Teletherapy.MediaRelay.Negotiation;
+
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>
 /// A stream the relay sends to a client, read from the relay's SDP (a subscribe offer, or the connection test's

@@ -1,4 +1,4 @@
-namespace Teletherapy.MediaRelay.Routing;
+namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>The kind of a track, as the SDP m-line names it.</summary>
 public enum MediaKind

@@ -1,4 +1,4 @@
-namespace Teletherapy.MediaRelay.Routing;
+namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>What the subscriber's SDP says about one outgoing track: our SSRCs and that subscriber's payload type and extension ids.</summary>
 public sealed record ConsumerParameters(

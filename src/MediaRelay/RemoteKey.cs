@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Teletherapy.MediaRelay.Transport;
+namespace Teletherapy.MediaRelay;
 
 /// <summary>
 /// Identifies the far end of a packet without allocating: a UDP remote address and port, or one TCP

@@ -1,6 +1,7 @@
-using Teletherapy.MediaRelay.Routing;
 
-namespace Teletherapy.MediaRelay.Negotiation;
+using Teletherapy.MediaRelay.Negotiation;
+
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>
 /// A track a synthetic participant sends (one m-line of its publish offer): audio or video on one SSRC (video

@@ -1,4 +1,6 @@
-namespace Teletherapy.MediaRelay.Transport;
+using Teletherapy.MediaRelay.Transport;
+
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>How a <see cref="WebRtcClientTransport"/> reports up. Called on its receive thread: must not block.</summary>
 internal interface IWebRtcClientTransportListener

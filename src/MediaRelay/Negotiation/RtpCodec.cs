@@ -1,8 +1,8 @@
-namespace Teletherapy.MediaRelay.Routing;
+namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>
 /// One negotiated codec on one side of the relay: the payload type is that peer's number for it
-/// (payload types are negotiated per peer, RFC 3264 §6.1, and rewritten on forwarding by <see cref="OutgoingRtpWriter"/>).
+/// (payload types are negotiated per peer, RFC 3264 §6.1, and rewritten on forwarding by <c>Routing.OutgoingRtpWriter</c>).
 /// </summary>
 public sealed record RtpCodec(
     MediaKind Kind,

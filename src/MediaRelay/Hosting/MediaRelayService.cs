@@ -6,10 +6,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Transport;
 
-namespace Teletherapy.MediaRelay;
+namespace Teletherapy.MediaRelay.Hosting;
 
 /// <summary>
 /// The relay as the host sees it: routers (one per session) and connection tests on the shared media

@@ -1,9 +1,10 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Stun;
 
-namespace Teletherapy.MediaRelay.Ice;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>What an <see cref="IceControllingAgent"/> made of an incoming STUN message.</summary>
 internal enum IceResponseOutcome

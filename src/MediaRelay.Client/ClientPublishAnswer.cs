@@ -1,4 +1,6 @@
-namespace Teletherapy.MediaRelay.Negotiation;
+using Teletherapy.MediaRelay.Negotiation;
+
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>What a client learns from the relay's answer to its publish offer.</summary>
 /// <param name="Relay">How to reach and authenticate the relay.</param>

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Teletherapy.MediaRelay.Transport;
 
-namespace Teletherapy.MediaRelay.Transport;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>What a <see cref="ClientReceiveGroup"/> hands each datagram it reads for a registered socket.</summary>
 internal interface IDatagramReceiver

@@ -4,8 +4,9 @@ using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
 using Teletherapy.MediaRelay.Srtp;
 using Teletherapy.MediaRelay.Stun;
+using Teletherapy.MediaRelay.Transport;
 
-namespace Teletherapy.MediaRelay.Transport;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>
 /// The browser's end of a peer connection, for tests and the load generator: a full controlling ICE agent
@@ -28,9 +29,6 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     /// <summary>How long a disposed transport keeps its socket open so DTLS can send close_notify.</summary>
     private static readonly TimeSpan CloseNotifyTimeout = TimeSpan.FromSeconds(3);
 
-    /// <summary>SRTP from the server that arrives while our handshake thread is still installing keys: the server may send media as soon as its own handshake ended (RFC 5764 §4.2).</summary>
-    private const int MaxEarlyPackets = 32;
-
     private readonly IceCredentials _localIce;
     private readonly DtlsCertificate _certificate;
     private readonly DtlsFingerprint _remoteFingerprint;
@@ -39,11 +37,9 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     private readonly TimeProvider _time;
     private readonly IceControllingAgent _ice;
     private readonly Lock _iceLock = new();
-    private readonly Lock _inboundLock = new();
-    private readonly Lock _outboundLock = new();
     private readonly Lock _tcpSendLock = new();
     private readonly byte[] _stunBuffer = new byte[512];
-    private readonly Queue<byte[]> _early = new();
+    private readonly SrtpChannel _srtp = new();
     private readonly TaskCompletionSource _iceConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[]? _tcpSendBuffer;
     private Socket? _socket;
@@ -51,8 +47,6 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     private ClientReceiveGroup.Registration? _groupRegistration;
     private ITimer? _iceTimer;
     private volatile DtlsSession? _dtls;
-    private SrtpContext? _inbound;
-    private SrtpContext? _outbound;
     private IWebRtcClientTransportListener? _listener;
     private int _state;
 
@@ -101,7 +95,7 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     public WebRtcTransportState State => (WebRtcTransportState)Volatile.Read(ref _state);
 
     /// <summary>The SRTP profile DTLS chose, once connected.</summary>
-    public SrtpProfile? Profile { get; private set; }
+    public SrtpProfile? Profile => _srtp.Profile;
 
     /// <summary>Our socket's local address (the server sees it as the remote of this peer), once the socket is open.</summary>
     public IPEndPoint? LocalEndPoint => _socket?.LocalEndPoint as IPEndPoint;
@@ -234,19 +228,7 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
             CloseSocket();
         }
 
-        lock (_inboundLock)
-        {
-            _inbound?.Dispose();
-            _inbound = null;
-            _early.Clear();
-        }
-
-        lock (_outboundLock)
-        {
-            _outbound?.Dispose();
-            _outbound = null;
-        }
-
+        _srtp.Dispose();
         _listener?.OnClosed(this);
     }
 
@@ -347,27 +329,10 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
 
     private void InstallKeys(DtlsSrtpKeys keys)
     {
-        keys.CreateContexts(out SrtpContext outbound, out SrtpContext inbound);
-        byte[][] early;
-        lock (_outboundLock)
-        {
-            lock (_inboundLock)
-            {
-                if (State == WebRtcTransportState.Closed)
-                {
-                    outbound.Dispose();
-                    inbound.Dispose();
-                    ObjectDisposedException.ThrowIf(true, this);
-                }
+        // Refused once Dispose closed the channel: the keys are dropped there.
+        var installed = _srtp.TryInstall(keys, out var early);
+        ObjectDisposedException.ThrowIf(!installed, this);
 
-                _outbound = outbound;
-                _inbound = inbound;
-                early = [.. _early];
-                _early.Clear();
-            }
-        }
-
-        Profile = keys.Profile;
         Interlocked.CompareExchange(ref _state, (int)WebRtcTransportState.Connected, (int)WebRtcTransportState.Connecting);
         foreach (byte[] packet in early)
         {
@@ -529,26 +494,11 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
 
     private void HandleSrtp(Span<byte> packet, bool rtcp)
     {
-        int length;
-        lock (_inboundLock)
+        // SRTP from the server may arrive while our handshake thread is still installing keys (RFC 5764 §4.2): held.
+        var hold = State == WebRtcTransportState.Connecting && _dtls is not null;
+        if (_srtp.Unprotect(packet, rtcp, hold, out int length) != SrtpReceipt.Decrypted)
         {
-            if (_inbound is null)
-            {
-                if (State == WebRtcTransportState.Connecting && _dtls is not null && _early.Count < MaxEarlyPackets)
-                {
-                    _early.Enqueue(packet.ToArray());
-                }
-
-                return;
-            }
-
-            bool ok = rtcp
-                ? _inbound.TryUnprotectRtcp(packet, packet.Length, out length)
-                : _inbound.TryUnprotectRtp(packet, packet.Length, out length);
-            if (!ok)
-            {
-                return;
-            }
+            return;
         }
 
         IWebRtcClientTransportListener? listener = _listener;
@@ -567,39 +517,15 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
         }
     }
 
-    private bool SendSrtp(Span<byte> buffer, int length, bool rtcp)
-    {
-        lock (_outboundLock)
-        {
-            if (_outbound is null)
-            {
-                return false;
-            }
-
-            int protectedLength;
-            bool ok = rtcp
-                ? _outbound.TryProtectRtcp(buffer, length, out protectedLength)
-                : _outbound.TryProtectRtp(buffer, length, out protectedLength);
-
-            // Sent under the lock so packets leave in the order their SRTP indexes were assigned.
-            return ok && SendRaw(buffer[..protectedLength]);
-        }
-    }
+    private bool SendSrtp(Span<byte> buffer, int length, bool rtcp) =>
+        _srtp.ProtectAndSend(buffer, length, rtcp, this, static (transport, packet) => transport.SendRaw(packet));
 
     /// <summary>
     /// Protects an RTP (or, with <paramref name="rtcp"/>, RTCP) packet in place as <see cref="SendRtp"/> would, using up
     /// its SRTP index, but does not send it: a test sends it later, twice, or altered, with <see cref="SendProtected"/>.
     /// </summary>
-    internal bool Protect(Span<byte> buffer, int length, bool rtcp, out int protectedLength)
-    {
-        protectedLength = 0;
-        lock (_outboundLock)
-        {
-            return _outbound is not null && (rtcp
-                ? _outbound.TryProtectRtcp(buffer, length, out protectedLength)
-                : _outbound.TryProtectRtp(buffer, length, out protectedLength));
-        }
-    }
+    internal bool Protect(Span<byte> buffer, int length, bool rtcp, out int protectedLength) =>
+        _srtp.TryProtect(buffer, length, rtcp, out protectedLength);
 
     /// <summary>Sends a datagram exactly as given (an SRTP packet from <see cref="Protect"/>), after connect.</summary>
     internal bool SendProtected(ReadOnlySpan<byte> datagram) => State == WebRtcTransportState.Connected && SendRaw(datagram);

@@ -1,6 +1,7 @@
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Sdp;
 
-namespace Teletherapy.MediaRelay.Negotiation;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>A client's answer to the relay's subscribe offer, and what the offer says the client will receive.</summary>
 /// <param name="Answer">The answer to hand to <c>RouterPeer.ApplySubscribeAnswer</c>.</param>

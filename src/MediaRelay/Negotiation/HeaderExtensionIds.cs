@@ -1,4 +1,4 @@
-namespace Teletherapy.MediaRelay.Routing;
+namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>
 /// The RFC 8285 extension ids one peer negotiated (0 = not negotiated). Ids differ between peers and

@@ -1,4 +1,4 @@
-namespace Teletherapy.MediaRelay.Routing;
+namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>One encoding of a producer: a simulcast layer (by rid) or the single stream (by SSRC), with its RTX SSRC when signalled.</summary>
 public sealed record ProducerEncoding(string? Rid, uint? Ssrc, uint? RtxSsrc);

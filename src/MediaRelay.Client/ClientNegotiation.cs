@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
-using Teletherapy.MediaRelay.Routing;
+using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Sdp;
 
-namespace Teletherapy.MediaRelay.Negotiation;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>
 /// The browser's side of negotiation, for synthetic participants (tests and the load generator): a publish offer
