@@ -365,13 +365,13 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     }
 
     /// <summary>
-    /// A subscribe offer for the tracks this participant may receive (gated until admitted), on a new connection: the
-    /// page asks when it makes its receive connection (at the start, or after losing one), never on a live one.
+    /// A subscribe offer for the tracks this participant may receive (gated until admitted), on the receive connection
+    /// the relay holds for it, or on a new one when the relay closed the last (the offer's ICE ufrag tells which).
     /// </summary>
     private string CreateSubscribeOffer(string connectionId)
     {
         var (room, participant) = Locate(connectionId);
-        var result = MediaPeer(room, participant, connectionId).CreateSubscribeOfferOnNewConnection();
+        var result = MediaPeer(room, participant, connectionId).CreateSubscribeOffer();
         return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
     }
 

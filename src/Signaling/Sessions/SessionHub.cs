@@ -90,8 +90,8 @@ internal sealed class SessionHub : Hub<ISessionClient>
     public Task<string> Publish(string offerSdp) => _sessions.PublishAsync(Context.ConnectionId, offerSdp);
 
     /// <summary>
-    /// Asks for a subscribe offer on a new receive connection, replacing any the caller had (the page's first, or after
-    /// its connection failed); later offers on it arrive as <see cref="ISessionClient.SubscribeOffer"/>.
+    /// Asks for a subscribe offer (later ones arrive as <see cref="ISessionClient.SubscribeOffer"/>): on the receive
+    /// connection the relay holds for the caller, or on a new one when the relay closed the last.
     /// </summary>
     public Task<string> RequestSubscribeOffer() => _sessions.CreateSubscribeOfferAsync(Context.ConnectionId);
 
