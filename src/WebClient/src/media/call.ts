@@ -122,7 +122,7 @@ export class Call {
     window.__teletherapy = { publish: this.publishConnection, subscribe: this.subscribeConnection };
   }
 
-  /** A receive connection; when it fails, a new one is asked of the relay (RequestSubscribeOffer always makes one). */
+  /** A receive connection; when it fails, it is replaced and an offer asked again (see README, lost connections). */
   private newSubscribeConnection(): RTCPeerConnection {
     const pc = new RTCPeerConnection(this.config);
     pc.ontrack = (event) => this.addTrack(event);
