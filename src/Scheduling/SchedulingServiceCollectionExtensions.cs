@@ -74,8 +74,8 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton(sp => new EndSession(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EndSession>>()));
         services.AddSingleton(sp => new GetCalendar(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuditLog>>()));
-        services.AddHostedService(sp => new AuditBacklog(sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new JoinService(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => new OutageBacklog(sp.GetRequiredService<EndSession>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new JoinService(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<EndSession>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new PortalSignIn(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NotificationOptions>>(), sp.GetRequiredService<ILogger<PortalSignIn>>()));

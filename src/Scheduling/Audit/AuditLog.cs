@@ -80,7 +80,7 @@ public sealed record FaceToFaceTime(Guid AppointmentId, double Minutes, long Sec
 /// Sessions in progress go on while the database is unavailable, and what happens in them meanwhile (admitted, left,
 /// dropped) is still part of the record: an event that cannot be written is kept in memory with the time it happened
 /// and written, in order, as soon as the database answers again (by the next append or read, or by
-/// <see cref="AuditBacklog"/> within seconds). Only a process that dies during the outage loses the events it kept.
+/// <see cref="Data.OutageBacklog"/> within seconds). Only a process that dies during the outage loses the events it kept.
 /// </remarks>
 public sealed partial class AuditLog
 {
@@ -107,10 +107,14 @@ public sealed partial class AuditLog
     public int KeptCount => _kept.Count;
 
     /// <summary>Appends an event at the current time. <paramref name="subjectId"/>: the contact an admit/deny/send-back acted on.</summary>
-    public async Task AppendAsync(Guid appointmentId, string kind, AuditActor actor, string? reason = null, Guid? subjectId = null, CancellationToken cancellationToken = default)
+    public Task AppendAsync(Guid appointmentId, string kind, AuditActor actor, string? reason = null, Guid? subjectId = null, CancellationToken cancellationToken = default) =>
+        AppendAtAsync(appointmentId, _time.GetUtcNow(), kind, actor, reason, subjectId, cancellationToken);
+
+    /// <summary>Appends an event that happened at <paramref name="at"/> (one written after a database outage, at the time it happened).</summary>
+    internal async Task AppendAtAsync(Guid appointmentId, DateTimeOffset at, string kind, AuditActor actor, string? reason = null, Guid? subjectId = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        var entry = new KeptEvent(appointmentId, _time.GetUtcNow(), kind, actor.Kind, actor.Id, subjectId, reason);
+        var entry = new KeptEvent(appointmentId, at, kind, actor.Kind, actor.Id, subjectId, reason);
         if (!_kept.IsEmpty && !await WriteKeptAsync(cancellationToken).ConfigureAwait(false))
         {
             Keep(entry, null);

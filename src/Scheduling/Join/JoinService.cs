@@ -1,4 +1,5 @@
 using Dapper;
+using Teletherapy.Scheduling.Appointments;
 using Teletherapy.Scheduling.Audit;
 using Teletherapy.Scheduling.Data;
 using Teletherapy.Scheduling.JoinLinks;
@@ -38,12 +39,14 @@ public sealed class JoinService
 {
     private readonly Database _database;
     private readonly AuditLog _audit;
+    private readonly EndSession _ends;
     private readonly TimeProvider _time;
 
-    internal JoinService(Database database, AuditLog audit, TimeProvider time)
+    internal JoinService(Database database, AuditLog audit, EndSession ends, TimeProvider time)
     {
         _database = database;
         _audit = audit;
+        _ends = ends;
         _time = time;
     }
 
@@ -52,6 +55,7 @@ public sealed class JoinService
     {
         AppointmentRow? row;
         StaffStanding? standing;
+        await _ends.WriteKeptAsync(cancellationToken).ConfigureAwait(false);
         await using (var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             row = await SchedulingReader.AppointmentAsync(connection, null, appointmentId).ConfigureAwait(false);
@@ -65,7 +69,7 @@ public sealed class JoinService
 
         // The account is read afresh on every join: a deactivated account or one made scheduler joins nothing.
         var decision = standing is { Active: true } && StaffRoles.CanBeListed(standing.Role)
-            ? JoinPolicy.CanTherapistJoin(row.ToFacts(), staffId, _time.GetUtcNow())
+            ? JoinPolicy.CanTherapistJoin(FactsOf(row), staffId, _time.GetUtcNow())
             : JoinDecision.Refuse(JoinReasons.Forbidden);
         if (!decision.Allowed)
         {
@@ -87,6 +91,7 @@ public sealed class JoinService
     {
         FoundJoinLink? found;
         AppointmentRow? row = null;
+        await _ends.WriteKeptAsync(cancellationToken).ConfigureAwait(false);
         await using (var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             found = await ResolveJoinLink.FindAsync(connection, token).ConfigureAwait(false);
@@ -102,7 +107,7 @@ public sealed class JoinService
         }
 
         var now = _time.GetUtcNow();
-        var facts = row.ToFacts();
+        var facts = FactsOf(row);
         var decision = JoinPolicy.CheckJoinLink(facts, found.Link, now);
         if (!decision.Allowed)
         {
@@ -112,6 +117,10 @@ public sealed class JoinService
         var contact = new JoinContact(found.Contact.Id, found.Contact.Name, found.Contact.Role);
         return new JoinTokenCheck(decision, decision.Allowed && JoinPolicy.IsRoomOpen(facts, now), ToSession(row), contact);
     }
+
+    /// <summary>The appointment's facts, <c>ended</c> while the end of its session is kept during a database outage.</summary>
+    private AppointmentFacts FactsOf(AppointmentRow row) =>
+        _ends.IsKept(row.Id) ? row.ToFacts() with { Status = AppointmentStatus.Ended } : row.ToFacts();
 
     private sealed class StaffStanding
     {

@@ -18,7 +18,7 @@ namespace Teletherapy.Signaling.Tests.Sessions;
 public sealed class DatabaseOutageTests(ITestOutputHelper output)
 {
     [Fact(Timeout = 300_000)]
-    public async Task While_PostgreSQL_is_stopped_the_session_goes_on_joins_are_refused_503_and_after_it_is_back_joins_succeed_and_no_email_or_audit_event_is_lost()
+    public async Task While_PostgreSQL_is_stopped_the_session_goes_on_and_can_be_ended_joins_are_refused_503_and_after_it_is_back_joins_succeed_and_no_email_audit_event_or_end_is_lost()
     {
         var outage = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("TELETHERAPY_OUTAGE_SECONDS"), out var seconds) ? seconds : 5);
         await using var postgres = await ThrowawayPostgres.StartAsync();
@@ -36,6 +36,13 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             await patient.WaitForStateAsync(ParticipantStates.Admitted);
             var (caregiver, c) = await s.JoinContactAsync(s.CaregiverToken);
             var ben = await s.ConnectStaffAsync(s.Ben); // his page is open; his join comes during the outage
+
+            // A second session in progress, which Ada ends during the outage.
+            var second = await SessionScenario.CreateAsync(clinic);
+            var adaInE = await second.JoinTherapistAsync(second.Ada);
+            var (patientOfE, pe) = await second.JoinContactAsync(second.PatientToken);
+            Assert.True(await adaInE.AdmitAsync(pe.ParticipantId!));
+            await patientOfE.WaitForStateAsync(ParticipantStates.Admitted);
 
             // Emails queued just before the outage: the request returns, the sender may not have delivered them yet.
             var queuedBefore = await CreateAppointmentAsync(server, s);
@@ -78,6 +85,13 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             }
 
             Assert.StartsWith("v=0", await patient.RequestSubscribeOfferAsync(), StringComparison.Ordinal);
+
+            // End session works without the database: everyone in it is told, the end is kept until it is back.
+            var endMark = patientOfE.Mark;
+            Assert.True(await adaInE.EndSessionAsync());
+            await patientOfE.WaitForStateAsync(ParticipantStates.SessionEnded, endMark);
+            Assert.Equal(1, CountOf(await server.MetricsAsync(), "teletherapy_session_ends_kept", labelled: false));
+
             var refusedDuring = CountOf(await server.MetricsAsync(), "teletherapy_database_unavailable_total");
             await postgres.StartAgainAsync();
             var down = stoppedAt.Elapsed;
@@ -88,6 +102,18 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             var firstAnswer = backAt.Elapsed;
             Assert.Equal(HttpStatusCode.OK, again.StatusCode);
             Assert.True((await ben.JoinAsTherapistAsync(s.AppointmentId)).Accepted);
+            // The ended session stays ended: its links are refused 'ended' at once (the first join check writes the
+            // kept end, before the backlog's timer would), and the appointment and its audit log say so.
+            var endedLink = await (await server.ConnectAsync()).JoinWithTokenAsync(second.PatientToken);
+            Assert.False(endedLink.Accepted);
+            Assert.Equal("ended", endedLink.Reason);
+            Assert.Equal(0, CountOf(await server.MetricsAsync(), "teletherapy_session_ends_kept", labelled: false));
+            await using (var admin = new NpgsqlConnection(postgres.ConnectionString))
+            {
+                Assert.Equal("ended", await admin.ExecuteScalarAsync<string>("SELECT status FROM appointments WHERE id = @id", new { id = second.AppointmentId }));
+            }
+
+            Assert.Single(await server.AuditAsync(second.AppointmentId), x => x!["kind"]!.GetValue<string>() == "ended");
             var queuedAfter = await CreateAppointmentAsync(server, s);
             Assert.Equal(HttpStatusCode.Created, queuedAfter.StatusCode);
 
@@ -135,8 +161,8 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             teletherapy = true,
         });
 
-    private static double CountOf(string metrics, string name) =>
-        metrics.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal))
+    private static double CountOf(string metrics, string name, bool labelled = true) =>
+        metrics.Split('\n').Where(l => l.StartsWith(labelled ? name + "{" : name + " ", StringComparison.Ordinal))
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>The outbox's message ids once none is waiting any more.</summary>

@@ -1,9 +1,14 @@
 using Microsoft.Extensions.Hosting;
+using Teletherapy.Scheduling.Appointments;
+using Teletherapy.Scheduling.Audit;
 
-namespace Teletherapy.Scheduling.Audit;
+namespace Teletherapy.Scheduling.Data;
 
-/// <summary>Writes the audit events kept during a database outage soon after it ends, even when nothing else happens.</summary>
-internal sealed class AuditBacklog(AuditLog audit, TimeProvider time) : BackgroundService
+/// <summary>
+/// Writes what was kept in memory during a database outage — session ends, then audit events — soon after it ends,
+/// even when nothing else happens.
+/// </summary>
+internal sealed class OutageBacklog(EndSession ends, AuditLog audit, TimeProvider time) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
@@ -16,6 +21,7 @@ internal sealed class AuditBacklog(AuditLog audit, TimeProvider time) : Backgrou
             {
                 try
                 {
+                    await ends.WriteKeptAsync(stoppingToken).ConfigureAwait(false);
                     await audit.WriteKeptAsync(stoppingToken).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // the next tick tries again
