@@ -50,6 +50,30 @@ public sealed partial class DocumentReferenceTests
         Assert.Equal(["webrtc.md", "README.md"], MarkdownName().Matches("see webrtc.md §4 and README.md").Select(m => m.Value));
     }
 
+    [Fact]
+    public void Every_file_and_folder_the_readme_links_to_is_in_the_repository()
+    {
+        var root = RepositoryFolder.Root();
+        var links = LocalLinks(File.ReadAllText(Path.Combine(root, "README.md"))).ToList();
+        Assert.True(links.Count > 40, $"{links.Count} local links in README.md");
+        var missing = links.Where(l => !File.Exists(Path.Combine(root, l)) && !Directory.Exists(Path.Combine(root, l))).ToList();
+        Assert.True(missing.Count == 0, "README.md links to paths that are not in the repository:\n" + string.Join('\n', missing));
+    }
+
+    [Fact]
+    public void The_readme_link_check_reads_local_links_only()
+    {
+        Assert.Equal(
+            ["src/Signaling/Program.cs", "src/MediaRelay"],
+            LocalLinks("[a](src/Signaling/Program.cs), [b](https://example.org/x.cs), [c](#performance) and [`d/`](src/MediaRelay)"));
+    }
+
+    /// <summary>The targets of the markdown links in <paramref name="markdown"/> that are paths in the repository (no URL, no anchor).</summary>
+    private static IEnumerable<string> LocalLinks(string markdown) =>
+        MarkdownLink().Matches(markdown).Select(m => m.Groups[1].Value)
+            .Where(t => !t.StartsWith('#') && !t.Contains("://", StringComparison.Ordinal) && !t.StartsWith("mailto:", StringComparison.Ordinal))
+            .Select(t => t.Split('#')[0]);
+
     private static bool IsBuildOutput(string file) =>
         file.Contains("/obj/", StringComparison.Ordinal) || file.Contains("/bin/", StringComparison.Ordinal)
         || file.Contains("/node_modules/", StringComparison.Ordinal) || file.Contains("/wwwroot/", StringComparison.Ordinal);
@@ -64,6 +88,9 @@ public sealed partial class DocumentReferenceTests
             .Where(f => !IsBuildOutput(f))
             .Select(Path.GetFileName)
             .ToHashSet(StringComparer.Ordinal)!);
+
+    [GeneratedRegex(@"\]\(([^)\s]+)\)")]
+    private static partial Regex MarkdownLink();
 
     [GeneratedRegex(@"\b[\w.-]+\.md\b")]
     private static partial Regex MarkdownName();
