@@ -212,14 +212,23 @@ internal sealed class Producer
 
         if (video)
         {
-            var buffer = _retransmissions[encoding];
-            if (buffer is null)
+            var buffer = Volatile.Read(ref _retransmissions[encoding]);
+            if (buffer is null && !IsClosed)
             {
                 buffer = new RetransmissionBuffer();
-                _retransmissions[encoding] = buffer;
+                if (Interlocked.CompareExchange(ref _retransmissions[encoding], buffer, null) is { } other)
+                {
+                    buffer.Release();
+                    buffer = other;
+                }
+                else if (IsClosed)
+                {
+                    // Closed meanwhile: Close may have looked before this buffer was there.
+                    Interlocked.Exchange(ref _retransmissions[encoding], null)?.Release();
+                }
             }
 
-            buffer.Store(packet, header.SequenceNumber, now);
+            buffer?.Store(packet, header.SequenceNumber, now);
         }
 
         var consumers = Volatile.Read(ref _consumers);
@@ -302,6 +311,10 @@ internal sealed class Producer
         }
 
         _consumers = [];
+        for (var i = 0; i < _retransmissions.Length; i++)
+        {
+            Interlocked.Exchange(ref _retransmissions[i], null)?.Release();
+        }
     }
 
     /// <summary>Generic NACK (RFC 4585 §6.2.1) for the packets of this stream due for a (re)request.</summary>

@@ -86,4 +86,60 @@ public sealed class RetransmissionBufferTests
         Assert.Equal(RetransmissionBuffer.MaxCapacity, buffer.Capacity);
         Assert.Equal(100, buffer.TryCopy(4999, new byte[1500], t));
     }
+
+    [Fact]
+    public void A_released_buffer_stores_and_returns_nothing_and_its_storage_serves_the_next_buffer()
+    {
+        var storage = new RetransmissionStorage(maxPooledBytes: 10 * 1024 * 1024);
+        var t = 100 * Second;
+        var first = new RetransmissionBuffer(storage);
+        first.Store(Packet(7), 7, t);
+        var copy = new byte[1500];
+        Assert.Equal(1200, first.TryCopy(7, copy, t));
+
+        first.Release();
+        Assert.Equal(RetransmissionBuffer.InitialCapacity * RetransmissionBuffer.MaxPacketLength, storage.PooledBytes);
+        Assert.Equal(0, first.TryCopy(7, copy, t));
+        first.Store(Packet(8), 8, t);
+        Assert.Equal(0, first.TryCopy(8, copy, t));
+        first.Release(); // twice is harmless
+        Assert.Equal(RetransmissionBuffer.InitialCapacity * RetransmissionBuffer.MaxPacketLength, storage.PooledBytes);
+
+        // The next stream's buffer takes that storage; what the last stream left in it cannot be read back.
+        var second = new RetransmissionBuffer(storage);
+        Assert.Equal(0, storage.PooledBytes);
+        Assert.Equal(0, second.TryCopy(7, copy, t));
+        second.Store(Packet(9, 500), 9, t);
+        Assert.Equal(500, second.TryCopy(9, copy, t));
+        Assert.Equal(Packet(9, 500), copy[..500]);
+    }
+
+    [Fact]
+    public void Growing_returns_the_smaller_storage_and_the_pool_keeps_no_more_than_its_limit()
+    {
+        var slotBytes = RetransmissionBuffer.InitialCapacity * RetransmissionBuffer.MaxPacketLength;
+        var storage = new RetransmissionStorage(maxPooledBytes: 3 * slotBytes);
+        var buffer = new RetransmissionBuffer(storage);
+        var t = 100 * Second;
+        for (var i = 0; i <= RetransmissionBuffer.InitialCapacity; i++)
+        {
+            buffer.Store(Packet((ushort)i), (ushort)i, t + i);
+        }
+
+        Assert.Equal(2 * RetransmissionBuffer.InitialCapacity, buffer.Capacity);
+        Assert.Equal(slotBytes, storage.PooledBytes); // the 128-slot storage it grew out of
+
+        buffer.Release(); // 256 slots: twice the size, over the limit with what is kept already
+        Assert.Equal(3 * slotBytes, storage.PooledBytes);
+        new RetransmissionBuffer(storage).Release();
+        new RetransmissionBuffer(storage).Release();
+        Assert.Equal(3 * slotBytes, storage.PooledBytes);
+        storage.Return(new byte[slotBytes]); // over the limit: left to the collector
+        Assert.Equal(3 * slotBytes, storage.PooledBytes);
+        var roomy = new RetransmissionStorage(10 * slotBytes);
+        roomy.Return(new byte[1000]); // not a buffer's storage
+        Assert.Equal(0, roomy.PooledBytes);
+        roomy.Return(new byte[slotBytes]);
+        Assert.Equal(slotBytes, roomy.PooledBytes);
+    }
 }
