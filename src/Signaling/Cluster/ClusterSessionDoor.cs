@@ -74,6 +74,9 @@ internal sealed class ClusterSessionDoor : ISessionDoor
     public async Task<string> CreateSubscribeOfferAsync(string connectionId) =>
         (await CallAsync<string>(connectionId, RoomCall.CreateSubscribeOffer).ConfigureAwait(false))!;
 
+    public async Task<string> CreateSubscribeOfferOnNewConnectionAsync(string connectionId) =>
+        (await CallAsync<string>(connectionId, RoomCall.CreateSubscribeOfferOnNewConnection).ConfigureAwait(false))!;
+
     public Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp) => CallAsync<object>(connectionId, RoomCall.ApplySubscribeAnswer, answerSdp);
 
     public async Task LeaveAsync(string connectionId)

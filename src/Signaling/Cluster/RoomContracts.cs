@@ -53,6 +53,7 @@ public enum RoomCall
     CreateSubscribeOffer,
     ApplySubscribeAnswer,
     Leave,
+    CreateSubscribeOfferOnNewConnection,
 }
 
 /// <summary>Who calls: a hub connection, the node it is on and that node's inbox for the room's events to it.</summary>

@@ -100,6 +100,7 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
                 RoomCall.SendChatMessage => await _sessions.SendChatMessageAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
                 RoomCall.Publish => await _sessions.PublishAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
                 RoomCall.CreateSubscribeOffer => await _sessions.CreateSubscribeOfferAsync(caller.ConnectionId).ConfigureAwait(true),
+                RoomCall.CreateSubscribeOfferOnNewConnection => await _sessions.CreateSubscribeOfferOnNewConnectionAsync(caller.ConnectionId).ConfigureAwait(true),
                 RoomCall.ApplySubscribeAnswer => await Done(_sessions.ApplySubscribeAnswerAsync(caller.ConnectionId, argument ?? string.Empty)).ConfigureAwait(true),
                 RoomCall.Leave => await Done(LeaveAsync(caller.ConnectionId)).ConfigureAwait(true),
                 _ => throw new HubException("Unknown call."),

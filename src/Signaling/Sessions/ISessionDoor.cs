@@ -34,6 +34,8 @@ internal interface ISessionDoor
 
     Task<string> CreateSubscribeOfferAsync(string connectionId);
 
+    Task<string> CreateSubscribeOfferOnNewConnectionAsync(string connectionId);
+
     Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp);
 
     Task LeaveAsync(string connectionId);

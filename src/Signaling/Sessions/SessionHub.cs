@@ -95,6 +95,12 @@ internal sealed class SessionHub : Hub<ISessionClient>
     /// </summary>
     public Task<string> RequestSubscribeOffer() => _sessions.CreateSubscribeOfferAsync(Context.ConnectionId);
 
+    /// <summary>
+    /// Asks for a subscribe offer on a new receive connection (a new ICE ufrag): the relay closes the one it held for the
+    /// caller. For a page whose receive connection failed while the relay still holds it; answer on a new RTCPeerConnection.
+    /// </summary>
+    public Task<string> RequestNewSubscribeConnection() => _sessions.CreateSubscribeOfferOnNewConnectionAsync(Context.ConnectionId);
+
     public Task SubscribeAnswer(string answerSdp) => _sessions.ApplySubscribeAnswerAsync(Context.ConnectionId, answerSdp);
 
     public Task Leave() => _sessions.LeaveAsync(Context.ConnectionId);

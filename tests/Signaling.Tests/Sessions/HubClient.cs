@@ -119,6 +119,8 @@ public sealed class HubClient : IAsyncDisposable
 
     public Task<string> RequestSubscribeOfferAsync() => CallAsync<string>("RequestSubscribeOffer");
 
+    public Task<string> RequestNewSubscribeConnectionAsync() => CallAsync<string>("RequestNewSubscribeConnection");
+
     public Task LeaveAsync() => CallAsync("Leave");
 
     public Task SetMediaStateAsync(bool microphoneOff, bool cameraOff) => CallAsync("SetMediaState", microphoneOff, cameraOff);

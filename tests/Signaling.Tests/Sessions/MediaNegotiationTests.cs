@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.Signaling.Sessions;
 
 namespace Teletherapy.Signaling.Tests.Sessions;
@@ -99,4 +101,53 @@ public sealed class MediaNegotiationTests(ClinicFixture clinic) : HubTestBase(cl
         Assert.Contains("m=audio", adaOffer, StringComparison.Ordinal);
         Assert.Contains("m=video", adaOffer, StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = Bound)]
+    public async Task A_new_subscribe_connection_replaces_the_one_the_relay_held_and_a_plain_request_keeps_it()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (patient, p) = await s.JoinContactAsync(s.PatientToken);
+        Assert.True(await ada.AdmitAsync(p.ParticipantId!));
+        await patient.WaitForStateAsync(ParticipantStates.Admitted);
+        await ada.PublishAsync(Sdp.ChromeOffer);
+        await patient.PublishAsync(Sdp.ChromeOffer);
+        var relay = Server.Services.GetRequiredService<MediaRelayService>();
+
+        // RequestSubscribeOffer offers on the connection the relay holds: the same ICE ufrag each time.
+        var first = IceUfrag(await patient.RequestSubscribeOfferAsync());
+        Assert.Equal(first, IceUfrag(await patient.RequestSubscribeOfferAsync()));
+        Assert.True(relay.HasConnection(first));
+
+        // The page's receive connection failed: it asks for a new one. The relay closes the old connection and offers
+        // the therapist's tracks on a new one, numbered from the first m-line again.
+        var renewed = await patient.RequestNewSubscribeConnectionAsync();
+        var second = IceUfrag(renewed);
+        Assert.NotEqual(first, second);
+        Assert.False(relay.HasConnection(first));
+        Assert.True(relay.HasConnection(second));
+        Assert.Contains("a=mid:0", renewed, StringComparison.Ordinal);
+        Assert.Contains("m=audio", renewed, StringComparison.Ordinal);
+        Assert.Contains("m=video", renewed, StringComparison.Ordinal);
+
+        // And the plain request then offers on that new connection.
+        Assert.Equal(second, IceUfrag(await patient.RequestSubscribeOfferAsync()));
+    }
+
+    [Fact(Timeout = Bound)]
+    public async Task A_waiting_participant_may_ask_for_new_subscribe_connections_only_a_few_times()
+    {
+        var s = await ScenarioAsync();
+        var (patient, _) = await s.JoinContactAsync(s.PatientToken);
+        for (var i = 0; i < SessionInputs.OffersWhileWaiting; i++)
+        {
+            Assert.StartsWith("v=0", await patient.RequestNewSubscribeConnectionAsync(), StringComparison.Ordinal);
+        }
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => patient.RequestNewSubscribeConnectionAsync());
+        Assert.Contains("too-many-offers", refused.Message, StringComparison.Ordinal);
+    }
+
+    private static string IceUfrag(string sdp) =>
+        sdp.ReplaceLineEndings("\n").Split('\n').First(l => l.StartsWith("a=ice-ufrag:", StringComparison.Ordinal))["a=ice-ufrag:".Length..];
 }

@@ -122,7 +122,10 @@ export class Call {
     window.__teletherapy = { publish: this.publishConnection, subscribe: this.subscribeConnection };
   }
 
-  /** A receive connection; when it fails, it is replaced and an offer asked again (see README, lost connections). */
+  /**
+   * A receive connection; when it fails, it is replaced at once: the relay is asked to close its end and offer on a new
+   * connection (a new ICE ufrag), answered on a new RTCPeerConnection (see README, lost connections).
+   */
   private newSubscribeConnection(): RTCPeerConnection {
     const pc = new RTCPeerConnection(this.config);
     pc.ontrack = (event) => this.addTrack(event);
@@ -131,7 +134,7 @@ export class Call {
       void this.enqueue(async () => {
         if (pc !== this.subscribeConnection || this.closed) return;
         this.replaceSubscribeConnection();
-        const offer = await this.options.hub.invoke<string>('RequestSubscribeOffer');
+        const offer = await this.options.hub.invoke<string>('RequestNewSubscribeConnection');
         await this.answer(offer);
       });
     });

@@ -115,6 +115,7 @@ export interface SessionHubMethods {
   SendChatMessage(text: string): boolean;
   Publish(offerSdp: string): string;
   RequestSubscribeOffer(): string;
+  RequestNewSubscribeConnection(): string;
   SubscribeAnswer(answerSdp: string): void;
   Leave(): void;
   EndSession(): boolean;
