@@ -79,6 +79,9 @@ internal sealed class ClusterSessionDoor : ISessionDoor
 
     public Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp) => CallAsync<object>(connectionId, RoomCall.ApplySubscribeAnswer, answerSdp);
 
+    public Task<bool> SetVideoSizeAsync(string connectionId, string streamId, int width, int height) =>
+        CallAsync<bool>(connectionId, RoomCall.SetVideoSize, JsonSerializer.Serialize(new VideoSizeArgument(streamId, width, height), RoomGrain.Json));
+
     public async Task LeaveAsync(string connectionId)
     {
         await CallAsync<object>(connectionId, RoomCall.Leave).ConfigureAwait(false);

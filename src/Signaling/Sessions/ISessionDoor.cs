@@ -38,6 +38,8 @@ internal interface ISessionDoor
 
     Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp);
 
+    Task<bool> SetVideoSizeAsync(string connectionId, string streamId, int width, int height);
+
     Task LeaveAsync(string connectionId);
 
     Task DisconnectedAsync(string connectionId);

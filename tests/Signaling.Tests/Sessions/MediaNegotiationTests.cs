@@ -148,6 +148,48 @@ public sealed class MediaNegotiationTests(ClinicFixture clinic) : HubTestBase(cl
         Assert.Contains("too-many-offers", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact(Timeout = Bound)]
+    public async Task An_admitted_participant_tells_the_relay_how_large_they_show_a_video_and_nothing_else_is_taken()
+    {
+        var s = await ScenarioAsync();
+        var ada = await s.JoinTherapistAsync(s.Ada);
+        var (patient, p) = await s.JoinContactAsync(s.PatientToken);
+        var (caregiver, c) = await s.JoinContactAsync(s.CaregiverToken);
+        Assert.True(await ada.AdmitAsync(p.ParticipantId!));
+        await patient.WaitForStateAsync(ParticipantStates.Admitted);
+        await ada.PublishAsync(Sdp.ChromeOffer);
+        await patient.PublishAsync(Sdp.ChromeOffer);
+        await patient.RequestSubscribeOfferAsync();
+        await caregiver.PublishAsync(Sdp.ChromeOffer);
+        Assert.Contains("m=video", await caregiver.RequestSubscribeOfferAsync(), StringComparison.Ordinal);
+        var therapistStream = ada.ParticipantId!;
+
+        Assert.True(await patient.SetVideoSizeAsync(therapistStream, 640, 360));
+        Assert.Equal((640, 360), Peer(s, p.ParticipantId!)!.GetViewSize(therapistStream));
+        Assert.True(await patient.SetVideoSizeAsync(therapistStream, 0, 0)); // the tile is out of sight
+        Assert.Equal((0, 0), Peer(s, p.ParticipantId!)!.GetViewSize(therapistStream));
+
+        // Out of range, a stream the patient does not receive, or no stream: false, and the size stays.
+        foreach (var (stream, width, height) in new (string?, int, int)[]
+        {
+            (therapistStream, -1, 240), (therapistStream, 320, -1), (therapistStream, 0, 240), (therapistStream, int.MaxValue, int.MaxValue),
+            (therapistStream, 16385, 240), (p.ParticipantId!, 320, 240), ("nobody", 320, 240), (null, 320, 240), (new string('a', 10_000), 320, 240),
+        })
+        {
+            Assert.False(await patient.SetVideoSizeAsync(stream, width, height), $"{stream?.Length} {width}×{height}");
+        }
+
+        Assert.Equal((0, 0), Peer(s, p.ParticipantId!)!.GetViewSize(therapistStream));
+
+        // A new receive connection keeps the sizes the page gave (it does not send them again).
+        await patient.RequestNewSubscribeConnectionAsync();
+        Assert.Equal((0, 0), Peer(s, p.ParticipantId!)!.GetViewSize(therapistStream));
+
+        // The caregiver still waits: receives the therapist's tracks already, but may not set their size.
+        Assert.False(await caregiver.SetVideoSizeAsync(therapistStream, 320, 240));
+        Assert.Null(Peer(s, c.ParticipantId!)!.GetViewSize(therapistStream));
+    }
+
     private static string IceUfrag(string sdp) =>
         sdp.ReplaceLineEndings("\n").Split('\n').First(l => l.StartsWith("a=ice-ufrag:", StringComparison.Ordinal))["a=ice-ufrag:".Length..];
 }

@@ -117,6 +117,7 @@ export interface SessionHubMethods {
   RequestSubscribeOffer(): string;
   RequestNewSubscribeConnection(): string;
   SubscribeAnswer(answerSdp: string): void;
+  SetVideoSize(streamId: string, width: number, height: number): boolean;
   Leave(): void;
   EndSession(): boolean;
 }
