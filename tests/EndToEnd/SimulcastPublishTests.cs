@@ -94,6 +94,76 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
         Assert.Empty(Scenario.Unexpected(errors));
     }
 
+    /// <summary>
+    /// The page reports each remote tile's size (SetVideoSize) and the relay forwards no larger layer than the tile needs:
+    /// the patient's stage made 200×150 CSS pixels leaves the therapist's tile no larger, so the half layer (320×240)
+    /// covers it and the decoded picture drops to 240 rows; the stage back to its size brings the full 480 again.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task A_small_tile_receives_the_small_layer_and_the_full_one_again_when_it_grows()
+    {
+        using var server = new LiveServer(Scenario.DemoSettings());
+        var demo = DemoInfo.Read(server.DataPath);
+        await using var therapistBrowser = await Browser.LaunchAsync();
+        await using var patientBrowser = await Browser.LaunchAsync();
+        var errors = new List<string>();
+        var therapist = await therapistBrowser.NewPageAsync(errors);
+        var patient = await patientBrowser.NewPageAsync(errors);
+        await Scenario.AdmitDemoPatientAsync(therapist, patient, server, demo);
+        await Scenario.WaitForMediaAsync(patient);
+        var router = server.Services.GetRequiredService<MediaRelayService>().FindRouter(demo.AppointmentId.ToString("N"));
+        Assert.NotNull(router);
+        string Forwarded() => string.Join(", ", router.Peers.Select(p => $"{p.Id}: {string.Join('/', p.ReceivedEncodings.Values)}"));
+
+        // The tile is large (the stage of a 1024×768 window): the full layer, once the therapist's browser sends it.
+        await WaitForReceivedHeightAsync(patient, h => h >= 480, "the full layer in a large tile", TimeSpan.FromSeconds(40));
+
+        const string Stage = "document.querySelector('.call-stage')";
+        await patient.EvaluateAsync($"() => {{ const s = {Stage}; s.style.setProperty('width', '200px', 'important'); s.style.setProperty('height', '150px', 'important'); }}");
+        await WaitForReceivedHeightAsync(patient, h => h is > 0 and <= 240, "the half layer in a 200×150 tile", TimeSpan.FromSeconds(20));
+        output.WriteLine($"small tile: the relay forwards encodings {Forwarded()}");
+
+        await patient.EvaluateAsync($"() => {{ const s = {Stage}; s.style.removeProperty('width'); s.style.removeProperty('height'); }}");
+        await WaitForReceivedHeightAsync(patient, h => h >= 480, "the full layer when the tile grows again", TimeSpan.FromSeconds(20));
+        output.WriteLine($"large tile: the relay forwards encodings {Forwarded()}");
+        Assert.Empty(Scenario.Unexpected(errors));
+    }
+
+    /// <summary>Waits until the picture the page decodes from its receive connection has a height that <paramref name="match"/>es.</summary>
+    private async Task WaitForReceivedHeightAsync(IPage page, Func<int, bool> match, string what, TimeSpan limit)
+    {
+        const string Read = """
+            async () => {
+              const pc = window.__teletherapy && window.__teletherapy.subscribe;
+              let height = 0;
+              if (!pc) return height;
+              (await pc.getStats()).forEach((r) => {
+                if (r.type === 'inbound-rtp' && r.kind === 'video' && r.frameHeight) height = Math.max(height, r.frameHeight);
+              });
+              return height;
+            }
+            """;
+        var until = Stopwatch.StartNew();
+        var heights = new List<int>();
+        while (true)
+        {
+            var height = await page.EvaluateAsync<int>(Read);
+            if (heights.Count == 0 || heights[^1] != height)
+            {
+                heights.Add(height);
+            }
+
+            if (match(height))
+            {
+                output.WriteLine($"{what}: {height} rows after {until.Elapsed.TotalSeconds:0.0} s (heights seen: {string.Join(", ", heights)})");
+                return;
+            }
+
+            Assert.True(until.Elapsed < limit, $"Not {what} within {limit.TotalSeconds} s: heights seen {string.Join(", ", heights)}");
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>The rids of the publish connection's video encodings whose frames-encoded count grows over a second, with their frame heights.</summary>
     private static async Task<List<Layer>> LayersEncodingAsync(IPage page)
     {

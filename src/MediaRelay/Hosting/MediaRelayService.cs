@@ -83,6 +83,17 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     /// <summary>Live peer transports of every router and connection test (tests check that closing frees them).</summary>
     internal int TransportCount => _context.Value.Transports.Count;
 
+    /// <summary>
+    /// Whether a connection of the relay with this local ICE ufrag (the one its offer or answer gave) is open: its ICE
+    /// checks are answered. False once the connection is closed.
+    /// </summary>
+    public bool HasConnection(string localIceUfrag)
+    {
+        ArgumentNullException.ThrowIfNull(localIceUfrag);
+        return _context.Value.Transports.Values.Any(t => t.Transport.State != WebRtcTransportState.Closed
+            && string.Equals(t.Transport.LocalIce.Ufrag, localIceUfrag, StringComparison.Ordinal));
+    }
+
     /// <summary>DTLS handshakes in progress (tests check the cap).</summary>
     internal DtlsHandshakeSlots HandshakeSlots => _context.Value.HandshakeSlots;
 

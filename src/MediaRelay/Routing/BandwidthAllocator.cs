@@ -20,7 +20,14 @@ namespace Teletherapy.MediaRelay.Routing;
 /// from the subscriber's Receiver Reports, and layers are chosen by the lower of the two. A climb is also judged by the
 /// subscriber's NACKs within two seconds (<see cref="OnClimbFailed"/>), well before a report window closes.
 /// </para>
-/// Called on the subscriber's RTCP (receive thread) and once a second from housekeeping: one lock, not per packet.
+/// <para>
+/// Layers larger than the subscriber shows a track (<see cref="ViewSize"/>: its page reports each tile's size) are left
+/// out of the ranking: the choice is the lower of what the link carries and what the view needs. A view that shrinks
+/// below the layer flowing moves down on the smaller layer's keyframe, with no effect on the probing; one that grows
+/// lets the subscriber climb again as the link allows.
+/// </para>
+/// Called on the subscriber's RTCP (receive thread), once a second from housekeeping and when a view size changes: one
+/// lock, not per packet.
 /// </summary>
 internal sealed class BandwidthAllocator
 {
@@ -214,7 +221,7 @@ internal sealed class BandwidthAllocator
                 _ceiling = Math.Min(_ceiling, _carried);
             }
 
-            if (consumer.TargetEncoding != from && consumer.IsEncodingActive(from))
+            if (consumer.TargetEncoding != from && consumer.IsEncodingActive(from) && !consumer.ExceedsView(from))
             {
                 consumer.SwitchTo(from, immediate: true);
                 _lastChange = now;
@@ -308,9 +315,9 @@ internal sealed class BandwidthAllocator
         for (var i = 0; i < consumer.EncodingCount; i++)
         {
             var rate = consumer.GetEncodingBitrate(i);
-            if (rate <= 0)
+            if (rate <= 0 || consumer.ExceedsView(i))
             {
-                continue;
+                continue; // not arriving, or larger than the subscriber shows the track: never chosen
             }
 
             // Insertion by rate, lowest first: the ranking is by what each encoding costs, not by its position in the SDP.
@@ -333,6 +340,9 @@ internal sealed class BandwidthAllocator
 
         var target = consumer.TargetEncoding;
         var rank = ranked[..count].IndexOf(target);
+
+        // The subscriber now shows the track smaller than the layer it takes (ViewSize): down to what covers the view.
+        var shrinking = rank < 0 && target != Consumer.Paused && consumer.IsEncodingActive(target) && consumer.ExceedsView(target);
 
         if (decreased)
         {
@@ -360,7 +370,11 @@ internal sealed class BandwidthAllocator
         }
 
         int desired;
-        if (share == long.MaxValue)
+        if (shrinking)
+        {
+            desired = Math.Max(fit, 0); // the best that fits the link among those the view needs
+        }
+        else if (share == long.MaxValue)
         {
             desired = count - 1; // no estimate yet: start on the best layer; a fall brings it down
         }
@@ -400,6 +414,13 @@ internal sealed class BandwidthAllocator
 
         if (encoding == target)
         {
+            return;
+        }
+
+        if (shrinking)
+        {
+            // Not the link's doing: the bigger picture goes on until the smaller one's keyframe, and the probing is as it was.
+            consumer.SwitchDownForView(encoding);
             return;
         }
 

@@ -43,6 +43,7 @@ internal sealed partial class Consumer : ILayeredConsumer
     private int _subscriberGateGeneration;
     private ushort _rtxSequence;
     private volatile bool _rtxEnabled;
+    private long _view = -1; // ViewSize.None, packed (width in the high half)
 
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate, RoutingClock? clock = null)
     {
@@ -125,16 +126,61 @@ internal sealed partial class Consumer : ILayeredConsumer
     bool ILayeredConsumer.IsEncodingActive(int encoding) => Producer.IsEncodingActive(encoding);
 
     /// <summary>
+    /// How large the subscriber's page shows this track (<see cref="ViewSize"/>; <see cref="ViewSize.None"/> until it
+    /// says): its allocator leaves out the encodings larger than the one that covers it.
+    /// </summary>
+    public ViewSize View
+    {
+        get
+        {
+            var packed = Volatile.Read(ref _view);
+            return new ViewSize((int)(packed >> 32), (int)packed);
+        }
+
+        set => Volatile.Write(ref _view, ((long)value.Width << 32) | (uint)value.Height);
+    }
+
+    /// <summary>
+    /// Whether an encoding is larger than the view needs: a smaller one arriving now covers it (<see cref="ViewSize.Exceeds"/>).
+    /// One not arriving, or of a size not known yet, is not.
+    /// </summary>
+    public bool ExceedsView(int encoding)
+    {
+        var view = View;
+        var count = Producer.EncodingCount;
+        if (view.IsNone || !_isVideo)
+        {
+            return false;
+        }
+
+        Span<PictureSize> sizes = count <= 16 ? stackalloc PictureSize[count] : new PictureSize[count];
+        for (var i = 0; i < count; i++)
+        {
+            sizes[i] = Producer.IsEncodingActive(i) ? Producer.GetEncodingSize(i) : default;
+        }
+
+        return view.Exceeds(sizes, encoding);
+    }
+
+    /// <summary>
     /// Sets the target encoding. <paramref name="immediate"/> stops the current encoding at once instead of at the target's
     /// keyframe: going down because the subscriber's link is congested, the old layer must not keep filling it while the
     /// keyframe of the new one tries to get through. <see cref="Paused"/> (audio-only fallback) is always immediate.
     /// </summary>
-    public void SwitchTo(int encoding, bool immediate)
+    public void SwitchTo(int encoding, bool immediate) => Retarget(encoding, immediate, climb: true);
+
+    /// <summary>
+    /// Moves down to a smaller encoding because the subscriber shows the track smaller (<see cref="View"/>), not because
+    /// its link is short: the current encoding goes on until the new one's keyframe, and the move is no climb to watch.
+    /// </summary>
+    public void SwitchDownForView(int encoding) => Retarget(encoding, immediate: false, climb: false);
+
+    private void Retarget(int encoding, bool immediate, bool climb)
     {
         bool askKeyFrame;
         lock (_lock)
         {
-            askKeyFrame = _layers.Retarget(encoding, immediate);
+            askKeyFrame = _layers.Retarget(encoding, immediate, climb);
             _climb.Stop();
         }
 

@@ -3,8 +3,8 @@ using Teletherapy.MediaRelay.Negotiation;
 namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
-/// What a <see cref="BandwidthAllocator"/> sees of a consumer: its kind, the layer it takes and the one flowing, and the
-/// rates its producer's encodings arrive with. <see cref="Consumer"/> is the one in the relay; the allocator's own tests
+/// What a <see cref="BandwidthAllocator"/> sees of a consumer: its kind, the layer it takes and the one flowing, the
+/// rates its producer's encodings arrive with, and which of them are larger than its subscriber shows the track. <see cref="Consumer"/> is the one in the relay; the allocator's own tests
 /// give it tracks of their making, so its choices can be checked without sockets or sleeps.
 /// </summary>
 internal interface ILayeredConsumer
@@ -35,4 +35,10 @@ internal interface ILayeredConsumer
 
     /// <summary>Sets the target (<see cref="Consumer.SwitchTo"/>).</summary>
     void SwitchTo(int encoding, bool immediate);
+
+    /// <summary>Whether an encoding is larger than the subscriber's view of the track needs (<see cref="Consumer.ExceedsView"/>).</summary>
+    bool ExceedsView(int encoding);
+
+    /// <summary>Sets a lower target because the view got smaller (<see cref="Consumer.SwitchDownForView"/>).</summary>
+    void SwitchDownForView(int encoding);
 }

@@ -49,13 +49,14 @@ internal sealed class LayerSelection
     /// <summary>
     /// A new target. <paramref name="immediate"/> stops the current encoding at once instead of at the target's keyframe;
     /// <see cref="Consumer.Paused"/> always does. Any other move waits for the keyframe and counts as a climb for
-    /// <see cref="Select"/> to report. Returns whether the producer should be asked for a keyframe of the target.
+    /// <see cref="Select"/> to report, unless <paramref name="climb"/> is false (a move down that need not hurry). Returns
+    /// whether the producer should be asked for a keyframe of the target.
     /// </summary>
-    public bool Retarget(int encoding, bool immediate)
+    public bool Retarget(int encoding, bool immediate, bool climb = true)
     {
         var changed = encoding != _target;
         _target = encoding;
-        _climbPending = !immediate && encoding != Paused;
+        _climbPending = climb && !immediate && encoding != Paused;
         if (encoding == _current && !NeedsKeyFrame)
         {
             // Back to the layer still flowing (a pending switch given up): nothing to stop, no keyframe to wait for.

@@ -34,6 +34,7 @@ internal sealed class Producer
     private readonly long[] _windowBytes;
     private readonly long[] _bitrate;
     private readonly long[] _lastNackCheck;
+    private readonly int[] _pictureSizes;
     private readonly int _audioLevelId;
     private Consumer[] _consumers = [];
     private long _lastKeyFrameRequest;
@@ -58,6 +59,7 @@ internal sealed class Producer
         _windowBytes = new long[count];
         _bitrate = new long[count];
         _lastNackCheck = new long[count];
+        _pictureSizes = new int[count];
         _audioLevelId = parameters.Kind == MediaKind.Audio ? parameters.Extensions.AudioLevel : 0;
         for (var i = 0; i < _encodingSsrcs.Length; i++)
         {
@@ -132,6 +134,12 @@ internal sealed class Producer
         var last = Volatile.Read(ref _lastPacket[encoding]);
         return last != 0 && _clock.Now - last < InactiveAfter;
     }
+
+    /// <summary>
+    /// The size of an encoding's pictures as its last keyframe announced it (VP8, RFC 6386 §9.1), or 0×0 when no keyframe
+    /// of it was seen yet or the codec does not say (H.264): for the subscribers' view sizes (<see cref="ViewSize"/>).
+    /// </summary>
+    public PictureSize GetEncodingSize(int encoding) => PictureSize.Unpack(Volatile.Read(ref _pictureSizes[encoding]));
 
     /// <summary>
     /// The publisher's last audio level (RFC 6464 §3: 0 = 0 dBov, loudest, to 127 = silence), or 127 when it sent
@@ -238,6 +246,11 @@ internal sealed class Producer
         }
 
         var isKeyFrame = Kind == MediaKind.Video && IsKeyFrame(header.Payload);
+        if (isKeyFrame && Parameters.Codec.IsCodec("VP8") && Vp8PayloadDescriptor.TryReadKeyFrameSize(header.Payload, out var width, out var height))
+        {
+            Volatile.Write(ref _pictureSizes[encoding], new PictureSize(width, height).Packed);
+        }
+
         foreach (var consumer in consumers)
         {
             consumer.Forward(packet, header, encoding, isKeyFrame);

@@ -10,13 +10,14 @@ namespace Teletherapy.MediaRelay.Routing;
 /// anything flows to or from it (R3): a waiting participant may be fully connected, yet the relay forwards
 /// nothing either way until <see cref="Admit"/>.
 /// </summary>
-public sealed class RouterPeer : IMediaGate
+public sealed partial class RouterPeer : IMediaGate
 {
     private readonly Router _router;
     private readonly RelayContext _context;
     private readonly Lock _lock = new();
     private readonly List<SubscribeSlot> _slots = [];
     private readonly Dictionary<string, Consumer> _consumersByProducer = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ViewSize> _viewSizes = new(StringComparer.Ordinal);
     private Producer[] _producers = [];
     private TransportRouting? _publish;
     private TransportRouting? _subscribe;
@@ -510,10 +511,21 @@ public sealed class RouterPeer : IMediaGate
                 {
                     FirstPacketAfterStart = OnConsumerFirstPacket,
                 };
+                if (producer.Kind == MediaKind.Video && _viewSizes.TryGetValue(parameters.StreamId, out var view))
+                {
+                    consumer.View = view; // the page's tile for this stream, from an earlier receive connection
+                }
+
                 _consumersByProducer[producer.Id] = consumer;
                 _subscribe.AddConsumer(consumer);
                 producer.AddConsumer(consumer);
                 _slots.Add(new SubscribeSlot(mid, producer.Kind, parameters));
+            }
+
+            // View sizes are kept for the streams received (a new receive connection takes them over), no others.
+            foreach (var stream in _viewSizes.Keys.Where(id => !_consumersByProducer.Values.Any(c => c.Parameters.StreamId == id)).ToList())
+            {
+                _viewSizes.Remove(stream);
             }
 
             var offer = SubscribeOffer.Create(_slots, _context.LocalParameters(_subscribe.Transport), firstOffer: !_subscribeAnswered, ++_offerVersion);

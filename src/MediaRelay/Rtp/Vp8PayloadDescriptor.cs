@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Teletherapy.MediaRelay.Rtp;
 
 /// <summary>
@@ -126,6 +128,30 @@ internal readonly ref struct Vp8PayloadDescriptor
 
         descriptor = new Vp8PayloadDescriptor(payload, offset, pictureId, tl0, tidKey);
         return true;
+    }
+
+    /// <summary>
+    /// The picture size a keyframe's first packet announces (RFC 6386 §9.1: after the 3-byte frame tag, the start code
+    /// 0x9d 0x01 0x2a, then the width and height as 16-bit little-endian values whose low 14 bits are the size in pixels
+    /// and top 2 bits an upscaling hint). False for any other packet, or a size of 0.
+    /// </summary>
+    public static bool TryReadKeyFrameSize(ReadOnlySpan<byte> payload, out int width, out int height)
+    {
+        (width, height) = (0, 0);
+        if (!TryRead(payload, out Vp8PayloadDescriptor descriptor) || !descriptor.IsKeyframe)
+        {
+            return false;
+        }
+
+        var frame = payload[descriptor.Length..];
+        if (frame.Length < 10 || frame[3] != 0x9D || frame[4] != 0x01 || frame[5] != 0x2A)
+        {
+            return false;
+        }
+
+        width = BinaryPrimitives.ReadUInt16LittleEndian(frame[6..]) & 0x3FFF;
+        height = BinaryPrimitives.ReadUInt16LittleEndian(frame[8..]) & 0x3FFF;
+        return width > 0 && height > 0;
     }
 
     /// <summary>Convenience for the keyframe check on a payload that may not even hold a descriptor.</summary>

@@ -74,7 +74,13 @@ internal sealed class ClusterSessionDoor : ISessionDoor
     public async Task<string> CreateSubscribeOfferAsync(string connectionId) =>
         (await CallAsync<string>(connectionId, RoomCall.CreateSubscribeOffer).ConfigureAwait(false))!;
 
+    public async Task<string> CreateSubscribeOfferOnNewConnectionAsync(string connectionId) =>
+        (await CallAsync<string>(connectionId, RoomCall.CreateSubscribeOfferOnNewConnection).ConfigureAwait(false))!;
+
     public Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp) => CallAsync<object>(connectionId, RoomCall.ApplySubscribeAnswer, answerSdp);
+
+    public Task<bool> SetVideoSizeAsync(string connectionId, string streamId, int width, int height) =>
+        CallAsync<bool>(connectionId, RoomCall.SetVideoSize, JsonSerializer.Serialize(new VideoSizeArgument(streamId, width, height), RoomGrain.Json));
 
     public async Task LeaveAsync(string connectionId)
     {

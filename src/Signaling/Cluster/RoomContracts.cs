@@ -53,6 +53,8 @@ public enum RoomCall
     CreateSubscribeOffer,
     ApplySubscribeAnswer,
     Leave,
+    CreateSubscribeOfferOnNewConnection,
+    SetVideoSize,
 }
 
 /// <summary>Who calls: a hub connection, the node it is on and that node's inbox for the room's events to it.</summary>
@@ -77,3 +79,6 @@ internal sealed record MediaStateArgument(bool MicrophoneOff, bool CameraOff);
 
 /// <summary>The arguments of <see cref="RoomCall.AllowScreenShare"/>, as JSON.</summary>
 internal sealed record ScreenShareArgument(string ParticipantId, bool Allowed);
+
+/// <summary>The arguments of <see cref="RoomCall.SetVideoSize"/>, as JSON.</summary>
+internal sealed record VideoSizeArgument(string StreamId, int Width, int Height);

@@ -100,6 +100,8 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
                 RoomCall.SendChatMessage => await _sessions.SendChatMessageAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
                 RoomCall.Publish => await _sessions.PublishAsync(caller.ConnectionId, argument ?? string.Empty).ConfigureAwait(true),
                 RoomCall.CreateSubscribeOffer => await _sessions.CreateSubscribeOfferAsync(caller.ConnectionId).ConfigureAwait(true),
+                RoomCall.CreateSubscribeOfferOnNewConnection => await _sessions.CreateSubscribeOfferOnNewConnectionAsync(caller.ConnectionId).ConfigureAwait(true),
+                RoomCall.SetVideoSize => await SetVideoSizeAsync(caller.ConnectionId, argument).ConfigureAwait(true),
                 RoomCall.ApplySubscribeAnswer => await Done(_sessions.ApplySubscribeAnswerAsync(caller.ConnectionId, argument ?? string.Empty)).ConfigureAwait(true),
                 RoomCall.Leave => await Done(LeaveAsync(caller.ConnectionId)).ConfigureAwait(true),
                 _ => throw new HubException("Unknown call."),
@@ -150,6 +152,12 @@ internal sealed partial class RoomGrain : Grain, IRoomGrain
         var state = json is null ? null : JsonSerializer.Deserialize<MediaStateArgument>(json, Json);
         await _sessions.SetMediaStateAsync(connectionId, state?.MicrophoneOff ?? false, state?.CameraOff ?? false).ConfigureAwait(true);
         return null;
+    }
+
+    private Task<bool> SetVideoSizeAsync(string connectionId, string? json)
+    {
+        var size = json is null ? null : JsonSerializer.Deserialize<VideoSizeArgument>(json, Json);
+        return size is null ? Task.FromResult(false) : _sessions.SetVideoSizeAsync(connectionId, size.StreamId, size.Width, size.Height);
     }
 
     private Task<bool> AllowScreenShareAsync(string connectionId, string? json)

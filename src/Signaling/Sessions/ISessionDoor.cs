@@ -34,7 +34,11 @@ internal interface ISessionDoor
 
     Task<string> CreateSubscribeOfferAsync(string connectionId);
 
+    Task<string> CreateSubscribeOfferOnNewConnectionAsync(string connectionId);
+
     Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp);
+
+    Task<bool> SetVideoSizeAsync(string connectionId, string streamId, int width, int height);
 
     Task LeaveAsync(string connectionId);
 

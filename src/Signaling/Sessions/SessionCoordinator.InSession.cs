@@ -1,7 +1,7 @@
 namespace Teletherapy.Signaling.Sessions;
 
 // What people in the session tell each other beyond media: the state of their own microphone and camera, the chat, and
-// who may share a screen.
+// who may share a screen; and what a page tells the relay of how large it shows the videos it receives.
 internal sealed partial class SessionCoordinator
 {
     /// <summary>Video tracks a participant may publish: the camera, and a shared screen for those who may share.</summary>
@@ -38,6 +38,26 @@ internal sealed partial class SessionCoordinator
         {
             await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerMediaChanged(changed.ToPeer()).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The longest stream id a page may name: a participant id, <c>~</c> and a mid.</summary>
+    private const int MaxStreamIdLength = 128;
+
+    /// <summary>
+    /// How large the caller's page shows a video it receives (by the stream id of its subscribe offer, in device pixels,
+    /// 0×0 when out of sight): the relay forwards no larger simulcast layer than covers it (RouterPeer.SetViewSize). Only
+    /// someone admitted may say it, and only of the receive side of their own connection that negotiates their media;
+    /// anyone else, a stream they do not receive, or a size out of range gets false, and nothing changes.
+    /// </summary>
+    public Task<bool> SetVideoSizeAsync(string connectionId, string streamId, int width, int height)
+    {
+        var (room, participant) = Locate(connectionId);
+        var set = participant.State == ParticipantStates.Admitted && !room.IsEnded
+            && streamId is { Length: > 0 and <= MaxStreamIdLength }
+            && _mediaConnections.TryGetValue(PeerKey(room, participant.Id), out var media) && media == connectionId
+            && _relay.FindRouter(RouterId(room))?.FindPeer(participant.Id) is { } peer
+            && peer.SetViewSize(streamId, width, height);
+        return Task.FromResult(set);
     }
 
     /// <summary>

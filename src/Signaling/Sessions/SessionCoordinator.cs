@@ -336,6 +336,8 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
 
     public Task<string> CreateSubscribeOfferAsync(string connectionId) => Task.FromResult(CreateSubscribeOffer(connectionId));
 
+    public Task<string> CreateSubscribeOfferOnNewConnectionAsync(string connectionId) => Task.FromResult(CreateSubscribeOfferOnNewConnection(connectionId));
+
     public Task ApplySubscribeAnswerAsync(string connectionId, string answerSdp)
     {
         ApplySubscribeAnswer(connectionId, answerSdp);
@@ -373,6 +375,24 @@ internal sealed partial class SessionCoordinator : ISessionDoor, IHostedService,
     {
         var (room, participant) = Locate(connectionId);
         var result = MediaPeer(room, participant, connectionId).CreateSubscribeOffer();
+        return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
+    }
+
+    /// <summary>
+    /// A subscribe offer on a new receive connection (a new ICE ufrag), the one the relay held for this participant
+    /// closed with its consumers: the page's connection failed while the relay still held it, and the page answers on a
+    /// new <c>RTCPeerConnection</c> at once instead of waiting for the relay's consent timeout.
+    /// </summary>
+    private string CreateSubscribeOfferOnNewConnection(string connectionId)
+    {
+        var (room, participant) = Locate(connectionId);
+        if (participant.State != ParticipantStates.Admitted)
+        {
+            // A new connection costs the relay as a publish offer does: bounded alike until admitted.
+            _inputs.CountOfferWhileWaiting(PeerKey(room, participant.Id));
+        }
+
+        var result = MediaPeer(room, participant, connectionId).CreateSubscribeOfferOnNewConnection();
         return result.Succeeded ? result.Sdp! : throw new HubException(result.Error);
     }
 

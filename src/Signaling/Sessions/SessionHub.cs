@@ -95,7 +95,21 @@ internal sealed class SessionHub : Hub<ISessionClient>
     /// </summary>
     public Task<string> RequestSubscribeOffer() => _sessions.CreateSubscribeOfferAsync(Context.ConnectionId);
 
+    /// <summary>
+    /// Asks for a subscribe offer on a new receive connection (a new ICE ufrag): the relay closes the one it held for the
+    /// caller. For a page whose receive connection failed while the relay still holds it; answer on a new RTCPeerConnection.
+    /// </summary>
+    public Task<string> RequestNewSubscribeConnection() => _sessions.CreateSubscribeOfferOnNewConnectionAsync(Context.ConnectionId);
+
     public Task SubscribeAnswer(string answerSdp) => _sessions.ApplySubscribeAnswerAsync(Context.ConnectionId, answerSdp);
+
+    /// <summary>
+    /// How large the caller's page shows a video it receives: the stream id of the subscribe offer (a tile's), and the
+    /// tile's size in device pixels (CSS pixels × devicePixelRatio; 0×0 when out of sight). The relay then forwards no
+    /// larger simulcast layer than covers it. False, changing nothing, unless the caller is admitted, negotiates their
+    /// media on this connection and receives video of that stream, and the size is 0×0 or 1 to 16384 a side.
+    /// </summary>
+    public Task<bool> SetVideoSize(string streamId, int width, int height) => _sessions.SetVideoSizeAsync(Context.ConnectionId, streamId, width, height);
 
     public Task Leave() => _sessions.LeaveAsync(Context.ConnectionId);
 

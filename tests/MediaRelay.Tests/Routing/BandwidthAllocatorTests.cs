@@ -166,6 +166,105 @@ public sealed class BandwidthAllocatorTests
         Assert.Equal(Consumer.Paused, video.ReturnEncoding);
     }
 
+    [Fact]
+    public void NoLayerLargerThanTheViewIsChosenHoweverHighTheEstimateAndNoProbeGoesThere()
+    {
+        var (allocator, video, tracks) = Start(target: 0);
+        video.Sizes = CameraLayers;
+        video.View = new ViewSize(300, 225); // the half layer (320×240) covers it
+        allocator.Allocate(tracks, T0, decreased: false);
+        Assert.Equal(1, video.TargetEncoding); // no estimate yet: the best layer the view needs
+        video.Complete(T0);
+
+        allocator.OnEstimate(5_000_000, T0 + Second);
+        for (var t = 1; t <= 20; t++)
+        {
+            allocator.Allocate(tracks, T0 + (t * Second), decreased: false);
+            Assert.Equal(1, video.TargetEncoding);
+        }
+    }
+
+    [Fact]
+    public void TheLayerIsTheLowerOfWhatTheLinkCarriesAndWhatTheViewNeeds()
+    {
+        var (allocator, video, tracks) = Start(target: 0);
+        video.Sizes = CameraLayers;
+        video.View = new ViewSize(640, 480);
+        video.Complete(T0 - (5 * Second));
+        allocator.OnEstimate(210_000, T0); // 170 kbit/s for video: the half layer fits, the full one does not
+        allocator.Allocate(tracks, T0, decreased: false);
+        Assert.Equal((1, false), video.LastSwitch);
+        video.Complete(T0);
+        allocator.Allocate(tracks, T0 + (Second / 2), decreased: false);
+        Assert.Equal(1, video.TargetEncoding);
+
+        // The view shrinks below the half layer: the link would carry it, the view does not need it.
+        video.View = new ViewSize(150, 110);
+        allocator.Allocate(tracks, T0 + Second, decreased: false);
+        Assert.Equal(0, video.TargetEncoding);
+    }
+
+    [Fact]
+    public void AViewThatShrinksMovesDownOnTheSmallerLayersKeyFrameAndOneThatGrowsClimbsBackAsTheLinkAllows()
+    {
+        var (allocator, video, tracks) = Start(target: 2);
+        video.Sizes = CameraLayers;
+        video.Complete(T0 - (5 * Second));
+        allocator.OnEstimate(2_000_000, T0);
+        allocator.Allocate(tracks, T0, decreased: false);
+        Assert.Equal(2, video.TargetEncoding);
+
+        // A small tile: down to the quarter layer, the full one going on until its keyframe (not immediate, no probe).
+        video.View = new ViewSize(160, 120);
+        allocator.Allocate(tracks, T0 + (Second / 10), decreased: false);
+        Assert.Equal((0, false), video.LastSwitch);
+        Assert.Equal(1, video.ViewSwitches);
+        video.Complete(T0 + (Second / 5));
+
+        // Hidden: still the quarter layer, not audio only.
+        video.View = new ViewSize(0, 0);
+        allocator.Allocate(tracks, T0 + Second, decreased: false);
+        Assert.Equal(0, video.TargetEncoding);
+
+        // Large again: a layer at a time, each once the last one's keyframe came.
+        video.View = new ViewSize(1280, 960);
+        allocator.Allocate(tracks, T0 + (3 * Second / 2), decreased: false);
+        Assert.Equal((1, false), video.LastSwitch);
+        allocator.Allocate(tracks, T0 + (8 * Second / 5), decreased: false);
+        Assert.Equal(1, video.TargetEncoding);
+        video.Complete(T0 + (17 * Second / 10));
+        allocator.Allocate(tracks, T0 + (2 * Second), decreased: false);
+        Assert.Equal((2, false), video.LastSwitch);
+        Assert.Equal(1, video.ViewSwitches);
+    }
+
+    [Fact]
+    public void AFailedClimbDoesNotGoBackToALayerLargerThanTheView()
+    {
+        var (allocator, video, tracks) = Start(target: 0);
+        video.Sizes = CameraLayers;
+        video.View = new ViewSize(160, 120);
+        video.Complete(T0);
+        allocator.OnClimbFailed(video, from: 2, T0 + Second);
+        Assert.Equal(0, video.TargetEncoding);
+
+        video.View = ViewSize.None; // without a view the failed climb is undone, back to where it came from
+        allocator.OnClimbFailed(video, from: 2, T0 + (2 * Second));
+        Assert.Equal((2, true), video.LastSwitch);
+    }
+
+    [Fact]
+    public void AViewPutsNoCapWhileTheLayersSizesAreUnknown()
+    {
+        var (allocator, video, tracks) = Start(target: 0);
+        video.View = new ViewSize(100, 75);
+        allocator.Allocate(tracks, T0, decreased: false);
+        Assert.Equal(2, video.TargetEncoding);
+    }
+
+    /// <summary>The layers' sizes of a 640×480 camera, as its keyframes give them.</summary>
+    private static readonly PictureSize[] CameraLayers = [new(160, 120), new(320, 240), new(640, 480)];
+
     private static (BandwidthAllocator Allocator, Track Video, Track[] Tracks) Start(int target)
     {
         var video = new Track(MediaKind.Video, [44_000, 115_000, 260_000], target);
@@ -204,6 +303,15 @@ public sealed class BandwidthAllocatorTests
 
         public bool IsEncodingActive(int encoding) => Rates[encoding] > 0;
 
+        /// <summary>The size of each layer's pictures (all unknown unless the test says).</summary>
+        public PictureSize[] Sizes { get; set; } = new PictureSize[rates.Length];
+
+        /// <summary>How large the subscriber shows the track.</summary>
+        public ViewSize View { get; set; } = ViewSize.None;
+
+        /// <summary>Moves down for the view (<see cref="SwitchDownForView"/>), which are no switch for the link.</summary>
+        public int ViewSwitches { get; private set; }
+
         public void SwitchTo(int encoding, bool immediate)
         {
             TargetEncoding = encoding;
@@ -212,6 +320,19 @@ public sealed class BandwidthAllocatorTests
             {
                 CurrentEncoding = Consumer.Paused;
             }
+        }
+
+        public bool ExceedsView(int encoding)
+        {
+            var arriving = Sizes.Select((size, i) => Rates[i] > 0 ? size : default).ToArray();
+            return View.Exceeds(arriving, encoding);
+        }
+
+        public void SwitchDownForView(int encoding)
+        {
+            TargetEncoding = encoding;
+            LastSwitch = (encoding, false);
+            ViewSwitches++;
         }
 
         /// <summary>The target's keyframe went out at <paramref name="now"/>.</summary>

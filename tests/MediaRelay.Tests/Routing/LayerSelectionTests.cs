@@ -68,6 +68,20 @@ public sealed class LayerSelectionTests
     }
 
     [Fact]
+    public void AMoveDownForTheViewKeepsTheCurrentLayerUntilTheKeyFrameAndIsNoClimb()
+    {
+        var layers = Flowing(2);
+        Assert.True(layers.Retarget(0, immediate: false, climb: false));
+        Assert.Equal(2, layers.Current);
+        Assert.Equal(LayerStep.Forward, Select(layers, 2, isKeyFrame: false));
+        Assert.Equal(LayerStep.AwaitKeyFrame, Select(layers, 0, isKeyFrame: false));
+        Assert.Equal(LayerStep.Switched, Select(layers, 0, isKeyFrame: true, out var climbedFrom));
+        Assert.Equal(Paused, climbedFrom);
+        Assert.Equal(0, layers.Current);
+        Assert.Equal(1, layers.Switches);
+    }
+
+    [Fact]
     public void PausingStopsAtOnceAndCountsAsASwitch()
     {
         var layers = Flowing(1);

@@ -262,6 +262,47 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
     }
 
+    [Fact(Timeout = 40000)]
+    public async Task ASubscriberShowingTheVideoSmallGetsOnlyTheLayerThatCoversItAndTheFullOneAgainWhenItGrows()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var relay = await RelayHarness.StartAsync(time: clock);
+        using var call = await SimulcastCall.StartAsync(relay, clock, "bob");
+        var (simulcast, bob, video, media) = (call.Publisher, call.Subscribers[0], call.Video, call.Media);
+        var layer = () => LayerOf(simulcast, bob.StreamOf(video.Ssrc));
+        await SendRembAsync(bob, video.Ssrc, 2_000_000); // the link carries every layer
+        var producer = simulcast.Peer.Producers.Single(p => p.Kind == MediaKind.Video);
+        Assert.Equal([(160, 120), (320, 240), (640, 480)], Enumerable.Range(0, 3).Select(i => (producer.GetEncodingSize(i).Width, producer.GetEncodingSize(i).Height)));
+
+        // Out-of-range sizes and streams bob does not receive change nothing.
+        Assert.False(bob.Peer.SetViewSize("alice", -160, 120));
+        Assert.False(bob.Peer.SetViewSize("alice", 0, 120));
+        Assert.False(bob.Peer.SetViewSize("alice", 100_000, 120));
+        Assert.False(bob.Peer.SetViewSize("carol", 160, 120));
+        Assert.Null(bob.Peer.GetViewSize("alice"));
+
+        // Bob's page shows alice in a 150×110 tile: the quarter layer (160×120) covers it. The full layer goes on until
+        // the quarter layer's keyframe, then only the quarter layer's packets come, however long the link would carry more.
+        var shrunkAt = bob.StreamOf(video.Ssrc).Count;
+        Assert.True(bob.Peer.SetViewSize("alice", 150, 110));
+        await media.RunUntilAsync(() => layer() == 0, TimeSpan.FromSeconds(1), () => $"the quarter layer for a small tile (on {layer()})");
+        await media.RunAsync(TimeSpan.FromSeconds(3)); // housekeeping and probe holds pass
+        await SendRembAsync(bob, video.Ssrc, 2_000_000);
+        await media.RunAsync(TimeSpan.FromSeconds(1));
+        var capped = bob.StreamOf(video.Ssrc).Snapshot().Skip(shrunkAt).Select(p => Array.IndexOf(simulcast.LayerSsrcs, SyntheticPeer.SignatureOf(p.Payload).Ssrc)).ToList();
+        var switchedAt = capped.IndexOf(0);
+        Assert.All(capped.Take(switchedAt), l => Assert.Equal(2, l));
+        Assert.All(capped.Skip(switchedAt), l => Assert.Equal(0, l));
+        Assert.True(capped.Count - switchedAt > 100, $"{capped.Count - switchedAt} packets of the quarter layer");
+        Assert.True(bob.StreamOf(video.Ssrc).Snapshot()[shrunkAt + switchedAt].IsVp8KeyFrame, "the switch is on a keyframe");
+        Assert.Equal((150, 110), bob.Peer.GetViewSize("alice"));
+
+        // The tile grows to 640×480: back up to the full layer, a layer at a time, numbering continuous throughout.
+        Assert.True(bob.Peer.SetViewSize("alice", 640, 480));
+        await media.RunUntilAsync(() => layer() == 2, TimeSpan.FromSeconds(3), () => $"the full layer for a large tile (on {layer()})");
+        AssertContinuous(bob.StreamOf(video.Ssrc).Snapshot());
+    }
+
     [Fact(Timeout = 60000)]
     public async Task CongestionLossMovesTheSubscriberToWhatGotThroughAStaleEstimateCannotUndoItAndAClimbTheNacksShowFailingIsUndone()
     {

@@ -120,6 +120,9 @@ internal sealed class SyntheticPeer : IDisposable
     /// <summary>Payload bytes per frame of each layer, so their bitrates differ like real layers' (about 40, 110, 240 kbit/s).</summary>
     public static readonly int[] LayerPayloadBytes = [150, 450, 1000];
 
+    /// <summary>The picture size each simulcast layer's keyframes announce (q, h, f of a 640×480 camera).</summary>
+    public static readonly (int Width, int Height)[] LayerSizes = [(160, 120), (320, 240), (640, 480)];
+
     /// <summary>Which layers are sent (Chrome switches off those its estimate cannot carry).</summary>
     public bool[] LayerEnabled { get; } = new bool[3];
 
@@ -359,6 +362,16 @@ internal sealed class SyntheticPeer : IDisposable
         payload[2] = (byte)(0x80 | (pictureId >> 8));
         payload[3] = (byte)pictureId;
         payload[4] = (byte)(0x10 | (keyFrame ? 0 : 1));
+        if (keyFrame)
+        {
+            // RFC 6386 §9.1: the start code and the picture size, a quarter, a half and the whole of 640×480.
+            payload[7] = 0x9D;
+            payload[8] = 0x01;
+            payload[9] = 0x2A;
+            BinaryPrimitives.WriteUInt16LittleEndian(payload[10..], (ushort)LayerSizes[layer].Width);
+            BinaryPrimitives.WriteUInt16LittleEndian(payload[12..], (ushort)LayerSizes[layer].Height);
+        }
+
         Sign(payload, LayerSsrcs[layer], sequence);
         SentPayloads[(LayerSsrcs[layer], sequence)] = payload.ToArray();
         VideoFramesSent++;

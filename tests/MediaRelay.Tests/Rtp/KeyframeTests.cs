@@ -45,6 +45,27 @@ public class Vp8PayloadDescriptorTests
     }
 
     [Theory]
+    [InlineData("90 80 92 34 10 02 00 9D 01 2A 80 02 E0 01", 640, 480)] // keyframe: start code, 640 and 480 (LE, 14 bits)
+    [InlineData("10 50 02 00 9D 01 2A 80 42 E0 C1", 640, 480)] // the top 2 bits of each (upscaling) are not the size
+    [InlineData("10 50 02 00 9D 01 2A 00 05 D0 02", 1280, 720)]
+    public void KeyframeSize_IsReadFromTheFrameHeader(string hex, int width, int height)
+    {
+        Assert.True(Vp8PayloadDescriptor.TryReadKeyFrameSize(Hex.Parse(hex), out var w, out var h));
+        Assert.Equal((width, height), (w, h));
+    }
+
+    [Theory]
+    [InlineData("10 51 02 00 9D 01 2A 80 02 E0 01")] // an inter frame (P=1) has no size
+    [InlineData("10 50 02 00 9D 01 2B 80 02 E0 01")] // no start code
+    [InlineData("10 50 02 00 9D 01 2A 80 02 E0")] // cut short
+    [InlineData("10 50 02 00 9D 01 2A 00 00 E0 01")] // width 0
+    [InlineData("11 50 02 00 9D 01 2A 80 02 E0 01")] // not the first partition
+    public void KeyframeSize_IsOnlyReadFromAWholeKeyframeHeader(string hex)
+    {
+        Assert.False(Vp8PayloadDescriptor.TryReadKeyFrameSize(Hex.Parse(hex), out _, out _));
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("80")] // X set, extension byte missing
     [InlineData("80 80")] // I set, PictureID missing

@@ -34,7 +34,9 @@ public sealed class HubRightsTests(RightsFixture fixture) : IClassFixture<Rights
     {
         ["Publish"] = c => c.PublishAsync("v=0"),
         ["RequestSubscribeOffer"] = c => c.RequestSubscribeOfferAsync(),
+        ["RequestNewSubscribeConnection"] = c => c.RequestNewSubscribeConnectionAsync(),
         ["SubscribeAnswer"] = c => c.CallAsync("SubscribeAnswer", "v=0"),
+        ["SetVideoSize"] = c => c.SetVideoSizeAsync("someone", 320, 240),
         ["ReportConnectionCheck"] = c => c.ReportConnectionCheckAsync(new ConnectionCheckSummary("good", true, true, 20, 0, 900)),
         ["Leave"] = c => c.LeaveAsync(),
         ["SetMediaState"] = c => c.SetMediaStateAsync(true, false),

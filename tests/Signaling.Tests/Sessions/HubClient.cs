@@ -119,6 +119,10 @@ public sealed class HubClient : IAsyncDisposable
 
     public Task<string> RequestSubscribeOfferAsync() => CallAsync<string>("RequestSubscribeOffer");
 
+    public Task<string> RequestNewSubscribeConnectionAsync() => CallAsync<string>("RequestNewSubscribeConnection");
+
+    public Task<bool> SetVideoSizeAsync(string? streamId, int width, int height) => CallAsync<bool>("SetVideoSize", streamId, width, height);
+
     public Task LeaveAsync() => CallAsync("Leave");
 
     public Task SetMediaStateAsync(bool microphoneOff, bool cameraOff) => CallAsync("SetMediaState", microphoneOff, cameraOff);

@@ -6,13 +6,15 @@
  * (a shared screen) by the participant id, `~` and a number. A tile shows once media flows, which the relay allows
  * only in session. Who speaks is worked out from the received audio (activeSpeaker.ts) and marked on their tile.
  * Video is published in simulcast layers (simulcast.ts), so the relay can give each participant the layer their
- * connection carries; if the relay or the browser refuses the layers, one full-size encoding is sent instead.
+ * connection carries; if the relay or the browser refuses the layers, one full-size encoding is sent instead. Each
+ * remote tile's size is reported to the relay (videoSizes.ts), which then forwards no larger layer than the tile shows.
  */
 import type { HubConnection } from '@microsoft/signalr';
 import { RemoteTile, type PeerMarks } from '../ui/remoteTile';
 import { ActiveSpeaker } from './activeSpeaker';
 import type { LocalMedia } from './localMedia';
 import { singleEncoding, videoEncodings } from './simulcast';
+import { VideoSizes } from './videoSizes';
 
 export type Quality = 'good' | 'fair' | 'poor' | 'connecting';
 
@@ -62,6 +64,7 @@ export class Call {
   private lastVisible = -1;
   private previousInbound: { received: number; lost: number } | null = null;
   private readonly speaker: ActiveSpeaker;
+  private readonly videoSizes: VideoSizes;
   private screenTransceiver: RTCRtpTransceiver | null = null;
   private publishChain: Promise<void> = Promise.resolve();
   private readonly onOffer = (sdp: string): void => {
@@ -73,6 +76,7 @@ export class Call {
     this.config = config;
     this.subscribeConnection = this.newSubscribeConnection();
     this.publishConnection = options.local ? this.newPublishConnection() : null;
+    this.videoSizes = new VideoSizes((streamId, width, height) => options.hub.invoke('SetVideoSize', streamId, width, height));
     this.speaker = new ActiveSpeaker(() => this.subscribe, (trackId) => this.participantOfTrack(trackId), (id) => this.markSpeaker(id));
     options.hub.on('SubscribeOffer', this.onOffer);
     options.local?.onTrackChanged((kind, track) => void this.replaceTrack(kind, track));
@@ -122,7 +126,10 @@ export class Call {
     window.__teletherapy = { publish: this.publishConnection, subscribe: this.subscribeConnection };
   }
 
-  /** A receive connection; when it fails, it is replaced and an offer asked again (see README, lost connections). */
+  /**
+   * A receive connection; when it fails, it is replaced at once: the relay is asked to close its end and offer on a new
+   * connection (a new ICE ufrag), answered on a new RTCPeerConnection (see README, lost connections).
+   */
   private newSubscribeConnection(): RTCPeerConnection {
     const pc = new RTCPeerConnection(this.config);
     pc.ontrack = (event) => this.addTrack(event);
@@ -131,7 +138,7 @@ export class Call {
       void this.enqueue(async () => {
         if (pc !== this.subscribeConnection || this.closed) return;
         this.replaceSubscribeConnection();
-        const offer = await this.options.hub.invoke<string>('RequestSubscribeOffer');
+        const offer = await this.options.hub.invoke<string>('RequestNewSubscribeConnection');
         await this.answer(offer);
       });
     });
@@ -280,6 +287,7 @@ export class Call {
     if (this.closed) return;
     this.closed = true;
     this.speaker.stop();
+    this.videoSizes.disconnect();
     this.options.hub.off('SubscribeOffer', this.onOffer);
     this.publish?.close();
     this.subscribe.close();
@@ -383,6 +391,7 @@ export class Call {
       tile = { view, stream };
       this.tiles.set(stream.id, tile);
       this.options.tiles.append(view.root);
+      this.videoSizes.watch(stream.id, view.video);
       const current = tile;
       stream.addEventListener('removetrack', () => this.update(current));
       stream.addEventListener('addtrack', () => this.update(current));

@@ -115,7 +115,9 @@ export interface SessionHubMethods {
   SendChatMessage(text: string): boolean;
   Publish(offerSdp: string): string;
   RequestSubscribeOffer(): string;
+  RequestNewSubscribeConnection(): string;
   SubscribeAnswer(answerSdp: string): void;
+  SetVideoSize(streamId: string, width: number, height: number): boolean;
   Leave(): void;
   EndSession(): boolean;
 }
