@@ -1,27 +1,19 @@
-import type { HubConnection } from '@microsoft/signalr';
 import { api, type JoinLink } from '../api';
 import { el } from '../dom';
 import { formatCountdown, formatTime } from '../format';
-import { Call } from '../media/call';
 import { runConnectionTest, type ConnectionTestResult } from '../media/connectionTest';
 import { LocalMedia, mediaErrorText } from '../media/localMedia';
-import { ScreenShareControl } from '../media/screenShare';
+import { CallSession } from '../session/callSession';
 import {
-  createHub,
-  toRtcIceServers,
   type ConnectionCheckSummary,
   type JoinResult,
   type ParticipantState,
   type ParticipantStateNotice,
-  type PeerInfo,
   type WaitingRoomMessage,
 } from '../session/contract';
-import { devicesMenu, mediaControlParts, noMedia, qualityIndicator, selfView, type MediaControlParts } from '../ui/callControls';
-import { CallView } from '../ui/callView';
+import { devicesMenu, mediaControlParts, noMedia, selfView, type MediaControlParts } from '../ui/callControls';
 import { clinicDay, clinicTime } from '../timeZones';
 import { pageShell, publicHeader } from '../ui/layout';
-import { ChatPanel } from '../session/chat';
-import { PeerDirectory, reportMediaState } from '../session/peers';
 
 /** Kind words for a link or join that does not work. */
 export function linkProblemText(reason: string | null): string {
@@ -87,13 +79,11 @@ function showLinkProblem(main: HTMLElement, reason: string | null): void {
 class JoinPage {
   private local: LocalMedia | null = null;
   private preview: Promise<void> = Promise.resolve();
-  private hub: HubConnection | null = null;
-  private call: Call | null = null;
+  /** The call: made on the first Join (with the camera and microphone of the device check), kept for every join after. */
+  private session: CallSession | null = null;
   private lastCheck: ConnectionCheckSummary | null = null;
   private state: ParticipantState | null = null;
   private therapistName: string | null = null;
-  private readonly peers = new PeerDirectory();
-  private reporting = false;
   private countdownTimer = 0;
   private finished = false;
 
@@ -105,16 +95,11 @@ class JoinPage {
   private readonly controlsSlot = el('div');
   private readonly messages = el('ul', { class: 'messages', 'aria-live': 'polite', 'aria-labelledby': 'messages-title' });
   private readonly messagesBox = el('section', { class: 'card messages-box', 'aria-labelledby': 'messages-title', hidden: true }, el('h2', { id: 'messages-title' }, 'Messages from your therapist'), this.messages);
-  private view: CallView | null = null;
-  private chat: ChatPanel | null = null;
-  private readonly screen = new ScreenShareControl(() => this.call, (m) => this.showNotice(m));
-  private selfId = '';
   private controls: MediaControlParts | null = null;
   private readonly lead = el('p', { class: 'lead' });
   private readonly joinActions = el('div', { class: 'join-actions' });
   private readonly checkCard = el('section', { class: 'card device-check', 'aria-labelledby': 'check-title' });
   private readonly devices = devicesMenu(el('div'));
-  private readonly qualitySlot = el('div', { class: 'quality-slot' });
   private readonly leaveButton = el('button', { type: 'button', class: 'secondary', hidden: true }, 'Leave');
   private readonly notice = el('p', { class: 'notice', role: 'alert', hidden: true });
   private readonly checkTitle = el('h2', { id: 'check-title' }, 'Check your camera and microphone');
@@ -219,8 +204,9 @@ class JoinPage {
   }
 
   private async reportCheck(): Promise<void> {
-    if (!this.hub || !this.lastCheck || !this.state || this.finished) return;
-    await this.hub.invoke('ReportConnectionCheck', this.lastCheck).catch(() => undefined);
+    const hub = this.session?.hub;
+    if (!hub || !this.lastCheck || !this.state || this.finished) return;
+    await hub.invoke('ReportConnectionCheck', this.lastCheck).catch(() => undefined);
   }
 
   private async join(): Promise<void> {
@@ -228,43 +214,10 @@ class JoinPage {
     this.status.textContent = 'Connecting…';
     // The camera and microphone the patient just checked are what the session sends.
     await this.preview;
-    if (!this.view) {
-      this.view = new CallView(this.local, 'Waiting for the others’ video…');
-      this.view.bar.append(this.qualitySlot, this.screen.button);
-      this.view.root.hidden = true;
-      this.main.insertBefore(this.view.root, this.joinActions);
-    }
-    const hub = createHub();
-    this.hub = hub;
-    if (this.view && !this.chat) {
-      const chat = new ChatPanel(() => this.selfId);
-      const handle = this.view.addPanel(chat.element, 'Chat', false);
-      chat.attach(handle);
-      this.view.onPanelChange(() => chat.panelChanged());
-      this.view.bar.append(handle.button);
-      this.chat = chat;
-    }
-    this.chat?.use(hub);
+    const session = (this.session ??= this.openCall());
+    const hub = session.connect();
     hub.on('StateChanged', (notice: ParticipantStateNotice) => this.onState(notice));
     hub.on('WaitingRoomMessage', (message: WaitingRoomMessage) => this.onMessage(message));
-    hub.on('PeerJoined', (peer: PeerInfo) => {
-      this.peers.learn(peer);
-      this.call?.refreshNames();
-      this.call?.showParticipant(peer.participantId);
-    });
-    hub.on('PeerMediaChanged', (peer: PeerInfo) => {
-      this.peers.learn(peer);
-      this.call?.refreshNames();
-      // About this page's own participant: a therapist allowed screen sharing, or took it back.
-      if (peer.participantId === this.selfId) this.screen.setAllowed(!!peer.mayShareScreen);
-    });
-    hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
-    hub.on('SessionEnded', (reason: string | null) => this.sessionOver(reason));
-    hub.onreconnecting(() => this.showNotice('Your connection dropped. Reconnecting… you keep your place.'));
-    hub.onreconnected(() => void this.enter(true));
-    hub.onclose(() => {
-      if (!this.finished) this.showNotice('The connection to the clinic was lost. Reload this page to come back; you keep your place.');
-    });
     try {
       await hub.start();
     } catch {
@@ -272,12 +225,36 @@ class JoinPage {
       this.joinButton.disabled = false;
       return;
     }
-    await this.enter(false);
+    await this.enter();
   }
 
-  private async enter(again: boolean): Promise<void> {
-    const hub = this.hub;
-    if (!hub) return;
+  /** The call view, hidden until admitted, with its chat; the connection's words are the patient's. */
+  private openCall(): CallSession {
+    const session = new CallSession({
+      local: this.local,
+      emptyText: 'Waiting for the others’ video…',
+      staffName: () => this.therapistName ?? 'Your therapist',
+      texts: {
+        connectionLost: 'The connection to the clinic was lost. Reload this page to come back; you keep your place.',
+        reconnecting: 'Your connection dropped. Reconnecting… you keep your place.',
+        mediaProblem: 'The video connection had a problem. If the picture stops, reload this page.',
+        mediaFailed: 'The video connection could not be set up. Reload this page to try again.',
+      },
+      showNotice: (m) => this.showNotice(m),
+      onEnded: (reason) => this.sessionOver(reason),
+      onReconnected: () => void this.enter(),
+    });
+    session.addChat();
+    session.view.root.hidden = true;
+    this.main.insertBefore(session.view.root, this.joinActions);
+    return session;
+  }
+
+  /** Joins with the link (on the first Join, and again after a reconnect), then sets up the media of the call. */
+  private async enter(): Promise<void> {
+    const session = this.session;
+    const hub = session?.hub;
+    if (!session || !hub) return;
     let joined: JoinResult;
     try {
       // The device's key (per tab, kept across reloads) brings this device back to its place without knocking.
@@ -290,16 +267,14 @@ class JoinPage {
     }
     if (!joined.accepted) {
       if (joined.reason === 'too-early' && joined.opensAt) {
-        await hub.stop();
-        this.hub = null;
+        await session.disconnect();
         this.status.textContent = 'The waiting room is not open yet.';
         this.setOpen(false, joined.opensAt);
         return;
       }
       if (joined.reason === 'unavailable') {
         // A database outage: the link is good, the join can simply be tried again.
-        await hub.stop();
-        this.hub = null;
+        await session.disconnect();
         this.status.textContent = linkProblemText(joined.reason);
         this.joinButton.disabled = false;
         return;
@@ -308,54 +283,21 @@ class JoinPage {
       return;
     }
     if (joined.deviceKey) sessionStorage.setItem(this.deviceKeyName, joined.deviceKey);
-    this.selfId = joined.participantId ?? this.selfId;
+    session.accept(joined);
     this.notice.hidden = true;
-    for (const peer of joined.peers ?? []) this.peers.learn(peer);
     this.joinButton.hidden = true;
     this.leaveButton.hidden = false;
     this.openStatus.hidden = true;
     this.title.textContent = 'Waiting room';
     this.onState({ state: joined.state ?? 'waiting-for-therapist', message: null, byName: null });
-    await this.startMedia(joined, again);
-    if (!this.reporting) {
-      this.reporting = true;
-      reportMediaState(hub, this.local);
-    } else if (this.local) {
-      // After a reconnect the room has forgotten what this page said: say it again.
-      void hub.invoke('SetMediaState', this.local.isMuted, this.local.isCameraOff).catch(() => undefined);
-    }
+    await session.startMedia(joined);
     await this.reportCheck();
-  }
-
-  private async startMedia(joined: JoinResult, again: boolean): Promise<void> {
-    if (this.call && !again) return;
-    if (this.screen.isSharing) void this.screen.stop();
-    this.call?.close();
-    const call = new Call({
-      hub: this.hub!,
-      iceServers: toRtcIceServers(joined.iceServers),
-      local: this.local,
-      tiles: this.view!.tiles,
-      nameOf: (id) => this.peers.nameOf(id) ?? (id.startsWith('staff-') ? this.therapistName ?? 'Your therapist' : 'Guest'),
-      marksOf: (id) => this.peers.marksOf(id),
-      onTilesChanged: (visible) => {
-        if (this.view) this.view.empty.hidden = visible > 0;
-      },
-      onError: () => this.showNotice('The video connection had a problem. If the picture stops, reload this page.'),
-    });
-    this.call = call;
-    this.qualitySlot.replaceChildren(qualityIndicator(call));
-    try {
-      await call.start();
-    } catch {
-      this.showNotice('The video connection could not be set up. Reload this page to try again.');
-    }
   }
 
   private onState(notice: ParticipantStateNotice): void {
     if (this.finished) return;
     if (notice.byName && notice.state === 'admitted') this.therapistName = notice.byName;
-    for (const peer of notice.peers ?? []) this.peers.learn(peer);
+    for (const peer of notice.peers ?? []) this.session?.peers.learn(peer);
     this.state = notice.state;
     this.main.dataset.state = notice.state;
     if (notice.state === 'session-ended') {
@@ -367,12 +309,12 @@ class JoinPage {
       return;
     }
     const admitted = notice.state === 'admitted';
-    if (!admitted) this.screen.setAllowed(false);
+    if (!admitted) this.session?.screen.setAllowed(false);
     this.status.textContent = stateText[notice.state];
     this.title.textContent = admitted ? 'Your video session' : 'Waiting room';
     this.messagesBox.hidden = admitted || this.messages.childElementCount === 0;
     this.showCall(admitted);
-    if (admitted) this.call?.refreshNames();
+    if (admitted) this.session?.refreshNames();
   }
 
   /**
@@ -380,7 +322,7 @@ class JoinPage {
    * devices and Leave in its bar. In the waiting room they are back in the device check.
    */
   private showCall(inCall: boolean): void {
-    const view = this.view;
+    const view = this.session?.view;
     if (!view) return;
     view.root.hidden = !inCall;
     this.lead.hidden = inCall;
@@ -402,10 +344,10 @@ class JoinPage {
       this.controlsSlot.replaceChildren(...(this.local ? [] : [noMedia()]));
       return;
     }
-    if (inCall && this.view) {
+    if (inCall && this.session) {
       this.devices.replaceChildren(this.devices.firstElementChild ?? el('summary', {}, 'Devices'), parts.devices);
       // Right after the connection indicator, before Share screen and Chat, as in the therapist's bar.
-      this.qualitySlot.after(...parts.toggles, this.devices);
+      this.session.placeControls(...parts.toggles, this.devices);
     } else {
       this.controlsSlot.replaceChildren(el('div', { class: 'media-controls' }, ...parts.toggles, parts.devices));
     }
@@ -418,7 +360,7 @@ class JoinPage {
 
   private async leave(): Promise<void> {
     this.leaveButton.disabled = true;
-    await this.hub?.invoke('Leave').catch(() => undefined);
+    await this.session?.leave();
     this.finish('left');
   }
 
@@ -443,12 +385,7 @@ class JoinPage {
     this.state = state;
     if (state) this.main.dataset.state = state;
     window.clearInterval(this.countdownTimer);
-    void this.screen.stop();
-    this.call?.close();
-    this.chat?.dispose();
-    this.view?.dispose();
-    this.local?.stop();
-    void this.hub?.stop();
+    this.session?.close();
     const body = text ?? (state ? stateText[state] : linkProblemText(null));
     const titles: Partial<Record<ParticipantState, string>> = {
       denied: 'You were not let in',

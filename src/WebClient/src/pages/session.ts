@@ -2,13 +2,10 @@ import type { HubConnection } from '@microsoft/signalr';
 import { api, type CalendarItem } from '../api';
 import { el } from '../dom';
 import { formatElapsed, formatTime } from '../format';
-import { Call } from '../media/call';
 import { LocalMedia, mediaErrorText } from '../media/localMedia';
-import { ScreenShareControl } from '../media/screenShare';
+import { CallSession } from '../session/callSession';
 import {
-  createHub,
   roleLabel,
-  toRtcIceServers,
   type ConnectionCheckSummary,
   type JoinResult,
   type PeerInfo,
@@ -16,10 +13,8 @@ import {
   type WaitingRoomSnapshot,
 } from '../session/contract';
 import { canAskForNotifications, notifyArrival, playKnock } from '../session/knock';
-import { ChatPanel } from '../session/chat';
-import { PeerDirectory, reportMediaState } from '../session/peers';
-import { devicesMenu, mediaControlParts, qualityIndicator } from '../ui/callControls';
-import { CallView, type PanelHandle } from '../ui/callView';
+import { devicesMenu, mediaControlParts } from '../ui/callControls';
+import type { PanelHandle } from '../ui/callView';
 import { pageShell, requireStaff, staffHeader } from '../ui/layout';
 import { clinicRange } from '../timeZones';
 import { therapistRefusal } from './calendar';
@@ -54,9 +49,8 @@ export async function renderSession(root: HTMLElement, params: Record<string, st
   }
 
   status.textContent = 'Connecting to the session…';
-  const hub = createHub();
-  const room = new TherapistRoom(hub, appointmentId, local, main, title);
-  room.listen();
+  const room = new TherapistRoom(appointmentId, local, main, title);
+  const hub = room.hub;
   try {
     await hub.start();
     const joined = await hub.invoke<JoinResult>('JoinAsTherapist', appointmentId);
@@ -99,15 +93,10 @@ async function describeAppointment(id: string): Promise<string | null> {
 }
 
 class TherapistRoom {
-  private call: Call | null = null;
-  private readonly peers = new PeerDirectory();
-  private selfId = '';
-  private ended = false;
+  readonly hub: HubConnection;
+  private readonly session: CallSession;
   private entered = false;
   private endedShown = false;
-  private readonly view: CallView;
-  private readonly chat: ChatPanel;
-  private readonly screen = new ScreenShareControl(() => this.call, (m) => this.showNotice(m));
   private waitingPanel: PanelHandle | null = null;
   private readonly queue = el('ul', { class: 'queue', 'aria-labelledby': 'waiting-title' });
   private readonly inSession = el('ul', { class: 'queue', 'aria-labelledby': 'insession-title' });
@@ -117,81 +106,46 @@ class TherapistRoom {
   private readonly notice = el('p', { class: 'notice', role: 'alert', hidden: true });
   private ticker = 0;
 
+  /** The hub connection comes with its handlers: hub events can arrive while JoinAsTherapist runs. */
   constructor(
-    private readonly hub: HubConnection,
     private readonly appointmentId: string,
     private readonly local: LocalMedia | null,
     private readonly main: HTMLElement,
     private readonly title: HTMLElement,
   ) {
-    this.view = new CallView(local, 'Nobody else is in the session yet. Admit someone from the waiting room.');
-    this.chat = new ChatPanel(() => this.selfId);
-    this.chat.use(hub);
-  }
-
-  /** Hub events can arrive while JoinAsTherapist runs, so the handlers come first. */
-  listen(): void {
+    this.session = new CallSession({
+      local,
+      emptyText: 'Nobody else is in the session yet. Admit someone from the waiting room.',
+      staffName: () => 'Therapist',
+      texts: {
+        connectionLost: 'The connection to the session was lost. Reload the page to rejoin.',
+        mediaProblem: 'The video connection had a problem. If the picture stops, reload the page.',
+        mediaFailed: 'The video connection could not be set up. Reload the page to try again.',
+      },
+      showNotice: (m) => this.showNotice(m),
+      onEnded: (reason) => this.showEnded(reason),
+      onReconnected: () => void this.rejoin(),
+    });
+    this.hub = this.session.connect();
     this.hub.on('WaitingRoomChanged', (snapshot: WaitingRoomSnapshot) => this.renderQueue(snapshot));
     this.hub.on('Knock', (participant: WaitingParticipant) => this.knock(participant));
-    this.hub.on('PeerJoined', (peer: PeerInfo) => {
-      this.peers.learn(peer);
-      this.call?.refreshNames();
-      this.call?.showParticipant(peer.participantId);
-    });
-    this.hub.on('PeerMediaChanged', (peer: PeerInfo) => {
-      this.peers.learn(peer);
-      this.call?.refreshNames();
-    });
-    this.hub.on('PeerLeft', (peer: PeerInfo) => this.call?.hideParticipant(peer.participantId));
-    this.hub.on('SessionEnded', (reason: string | null) => this.showEnded(reason));
-    this.hub.onreconnected(() => void this.rejoin());
-    this.hub.onclose(() => {
-      if (!this.ended) this.showNotice('The connection to the session was lost. Reload the page to rejoin.');
-    });
   }
 
   async enter(joined: JoinResult, mediaProblem: string | null): Promise<void> {
-    this.selfId = joined.participantId ?? '';
-    for (const peer of joined.peers ?? []) this.peers.learn(peer);
+    this.session.accept(joined);
     this.entered = true;
     this.layout(mediaProblem);
     if (joined.waitingRoom) this.renderQueue(joined.waitingRoom);
-    await this.startMedia(joined);
-    reportMediaState(this.hub, this.local);
+    await this.session.startMedia(joined);
     this.ticker = window.setInterval(() => this.tick(), 1000);
   }
-
-  private async startMedia(joined: JoinResult): Promise<void> {
-    // A share in progress belonged to the connection that is going: it is not carried over.
-    if (this.screen.isSharing) void this.screen.stop();
-    this.call?.close();
-    this.call = new Call({
-      hub: this.hub,
-      iceServers: toRtcIceServers(joined.iceServers),
-      local: this.local,
-      tiles: this.view.tiles,
-      nameOf: (id) => this.peers.nameOf(id) ?? (id.startsWith('staff-') ? 'Therapist' : 'Guest'),
-      marksOf: (id) => this.peers.marksOf(id),
-      onTilesChanged: (visible) => (this.view.empty.hidden = visible > 0),
-      onError: () => this.showNotice('The video connection had a problem. If the picture stops, reload the page.'),
-    });
-    try {
-      await this.call.start();
-    } catch {
-      this.showNotice('The video connection could not be set up. Reload the page to try again.');
-    }
-    this.qualitySlot.replaceChildren(qualityIndicator(this.call));
-  }
-
-  private readonly qualitySlot = el('div', { class: 'quality-slot' });
 
   private layout(mediaProblem: string | null): void {
     const leave = el('button', { type: 'button', class: 'secondary' }, 'Leave');
     const end = el('button', { type: 'button', class: 'danger' }, 'End session');
     leave.addEventListener('click', async () => {
       leave.disabled = true;
-      await this.hub.invoke('Leave').catch(() => undefined);
-      this.ended = true;
+      await this.session.leave();
       this.shutdown();
       window.location.assign('/schedule/calendar');
     });
@@ -244,14 +198,14 @@ class TherapistRoom {
       messageForm,
       notifyButton,
     );
-    const view = this.view;
+    const view = this.session.view;
     const parts = mediaControlParts(this.local, (m) => this.showNotice(m));
     this.waitingPanel = view.addPanel(panel, 'Waiting room', true);
-    const chat = view.addPanel(this.chat.element, 'Chat', false);
-    this.chat.attach(chat);
-    view.onPanelChange(() => this.chat.panelChanged());
-    this.screen.setAllowed(true);
-    view.bar.append(this.qualitySlot, ...(parts?.toggles ?? []), ...(parts ? [devicesMenu(parts.devices)] : []), this.screen.button, chat.button, this.waitingPanel.button);
+    this.session.addChat();
+    this.session.screen.setAllowed(true);
+    // The bar: connection, Mute, Camera off, Devices, Share screen, Chat, then the waiting room.
+    if (parts) this.session.placeControls(...parts.toggles, devicesMenu(parts.devices));
+    view.bar.append(this.waitingPanel.button);
     view.end.append(leave, end);
     const warn = mediaProblem ? [el('p', { class: 'notice', role: 'alert' }, mediaProblem)] : [];
     this.main.replaceChildren(this.title, ...warn, this.notice, this.announce, view.root, dialog);
@@ -286,9 +240,9 @@ class TherapistRoom {
 
   private renderQueue(snapshot: WaitingRoomSnapshot): void {
     if (!this.entered) return;
-    for (const w of snapshot.waiting) this.peers.learn(w);
-    for (const p of snapshot.inSession) this.peers.learn(p);
-    this.call?.refreshNames();
+    for (const w of snapshot.waiting) this.session.peers.learn(w);
+    for (const p of snapshot.inSession) this.session.peers.learn(p);
+    this.session.refreshNames();
     const focusedKey = (document.activeElement as HTMLElement | null)?.dataset?.key;
 
     const count = snapshot.waiting.length;
@@ -301,7 +255,7 @@ class TherapistRoom {
       this.queue.replaceChildren(...snapshot.waiting.map((w) => this.waitingEntry(w)));
     }
 
-    const others = snapshot.inSession.filter((p) => p.participantId !== this.selfId);
+    const others = snapshot.inSession.filter((p) => p.participantId !== this.session.participantId);
     this.inSession.replaceChildren(
       ...(others.length === 0 ? [el('li', { class: 'muted' }, 'Only you.')] : others.map((p) => this.inSessionEntry(p))),
     );
@@ -367,7 +321,7 @@ class TherapistRoom {
   }
 
   private knock(participant: WaitingParticipant): void {
-    this.peers.learn(participant);
+    this.session.peers.learn(participant);
     if (!this.entered) return;
     playKnock();
     notifyArrival(participant.name);
@@ -389,11 +343,9 @@ class TherapistRoom {
         this.showEnded(joined.reason);
         return;
       }
-      this.selfId = joined.participantId ?? this.selfId;
+      this.session.accept(joined);
       if (joined.waitingRoom) this.renderQueue(joined.waitingRoom);
-      await this.startMedia(joined);
-      // The room may have forgotten what this page said of its microphone and camera (it moved to another node).
-      if (this.local) void this.hub.invoke('SetMediaState', this.local.isMuted, this.local.isCameraOff).catch(() => undefined);
+      await this.session.startMedia(joined);
       this.notice.hidden = true;
     } catch {
       this.showNotice('The connection to the session was lost. Reload the page to rejoin.');
@@ -407,19 +359,13 @@ class TherapistRoom {
 
   private shutdown(): void {
     window.clearInterval(this.ticker);
-    void this.screen.stop();
-    this.call?.close();
-    this.chat.dispose();
-    this.view.dispose();
-    this.local?.stop();
-    void this.hub.stop();
+    this.session.close();
   }
 
   /** The session is over: End session (reason ended), or a change to the appointment closed it or took this therapist off it. */
   private showEnded(reason: string | null = null): void {
     if (this.endedShown) return;
     this.endedShown = true;
-    this.ended = true;
     this.shutdown();
     const changed = reason !== null && reason !== 'ended';
     const titles: Record<string, string> = { cancelled: 'The appointment was cancelled', 'too-early': 'The appointment was moved' };
