@@ -112,7 +112,8 @@ export class CallSession {
     if (reconnecting) hub.onreconnecting(() => this.options.showNotice(reconnecting));
     hub.onreconnected(() => this.options.onReconnected());
     hub.onclose(() => {
-      if (!this.closed) this.options.showNotice(this.options.texts.connectionLost);
+      // A connection the page stopped itself (a join that did not get in, to be tried again) is not a lost one.
+      if (!this.closed && this.connection === hub) this.options.showNotice(this.options.texts.connectionLost);
     });
     return hub;
   }
