@@ -1,11 +1,17 @@
 namespace Teletherapy.Signaling.Sessions;
 
-// What people in the session tell each other beyond media: the state of their own microphone and camera, the chat, and
-// who may share a screen.
+// What people tell each other beyond media: a waiting participant's connection test, the state of their own microphone
+// and camera, the chat, and who may share a screen.
 internal sealed partial class SessionCoordinator
 {
-    /// <summary>Video tracks a participant may publish: the camera, and a shared screen for those who may share.</summary>
-    private static int VideoTracksFor(ParticipantView participant) => participant.MayShareScreen ? 2 : 1;
+    /// <summary>A participant's connection test, shown to the therapists with the queue.</summary>
+    public async Task ReportConnectionCheckAsync(string connectionId, ConnectionCheckSummary summary)
+    {
+        SessionInputs.CheckReport(summary);
+        var (room, participant) = Locate(connectionId);
+        room.SetConnectionCheck(participant.Id, summary);
+        await PublishSnapshotAsync(room).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// A therapist allows a contact in the session to share their screen, or takes it back. The relay enforces it: the
@@ -20,7 +26,7 @@ internal sealed partial class SessionCoordinator
                 return false;
             }
 
-            RouterFor(room).FindPeer(changed.Id)?.LimitVideoTracks(VideoTracksFor(changed));
+            _media.FindPeer(room, changed.Id)?.LimitVideoTracks(SessionMedia.VideoTracksFor(changed));
             await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerMediaChanged(changed.ToPeer()).ConfigureAwait(false);
             await PublishSnapshotAsync(room).ConfigureAwait(false);
             return true;
@@ -54,7 +60,7 @@ internal sealed partial class SessionCoordinator
         }
 
         var clean = SessionChat.Clean(text);
-        _chat.Spend(PeerKey(room, participant.Id));
+        _chat.Spend(ChatKey(room, participant.Id));
         var message = new ChatMessage(room.NextChatSequence(), participant.Id, participant.Name, participant.Role, clean, _time.GetUtcNow());
         await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).ChatMessage(message).ConfigureAwait(false);
         return true;
