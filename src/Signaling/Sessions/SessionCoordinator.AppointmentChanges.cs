@@ -94,18 +94,23 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     /// </summary>
     private async Task CloseAsync(SessionRoom room, string reason, ParticipantStateNotice notice, AuditActor? auditBy)
     {
-        if (!_rooms.TryRemove(KeyValuePair.Create(room.AppointmentId, room)))
+        // Ended, with its connections and relay router gone, in one step: a join on its way in got in before (and is
+        // told below) or finds the room ended, and no router is made for the room after this.
+        IReadOnlyList<ParticipantView> everyone = [];
+        if (!_registry.Close(room, closing =>
+            {
+                everyone = closing.End();
+                _media.CloseRouter(closing);
+            }))
         {
             return; // closed by someone else meanwhile
         }
 
-        var everyone = room.End();
-        _relay.FindRouter(RouterId(room))?.Dispose();
         LogClosed(room.AppointmentId, reason);
         var connections = new List<string>();
         foreach (var participant in everyone)
         {
-            ForgetMedia(room, participant.Id);
+            ForgetChatBudget(room, participant.Id);
             await LetGoAsync(room, participant).ConfigureAwait(false);
             connections.AddRange(participant.Connections);
         }
@@ -122,50 +127,6 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
             await tabs.SessionEnded(reason).ConfigureAwait(false);
         }
     }
-
-    /// <summary>
-    /// A cancel or a reschedule (which revokes links and can take a therapist off the appointment) committed just after
-    /// a join passed the join rules may look for it in the room before it gets there, so every join asks the rules
-    /// again once it is in the room: a change committed before that second look refuses the join here (the refusal is
-    /// audited by the rules), and one committed after it finds the participant in the room. The participant is taken out again, their other tabs told why, and
-    /// the others told they left if they had been in the session.
-    /// </summary>
-    private async Task RefuseAfterEntryAsync(SessionRoom room, ParticipantView participant, string connectionId, string reason)
-    {
-        var removed = await TakeOutAsync(room, participant.Id).ConfigureAwait(false);
-        if (room.Participants().Count == 0 && _rooms.TryRemove(KeyValuePair.Create(room.AppointmentId, room)))
-        {
-            room.End();
-            _relay.FindRouter(RouterId(room))?.Dispose();
-            return;
-        }
-
-        if (removed is null)
-        {
-            return; // sent away by the change itself meanwhile
-        }
-
-        if (removed.State == ParticipantStates.Admitted)
-        {
-            await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerLeft(removed.ToPeer() with { Connected = false }).ConfigureAwait(false);
-        }
-
-        var otherTabs = removed.Connections.Where(c => c != connectionId).ToList();
-        if (otherTabs.Count > 0)
-        {
-            await _hub.Clients.Clients(otherTabs).SessionEnded(reason).ConfigureAwait(false);
-        }
-
-        if (removed.IsTherapist)
-        {
-            await AfterPresenceChangeAsync(room, removed).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Called between a join's rules check and its entry into the room; tests use it to commit a change in that gap.</summary>
-    internal Func<Guid, Task>? AfterJoinRulesCheckedForTests { get; set; }
-
-    private Task JoinRulesChecked(Guid appointmentId) => AfterJoinRulesCheckedForTests?.Invoke(appointmentId) ?? Task.CompletedTask;
 
     /// <summary>
     /// Sends one participant away for good: out of the room and the relay (their peer removed: nothing is forwarded to
@@ -211,8 +172,8 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
         var removed = room.Remove(participantId);
         if (removed is not null)
         {
-            _relay.FindRouter(RouterId(room))?.RemovePeer(removed.Id);
-            ForgetMedia(room, removed.Id);
+            _media.RemovePeer(room, removed.Id);
+            ForgetChatBudget(room, removed.Id);
             await LetGoAsync(room, removed).ConfigureAwait(false);
         }
 
@@ -224,18 +185,9 @@ internal sealed partial class SessionCoordinator : IAppointmentChangeListener
     {
         foreach (var connection in participant.Connections)
         {
-            _connectionRooms.TryRemove(KeyValuePair.Create(connection, room.AppointmentId));
+            _registry.Detach(connection, room);
             await RemoveFromAllGroupsAsync(room, connection, participant.Id).ConfigureAwait(false);
         }
-    }
-
-    private void ForgetMedia(SessionRoom room, string participantId)
-    {
-        var key = PeerKey(room, participantId);
-        _hookedPeers.TryRemove(key, out _);
-        _mediaConnections.TryRemove(key, out _);
-        _inputs.Forget(key);
-        _chat.Forget(key);
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Session of appointment {AppointmentId} closed ({Reason})")]

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using Teletherapy.Scheduling.Audit;
-using Teletherapy.Scheduling.Join;
 
 namespace Teletherapy.Signaling.Sessions;
 
@@ -8,22 +6,20 @@ namespace Teletherapy.Signaling.Sessions;
 // node the room comes back on, hands the saved state over before anyone rejoins (Adopt). One node never moves a room.
 internal sealed partial class SessionCoordinator
 {
-    private readonly ConcurrentDictionary<Guid, SessionRoomState> _adopted = new();
-
     /// <summary>
-    /// A room's state saved where it lived before: the room is rebuilt from it when it is next needed here. Everyone
-    /// admitted and connected when it was saved lost that connection with the room's old node: the audit trail says they
-    /// dropped (their rejoin follows as usual).
+    /// A room's state saved where it lived before: the room is rebuilt from it when it is next needed here
+    /// (<see cref="SessionRegistry.Open"/>). Everyone admitted and connected when it was saved lost that connection with
+    /// the room's old node: the audit trail says they dropped (their rejoin follows as usual). Nothing changes when the
+    /// room is open here already.
     /// </summary>
     public async Task AdoptAsync(SessionRoomState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (_rooms.ContainsKey(state.AppointmentId))
+        if (!_registry.Adopt(state))
         {
             return;
         }
 
-        _adopted[state.AppointmentId] = state;
         foreach (var participant in state.Participants.Where(p => p.Connected && p.State == ParticipantStates.Admitted))
         {
             await _audit.AppendAsync(state.AppointmentId, AuditKinds.Dropped, ActorOf(participant.StaffId, participant.ContactId)).ConfigureAwait(false);
@@ -40,29 +36,17 @@ internal sealed partial class SessionCoordinator
     /// </summary>
     public void Release(Guid appointmentId)
     {
-        _adopted.TryRemove(appointmentId, out _);
-        if (!_rooms.TryRemove(appointmentId, out var room))
+        if (_registry.Release(appointmentId, _media.CloseRouter) is not { } room)
         {
             return;
         }
 
         foreach (var participant in room.Participants())
         {
-            ForgetMedia(room, participant.Id);
-            foreach (var connection in participant.Connections)
-            {
-                _connectionRooms.TryRemove(connection, out _);
-            }
+            ForgetChatBudget(room, participant.Id);
         }
-
-        _relay.FindRouter(RouterId(room))?.Dispose();
     }
 
     /// <summary>The appointments whose rooms this node holds (open or ended).</summary>
-    public IReadOnlyList<Guid> RoomIds() => _rooms.Keys.ToList();
-
-    private SessionRoom NewOrAdoptedRoom(SessionAppointment appointment) =>
-        _adopted.TryRemove(appointment.Id, out var state)
-            ? SessionRoom.Restore(appointment, state, _time.GetUtcNow())
-            : new SessionRoom(appointment);
+    public IReadOnlyList<Guid> RoomIds() => _registry.RoomIds();
 }

@@ -1,11 +1,17 @@
 namespace Teletherapy.Signaling.Sessions;
 
-// What people in the session tell each other beyond media: the state of their own microphone and camera, the chat, and
-// who may share a screen; and what a page tells the relay of how large it shows the videos it receives.
+// What people tell each other beyond media: a waiting participant's connection test, the state of their own microphone
+// and camera, the chat, and who may share a screen.
 internal sealed partial class SessionCoordinator
 {
-    /// <summary>Video tracks a participant may publish: the camera, and a shared screen for those who may share.</summary>
-    private static int VideoTracksFor(ParticipantView participant) => participant.MayShareScreen ? 2 : 1;
+    /// <summary>A participant's connection test, shown to the therapists with the queue.</summary>
+    public async Task ReportConnectionCheckAsync(string connectionId, ConnectionCheckSummary summary)
+    {
+        SessionInputs.CheckReport(summary);
+        var (room, participant) = Locate(connectionId);
+        room.SetConnectionCheck(participant.Id, summary);
+        await PublishSnapshotAsync(room).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// A therapist allows a contact in the session to share their screen, or takes it back. The relay enforces it: the
@@ -20,7 +26,7 @@ internal sealed partial class SessionCoordinator
                 return false;
             }
 
-            RouterFor(room).FindPeer(changed.Id)?.LimitVideoTracks(VideoTracksFor(changed));
+            _media.FindPeer(room, changed.Id)?.LimitVideoTracks(SessionMedia.VideoTracksFor(changed));
             await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).PeerMediaChanged(changed.ToPeer()).ConfigureAwait(false);
             await PublishSnapshotAsync(room).ConfigureAwait(false);
             return true;
@@ -40,26 +46,6 @@ internal sealed partial class SessionCoordinator
         }
     }
 
-    /// <summary>The longest stream id a page may name: a participant id, <c>~</c> and a mid.</summary>
-    private const int MaxStreamIdLength = 128;
-
-    /// <summary>
-    /// How large the caller's page shows a video it receives (by the stream id of its subscribe offer, in device pixels,
-    /// 0×0 when out of sight): the relay forwards no larger simulcast layer than covers it (RouterPeer.SetViewSize). Only
-    /// someone admitted may say it, and only of the receive side of their own connection that negotiates their media;
-    /// anyone else, a stream they do not receive, or a size out of range gets false, and nothing changes.
-    /// </summary>
-    public Task<bool> SetVideoSizeAsync(string connectionId, string streamId, int width, int height)
-    {
-        var (room, participant) = Locate(connectionId);
-        var set = participant.State == ParticipantStates.Admitted && !room.IsEnded
-            && streamId is { Length: > 0 and <= MaxStreamIdLength }
-            && _mediaConnections.TryGetValue(PeerKey(room, participant.Id), out var media) && media == connectionId
-            && _relay.FindRouter(RouterId(room))?.FindPeer(participant.Id) is { } peer
-            && peer.SetViewSize(streamId, width, height);
-        return Task.FromResult(set);
-    }
-
     /// <summary>
     /// A chat message from someone in the session (admitted, or a listed therapist, who is admitted by joining) to
     /// everyone in it, numbered so that every page orders them alike. Nobody waiting sends or receives one. The text
@@ -74,7 +60,7 @@ internal sealed partial class SessionCoordinator
         }
 
         var clean = SessionChat.Clean(text);
-        _chat.Spend(PeerKey(room, participant.Id));
+        _chat.Spend(ChatKey(room, participant.Id));
         var message = new ChatMessage(room.NextChatSequence(), participant.Id, participant.Name, participant.Role, clean, _time.GetUtcNow());
         await _hub.Clients.Group(SessionGroups.InSession(room.AppointmentId)).ChatMessage(message).ConfigureAwait(false);
         return true;

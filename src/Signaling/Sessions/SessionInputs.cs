@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Teletherapy.Signaling.Abuse;
 
@@ -9,14 +8,12 @@ namespace Teletherapy.Signaling.Sessions;
 /// shown to the therapists), and a bounded number of publish offers while still waiting (each one costs the relay).
 /// A refusal fails the call with a reason and changes nothing.
 /// </summary>
-internal sealed class SessionInputs
+internal static class SessionInputs
 {
     /// <summary>Publish offers a participant may make before being admitted (the first, plus camera or microphone changes).</summary>
     public const int OffersWhileWaiting = 5;
 
     private static readonly string[] Verdicts = ["good", "fair", "poor", "failed"];
-
-    private readonly ConcurrentDictionary<string, int> _offersWhileWaiting = new(StringComparer.Ordinal);
 
     /// <summary>Throws <c>invalid-connection-check</c> unless the report has a known verdict and numbers in range.</summary>
     public static void CheckReport(ConnectionCheckSummary? summary)
@@ -32,17 +29,17 @@ internal sealed class SessionInputs
         }
     }
 
-    /// <summary>Counts a publish offer of someone not admitted; throws <c>too-many-offers</c> past the limit.</summary>
-    public void CountOfferWhileWaiting(string peerKey)
+    /// <summary>
+    /// Throws <c>too-many-offers</c> when a participant not admitted made more than <see cref="OffersWhileWaiting"/>
+    /// offers (<see cref="SessionRoom.CountOfferWhileWaiting"/>, which starts again at admission).
+    /// </summary>
+    public static void CheckOffersWhileWaiting(int offers)
     {
-        if (_offersWhileWaiting.AddOrUpdate(peerKey, 1, (_, n) => n + 1) > OffersWhileWaiting)
+        if (offers > OffersWhileWaiting)
         {
             Refuse("too-many-offers");
         }
     }
-
-    /// <summary>Admitted or gone: the count starts again.</summary>
-    public void Forget(string peerKey) => _offersWhileWaiting.TryRemove(peerKey, out _);
 
     private static void Refuse(string reason)
     {

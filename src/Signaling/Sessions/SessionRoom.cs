@@ -6,7 +6,8 @@ using Teletherapy.Scheduling.Join;
 namespace Teletherapy.Signaling.Sessions;
 
 /// <summary>
-/// The state of one appointment's session: who is waiting, who is admitted, who is connected. Keyed by
+/// The state of one appointment's session: who is waiting, who is admitted, who is connected on which tabs, and which
+/// tab negotiates each one's media (<see cref="ClaimMedia"/>). Keyed by
 /// participant (a staff member or a contact), never by connection, so a refresh, a dropped network or a
 /// second tab keeps the participant's place (README: The join rules). All changes happen under one lock; callers
 /// turn the returned outcomes into notifications, audit events and media-gate changes outside it.
@@ -212,6 +213,7 @@ internal sealed class SessionRoom
         {
             p.State = ParticipantStates.Admitted;
             p.EverAdmitted = true;
+            p.OffersWhileWaiting = 0;
         });
 
     public ParticipantView? Deny(string participantId) =>
@@ -300,7 +302,7 @@ internal sealed class SessionRoom
                 return null;
             }
 
-            participant.Connections.Remove(connectionId);
+            Detach(participant, connectionId);
             if (participant.Connections.Count > 0)
             {
                 return null;
@@ -325,7 +327,7 @@ internal sealed class SessionRoom
                 return null;
             }
 
-            participant.Connections.Remove(connectionId);
+            Detach(participant, connectionId);
             if (participant.Connections.Count > 0)
             {
                 return (Copy(participant), false);
@@ -335,6 +337,7 @@ internal sealed class SessionRoom
             participant.State = participant.State is ParticipantStates.Denied or ParticipantStates.SessionEnded ? participant.State : ParticipantStates.Left;
             participant.DisconnectedAt = null;
             participant.MayShareScreen = false;
+            participant.OffersWhileWaiting = 0;
             Changed();
             return (Copy(participant), true);
         }
@@ -356,6 +359,7 @@ internal sealed class SessionRoom
                 {
                     participant.State = ParticipantStates.Left;
                     participant.DisconnectedAt = null;
+                    participant.OffersWhileWaiting = 0;
                     expired.Add(Copy(participant));
                 }
             }
@@ -430,6 +434,70 @@ internal sealed class SessionRoom
             }
 
             return _participants.Values.Select(Copy).ToList();
+        }
+    }
+
+    /// <summary>
+    /// Ends the room only when nobody is in it (a room opened for a join that was then refused): from then on it lets
+    /// nobody in, so it can be let go without anyone in it. False when someone is in it, or it had ended already.
+    /// </summary>
+    public bool EndIfEmpty()
+    {
+        lock (_lock)
+        {
+            if (IsEnded || _participants.Count > 0)
+            {
+                return false;
+            }
+
+            IsEnded = true;
+            Changed();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The participant of this connection, whose media this connection negotiates from now on (so new subscribe offers
+    /// go to it; a second tab that negotiates takes over) when they may have media: waiting or admitted. Any other state
+    /// is returned as it is, and claims nothing. Null when the connection is not in the room.
+    /// </summary>
+    public ParticipantView? ClaimMedia(string connectionId)
+    {
+        lock (_lock)
+        {
+            if (!_connections.TryGetValue(connectionId, out var id) || !_participants.TryGetValue(id, out var participant))
+            {
+                return null;
+            }
+
+            if (participant.State is ParticipantStates.WaitingToBeAdmitted or ParticipantStates.SentBack or ParticipantStates.Admitted)
+            {
+                participant.MediaConnection = connectionId;
+            }
+
+            return Copy(participant);
+        }
+    }
+
+    /// <summary>
+    /// Counts a publish offer of a participant not admitted (each one costs the relay) and returns how many they made:
+    /// the count starts again when they are admitted, leave, or lose their place. Zero when there is no such participant.
+    /// Not kept when the room moves.
+    /// </summary>
+    public int CountOfferWhileWaiting(string participantId)
+    {
+        lock (_lock)
+        {
+            return _participants.TryGetValue(participantId, out var participant) ? ++participant.OffersWhileWaiting : 0;
+        }
+    }
+
+    /// <summary>The connection that negotiates the participant's media (<see cref="ClaimMedia"/>), while it is in the room.</summary>
+    public string? MediaConnectionOf(string participantId)
+    {
+        lock (_lock)
+        {
+            return _participants.TryGetValue(participantId, out var participant) ? participant.MediaConnection : null;
         }
     }
 
@@ -573,6 +641,16 @@ internal sealed class SessionRoom
         _connections[connectionId] = participant.Id;
     }
 
+    /// <summary>Under the lock: the connection no longer leads to the participant, nor negotiates their media.</summary>
+    private static void Detach(Participant participant, string connectionId)
+    {
+        participant.Connections.Remove(connectionId);
+        if (participant.MediaConnection == connectionId)
+        {
+            participant.MediaConnection = null;
+        }
+    }
+
     private static ParticipantView Copy(Participant p) =>
         new(p.Id, p.Name, p.Role, p.StaffId, p.ContactId, p.State, p.WaitingSince, p.Connections.ToList(), p.ConnectionCheck, p.SecondDevice)
         {
@@ -617,6 +695,12 @@ internal sealed class SessionRoom
 
         /// <summary>A contact a therapist allowed to share their screen (cleared when they leave the session).</summary>
         public bool MayShareScreen { get; set; }
+
+        /// <summary>The connection that negotiates their media with the relay (one of <see cref="Connections"/>), if any.</summary>
+        public string? MediaConnection { get; set; }
+
+        /// <summary>Publish offers made while not admitted (<see cref="CountOfferWhileWaiting"/>).</summary>
+        public int OffersWhileWaiting { get; set; }
     }
 }
 
