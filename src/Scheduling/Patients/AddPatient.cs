@@ -35,7 +35,7 @@ public sealed record Contact(Guid Id, string Name, string? Email, string? Phone,
 public sealed record Patient(Guid Id, Guid ClinicId, string Name, IReadOnlyList<Contact> Contacts);
 
 /// <summary>Contact roles shown in the waiting room.</summary>
-public static class ContactRoles
+internal static class ContactRoles
 {
     public const string Patient = "patient";
     public const string Caregiver = "caregiver";
