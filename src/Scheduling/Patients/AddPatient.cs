@@ -54,7 +54,7 @@ public sealed class AddPatient
     }
 
     /// <summary>Adds a patient on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<Patient>> HandleAsync(AddPatientRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<Patient>> HandleAsync(AddPatientRequest request, CancellationToken cancellationToken = default) =>
         HandleAsync(request, AuditActor.System, cancellationToken);
 
     /// <summary>Adds a patient; <paramref name="by"/> is named in the security audit trail (<c>patient-changed</c>, <c>created</c>).</summary>

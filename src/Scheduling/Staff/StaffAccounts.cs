@@ -46,7 +46,7 @@ public sealed class StaffAccounts
     }
 
     /// <summary>Adds an account on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, CancellationToken cancellationToken = default) =>
         AddAsync(request, AuditActor.System, cancellationToken);
 
     /// <summary>Adds an account; <paramref name="by"/> is named in the security audit trail (<c>staff-changed</c>, <c>created</c>).</summary>
@@ -129,7 +129,7 @@ public sealed class StaffAccounts
     }
 
     /// <summary>Changes name, role or active on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, CancellationToken cancellationToken = default) =>
         UpdateAsync(id, request, AuditActor.System, cancellationToken);
 
     /// <summary>
