@@ -16,18 +16,20 @@ public class SrtpBenchmarks
     private SrtpContext _receiver = null!;
     private ushort _sequence;
 
-    [Params(SrtpProfile.Aes128CmHmacSha1_80, SrtpProfile.AeadAes128Gcm, SrtpProfile.AeadAes256Gcm)]
-    public SrtpProfile Profile { get; set; }
+    // By name: SrtpProfile is internal to the relay, and the generated benchmark runner sets this property from outside.
+    [Params(nameof(SrtpProfile.Aes128CmHmacSha1_80), nameof(SrtpProfile.AeadAes128Gcm), nameof(SrtpProfile.AeadAes256Gcm))]
+    public string Profile { get; set; } = nameof(SrtpProfile.Aes128CmHmacSha1_80);
 
     [GlobalSetup]
     public void Setup()
     {
-        var key = new byte[Profile.KeyLength()];
-        var salt = new byte[Profile.SaltLength()];
+        var profile = Enum.Parse<SrtpProfile>(Profile);
+        var key = new byte[profile.KeyLength()];
+        var salt = new byte[profile.SaltLength()];
         new Random(1).NextBytes(key);
         new Random(2).NextBytes(salt);
-        _sender = new SrtpContext(Profile, key, salt);
-        _receiver = new SrtpContext(Profile, key, salt);
+        _sender = new SrtpContext(profile, key, salt);
+        _receiver = new SrtpContext(profile, key, salt);
         new Random(3).NextBytes(_template);
         _template[0] = 0x80;
         _template[1] = 96;

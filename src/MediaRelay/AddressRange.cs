@@ -22,7 +22,7 @@ public readonly struct AddressRange : IEquatable<AddressRange>
         _low = low;
     }
 
-    public bool IsIPv4 => _high == 0 && (_low & 0xFFFF_FFFF_0000_0000UL) == MappedIpv4Prefix;
+    internal bool IsIPv4 => _high == 0 && (_low & 0xFFFF_FFFF_0000_0000UL) == MappedIpv4Prefix;
 
     public static AddressRange Of(IPAddress address)
     {

@@ -38,18 +38,18 @@ public sealed class Result<T>
 
     public bool IsOk => Status == ResultStatus.Ok;
 
-    public static Result<T> Ok(T value) => new(ResultStatus.Ok, value, []);
+    internal static Result<T> Ok(T value) => new(ResultStatus.Ok, value, []);
 
-    public static Result<T> Invalid(IReadOnlyList<ValidationError> errors) => new(ResultStatus.Invalid, default, errors);
+    internal static Result<T> Invalid(IReadOnlyList<ValidationError> errors) => new(ResultStatus.Invalid, default, errors);
 
-    public static Result<T> Invalid(string field, string message) => Invalid([new ValidationError(field, message)]);
+    internal static Result<T> Invalid(string field, string message) => Invalid([new ValidationError(field, message)]);
 
-    public static Result<T> NotFound() => new(ResultStatus.NotFound, default, []);
+    internal static Result<T> NotFound() => new(ResultStatus.NotFound, default, []);
 
-    public static Result<T> Conflict(string reason) => new(ResultStatus.Conflict, default, [], reason);
+    internal static Result<T> Conflict(string reason) => new(ResultStatus.Conflict, default, [], reason);
 
     /// <summary>The value of a successful result.</summary>
-    public T Unwrap() => IsOk ? Value! : throw new InvalidOperationException($"The result is {Status}: {string.Join("; ", Errors.Select(e => $"{e.Field}: {e.Message}"))}");
+    internal T Unwrap() => IsOk ? Value! : throw new InvalidOperationException($"The result is {Status}: {string.Join("; ", Errors.Select(e => $"{e.Field}: {e.Message}"))}");
 }
 
 #pragma warning restore CA1000

@@ -13,7 +13,7 @@ public sealed class SchedulingOptions
     public string? PostgresConnectionString { get; set; }
 
     /// <summary>The folder messages are written to when no SMTP server or SMS gateway is configured: <c>DataPath/outbox</c>.</summary>
-    public string OutboxFolder => Path.Combine(DataPath, "outbox");
+    internal string OutboxFolder => Path.Combine(DataPath, "outbox");
 }
 
 /// <summary>How notifications are built and when the background workers run (section <c>Teletherapy</c>).</summary>
@@ -89,5 +89,5 @@ public sealed class SmtpOptions
     /// <summary>Seconds per SMTP operation before it counts as failed. Default 30.</summary>
     public int TimeoutSeconds { get; set; } = 30;
 
-    public bool IsConfigured => !string.IsNullOrWhiteSpace(Host);
+    internal bool IsConfigured => !string.IsNullOrWhiteSpace(Host);
 }

@@ -25,16 +25,21 @@ public static class SchedulingServiceCollectionExtensions
     /// <summary>
     /// Registers the database, migrations (applied on start), the scheduling use cases, the outbox sender and the
     /// reminder scheduler. Configure <see cref="SmtpOptions"/> and <see cref="NotificationOptions"/> with the options
-    /// pattern; register an <see cref="ISmsSender"/> before this call to use an SMS gateway, and any number of
-    /// <see cref="IAppointmentChangeListener"/>s (before or after) to learn of cancelled and rescheduled appointments.
+    /// pattern, and register any number of <see cref="IAppointmentChangeListener"/>s (before or after) to learn of
+    /// cancelled and rescheduled appointments. SMS go to the outbox folder unless an internal <see cref="ISmsSender"/>
+    /// was registered first.
     /// </summary>
+    /// <remarks>
+    /// The internal services are registered by type. The public use cases the host resolves keep their constructors
+    /// internal (the host never builds them, and their dependencies are internal), so they are built here by factory.
+    /// </remarks>
     public static IServiceCollection AddScheduling(this IServiceCollection services, SchedulingOptions options)
     {
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<SmtpOptions>();
         services.AddOptions<NotificationOptions>();
-        services.AddSingleton<Database>();
+        services.AddSingleton(sp => new Database(sp.GetRequiredService<SchedulingOptions>()));
         services.AddSingleton<MigrationRunner>();
         services.AddHostedService<MigrateOnStart>();
         services.AddSingleton(sp => new KeyRingStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
@@ -62,8 +67,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton(sp => new CreateAppointment(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreateAppointment>>()));
-        services.AddSingleton(sp => new AppointmentChangeNotifier(
-            sp.GetServices<IAppointmentChangeListener>(), sp.GetRequiredService<ILogger<AppointmentChangeNotifier>>()));
+        services.AddSingleton<AppointmentChangeNotifier>();
         services.AddSingleton(sp => new RescheduleAppointment(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),
             sp.GetRequiredService<AppointmentChangeNotifier>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RescheduleAppointment>>()));
@@ -74,7 +78,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton(sp => new EndSession(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EndSession>>()));
         services.AddSingleton(sp => new GetCalendar(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuditLog(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuditLog>>()));
-        services.AddHostedService(sp => new OutageBacklog(sp.GetRequiredService<EndSession>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<OutageBacklog>();
         services.AddSingleton(sp => new JoinService(sp.GetRequiredService<Database>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<EndSession>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new PortalSignIn(
             sp.GetRequiredService<Database>(), sp.GetRequiredService<EmailComposer>(), sp.GetRequiredService<OutboxSignal>(),

@@ -13,7 +13,7 @@ namespace Teletherapy.MediaRelay.Dtls;
 /// use certificate chains: the peer checks only the fingerprint announced in SDP (RFC 8122, RFC 8827 §6.5).
 /// Created with .NET's certificate API and handed to BouncyCastle as DER plus private key.
 /// </summary>
-public sealed class DtlsCertificate
+internal sealed class DtlsCertificate
 {
     private readonly byte[] _der;
 

@@ -6,7 +6,7 @@ namespace Teletherapy.MediaRelay.Dtls;
 /// A certificate fingerprint as SDP carries it in <c>a=fingerprint:&lt;hash-func&gt; &lt;AB:CD:…&gt;</c>
 /// (RFC 8122 §5): the hash of the DER certificate, upper-case hex bytes separated by colons.
 /// </summary>
-public sealed class DtlsFingerprint
+internal sealed class DtlsFingerprint
 {
     /// <summary>The hash function every WebRTC endpoint supports, and the one we announce.</summary>
     public const string Sha256 = "sha-256";

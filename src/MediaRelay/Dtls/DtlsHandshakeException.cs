@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Dtls;
 
 /// <summary>The DTLS handshake failed: timeout, a fatal alert sent or received, or the transport closed.</summary>
-public sealed class DtlsHandshakeException : Exception
+internal sealed class DtlsHandshakeException : Exception
 {
     public DtlsHandshakeException()
     {

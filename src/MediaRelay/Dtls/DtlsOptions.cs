@@ -3,7 +3,7 @@ using Teletherapy.MediaRelay.Srtp;
 namespace Teletherapy.MediaRelay.Dtls;
 
 /// <summary>Settings of a <see cref="DtlsSession"/>.</summary>
-public sealed class DtlsOptions
+internal sealed class DtlsOptions
 {
     /// <summary>
     /// SRTP profiles in order of preference. A server picks the first of these the client offers; a client

@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Dtls;
 /// Which end of the DTLS handshake we are. With ICE-lite the SFU is always the server
 /// (<c>a=setup:passive</c>); the load generator and tests play the browser as client.
 /// </summary>
-public enum DtlsRole
+internal enum DtlsRole
 {
     /// <summary>Sends the ClientHello (<c>a=setup:active</c>).</summary>
     Client,

@@ -15,7 +15,7 @@ namespace Teletherapy.MediaRelay.Dtls;
 /// await <see cref="Handshake"/>, then <see cref="DtlsSrtpKeys.CreateContexts"/>. <see cref="Closed"/>
 /// completes when the peer closes, the handshake fails, or <see cref="Close"/> was called.
 /// </remarks>
-public sealed class DtlsSession : IDisposable
+internal sealed class DtlsSession : IDisposable
 {
     /// <summary>
     /// How long a read after the handshake waits for more records once the queue is empty (BouncyCastle reads 0 as

@@ -7,7 +7,7 @@ namespace Teletherapy.MediaRelay.Dtls;
 /// The outcome of a DTLS-SRTP handshake: the negotiated profile and the SRTP master keys, already assigned
 /// to our side and the peer's side (RFC 5764 §4.2).
 /// </summary>
-public sealed class DtlsSrtpKeys
+internal sealed class DtlsSrtpKeys
 {
     private readonly byte[] _localKey;
     private readonly byte[] _localSalt;

@@ -44,10 +44,10 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     }
 
     /// <summary>The addresses put into ICE candidates.</summary>
-    public IReadOnlyList<string> AnnouncedAddresses { get; }
+    internal IReadOnlyList<string> AnnouncedAddresses { get; }
 
     /// <summary>Live routers (sessions with media).</summary>
-    public int RouterCount => _routers.Count;
+    internal int RouterCount => _routers.Count;
 
     /// <summary>
     /// The router (session) with this id, made on first use. Throws <see cref="MediaLimitExceededException"/> (counted)
@@ -87,7 +87,7 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     /// Whether a connection of the relay with this local ICE ufrag (the one its offer or answer gave) is open: its ICE
     /// checks are answered. False once the connection is closed.
     /// </summary>
-    public bool HasConnection(string localIceUfrag)
+    internal bool HasConnection(string localIceUfrag)
     {
         ArgumentNullException.ThrowIfNull(localIceUfrag);
         return _context.Value.Transports.Values.Any(t => t.Transport.State != WebRtcTransportState.Closed
@@ -98,7 +98,7 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     internal DtlsHandshakeSlots HandshakeSlots => _context.Value.HandshakeSlots;
 
     /// <summary>Connection tests running now.</summary>
-    public int ConnectionTestCount => _tests.Count;
+    internal int ConnectionTestCount => _tests.Count;
 
     public Router? FindRouter(string id) => _routers.TryGetValue(id, out var router) ? router : null;
 
@@ -106,7 +106,7 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     /// Starts a connection test from the browser's offer; the relay sends the browser's own audio and video back.
     /// Returns null with the reason when the offer cannot be used.
     /// </summary>
-    public ConnectionTest? StartConnectionTest(string offerSdp, TimeSpan lifetime, out string? error)
+    internal ConnectionTest? StartConnectionTest(string offerSdp, TimeSpan lifetime, out string? error)
     {
         var start = StartConnectionTest(offerSdp, lifetime, client: null);
         error = start.Error;

@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>What the subscriber's SDP says about one outgoing track: our SSRCs and that subscriber's payload type and extension ids.</summary>
-public sealed record ConsumerParameters(
+internal sealed record ConsumerParameters(
     string Mid,
     MediaKind Kind,
     RtpCodec Codec,

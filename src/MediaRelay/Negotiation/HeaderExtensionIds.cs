@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Negotiation;
 /// The RFC 8285 extension ids one peer negotiated (0 = not negotiated). Ids differ between peers and
 /// even between offers of one browser, so they are always read from the SDP, never assumed.
 /// </summary>
-public sealed record HeaderExtensionIds
+internal sealed record HeaderExtensionIds
 {
     public int Mid { get; init; }
 

@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Negotiation;
 
 /// <summary>The kind of a track, as the SDP m-line names it.</summary>
-public enum MediaKind
+internal enum MediaKind
 {
     Audio,
     Video,

@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Negotiation;
 /// One negotiated codec on one side of the relay: the payload type is that peer's number for it
 /// (payload types are negotiated per peer, RFC 3264 §6.1, and rewritten on forwarding by <c>Routing.OutgoingRtpWriter</c>).
 /// </summary>
-public sealed record RtpCodec(
+internal sealed record RtpCodec(
     MediaKind Kind,
     string Name,
     int PayloadType,

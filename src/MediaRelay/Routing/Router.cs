@@ -20,23 +20,23 @@ public sealed class Router : IDisposable
         _onClosed = onClosed;
     }
 
-    public string Id { get; }
+    internal string Id { get; }
 
-    public bool IsClosed { get; private set; }
+    internal bool IsClosed { get; private set; }
 
-    public IReadOnlyCollection<RouterPeer> Peers => (IReadOnlyCollection<RouterPeer>)_peers.Values;
+    internal IReadOnlyCollection<RouterPeer> Peers => (IReadOnlyCollection<RouterPeer>)_peers.Values;
 
     /// <summary>The admitted peer speaking loudest (RFC 6464 levels of their audio), or null when nobody speaks.</summary>
-    public RouterPeer? ActiveSpeaker { get; private set; }
+    internal RouterPeer? ActiveSpeaker { get; private set; }
 
     /// <summary>Raised when <see cref="ActiveSpeaker"/> changes (on the housekeeping thread), for an active-speaker hint in the UI.</summary>
-    public event Action<Router, RouterPeer?>? ActiveSpeakerChanged;
+    internal event Action<Router, RouterPeer?>? ActiveSpeakerChanged;
 
     /// <summary>
     /// Picks the active speaker: the admitted peer with the loudest audio level, if it is above silence. A new speaker
     /// must be louder than the current one by a margin, so two people talking at once do not make the hint flicker.
     /// </summary>
-    public void UpdateActiveSpeaker()
+    internal void UpdateActiveSpeaker()
     {
         const int Silence = 80; // -80 dBov and quieter is background, not speech
         const int Margin = 6;   // dB

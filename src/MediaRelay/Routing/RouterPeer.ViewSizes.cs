@@ -47,7 +47,7 @@ public sealed partial class RouterPeer
     }
 
     /// <summary>The view size this peer's page gave for a stream (<see cref="SetViewSize"/>), or null when none.</summary>
-    public (int Width, int Height)? GetViewSize(string streamId)
+    internal (int Width, int Height)? GetViewSize(string streamId)
     {
         lock (_lock)
         {

@@ -34,10 +34,10 @@ public sealed partial class RouterPeer : IMediaGate
         _context = context;
     }
 
-    public string Id { get; }
+    internal string Id { get; }
 
     /// <summary>The gate (R3). Shut for a new peer.</summary>
-    public bool IsAdmitted => _admitted;
+    internal bool IsAdmitted => _admitted;
 
     bool IMediaGate.IsOpen => _admitted;
 
@@ -46,9 +46,9 @@ public sealed partial class RouterPeer : IMediaGate
     public bool IsClosed { get; private set; }
 
     /// <summary>Both of the peer's connections that exist are connected (ICE and DTLS done).</summary>
-    public bool IsPublishConnected => _publish?.Transport.State == Transport.WebRtcTransportState.Connected;
+    internal bool IsPublishConnected => _publish?.Transport.State == Transport.WebRtcTransportState.Connected;
 
-    public bool IsSubscribeConnected => _subscribe?.Transport.State == Transport.WebRtcTransportState.Connected;
+    internal bool IsSubscribeConnected => _subscribe?.Transport.State == Transport.WebRtcTransportState.Connected;
 
     /// <summary>The relay's end of the peer's publish connection, once it published (its per-connection counters).</summary>
     internal Transport.WebRtcTransport? PublishTransport => _publish?.Transport;
@@ -60,7 +60,7 @@ public sealed partial class RouterPeer : IMediaGate
     public event Action<RouterPeer, TimeSpan>? FirstMediaAfterAdmit;
 
     /// <summary>Raised when one of the peer's connections closes (consent lost, DTLS closed).</summary>
-    public event Action<RouterPeer>? ConnectionClosed;
+    internal event Action<RouterPeer>? ConnectionClosed;
 
     internal IReadOnlyList<Producer> Producers => Volatile.Read(ref _producers);
 
@@ -77,10 +77,10 @@ public sealed partial class RouterPeer : IMediaGate
     }
 
     /// <summary>RTP packets the relay has received from this peer (gate open or not).</summary>
-    public long PacketsReceived => _publish?.RtpPacketsReceived ?? 0;
+    internal long PacketsReceived => _publish?.RtpPacketsReceived ?? 0;
 
     /// <summary>RTP packets the relay has sent to this peer.</summary>
-    public long PacketsSent
+    internal long PacketsSent
     {
         get
         {
@@ -95,7 +95,7 @@ public sealed partial class RouterPeer : IMediaGate
     /// The level of the peer's microphone as it reached the relay (RFC 6464: 0 loudest .. 127 silence; 127 when it sends
     /// no audio), for the session's active-speaker hint.
     /// </summary>
-    public int AudioLevel
+    internal int AudioLevel
     {
         get
         {
@@ -113,7 +113,7 @@ public sealed partial class RouterPeer : IMediaGate
     }
 
     /// <summary>The simulcast encoding (0-based, in the publisher's order) each of this peer's video subscriptions forwards now, by producer id; -1 = audio only.</summary>
-    public IReadOnlyDictionary<string, int> ReceivedEncodings
+    internal IReadOnlyDictionary<string, int> ReceivedEncodings
     {
         get
         {
@@ -129,7 +129,7 @@ public sealed partial class RouterPeer : IMediaGate
     /// The playout delay each of this peer's video subscriptions asks its browser for now, by producer id: zero on clean
     /// links, raised while a hop it depends on loses packets (<see cref="PlayoutDelayPolicy"/>).
     /// </summary>
-    public IReadOnlyDictionary<string, TimeSpan> PlayoutDelays
+    internal IReadOnlyDictionary<string, TimeSpan> PlayoutDelays
     {
         get
         {
@@ -142,13 +142,13 @@ public sealed partial class RouterPeer : IMediaGate
     }
 
     /// <summary>The subscriber's last bandwidth estimate (REMB) in bit/s, 0 before the first.</summary>
-    public long EstimatedReceiveBitrate => _subscribe?.Allocator.EstimatedBitrate ?? 0;
+    internal long EstimatedReceiveBitrate => _subscribe?.Allocator.EstimatedBitrate ?? 0;
 
     /// <summary>The subscriber's last Receiver Report loss fraction for the video we send it (in 1/256), 0 before the first.</summary>
-    public int ReportedReceiveLoss => _subscribe?.Allocator.ReportedLoss ?? 0;
+    internal int ReportedReceiveLoss => _subscribe?.Allocator.ReportedLoss ?? 0;
 
     /// <summary>What the subscriber's link carried when it last reported congestion loss, in bit/s (<see cref="long.MaxValue"/> = no bound).</summary>
-    public long LossBasedReceiveBound => _subscribe?.Allocator.LossBasedBound ?? long.MaxValue;
+    internal long LossBasedReceiveBound => _subscribe?.Allocator.LossBasedBound ?? long.MaxValue;
 
     /// <summary>Packets resent to this peer in answer to its NACKs (its own count, beside the relay-wide metric).</summary>
     internal long Retransmissions
@@ -303,7 +303,7 @@ public sealed partial class RouterPeer : IMediaGate
     /// one track). An offer with more is refused (<see cref="MediaLimits.VideoTracks"/>); lowering it closes the
     /// video tracks beyond it, the last m-lines first, and the others are told to renegotiate. No limit at first.
     /// </summary>
-    public int MaxVideoTracks => Volatile.Read(ref _maxVideoTracks);
+    internal int MaxVideoTracks => Volatile.Read(ref _maxVideoTracks);
 
     public void LimitVideoTracks(int max)
     {

@@ -7,7 +7,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// One m= section (RFC 8866 §5.14); with unified plan (RFC 9429) one per track, identified by <c>a=mid</c>.
 /// Typed accessors read from <see cref="Attributes"/> each time, so edits to the list are always reflected.
 /// </summary>
-public sealed class MediaDescription
+internal sealed class MediaDescription
 {
     public MediaDescription(string media, int port, string protocol, IEnumerable<string> formats)
     {

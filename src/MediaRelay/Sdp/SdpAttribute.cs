@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// An <c>a=</c> line (RFC 8866 §5.13): a property attribute has no value (<c>a=rtcp-mux</c>), a value attribute
 /// has one after the first colon (<c>a=mid:0</c>). Unknown attributes are kept so they serialize unchanged.
 /// </summary>
-public sealed record SdpAttribute(string Name, string? Value = null)
+internal sealed record SdpAttribute(string Name, string? Value = null)
 {
     public override string ToString() => Value is null ? Name : $"{Name}:{Value}";
 

@@ -8,7 +8,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// &lt;type&gt; [raddr &lt;a&gt;] [rport &lt;p&gt;] [tcptype &lt;t&gt;] ...</c> (RFC 8839 §5.1, RFC 6544 §4.5 for tcptype).
 /// Further name/value extensions (generation, ufrag, network-id, ...) are kept in order.
 /// </summary>
-public sealed record SdpCandidate(
+internal sealed record SdpCandidate(
     string Foundation,
     int Component,
     string Transport,

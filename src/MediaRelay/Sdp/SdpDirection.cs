@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Sdp;
 
 /// <summary>Media direction attributes (RFC 8866 §6.7); sendrecv is the default when none is given.</summary>
-public enum SdpDirection
+internal enum SdpDirection
 {
     SendRecv,
     SendOnly,
@@ -10,7 +10,7 @@ public enum SdpDirection
 }
 
 /// <summary>Conversions between <see cref="SdpDirection"/> and its attribute names.</summary>
-public static class SdpDirectionNames
+internal static class SdpDirectionNames
 {
     public static string ToAttributeName(this SdpDirection direction) => direction switch
     {

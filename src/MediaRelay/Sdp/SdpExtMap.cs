@@ -6,7 +6,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// <c>a=extmap:&lt;id&gt;[/&lt;direction&gt;] &lt;uri&gt; [&lt;attributes&gt;]</c> (RFC 8285 §8): the local id of an
 /// RTP header extension, 1-14 for one-byte and up to 255 for two-byte elements.
 /// </summary>
-public sealed record SdpExtMap(int Id, string Uri, SdpDirection? Direction = null, string? ExtensionAttributes = null)
+internal sealed record SdpExtMap(int Id, string Uri, SdpDirection? Direction = null, string? ExtensionAttributes = null)
 {
     public const string MidUri = "urn:ietf:params:rtp-hdrext:sdes:mid";
     public const string RtpStreamIdUri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";

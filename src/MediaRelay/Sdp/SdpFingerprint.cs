@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Sdp;
 
 /// <summary><c>a=fingerprint:&lt;hash-func&gt; &lt;hex&gt;</c> (RFC 8122 §5), the DTLS certificate's hash.</summary>
-public sealed record SdpFingerprint(string Algorithm, string Value)
+internal sealed record SdpFingerprint(string Algorithm, string Value)
 {
     public override string ToString() => $"{Algorithm} {Value}";
 

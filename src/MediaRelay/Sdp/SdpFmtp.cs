@@ -7,7 +7,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// ';' (RTX's <c>apt=</c>, RFC 4588 §8.1); others do not (RED's <c>111/111</c>, DTMF's <c>0-15</c>), so the raw
 /// text is kept and entries without '=' appear with an empty value.
 /// </summary>
-public sealed record SdpFmtp(int PayloadType, string Parameters)
+internal sealed record SdpFmtp(int PayloadType, string Parameters)
 {
     public IReadOnlyList<KeyValuePair<string, string>> GetParameters()
     {

@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Sdp;
 
 /// <summary><c>a=group:&lt;semantics&gt; &lt;mid&gt;...</c> (RFC 5888 §5), e.g. BUNDLE (RFC 9143 §7.1).</summary>
-public sealed record SdpGroup(string Semantics, IReadOnlyList<string> Mids)
+internal sealed record SdpGroup(string Semantics, IReadOnlyList<string> Mids)
 {
     public override string ToString() => Mids.Count == 0 ? Semantics : $"{Semantics} {string.Join(' ', Mids)}";
 

@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// A description line other than v=, o=, s=, m= and a= (for example c=, b=, t=), kept verbatim in order
 /// (RFC 8866 §5).
 /// </summary>
-public readonly record struct SdpLine(char Type, string Value)
+internal readonly record struct SdpLine(char Type, string Value)
 {
     public override string ToString() => $"{Type}={Value}";
 }

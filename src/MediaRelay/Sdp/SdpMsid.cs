@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Sdp;
 
 /// <summary><c>a=msid:&lt;stream id&gt; [&lt;track id&gt;]</c> (RFC 8830 §2); "-" means no stream.</summary>
-public sealed record SdpMsid(string StreamId, string? TrackId)
+internal sealed record SdpMsid(string StreamId, string? TrackId)
 {
     public override string ToString() => TrackId is null ? StreamId : $"{StreamId} {TrackId}";
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Teletherapy.MediaRelay.Sdp;
 
 /// <summary>The <c>o=</c> line (RFC 8866 §5.2); the session version grows with every renegotiated offer.</summary>
-public sealed record SdpOrigin(string Username, ulong SessionId, ulong SessionVersion, string NetworkType, string AddressType, string Address)
+internal sealed record SdpOrigin(string Username, ulong SessionId, ulong SessionVersion, string NetworkType, string AddressType, string Address)
 {
     public static SdpOrigin Default { get; } = new("-", 0, 0, "IN", "IP4", "0.0.0.0");
 

@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// <c>a=rid:&lt;id&gt; send|recv [&lt;restrictions&gt;]</c> (RFC 8851 §4): names an RTP stream, e.g. one simulcast
 /// encoding, matched with the rtp-stream-id header extension.
 /// </summary>
-public sealed record SdpRid(string Id, bool IsSend, string? Restrictions = null)
+internal sealed record SdpRid(string Id, bool IsSend, string? Restrictions = null)
 {
     public override string ToString()
     {

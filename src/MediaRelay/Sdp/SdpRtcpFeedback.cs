@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// <c>a=rtcp-fb:&lt;pt|*&gt; &lt;type&gt; [&lt;parameter&gt;]</c> (RFC 4585 §4.2), e.g. <c>nack</c>, <c>nack pli</c>,
 /// <c>ccm fir</c> (RFC 5104 §7.1), <c>goog-remb</c>, <c>transport-cc</c>.
 /// </summary>
-public sealed record SdpRtcpFeedback(string PayloadType, string Type, string? Parameter = null)
+internal sealed record SdpRtcpFeedback(string PayloadType, string Type, string? Parameter = null)
 {
     public const string Wildcard = "*";
 

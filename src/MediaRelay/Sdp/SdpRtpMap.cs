@@ -6,7 +6,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// <c>a=rtpmap:&lt;pt&gt; &lt;encoding&gt;/&lt;clock rate&gt;[/&lt;channels&gt;]</c> (RFC 8866 §6.6). Encoding names are
 /// case-insensitive (RFC 4855 §3); GStreamer writes <c>OPUS</c> and <c>VP8</c> where Chrome writes <c>opus</c>.
 /// </summary>
-public sealed record SdpRtpMap(int PayloadType, string EncodingName, int ClockRate, int? Channels = null)
+internal sealed record SdpRtpMap(int PayloadType, string EncodingName, int ClockRate, int? Channels = null)
 {
     public bool IsCodec(string name) => string.Equals(EncodingName, name, StringComparison.OrdinalIgnoreCase);
 

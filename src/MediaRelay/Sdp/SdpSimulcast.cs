@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// <c>a=simulcast:[send &lt;streams&gt;] [recv &lt;streams&gt;]</c> (RFC 8853 §5.1): streams are separated by ';',
 /// each stream lists alternative rids separated by ','.
 /// </summary>
-public sealed record SdpSimulcast(IReadOnlyList<IReadOnlyList<SdpSimulcastLayer>> Send, IReadOnlyList<IReadOnlyList<SdpSimulcastLayer>> Receive)
+internal sealed record SdpSimulcast(IReadOnlyList<IReadOnlyList<SdpSimulcastLayer>> Send, IReadOnlyList<IReadOnlyList<SdpSimulcastLayer>> Receive)
 {
     public override string ToString()
     {

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Teletherapy.MediaRelay.Sdp;
 
 /// <summary><c>a=ssrc:&lt;ssrc&gt; &lt;attribute&gt;[:&lt;value&gt;]</c> (RFC 5576 §4.1), e.g. <c>cname:…</c>.</summary>
-public sealed record SdpSsrc(uint Ssrc, string Attribute, string? Value = null)
+internal sealed record SdpSsrc(uint Ssrc, string Attribute, string? Value = null)
 {
     public override string ToString() => Value is null
         ? string.Create(CultureInfo.InvariantCulture, $"{Ssrc} {Attribute}")

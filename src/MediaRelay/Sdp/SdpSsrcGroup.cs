@@ -6,7 +6,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// <c>a=ssrc-group:&lt;semantics&gt; &lt;ssrc&gt;...</c> (RFC 5576 §4.2): FID pairs a media SSRC with its RTX
 /// SSRC (RFC 4588 §8), SIM lists simulcast SSRCs.
 /// </summary>
-public sealed record SdpSsrcGroup(string Semantics, IReadOnlyList<uint> Ssrcs)
+internal sealed record SdpSsrcGroup(string Semantics, IReadOnlyList<uint> Ssrcs)
 {
     public override string ToString() =>
         Ssrcs.Count == 0 ? Semantics : $"{Semantics} {string.Join(' ', Ssrcs.Select(s => s.ToString(CultureInfo.InvariantCulture)))}";

@@ -6,7 +6,7 @@ namespace Teletherapy.MediaRelay.Sdp;
 /// A session description (RFC 8866): origin, session-level lines and attributes, and the media sections in
 /// order. Parsing keeps every line it does not interpret so <see cref="ToString"/> reproduces it.
 /// </summary>
-public sealed class SessionDescription
+internal sealed class SessionDescription
 {
     internal const string LineEnd = "\r\n";
 

@@ -13,7 +13,7 @@ namespace Teletherapy.MediaRelay.Srtp;
 /// per-packet path needs no locks, and its cipher objects and scratch buffers are reused without allocation.
 /// Every method returns false on bad input instead of throwing.
 /// </remarks>
-public sealed class SrtpContext : IDisposable
+internal sealed class SrtpContext : IDisposable
 {
     /// <summary>
     /// Upper bound on SSRCs tracked per context. State is created only for authenticated packets, so this

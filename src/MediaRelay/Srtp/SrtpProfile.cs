@@ -4,7 +4,7 @@ namespace Teletherapy.MediaRelay.Srtp;
 /// The SRTP protection profiles a DTLS-SRTP handshake may negotiate. Values are the two-byte
 /// identifiers of the IANA "DTLS-SRTP Protection Profiles" registry (RFC 5764 §4.1.2, RFC 7714 §14.2).
 /// </summary>
-public enum SrtpProfile
+internal enum SrtpProfile
 {
     /// <summary>AES-128 counter mode with an 80-bit HMAC-SHA1 tag (RFC 5764 §4.1.2).</summary>
     Aes128CmHmacSha1_80 = 0x0001,
@@ -17,7 +17,7 @@ public enum SrtpProfile
 }
 
 /// <summary>Key, salt and tag sizes of each <see cref="SrtpProfile"/>.</summary>
-public static class SrtpProfileParameters
+internal static class SrtpProfileParameters
 {
     /// <summary>Master (and session) key length in bytes.</summary>
     public static int KeyLength(this SrtpProfile profile) => profile switch

@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Srtp;
 
 /// <summary>What became of an SRTP or SRTCP packet given to an inbound <see cref="SrtpContext"/>.</summary>
-public enum SrtpUnprotectResult
+internal enum SrtpUnprotectResult
 {
     /// <summary>Authenticated and decrypted.</summary>
     Ok,

@@ -1,7 +1,7 @@
 namespace Teletherapy.MediaRelay.Transport;
 
 /// <summary>Lifecycle of a peer transport: New → Connecting (first valid check) → Connected (SRTP keys) → Closed.</summary>
-public enum WebRtcTransportState
+internal enum WebRtcTransportState
 {
     New,
     Connecting,

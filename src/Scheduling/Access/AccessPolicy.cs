@@ -99,7 +99,7 @@ public static class AccessPolicy
     }
 
     /// <summary>Clinic settings and staff accounts: admins (and integrators) only.</summary>
-    public static string? ForAdministration(Caller caller)
+    internal static string? ForAdministration(Caller caller)
     {
         ArgumentNullException.ThrowIfNull(caller);
         return caller.Role == StaffRoles.Admin ? null : AccessReasons.Forbidden;

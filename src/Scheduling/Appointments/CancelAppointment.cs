@@ -35,7 +35,7 @@ public sealed partial class CancelAppointment
     }
 
     /// <summary>Cancels on behalf of the system (no person or integrator named).</summary>
-    public Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, CancellationToken cancellationToken = default) =>
+    internal Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, CancellationToken cancellationToken = default) =>
         HandleAsync(appointmentId, AuditActor.System, cancellationToken);
 
     /// <summary>Cancels; <paramref name="by"/> is who did it (the audit entry of a closed session names them). Cancelling twice is harmless.</summary>

@@ -42,10 +42,10 @@ public sealed partial class EndSession
     }
 
     /// <summary>Ends waiting for the database.</summary>
-    public int KeptCount => _kept.Count;
+    internal int KeptCount => _kept.Count;
 
     /// <summary>Whether the end of this appointment's session is kept, not yet written: its links are refused <c>ended</c>.</summary>
-    public bool IsKept(Guid appointmentId) => _kept.ContainsKey(appointmentId);
+    internal bool IsKept(Guid appointmentId) => _kept.ContainsKey(appointmentId);
 
     /// <summary>
     /// Ends the session; false when the appointment does not exist. Ending twice is harmless. While the database is
@@ -74,7 +74,7 @@ public sealed partial class EndSession
     }
 
     /// <summary>Writes the ends kept during an outage; false while the database is still unavailable (or another caller writes them).</summary>
-    public async Task<bool> WriteKeptAsync(CancellationToken cancellationToken = default)
+    internal async Task<bool> WriteKeptAsync(CancellationToken cancellationToken = default)
     {
         if (_kept.IsEmpty)
         {

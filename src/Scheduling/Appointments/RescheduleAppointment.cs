@@ -56,7 +56,7 @@ public sealed partial class RescheduleAppointment
     }
 
     /// <summary>Moves the appointment on behalf of the system (no person or integrator named).</summary>
-    public Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, RescheduleAppointmentRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<AppointmentView>> HandleAsync(Guid appointmentId, RescheduleAppointmentRequest request, CancellationToken cancellationToken = default) =>
         HandleAsync(appointmentId, request, AuditActor.System, cancellationToken);
 
     /// <summary>Moves the appointment; <paramref name="by"/> is who did it (named in the audit entries of people sent away).</summary>

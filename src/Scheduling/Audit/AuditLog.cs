@@ -31,7 +31,7 @@ public static class AuditKinds
 }
 
 /// <summary>Kinds of actors.</summary>
-public static class AuditActorKinds
+internal static class AuditActorKinds
 {
     public const string Staff = "staff";
     public const string Contact = "contact";
@@ -67,7 +67,7 @@ public sealed record AuditActor(string Kind, Guid? Id)
 /// One audit event. For <c>admitted</c>, <c>denied</c> and <c>sent-back</c> the actor is the therapist and <see cref="SubjectId"/>
 /// the contact; for <c>removed</c> the actor is who changed the appointment and the subject who was sent away.
 /// </summary>
-public sealed record AuditEvent(long Id, Guid AppointmentId, DateTimeOffset At, string Kind, string ActorKind, Guid? ActorId, Guid? SubjectId, string? Reason);
+internal sealed record AuditEvent(long Id, Guid AppointmentId, DateTimeOffset At, string Kind, string ActorKind, Guid? ActorId, Guid? SubjectId, string? Reason);
 
 /// <summary>Face-to-face time of an appointment, computed from its audit events.</summary>
 public sealed record FaceToFaceTime(Guid AppointmentId, double Minutes, long Seconds);
@@ -104,7 +104,7 @@ public sealed partial class AuditLog
     }
 
     /// <summary>Events waiting for the database.</summary>
-    public int KeptCount => _kept.Count;
+    internal int KeptCount => _kept.Count;
 
     /// <summary>Appends an event at the current time. <paramref name="subjectId"/>: the contact an admit/deny/send-back acted on.</summary>
     public Task AppendAsync(Guid appointmentId, string kind, AuditActor actor, string? reason = null, Guid? subjectId = null, CancellationToken cancellationToken = default) =>
@@ -134,7 +134,7 @@ public sealed partial class AuditLog
     }
 
     /// <summary>Writes the events kept during an outage, oldest first; false while the database is still unavailable.</summary>
-    public async Task<bool> WriteKeptAsync(CancellationToken cancellationToken = default)
+    internal async Task<bool> WriteKeptAsync(CancellationToken cancellationToken = default)
     {
         if (_kept.IsEmpty)
         {
@@ -215,7 +215,7 @@ public sealed partial class AuditLog
     private partial void LogKeptWritten(int written, int left);
 
     /// <summary>The events of an appointment in the order they happened.</summary>
-    public async Task<IReadOnlyList<AuditEvent>> ListAsync(Guid appointmentId, CancellationToken cancellationToken = default)
+    internal async Task<IReadOnlyList<AuditEvent>> ListAsync(Guid appointmentId, CancellationToken cancellationToken = default)
     {
         await WriteKeptAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);

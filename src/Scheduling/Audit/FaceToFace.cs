@@ -12,7 +12,7 @@ namespace Teletherapy.Scheduling.Audit;
 /// <c>removed</c> (a change to the appointment sent its subject away) takes the subject out, contact or therapist.
 /// <c>ended</c> clears everybody. An interval still open counts until <c>now</c>.
 /// </remarks>
-public static class FaceToFace
+internal static class FaceToFace
 {
     public static TimeSpan Compute(IEnumerable<AuditEvent> events, DateTimeOffset now)
     {

@@ -3,7 +3,7 @@ using Teletherapy.Scheduling.Access;
 namespace Teletherapy.Scheduling.Audit;
 
 /// <summary>Kinds of entries in the security audit trail (<see cref="SecurityAudit"/>).</summary>
-public static class SecurityEventKinds
+internal static class SecurityEventKinds
 {
     /// <summary>A staff member signed in (actor and subject: the account).</summary>
     public const string SignIn = "sign-in";
@@ -45,7 +45,7 @@ public static class SecurityEventKinds
 }
 
 /// <summary>Kinds of things a security event is about.</summary>
-public static class SecuritySubjects
+internal static class SecuritySubjects
 {
     public const string Staff = "staff";
     public const string Patient = "patient";
@@ -54,7 +54,7 @@ public static class SecuritySubjects
 }
 
 /// <summary>What a change did, in <see cref="SecurityEvent.Action"/>.</summary>
-public static class SecurityActions
+internal static class SecurityActions
 {
     public const string Created = "created";
     public const string Updated = "updated";

@@ -27,7 +27,7 @@ public sealed class GetCalendar
     }
 
     /// <summary>A therapist's own calendar (<paramref name="staffId"/>), or everyone's (null), with the join decision of that therapist.</summary>
-    public Task<Result<IReadOnlyList<CalendarEntry>>> HandleAsync(DateTimeOffset? from, DateTimeOffset? to, Guid? staffId, CancellationToken cancellationToken = default) =>
+    internal Task<Result<IReadOnlyList<CalendarEntry>>> HandleAsync(DateTimeOffset? from, DateTimeOffset? to, Guid? staffId, CancellationToken cancellationToken = default) =>
         HandleAsync(from, to, staffId, staffId is { } id ? new CalendarViewer(id, MayJoin: true) : null, cancellationToken);
 
     /// <summary>

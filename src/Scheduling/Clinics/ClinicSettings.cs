@@ -35,7 +35,7 @@ public sealed class ClinicSettings
     }
 
     /// <summary>Creates the default clinic or updates it on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<Clinic>> SaveDefaultAsync(SaveClinicRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<Clinic>> SaveDefaultAsync(SaveClinicRequest request, CancellationToken cancellationToken = default) =>
         SaveDefaultAsync(request, AuditActor.System, cancellationToken);
 
     /// <summary>Creates the default clinic or updates it; <paramref name="by"/> is named in the security audit trail (<c>clinic-changed</c>).</summary>

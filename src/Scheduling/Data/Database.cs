@@ -10,7 +10,7 @@ public sealed class Database : IDisposable
     private readonly NpgsqlDataSource? _postgres;
     private readonly string? _sqliteConnectionString;
 
-    public Database(SchedulingOptions options)
+    internal Database(SchedulingOptions options)
     {
         SqlDialects.ConfigureDapper();
         if (!string.IsNullOrWhiteSpace(options.PostgresConnectionString))
@@ -35,7 +35,7 @@ public sealed class Database : IDisposable
 
     public SqlDialect Dialect { get; }
 
-    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    internal async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_postgres is not null)
         {

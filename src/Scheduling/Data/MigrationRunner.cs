@@ -10,7 +10,7 @@ namespace Teletherapy.Scheduling.Data;
 /// in order, each in its own transaction, recording each in <c>schema_migrations</c>. On PostgreSQL an
 /// advisory lock keeps two starting processes from migrating at once.
 /// </summary>
-public sealed partial class MigrationRunner
+internal sealed partial class MigrationRunner
 {
     private const long PostgresLockKey = 0x7e1e7e1e;
     private readonly Database _database;

@@ -61,7 +61,7 @@ public sealed class SessionRoomStateStore
     }
 
     /// <summary>The stored version for <paramref name="appointmentId"/>, or null when nothing is stored.</summary>
-    public async Task<long?> VersionAsync(Guid appointmentId, CancellationToken cancellationToken = default)
+    internal async Task<long?> VersionAsync(Guid appointmentId, CancellationToken cancellationToken = default)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.QuerySingleOrDefaultAsync<long?>(
@@ -69,7 +69,7 @@ public sealed class SessionRoomStateStore
     }
 
     /// <summary>Forgets the room state of <paramref name="appointmentId"/> (nothing happens when there is none).</summary>
-    public async Task DeleteAsync(Guid appointmentId, CancellationToken cancellationToken = default)
+    internal async Task DeleteAsync(Guid appointmentId, CancellationToken cancellationToken = default)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(

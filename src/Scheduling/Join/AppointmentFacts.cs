@@ -1,7 +1,7 @@
 namespace Teletherapy.Scheduling.Join;
 
 /// <summary>Status values of an appointment.</summary>
-public static class AppointmentStatus
+internal static class AppointmentStatus
 {
     public const string Scheduled = "scheduled";
     public const string Cancelled = "cancelled";
@@ -23,7 +23,7 @@ public sealed record AppointmentFacts(
     int SeriesIndex = 0);
 
 /// <summary>What the join rules need to know about a join link.</summary>
-public sealed record JoinLinkFacts(Guid AppointmentId, Guid ContactId, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt);
+internal sealed record JoinLinkFacts(Guid AppointmentId, Guid ContactId, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt);
 
 /// <summary>A patient's contact as far as notifications are concerned.</summary>
-public sealed record ContactFacts(Guid Id, bool IsPrimary, string? Email, string? Phone, bool EmailReminders, bool SmsReminders);
+internal sealed record ContactFacts(Guid Id, bool IsPrimary, string? Email, string? Phone, bool EmailReminders, bool SmsReminders);

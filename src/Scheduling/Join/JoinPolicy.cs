@@ -37,10 +37,10 @@ public static class JoinPolicy
     public static DateTimeOffset ClosesAt(AppointmentFacts appointment) => appointment.End + GracePeriod;
 
     /// <summary>Expiry of a link for an appointment ending at <paramref name="end"/>.</summary>
-    public static DateTimeOffset LinkExpiresAt(DateTimeOffset end) => end + GracePeriod;
+    internal static DateTimeOffset LinkExpiresAt(DateTimeOffset end) => end + GracePeriod;
 
     /// <summary>True from start − 10 min (inclusive) until the room closes (exclusive).</summary>
-    public static bool IsRoomOpen(AppointmentFacts appointment, DateTimeOffset now) =>
+    internal static bool IsRoomOpen(AppointmentFacts appointment, DateTimeOffset now) =>
         now >= OpensAt(appointment) && now < ClosesAt(appointment);
 
     /// <summary>R1, R2: may this staff member join (start) the session from the calendar now?</summary>
@@ -79,7 +79,7 @@ public static class JoinPolicy
     /// expired link. A good link opened before the room opens is still good (the join page counts down);
     /// use <see cref="CanContactEnterRoom"/> to decide whether the holder may enter the waiting room now.
     /// </summary>
-    public static JoinDecision CheckJoinLink(AppointmentFacts appointment, JoinLinkFacts link, DateTimeOffset now)
+    internal static JoinDecision CheckJoinLink(AppointmentFacts appointment, JoinLinkFacts link, DateTimeOffset now)
     {
         if (link.AppointmentId != appointment.Id)
         {
@@ -107,7 +107,7 @@ public static class JoinPolicy
     }
 
     /// <summary>R3 entry: may the holder of this link enter the waiting room now? Adds <c>too-early</c> to <see cref="CheckJoinLink"/>.</summary>
-    public static JoinDecision CanContactEnterRoom(AppointmentFacts appointment, JoinLinkFacts link, DateTimeOffset now)
+    internal static JoinDecision CanContactEnterRoom(AppointmentFacts appointment, JoinLinkFacts link, DateTimeOffset now)
     {
         var linkDecision = CheckJoinLink(appointment, link, now);
         if (!linkDecision.Allowed)
@@ -122,7 +122,7 @@ public static class JoinPolicy
     /// R7: the occurrence whose session the scheduled-appointment email's <b>Join the session</b> button joins: the
     /// appointment itself when not in a series, else the first occurrence of the series (earliest start).
     /// </summary>
-    public static AppointmentFacts ScheduledEmailLinkTarget(IReadOnlyCollection<AppointmentFacts> occurrences)
+    internal static AppointmentFacts ScheduledEmailLinkTarget(IReadOnlyCollection<AppointmentFacts> occurrences)
     {
         if (occurrences.Count == 0)
         {
@@ -136,13 +136,13 @@ public static class JoinPolicy
     /// R6: the contacts who get the scheduled-appointment email: the primary contact and every contact with email
     /// reminders on, each once, and only those with an email address (one message each, never a shared To).
     /// </summary>
-    public static IReadOnlyList<ContactFacts> ScheduledEmailRecipients(IEnumerable<ContactFacts> contacts) =>
+    internal static IReadOnlyList<ContactFacts> ScheduledEmailRecipients(IEnumerable<ContactFacts> contacts) =>
         contacts.Where(c => (c.IsPrimary || c.EmailReminders) && !string.IsNullOrWhiteSpace(c.Email))
             .DistinctBy(c => c.Id)
             .ToList();
 
     /// <summary>R8, R9: which reminders a contact gets for a clinic whose reminders feature is on or off.</summary>
-    public static ReminderChannels RemindersFor(bool clinicRemindersEnabled, ContactFacts contact)
+    internal static ReminderChannels RemindersFor(bool clinicRemindersEnabled, ContactFacts contact)
     {
         if (!clinicRemindersEnabled)
         {
@@ -164,20 +164,20 @@ public static class JoinPolicy
     }
 
     /// <summary>R8: a reminder is due from start − 24 h (inclusive) until the start (exclusive), for a scheduled teletherapy appointment.</summary>
-    public static bool IsReminderDue(AppointmentFacts appointment, DateTimeOffset now) =>
+    internal static bool IsReminderDue(AppointmentFacts appointment, DateTimeOffset now) =>
         appointment.Status == AppointmentStatus.Scheduled
         && appointment.Teletherapy
         && now >= appointment.Start - ReminderLeadTime
         && now < appointment.Start;
 
     /// <summary>R10: the portal shows the join notification from start − 10 min (inclusive) until the room closes.</summary>
-    public static bool IsPortalNotificationDue(AppointmentFacts appointment, DateTimeOffset now) =>
+    internal static bool IsPortalNotificationDue(AppointmentFacts appointment, DateTimeOffset now) =>
         appointment.Status == AppointmentStatus.Scheduled
         && appointment.Teletherapy
         && IsRoomOpen(appointment, now);
 
     /// <summary>R9: SMS text carries no link. Returns true when <paramref name="text"/> has nothing that looks like one.</summary>
-    public static bool IsFreeOfLinks(string text) =>
+    internal static bool IsFreeOfLinks(string text) =>
         !text.Contains("://", StringComparison.Ordinal)
         && !text.Contains("www.", StringComparison.OrdinalIgnoreCase)
         && !text.Contains("/join/", StringComparison.OrdinalIgnoreCase);
@@ -185,7 +185,7 @@ public static class JoinPolicy
 
 /// <summary>The reminder channels a contact gets (R8, R9).</summary>
 [Flags]
-public enum ReminderChannels
+internal enum ReminderChannels
 {
     None = 0,
     Email = 1,

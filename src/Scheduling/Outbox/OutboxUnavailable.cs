@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Teletherapy.Scheduling.Outbox;
 
 /// <summary>Why a channel takes no message at all for now.</summary>
-public static class OutboxUnavailableCauses
+internal static class OutboxUnavailableCauses
 {
     /// <summary>The SMTP server does not answer (refused, timed out, dropped the connection, refused the sign-in).</summary>
     public const string Unreachable = "unreachable";
@@ -20,7 +20,7 @@ public static class OutboxUnavailableCauses
 /// outbox folder's disk is full. The outbox sender then holds the whole channel (no attempt counted against the
 /// messages, their order kept) and tries again with backoff, instead of failing each message on its own.
 /// </summary>
-public sealed class OutboxUnavailableException : Exception
+internal sealed class OutboxUnavailableException : Exception
 {
     public OutboxUnavailableException(string cause, Exception inner)
         : base($"Outbox transport unavailable: {cause} ({inner?.GetType().Name})", inner) => Cause = cause;
@@ -57,10 +57,10 @@ public sealed class OutboxStatus
     internal bool Release(string channel) => _unavailable.TryRemove(channel, out _);
 
     /// <summary>Messages not yet delivered, as the sender last counted them (<c>teletherapy_outbox_pending</c>).</summary>
-    public long Pending { get; internal set; }
+    internal long Pending { get; set; }
 
     /// <summary>How long the oldest due message has waited, as the sender last looked (<c>teletherapy_outbox_oldest_pending_seconds</c>).</summary>
-    public TimeSpan OldestPendingAge { get; internal set; }
+    internal TimeSpan OldestPendingAge { get; set; }
 }
 
 /// <summary>A channel whose transport takes no message now.</summary>

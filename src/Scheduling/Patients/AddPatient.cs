@@ -35,7 +35,7 @@ public sealed record Contact(Guid Id, string Name, string? Email, string? Phone,
 public sealed record Patient(Guid Id, Guid ClinicId, string Name, IReadOnlyList<Contact> Contacts);
 
 /// <summary>Contact roles shown in the waiting room.</summary>
-public static class ContactRoles
+internal static class ContactRoles
 {
     public const string Patient = "patient";
     public const string Caregiver = "caregiver";
@@ -54,7 +54,7 @@ public sealed class AddPatient
     }
 
     /// <summary>Adds a patient on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<Patient>> HandleAsync(AddPatientRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<Patient>> HandleAsync(AddPatientRequest request, CancellationToken cancellationToken = default) =>
         HandleAsync(request, AuditActor.System, cancellationToken);
 
     /// <summary>Adds a patient; <paramref name="by"/> is named in the security audit trail (<c>patient-changed</c>, <c>created</c>).</summary>

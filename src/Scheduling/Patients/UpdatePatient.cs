@@ -27,7 +27,7 @@ public sealed class UpdatePatient
     }
 
     /// <summary>Edits a patient on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<Patient>> HandleAsync(Guid patientId, UpdatePatientRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<Patient>> HandleAsync(Guid patientId, UpdatePatientRequest request, CancellationToken cancellationToken = default) =>
         HandleAsync(patientId, request, AuditActor.System, cancellationToken);
 
     /// <summary>Edits a patient; <paramref name="by"/> is named in the security audit trail (<c>patient-changed</c>, <c>updated</c>).</summary>

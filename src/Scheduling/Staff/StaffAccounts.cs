@@ -46,7 +46,7 @@ public sealed class StaffAccounts
     }
 
     /// <summary>Adds an account on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<StaffIdentity>> AddAsync(AddStaffRequest request, CancellationToken cancellationToken = default) =>
         AddAsync(request, AuditActor.System, cancellationToken);
 
     /// <summary>Adds an account; <paramref name="by"/> is named in the security audit trail (<c>staff-changed</c>, <c>created</c>).</summary>
@@ -129,7 +129,7 @@ public sealed class StaffAccounts
     }
 
     /// <summary>Changes name, role or active on behalf of the system (the security audit names no person).</summary>
-    public Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, CancellationToken cancellationToken = default) =>
+    internal Task<Result<StaffIdentity>> UpdateAsync(Guid id, UpdateStaffRequest request, CancellationToken cancellationToken = default) =>
         UpdateAsync(id, request, AuditActor.System, cancellationToken);
 
     /// <summary>
@@ -233,11 +233,11 @@ public sealed class StaffAccounts
     }
 
     /// <summary>Replaces the account's password on behalf of the system; false when there is no such account.</summary>
-    public Task<Result<bool>> SetPasswordAsync(Guid id, string? password, CancellationToken cancellationToken = default) =>
+    internal Task<Result<bool>> SetPasswordAsync(Guid id, string? password, CancellationToken cancellationToken = default) =>
         SetPasswordAsync(id, password, AuditActor.System, cancellationToken);
 
     /// <summary>Replaces the account's password (audited as <c>staff-changed</c>, <c>password-changed</c>); false when there is no such account.</summary>
-    public async Task<Result<bool>> SetPasswordAsync(Guid id, string? password, AuditActor by, CancellationToken cancellationToken = default)
+    internal async Task<Result<bool>> SetPasswordAsync(Guid id, string? password, AuditActor by, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(by);
         if (password is not { Length: >= MinimumPasswordLength and <= 200 })
@@ -285,7 +285,7 @@ public sealed class StaffAccounts
     }
 
     /// <summary>Whether any staff account exists (the first-run setup is offered only before the first).</summary>
-    public async Task<bool> AnyAsync(CancellationToken cancellationToken = default)
+    internal async Task<bool> AnyAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM staff").ConfigureAwait(false) > 0;

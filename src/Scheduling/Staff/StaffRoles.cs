@@ -15,7 +15,7 @@ public static class StaffRoles
     public static IReadOnlyList<string> All { get; } = [Admin, Scheduler, Therapist];
 
     /// <summary>The role named by <paramref name="value"/> (any case, trimmed), or null when it names none.</summary>
-    public static string? Parse(string? value) =>
+    internal static string? Parse(string? value) =>
         value?.Trim().ToLowerInvariant() is { } role && All.Contains(role) ? role : null;
 
     /// <summary>Who can be listed on an appointment (and so join its session): therapists, and admins who also see patients.</summary>

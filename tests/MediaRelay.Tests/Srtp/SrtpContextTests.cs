@@ -7,8 +7,9 @@ public sealed class SrtpContextTests
 {
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void RtpRoundTripWithCsrcsAndHeaderExtension(SrtpProfile profile)
+    public void RtpRoundTripWithCsrcsAndHeaderExtension(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         byte[] packet = BuildRtp(0xCAFEBABE, 1000, payloadLength: 333, csrcCount: 2, extension: true);
         byte[] original = packet.ToArray();
@@ -27,8 +28,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void RtpRoundTripWithEmptyPayload(SrtpProfile profile)
+    public void RtpRoundTripWithEmptyPayload(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         byte[] packet = BuildRtp(7, 1, payloadLength: 0);
         byte[] original = packet.ToArray();
@@ -40,8 +42,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void RtcpRoundTripOfCompoundPacket(SrtpProfile profile)
+    public void RtcpRoundTripOfCompoundPacket(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         for (int i = 0; i < 3; i++)
         {
@@ -61,8 +64,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void SrtcpTrailerCarriesEFlagAndIncrementingIndexWhereTheProfileSays(SrtpProfile profile)
+    public void SrtcpTrailerCarriesEFlagAndIncrementingIndexWhereTheProfileSays(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, _) = Pair(profile);
         int indexOffsetFromEnd = profile.IsAead() ? 4 : 4 + profile.TagLength();
         for (uint expected = 0; expected < 3; expected++)
@@ -76,8 +80,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void EveryTamperedByteIsRejected(SrtpProfile profile)
+    public void EveryTamperedByteIsRejected(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         byte[] packet = BuildRtp(0xABCD, 5, payloadLength: 40, csrcCount: 1, extension: true);
         Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out int length));
@@ -94,8 +99,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void EveryTamperedRtcpByteIsRejected(SrtpProfile profile)
+    public void EveryTamperedRtcpByteIsRejected(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         byte[] packet = BuildRtcp(0xABCD);
         Assert.True(sender.TryProtectRtcp(packet, RtcpLength(packet), out int length));
@@ -112,8 +118,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void ReplayedRtpAndRtcpAreRejected(SrtpProfile profile)
+    public void ReplayedRtpAndRtcpAreRejected(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         byte[] rtp = BuildRtp(9, 100);
         Assert.True(sender.TryProtectRtp(rtp, RtpLength(rtp), out int rtpLength));
@@ -130,8 +137,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void PacketOlderThanTheReplayWindowIsRejectedButReorderWithinIsAccepted(SrtpProfile profile)
+    public void PacketOlderThanTheReplayWindowIsRejectedButReorderWithinIsAccepted(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, SrtpContext receiver) = Pair(profile);
         var protectedPackets = new List<(byte[] Packet, int Length)>();
         for (ushort seq = 0; seq < 300; seq++)
@@ -155,8 +163,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void WrongKeyIsRejected(SrtpProfile profile)
+    public void WrongKeyIsRejected(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, _) = Pair(profile, seed: 1);
         (_, SrtpContext other) = Pair(profile, seed: 2);
         byte[] packet = BuildRtp(1, 1);
@@ -169,8 +178,9 @@ public sealed class SrtpContextTests
 
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
-    public void ProtectFailsWithoutRoomForTheTag(SrtpProfile profile)
+    public void ProtectFailsWithoutRoomForTheTag(Enum profileCase)
     {
+        var profile = (SrtpProfile)profileCase;
         (SrtpContext sender, _) = Pair(profile);
         byte[] packet = BuildRtp(1, 1, payloadLength: 10);
         int length = RtpLength(packet);

@@ -205,8 +205,9 @@ public sealed class JoinPolicyTests
     [InlineData(true, true, false, ReminderChannels.Email)]
     [InlineData(true, false, true, ReminderChannels.Sms)]
     [InlineData(true, true, true, ReminderChannels.Email | ReminderChannels.Sms)]
-    public void R8_R9_reminders_follow_the_clinic_feature_and_each_contact_preference(bool featureOn, bool emailReminders, bool smsReminders, ReminderChannels expected)
+    public void R8_R9_reminders_follow_the_clinic_feature_and_each_contact_preference(bool featureOn, bool emailReminders, bool smsReminders, Enum expectedCase)
     {
+        var expected = (ReminderChannels)expectedCase;
         var contact = new ContactFacts(Guid.NewGuid(), false, "c@x.test", "+49301234", emailReminders, smsReminders);
         Assert.Equal(expected, JoinPolicy.RemindersFor(featureOn, contact));
     }
