@@ -220,23 +220,14 @@ internal sealed class Producer
 
         if (video)
         {
-            var buffer = Volatile.Read(ref _retransmissions[encoding]);
-            if (buffer is null && !IsClosed)
+            var buffer = _retransmissions[encoding];
+            if (buffer is null)
             {
                 buffer = new RetransmissionBuffer();
-                if (Interlocked.CompareExchange(ref _retransmissions[encoding], buffer, null) is { } other)
-                {
-                    buffer.Release();
-                    buffer = other;
-                }
-                else if (IsClosed)
-                {
-                    // Closed meanwhile: Close may have looked before this buffer was there.
-                    Interlocked.Exchange(ref _retransmissions[encoding], null)?.Release();
-                }
+                _retransmissions[encoding] = buffer;
             }
 
-            buffer?.Store(packet, header.SequenceNumber, now);
+            buffer.Store(packet, header.SequenceNumber, now);
         }
 
         var consumers = Volatile.Read(ref _consumers);
@@ -324,10 +315,6 @@ internal sealed class Producer
         }
 
         _consumers = [];
-        for (var i = 0; i < _retransmissions.Length; i++)
-        {
-            Interlocked.Exchange(ref _retransmissions[i], null)?.Release();
-        }
     }
 
     /// <summary>Generic NACK (RFC 4585 §6.2.1) for the packets of this stream due for a (re)request.</summary>

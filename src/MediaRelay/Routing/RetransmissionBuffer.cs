@@ -8,8 +8,7 @@ namespace Teletherapy.MediaRelay.Routing;
 /// would reach every subscriber again). One per video encoding of a producer. It holds about the last second
 /// (<see cref="MaxAge"/>): it starts with <see cref="InitialCapacity"/> slots — two seconds of 500 kbit/s video —
 /// and doubles, up to <see cref="MaxCapacity"/>, whenever a packet younger than that would be overwritten, so a
-/// low-rate stream does not hold memory that only a high-rate one needs. Its storage comes from, and goes back to,
-/// <see cref="RetransmissionStorage"/> when it grows or its stream ends. Written on the publisher's receive thread,
+/// low-rate stream does not hold memory that only a high-rate one needs. Written on the publisher's receive thread,
 /// read on subscribers' receive threads: one lock.
 /// </summary>
 internal sealed class RetransmissionBuffer
@@ -25,23 +24,10 @@ internal sealed class RetransmissionBuffer
     private static readonly long MaxAge = Stopwatch.Frequency;
 
     private readonly Lock _lock = new();
-    private readonly RetransmissionStorage _storage;
-    private byte[] _data;
+    private byte[] _data = new byte[InitialCapacity * MaxPacketLength];
     private int[] _length = new int[InitialCapacity];
     private int[] _sequence = NewSequences(InitialCapacity);
     private long[] _stored = new long[InitialCapacity];
-    private bool _released;
-
-    public RetransmissionBuffer()
-        : this(RetransmissionStorage.Shared)
-    {
-    }
-
-    public RetransmissionBuffer(RetransmissionStorage storage)
-    {
-        _storage = storage;
-        _data = storage.Rent(InitialCapacity);
-    }
 
     /// <summary>Slots now (grows with the stream's packet rate).</summary>
     public int Capacity
@@ -64,11 +50,6 @@ internal sealed class RetransmissionBuffer
 
         lock (_lock)
         {
-            if (_released)
-            {
-                return;
-            }
-
             var slot = sequence & (_length.Length - 1);
             var evicted = _sequence[slot];
             if (evicted >= 0 && evicted != sequence && now - _stored[slot] < MaxAge && _length.Length < MaxCapacity)
@@ -90,7 +71,7 @@ internal sealed class RetransmissionBuffer
         lock (_lock)
         {
             var slot = sequence & (_length.Length - 1);
-            if (_released || _sequence[slot] != sequence || now - _stored[slot] > MaxAge || destination.Length < _length[slot])
+            if (_sequence[slot] != sequence || now - _stored[slot] > MaxAge || destination.Length < _length[slot])
             {
                 return 0;
             }
@@ -98,28 +79,6 @@ internal sealed class RetransmissionBuffer
             _data.AsSpan(slot * MaxPacketLength, _length[slot]).CopyTo(destination);
             return _length[slot];
         }
-    }
-
-    /// <summary>
-    /// The stream is over (its producer closed): the storage goes back for the next buffer, and this one stores and
-    /// returns nothing from now on. A repair racing with it finds nothing, as for a packet too old.
-    /// </summary>
-    public void Release()
-    {
-        byte[] data;
-        lock (_lock)
-        {
-            if (_released)
-            {
-                return;
-            }
-
-            _released = true;
-            data = _data;
-            _data = [];
-        }
-
-        _storage.Return(data);
     }
 
     private static int[] NewSequences(int capacity)
@@ -133,7 +92,7 @@ internal sealed class RetransmissionBuffer
     private void Grow(long now)
     {
         var capacity = _length.Length * 2;
-        var data = _storage.Rent(capacity);
+        var data = new byte[capacity * MaxPacketLength];
         var length = new int[capacity];
         var sequence = NewSequences(capacity);
         var stored = new long[capacity];
@@ -151,7 +110,6 @@ internal sealed class RetransmissionBuffer
             stored[slot] = _stored[old];
         }
 
-        _storage.Return(_data);
         _data = data;
         _length = length;
         _sequence = sequence;
