@@ -102,16 +102,11 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
     [Fact(Timeout = 120_000)]
     public async Task A_small_tile_receives_the_small_layer_and_the_full_one_again_when_it_grows()
     {
-        using var server = new LiveServer(Scenario.DemoSettings());
-        var demo = DemoInfo.Read(server.DataPath);
-        await using var therapistBrowser = await Browser.LaunchAsync();
-        await using var patientBrowser = await Browser.LaunchAsync();
-        var errors = new List<string>();
-        var therapist = await therapistBrowser.NewPageAsync(errors);
-        var patient = await patientBrowser.NewPageAsync(errors);
-        await Scenario.AdmitDemoPatientAsync(therapist, patient, server, demo);
+        await using var call = await DemoCall.StartAsync();
+        var patient = call.Patient;
+        await Scenario.AdmitDemoPatientAsync(call.Therapist, patient, call.Server, call.Demo);
         await Scenario.WaitForMediaAsync(patient);
-        var router = server.Services.GetRequiredService<MediaRelayService>().FindRouter(demo.AppointmentId.ToString("N"));
+        var router = call.Server.Services.GetRequiredService<MediaRelayService>().FindRouter(call.Demo.AppointmentId.ToString("N"));
         Assert.NotNull(router);
         string Forwarded() => string.Join(", ", router.Peers.Select(p => $"{p.Id}: {string.Join('/', p.ReceivedEncodings.Values)}"));
 
@@ -126,7 +121,7 @@ public sealed class SimulcastPublishTests(ITestOutputHelper output)
         await patient.EvaluateAsync($"() => {{ const s = {Stage}; s.style.removeProperty('width'); s.style.removeProperty('height'); }}");
         await WaitForReceivedHeightAsync(patient, h => h >= 480, "the full layer when the tile grows again", TimeSpan.FromSeconds(20));
         output.WriteLine($"large tile: the relay forwards encodings {Forwarded()}");
-        Assert.Empty(Scenario.Unexpected(errors));
+        Assert.Empty(Scenario.Unexpected(call.Errors));
     }
 
     /// <summary>Waits until the picture the page decodes from its receive connection has a height that <paramref name="match"/>es.</summary>
