@@ -165,7 +165,7 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
 
             // RFC 8445 §12.1 with RFC 5763 §5: DTLS starts once ICE has a valid pair; we are the DTLS client.
             stage = "the DTLS handshake";
-            var dtls = new DtlsSession(DtlsRole.Client, _certificate, _remoteFingerprint, SendDtls, _dtlsOptions);
+            var dtls = DtlsClient.Session(_certificate, _remoteFingerprint, SendDtls, _dtlsOptions);
             _dtls = dtls;
             _ = dtls.Closed.ContinueWith(static (_, s) => ((WebRtcClientTransport)s!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             ObjectDisposedException.ThrowIf(State == WebRtcTransportState.Closed, this);

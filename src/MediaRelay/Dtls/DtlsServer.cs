@@ -11,7 +11,7 @@ namespace Teletherapy.MediaRelay.Dtls;
 /// The SFU's end of DTLS-SRTP (RFC 5764) on BouncyCastle: DTLS 1.2, ECDHE-ECDSA, a mandatory client
 /// certificate checked against the SDP fingerprint, use_srtp with one profile of our choosing.
 /// </summary>
-internal sealed class DtlsServer : DefaultTlsServer
+internal sealed class DtlsServer : DefaultTlsServer, IDtlsEndpoint
 {
     private readonly BcTlsCrypto _crypto;
     private readonly DtlsCertificate _certificate;
@@ -34,6 +34,10 @@ internal sealed class DtlsServer : DefaultTlsServer
 
     /// <summary>The peer sent close_notify.</summary>
     public bool PeerClosed { get; private set; }
+
+    public DtlsRole Role => DtlsRole.Server;
+
+    public DtlsTransport Handshake(DatagramTransport transport) => new DtlsServerProtocol().Accept(this, transport);
 
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 

@@ -24,8 +24,7 @@ internal sealed class DtlsSession : IDisposable
     private const int AfterHandshakeReadMillis = 1;
 
     private readonly DtlsDatagramQueue _transport;
-    private readonly DtlsServer? _server;
-    private readonly DtlsClient? _client;
+    private readonly IDtlsEndpoint _endpoint;
     private readonly TaskCompletionSource<DtlsSrtpKeys> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly DtlsHandshakeThreads _threads;
@@ -36,31 +35,29 @@ internal sealed class DtlsSession : IDisposable
     private int _readScheduled;
     private volatile bool _closeRequested;
 
-    /// <summary>Prepares a session; nothing is sent before <see cref="Start"/>.</summary>
-    /// <param name="role">Server for the SFU (ICE-lite answers <c>a=setup:passive</c>), client for the browser role.</param>
+    /// <summary>Prepares the SFU's end (ICE-lite answers <c>a=setup:passive</c>); nothing happens before <see cref="Start"/>.</summary>
     /// <param name="localCertificate">Our certificate; its fingerprint is in our SDP.</param>
     /// <param name="remoteFingerprint">The peer's <c>a=fingerprint</c>; the handshake fails with bad_certificate otherwise.</param>
     /// <param name="send">Sends one datagram to the peer; called on the session's thread.</param>
     /// <param name="options">Profiles, timeout, MTU; defaults when null.</param>
-    public DtlsSession(DtlsRole role, DtlsCertificate localCertificate, DtlsFingerprint remoteFingerprint, Action<ReadOnlySpan<byte>> send, DtlsOptions? options = null)
+    public DtlsSession(DtlsCertificate localCertificate, DtlsFingerprint remoteFingerprint, Action<ReadOnlySpan<byte>> send, DtlsOptions? options = null)
+        : this(ServerEnd(localCertificate, remoteFingerprint), send, options)
     {
-        ArgumentNullException.ThrowIfNull(localCertificate);
-        ArgumentNullException.ThrowIfNull(remoteFingerprint);
+    }
+
+    /// <summary>
+    /// Prepares a session for the end <paramref name="endpoint"/> makes from the validated options (the client side
+    /// brings the browser's end this way); nothing happens before <see cref="Start"/>.
+    /// </summary>
+    public DtlsSession(Func<DtlsOptions, IDtlsEndpoint> endpoint, Action<ReadOnlySpan<byte>> send, DtlsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(send);
         options ??= new DtlsOptions();
         options.Validate();
-        Role = role;
         _transport = new DtlsDatagramQueue(send, options.SendLimit, options.ReceiveQueueCapacity);
-        var crypto = new BcTlsCrypto();
-        if (role == DtlsRole.Server)
-        {
-            _server = new DtlsServer(crypto, localCertificate, remoteFingerprint, options);
-        }
-        else
-        {
-            _client = new DtlsClient(crypto, localCertificate, remoteFingerprint, options);
-        }
-
+        _endpoint = endpoint(options);
+        Role = _endpoint.Role;
         _threads = options.Threads ?? DtlsHandshakeThreads.Shared;
     }
 
@@ -132,10 +129,8 @@ internal sealed class DtlsSession : IDisposable
         DtlsSrtpKeys? keys;
         try
         {
-            dtls = _server is not null
-                ? new DtlsServerProtocol().Accept(_server, _transport)
-                : new DtlsClientProtocol().Connect(_client!, _transport);
-            keys = _server is not null ? _server.Keys : _client!.Keys;
+            dtls = _endpoint.Handshake(_transport);
+            keys = _endpoint.Keys;
         }
         catch (Exception exception)
         {
@@ -207,7 +202,14 @@ internal sealed class DtlsSession : IDisposable
         }
     }
 
-    private bool PeerClosed => _server?.PeerClosed ?? _client!.PeerClosed;
+    private bool PeerClosed => _endpoint.PeerClosed;
+
+    private static Func<DtlsOptions, IDtlsEndpoint> ServerEnd(DtlsCertificate localCertificate, DtlsFingerprint remoteFingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(localCertificate);
+        ArgumentNullException.ThrowIfNull(remoteFingerprint);
+        return options => new DtlsServer(new BcTlsCrypto(), localCertificate, remoteFingerprint, options);
+    }
 
     private void Finish(DtlsHandshakeException failure)
     {

@@ -363,7 +363,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
 
                     _selected ??= path;
                     _dtlsStarted = Stopwatch.GetTimestamp();
-                    var session = new DtlsSession(DtlsRole.Server, _certificate, _remoteFingerprint, SendDtls, _dtlsOptions);
+                    var session = new DtlsSession(_certificate, _remoteFingerprint, SendDtls, _dtlsOptions);
                     session.Handshake.ContinueWith(OnHandshake, TaskScheduler.Default);
                     session.Closed.ContinueWith(_ => Dispose(), TaskScheduler.Default);
                     session.Start();

@@ -1,3 +1,4 @@
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
 
 namespace Teletherapy.MediaRelay.Tests.Dtls;
@@ -23,7 +24,6 @@ internal sealed class DtlsSessionPair : IDisposable
     {
         clientCertificate ??= ClientCertificate;
         Server = new DtlsSession(
-            DtlsRole.Server,
             ServerCertificate,
             serverExpects ?? clientCertificate.Fingerprint,
             datagram =>
@@ -36,8 +36,7 @@ internal sealed class DtlsSessionPair : IDisposable
                 }
             },
             serverOptions);
-        Client = new DtlsSession(
-            DtlsRole.Client,
+        Client = DtlsClient.Session(
             clientCertificate,
             clientExpects ?? ServerCertificate.Fingerprint,
             datagram =>

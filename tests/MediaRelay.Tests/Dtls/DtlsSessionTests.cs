@@ -1,3 +1,4 @@
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Srtp;
 using Teletherapy.MediaRelay.Tests.Srtp;
@@ -232,12 +233,11 @@ public sealed class DtlsSessionTests
     public async Task HandshakeWithSilentPeerTimesOut(Enum roleCase)
     {
         var role = (DtlsRole)roleCase;
-        var session = new DtlsSession(
-            role,
-            DtlsSessionPair.ClientCertificate,
-            DtlsSessionPair.ServerCertificate.Fingerprint,
-            _ => { },
-            new DtlsOptions { HandshakeTimeout = TimeSpan.FromSeconds(1) });
+        var options = new DtlsOptions { HandshakeTimeout = TimeSpan.FromSeconds(1) };
+        var session = role == DtlsRole.Client
+            ? DtlsClient.Session(DtlsSessionPair.ClientCertificate, DtlsSessionPair.ServerCertificate.Fingerprint, _ => { }, options)
+            : new DtlsSession(DtlsSessionPair.ClientCertificate, DtlsSessionPair.ServerCertificate.Fingerprint, _ => { }, options);
+        Assert.Equal(role, session.Role);
         session.Start();
         await Assert.ThrowsAsync<DtlsHandshakeException>(() => session.Handshake.WaitAsync(TimeSpan.FromSeconds(10)));
         await session.Closed.WaitAsync(TimeSpan.FromSeconds(5));
@@ -246,7 +246,7 @@ public sealed class DtlsSessionTests
     [Fact]
     public async Task CloseAbortsARunningHandshake()
     {
-        var session = new DtlsSession(DtlsRole.Server, DtlsSessionPair.ServerCertificate, DtlsSessionPair.ClientCertificate.Fingerprint, _ => { });
+        var session = new DtlsSession(DtlsSessionPair.ServerCertificate, DtlsSessionPair.ClientCertificate.Fingerprint, _ => { });
         session.Start();
         session.Close();
         await Assert.ThrowsAsync<DtlsHandshakeException>(() => session.Handshake.WaitAsync(TimeSpan.FromSeconds(5)));

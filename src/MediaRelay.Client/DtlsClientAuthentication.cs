@@ -1,6 +1,6 @@
 using Org.BouncyCastle.Tls;
 
-namespace Teletherapy.MediaRelay.Dtls;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>The client side's certificate handling: verify the server by fingerprint, answer its CertificateRequest.</summary>
 internal sealed class DtlsClientAuthentication : TlsAuthentication

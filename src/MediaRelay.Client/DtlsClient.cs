@@ -1,14 +1,16 @@
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Srtp;
 
-namespace Teletherapy.MediaRelay.Dtls;
+namespace Teletherapy.MediaRelay.Client;
 
 /// <summary>
 /// The browser's end of DTLS-SRTP, for the load generator and tests: DTLS 1.2, offers use_srtp with the
-/// configured profiles, presents an ECDSA certificate, checks the server's against the SDP fingerprint.
+/// configured profiles, presents an ECDSA certificate, checks the server's against the SDP fingerprint. The relay's
+/// <see cref="DtlsSession"/> runs it like its own server end; <see cref="Session"/> makes such a session.
 /// </summary>
-internal sealed class DtlsClient : DefaultTlsClient
+internal sealed class DtlsClient : DefaultTlsClient, IDtlsEndpoint
 {
     private readonly DtlsOptions _options;
     private SrtpProfile? _selectedProfile;
@@ -26,6 +28,8 @@ internal sealed class DtlsClient : DefaultTlsClient
 
     public bool PeerClosed { get; private set; }
 
+    public DtlsRole Role => DtlsRole.Client;
+
     internal BcTlsCrypto BcCrypto { get; }
 
     internal DtlsCertificate Certificate { get; }
@@ -35,6 +39,20 @@ internal sealed class DtlsClient : DefaultTlsClient
     internal TlsClientContext ClientContext => m_context;
 
     internal byte[] ServerCertificate { get; set; } = [];
+
+    /// <summary>A session for the browser's end (<c>a=setup:active</c>); nothing is sent before <see cref="DtlsSession.Start"/>.</summary>
+    /// <param name="localCertificate">Our certificate; its fingerprint is in our SDP.</param>
+    /// <param name="remoteFingerprint">The server's <c>a=fingerprint</c>; the handshake fails with bad_certificate otherwise.</param>
+    /// <param name="send">Sends one datagram to the server; called on the session's thread.</param>
+    /// <param name="options">Profiles, timeout, MTU; defaults when null.</param>
+    public static DtlsSession Session(DtlsCertificate localCertificate, DtlsFingerprint remoteFingerprint, Action<ReadOnlySpan<byte>> send, DtlsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(localCertificate);
+        ArgumentNullException.ThrowIfNull(remoteFingerprint);
+        return new DtlsSession(o => new DtlsClient(new BcTlsCrypto(), localCertificate, remoteFingerprint, o), send, options);
+    }
+
+    public DtlsTransport Handshake(DatagramTransport transport) => new DtlsClientProtocol().Connect(this, transport);
 
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
