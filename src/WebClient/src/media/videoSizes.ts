@@ -59,6 +59,8 @@ export class VideoSizes {
     if (this.watched.has(element)) return;
     this.watched.set(element, { streamId, element, sent: null, sentAt: 0, busy: false });
     this.observer.observe(element);
+    // The first picture (or a new picture size) may come without the box changing.
+    element.addEventListener('resize', () => this.flush());
   }
 
   disconnect(): void {
@@ -76,6 +78,9 @@ export class VideoSizes {
     let sent = 0;
     for (const tile of this.watched.values()) {
       if (tile.busy) continue;
+      // Until a tile shows a picture its box is still being laid out (a video element without one is 300×150):
+      // reporting it would cap the layer below what the tile will need a moment later, a switch down and back up.
+      if (tile.element instanceof HTMLVideoElement && tile.element.videoWidth === 0) continue;
       const size = sizeOf(tile.element);
       if (!sizeChanged(tile.sent, size)) continue;
       const due = tile.sentAt + MinInterval;
