@@ -22,6 +22,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
     private readonly Lock _sessionsLock = new();
     private readonly List<double> _endedJoinMs = [];
     private readonly List<double> _endedAdmitMs = [];
+    private readonly TaskCompletionSource _measuring = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string _phase = "setup";
     private int _sessionsUp;
     private int _sessionsEnded;
@@ -30,6 +31,9 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
     /// <summary>What the sessions that ended sent, were expected to receive and received (frozen as they ended).</summary>
     private (long Sent, long Expected, long Received) _ended;
+
+    /// <summary>Completes when the measured window begins (after setup and warm-up), for a caller that acts inside it.</summary>
+    public Task Measuring => _measuring.Task;
 
     public async Task<LoadReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -75,6 +79,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             _phase = "measure";
             var before = Snapshot();
+            _measuring.TrySetResult();
             var (wakeUpsBefore, datagramsBefore) = (receiveGroup?.WakeUps ?? 0, receiveGroup?.Datagrams ?? 0);
             var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var tracksBefore = Live().ToDictionary(s => s, s => s.ReceivedTracks());

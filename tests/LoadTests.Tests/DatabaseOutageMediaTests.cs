@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Teletherapy.LoadTests.Targets;
 using Teletherapy.Signaling.Tests.Hosting;
 using Xunit.Abstractions;
@@ -34,20 +33,20 @@ public sealed class DatabaseOutageMediaTests(ITestOutputHelper output)
                 [
                     "--server", server.BaseUrl.ToString(), "--api-key", server.ApiKey, "--outbox", server.OutboxPath,
                     "--sessions", "6", "--duration", "16s", "--warmup", "2s", "--setup-timeout", "60s",
-                    "--out", reportFolder, "--media-cache", cache,
+                    "--out", reportFolder, "--media-cache", cache, "--quiet",
                 ],
                 out var options,
                 out var error), error);
 
-            var progress = new PhaseWatcher("measure");
             using var http = new HttpClient { BaseAddress = server.BaseUrl, Timeout = TimeSpan.FromSeconds(10) };
             LoadReport report;
             var target = new TeletherapyTarget(options!);
             await using (target.ConfigureAwait(false))
             {
-                var run = new LoadRunner(options!, target, progress).RunAsync(timeout.Token);
-                await Task.WhenAny(progress.Reached, run);
-                Assert.True(progress.Reached.IsCompleted, "the run ended before its measured window");
+                var runner = new LoadRunner(options!, target, TextWriter.Null);
+                var run = runner.RunAsync(timeout.Token);
+                await Task.WhenAny(runner.Measuring, run);
+                Assert.True(runner.Measuring.IsCompleted, "the run ended before its measured window");
 
                 // The outage, inside the measured window: the server knows (its health check says so), media does not.
                 await postgres.StopAsync();
@@ -79,44 +78,5 @@ public sealed class DatabaseOutageMediaTests(ITestOutputHelper output)
     {
         using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative));
         return response.StatusCode;
-    }
-
-    /// <summary>The run's progress lines; <see cref="Reached"/> completes at the first line of the given phase.</summary>
-    private sealed class PhaseWatcher(string phase) : TextWriter
-    {
-        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly StringBuilder _line = new();
-
-        public Task Reached => _reached.Task;
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public override void Write(char value)
-        {
-            lock (_line)
-            {
-                if (value is '\n' or '\r')
-                {
-                    if (_line.ToString().Contains(" " + phase, StringComparison.Ordinal))
-                    {
-                        _reached.TrySetResult();
-                    }
-
-                    _line.Clear();
-                }
-                else
-                {
-                    _line.Append(value);
-                }
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            foreach (var c in value ?? "")
-            {
-                Write(c);
-            }
-        }
     }
 }
