@@ -100,6 +100,14 @@ internal static class RelayMetrics
     /// <summary>A packet for an ICE-TCP connection whose send queue was full (the subscriber reads too slowly or not at all).</summary>
     public static readonly Counter.Child DroppedTcpQueueFull = Dropped.WithLabels("tcp-queue-full");
 
+    /// <summary>The retransmission buffers' packet storage, by state: held by live streams, or kept for the next ones.</summary>
+    public static readonly Gauge RetransmissionStorage = Metrics.CreateGauge(
+        "teletherapy_relay_retransmission_storage_bytes", "Packet storage of the retransmission buffers: in_use by live video streams, or kept for reuse by the next ones.", "state");
+
+    public static readonly Gauge.Child RetransmissionStorageInUse = RetransmissionStorage.WithLabels("in_use");
+
+    public static readonly Gauge.Child RetransmissionStorageKept = RetransmissionStorage.WithLabels("kept");
+
     public static readonly Gauge TcpConnections = Metrics.CreateGauge(
         "teletherapy_relay_tcp_connections", "Open ICE-TCP connections.");
 

@@ -83,6 +83,8 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
     /// <summary>Live peer transports of every router and connection test (tests check that closing frees them).</summary>
     internal int TransportCount => _context.Value.Transports.Count;
 
+    internal RetransmissionBlocks RetransmissionBlocks => _context.Value.RetransmissionBlocks;
+
     /// <summary>
     /// Whether a connection of the relay with this local ICE ufrag (the one its offer or answer gave) is open: its ICE
     /// checks are answered. False once the connection is closed.
@@ -235,6 +237,8 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
             {
                 router.UpdateActiveSpeaker();
             }
+
+            _context.Value.RetransmissionBlocks.Trim(_context.Value.Clock.Now);
 
             foreach (var test in _tests.Values)
             {

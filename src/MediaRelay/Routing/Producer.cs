@@ -25,6 +25,7 @@ internal sealed class Producer
 
     private readonly WebRtcTransport _transport;
     private readonly RoutingClock _clock;
+    private readonly RetransmissionBlocks _blocks;
     private readonly uint[] _encodingSsrcs;
     private readonly long[] _lastKeyFrameRequests;
     private readonly ReceiveStatistics?[] _statistics;
@@ -41,13 +42,15 @@ internal sealed class Producer
     private int _audioLevel = 127;
     private long _audioLevelAt;
     private long _keyFrameRequestsSent;
+    private bool _isClosed;
 
-    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RoutingClock? clock = null)
+    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RoutingClock? clock = null, RetransmissionBlocks? blocks = null)
     {
         Id = id;
         Parameters = parameters;
         _transport = transport;
         _clock = clock ?? RoutingClock.System;
+        _blocks = blocks ?? new RetransmissionBlocks();
         Gate = gate;
         var count = parameters.Encodings.Count;
         _encodingSsrcs = new uint[count];
@@ -82,7 +85,7 @@ internal sealed class Producer
 
     public IMediaGate Gate { get; }
 
-    public bool IsClosed { get; private set; }
+    public bool IsClosed { get => Volatile.Read(ref _isClosed); private set => Volatile.Write(ref _isClosed, value); }
 
     public long PacketsReceived { get; private set; }
 
@@ -220,11 +223,20 @@ internal sealed class Producer
 
         if (video)
         {
-            var buffer = _retransmissions[encoding];
+            var buffer = Volatile.Read(ref _retransmissions[encoding]);
             if (buffer is null)
             {
-                buffer = new RetransmissionBuffer();
-                _retransmissions[encoding] = buffer;
+                buffer = new RetransmissionBuffer(_blocks);
+                if (Interlocked.CompareExchange(ref _retransmissions[encoding], buffer, null) is { } other)
+                {
+                    buffer.Release();
+                    buffer = other;
+                }
+                else if (IsClosed)
+                {
+                    // Closed meanwhile: Close may have looked before this buffer was there.
+                    Interlocked.Exchange(ref _retransmissions[encoding], null)?.Release();
+                }
             }
 
             buffer.Store(packet, header.SequenceNumber, now);
@@ -315,6 +327,10 @@ internal sealed class Producer
         }
 
         _consumers = [];
+        for (var i = 0; i < _retransmissions.Length; i++)
+        {
+            Interlocked.Exchange(ref _retransmissions[i], null)?.Release();
+        }
     }
 
     /// <summary>Generic NACK (RFC 4585 §6.2.1) for the packets of this stream due for a (re)request.</summary>

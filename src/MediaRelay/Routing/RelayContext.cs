@@ -38,6 +38,9 @@ internal sealed class RelayContext
     /// <summary>DTLS handshakes in progress, shared by every transport (<see cref="MediaOptions.MaxPendingDtlsHandshakes"/>).</summary>
     public DtlsHandshakeSlots HandshakeSlots { get; }
 
+    /// <summary>The packet storage of every producer's retransmission buffers, reused as streams come and go.</summary>
+    public RetransmissionBlocks RetransmissionBlocks { get; } = new();
+
     /// <summary>Every live transport, for the consent check and Sender Reports.</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, TransportRouting> Transports { get; } = new(StringComparer.Ordinal);
 

@@ -6,14 +6,16 @@ namespace Teletherapy.MediaRelay.Routing;
 /// The last packets of one publisher stream, by their original sequence number, so a subscriber's NACK
 /// (RFC 4585 §6.2.1) can be answered from the relay instead of travelling on to the publisher (whose repair
 /// would reach every subscriber again). One per video encoding of a producer. It holds about the last second
-/// (<see cref="MaxAge"/>): it starts with <see cref="InitialCapacity"/> slots — two seconds of 500 kbit/s video —
-/// and doubles, up to <see cref="MaxCapacity"/>, whenever a packet younger than that would be overwritten, so a
-/// low-rate stream does not hold memory that only a high-rate one needs. Written on the publisher's receive thread,
+/// (<see cref="MaxAge"/>): it starts with <see cref="InitialCapacity"/> slots and doubles, up to
+/// <see cref="MaxCapacity"/>, whenever a packet younger than that would be overwritten, so a low-rate stream does not
+/// hold memory that only a high-rate one needs. Its storage comes from <see cref="RetransmissionBlocks"/> and goes
+/// back there when it grows or its stream ends (<see cref="Release"/>). Written on the publisher's receive thread,
 /// read on subscribers' receive threads: one lock.
 /// </summary>
 internal sealed class RetransmissionBuffer
 {
-    public const int InitialCapacity = 128;
+    /// <summary>32 slots (one block): half a second of 500 kbit/s video.</summary>
+    public const int InitialCapacity = RetransmissionBlocks.SlotsPerBlock;
 
     /// <summary>1024 packets: a second of about 10 Mbit/s video.</summary>
     public const int MaxCapacity = 1024;
@@ -24,19 +26,28 @@ internal sealed class RetransmissionBuffer
     private static readonly long MaxAge = Stopwatch.Frequency;
 
     private readonly Lock _lock = new();
-    private byte[] _data = new byte[InitialCapacity * MaxPacketLength];
+    private readonly RetransmissionBlocks _blocks;
+    private byte[][] _data;
     private int[] _length = new int[InitialCapacity];
     private int[] _sequence = NewSequences(InitialCapacity);
     private long[] _stored = new long[InitialCapacity];
+    private bool _released;
 
-    /// <summary>Slots now (grows with the stream's packet rate).</summary>
+    public RetransmissionBuffer(RetransmissionBlocks blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        _blocks = blocks;
+        _data = Rent(blocks, InitialCapacity);
+    }
+
+    /// <summary>Slots now (grows with the stream's packet rate; 0 once released).</summary>
     public int Capacity
     {
         get
         {
             lock (_lock)
             {
-                return _length.Length;
+                return _released ? 0 : _length.Length;
             }
         }
     }
@@ -48,20 +59,31 @@ internal sealed class RetransmissionBuffer
             return;
         }
 
+        byte[][]? outgrown = null;
         lock (_lock)
         {
+            if (_released)
+            {
+                return;
+            }
+
             var slot = sequence & (_length.Length - 1);
             var evicted = _sequence[slot];
             if (evicted >= 0 && evicted != sequence && now - _stored[slot] < MaxAge && _length.Length < MaxCapacity)
             {
-                Grow(now);
+                outgrown = Grow(now);
                 slot = sequence & (_length.Length - 1);
             }
 
-            packet.CopyTo(_data.AsSpan(slot * MaxPacketLength));
+            packet.CopyTo(Slot(slot));
             _length[slot] = packet.Length;
             _sequence[slot] = sequence;
             _stored[slot] = now;
+        }
+
+        if (outgrown is not null)
+        {
+            Return(outgrown);
         }
     }
 
@@ -70,15 +92,53 @@ internal sealed class RetransmissionBuffer
     {
         lock (_lock)
         {
+            if (_released)
+            {
+                return 0;
+            }
+
             var slot = sequence & (_length.Length - 1);
             if (_sequence[slot] != sequence || now - _stored[slot] > MaxAge || destination.Length < _length[slot])
             {
                 return 0;
             }
 
-            _data.AsSpan(slot * MaxPacketLength, _length[slot]).CopyTo(destination);
+            Slot(slot)[.._length[slot]].CopyTo(destination);
             return _length[slot];
         }
+    }
+
+    /// <summary>
+    /// The stream is over (its producer closed): the storage goes back for the next buffer, and this one stores and
+    /// returns nothing from now on. A repair racing with it finds nothing, as for a packet too old.
+    /// </summary>
+    public void Release()
+    {
+        byte[][] data;
+        lock (_lock)
+        {
+            if (_released)
+            {
+                return;
+            }
+
+            _released = true;
+            data = _data;
+            _data = [];
+        }
+
+        Return(data);
+    }
+
+    private static byte[][] Rent(RetransmissionBlocks blocks, int capacity)
+    {
+        var data = new byte[capacity / RetransmissionBlocks.SlotsPerBlock][];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = blocks.Rent();
+        }
+
+        return data;
     }
 
     private static int[] NewSequences(int capacity)
@@ -88,31 +148,45 @@ internal sealed class RetransmissionBuffer
         return sequences;
     }
 
-    /// <summary>Doubles the slots, keeping the packets still young enough to be asked for.</summary>
-    private void Grow(long now)
+    private Span<byte> Slot(int slot) =>
+        _data[slot / RetransmissionBlocks.SlotsPerBlock].AsSpan(slot % RetransmissionBlocks.SlotsPerBlock * MaxPacketLength, MaxPacketLength);
+
+    private void Return(byte[][] data)
+    {
+        foreach (var block in data)
+        {
+            _blocks.Return(block);
+        }
+    }
+
+    /// <summary>Doubles the slots, keeping the packets still young enough to be asked for; returns the old storage.</summary>
+    private byte[][] Grow(long now)
     {
         var capacity = _length.Length * 2;
-        var data = new byte[capacity * MaxPacketLength];
-        var length = new int[capacity];
-        var sequence = NewSequences(capacity);
-        var stored = new long[capacity];
-        for (var old = 0; old < _length.Length; old++)
+        var oldData = _data;
+        var oldLength = _length;
+        var oldSequence = _sequence;
+        var oldStored = _stored;
+        _data = Rent(_blocks, capacity);
+        _length = new int[capacity];
+        _sequence = NewSequences(capacity);
+        _stored = new long[capacity];
+        for (var old = 0; old < oldLength.Length; old++)
         {
-            if (_sequence[old] < 0 || now - _stored[old] > MaxAge)
+            if (oldSequence[old] < 0 || now - oldStored[old] > MaxAge)
             {
                 continue;
             }
 
-            var slot = _sequence[old] & (capacity - 1);
-            _data.AsSpan(old * MaxPacketLength, _length[old]).CopyTo(data.AsSpan(slot * MaxPacketLength));
-            length[slot] = _length[old];
-            sequence[slot] = _sequence[old];
-            stored[slot] = _stored[old];
+            var slot = oldSequence[old] & (capacity - 1);
+            oldData[old / RetransmissionBlocks.SlotsPerBlock]
+                .AsSpan(old % RetransmissionBlocks.SlotsPerBlock * MaxPacketLength, oldLength[old])
+                .CopyTo(Slot(slot));
+            _length[slot] = oldLength[old];
+            _sequence[slot] = oldSequence[old];
+            _stored[slot] = oldStored[old];
         }
 
-        _data = data;
-        _length = length;
-        _sequence = sequence;
-        _stored = stored;
+        return oldData;
     }
 }

@@ -41,6 +41,31 @@ public sealed class PeerLifecycleTests
     }
 
     [Fact(Timeout = 30000)]
+    public async Task A_publisher_that_leaves_gives_its_retransmission_storage_back_for_the_next_one()
+    {
+        using var relay = await RelayHarness.StartAsync();
+        var blocks = relay.Relay.RetransmissionBlocks;
+        var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
+        var carol = await relay.JoinAndPublishAsync("carol", IceTransportProtocol.Udp);
+        await alice.SubscribeAsync();
+        carol.StartSending();
+        await RelayHarness.WaitUntilAsync(() => alice.ReceivedPackets > 0 && blocks.InUse > 0, StepTimeout, "carol's video stored for repairs");
+
+        carol.Dispose();
+
+        await RelayHarness.WaitUntilAsync(() => blocks.InUse == 0, StepTimeout, "carol's storage given back");
+        var kept = blocks.Kept;
+        Assert.True(kept > 0);
+
+        // Carol's next tab stores its video in the same blocks: none are made anew.
+        var back = await relay.JoinAndPublishAsync("carol", IceTransportProtocol.Udp);
+        back.StartSending();
+        await RelayHarness.WaitUntilAsync(() => blocks.InUse > 0, StepTimeout, "carol's video stored again");
+        back.StopSending();
+        Assert.Equal(kept, blocks.InUse + blocks.Kept);
+    }
+
+    [Fact(Timeout = 30000)]
     public async Task A_subscriber_that_asks_for_a_new_connection_gets_one_and_receives_on_it()
     {
         using var relay = await RelayHarness.StartAsync();

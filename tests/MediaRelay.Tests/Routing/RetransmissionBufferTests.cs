@@ -20,7 +20,7 @@ public sealed class RetransmissionBufferTests
     [Fact]
     public void AStoredPacketComesBackByItsSequenceNumberUntilItIsASecondOld()
     {
-        var buffer = new RetransmissionBuffer();
+        var buffer = new RetransmissionBuffer(new RetransmissionBlocks());
         var t = 100 * Second;
         buffer.Store(Packet(65535), 65535, t);
         buffer.Store(Packet(0, 300), 0, t);
@@ -36,25 +36,26 @@ public sealed class RetransmissionBufferTests
     [Fact]
     public void ALowRateStreamKeepsTheInitialSlotsAndOverwritesWhatIsTooOldToAskFor()
     {
-        var buffer = new RetransmissionBuffer();
+        var buffer = new RetransmissionBuffer(new RetransmissionBlocks());
         var t = 100 * Second;
-        // 60 packets a second for five seconds: 128 slots hold two seconds.
-        for (var i = 0; i < 300; i++)
+        // 25 packets a second for five seconds: 32 slots hold more than a second.
+        for (var i = 0; i < 125; i++)
         {
-            buffer.Store(Packet((ushort)i), (ushort)i, t + (i * Second / 60));
+            buffer.Store(Packet((ushort)i), (ushort)i, t + (i * Second / 25));
         }
 
         Assert.Equal(RetransmissionBuffer.InitialCapacity, buffer.Capacity);
-        var now = t + (299 * Second / 60);
+        var now = t + (124 * Second / 25);
         var copy = new byte[1500];
-        Assert.Equal(1200, buffer.TryCopy(299 - 59, copy, now));
-        Assert.Equal(0, buffer.TryCopy(299 - 128, copy, now));
+        Assert.Equal(1200, buffer.TryCopy(124 - 24, copy, now));
+        Assert.Equal(Packet(124 - 24), copy[..1200]);
+        Assert.Equal(0, buffer.TryCopy(124 - 32, copy, now));
     }
 
     [Fact]
     public void AHighRateStreamGrowsTheBufferSoTheLastSecondStaysAvailable()
     {
-        var buffer = new RetransmissionBuffer();
+        var buffer = new RetransmissionBuffer(new RetransmissionBlocks());
         var t = 100 * Second;
         const int Rate = 400; // packets a second, about 4 Mbit/s
         for (var i = 0; i < 2 * Rate; i++)
@@ -76,7 +77,7 @@ public sealed class RetransmissionBufferTests
     [Fact]
     public void GrowthStopsAtTheMaximum()
     {
-        var buffer = new RetransmissionBuffer();
+        var buffer = new RetransmissionBuffer(new RetransmissionBlocks());
         var t = 100 * Second;
         for (var i = 0; i < 5000; i++)
         {
@@ -85,5 +86,138 @@ public sealed class RetransmissionBufferTests
 
         Assert.Equal(RetransmissionBuffer.MaxCapacity, buffer.Capacity);
         Assert.Equal(100, buffer.TryCopy(4999, new byte[1500], t));
+    }
+
+    [Fact]
+    public void A60PacketStreamGrowsToTwoBlocksAndNoFurther()
+    {
+        var blocks = new RetransmissionBlocks();
+        var buffer = new RetransmissionBuffer(blocks);
+        var t = 100 * Second;
+        for (var i = 0; i < 600; i++)
+        {
+            buffer.Store(Packet((ushort)i), (ushort)i, t + (i * Second / 60));
+        }
+
+        Assert.Equal(64, buffer.Capacity);
+        Assert.Equal(2, blocks.InUse);
+        Assert.Equal(1, blocks.Kept); // the first block went back when it grew
+        var copy = new byte[1500];
+        Assert.Equal(1200, buffer.TryCopy(599 - 59, copy, t + (599 * Second / 60)));
+        Assert.Equal(Packet(599 - 59), copy[..1200]);
+    }
+
+    [Fact]
+    public void AReleasedBufferGivesItsBlocksBackAndStoresAndReturnsNothingMore()
+    {
+        var blocks = new RetransmissionBlocks();
+        var buffer = new RetransmissionBuffer(blocks);
+        var t = 100 * Second;
+        buffer.Store(Packet(7), 7, t);
+        Assert.Equal(1, blocks.InUse);
+
+        buffer.Release();
+        buffer.Release(); // twice is once
+
+        Assert.Equal(0, blocks.InUse);
+        Assert.Equal(1, blocks.Kept);
+        Assert.Equal(0, buffer.Capacity);
+        Assert.Equal(0, buffer.TryCopy(7, new byte[1500], t));
+        buffer.Store(Packet(8), 8, t);
+        Assert.Equal(0, blocks.InUse);
+    }
+
+    [Fact]
+    public void AReusedBlockShowsTheNextStreamNothingOfTheLastOne()
+    {
+        var blocks = new RetransmissionBlocks();
+        var first = new RetransmissionBuffer(blocks);
+        var t = 100 * Second;
+        for (var i = 0; i < 32; i++)
+        {
+            first.Store(Packet((ushort)i), (ushort)i, t);
+        }
+
+        first.Release();
+        var second = new RetransmissionBuffer(blocks);
+        Assert.Equal(0, blocks.Kept); // it took the same block
+        var copy = new byte[1500];
+        for (var i = 0; i < 32; i++)
+        {
+            Assert.Equal(0, second.TryCopy((ushort)i, copy, t));
+        }
+
+        second.Store(Packet(3, 40), 3, t);
+        Assert.Equal(40, second.TryCopy(3, copy, t));
+        Assert.Equal(Packet(3, 40), copy[..40]);
+    }
+
+    [Fact]
+    public void StreamsThatComeAndGoReuseTheSameBlocksWhateverTheirRate()
+    {
+        var blocks = new RetransmissionBlocks();
+        var t = 100 * Second;
+        var keptAfter = new List<int>();
+        var most = 0;
+        for (var round = 0; round < 20; round++)
+        {
+            // Each round five streams at rates from 25 to 400 packets a second, for two seconds, then they end. The
+            // rates rotate among the streams, so every five rounds have met every order of growth.
+            var buffers = new List<RetransmissionBuffer>();
+            for (var s = 0; s < 5; s++)
+            {
+                var rate = 25 << ((s + round) % 5);
+                var buffer = new RetransmissionBuffer(blocks);
+                buffers.Add(buffer);
+                for (var i = 0; i < 2 * rate; i++)
+                {
+                    buffer.Store(Packet((ushort)i), (ushort)i, t + (i * Second / rate));
+                }
+            }
+
+            most = Math.Max(most, blocks.InUse);
+            buffers.ForEach(b => b.Release());
+            Assert.Equal(0, blocks.InUse);
+            keptAfter.Add(blocks.Kept);
+        }
+
+        // 1 + 2 + 4 + 8 + 16 blocks in use at the end of each round; a little more while the last one grew.
+        Assert.Equal(31, most);
+        Assert.InRange(keptAfter[4], most, most + 16);
+        Assert.Equal(keptAfter[4], keptAfter[^1]);
+    }
+
+    [Fact]
+    public void BlocksNobodyTookForAWholeIntervalAreLetGo()
+    {
+        var blocks = new RetransmissionBlocks(trimInterval: 60 * Second);
+        var t = 100 * Second;
+        var held = Enumerable.Range(0, 10).Select(_ => blocks.Rent()).ToList();
+        held.ForEach(blocks.Return);
+        Assert.Equal(10, blocks.Kept);
+
+        Assert.Equal(0, blocks.Trim(t)); // the first call starts the interval
+        var taken = new[] { blocks.Rent(), blocks.Rent(), blocks.Rent() }; // at least 7 stayed kept throughout
+        Assert.Equal(0, blocks.Trim(t + (59 * Second)));
+        foreach (var block in taken)
+        {
+            blocks.Return(block);
+        }
+
+        Assert.Equal(7, blocks.Trim(t + (60 * Second)));
+        Assert.Equal(3, blocks.Kept);
+
+        // The next interval: the three are taken and given back; none stayed kept all along, so none go.
+        var again = new[] { blocks.Rent(), blocks.Rent(), blocks.Rent() };
+        foreach (var block in again)
+        {
+            blocks.Return(block);
+        }
+
+        Assert.Equal(0, blocks.Trim(t + (120 * Second)));
+        Assert.Equal(3, blocks.Kept);
+        Assert.Equal(3, blocks.Trim(t + (180 * Second)));
+        Assert.Equal(0, blocks.Kept);
+        Assert.Throws<ArgumentException>(() => blocks.Return(new byte[100]));
     }
 }

@@ -293,6 +293,8 @@ internal sealed class SyntheticPeer : IDisposable
         _pump?.Cancel();
         _pumpThread?.Join(StepTimeout);
         _pumpThread = null;
+        _pump?.Dispose();
+        _pump = null;
     }
 
     /// <summary>Sends the next audio packet (<see cref="WriteAudio"/>) on the publish connection.</summary>
@@ -480,8 +482,6 @@ internal sealed class SyntheticPeer : IDisposable
         {
             lost.Dispose();
         }
-
-        _pump?.Dispose();
     }
 
     private bool Sent(bool sent)
