@@ -29,7 +29,7 @@ public class ForwardBenchmarks
         var extensions = new HeaderExtensionIds { Mid = 4, AbsSendTime = 2, TransportWideCc = 3 };
         var codec = new RtpCodec(MediaKind.Audio, "opus", 111, 48000, 2);
         var parameters = new ProducerParameters("0", MediaKind.Audio, codec, extensions, [new ProducerEncoding(null, 0x1234, null)], "s", "t");
-        _producer = new Producer("p", parameters, transport, OpenGate.Instance);
+        _producer = new Producer("p", parameters, transport, OpenGate.Instance, new RetransmissionBlocks());
         for (var i = 0; i < Subscribers; i++)
         {
             var consumer = new ConsumerParameters("0", MediaKind.Audio, codec with { PayloadType = 100 }, new HeaderExtensionIds { Mid = 1, AbsSendTime = 5, TransportWideCc = 6 }, (uint)(0x5000 + i), null, "c", "s", "t");

@@ -83,7 +83,7 @@ public sealed class ConnectionTest : IDisposable
         var test = new ConnectionTest(id, routing, negotiation.Answer.ToString(), context.Time.GetUtcNow() + lifetime);
         foreach (var parameters in negotiation.Producers)
         {
-            var producer = new Producer(id + ":" + parameters.Mid, parameters, transport, OpenGate.Instance, context.Clock, context.RetransmissionBlocks);
+            var producer = new Producer(id + ":" + parameters.Mid, parameters, transport, OpenGate.Instance, context.RetransmissionBlocks, context.Clock);
             routing.AddProducer(producer);
             test._producers.Add(producer);
             var echo = negotiation.EchoConsumers.FirstOrDefault(c => c.Mid == parameters.Mid);

@@ -44,13 +44,13 @@ internal sealed class Producer
     private long _keyFrameRequestsSent;
     private bool _isClosed;
 
-    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RoutingClock? clock = null, RetransmissionBlocks? blocks = null)
+    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RetransmissionBlocks blocks, RoutingClock? clock = null)
     {
         Id = id;
         Parameters = parameters;
         _transport = transport;
         _clock = clock ?? RoutingClock.System;
-        _blocks = blocks ?? new RetransmissionBlocks();
+        _blocks = blocks;
         Gate = gate;
         var count = parameters.Encodings.Count;
         _encodingSsrcs = new uint[count];

@@ -148,8 +148,10 @@ internal sealed class RetransmissionBuffer
         return sequences;
     }
 
-    private Span<byte> Slot(int slot) =>
-        _data[slot / RetransmissionBlocks.SlotsPerBlock].AsSpan(slot % RetransmissionBlocks.SlotsPerBlock * MaxPacketLength, MaxPacketLength);
+    private static Span<byte> Slot(byte[][] data, int slot) =>
+        data[slot / RetransmissionBlocks.SlotsPerBlock].AsSpan(slot % RetransmissionBlocks.SlotsPerBlock * MaxPacketLength, MaxPacketLength);
+
+    private Span<byte> Slot(int slot) => Slot(_data, slot);
 
     private void Return(byte[][] data)
     {
@@ -179,9 +181,7 @@ internal sealed class RetransmissionBuffer
             }
 
             var slot = oldSequence[old] & (capacity - 1);
-            oldData[old / RetransmissionBlocks.SlotsPerBlock]
-                .AsSpan(old % RetransmissionBlocks.SlotsPerBlock * MaxPacketLength, oldLength[old])
-                .CopyTo(Slot(slot));
+            Slot(oldData, old)[..oldLength[old]].CopyTo(Slot(slot));
             _length[slot] = oldLength[old];
             _sequence[slot] = oldSequence[old];
             _stored[slot] = oldStored[old];

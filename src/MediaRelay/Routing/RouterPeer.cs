@@ -391,7 +391,7 @@ public sealed partial class RouterPeer : IMediaGate
                 _producerIds.Add(id);
             }
 
-            var producer = new Producer(id, parameters, routing.Transport, this, _context.Clock, _context.RetransmissionBlocks) { StreamLabel = labels[parameters.Mid] };
+            var producer = new Producer(id, parameters, routing.Transport, this, _context.RetransmissionBlocks, _context.Clock) { StreamLabel = labels[parameters.Mid] };
             routing.AddProducer(producer);
             next.Add(producer);
             changed = true;
