@@ -32,6 +32,8 @@ fi
 
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:5080}"
 export TELETHERAPY_DEMO="${TELETHERAPY_DEMO:-1}"
+# glibc's malloc with two arenas instead of eight per core: the resident size stays flat as sessions come and go.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 data="${TELETHERAPY_DATA:-./data}"
 mkdir -p "$data"
 export TELETHERAPY_DATA="$(cd "$data" && pwd)"

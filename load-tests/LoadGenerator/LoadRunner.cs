@@ -368,7 +368,9 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 var dt = Math.Max(0.001, now.Time - previous.Time);
 
                 // A soak also reads the managed heap from the server's /metrics (once a second costs it little).
-                var heap = options.Churn > 0 ? SumOrNull((await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false)).Select(n => n.GcHeapBytes)) : null;
+                var nodes = options.Churn > 0 ? await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false) : [];
+                var heap = SumOrNull(nodes.Select(n => n.GcHeapBytes));
+                var heapAfterFull = SumOrNull(nodes.Select(n => n.GcHeapAfterFullBytes));
                 var packets = now.Received - previous.Received;
                 var second = _stats.Second.Snapshot(reset: true);
                 var expected = now.Expected - previous.Expected;
@@ -388,6 +390,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                     RelayThreads = target.Relay?.Threads(),
                     RelayOpenFds = target.Relay?.OpenFileDescriptors(),
                     RelayGcHeapBytes = heap is { } h ? (long)h : null,
+                    RelayGcHeapAfterFullBytes = heapAfterFull is { } f ? (long)f : null,
                     RelayCpuMicrosPerPacket = now.RelayCpu is { } x && previous.RelayCpu is { } y && packets > 0 ? Math.Round((x - y) * 1e6 / packets, 2) : null,
                     SessionsEnded = Volatile.Read(ref _sessionsEnded),
                     SessionsWithoutMedia = Live().Count(s => s.Up && !s.HasMedia),

@@ -50,6 +50,12 @@ internal sealed record Sample(
     /// <summary>The relay's managed heap in use, from its /metrics (<c>dotnet_total_memory_bytes</c>, GC.GetTotalMemory).</summary>
     public long? RelayGcHeapBytes { get; init; }
 
+    /// <summary>
+    /// The relay's managed heap when its latest full collection ended (<c>teletherapy_gc_heap_after_full_collection_bytes</c>):
+    /// what survived, without the young objects of the moment; 0 before the first full collection.
+    /// </summary>
+    public long? RelayGcHeapAfterFullBytes { get; init; }
+
     /// <summary>Relay CPU over the second divided by the packets received (forwarded) in it, in µs.</summary>
     public double? RelayCpuMicrosPerPacket { get; init; }
 

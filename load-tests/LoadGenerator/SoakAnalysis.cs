@@ -7,7 +7,12 @@ namespace Teletherapy.LoadTests;
 /// <param name="End">Its mean over the last span of the window (minute 29 to 30 of 30).</param>
 /// <param name="GrowthPercent">100 × (end − start) / start; null when either is unknown or start is 0.</param>
 /// <param name="Pass">Growth below <see cref="SoakAnalysis.MaxGrowthPercent"/> (a fall passes); null when unknown.</param>
-internal sealed record SoakMetric(string Name, string Unit, double? Start, double? End, double? GrowthPercent, bool? Pass);
+/// <param name="Judged">
+/// Whether the verdict rests on it. The managed heap in use is shown but not judged: it is mostly the young generation
+/// filling between collections, so a minute's mean says where that minute fell in the cycle; the heap after the latest
+/// full collection (what survived) is judged in its place.
+/// </param>
+internal sealed record SoakMetric(string Name, string Unit, double? Start, double? End, double? GrowthPercent, bool? Pass, bool Judged = true);
 
 /// <summary>One span of the soak (a minute of a 30-minute window): the means of its samples.</summary>
 internal sealed record SoakSpan(
@@ -18,6 +23,7 @@ internal sealed record SoakSpan(
     double? RelayThreads,
     double? RelayOpenFds,
     double? RelayGcHeapMiB,
+    double? RelayGcHeapAfterFullMiB,
     double? RelayCpuMicrosPerPacket,
     double? LossPercent,
     double? LoadAverage);
@@ -43,7 +49,7 @@ internal sealed record SoakReport
 
     public required bool LossPass { get; init; }
 
-    /// <summary>Every metric known and below the growth limit, and no loss.</summary>
+    /// <summary>Every judged metric known and below the growth limit, and no loss.</summary>
     public required bool Pass { get; init; }
 
     public double MaxGrowthPercent { get; init; } = SoakAnalysis.MaxGrowthPercent;
@@ -86,7 +92,8 @@ internal static class SoakAnalysis
             Metric("relay RSS", "MiB", first.RelayRssMiB, last.RelayRssMiB),
             Metric("relay threads", "threads", first.RelayThreads, last.RelayThreads),
             Metric("relay open file descriptors", "fds", first.RelayOpenFds, last.RelayOpenFds),
-            Metric("relay GC heap", "MiB", first.RelayGcHeapMiB, last.RelayGcHeapMiB),
+            Metric("relay GC heap after the latest full collection", "MiB", first.RelayGcHeapAfterFullMiB, last.RelayGcHeapAfterFullMiB),
+            Metric("relay GC heap in use", "MiB", first.RelayGcHeapMiB, last.RelayGcHeapMiB) with { Judged = false },
             Metric("relay CPU per forwarded packet", "µs", first.RelayCpuMicrosPerPacket, last.RelayCpuMicrosPerPacket),
         };
         var lossPass = lossRatio <= MaxLossRatio;
@@ -100,7 +107,7 @@ internal static class SoakAnalysis
             Metrics = metrics,
             LossRatio = lossRatio,
             LossPass = lossPass,
-            Pass = lossPass && metrics.All(m => m.Pass == true),
+            Pass = lossPass && metrics.Where(m => m.Judged).All(m => m.Pass == true),
             LoadAverageMean = loads.Count > 0 ? Math.Round(loads.Average(), 2) : null,
             LoadAverageMax = loads.Count > 0 ? loads.Max() : null,
             Spans = [.. Enumerable.Range(0, 30).Select(i => Means(In(series, windowStartT, i * windowSeconds / 30, (i + 1) * windowSeconds / 30), i * windowSeconds / 30, (i + 1) * windowSeconds / 30))],
@@ -129,6 +136,7 @@ internal static class SoakAnalysis
             Mean(samples.Select(s => (double?)s.RelayThreads)),
             Mean(samples.Select(s => (double?)s.RelayOpenFds)),
             Mean(samples.Select(s => s.RelayGcHeapBytes / MiB)),
+            Mean(samples.Select(s => s.RelayGcHeapAfterFullBytes / MiB)),
             packets > 0 ? Math.Round(cpu.Sum(s => s.RelayCpuPercent!.Value) / 100 * 1e6 / packets, 2) : null,
             Mean(samples.Select(s => (double?)(100 * s.LossRatio))),
             Mean(samples.Select(s => s.LoadAverage)));

@@ -1,5 +1,6 @@
 using Teletherapy.Signaling.Hosting;
 
+MallocArenas.Limit();
 var builder = WebApplication.CreateBuilder(args);
 builder.AddTeletherapy();
 

@@ -77,12 +77,12 @@ internal static class ReportWriter
             var to = $"{F(soak.EndFromSeconds / 60, "0.#")}–{F(soak.EndToSeconds / 60, "0.#")}";
             foreach (var m in soak.Metrics)
             {
-                rows.Add(($"{m.Name}, minute {from} → {to}", $"{F(m.Start, "0.##")} → {F(m.End, "0.##")} {m.Unit}: {F(m.GrowthPercent, "+0.00;-0.00")} % ({(m.Pass is { } p ? (p ? "pass" : "FAIL") : "unknown")})"));
+                rows.Add(($"{m.Name}, minute {from} → {to}", $"{F(m.Start, "0.##")} → {F(m.End, "0.##")} {m.Unit}: {F(m.GrowthPercent, "+0.00;-0.00")} % ({(!m.Judged ? "shown, not judged" : m.Pass is { } p ? (p ? "pass" : "FAIL") : "unknown")})"));
             }
 
             rows.Add(("soak loss", $"{F(100 * soak.LossRatio, "0.0000")} % ({(soak.LossPass ? "pass" : "FAIL")})"));
             rows.Add(("load average (1 min) mean / max", $"{F(soak.LoadAverageMean, "0.0")} / {F(soak.LoadAverageMax, "0.0")}"));
-            rows.Add(("soak verdict", (soak.Pass ? "PASS" : "FAIL") + $": every figure under +{F(soak.MaxGrowthPercent, "0")} % after warm-up and loss under {F(100 * SoakAnalysis.MaxLossRatio, "0.##")} %"));
+            rows.Add(("soak verdict", (soak.Pass ? "PASS" : "FAIL") + $": every judged figure under +{F(soak.MaxGrowthPercent, "0")} % after warm-up and loss under {F(100 * SoakAnalysis.MaxLossRatio, "0.##")} %"));
         }
 
         if (r.Nodes.Count > 1)
@@ -130,7 +130,7 @@ internal static class ReportWriter
             charts.AddRange(
             [
                 ("Sessions up and ended (churn)", Chart(t, "sessions", ("sessions up", r.Series.Select(s => (double)s.SessionsUp)), ("ended so far", r.Series.Select(s => (double)s.SessionsEnded)), ("up without media", r.Series.Select(s => (double)s.SessionsWithoutMedia)))),
-                ("Relay memory: RSS and GC heap", Chart(t, "MiB", ("RSS", r.Series.Select(s => s.RelayRssBytes is { } b ? b / (1024.0 * 1024) : double.NaN)), ("GC heap", r.Series.Select(s => s.RelayGcHeapBytes is { } h ? h / (1024.0 * 1024) : double.NaN)))),
+                ("Relay memory: RSS and GC heap", Chart(t, "MiB", ("RSS", r.Series.Select(s => s.RelayRssBytes is { } b ? b / (1024.0 * 1024) : double.NaN)), ("GC heap in use", r.Series.Select(s => s.RelayGcHeapBytes is { } h ? h / (1024.0 * 1024) : double.NaN)), ("GC heap after the latest full collection", r.Series.Select(s => s.RelayGcHeapAfterFullBytes is { } h && h > 0 ? h / (1024.0 * 1024) : double.NaN)))),
                 ("Relay threads and open file descriptors", Chart(t, "count", ("threads", r.Series.Select(s => s.RelayThreads is { } n ? (double)n : double.NaN)), ("open fds", r.Series.Select(s => s.RelayOpenFds is { } f ? (double)f : double.NaN)))),
                 ("Relay CPU per forwarded packet", Chart(t, "µs", ("per second", r.Series.Select(s => s.RelayCpuMicrosPerPacket ?? double.NaN)))),
                 ("Machine load average (1 min)", Chart(t, "load", ("load average", r.Series.Select(s => s.LoadAverage ?? double.NaN)))),

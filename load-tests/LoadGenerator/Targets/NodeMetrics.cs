@@ -13,6 +13,9 @@ internal sealed record NodeReading(Uri Server, long Timestamp, double? SessionsA
     /// <summary>prometheus-net's .NET collector: the managed heap in use (GC.GetTotalMemory(false)).</summary>
     public const string GcHeapName = "dotnet_total_memory_bytes";
 
+    /// <summary>The server's own: bytes in objects when the latest full collection ended (what survived it).</summary>
+    public const string GcHeapAfterFullName = "teletherapy_gc_heap_after_full_collection_bytes";
+
     /// <summary>Rooms homed on the node with at least one participant connected (through any node's hub).</summary>
     public const string SessionsActiveName = "teletherapy_sessions_active";
 
@@ -23,6 +26,9 @@ internal sealed record NodeReading(Uri Server, long Timestamp, double? SessionsA
 
     /// <summary>The node's managed heap in use (null when the scrape had none).</summary>
     public double? GcHeapBytes { get; init; }
+
+    /// <summary>The node's managed heap after its latest full collection (null when the scrape had none).</summary>
+    public double? GcHeapAfterFullBytes { get; init; }
 }
 
 /// <summary>Reads the few series of a node's Prometheus text exposition the report needs.</summary>
@@ -54,6 +60,7 @@ internal static class NodeMetrics
         double? cpu = null;
         double? forwarded = null;
         double? heap = null;
+        double? heapAfterFull = null;
         foreach (var raw in text.Split('\n'))
         {
             var line = raw.TrimEnd('\r');
@@ -78,9 +85,13 @@ internal static class NodeMetrics
             {
                 heap = (heap ?? 0) + value;
             }
+            else if (TryValue(line, NodeReading.GcHeapAfterFullName, out value))
+            {
+                heapAfterFull = (heapAfterFull ?? 0) + value;
+            }
         }
 
-        return new NodeReading(server, timestamp, sessions, cpu, forwarded) { GcHeapBytes = heap };
+        return new NodeReading(server, timestamp, sessions, cpu, forwarded) { GcHeapBytes = heap, GcHeapAfterFullBytes = heapAfterFull };
     }
 
     /// <summary>

@@ -76,7 +76,6 @@ internal sealed class TeletherapyServer : IAsyncDisposable
             ["Media__TcpPort"] = "0",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-            ["DOTNET_gcServer"] = "0",
             // Every simulated client comes from 127.0.0.1: the per-client limits would see one client opening hundreds
             // of hub connections. The relay's own caps are raised past the largest run (they are measured, not tested, here).
             ["Throttling__HubConnectsPerMinute"] = "1000000",
@@ -90,6 +89,13 @@ internal sealed class TeletherapyServer : IAsyncDisposable
             ["Media__MaxTcpConnectionsPerAddress"] = "100000",
             ["Media__MaxTcpConnections"] = "100000",
         };
+        // As run.sh and the container image start it: glibc's malloc with two arenas (README "Soak"), unless the
+        // caller's environment says otherwise.
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX")))
+        {
+            environment["MALLOC_ARENA_MAX"] = "2";
+        }
+
         foreach (var (key, value) in environment.Concat(launch.Settings))
         {
             start.Environment[key] = value;

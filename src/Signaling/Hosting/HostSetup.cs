@@ -77,6 +77,7 @@ internal static class HostSetup
     public static WebApplication UseTeletherapy(this WebApplication app)
     {
         BuildInfo.Publish();
+        HeapMetrics.Publish();
         app.UseWebSecurity();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
