@@ -5,14 +5,28 @@ namespace Teletherapy.LoadTests;
 /// <param name="Unit">The unit of <paramref name="Start"/> and <paramref name="End"/>.</param>
 /// <param name="Start">Its mean over the span that ends at the end of warm-up (minute 4 to 5 of 30).</param>
 /// <param name="End">Its mean over the last span of the window (minute 29 to 30 of 30).</param>
-/// <param name="GrowthPercent">100 × (end − start) / start; null when either is unknown or start is 0.</param>
+/// <param name="GrowthPercent">
+/// Growth over the judged part of the window: the least-squares line through every second's value from the end of
+/// warm-up to the end, 100 × (its value at the end − its value at the end of warm-up) / the latter (see
+/// <see cref="TrendStart"/>); null when unknown or the start is 0.
+/// </param>
 /// <param name="Pass">Growth below <see cref="SoakAnalysis.MaxGrowthPercent"/> (a fall passes); null when unknown.</param>
 /// <param name="Judged">
 /// Whether the verdict rests on it. The managed heap in use is shown but not judged: it is mostly the young generation
 /// filling between collections, so a minute's mean says where that minute fell in the cycle; the heap after the latest
 /// full collection (what survived) is judged in its place.
 /// </param>
-internal sealed record SoakMetric(string Name, string Unit, double? Start, double? End, double? GrowthPercent, bool? Pass, bool Judged = true);
+internal sealed record SoakMetric(string Name, string Unit, double? Start, double? End, double? GrowthPercent, bool? Pass, bool Judged = true)
+{
+    /// <summary>
+    /// The fitted line's value at the end of warm-up. Minute means of a count near 20 (threads) move by a whole 5 % with
+    /// one thread pool worker, and those of memory with where collections fall; a leak moves the whole line.
+    /// </summary>
+    public double? TrendStart { get; init; }
+
+    /// <summary>The fitted line's value at the end of the window.</summary>
+    public double? TrendEnd { get; init; }
+}
 
 /// <summary>One span of the soak (a minute of a 30-minute window): the means of its samples.</summary>
 internal sealed record SoakSpan(
@@ -64,9 +78,12 @@ internal sealed record SoakReport
 }
 
 /// <summary>
-/// Judges a soak from its per-second samples. Warm-up ends at a sixth of the window (minute 5 of 30); each end is the
-/// mean over a thirtieth of the window (one minute of 30) so that a single second (a collection, a session being set
-/// up) does not decide. CPU per packet is the CPU of the span over its packets, not a mean of per-second ratios.
+/// Judges a soak from its per-second samples. Warm-up ends at a sixth of the window (minute 5 of 30). Growth is read
+/// from the least-squares line through every second after warm-up, so that neither a single second (a collection, a
+/// session being set up) nor a single minute (one more pool thread, a young generation about to be collected) decides;
+/// each end's mean over a thirtieth of the window (one minute of 30) is reported beside it. CPU per packet in a span is
+/// the CPU of the span over its packets, not a mean of per-second ratios; its line is fitted through per-second values
+/// weighted by their packets.
 /// </summary>
 internal static class SoakAnalysis
 {
@@ -87,14 +104,17 @@ internal static class SoakAnalysis
         var window = In(series, windowStartT, 0, windowSeconds);
         var first = Means(In(series, windowStartT, startFrom, startTo), startFrom, startTo);
         var last = Means(In(series, windowStartT, endFrom, windowSeconds), endFrom, windowSeconds);
+        var judged = In(series, windowStartT, startTo, windowSeconds);
+        SoakMetric Judge(string name, string unit, double? start, double? end, Func<Sample, double?> value, Func<Sample, double>? weight = null) =>
+            Metric(name, unit, start, end, Trend(judged, windowStartT, startTo, windowSeconds, value, weight ?? (_ => 1)));
         var metrics = new List<SoakMetric>
         {
-            Metric("relay RSS", "MiB", first.RelayRssMiB, last.RelayRssMiB),
-            Metric("relay threads", "threads", first.RelayThreads, last.RelayThreads),
-            Metric("relay open file descriptors", "fds", first.RelayOpenFds, last.RelayOpenFds),
-            Metric("relay GC heap after the latest full collection", "MiB", first.RelayGcHeapAfterFullMiB, last.RelayGcHeapAfterFullMiB),
-            Metric("relay GC heap in use", "MiB", first.RelayGcHeapMiB, last.RelayGcHeapMiB) with { Judged = false },
-            Metric("relay CPU per forwarded packet", "µs", first.RelayCpuMicrosPerPacket, last.RelayCpuMicrosPerPacket),
+            Judge("relay RSS", "MiB", first.RelayRssMiB, last.RelayRssMiB, s => s.RelayRssBytes / MiB),
+            Judge("relay threads", "threads", first.RelayThreads, last.RelayThreads, s => s.RelayThreads),
+            Judge("relay open file descriptors", "fds", first.RelayOpenFds, last.RelayOpenFds, s => s.RelayOpenFds),
+            Judge("relay GC heap after the latest full collection", "MiB", first.RelayGcHeapAfterFullMiB, last.RelayGcHeapAfterFullMiB, s => s.RelayGcHeapAfterFullBytes / MiB),
+            Judge("relay GC heap in use", "MiB", first.RelayGcHeapMiB, last.RelayGcHeapMiB, s => s.RelayGcHeapBytes / MiB) with { Judged = false },
+            Judge("relay CPU per forwarded packet", "µs", first.RelayCpuMicrosPerPacket, last.RelayCpuMicrosPerPacket, s => s.RelayCpuMicrosPerPacket, s => s.ReceivedPerSecond),
         };
         var lossPass = lossRatio <= MaxLossRatio;
         var loads = window.Where(s => s.LoadAverage.HasValue).Select(s => s.LoadAverage!.Value).ToList();
@@ -114,10 +134,56 @@ internal static class SoakAnalysis
         };
     }
 
-    public static SoakMetric Metric(string name, string unit, double? start, double? end)
+    public static SoakMetric Metric(string name, string unit, double? start, double? end, (double Start, double End)? trend)
     {
-        double? growth = start is { } a && end is { } b && a > 0 ? Math.Round(100 * (b - a) / a, 2) : null;
-        return new SoakMetric(name, unit, start, end, growth, growth is { } g ? g < MaxGrowthPercent : null);
+        double? growth = trend is var (a, b) && a > 0 ? Math.Round(100 * (b - a) / a, 2) : null;
+        return new SoakMetric(name, unit, start, end, growth, growth is { } g ? g < MaxGrowthPercent : null)
+        {
+            TrendStart = trend is { } t ? Math.Round(t.Start, 3) : null,
+            TrendEnd = trend is { } u ? Math.Round(u.End, 3) : null,
+        };
+    }
+
+    /// <summary>
+    /// The weighted least-squares line through the known values of <paramref name="samples"/> against their time, read
+    /// at <paramref name="from"/> and <paramref name="to"/> seconds into the window; null with fewer than two distinct times.
+    /// </summary>
+    public static (double Start, double End)? Trend(IReadOnlyList<Sample> samples, double windowStartT, double from, double to, Func<Sample, double?> value, Func<Sample, double> weight)
+    {
+        double sw = 0, sx = 0, sy = 0;
+        foreach (var s in samples)
+        {
+            if (value(s) is { } y && weight(s) is var w && w > 0)
+            {
+                sw += w;
+                sx += w * (s.T - windowStartT);
+                sy += w * y;
+            }
+        }
+
+        if (sw == 0)
+        {
+            return null;
+        }
+
+        double mx = sx / sw, my = sy / sw, sxx = 0, sxy = 0;
+        foreach (var s in samples)
+        {
+            if (value(s) is { } y && weight(s) is var w && w > 0)
+            {
+                var dx = s.T - windowStartT - mx;
+                sxx += w * dx * dx;
+                sxy += w * dx * (y - my);
+            }
+        }
+
+        if (sxx <= 0)
+        {
+            return null;
+        }
+
+        var slope = sxy / sxx;
+        return (my + (slope * (from - mx)), my + (slope * (to - mx)));
     }
 
     /// <summary>The samples from <paramref name="from"/> (excluded) to <paramref name="to"/> (included) seconds into the window.</summary>

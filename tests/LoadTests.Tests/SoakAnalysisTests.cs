@@ -28,34 +28,56 @@ public sealed class SoakAnalysisTests
     }
 
     [Fact]
-    public void GrowthIsTheMeanOfTheLastMinuteOverTheMeanOfMinuteFive()
+    public void GrowthIsReadFromTheLineThroughEverySecondAfterWarmUp()
     {
-        // Threads grow by one every 100 s; descriptors by 10 % from minute 5 to 30; the heap shrinks.
+        // After warm-up (300 s): descriptors climb steadily by 10 %, the heap after full collections falls by 20 %, CPU
+        // per packet climbs by exactly 5 %; threads hold at 20 but for one more in the last minute, and RSS swings
+        // ±10 MiB each minute.
+        static double After(double t) => Math.Max(0, t - 300) / 1500;
         var series = Series(0, 1800, t => Resources(
-            rssMiB: 200,
-            threads: 20 + Math.Floor(t / 100),
-            fds: t <= 300 ? 100 : 110,
-            heapMiB: t <= 300 ? 50 : 40,
-            cpuPercent: t <= 300 ? 20 : 21,
-            packetsPerSecond: 10_000));
+            rssMiB: 200 + (Math.Floor(t / 60) % 2 == 0 ? 10 : -10),
+            threads: t > 1740 ? 21 : 20,
+            fds: 100 + (10 * After(t)),
+            heapMiB: 40,
+            cpuPercent: 20 + After(t),
+            packetsPerSecond: 10_000,
+            heapAfterFullMiB: 50 - (10 * After(t))));
 
         var soak = SoakAnalysis.Analyze(series, 0, 1800, lossRatio: 0);
 
-        // Minute 5 (241–300 s): 59 seconds of 22 threads and one of 23; the last minute: 37 threads (38 at 1800 s).
-        var threads = Metric(soak, "relay threads");
-        Assert.Equal(22 + (1.0 / 60), threads.Start!.Value, 3);
-        Assert.Equal(37 + (1.0 / 60), threads.End!.Value, 3);
-        Assert.Equal(Math.Round(100 * ((37 + (1.0 / 60)) / (22 + (1.0 / 60)) - 1), 2), threads.GrowthPercent!.Value, 1);
-        Assert.False(threads.Pass);
-        Assert.Equal(10, Metric(soak, "relay open file descriptors").GrowthPercent);
-        Assert.False(Metric(soak, "relay open file descriptors").Pass);
-        Assert.Equal(-20, Metric(soak, AfterFull).GrowthPercent);
+        var fds = Metric(soak, "relay open file descriptors");
+        // (a count: each second's value is the climb rounded down, so the line sits half a descriptor lower)
+        Assert.InRange(fds.GrowthPercent!.Value, 9.5, 10.5);
+        Assert.InRange(fds.TrendStart!.Value, 99, 100);
+        Assert.InRange(fds.TrendEnd!.Value, 109, 110);
+        Assert.False(fds.Pass);
+        Assert.Equal(-20, Metric(soak, AfterFull).GrowthPercent!.Value, 1);
         Assert.True(Metric(soak, AfterFull).Pass);
-        Assert.Equal(-20, Metric(soak, InUse).GrowthPercent);
-        Assert.Equal(5, Metric(soak, "relay CPU per forwarded packet").GrowthPercent); // 20 → 21 µs: 5 % is not under 5 %
-        Assert.False(Metric(soak, "relay CPU per forwarded packet").Pass);
-        Assert.True(Metric(soak, "relay RSS").Pass);
+        var cpu = Metric(soak, "relay CPU per forwarded packet");
+        Assert.Equal(5, cpu.GrowthPercent!.Value, 1); // 20 → 21 µs: 5 % is not under 5 %
+        Assert.False(cpu.Pass);
+
+        // One more thread in the last minute is +5 % between the two minutes' means, but barely moves the line.
+        var threads = Metric(soak, "relay threads");
+        Assert.Equal(20, threads.Start);
+        Assert.Equal(21, threads.End);
+        Assert.InRange(threads.GrowthPercent!.Value, 0.5, 2);
+        Assert.True(threads.Pass);
+
+        // Minute 5 (241–300 s) falls on a high swing, minute 30 (1741–1800 s) on a low one: −9 % between their means;
+        // the line is flat.
+        var rss = Metric(soak, "relay RSS");
+        Assert.Equal(209.67, rss.Start!.Value, 2);
+        Assert.Equal(190.33, rss.End!.Value, 2);
+        Assert.InRange(rss.GrowthPercent!.Value, -1, 1);
+        Assert.True(rss.Pass);
         Assert.False(soak.Pass);
+
+        // A steady climb fails whatever the minute means say.
+        var climbing = Series(0, 1800, t => Resources(200 + (12 * After(t)), 20, 100, 40, 20, 10_000));
+        var climb = Metric(SoakAnalysis.Analyze(climbing, 0, 1800, lossRatio: 0), "relay RSS");
+        Assert.Equal(6, climb.GrowthPercent!.Value, 1);
+        Assert.False(climb.Pass);
     }
 
     [Fact]
@@ -83,12 +105,12 @@ public sealed class SoakAnalysisTests
     [Fact]
     public void TheHeapInUseIsShownButTheVerdictRestsOnTheHeapAfterFullCollections()
     {
-        // The heap in use swings with the young generation (here 30 MiB at minute 5, 45 MiB at minute 30) while what
-        // full collections leave holds at 20 MiB: shown as +50 %, not judged, and the soak passes.
-        var swinging = Series(0, 1800, t => Resources(200, 20, 100, heapMiB: t <= 300 ? 30 : 45, 20, 10_000, heapAfterFullMiB: 20));
+        // The heap in use climbs from 30 to 45 MiB (young objects) while what full collections leave holds at 20 MiB:
+        // shown as +50 %, not judged, and the soak passes.
+        var swinging = Series(0, 1800, t => Resources(200, 20, 100, heapMiB: 30 + (15 * Math.Max(0, t - 300) / 1500), 20, 10_000, heapAfterFullMiB: 20));
         var soak = SoakAnalysis.Analyze(swinging, 0, 1800, lossRatio: 0);
         var inUse = Metric(soak, InUse);
-        Assert.Equal(50, inUse.GrowthPercent);
+        Assert.Equal(50, inUse.GrowthPercent!.Value, 1);
         Assert.False(inUse.Pass);
         Assert.False(inUse.Judged);
         Assert.Equal(0, Metric(soak, AfterFull).GrowthPercent);
@@ -97,9 +119,9 @@ public sealed class SoakAnalysisTests
         Assert.Equal(20, soak.Spans[29].RelayGcHeapAfterFullMiB);
 
         // What survives full collections grows by 10 %: that fails, as would an unknown heap in use not.
-        var leaking = Series(0, 1800, t => Resources(200, 20, 100, heapMiB: 40, 20, 10_000, heapAfterFullMiB: t <= 300 ? 20 : 22));
+        var leaking = Series(0, 1800, t => Resources(200, 20, 100, heapMiB: 40, 20, 10_000, heapAfterFullMiB: 20 + (2 * Math.Max(0, t - 300) / 1500)));
         var leak = SoakAnalysis.Analyze([.. leaking.Select(s => s with { RelayGcHeapBytes = null })], 0, 60 * 30, lossRatio: 0);
-        Assert.Equal(10, Metric(leak, AfterFull).GrowthPercent);
+        Assert.Equal(10, Metric(leak, AfterFull).GrowthPercent!.Value, 1);
         Assert.False(Metric(leak, AfterFull).Pass);
         Assert.Null(Metric(leak, InUse).Pass);
         Assert.False(leak.Pass);
@@ -122,6 +144,7 @@ public sealed class SoakAnalysisTests
             RelayOpenFds = (int)fds,
             RelayGcHeapBytes = (long)(heapMiB * MiB),
             RelayGcHeapAfterFullBytes = (long)((heapAfterFullMiB ?? heapMiB) * MiB),
+            RelayCpuMicrosPerPacket = cpuPercent / 100 * 1e6 / packetsPerSecond,
             LoadAverage = 2,
         };
 }

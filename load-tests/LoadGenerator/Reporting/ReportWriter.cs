@@ -77,12 +77,12 @@ internal static class ReportWriter
             var to = $"{F(soak.EndFromSeconds / 60, "0.#")}–{F(soak.EndToSeconds / 60, "0.#")}";
             foreach (var m in soak.Metrics)
             {
-                rows.Add(($"{m.Name}, minute {from} → {to}", $"{F(m.Start, "0.##")} → {F(m.End, "0.##")} {m.Unit}: {F(m.GrowthPercent, "+0.00;-0.00")} % ({(!m.Judged ? "shown, not judged" : m.Pass is { } p ? (p ? "pass" : "FAIL") : "unknown")})"));
+                rows.Add(($"{m.Name}, minute {F(soak.StartToSeconds / 60, "0.#")} → {F(soak.EndToSeconds / 60, "0.#")}", $"line {F(m.TrendStart, "0.##")} → {F(m.TrendEnd, "0.##")} {m.Unit}: {F(m.GrowthPercent, "+0.00;-0.00")} %; minute means {from} / {to}: {F(m.Start, "0.##")} / {F(m.End, "0.##")} ({(!m.Judged ? "shown, not judged" : m.Pass is { } p ? (p ? "pass" : "FAIL") : "unknown")})"));
             }
 
             rows.Add(("soak loss", $"{F(100 * soak.LossRatio, "0.0000")} % ({(soak.LossPass ? "pass" : "FAIL")})"));
             rows.Add(("load average (1 min) mean / max", $"{F(soak.LoadAverageMean, "0.0")} / {F(soak.LoadAverageMax, "0.0")}"));
-            rows.Add(("soak verdict", (soak.Pass ? "PASS" : "FAIL") + $": every judged figure under +{F(soak.MaxGrowthPercent, "0")} % after warm-up and loss under {F(100 * SoakAnalysis.MaxLossRatio, "0.##")} %"));
+            rows.Add(("soak verdict", (soak.Pass ? "PASS" : "FAIL") + $": every judged figure's line under +{F(soak.MaxGrowthPercent, "0")} % from the end of warm-up to the end and loss under {F(100 * SoakAnalysis.MaxLossRatio, "0.##")} %"));
         }
 
         if (r.Nodes.Count > 1)
