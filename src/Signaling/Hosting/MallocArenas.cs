@@ -25,7 +25,7 @@ internal static class MallocArenas
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int Mallopt(int parameter, int value);
 
-    /// <summary>What <see cref="Limit"/> did, for the start-up log.</summary>
+    /// <summary>What <see cref="Limit"/> did (start-up ignores it; tests check it).</summary>
     public enum Outcome
     {
         /// <summary>Not glibc: nothing to do.</summary>
