@@ -56,6 +56,11 @@ public sealed class SoakAnalysisTests
         var cpu = Metric(soak, "relay CPU per forwarded packet");
         Assert.Equal(5, cpu.GrowthPercent!.Value, 1); // 20 → 21 µs: 5 % is not under 5 %
         Assert.False(cpu.Pass);
+        // The generator's CPU held at 50 % while the relay's rose: the relay's own cost grew, which the verdict judges.
+        var relayAgainstGenerator = Metric(soak, SoakAnalysis.CpuAgainstGenerator);
+        Assert.Equal(5, relayAgainstGenerator.GrowthPercent!.Value, 1);
+        Assert.False(relayAgainstGenerator.Pass);
+        Assert.True(relayAgainstGenerator.Judged);
 
         // One more thread in the last minute is +5 % between the two minutes' means, but barely moves the line.
         var threads = Metric(soak, "relay threads");
@@ -127,6 +132,35 @@ public sealed class SoakAnalysisTests
         Assert.False(leak.Pass);
     }
 
+    [Fact]
+    public void CpuPerPacketThatRisesForBothProcessesAlikeIsTheMachineAndPasses()
+    {
+        // Minutes 9–30 every packet costs 9 % more for the relay and the load generator alike (the host's wake-ups
+        // got dearer): the relay's CPU per packet grows by 9 % and is shown; against the generator's it is flat, and
+        // that is what the verdict judges.
+        static double Cost(double t) => t > 540 ? 1.09 : 1.0;
+        var machine = Series(0, 1800, t => Resources(200, 20, 100, 40, cpuPercent: 20 * Cost(t), 10_000, generatorCpuPercent: 25 * Cost(t)));
+        var soak = SoakAnalysis.Analyze(machine, 0, 1800, lossRatio: 0);
+
+        var raw = Metric(soak, "relay CPU per forwarded packet");
+        Assert.InRange(raw.GrowthPercent!.Value, 6, 12);
+        Assert.False(raw.Judged);
+        var ratio = Metric(soak, SoakAnalysis.CpuAgainstGenerator);
+        Assert.Equal(0, ratio.GrowthPercent!.Value, 2);
+        Assert.Equal(0.8, ratio.Start!.Value, 3);
+        Assert.Equal(0.8, soak.Spans[29].RelayCpuOverGeneratorCpu!.Value, 3);
+        Assert.True(soak.Pass);
+
+        // The same rise in the relay alone fails it; a generator with no CPU figure makes it unknown, and so a fail.
+        var relayOnly = Series(0, 1800, t => Resources(200, 20, 100, 40, cpuPercent: 20 * Cost(t), 10_000, generatorCpuPercent: 25));
+        var relay = SoakAnalysis.Analyze(relayOnly, 0, 1800, lossRatio: 0);
+        Assert.InRange(Metric(relay, SoakAnalysis.CpuAgainstGenerator).GrowthPercent!.Value, 6, 12);
+        Assert.False(relay.Pass);
+        var unknown = SoakAnalysis.Analyze([.. machine.Select(s => s with { GeneratorCpuPercent = 0 })], 0, 1800, lossRatio: 0);
+        Assert.Null(Metric(unknown, SoakAnalysis.CpuAgainstGenerator).Pass);
+        Assert.False(unknown.Pass);
+    }
+
     private const string AfterFull = "relay GC heap after the latest full collection";
 
     private const string InUse = "relay GC heap in use";
@@ -137,8 +171,8 @@ public sealed class SoakAnalysisTests
     private static List<Sample> Series(double windowStart, int seconds, Func<double, Sample> at) =>
         [.. Enumerable.Range(1, (int)windowStart + seconds).Select(i => at(i - windowStart) with { T = i })];
 
-    private static Sample Resources(double rssMiB, double threads, double fds, double heapMiB, double cpuPercent, double packetsPerSecond, double? heapAfterFullMiB = null) =>
-        new(0, "measure", 30, packetsPerSecond, packetsPerSecond, 0, 0.2, 1.0, cpuPercent, (long)(rssMiB * MiB), 50)
+    private static Sample Resources(double rssMiB, double threads, double fds, double heapMiB, double cpuPercent, double packetsPerSecond, double? heapAfterFullMiB = null, double generatorCpuPercent = 50) =>
+        new(0, "measure", 30, packetsPerSecond, packetsPerSecond, 0, 0.2, 1.0, cpuPercent, (long)(rssMiB * MiB), generatorCpuPercent)
         {
             RelayThreads = (int)threads,
             RelayOpenFds = (int)fds,
