@@ -3,7 +3,8 @@
 # people end them (each contact leaves, the therapist ends the session) and 5 new appointments are made, joined and
 # admitted through the REST API and the session hub. The report (load-tests/out/soak-30/report.html and report.json)
 # charts the relay's RSS, GC heap, threads, open file descriptors and CPU per forwarded packet over time, and judges
-# growth from minute 5 to minute 30 (goal: under 5 % for each, and no loss).
+# growth from minute 5 to minute 30 (goal: under 5 % for each, and no loss); CPU is judged as the relay's against the
+# load generator's on the same cores (README "Soak").
 #
 #   ./load-tests/soak.sh [any option of ./load-tests/run.sh; given here it replaces the default]
 #

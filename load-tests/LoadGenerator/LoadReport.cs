@@ -45,6 +45,13 @@ internal sealed record LoadReport
 
     public required double? CpuMicrosPerForwardedPacket { get; init; }
 
+    /// <summary>
+    /// The part of <see cref="CpuMicrosPerForwardedPacket"/> the kernel spent on the relay's behalf (stime of
+    /// /proc/PID/stat: system calls, the network stack, waking and switching threads); the rest is the relay's own code
+    /// (managed code, the runtime, OpenSSL's ciphers). Null for servers the tool did not start.
+    /// </summary>
+    public double? KernelCpuMicrosPerForwardedPacket { get; init; }
+
     public required long? RelayPeakRssBytes { get; init; }
 
     public required double? JoinP50Ms { get; init; }

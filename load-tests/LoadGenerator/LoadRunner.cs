@@ -151,6 +151,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 LatencyP99Ms = Round(LatencyHistogram.Quantile(latencies, 0.99)),
                 RelayCpuSeconds = Round(relayCpu),
                 CpuMicrosPerForwardedPacket = relayCpu is { } cpu && received > 0 ? Math.Round(cpu * 1e6 / received, 2) : null,
+                KernelCpuMicrosPerForwardedPacket = after.RelaySystemCpu - before.RelaySystemCpu is { } kernel && received > 0 ? Math.Round(kernel * 1e6 / received, 2) : null,
                 ForwardedPacketsPerCpuSecond = relayCpu is { } c && c > 0 ? Math.Round(received / c) : null,
                 RelayCpuPercent = relayCpu is { } p && window > 0 ? Math.Round(100 * p / window, 1) : null,
                 RelayPeakRssBytes = target.Relay?.PeakRssBytes(),
@@ -353,7 +354,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             }
         }
 
-        return new Totals(_clock.Elapsed.TotalSeconds, sent, expected, received, target.Relay?.CpuSeconds(), Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
+        return new Totals(_clock.Elapsed.TotalSeconds, sent, expected, received, target.Relay?.CpuSeconds(), Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds)
+        {
+            RelaySystemCpu = target.Relay?.SystemCpuSeconds(),
+        };
     }
 
     private async Task SampleLoopAsync(CancellationToken cancellationToken)
@@ -539,5 +543,9 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         session.Dispose();
     }
 
-    private sealed record Totals(double Time, long Sent, long Expected, long Received, double? RelayCpu, double GeneratorCpu);
+    private sealed record Totals(double Time, long Sent, long Expected, long Received, double? RelayCpu, double GeneratorCpu)
+    {
+        /// <summary>The part of <see cref="RelayCpu"/> spent in the kernel (stime); null for a relay the tool did not start.</summary>
+        public double? RelaySystemCpu { get; init; }
+    }
 }

@@ -11,7 +11,12 @@ internal sealed class ProcessMonitor(int pid)
     public int Pid { get; } = pid;
 
     /// <summary>User plus system CPU seconds so far, children not included; null when the process is gone.</summary>
-    public double? CpuSeconds()
+    public double? CpuSeconds() => Cpu() is var (user, system) ? user + system : null;
+
+    /// <summary>System CPU seconds so far (stime: in the kernel on the process's behalf); null when the process is gone.</summary>
+    public double? SystemCpuSeconds() => Cpu()?.System;
+
+    private (double User, double System)? Cpu()
     {
         try
         {
@@ -21,7 +26,7 @@ internal sealed class ProcessMonitor(int pid)
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             var utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
             var stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return (utime + stime) / ClockTicks.Value;
+            return (utime / ClockTicks.Value, stime / ClockTicks.Value);
         }
         catch (IOException)
         {

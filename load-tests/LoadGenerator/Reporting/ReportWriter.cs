@@ -54,7 +54,7 @@ internal static class ReportWriter
             ("loss", F(100 * r.LossRatio, "0.000") + " %"),
             ("transit latency p50 / p99", $"{F(r.LatencyP50Ms, "0.00")} / {F(r.LatencyP99Ms, "0.00")} ms"),
             ("relay CPU", $"{F(r.RelayCpuSeconds, "0.00")} s ({F(r.RelayCpuPercent, "0")} % of one core)"),
-            ("relay CPU per forwarded packet", F(r.CpuMicrosPerForwardedPacket, "0.0") + " µs"),
+            ("relay CPU per forwarded packet", F(r.CpuMicrosPerForwardedPacket, "0.0") + " µs" + (r.KernelCpuMicrosPerForwardedPacket is { } kernel ? $" ({F(kernel, "0.0")} µs of it in the kernel)" : "")),
             ("forwarded packets per CPU-second", F(r.ForwardedPacketsPerCpuSecond, "N0")),
             ("relay peak RSS", r.RelayPeakRssBytes is { } rss ? F(rss / (1024.0 * 1024), "0.0") + " MiB" : "?"),
             ("relay idle RSS / per session", $"{Mebibytes(r.RelayIdleRssBytes, "0.0")} / {Mebibytes(r.RelayBytesPerSession, "0.00")}"),
