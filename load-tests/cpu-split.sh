@@ -15,8 +15,14 @@ seconds="${2:-15}"
 delay="${3:-3}"
 pid=""
 for _ in $(seq 100); do
-    pid="$(pgrep -n -f -- "$pattern" || true)"
-    [ -n "$pid" ] && [ "$pid" != "$$" ] && break
+    # pgrep -f also matches shells whose command line holds the pattern (this script's own): skip them.
+    for candidate in $(pgrep -f -- "$pattern" || true); do
+        case "$(cat "/proc/$candidate/comm" 2>/dev/null)" in
+            "" | bash | sh | cpu-split.sh) ;;
+            *) pid="$candidate" ;;
+        esac
+    done
+    [ -n "$pid" ] && break
     sleep 0.1
 done
 [ -n "$pid" ] || { echo "no process matches '$pattern'" >&2; exit 1; }
@@ -30,5 +36,6 @@ read -r u1 s1 < <(read_cpu)
 ticks="$(getconf CLK_TCK)"
 awk -v u="$((u1 - u0))" -v s="$((s1 - s0))" -v t="$ticks" -v p="$pid" -v w="$seconds" 'BEGIN {
     total = u + s
-    printf "{\"pid\":%d,\"seconds\":%s,\"user_cpu_s\":%.2f,\"system_cpu_s\":%.2f,\"system_share\":%.3f}\n", p, w, u / t, s / t, total > 0 ? s / total : 0
+    share = total > 0 ? s / total : 0
+    printf "{\"pid\":%d,\"seconds\":%s,\"user_cpu_s\":%.2f,\"system_cpu_s\":%.2f,\"system_share\":%.3f}\n", p, w, u / t, s / t, share
 }'
