@@ -4,21 +4,24 @@ using System.Security.Cryptography;
 namespace Teletherapy.MediaRelay.Srtp;
 
 /// <summary>
-/// AEAD_AES_128_GCM and AEAD_AES_256_GCM for SRTP and SRTCP (RFC 7714). One <see cref="AesGcm"/> per key
-/// set, reused for every packet; encryption and decryption happen in place (identical spans are allowed).
+/// AEAD_AES_128_GCM and AEAD_AES_256_GCM for SRTP and SRTCP (RFC 7714). One cipher per key set, reused for every
+/// packet; encryption and decryption happen in place (identical spans are allowed). The cipher is OpenSSL's, called
+/// directly (<see cref="OpenSslGcm"/>) where libcrypto 3 is available, else the runtime's <see cref="AesGcm"/>.
 /// </summary>
 internal sealed class AesGcmTransform : SrtpTransform
 {
     private const int Tag = 16;
 
-    private readonly AesGcm _gcm;
+    private readonly OpenSslGcm? _openSsl;
+    private readonly AesGcm? _gcm;
     private readonly byte[] _salt;
     private readonly byte[] _nonce = new byte[12];
     private byte[] _aad = new byte[64];
 
     public AesGcmTransform(SrtpSessionKeys keys)
     {
-        _gcm = new AesGcm(keys.EncryptionKey, Tag);
+        _openSsl = OpenSslGcm.TryCreate(keys.EncryptionKey);
+        _gcm = _openSsl is null ? new AesGcm(keys.EncryptionKey, Tag) : null;
         _salt = keys.Salt;
     }
 
@@ -33,7 +36,7 @@ internal sealed class AesGcmTransform : SrtpTransform
         Span<byte> payload = packet[headerLength..length];
 
         // RFC 7714 §8.2: AAD is the RTP header including CSRCs and header extension.
-        _gcm.Encrypt(_nonce, payload, payload, packet.Slice(length, Tag), packet[..headerLength]);
+        Encrypt(payload, packet.Slice(length, Tag), packet[..headerLength]);
     }
 
     public override bool TryUnprotectRtp(Span<byte> packet, int length, int headerLength, uint ssrc, ulong index)
@@ -53,7 +56,7 @@ internal sealed class AesGcmTransform : SrtpTransform
         packet[..8].CopyTo(aad);
         BinaryPrimitives.WriteUInt32BigEndian(aad[8..], indexWord);
         Span<byte> payload = packet[8..length];
-        _gcm.Encrypt(_nonce, payload, payload, packet.Slice(length, Tag), aad);
+        Encrypt(payload, packet.Slice(length, Tag), aad);
         BinaryPrimitives.WriteUInt32BigEndian(packet[(length + Tag)..], indexWord);
         return length + Tag + 4;
     }
@@ -85,11 +88,28 @@ internal sealed class AesGcmTransform : SrtpTransform
         return true;
     }
 
+    private void Encrypt(Span<byte> payload, Span<byte> tag, ReadOnlySpan<byte> aad)
+    {
+        if (_openSsl is { } openSsl)
+        {
+            openSsl.Encrypt(_nonce, payload, payload, tag, aad);
+        }
+        else
+        {
+            _gcm!.Encrypt(_nonce, payload, payload, tag, aad);
+        }
+    }
+
     private bool TryDecrypt(Span<byte> ciphertext, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> aad)
     {
+        if (_openSsl is { } openSsl)
+        {
+            return openSsl.TryDecrypt(_nonce, ciphertext, tag, ciphertext, aad);
+        }
+
         try
         {
-            _gcm.Decrypt(_nonce, ciphertext, tag, ciphertext, aad);
+            _gcm!.Decrypt(_nonce, ciphertext, tag, ciphertext, aad);
             return true;
         }
         catch (CryptographicException)
@@ -132,5 +152,9 @@ internal sealed class AesGcmTransform : SrtpTransform
         }
     }
 
-    public override void Dispose() => _gcm.Dispose();
+    public override void Dispose()
+    {
+        _openSsl?.Dispose();
+        _gcm?.Dispose();
+    }
 }
