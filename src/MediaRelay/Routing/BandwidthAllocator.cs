@@ -188,6 +188,16 @@ internal sealed class BandwidthAllocator
                 return false;
             }
 
+            if (_lastDown != 0 && window.Start <= _lastDown)
+            {
+                // The window opened before the last step down (or at it: the report that caused the step opened the
+                // next window): its loss is largely the layer left, still draining through a shaper's queue after the
+                // step. The step has answered it; taken again it would pause a lower layer that fits. The next window
+                // judges the new layer alone.
+                _cleanWindow = false;
+                return false;
+            }
+
             _lossEvent = true;
 
             if (_lastProbe != 0 && now - _lastProbe < ProbeVerdict)

@@ -60,23 +60,9 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
     /// </summary>
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag, ReadOnlySpan<byte> associatedData)
     {
-        Check(nonce, plaintext.Length, ciphertext.Length, tag.Length);
-        fixed (byte* iv = nonce)
-        fixed (byte* input = plaintext)
-        fixed (byte* output = ciphertext)
-        fixed (byte* aad = associatedData)
-        fixed (byte* tagBytes = tag)
+        if (!Run(_encrypt, encrypt: true, nonce, plaintext, ciphertext, tag, associatedData))
         {
-            byte final = 0;
-            if (CipherInit(_encrypt, 0, 0, null, iv, KeepDirection) != 1
-                || !AddAssociatedData(_encrypt, aad, associatedData.Length)
-                || (plaintext.Length > 0 && (CipherUpdate(_encrypt, output, out var written, input, plaintext.Length) != 1 || written != plaintext.Length))
-                || CipherFinal(_encrypt, &final, out _) != 1
-                || CipherCtrl(_encrypt, CtrlAeadGetTag, TagLength, tagBytes) != 1)
-            {
-                ClearErrors();
-                throw new CryptographicException("AES-GCM encryption failed in OpenSSL.");
-            }
+            throw new CryptographicException("AES-GCM encryption failed in OpenSSL.");
         }
     }
 
@@ -84,27 +70,38 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
     /// Decrypts <paramref name="ciphertext"/> into <paramref name="plaintext"/> (the same span, or not overlapping) and
     /// checks the tag; false when it does not match (the output then holds no usable plaintext).
     /// </summary>
-    public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData) =>
+        Run(_decrypt, encrypt: false, nonce, ciphertext, plaintext, tag, associatedData);
+
+    /// <summary>
+    /// One packet: the IV, the AAD (an update with no output), the data, then the tag: written into
+    /// <paramref name="tag"/> after the final call when encrypting (<see cref="Encrypt"/> passes its writable span), given
+    /// to OpenSSL before the final call when decrypting, which then checks it.
+    /// </summary>
+    private static bool Run(CipherContext context, bool encrypt, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> input, Span<byte> output, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> associatedData)
     {
-        Check(nonce, ciphertext.Length, plaintext.Length, tag.Length);
+        Check(nonce, input.Length, output.Length, tag.Length);
+
+        // With no output buffer, EVP_CipherUpdate takes its input as associated data.
         fixed (byte* iv = nonce)
-        fixed (byte* input = ciphertext)
-        fixed (byte* output = plaintext)
+        fixed (byte* data = input)
+        fixed (byte* result = output)
         fixed (byte* aad = associatedData)
         fixed (byte* tagBytes = tag)
         {
             byte final = 0;
-            if (CipherInit(_decrypt, 0, 0, null, iv, KeepDirection) == 1
-                && AddAssociatedData(_decrypt, aad, associatedData.Length)
-                && (ciphertext.Length == 0 || (CipherUpdate(_decrypt, output, out var written, input, ciphertext.Length) == 1 && written == ciphertext.Length))
-                && CipherCtrl(_decrypt, CtrlAeadSetTag, TagLength, tagBytes) == 1
-                && CipherFinal(_decrypt, &final, out _) == 1)
+            bool ok = CipherInit(context, 0, 0, null, iv, KeepDirection) == 1
+                && (associatedData.Length == 0 || CipherUpdate(context, null, out _, aad, associatedData.Length) == 1)
+                && (input.Length == 0 || (CipherUpdate(context, result, out var written, data, input.Length) == 1 && written == input.Length))
+                && (encrypt
+                    ? CipherFinal(context, &final, out _) == 1 && CipherCtrl(context, CtrlAeadGetTag, TagLength, tagBytes) == 1
+                    : CipherCtrl(context, CtrlAeadSetTag, TagLength, tagBytes) == 1 && CipherFinal(context, &final, out _) == 1);
+            if (!ok)
             {
-                return true;
+                ClearErrors();
             }
 
-            ClearErrors();
-            return false;
+            return ok;
         }
     }
 
@@ -131,10 +128,6 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
             throw new ArgumentException("The tag is 16 bytes.", nameof(tagLength));
         }
     }
-
-    // With no output buffer, EVP_CipherUpdate takes its input as associated data.
-    private static bool AddAssociatedData(CipherContext context, byte* aad, int length) =>
-        length == 0 || CipherUpdate(context, null, out _, aad, length) == 1;
 
     private static CipherContext NewContext(nint cipher, ReadOnlySpan<byte> key, int encrypt)
     {

@@ -108,6 +108,38 @@ public sealed class BandwidthAllocatorTests
     }
 
     [Fact]
+    public void LossInAWindowThatOpenedAtThePauseDoesNotPauseTheProbeThatFollows()
+    {
+        // A shaper far below the top layer: 70 % loss with little getting through pauses the video (audio only), and
+        // after the hold the lowest layer comes back as a probe. The next report's window opened with the report that
+        // paused, so its loss is still mostly the top layer's packets the shaper dropped after the pause.
+        var (allocator, video, tracks) = Start(target: 2);
+        video.Complete(T0 - (5 * Second));
+        allocator.OnEstimate(2_000_000, T0);
+        allocator.Allocate(tracks, T0, decreased: false);
+        var pausedAt = T0 + Second;
+        allocator.Allocate(tracks, pausedAt, allocator.OnLoss(new LossWindow(179, 20_000, T0), pausedAt));
+        Assert.Equal((Consumer.Paused, true), video.LastSwitch); // (20 + 40) × 0.85 leaves 11 kbit/s for video
+        video.Complete(pausedAt);
+        var probeAt = pausedAt + (2 * Second);
+        allocator.Allocate(tracks, probeAt, decreased: false);
+        Assert.Equal((0, false), video.LastSwitch);
+        video.Complete(probeAt + (Second / 10));
+
+        var reportAt = probeAt + (3 * Second / 10);
+        var stale = allocator.OnLoss(new LossWindow(188, 30_000, pausedAt), reportAt); // 73 %, opened at the pause
+        Assert.False(stale);
+        allocator.Allocate(tracks, reportAt, stale);
+        Assert.Equal(0, video.TargetEncoding); // the lowest layer goes on
+
+        // A window that opened after the pause and still loses heavily is the lowest layer's own: audio only again.
+        var own = allocator.OnLoss(new LossWindow(188, 30_000, reportAt), reportAt + Second);
+        Assert.True(own);
+        allocator.Allocate(tracks, reportAt + Second, own);
+        Assert.Equal((Consumer.Paused, true), video.LastSwitch);
+    }
+
+    [Fact]
     public void CleanReportWindowsGrowTheBoundUntilAClimbIsTried()
     {
         var (allocator, video, tracks) = Start(target: 2);
