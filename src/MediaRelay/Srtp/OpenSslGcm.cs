@@ -68,7 +68,7 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
 
     /// <summary>
     /// Decrypts <paramref name="ciphertext"/> into <paramref name="plaintext"/> (the same span, or not overlapping) and
-    /// checks the tag; false when it does not match (the output then holds no usable plaintext).
+    /// checks the tag; false when it does not match (the output is then zeroed).
     /// </summary>
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData) =>
         Run(_decrypt, encrypt: false, nonce, ciphertext, plaintext, tag, associatedData);
@@ -99,6 +99,10 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
             if (!ok)
             {
                 ClearErrors();
+
+                // OpenSSL decrypts before the final call checks the tag: leave no unauthenticated plaintext behind
+                // (the runtime's AesGcm clears it the same way).
+                CryptographicOperations.ZeroMemory(output);
             }
 
             return ok;

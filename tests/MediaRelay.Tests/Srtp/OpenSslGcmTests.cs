@@ -83,6 +83,11 @@ public sealed class OpenSslGcmTests
         Assert.False(Accepts(Flip(nonce, 0), ciphertext, tag, aad));
         Assert.False(Accepts(nonce, ciphertext[..299], tag, aad));
 
+        // What a refused packet decrypted to is not left in the buffer (decryption runs before the tag is checked).
+        var inPlace = Flip(ciphertext, 5);
+        Assert.False(gcm.TryDecrypt(nonce, inPlace, tag, inPlace, aad));
+        Assert.All(inPlace, b => Assert.Equal(0, b));
+
         // A refusal leaves nothing behind: the next packet with the right tag is accepted, for this key and another.
         Assert.True(Accepts(nonce, ciphertext, tag, aad));
         using var runtime = new AesGcm(key, 16);
