@@ -354,9 +354,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             }
         }
 
-        return new Totals(_clock.Elapsed.TotalSeconds, sent, expected, received, target.Relay?.CpuSeconds(), Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds)
+        var relayCpu = target.Relay?.CpuSeconds();
+        return new Totals(_clock.Elapsed.TotalSeconds, sent, expected, received, relayCpu?.User + relayCpu?.System, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds)
         {
-            RelaySystemCpu = target.Relay?.SystemCpuSeconds(),
+            RelaySystemCpu = relayCpu?.System,
         };
     }
 

@@ -10,13 +10,11 @@ internal sealed class ProcessMonitor(int pid)
 
     public int Pid { get; } = pid;
 
-    /// <summary>User plus system CPU seconds so far, children not included; null when the process is gone.</summary>
-    public double? CpuSeconds() => Cpu() is var (user, system) ? user + system : null;
-
-    /// <summary>System CPU seconds so far (stime: in the kernel on the process's behalf); null when the process is gone.</summary>
-    public double? SystemCpuSeconds() => Cpu()?.System;
-
-    private (double User, double System)? Cpu()
+    /// <summary>
+    /// User and system CPU seconds so far (utime and stime: system is the kernel's work on the process's behalf),
+    /// children not included, from one read; null when the process is gone.
+    /// </summary>
+    public (double User, double System)? CpuSeconds()
     {
         try
         {

@@ -103,6 +103,9 @@ internal static class SoakAnalysis
     /// </summary>
     public const string CpuAgainstGenerator = "relay CPU against the load generator's";
 
+    /// <summary>One second's relay CPU over the generator's (<see cref="CpuAgainstGenerator"/>); null when either is unknown.</summary>
+    public static double? RelayCpuOverGeneratorCpu(Sample s) => s.GeneratorCpuPercent > 0 ? s.RelayCpuPercent / s.GeneratorCpuPercent : null;
+
     /// <summary>"No loss": below one packet in 10,000 (what is in flight at the window's edges).</summary>
     public const double MaxLossRatio = 0.0001;
 
@@ -128,7 +131,7 @@ internal static class SoakAnalysis
             Judge("relay GC heap after the latest full collection", "MiB", first.RelayGcHeapAfterFullMiB, last.RelayGcHeapAfterFullMiB, s => s.RelayGcHeapAfterFullBytes / MiB),
             Judge("relay GC heap in use", "MiB", first.RelayGcHeapMiB, last.RelayGcHeapMiB, s => s.RelayGcHeapBytes / MiB) with { Judged = false },
             Judge("relay CPU per forwarded packet", "µs", first.RelayCpuMicrosPerPacket, last.RelayCpuMicrosPerPacket, s => s.RelayCpuMicrosPerPacket, s => s.ReceivedPerSecond) with { Judged = false },
-            Judge(CpuAgainstGenerator, "×", first.RelayCpuOverGeneratorCpu, last.RelayCpuOverGeneratorCpu, s => s.GeneratorCpuPercent > 0 ? s.RelayCpuPercent / s.GeneratorCpuPercent : null, s => s.GeneratorCpuPercent),
+            Judge(CpuAgainstGenerator, "×", first.RelayCpuOverGeneratorCpu, last.RelayCpuOverGeneratorCpu, RelayCpuOverGeneratorCpu, s => s.GeneratorCpuPercent),
         };
         var lossPass = lossRatio <= MaxLossRatio;
         var loads = window.Where(s => s.LoadAverage.HasValue).Select(s => s.LoadAverage!.Value).ToList();

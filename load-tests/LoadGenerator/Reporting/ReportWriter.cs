@@ -133,7 +133,7 @@ internal static class ReportWriter
                 ("Relay memory: RSS and GC heap", Chart(t, "MiB", ("RSS", r.Series.Select(s => s.RelayRssBytes is { } b ? b / (1024.0 * 1024) : double.NaN)), ("GC heap in use", r.Series.Select(s => s.RelayGcHeapBytes is { } h ? h / (1024.0 * 1024) : double.NaN)), ("GC heap after the latest full collection", r.Series.Select(s => s.RelayGcHeapAfterFullBytes is { } h && h > 0 ? h / (1024.0 * 1024) : double.NaN)))),
                 ("Relay threads and open file descriptors", Chart(t, "count", ("threads", r.Series.Select(s => s.RelayThreads is { } n ? (double)n : double.NaN)), ("open fds", r.Series.Select(s => s.RelayOpenFds is { } f ? (double)f : double.NaN)))),
                 ("Relay CPU per forwarded packet", Chart(t, "µs", ("per second", r.Series.Select(s => s.RelayCpuMicrosPerPacket ?? double.NaN)))),
-                ("Relay CPU against the load generator's (same cores, same packets)", Chart(t, "relay CPU / generator CPU", ("per second", r.Series.Select(s => s.RelayCpuPercent is { } c && s.GeneratorCpuPercent > 0 ? c / s.GeneratorCpuPercent : double.NaN)))),
+                ("Relay CPU against the load generator's (same cores, same packets)", Chart(t, "relay CPU / generator CPU", ("per second", r.Series.Select(s => SoakAnalysis.RelayCpuOverGeneratorCpu(s) ?? double.NaN)))),
                 ("Machine load average (1 min)", Chart(t, "load", ("load average", r.Series.Select(s => s.LoadAverage ?? double.NaN)))),
             ]);
         }

@@ -90,10 +90,7 @@ public sealed class BandwidthAllocatorTests
     [Fact]
     public void CongestionLossBoundsTheLayersByWhatGotThroughAndAHighEstimateDoesNotUndoIt()
     {
-        var (allocator, video, tracks) = Start(target: 2);
-        video.Complete(T0 - (5 * Second));
-        allocator.OnEstimate(2_000_000, T0);
-        allocator.Allocate(tracks, T0, decreased: false);
+        var (allocator, video, tracks) = FlowingOnTheTopLayer();
 
         var lossy = allocator.OnLoss(new LossWindow(Loss: 179, ReceivedBitrate: 80_000, Start: T0), T0 + Second); // 70 %
         Assert.True(lossy);
@@ -113,10 +110,7 @@ public sealed class BandwidthAllocatorTests
         // A shaper far below the top layer: 70 % loss with little getting through pauses the video (audio only), and
         // after the hold the lowest layer comes back as a probe. The next report's window opened with the report that
         // paused, so its loss is still mostly the top layer's packets the shaper dropped after the pause.
-        var (allocator, video, tracks) = Start(target: 2);
-        video.Complete(T0 - (5 * Second));
-        allocator.OnEstimate(2_000_000, T0);
-        allocator.Allocate(tracks, T0, decreased: false);
+        var (allocator, video, tracks) = FlowingOnTheTopLayer();
         var pausedAt = T0 + Second;
         allocator.Allocate(tracks, pausedAt, allocator.OnLoss(new LossWindow(179, 20_000, T0), pausedAt));
         Assert.Equal((Consumer.Paused, true), video.LastSwitch); // (20 + 40) × 0.85 leaves 11 kbit/s for video
@@ -302,6 +296,16 @@ public sealed class BandwidthAllocatorTests
         var video = new Track(MediaKind.Video, [44_000, 115_000, 260_000], target);
         var audio = new Track(MediaKind.Audio, [40_000], 0);
         return (new BandwidthAllocator(), video, [audio, video]);
+    }
+
+    /// <summary>The top layer flowing for five seconds and a high estimate at <see cref="T0"/>: a subscriber before any congestion.</summary>
+    private static (BandwidthAllocator Allocator, Track Video, Track[] Tracks) FlowingOnTheTopLayer()
+    {
+        var (allocator, video, tracks) = Start(target: 2);
+        video.Complete(T0 - (5 * Second));
+        allocator.OnEstimate(2_000_000, T0);
+        allocator.Allocate(tracks, T0, decreased: false);
+        return (allocator, video, tracks);
     }
 
     private static void Fall(BandwidthAllocator allocator, Track[] tracks, long estimate, long now)
