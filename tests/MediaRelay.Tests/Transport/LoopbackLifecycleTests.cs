@@ -130,8 +130,10 @@ public sealed class LoopbackLifecycleTests
             double droppedBefore = RelayMetrics.DroppedUnknownRemote.Value;
             byte[] buffer = new byte[256];
             int length = new RtpHeaderWriter(buffer, 96, 1, 1, 0xABCD, marker: false).Complete() + 100;
+            // The client's state turns Closed before its socket is released (the socket closes just after, once
+            // nothing reads from it), so the address is taken over when it is free.
             using var stale = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            stale.Bind(clientAddress!);
+            await LoopbackSession.WaitUntilAsync(() => TryBind(stale, clientAddress!), LoopbackSession.StepTimeout, "the client's address to be free");
             stale.SendTo(buffer.AsSpan(0, length), new IPEndPoint(IPAddress.Loopback, session.Sockets.UdpPort));
             await LoopbackSession.WaitUntilAsync(() => RelayMetrics.DroppedUnknownRemote.Value > droppedBefore, LoopbackSession.StepTimeout, "the drop");
             Assert.Empty(session.ServerListener.Rtp);
@@ -240,5 +242,18 @@ public sealed class LoopbackLifecycleTests
         byte[] buffer = new byte[2048];
         using var quiet = new CancellationTokenSource(Silence);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await socket.ReceiveAsync(buffer, SocketFlags.None, quiet.Token));
+    }
+
+    private static bool TryBind(Socket socket, IPEndPoint address)
+    {
+        try
+        {
+            socket.Bind(address);
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return false;
+        }
     }
 }
