@@ -40,6 +40,16 @@ internal sealed class TeletherapyServer : IAsyncDisposable
     /// <summary>The server's console output (in the data folder).</summary>
     public string LogPath { get; }
 
+    /// <summary>
+    /// The runtime settings <c>run.sh</c> and the container image start the server with (environment variables, read
+    /// before any of the server's code runs); the server the tool starts gets the same unless the caller set them.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Variable, string Value)> ShippedEnvironment =
+    [
+        ("MALLOC_ARENA_MAX", "2"),
+        ("DOTNET_GCgen0size", "0x400000"),
+    ];
+
     public static Task<TeletherapyServer> StartAsync(string serverDll, CancellationToken cancellationToken) =>
         StartAsync(serverDll, new ServerLaunch(), cancellationToken);
 
@@ -89,11 +99,14 @@ internal sealed class TeletherapyServer : IAsyncDisposable
             ["Media__MaxTcpConnectionsPerAddress"] = "100000",
             ["Media__MaxTcpConnections"] = "100000",
         };
-        // As run.sh and the container image start it: glibc's malloc with two arenas (README "Soak"), unless the
-        // caller's environment says otherwise.
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX")))
+        // As run.sh and the container image start it: glibc's malloc with two arenas (README "Soak") and a 4 MiB
+        // young generation (README "Configuration"), unless the caller's environment says otherwise.
+        foreach (var (variable, value) in ShippedEnvironment)
         {
-            environment["MALLOC_ARENA_MAX"] = "2";
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
+            {
+                environment[variable] = value;
+            }
         }
 
         foreach (var (key, value) in environment.Concat(launch.Settings))
