@@ -45,13 +45,14 @@ public sealed class ShippedRuntimeSettingsTests
     }
 
     [Fact]
-    public void TheServerIsBuiltToCompileEachMethodOnceOptimized()
+    public void TheServerIsBuiltWithTheRuntimeSettingsItWasMeasuredWith()
     {
         var runtimeConfig = Path.ChangeExtension(ServerBuild.Dll(), ".runtimeconfig.json");
         using var document = JsonDocument.Parse(File.ReadAllText(runtimeConfig));
         var properties = document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
         Assert.False(properties.GetProperty("System.Runtime.TieredCompilation").GetBoolean());
         Assert.False(properties.GetProperty("System.GC.Server").GetBoolean());
+        Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
     }
 
     private static Dictionary<string, string> ProcessEnvironment(int pid)
