@@ -66,7 +66,9 @@ public sealed class SoakRunTests
             // warm-up (10 s of a one-minute soak); every other figure must have one.
             Assert.All(soak.Metrics, m => Assert.True(m.GrowthPercent is not null || (m.Name.Contains("after the latest full", StringComparison.Ordinal) && m.TrendStart == 0), $"{m.Name} has no growth"));
             Assert.Equal(["relay GC heap in use", "relay CPU per forwarded packet"], soak.Metrics.Where(m => !m.Judged).Select(m => m.Name));
-            Assert.Equal(10, soak.StartToSeconds, 1);
+            // Warm-up ends at a sixth of the window as measured (60 s asked; a loaded machine makes it a little longer).
+            Assert.InRange(report.DurationSeconds, 59.5, 62);
+            Assert.Equal(Math.Round(report.DurationSeconds / 6, 1), soak.StartToSeconds, 1);
 
             using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.json"), timeout.Token));
             var root = json.RootElement;
