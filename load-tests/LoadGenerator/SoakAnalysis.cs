@@ -106,6 +106,14 @@ internal static class SoakAnalysis
     /// <summary>One second's relay CPU over the generator's (<see cref="CpuAgainstGenerator"/>); null when either is unknown.</summary>
     public static double? RelayCpuOverGeneratorCpu(Sample s) => s.GeneratorCpuPercent > 0 ? s.RelayCpuPercent / s.GeneratorCpuPercent : null;
 
+    /// <summary>
+    /// The relay's threads as few as they were in the span before each second (a minute of a 30-minute soak). Each
+    /// churn starts handshakes and hub work: the DTLS handshake pool and the thread pool add threads for some seconds
+    /// and retire them once idle, by how many depends on the burst. The count the relay comes back to between bursts is
+    /// what a leak would raise, so it is judged; the raw count is shown.
+    /// </summary>
+    public const string ThreadsBetweenBursts = "relay threads between churn bursts";
+
     /// <summary>"No loss": below one packet in 10,000 (what is in flight at the window's edges).</summary>
     public const double MaxLossRatio = 0.0001;
 
@@ -121,12 +129,15 @@ internal static class SoakAnalysis
         var first = Means(In(series, windowStartT, startFrom, startTo), startFrom, startTo);
         var last = Means(In(series, windowStartT, endFrom, windowSeconds), endFrom, windowSeconds);
         var judged = In(series, windowStartT, startTo, windowSeconds);
+        var threadFloor = new TrailingMinimum(window, span, s => s.RelayThreads);
+        double? MeanOf(TrailingMinimum values, double from, double to) => Mean(In(series, windowStartT, from, to).Select(values.Value));
         SoakMetric Judge(string name, string unit, double? start, double? end, Func<Sample, double?> value, Func<Sample, double>? weight = null) =>
             Metric(name, unit, start, end, Trend(judged, windowStartT, startTo, windowSeconds, value, weight ?? (_ => 1)));
         var metrics = new List<SoakMetric>
         {
             Judge("relay RSS", "MiB", first.RelayRssMiB, last.RelayRssMiB, s => s.RelayRssBytes / MiB),
-            Judge("relay threads", "threads", first.RelayThreads, last.RelayThreads, s => s.RelayThreads),
+            Judge("relay threads", "threads", first.RelayThreads, last.RelayThreads, s => s.RelayThreads) with { Judged = false },
+            Judge(ThreadsBetweenBursts, "threads", MeanOf(threadFloor, startFrom, startTo), MeanOf(threadFloor, endFrom, windowSeconds), s => threadFloor.Value(s)),
             Judge("relay open file descriptors", "fds", first.RelayOpenFds, last.RelayOpenFds, s => s.RelayOpenFds),
             Judge("relay GC heap after the latest full collection", "MiB", first.RelayGcHeapAfterFullMiB, last.RelayGcHeapAfterFullMiB, s => s.RelayGcHeapAfterFullBytes / MiB),
             Judge("relay GC heap in use", "MiB", first.RelayGcHeapMiB, last.RelayGcHeapMiB, s => s.RelayGcHeapBytes / MiB) with { Judged = false },
@@ -225,6 +236,33 @@ internal static class SoakAnalysis
             generator > 0 ? Math.Round(cpu.Sum(s => s.RelayCpuPercent!.Value) / generator, 4) : null,
             Mean(samples.Select(s => (double?)(100 * s.LossRatio))),
             Mean(samples.Select(s => s.LoadAverage)));
+    }
+
+    /// <summary>Each sample's fewest value over the samples of the <c>span</c> seconds up to it (itself included).</summary>
+    private sealed class TrailingMinimum
+    {
+        private readonly Dictionary<Sample, double?> _values = new(ReferenceEqualityComparer.Instance);
+
+        public TrailingMinimum(List<Sample> window, double span, Func<Sample, int?> value)
+        {
+            for (var i = 0; i < window.Count; i++)
+            {
+                double? fewest = null;
+                var t = window[i].T;
+                for (var j = i; j >= 0 && window[j].T > t - span; j--)
+                {
+                    if (value(window[j]) is { } v && (fewest is null || v < fewest))
+                    {
+                        fewest = v;
+                    }
+                }
+
+                _values[window[i]] = fewest;
+            }
+        }
+
+        /// <summary>The trailing minimum; null for a sample outside the window or with no value in its span.</summary>
+        public double? Value(Sample sample) => _values.GetValueOrDefault(sample);
     }
 
     private static double? Mean(IEnumerable<double?> values)

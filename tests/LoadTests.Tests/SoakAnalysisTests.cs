@@ -63,11 +63,12 @@ public sealed class SoakAnalysisTests
         Assert.True(relayAgainstGenerator.Judged);
 
         // One more thread in the last minute is +5 % between the two minutes' means, but barely moves the line.
-        var threads = Metric(soak, "relay threads");
+        var threads = Metric(soak, SoakAnalysis.ThreadsBetweenBursts);
         Assert.Equal(20, threads.Start);
-        Assert.Equal(21, threads.End);
-        Assert.InRange(threads.GrowthPercent!.Value, 0.5, 2);
+        Assert.InRange(threads.End!.Value, 20, 21);
+        Assert.InRange(threads.GrowthPercent!.Value, 0, 2);
         Assert.True(threads.Pass);
+        Assert.Equal(21, Metric(soak, "relay threads").End);
 
         // Minute 5 (241–300 s) falls on a high swing, minute 30 (1741–1800 s) on a low one: −9 % between their means;
         // the line is flat.
@@ -159,6 +160,33 @@ public sealed class SoakAnalysisTests
         var unknown = SoakAnalysis.Analyze([.. machine.Select(s => s with { GeneratorCpuPercent = 0 })], 0, 1800, lossRatio: 0);
         Assert.Null(Metric(unknown, SoakAnalysis.CpuAgainstGenerator).Pass);
         Assert.False(unknown.Pass);
+    }
+
+    [Fact]
+    public void ThreadsAddedForEachChurnBurstAndRetiredAreNotGrowthButARisingFloorIs()
+    {
+        // Each minute's churn adds threads for its first 10 s (handshakes, pool workers), more of them in minutes
+        // 21–24; between bursts the relay is back at 20. The raw count's line rises (shown); the floor is flat (judged).
+        static double Bursts(double t) => t % 60 < 10 ? (t is > 1200 and < 1440 ? 35 : 24) : 20;
+        var churning = Series(0, 1800, t => Resources(200, Bursts(t), 100, 40, 20, 10_000));
+        var soak = SoakAnalysis.Analyze(churning, 0, 1800, lossRatio: 0);
+
+        var raw = Metric(soak, "relay threads");
+        Assert.False(raw.Judged);
+        Assert.True(raw.GrowthPercent > 0);
+        var floor = Metric(soak, SoakAnalysis.ThreadsBetweenBursts);
+        Assert.True(floor.Judged);
+        Assert.Equal(0, floor.GrowthPercent!.Value, 2);
+        Assert.Equal(20, floor.Start);
+        Assert.Equal(20, floor.End);
+        Assert.True(soak.Pass);
+
+        // Two threads that stay from minute 15 on (a thread per session never ended, say) raise the floor: that fails.
+        var leaking = Series(0, 1800, t => Resources(200, Bursts(t) + (t > 900 ? 2 : 0), 100, 40, 20, 10_000));
+        var leak = SoakAnalysis.Analyze(leaking, 0, 1800, lossRatio: 0);
+        Assert.InRange(Metric(leak, SoakAnalysis.ThreadsBetweenBursts).GrowthPercent!.Value, 5, 20);
+        Assert.False(Metric(leak, SoakAnalysis.ThreadsBetweenBursts).Pass);
+        Assert.False(leak.Pass);
     }
 
     private const string AfterFull = "relay GC heap after the latest full collection";
