@@ -130,14 +130,14 @@ internal static class SoakAnalysis
         var last = Means(In(series, windowStartT, endFrom, windowSeconds), endFrom, windowSeconds);
         var judged = In(series, windowStartT, startTo, windowSeconds);
         var threadFloor = new TrailingMinimum(window, span, s => s.RelayThreads);
-        double? MeanOf(TrailingMinimum values, double from, double to) => Mean(In(series, windowStartT, from, to).Select(values.Value));
+        double? FloorMean(double from, double to) => Mean(In(series, windowStartT, from, to).Select(threadFloor.Value));
         SoakMetric Judge(string name, string unit, double? start, double? end, Func<Sample, double?> value, Func<Sample, double>? weight = null) =>
             Metric(name, unit, start, end, Trend(judged, windowStartT, startTo, windowSeconds, value, weight ?? (_ => 1)));
         var metrics = new List<SoakMetric>
         {
             Judge("relay RSS", "MiB", first.RelayRssMiB, last.RelayRssMiB, s => s.RelayRssBytes / MiB),
             Judge("relay threads", "threads", first.RelayThreads, last.RelayThreads, s => s.RelayThreads) with { Judged = false },
-            Judge(ThreadsBetweenBursts, "threads", MeanOf(threadFloor, startFrom, startTo), MeanOf(threadFloor, endFrom, windowSeconds), s => threadFloor.Value(s)),
+            Judge(ThreadsBetweenBursts, "threads", FloorMean(startFrom, startTo), FloorMean(endFrom, windowSeconds), threadFloor.Value),
             Judge("relay open file descriptors", "fds", first.RelayOpenFds, last.RelayOpenFds, s => s.RelayOpenFds),
             Judge("relay GC heap after the latest full collection", "MiB", first.RelayGcHeapAfterFullMiB, last.RelayGcHeapAfterFullMiB, s => s.RelayGcHeapAfterFullBytes / MiB),
             Judge("relay GC heap in use", "MiB", first.RelayGcHeapMiB, last.RelayGcHeapMiB, s => s.RelayGcHeapBytes / MiB) with { Judged = false },

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Teletherapy.LoadTests.Targets;
+using Teletherapy.Signaling.Tests.Hosting;
 
 namespace Teletherapy.LoadTests.Tests;
 
@@ -15,7 +16,7 @@ public sealed class ShippedRuntimeSettingsTests
     [Fact]
     public void RunShAndTheContainerImageSetWhatTheLoadToolsServerGets()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryFolder.Root();
         var runSh = File.ReadAllText(Path.Combine(root, "run.sh"));
         var dockerfile = File.ReadAllText(Path.Combine(root, "Dockerfile"));
         foreach (var (variable, value) in TeletherapyServer.ShippedEnvironment)
@@ -69,18 +70,5 @@ public sealed class ShippedRuntimeSettingsTests
         }
 
         return environment;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "run.sh")) && File.Exists(Path.Combine(dir.FullName, "Dockerfile")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("The repository's root (run.sh, Dockerfile) is not above the test's folder.");
     }
 }

@@ -82,6 +82,21 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
     {
         Check(nonce, input.Length, output.Length, tag.Length);
 
+        // One reference on the context for the whole packet rather than one per call into OpenSSL (five of them).
+        var added = false;
+        context.DangerousAddRef(ref added);
+        try
+        {
+            return Run(context.DangerousGetHandle(), encrypt, nonce, input, output, tag, associatedData);
+        }
+        finally
+        {
+            context.DangerousRelease();
+        }
+    }
+
+    private static bool Run(nint context, bool encrypt, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> input, Span<byte> output, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> associatedData)
+    {
         // With no output buffer, EVP_CipherUpdate takes its input as associated data.
         fixed (byte* iv = nonce)
         fixed (byte* data = input)
@@ -145,7 +160,7 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
         fixed (byte* keyBytes = key)
         {
             // The IV is set per packet; GCM's default IV length is the 12 bytes SRTP uses.
-            if (CipherInit(context, cipher, 0, keyBytes, null, encrypt) != 1)
+            if (CipherInit(context.DangerousGetHandle(), cipher, 0, keyBytes, null, encrypt) != 1)
             {
                 context.Dispose();
                 ClearErrors();
@@ -194,16 +209,16 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
     private static partial void FreeCipherContext(nint context);
 
     [LibraryImport(LibCrypto, EntryPoint = "EVP_CipherInit_ex")]
-    private static partial int CipherInit(CipherContext context, nint cipher, nint engine, byte* key, byte* iv, int encrypt);
+    private static partial int CipherInit(nint context, nint cipher, nint engine, byte* key, byte* iv, int encrypt);
 
     [LibraryImport(LibCrypto, EntryPoint = "EVP_CipherUpdate")]
-    private static partial int CipherUpdate(CipherContext context, byte* output, out int written, byte* input, int length);
+    private static partial int CipherUpdate(nint context, byte* output, out int written, byte* input, int length);
 
     [LibraryImport(LibCrypto, EntryPoint = "EVP_CipherFinal_ex")]
-    private static partial int CipherFinal(CipherContext context, byte* output, out int written);
+    private static partial int CipherFinal(nint context, byte* output, out int written);
 
     [LibraryImport(LibCrypto, EntryPoint = "EVP_CIPHER_CTX_ctrl")]
-    private static partial int CipherCtrl(CipherContext context, int type, int argument, void* pointer);
+    private static partial int CipherCtrl(nint context, int type, int argument, void* pointer);
 
     [LibraryImport(LibCrypto, EntryPoint = "ERR_clear_error")]
     private static partial void ClearErrors();
