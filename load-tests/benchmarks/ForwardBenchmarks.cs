@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Teletherapy.MediaRelay.Dtls;
-using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
@@ -26,21 +25,13 @@ public class ForwardBenchmarks
     public void Setup()
     {
         var transport = new WebRtcTransport("bench", new TransportDirectory(), DtlsCertificate.Generate(), TimeProvider.System);
-        var extensions = new HeaderExtensionIds { Mid = 4, AbsSendTime = 2, TransportWideCc = 3 };
-        var codec = new RtpCodec(MediaKind.Audio, "opus", 111, 48000, 2);
-        var parameters = new ProducerParameters("0", MediaKind.Audio, codec, extensions, [new ProducerEncoding(null, 0x1234, null)], "s", "t");
-        _producer = new Producer("p", parameters, transport, OpenGate.Instance, new RetransmissionBlocks());
+        _producer = AudioRoute.Producer("p", 0x1234, transport);
         for (var i = 0; i < Subscribers; i++)
         {
-            var consumer = new ConsumerParameters("0", MediaKind.Audio, codec with { PayloadType = 100 }, new HeaderExtensionIds { Mid = 1, AbsSendTime = 5, TransportWideCc = 6 }, (uint)(0x5000 + i), null, "c", "s", "t");
-            _producer.AddConsumer(new Consumer("c" + i, consumer, _producer, new DiscardingTransport(), OpenGate.Instance));
+            AudioRoute.AddConsumer(_producer, "c" + i, (uint)(0x5000 + i), new DiscardingTransport());
         }
 
-        var writer = new RtpHeaderWriter(_packet, 111, 1, 960, 0x1234, marker: false);
-        writer.AddOneByteExtension(4, [(byte)'0']);
-        writer.AddOneByteExtension(2, [1, 2, 3]);
-        writer.AddOneByteExtension(3, [0, 1]);
-        _length = writer.Complete() + 160;
+        _length = AudioRoute.WriteHeader(_packet, 0x1234, 1, 960) + 160;
     }
 
     [Benchmark]

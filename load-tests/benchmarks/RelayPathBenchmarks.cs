@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Teletherapy.MediaRelay.Dtls;
-using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Srtp;
@@ -82,6 +81,7 @@ public class RelayPathBenchmarks
     private sealed class Session : IDisposable
     {
         private readonly SrtpContext _publisher;
+        private readonly WebRtcTransport _transport;
         private readonly byte[] _template = new byte[PayloadLength + 40];
         private readonly int _templateLength;
         private ushort _sequence;
@@ -102,19 +102,10 @@ public class RelayPathBenchmarks
             RelayReceive = new SrtpContext(profile, inKey, inSalt);
             Subscriber = new ProtectingTransport(new SrtpContext(profile, outKey, outSalt));
 
-            var transport = new WebRtcTransport("bench-" + ssrc, directory, certificate, TimeProvider.System);
-            var extensions = new HeaderExtensionIds { Mid = 4, AbsSendTime = 2, TransportWideCc = 3 };
-            var codec = new RtpCodec(MediaKind.Audio, "opus", 111, 48000, 2);
-            var parameters = new ProducerParameters("0", MediaKind.Audio, codec, extensions, [new ProducerEncoding(null, ssrc, null)], "s", "t");
-            Producer = new Producer("p" + ssrc, parameters, transport, OpenGate.Instance, new RetransmissionBlocks());
-            var consumer = new ConsumerParameters("0", MediaKind.Audio, codec with { PayloadType = 100 }, new HeaderExtensionIds { Mid = 1, AbsSendTime = 5, TransportWideCc = 6 }, ssrc + 0x10000, null, "c", "s", "t");
-            Producer.AddConsumer(new Consumer("c" + ssrc, consumer, Producer, Subscriber, OpenGate.Instance));
-
-            var writer = new RtpHeaderWriter(_template, 111, 0, 0, ssrc, marker: false);
-            writer.AddOneByteExtension(4, [(byte)'0']);
-            writer.AddOneByteExtension(2, [1, 2, 3]);
-            writer.AddOneByteExtension(3, [0, 1]);
-            var header = writer.Complete();
+            _transport = new WebRtcTransport("bench-" + ssrc, directory, certificate, TimeProvider.System);
+            Producer = AudioRoute.Producer("p" + ssrc, ssrc, _transport);
+            AudioRoute.AddConsumer(Producer, "c" + ssrc, ssrc + 0x10000, Subscriber);
+            var header = AudioRoute.WriteHeader(_template, ssrc, 0, 0);
             random.NextBytes(_template.AsSpan(header, PayloadLength));
             _templateLength = header + PayloadLength;
         }
@@ -145,6 +136,7 @@ public class RelayPathBenchmarks
             _publisher.Dispose();
             RelayReceive.Dispose();
             Subscriber.Dispose();
+            _transport.Dispose();
         }
     }
 
