@@ -1,4 +1,8 @@
 using BenchmarkDotNet.Running;
+using Teletherapy.MediaRelay.Benchmarks;
 
 // Runs the relay's hot-path benchmarks; pass BenchmarkDotNet arguments, e.g. --filter '*Srtp*' or --job short.
-BenchmarkSwitcher.FromAssembly(typeof(Teletherapy.MediaRelay.Benchmarks.SrtpBenchmarks).Assembly).Run(args);
+// --after-pause measures the relay's per-packet work after a sleep instead (PauseMeasurement).
+return args.Contains("--after-pause")
+    ? PauseMeasurement.Run(args, Console.Out)
+    : BenchmarkSwitcher.FromAssembly(typeof(SrtpBenchmarks).Assembly).Run(args).Any(summary => summary.HasCriticalValidationErrors) ? 1 : 0;

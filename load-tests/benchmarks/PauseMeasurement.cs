@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Transport;
+
+namespace Teletherapy.MediaRelay.Benchmarks;
+
+/// <summary>
+/// The relay's per-packet work when the thread doing it has just slept, as the receive thread does between wake-ups
+/// (<c>Media:UdpCoalesceMicroseconds</c>, 500 µs), against the same work done back to back. BenchmarkDotNet measures
+/// the second kind only: a loop keeps its code and data in the caches. Only the work is timed, never the pause. Two
+/// parts: dependent loads over a fixed set of memory lines (what touching a line costs after a pause on this machine,
+/// whatever the code), then <see cref="RelayPathSession.Forward"/> for the next few sessions in turn per wake-up.
+/// <c>./load-tests/benchmarks.sh --after-pause [--pause-us N] [--per-wake N] [--seconds N]</c>.
+/// </summary>
+internal static class PauseMeasurement
+{
+    private const int LoadsPerWake = 30;
+    private const int Lines = 2000;
+    private const int PayloadLength = 1000;
+
+    public static int Run(string[] args, TextWriter output)
+    {
+        var pause = Option(args, "--pause-us", 500);
+        var perWake = Option(args, "--per-wake", 4);
+        var seconds = Option(args, "--seconds", 3);
+        if (pause < 1 || perWake < 1 || seconds < 1)
+        {
+            output.WriteLine("--pause-us, --per-wake and --seconds take whole numbers of at least 1.");
+            return 2;
+        }
+
+        output.WriteLine(Invariant($"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; pause {pause} µs, {seconds} s a case"));
+        output.WriteLine();
+        output.WriteLine(Invariant($"Dependent loads over {Lines:N0} lines, {LoadsPerWake} a wake-up (ns a load):"));
+        output.WriteLine("| lines | back to back | after a pause | ratio |");
+        output.WriteLine("| --- | ---: | ---: | ---: |");
+        foreach (var (spread, label) in new[] { (64, "adjacent (64 B apart)"), (4096, "one a page (4 KiB apart)") })
+        {
+            var chain = new LoadChain(Lines, spread);
+            var warm = chain.NanosecondsPerLoad(0, seconds);
+            var cold = chain.NanosecondsPerLoad(pause, seconds);
+            output.WriteLine(Invariant($"| {label} | {warm:0.0} | {cold:0.0} | {cold / warm:0.0} |"));
+        }
+
+        output.WriteLine();
+        output.WriteLine(Invariant($"A forwarded packet (unprotect, route, rewrite, protect; {PayloadLength}-byte Opus payload, AES-128-GCM), {perWake} sessions' packets a wake-up (µs a packet):"));
+        output.WriteLine("| sessions | back to back | after a pause | ratio |");
+        output.WriteLine("| ---: | ---: | ---: | ---: |");
+        var certificate = DtlsCertificate.Generate();
+        foreach (var count in new[] { 1, 20, 100, 400 })
+        {
+            var path = new PathRun(count, perWake, certificate);
+            try
+            {
+                path.MicrosecondsPerPacket(0, 1); // compiles and warms up everything once
+                var warm = path.MicrosecondsPerPacket(0, seconds);
+                var cold = path.MicrosecondsPerPacket(pause, seconds);
+                output.WriteLine(Invariant($"| {count} | {warm:0.00} | {cold:0.00} | {cold / warm:0.0} |"));
+            }
+            finally
+            {
+                path.Dispose();
+            }
+        }
+
+        return 0;
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : at >= 0 ? -1 : fallback;
+    }
+
+    private static void Pause(int microseconds)
+    {
+        if (microseconds <= 0)
+        {
+            return;
+        }
+
+        if (LinuxSocketCalls.IsSupported)
+        {
+            LinuxSocketCalls.SleepMicroseconds(microseconds);
+        }
+        else
+        {
+            Thread.Sleep((microseconds + 999) / 1000);
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A random cycle through <c>lines</c> memory lines <c>spread</c> bytes apart: each load's address is the one before's value.</summary>
+    private sealed class LoadChain
+    {
+        private readonly int[] _next;
+        private int _at;
+
+        public LoadChain(int lines, int spread)
+        {
+            var stride = spread / sizeof(int);
+            _next = new int[lines * stride];
+            var order = Enumerable.Range(0, lines).ToArray();
+            new Random(7).Shuffle(order);
+            for (var i = 0; i < lines; i++)
+            {
+                _next[order[i] * stride] = order[(i + 1) % lines] * stride;
+            }
+        }
+
+        public double NanosecondsPerLoad(int pause, int seconds)
+        {
+            long busy = 0, loads = 0;
+            var end = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
+            var at = _at;
+            while (Stopwatch.GetTimestamp() < end)
+            {
+                Pause(pause);
+                var start = Stopwatch.GetTimestamp();
+                for (var i = 0; i < LoadsPerWake; i++)
+                {
+                    at = _next[at];
+                }
+
+                busy += Stopwatch.GetTimestamp() - start;
+                loads += LoadsPerWake;
+            }
+
+            _at = at;
+            return busy * 1e9 / Stopwatch.Frequency / loads;
+        }
+    }
+
+    /// <summary>Sessions whose packets are forwarded a few at a time, each wake-up taking the next sessions in turn.</summary>
+    private sealed class PathRun : IDisposable
+    {
+        private readonly RelayPathSession[] _sessions;
+        private readonly byte[][] _buffers;
+        private readonly int[] _lengths;
+        private readonly RelayPathSession[] _batch;
+        private int _next;
+
+        public PathRun(int sessions, int perWake, DtlsCertificate certificate)
+        {
+            var random = new Random(1);
+            var directory = new TransportDirectory();
+            _sessions = Enumerable.Range(0, sessions).Select(i => new RelayPathSession(random, directory, certificate, (uint)(0x1000 + i), PayloadLength)).ToArray();
+            _buffers = Enumerable.Range(0, perWake).Select(_ => new byte[1500]).ToArray();
+            _lengths = new int[perWake];
+            _batch = new RelayPathSession[perWake];
+        }
+
+        /// <summary>The publishers' packets are made before the pause, as they would have arrived during it; the relay's work after it is timed.</summary>
+        public double MicrosecondsPerPacket(int pause, int seconds)
+        {
+            long busy = 0, packets = 0;
+            var end = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
+            while (Stopwatch.GetTimestamp() < end)
+            {
+                for (var i = 0; i < _batch.Length; i++)
+                {
+                    _batch[i] = _sessions[_next];
+                    _next = (_next + 1) % _sessions.Length;
+                    _lengths[i] = _batch[i].PublisherPacket(_buffers[i]);
+                }
+
+                Pause(pause);
+                var start = Stopwatch.GetTimestamp();
+                for (var i = 0; i < _batch.Length; i++)
+                {
+                    _batch[i].Forward(_buffers[i], _lengths[i]);
+                }
+
+                busy += Stopwatch.GetTimestamp() - start;
+                packets += _batch.Length;
+            }
+
+            return busy * 1e6 / Stopwatch.Frequency / packets;
+        }
+
+        public void Dispose()
+        {
+            foreach (var session in _sessions)
+            {
+                session.Dispose();
+            }
+        }
+    }
+}
