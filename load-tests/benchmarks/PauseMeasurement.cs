@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Teletherapy.MediaRelay.Dtls;
+using Teletherapy.MediaRelay.Srtp;
 using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.MediaRelay.Benchmarks;
@@ -9,9 +10,10 @@ namespace Teletherapy.MediaRelay.Benchmarks;
 /// <summary>
 /// The relay's per-packet work when the thread doing it has just slept, as the receive thread does between wake-ups
 /// (<c>Media:UdpCoalesceMicroseconds</c>, 500 µs), against the same work done back to back. BenchmarkDotNet measures
-/// the second kind only: a loop keeps its code and data in the caches. Only the work is timed, never the pause. Two
+/// the second kind only: a loop keeps its code and data in the caches. Only the work is timed, never the pause. Three
 /// parts: dependent loads over a fixed set of memory lines (what touching a line costs after a pause on this machine,
-/// whatever the code), then <see cref="RelayPathSession.Forward"/> for the next few sessions in turn per wake-up.
+/// whatever the code), OpenSSL's AES-GCM alone, then <see cref="RelayPathSession.Forward"/> for the next few
+/// sessions in turn per wake-up.
 /// <c>./load-tests/benchmarks.sh --after-pause [--pause-us N] [--per-wake N] [--seconds N]</c>.
 /// </summary>
 internal static class PauseMeasurement
@@ -19,6 +21,7 @@ internal static class PauseMeasurement
     private const int LoadsPerWake = 30;
     private const int Lines = 2000;
     private const int PayloadLength = 1000;
+    private const int Keys = 100;
 
     public static int Run(string[] args, TextWriter output)
     {
@@ -44,20 +47,37 @@ internal static class PauseMeasurement
             output.WriteLine(Invariant($"| {label} | {warm:0.0} | {cold:0.0} | {cold / warm:0.0} |"));
         }
 
+        if (OpenSslGcm.IsSupported)
+        {
+            var gcm = new GcmRun(Keys, perWake);
+            try
+            {
+                gcm.MicrosecondsPerDecrypt(0, 1);
+                var warm = gcm.MicrosecondsPerDecrypt(0, seconds);
+                var cold = gcm.MicrosecondsPerDecrypt(pause, seconds);
+                output.WriteLine();
+                output.WriteLine(Invariant($"AES-128-GCM decryption of {PayloadLength} bytes through OpenSSL alone, {Keys} keys in turn, {perWake} a wake-up (µs each): back to back {warm:0.00}, after a pause {cold:0.00} ({cold / warm:0.0}×)"));
+            }
+            finally
+            {
+                gcm.Dispose();
+            }
+        }
+
         output.WriteLine();
         output.WriteLine(Invariant($"A forwarded packet (unprotect, route, rewrite, protect; {PayloadLength}-byte Opus payload, AES-128-GCM), {perWake} sessions' packets a wake-up (µs a packet):"));
-        output.WriteLine("| sessions | back to back | after a pause | ratio |");
-        output.WriteLine("| ---: | ---: | ---: | ---: |");
+        output.WriteLine("| sessions | back to back | after a pause | ratio | of it unprotect, back to back / after a pause | of it route, rewrite and protect |");
+        output.WriteLine("| ---: | ---: | ---: | ---: | --- | --- |");
         var certificate = DtlsCertificate.Generate();
         foreach (var count in new[] { 1, 20, 100, 400 })
         {
             var path = new PathRun(count, perWake, certificate);
             try
             {
-                path.MicrosecondsPerPacket(0, 1); // compiles and warms up everything once
-                var warm = path.MicrosecondsPerPacket(0, seconds);
-                var cold = path.MicrosecondsPerPacket(pause, seconds);
-                output.WriteLine(Invariant($"| {count} | {warm:0.00} | {cold:0.00} | {cold / warm:0.0} |"));
+                path.Measure(0, 1); // compiles and warms up everything once
+                var warm = path.Measure(0, seconds);
+                var cold = path.Measure(pause, seconds);
+                output.WriteLine(Invariant($"| {count} | {warm.Total:0.00} | {cold.Total:0.00} | {cold.Total / warm.Total:0.0} | {warm.Unprotect:0.00} / {cold.Unprotect:0.00} | {warm.Total - warm.Unprotect:0.00} / {cold.Total - cold.Unprotect:0.00} |"));
             }
             finally
             {
@@ -134,6 +154,71 @@ internal static class PauseMeasurement
         }
     }
 
+    /// <summary>OpenSSL's AES-GCM alone (<see cref="OpenSslGcm"/>): one key after another, as each packet is a different session's.</summary>
+    private sealed class GcmRun : IDisposable
+    {
+        private readonly OpenSslGcm[] _keys;
+        private readonly byte[] _nonce = new byte[12];
+        private readonly byte[] _associatedData = new byte[20];
+        private readonly byte[][] _buffers;
+        private readonly byte[][] _tags;
+        private readonly OpenSslGcm[] _batch;
+        private int _next;
+
+        public GcmRun(int keys, int perWake)
+        {
+            var random = new Random(3);
+            _keys = Enumerable.Range(0, keys).Select(_ =>
+            {
+                var key = new byte[16];
+                random.NextBytes(key);
+                return OpenSslGcm.TryCreate(key)!;
+            }).ToArray();
+            _buffers = Enumerable.Range(0, perWake).Select(_ => new byte[PayloadLength]).ToArray();
+            _tags = Enumerable.Range(0, perWake).Select(_ => new byte[OpenSslGcm.TagLength]).ToArray();
+            _batch = new OpenSslGcm[perWake];
+        }
+
+        /// <summary>Each wake-up's packets are encrypted before the pause and decrypted (the tag checked) after it; only that is timed.</summary>
+        public double MicrosecondsPerDecrypt(int pause, int seconds)
+        {
+            long busy = 0, decrypted = 0;
+            var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                for (var i = 0; i < _batch.Length; i++)
+                {
+                    _batch[i] = _keys[_next];
+                    _next = (_next + 1) % _keys.Length;
+                    _batch[i].Encrypt(_nonce, _buffers[i], _buffers[i], _tags[i], _associatedData);
+                }
+
+                Pause(pause);
+                var start = Stopwatch.GetTimestamp();
+                for (var i = 0; i < _batch.Length; i++)
+                {
+                    if (!_batch[i].TryDecrypt(_nonce, _buffers[i], _tags[i], _buffers[i], _associatedData))
+                    {
+                        throw new InvalidOperationException("The tag did not verify.");
+                    }
+                }
+
+                busy += Stopwatch.GetTimestamp() - start;
+                decrypted += _batch.Length;
+            }
+
+            return busy * 1e6 / Stopwatch.Frequency / decrypted;
+        }
+
+        public void Dispose()
+        {
+            foreach (var key in _keys)
+            {
+                key.Dispose();
+            }
+        }
+    }
+
     /// <summary>Sessions whose packets are forwarded a few at a time, each wake-up taking the next sessions in turn.</summary>
     private sealed class PathRun : IDisposable
     {
@@ -153,12 +238,15 @@ internal static class PauseMeasurement
             _batch = new RelayPathSession[perWake];
         }
 
-        /// <summary>The publishers' packets are made before the pause, as they would have arrived during it; the relay's work after it is timed.</summary>
-        public double MicrosecondsPerPacket(int pause, int seconds)
+        /// <summary>
+        /// µs a packet, all of the relay's work and its unprotect part. The publishers' packets are made before the
+        /// pause, as they would have arrived during it; the relay's work after it is timed.
+        /// </summary>
+        public (double Total, double Unprotect) Measure(int pause, int seconds)
         {
-            long busy = 0, packets = 0;
-            var end = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
-            while (Stopwatch.GetTimestamp() < end)
+            long busy = 0, unprotect = 0, packets = 0;
+            var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
+            while (Stopwatch.GetTimestamp() < until)
             {
                 for (var i = 0; i < _batch.Length; i++)
                 {
@@ -171,14 +259,19 @@ internal static class PauseMeasurement
                 var start = Stopwatch.GetTimestamp();
                 for (var i = 0; i < _batch.Length; i++)
                 {
-                    _batch[i].Forward(_buffers[i], _lengths[i]);
+                    var length = _batch[i].Unprotect(_buffers[i], _lengths[i]);
+                    unprotect += Stopwatch.GetTimestamp() - start;
+                    _batch[i].Route(_buffers[i], length);
+                    var end = Stopwatch.GetTimestamp();
+                    busy += end - start;
+                    start = end;
                 }
 
-                busy += Stopwatch.GetTimestamp() - start;
                 packets += _batch.Length;
             }
 
-            return busy * 1e6 / Stopwatch.Frequency / packets;
+            var perPacket = 1e6 / Stopwatch.Frequency / packets;
+            return (busy * perPacket, unprotect * perPacket);
         }
 
         public void Dispose()
@@ -190,3 +283,4 @@ internal static class PauseMeasurement
         }
     }
 }
+

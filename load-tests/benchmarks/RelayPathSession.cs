@@ -68,11 +68,18 @@ internal sealed class RelayPathSession : IDisposable
     /// The relay's part: unprotects the publisher's packet in <paramref name="buffer"/> and hands it to the producer,
     /// whose consumer rewrites it and protects it for the subscriber.
     /// </summary>
-    public void Forward(byte[] buffer, int length)
+    public void Forward(byte[] buffer, int length) => Route(buffer, Unprotect(buffer, length));
+
+    /// <summary>The first half of <see cref="Forward"/>: the publisher's packet unprotected in place; its length.</summary>
+    public int Unprotect(byte[] buffer, int length) =>
+        RelayReceive.TryUnprotectRtp(buffer, length, out length) ? length : throw new InvalidOperationException("The publisher's packet did not unprotect.");
+
+    /// <summary>The second half of <see cref="Forward"/>: the unprotected packet to the producer, its consumer and the subscriber.</summary>
+    public void Route(byte[] buffer, int length)
     {
-        if (!RelayReceive.TryUnprotectRtp(buffer, length, out length) || !RtpHeader.TryRead(buffer.AsSpan(0, length), out var header))
+        if (!RtpHeader.TryRead(buffer.AsSpan(0, length), out var header))
         {
-            throw new InvalidOperationException("The publisher's packet did not unprotect.");
+            throw new InvalidOperationException("The publisher's packet did not parse.");
         }
 
         Producer.OnRtp(buffer.AsSpan(0, length), header, 0);
