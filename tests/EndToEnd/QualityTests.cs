@@ -153,7 +153,7 @@ public sealed partial class QualityTests(ITestOutputHelper output)
                     down = clock.Elapsed - capStart;
                 }
 
-                Trace($"capped {clock.Elapsed.TotalSeconds:0.0} s: {height}p enc {string.Join(",", capped.Peer.ReceivedEncodings.Values)} decoded {(await capped.InboundVideoAsync()).FramesDecoded} lost {(await capped.InboundVideoAsync()).PacketsLost} RR loss {capped.Peer.ReportedReceiveLoss}/256, bound {(capped.Peer.LossBasedReceiveBound == long.MaxValue ? -1 : capped.Peer.LossBasedReceiveBound / 1000)}, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s; open {openHeights[^1]}p enc {string.Join(",", open.Peer.ReceivedEncodings.Values)} est {open.Peer.EstimatedReceiveBitrate / 1000}; pub {(await patient.OutboundVideoAsync()).Layers} avail {(await patient.OutboundVideoAsync()).Available / 1000:0}");
+                Trace($"capped {clock.Elapsed.TotalSeconds:0.0} s: {height}p enc {string.Join(",", capped.Peer.ReceivedEncodings.Values)} decoded {inbound.FramesDecoded} lost {inbound.PacketsLost} freezes {inbound.FreezeCount} ({inbound.TotalFreezesDuration:0.00} s) climbs failed {capped.Peer.ClimbsFailed} PLIs to the publisher {KeyFrameRequests(patient)} RR loss {capped.Peer.ReportedReceiveLoss}/256, bound {(capped.Peer.LossBasedReceiveBound == long.MaxValue ? -1 : capped.Peer.LossBasedReceiveBound / 1000)}, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s; open {openHeights[^1]}p enc {string.Join(",", open.Peer.ReceivedEncodings.Values)} est {open.Peer.EstimatedReceiveBitrate / 1000}; pub {(await patient.OutboundVideoAsync()).Layers} avail {(await patient.OutboundVideoAsync()).Available / 1000:0}");
             }
         }
 
@@ -162,9 +162,10 @@ public sealed partial class QualityTests(ITestOutputHelper output)
         while (clock.Elapsed - liftedAt < TimeSpan.FromSeconds(25))
         {
             await Task.Delay(250);
-            var height = (await capped.InboundVideoAsync()).FrameHeight;
+            var inbound = await capped.InboundVideoAsync();
+            var height = inbound.FrameHeight;
             openHeights.Add((await open.InboundVideoAsync()).FrameHeight);
-            Trace($"lifted {clock.Elapsed.TotalSeconds:0.0} s: {height}p enc {string.Join(",", capped.Peer.ReceivedEncodings.Values)} decoded {(await capped.InboundVideoAsync()).FramesDecoded} RR loss {capped.Peer.ReportedReceiveLoss}/256, bound {(capped.Peer.LossBasedReceiveBound == long.MaxValue ? -1 : capped.Peer.LossBasedReceiveBound / 1000)}, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s; open {openHeights[^1]}p enc {string.Join(",", open.Peer.ReceivedEncodings.Values)} est {open.Peer.EstimatedReceiveBitrate / 1000}; pub {(await patient.OutboundVideoAsync()).Layers}");
+            Trace($"lifted {clock.Elapsed.TotalSeconds:0.0} s: {height}p enc {string.Join(",", capped.Peer.ReceivedEncodings.Values)} decoded {inbound.FramesDecoded} freezes {inbound.FreezeCount} ({inbound.TotalFreezesDuration:0.00} s) climbs failed {capped.Peer.ClimbsFailed} PLIs to the publisher {KeyFrameRequests(patient)} RR loss {capped.Peer.ReportedReceiveLoss}/256, bound {(capped.Peer.LossBasedReceiveBound == long.MaxValue ? -1 : capped.Peer.LossBasedReceiveBound / 1000)}, estimate {capped.Peer.EstimatedReceiveBitrate / 1000} kbit/s; open {openHeights[^1]}p enc {string.Join(",", open.Peer.ReceivedEncodings.Values)} est {open.Peer.EstimatedReceiveBitrate / 1000}; pub {(await patient.OutboundVideoAsync()).Layers}");
             if (height >= Top)
             {
                 up = clock.Elapsed - liftedAt;
@@ -175,6 +176,7 @@ public sealed partial class QualityTests(ITestOutputHelper output)
         // Watchable while capped, not only on a lower layer: once it has moved down (and at the earliest 5 s into the
         // cap, when the estimate has settled) to the end of the cap, at least 7 s, it keeps decoding at 10 frames a second
         // or more. The switch itself (a key frame on the new layer) may freeze a moment and is not part of the window.
+        using var printTraceOnFailure = new TraceOnFailure(output, _trace);
         Assert.True(down <= TimeSpan.FromSeconds(10), "the capped receiver moved to a lower layer within 10 s");
         var settleAt = down + TimeSpan.FromSeconds(2) > TimeSpan.FromSeconds(5) ? down + TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5);
         var settled = underCap.First(sample => sample.At >= settleAt);
@@ -186,13 +188,45 @@ public sealed partial class QualityTests(ITestOutputHelper output)
         Assert.True(framesUnderCap >= 10 * window, Invariant($"the capped receiver decoded only {framesUnderCap} frames in the {window:0.0} s after it settled under the cap"));
         Assert.True(up <= TimeSpan.FromSeconds(20), "the capped receiver came back to the top layer within 20 s");
         Assert.True(openHeights.Min() >= Top, "the open receiver stayed on the top layer");
+        printTraceOnFailure.Passed = true;
     }
 
+    /// <summary>
+    /// A line of the test's trace: printed at once with <c>QT_TRACE=1</c>, else kept and printed only if the test fails
+    /// (<see cref="TraceOnFailure"/>), so a failure on a loaded machine shows what the relay and the browsers did.
+    /// </summary>
     private void Trace(FormattableString line)
     {
+        var text = Invariant(line);
         if (Environment.GetEnvironmentVariable("QT_TRACE") == "1")
         {
-            output.WriteLine(Invariant(line));
+            output.WriteLine(text);
+        }
+        else
+        {
+            _trace.Add(text);
+        }
+    }
+
+    private readonly List<string> _trace = [];
+
+    private static long KeyFrameRequests(MediaPeer publisher) => publisher.Peer.Producers.Sum(producer => producer.KeyFrameRequestsSent);
+
+    /// <summary>Prints the kept trace when disposed before <see cref="Passed"/> was set: an assertion failed.</summary>
+    private sealed class TraceOnFailure(ITestOutputHelper output, List<string> trace) : IDisposable
+    {
+        public bool Passed { get; set; }
+
+        public void Dispose()
+        {
+            if (!Passed)
+            {
+                output.WriteLine("The test failed; its trace:");
+                foreach (var line in trace)
+                {
+                    output.WriteLine(line);
+                }
+            }
         }
     }
 
