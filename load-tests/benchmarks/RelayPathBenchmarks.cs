@@ -1,8 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Teletherapy.MediaRelay.Dtls;
-using Teletherapy.MediaRelay.Routing;
-using Teletherapy.MediaRelay.Rtp;
-using Teletherapy.MediaRelay.Srtp;
 using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.MediaRelay.Benchmarks;
