@@ -111,6 +111,29 @@ internal static class PauseMeasurement
         }
     }
 
+    /// <summary>
+    /// Rounds for <paramref name="seconds"/>: <paramref name="prepare"/> (not timed), the pause, then <paramref name="work"/>,
+    /// timed. Returns the µs the work took in all and the number of rounds.
+    /// </summary>
+    private static (double Microseconds, long Rounds) TimeRounds(int pause, int seconds, Action prepare, Action work)
+    {
+        long ticks = 0, rounds = 0;
+        var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            prepare();
+            Pause(pause);
+            var start = Stopwatch.GetTimestamp();
+            work();
+            ticks += Stopwatch.GetTimestamp() - start;
+            rounds++;
+        }
+
+        return (ToMicroseconds(ticks), rounds);
+    }
+
+    private static double ToMicroseconds(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
+
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A random cycle through <c>lines</c> memory lines <c>spread</c> bytes apart: each load's address is the one before's value.</summary>
@@ -133,24 +156,19 @@ internal static class PauseMeasurement
 
         public double NanosecondsPerLoad(int pause, int seconds)
         {
-            long busy = 0, loads = 0;
-            var end = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
-            var at = _at;
-            while (Stopwatch.GetTimestamp() < end)
-            {
-                Pause(pause);
-                var start = Stopwatch.GetTimestamp();
-                for (var i = 0; i < LoadsPerWake; i++)
-                {
-                    at = _next[at];
-                }
+            var (microseconds, rounds) = TimeRounds(pause, seconds, static () => { }, Chase);
+            return microseconds * 1000 / (rounds * LoadsPerWake);
+        }
 
-                busy += Stopwatch.GetTimestamp() - start;
-                loads += LoadsPerWake;
+        private void Chase()
+        {
+            var at = _at;
+            for (var i = 0; i < LoadsPerWake; i++)
+            {
+                at = _next[at];
             }
 
             _at = at;
-            return busy * 1e9 / Stopwatch.Frequency / loads;
         }
     }
 
@@ -182,32 +200,29 @@ internal static class PauseMeasurement
         /// <summary>Each wake-up's packets are encrypted before the pause and decrypted (the tag checked) after it; only that is timed.</summary>
         public double MicrosecondsPerDecrypt(int pause, int seconds)
         {
-            long busy = 0, decrypted = 0;
-            var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
-            while (Stopwatch.GetTimestamp() < until)
+            var (microseconds, rounds) = TimeRounds(pause, seconds, Encrypt, Decrypt);
+            return microseconds / (rounds * _batch.Length);
+        }
+
+        private void Encrypt()
+        {
+            for (var i = 0; i < _batch.Length; i++)
             {
-                for (var i = 0; i < _batch.Length; i++)
-                {
-                    _batch[i] = _keys[_next];
-                    _next = (_next + 1) % _keys.Length;
-                    _batch[i].Encrypt(_nonce, _buffers[i], _buffers[i], _tags[i], _associatedData);
-                }
-
-                Pause(pause);
-                var start = Stopwatch.GetTimestamp();
-                for (var i = 0; i < _batch.Length; i++)
-                {
-                    if (!_batch[i].TryDecrypt(_nonce, _buffers[i], _tags[i], _buffers[i], _associatedData))
-                    {
-                        throw new InvalidOperationException("The tag did not verify.");
-                    }
-                }
-
-                busy += Stopwatch.GetTimestamp() - start;
-                decrypted += _batch.Length;
+                _batch[i] = _keys[_next];
+                _next = (_next + 1) % _keys.Length;
+                _batch[i].Encrypt(_nonce, _buffers[i], _buffers[i], _tags[i], _associatedData);
             }
+        }
 
-            return busy * 1e6 / Stopwatch.Frequency / decrypted;
+        private void Decrypt()
+        {
+            for (var i = 0; i < _batch.Length; i++)
+            {
+                if (!_batch[i].TryDecrypt(_nonce, _buffers[i], _tags[i], _buffers[i], _associatedData))
+                {
+                    throw new InvalidOperationException("The tag did not verify.");
+                }
+            }
         }
 
         public void Dispose()
@@ -227,6 +242,7 @@ internal static class PauseMeasurement
         private readonly int[] _lengths;
         private readonly RelayPathSession[] _batch;
         private int _next;
+        private long _unprotectTicks;
 
         public PathRun(int sessions, int perWake, DtlsCertificate certificate)
         {
@@ -244,34 +260,32 @@ internal static class PauseMeasurement
         /// </summary>
         public (double Total, double Unprotect) Measure(int pause, int seconds)
         {
-            long busy = 0, unprotect = 0, packets = 0;
-            var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
-            while (Stopwatch.GetTimestamp() < until)
+            _unprotectTicks = 0;
+            var (microseconds, rounds) = TimeRounds(pause, seconds, MakePackets, Forward);
+            var packets = rounds * _batch.Length;
+            return (microseconds / packets, ToMicroseconds(_unprotectTicks) / packets);
+        }
+
+        private void MakePackets()
+        {
+            for (var i = 0; i < _batch.Length; i++)
             {
-                for (var i = 0; i < _batch.Length; i++)
-                {
-                    _batch[i] = _sessions[_next];
-                    _next = (_next + 1) % _sessions.Length;
-                    _lengths[i] = _batch[i].PublisherPacket(_buffers[i]);
-                }
-
-                Pause(pause);
-                var start = Stopwatch.GetTimestamp();
-                for (var i = 0; i < _batch.Length; i++)
-                {
-                    var length = _batch[i].Unprotect(_buffers[i], _lengths[i]);
-                    unprotect += Stopwatch.GetTimestamp() - start;
-                    _batch[i].Route(_buffers[i], length);
-                    var end = Stopwatch.GetTimestamp();
-                    busy += end - start;
-                    start = end;
-                }
-
-                packets += _batch.Length;
+                _batch[i] = _sessions[_next];
+                _next = (_next + 1) % _sessions.Length;
+                _lengths[i] = _batch[i].PublisherPacket(_buffers[i]);
             }
+        }
 
-            var perPacket = 1e6 / Stopwatch.Frequency / packets;
-            return (busy * perPacket, unprotect * perPacket);
+        /// <summary>Each packet as <see cref="RelayPathSession.Forward"/>, its unprotect part timed apart.</summary>
+        private void Forward()
+        {
+            for (var i = 0; i < _batch.Length; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var length = _batch[i].Unprotect(_buffers[i], _lengths[i]);
+                _unprotectTicks += Stopwatch.GetTimestamp() - start;
+                _batch[i].Route(_buffers[i], length);
+            }
         }
 
         public void Dispose()

@@ -24,6 +24,9 @@ public sealed partial class QualityTests(ITestOutputHelper output)
     /// </summary>
     private const double MaxFreezeSeconds = 1.0;
 
+    /// <summary>The capped-receiver test's trace, kept for <see cref="TraceOnFailure"/>.</summary>
+    private readonly List<string> _trace = [];
+
     [Fact(Timeout = 120_000)]
     public async Task Video_keeps_decoding_through_5_percent_loss_and_50_ms_delay_on_the_patients_link()
     {
@@ -207,8 +210,6 @@ public sealed partial class QualityTests(ITestOutputHelper output)
             _trace.Add(text);
         }
     }
-
-    private readonly List<string> _trace = [];
 
     private static long KeyFrameRequests(MediaPeer publisher) => publisher.Peer.Producers.Sum(producer => producer.KeyFrameRequestsSent);
 
