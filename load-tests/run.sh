@@ -14,8 +14,8 @@
 # rooms, and the report shows each node's rooms, CPU and forwarded packets from its own /metrics;
 # with --target janus and no --janus-url it starts Janus inside a network namespace of its own (loopback plus a veth
 # with 127.0.0.2, because libnice gathers no loopback-only candidates). Traffic stays on loopback.
-# The tool's connections are read by a few shared receive threads (--receive-threads N, default one per core; 0 gives
-# each connection its own thread, as before).
+# The tool's connections are read by one shared receive thread (--receive-threads N, default 1, as the floor forwarder's
+# receivers are; 0 gives each connection its own thread) and its media is sent by one pacer thread (--pacer-threads N).
 # --churn N [--churn-every 60s] ends the N oldest sessions every period while media flows (each contact leaves, the
 # therapist ends the session through the hub) and sets up as many new ones; the report then charts the relay's RSS,
 # GC heap, threads, open descriptors and CPU per packet and judges their growth (./load-tests/soak.sh runs the soak).

@@ -36,8 +36,12 @@ internal sealed record LoadOptions
           --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
           --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
           --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
-          --receive-threads  threads that receive for all the tool's connections (default: one per processor); 0 gives
-                        each connection a receive thread of its own
+          --client-sockets  shared (default): the tool's connections share one UDP port per receive thread, each on a
+                        loopback address of its own (127.1.0.1 and up), read and sent in batches; own: a socket each,
+                        read by the receive threads through epoll
+          --receive-threads  threads that receive for all the tool's connections (default 1, as the floor forwarder's
+                        receivers are one thread); with --client-sockets own, 0 gives each connection a thread of its own
+          --pacer-threads  threads that send every participant's media on time (default 1, at most 16)
           --flood       while the window runs, flood the relay's media port from 127.0.0.2 and up: 'full' (100000 random
                         datagrams, 10000 STUN checks with wrong credentials, 1000 DTLS ClientHellos from addresses that
                         did no ICE check, 100 ICE-TCP connections that never speak) or datagrams,checks,hellos,connections;
@@ -79,14 +83,20 @@ internal sealed record LoadOptions
 
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Threads of the shared receive group; null: one per processor; 0: no group, a thread per connection.</summary>
+    /// <summary>Threads of the shared receive group; null: one; 0: no group, a thread per connection.</summary>
     public int? ReceiveThreads { get; init; }
+
+    /// <summary>False: each connection a socket of its own (<c>--client-sockets own</c>) instead of shared ports.</summary>
+    public bool SharedClientSockets { get; init; } = true;
+
+    /// <summary>Threads that pace and send the participants' media (<see cref="Pacer"/>).</summary>
+    public int PacerThreads { get; init; } = 1;
 
     /// <summary>The pause of a receive thread after a wake-up that found data (zero: none).</summary>
     public TimeSpan ReceiveCoalesce { get; init; }
 
     /// <summary>What <see cref="ReceiveThreads"/> comes to.</summary>
-    public int EffectiveReceiveThreads => ReceiveThreads ?? Math.Max(1, Environment.ProcessorCount);
+    public int EffectiveReceiveThreads => ReceiveThreads ?? 1;
 
     /// <summary>The server dll to start when no <see cref="Server"/> is given (run.sh passes the one it built).</summary>
     public string? ServerDll { get; init; }
@@ -198,6 +208,27 @@ internal sealed record LoadOptions
 
                         result = result with { ReceiveThreads = threads };
                         break;
+                    case "--client-sockets":
+                        var sockets = Value();
+                        result = result with
+                        {
+                            SharedClientSockets = sockets switch
+                            {
+                                "shared" => true,
+                                "own" => false,
+                                _ => throw new FormatException($"--client-sockets is shared or own, not '{sockets}'."),
+                            },
+                        };
+                        break;
+                    case "--pacer-threads":
+                        var pacerText = Value();
+                        if (!int.TryParse(pacerText, NumberStyles.None, CultureInfo.InvariantCulture, out var pacers) || pacers is < 1 or > 16)
+                        {
+                            throw new FormatException($"--pacer-threads is a whole number from 1 to 16, not '{pacerText}'.");
+                        }
+
+                        result = result with { PacerThreads = pacers };
+                        break;
                     case "--receive-coalesce":
                         var coalesce = ParseDurationOrZero(name, Value());
                         if (coalesce > TimeSpan.FromMilliseconds(5))
@@ -273,6 +304,11 @@ internal sealed record LoadOptions
             _ => null,
         };
         error ??= ServerError(result);
+
+        if (error is null && result.SharedClientSockets && result.ReceiveThreads == 0)
+        {
+            error = "--receive-threads 0 (a thread per connection) needs --client-sockets own.";
+        }
 
         if (error is null && result.Target == LoadTarget.Teletherapy && result.JanusUrl is not null)
         {

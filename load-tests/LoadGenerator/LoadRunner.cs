@@ -44,12 +44,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         var idleRss = target.Relay?.RssBytes();
         var idleThreads = target.Relay?.Threads();
         var idleFds = target.Relay?.OpenFileDescriptors();
-        using var pacer = new Pacer(Math.Min(4, Environment.ProcessorCount));
+        using var pacer = new Pacer(options.PacerThreads);
 
-        // Every connection's socket is read by these few threads (disposed after the sessions, which leave it first).
-        using var receiveGroup = options.EffectiveReceiveThreads > 0
-            ? new ClientReceiveGroup(options.EffectiveReceiveThreads, "load-receive", (int)(options.ReceiveCoalesce.Ticks / TimeSpan.TicksPerMicrosecond))
-            : null;
+        // Every connection is read by these few threads (disposed after the sessions, which leave them first).
+        using var clientSockets = new ClientSockets(options);
         _clock.Start();
         using var samplerStop = new CancellationTokenSource();
         var sampler = Task.Run(() => SampleLoopAsync(samplerStop.Token), CancellationToken.None);
@@ -58,7 +56,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             // Setup: a few sessions at a time, all within the setup timeout.
             lock (_sessionsLock)
             {
-                _sessions.AddRange(Enumerable.Range(0, options.Sessions).Select(i => NewSession(i, media, receiveGroup)));
+                _sessions.AddRange(Enumerable.Range(0, options.Sessions).Select(i => NewSession(i, media, clientSockets)));
             }
 
             // About the same number of contacts join at once whatever the session size.
@@ -80,7 +78,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             _phase = "measure";
             var before = Snapshot();
             _measuring.TrySetResult();
-            var (wakeUpsBefore, datagramsBefore) = (receiveGroup?.WakeUps ?? 0, receiveGroup?.Datagrams ?? 0);
+            var (wakeUpsBefore, datagramsBefore) = (clientSockets.WakeUps, clientSockets.Datagrams);
             var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var tracksBefore = Live().ToDictionary(s => s, s => s.ReceivedTracks());
             _stats.Window.Snapshot(reset: true);
@@ -91,7 +89,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             // Churn: every period the oldest sessions end and as many new ones are set up, while media flows.
             using var churnStop = new CancellationTokenSource();
             var churn = options.Churn > 0
-                ? ChurnAsync(media, pacer, receiveGroup, churnStop.Token, cancellationToken)
+                ? ChurnAsync(media, pacer, clientSockets, churnStop.Token, cancellationToken)
                 : Task.CompletedTask;
             if (Live().Any(s => s.Up))
             {
@@ -105,7 +103,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             await churnStop.CancelAsync().ConfigureAwait(false);
             var after = Snapshot();
             var threadsInWindow = target.Relay?.Threads();
-            var (wakeUps, datagrams) = ((receiveGroup?.WakeUps ?? 0) - wakeUpsBefore, (receiveGroup?.Datagrams ?? 0) - datagramsBefore);
+            var (wakeUps, datagrams) = (clientSockets.WakeUps - wakeUpsBefore, clientSockets.Datagrams - datagramsBefore);
             var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var withoutMedia = Live().Count(s => s.Up && !s.HasMedia);
             var latencies = _stats.Window.Snapshot(reset: false);
@@ -181,7 +179,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 WarmupSeconds = options.Warmup.TotalSeconds,
                 Simulcast = options.Simulcast,
                 GeneratorCpuSeconds = Math.Round(after.GeneratorCpu - before.GeneratorCpu, 3),
-                GeneratorReceiveThreads = receiveGroup is { IsActive: true } ? receiveGroup.ThreadCount : 0,
+                GeneratorReceiveThreads = clientSockets.ReceiveThreads,
                 GeneratorDatagramsPerWakeUp = wakeUps > 0 ? Math.Round((double)datagrams / wakeUps, 2) : null,
                 Flood = floodReport,
                 Machine = MachineDescription(),
@@ -456,19 +454,19 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         return (sent, expected, received);
     }
 
-    private LoadSession NewSession(int i, MediaSet media, ClientReceiveGroup? receiveGroup)
+    private LoadSession NewSession(int i, MediaSet media, ClientSockets clientSockets)
     {
         var contacts = Enumerable.Range(0, options.Participants - 1)
-            .Select(k => new MediaParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast, receiveGroup))
+            .Select(k => clientSockets.NewParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast))
             .ToList();
-        return new LoadSession(i, new MediaParticipant($"t{i}", media, _stats, options.Simulcast, receiveGroup), contacts);
+        return new LoadSession(i, clientSockets.NewParticipant($"t{i}", media, _stats, options.Simulcast), contacts);
     }
 
     /// <summary>
     /// Every <see cref="LoadOptions.ChurnEvery"/> until <paramref name="stop"/>: the <see cref="LoadOptions.Churn"/>
     /// oldest sessions up end (<see cref="EndAsync"/>), then as many new ones (new patients and appointments) are set up.
     /// </summary>
-    private async Task ChurnAsync(MediaSet media, Pacer pacer, ClientReceiveGroup? receiveGroup, CancellationToken stop, CancellationToken cancellationToken)
+    private async Task ChurnAsync(MediaSet media, Pacer pacer, ClientSockets clientSockets, CancellationToken stop, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(options.ChurnEvery);
         var next = options.Sessions;
@@ -478,7 +476,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             {
                 var ending = Live().Where(s => s.Up).Take(options.Churn).ToList();
                 await Task.WhenAll(ending.Select(s => EndAsync(s, pacer, cancellationToken))).ConfigureAwait(false);
-                var fresh = ending.Select(_ => NewSession(next++, media, receiveGroup)).ToList();
+                var fresh = ending.Select(_ => NewSession(next++, media, clientSockets)).ToList();
                 lock (_sessionsLock)
                 {
                     _sessions.AddRange(fresh);

@@ -34,6 +34,7 @@ internal sealed class MediaParticipant : IDisposable
     private readonly byte[] _buffer = new byte[MaxRtpPacket + WebRtcTransport.MaxProtectionOverhead + 64];
     private readonly long _videoInterval;
     private readonly ClientReceiveGroup? _receiveGroup;
+    private readonly ClientUdpPort? _port;
     private readonly Lock _subscribeLock = new();
     private readonly List<ReceiveStream> _receive = [];
     private ReceiveStream[] _receiveArray = [];
@@ -52,9 +53,14 @@ internal sealed class MediaParticipant : IDisposable
     private long _firstPacketTimestamp;
 
     /// <param name="receiveGroup">Threads that read both connections' sockets; null: each connection its own thread.</param>
-    public MediaParticipant(string name, MediaSet media, LoadStats stats, bool simulcast, ClientReceiveGroup? receiveGroup = null)
+    /// <param name="port">
+    /// A UDP port both connections share with other participants' (each on an address of its own), in place of sockets
+    /// of their own and <paramref name="receiveGroup"/>; null: sockets of their own.
+    /// </param>
+    public MediaParticipant(string name, MediaSet media, LoadStats stats, bool simulcast, ClientReceiveGroup? receiveGroup = null, ClientUdpPort? port = null)
     {
         _receiveGroup = receiveGroup;
+        _port = port;
         Name = name;
         _media = media;
         _stats = stats;
@@ -222,8 +228,11 @@ internal sealed class MediaParticipant : IDisposable
         return stream is not null;
     }
 
-    /// <summary>Sends what is due at <paramref name="now"/>; returns when the next packet is due. Called by one pacer thread.</summary>
-    public long Pump(long now)
+    /// <summary>
+    /// Sends what is due at <paramref name="now"/> (into <paramref name="batch"/> on a shared port, sent when the pacer
+    /// flushes it); returns when the next packet is due. Called by one pacer thread.
+    /// </summary>
+    public long Pump(long now, ClientSendBatch batch)
     {
         if (!_sending)
         {
@@ -243,13 +252,13 @@ internal sealed class MediaParticipant : IDisposable
 
         while (now >= _nextAudio)
         {
-            SendAudio();
+            SendAudio(batch);
             _nextAudio += AudioInterval;
         }
 
         while (now >= _nextVideo)
         {
-            SendVideoFrame();
+            SendVideoFrame(batch);
             _nextVideo += _videoInterval;
         }
 
@@ -280,10 +289,11 @@ internal sealed class MediaParticipant : IDisposable
         return new WebRtcClientTransport(ice, Certificate, relay.IceUfrag, relay.IcePassword, relay.Fingerprint, endpoint!, IceTransportProtocol.Udp, iceTieBreaker: ulong.MaxValue)
         {
             ReceiveGroup = _receiveGroup,
+            SharedPort = _port,
         };
     }
 
-    private void SendAudio()
+    private void SendAudio(ClientSendBatch batch)
     {
         var packet = _media.OpusPackets[_audioCursor];
         _audioCursor = (_audioCursor + 1) % _media.OpusPackets.Count;
@@ -294,10 +304,10 @@ internal sealed class MediaParticipant : IDisposable
         writer.AddOneByteExtension((byte)ids.AudioLevel, [0x80 | 30]);
         var header = AddExtensions(ref writer, ids.AbsSendTime, ids.TransportWideCc, ids.Mid, "0"u8, 0, null);
         packet.CopyTo(_buffer.AsSpan(header));
-        Send(stream, header + packet.Length);
+        Send(stream, header + packet.Length, batch);
     }
 
-    private void SendVideoFrame()
+    private void SendVideoFrame(ClientSendBatch batch)
     {
         var frameCount = _media.Layers[^1].Frames.Count;
         if (_keyFrameWanted)
@@ -315,7 +325,7 @@ internal sealed class MediaParticipant : IDisposable
         for (var layer = 0; layer < _video.Length; layer++)
         {
             var frames = _media.Layers[layer].Frames;
-            SendFrame(_video[layer], frames[_videoCursor % frames.Count].Data, pictureId);
+            SendFrame(_video[layer], frames[_videoCursor % frames.Count].Data, pictureId, batch);
         }
 
         _videoCursor = (_videoCursor + 1) % frameCount;
@@ -325,7 +335,7 @@ internal sealed class MediaParticipant : IDisposable
     /// RFC 7741 §4: each packet carries the payload descriptor (X=1, S=1 on the first packet of the frame, PID 0, I=1
     /// with a 15-bit PictureID), then a piece of the frame; the marker bit ends the frame (§4.1). Same timestamp for all.
     /// </summary>
-    private void SendFrame(SendStream stream, byte[] frame, ushort pictureId)
+    private void SendFrame(SendStream stream, byte[] frame, ushort pictureId, ClientSendBatch batch)
     {
         var ids = ClientNegotiation.VideoExtensions;
         var timestamp = stream.Timestamp;
@@ -351,7 +361,7 @@ internal sealed class MediaParticipant : IDisposable
             payload[3] = (byte)pictureId;
             frame.AsSpan(offset, chunk).CopyTo(payload[4..]);
             offset += chunk;
-            Send(stream, header + 4 + chunk);
+            Send(stream, header + 4 + chunk, batch);
         }
     }
 
@@ -372,11 +382,11 @@ internal sealed class MediaParticipant : IDisposable
         return writer.Complete();
     }
 
-    private void Send(SendStream stream, int length)
+    private void Send(SendStream stream, int length, ClientSendBatch batch)
     {
         PayloadTrailer.Write(_buffer.AsSpan(length), stream.Ssrc, stream.Counter, Stopwatch.GetTimestamp());
         Volatile.Write(ref stream.Counter, stream.Counter + 1);
-        if (_publish!.SendRtp(_buffer, length + PayloadTrailer.Length))
+        if (_publish!.SendRtp(_buffer, length + PayloadTrailer.Length, batch))
         {
             Volatile.Write(ref _packetsSent, _packetsSent + 1);
         }

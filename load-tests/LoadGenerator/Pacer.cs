@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.LoadTests;
@@ -6,6 +7,8 @@ namespace Teletherapy.LoadTests;
 /// <summary>
 /// Sends every participant's media in real time from a few threads (not one per participant): each thread owns a
 /// share of the participants, sends what is due, then sleeps until the earliest next packet (at least 0.5 ms, at most 5 ms).
+/// What participants on shared ports (<see cref="ClientUdpPort"/>) send in one wake-up goes out together, one
+/// <c>sendmmsg(2)</c> a port, at the end of it (<see cref="ClientSendBatch"/>).
 /// </summary>
 internal sealed class Pacer : IDisposable
 {
@@ -80,6 +83,7 @@ internal sealed class Pacer : IDisposable
 
         private void Run()
         {
+            using var batch = new ClientSendBatch();
             var maxSleep = Stopwatch.Frequency * MaxSleepMicroseconds / 1_000_000;
             while (!_stopped)
             {
@@ -89,7 +93,7 @@ internal sealed class Pacer : IDisposable
                 {
                     try
                     {
-                        next = Math.Min(next, participant.Pump(now));
+                        next = Math.Min(next, participant.Pump(now, batch));
                     }
                     catch (Exception)
                     {
@@ -97,6 +101,8 @@ internal sealed class Pacer : IDisposable
                         participant.StopSending();
                     }
                 }
+
+                batch.Flush();
 
                 var wait = next - Stopwatch.GetTimestamp();
                 if (wait > 0)

@@ -45,6 +45,7 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     private Socket? _socket;
     private Thread? _receiveThread;
     private ClientReceiveGroup.Registration? _groupRegistration;
+    private ClientUdpPort.Registration? _portRegistration;
     private ITimer? _iceTimer;
     private volatile DtlsSession? _dtls;
     private IWebRtcClientTransportListener? _listener;
@@ -98,7 +99,7 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     public SrtpProfile? Profile => _srtp.Profile;
 
     /// <summary>Our socket's local address (the server sees it as the remote of this peer), once the socket is open.</summary>
-    public IPEndPoint? LocalEndPoint => _socket?.LocalEndPoint as IPEndPoint;
+    public IPEndPoint? LocalEndPoint => Volatile.Read(ref _portRegistration)?.LocalEndPoint ?? _socket?.LocalEndPoint as IPEndPoint;
 
     /// <summary>Our address as the server reported it in XOR-MAPPED-ADDRESS, once ICE succeeded.</summary>
     public IPEndPoint? MappedAddress
@@ -132,6 +133,16 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     /// does ICE-TCP always, and so does an inactive group).
     /// </summary>
     public ClientReceiveGroup? ReceiveGroup { get; init; }
+
+    /// <summary>
+    /// A UDP port shared with other transports, each on a loopback address of its own (null: a socket of our own). When
+    /// set and active it takes the place of <see cref="ReceiveGroup"/>: its thread reads for us and media can be sent in
+    /// batches (<see cref="SendRtp(Span{byte}, int, ClientSendBatch)"/>). The remote must be an IPv4 address of this host.
+    /// </summary>
+    public ClientUdpPort? SharedPort { get; init; }
+
+    /// <summary>True while a <see cref="SharedPort"/>, not a socket of ours, carries the connection.</summary>
+    public bool OnSharedPort => Volatile.Read(ref _portRegistration) is { IsRemoved: false };
 
     /// <summary>True while a <see cref="ReceiveGroup"/>, not a thread of ours, reads the socket.</summary>
     public bool ReceivesInGroup => Volatile.Read(ref _groupRegistration) is { IsRemoved: false };
@@ -197,6 +208,18 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     /// </summary>
     public bool SendRtp(Span<byte> buffer, int length) => SendSrtp(buffer, length, rtcp: false);
 
+    /// <summary>
+    /// As <see cref="SendRtp(Span{byte}, int)"/>, but on a <see cref="SharedPort"/> the packet goes into
+    /// <paramref name="batch"/>, sent when its owner flushes it (at once without a shared port, or when the batch refuses it).
+    /// </summary>
+    public bool SendRtp(Span<byte> buffer, int length, ClientSendBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return Volatile.Read(ref _portRegistration) is { } registration
+            ? _srtp.ProtectAndSend(buffer, length, rtcp: false, (batch, registration), static (s, packet) => s.batch.TryQueue(s.registration, packet) || s.registration.Port.Send(s.registration, packet))
+            : SendRtp(buffer, length);
+    }
+
     /// <summary>Encrypts an RTCP datagram in place (room for tag and SRTCP index needed) and sends it.</summary>
     public bool SendRtcp(Span<byte> buffer, int length) => SendSrtp(buffer, length, rtcp: true);
 
@@ -234,6 +257,19 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
 
     private async Task OpenSocketAsync(CancellationToken cancellationToken)
     {
+        if (Protocol == IceTransportProtocol.Udp && SharedPort?.TryAdd(_remote, this) is { } registration)
+        {
+            // As with a receive group: registered first, so a Dispose racing with us either sees it or is seen here.
+            Volatile.Write(ref _portRegistration, registration);
+            if (State == WebRtcTransportState.Closed)
+            {
+                CloseSocket();
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+
+            return;
+        }
+
         Socket socket;
         if (Protocol == IceTransportProtocol.Udp)
         {
@@ -369,7 +405,7 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
         }
     }
 
-    /// <summary>A datagram from the <see cref="ReceiveGroup"/>: handled as <see cref="ReceiveUdp"/> handles one.</summary>
+    /// <summary>A datagram from the <see cref="ReceiveGroup"/> or the <see cref="SharedPort"/>: handled as <see cref="ReceiveUdp"/> handles one.</summary>
     void IDatagramReceiver.OnDatagram(Span<byte> datagram)
     {
         if (State != WebRtcTransportState.Closed)
@@ -444,7 +480,7 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
         if (StunMessage.TryRead(packet, out var request) && request.Class == StunClass.Request)
         {
             // A full ICE server (not lite) checks our candidate too (RFC 8445 §7.3); only the server candidate can
-            // reach this socket, so the request came from _remote.
+            // reach this socket (or our address on a shared port), so the request came from _remote.
             Span<byte> response = stackalloc byte[256];
             int responseLength;
             lock (_iceLock)
@@ -534,6 +570,11 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
 
     private bool SendRaw(ReadOnlySpan<byte> packet)
     {
+        if (Volatile.Read(ref _portRegistration) is { } registration)
+        {
+            return registration.Port.Send(registration, packet);
+        }
+
         Socket? socket = _socket;
         if (socket is null)
         {
@@ -581,6 +622,10 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     private void CloseSocket()
     {
         LeaveReceiveGroup();
+
+        // On a shared port nothing is read once we are closed (OnDatagram checks the state); the address is freed
+        // only now, after close_notify was sent from it.
+        Interlocked.Exchange(ref _portRegistration, null)?.Remove();
         Socket? socket = Interlocked.Exchange(ref _socket, null);
         if (socket is null)
         {

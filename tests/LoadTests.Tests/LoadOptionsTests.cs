@@ -140,12 +140,12 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
-    public void ReceiveThreadsAreOnePerProcessorUnlessGivenZeroMeansAThreadPerConnectionAndCoalescingIsOff()
+    public void OneReceiveThreadUnlessGivenZeroMeansAThreadPerConnectionAndCoalescingIsOff()
     {
         Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
         Assert.Null(options!.ReceiveThreads);
         Assert.Equal(TimeSpan.Zero, options.ReceiveCoalesce);
-        Assert.Equal(Math.Max(1, Environment.ProcessorCount), options.EffectiveReceiveThreads);
+        Assert.Equal(1, options.EffectiveReceiveThreads);
 
         Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", "0"], out options, out error), error);
         Assert.Equal(0, options!.EffectiveReceiveThreads);
@@ -163,6 +163,23 @@ public sealed class LoadOptionsTests
         Assert.Equal(TimeSpan.FromMicroseconds(500), options!.ReceiveCoalesce);
         Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-coalesce", "6ms"], out _, out error));
         Assert.Contains("--receive-coalesce", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OnePacerThreadUnlessGivenFromOneToSixteen()
+    {
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
+        Assert.Equal(1, options!.PacerThreads);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--pacer-threads", "4"], out options, out error), error);
+        Assert.Equal(4, options!.PacerThreads);
+
+        foreach (string bad in new[] { "0", "-1", "17", "two" })
+        {
+            Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--pacer-threads", bad], out options, out error));
+            Assert.Null(options);
+            Assert.Contains("--pacer-threads", error, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

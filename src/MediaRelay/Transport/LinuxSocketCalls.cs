@@ -122,30 +122,37 @@ internal static unsafe partial class LinuxSocketCalls
 
 /// <summary>
 /// Native memory for <see cref="Count"/> datagrams as <c>recvmmsg(2)</c>/<c>sendmmsg(2)</c> take them: per slot one
-/// <c>mmsghdr</c>, one <c>iovec</c>, a data buffer of <see cref="SlotBytes"/> and, when <c>nameBytes</c> is not 0, an
-/// address buffer (a connected socket needs none). Allocated once, outside the managed heap.
+/// <c>mmsghdr</c>, one <c>iovec</c>, a data buffer of <see cref="SlotBytes"/>, when <c>nameBytes</c> is not 0 an
+/// address buffer (a connected socket needs none) and, when <c>controlBytes</c> is not 0, a buffer of ancillary data
+/// (<c>cmsg(3)</c>, 8-aligned). Allocated once, outside the managed heap.
 /// </summary>
 internal sealed unsafe class MMsgSlots : IDisposable
 {
     private readonly byte* _memory;
     private readonly byte* _data;
     private readonly byte* _names;
+    private readonly byte* _controls;
     private readonly int _nameBytes;
+    private readonly int _controlBytes;
     private bool _disposed;
 
-    public MMsgSlots(int count, int slotBytes, int nameBytes)
+    public MMsgSlots(int count, int slotBytes, int nameBytes, int controlBytes = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(controlBytes % 8, 0);
         Count = count;
         SlotBytes = slotBytes;
         _nameBytes = nameBytes;
+        _controlBytes = controlBytes;
         var headers = count * sizeof(LinuxSocketCalls.MMsgHdr);
         var vectors = count * sizeof(LinuxSocketCalls.IoVec);
-        var total = headers + vectors + (count * (slotBytes + nameBytes));
+        var controls = count * controlBytes;
+        var total = headers + vectors + controls + (count * (slotBytes + nameBytes));
         _memory = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
         NativeMemory.Clear(_memory, (nuint)total);
         Headers = (LinuxSocketCalls.MMsgHdr*)_memory;
         var iov = (LinuxSocketCalls.IoVec*)(_memory + headers);
-        _data = _memory + headers + vectors;
+        _controls = _memory + headers + vectors;
+        _data = _controls + controls;
         _names = _data + (count * slotBytes);
         for (var i = 0; i < count; i++)
         {
@@ -155,6 +162,8 @@ internal sealed unsafe class MMsgSlots : IDisposable
                 Name = nameBytes == 0 ? 0 : (nint)(_names + (i * nameBytes)),
                 Iov = (nint)(iov + i),
                 IovLength = 1,
+                Control = controlBytes == 0 ? 0 : (nint)(_controls + (i * controlBytes)),
+                ControlLength = (nuint)controlBytes,
             };
         }
     }
@@ -171,12 +180,16 @@ internal sealed unsafe class MMsgSlots : IDisposable
     /// <summary>Slot <paramref name="index"/>'s whole address buffer.</summary>
     public Span<byte> Name(int index) => new(_names + (index * _nameBytes), _nameBytes);
 
-    /// <summary>Readies every slot for a read: full address and data room, no flags, no length.</summary>
+    /// <summary>Slot <paramref name="index"/>'s whole ancillary-data buffer.</summary>
+    public Span<byte> Control(int index) => new(_controls + (index * _controlBytes), _controlBytes);
+
+    /// <summary>Readies every slot for a read: full address, ancillary and data room, no flags, no length.</summary>
     public void PrepareReceive()
     {
         for (var i = 0; i < Count; i++)
         {
             Headers[i].Header.NameLength = (uint)_nameBytes;
+            Headers[i].Header.ControlLength = (nuint)_controlBytes;
             Headers[i].Header.Flags = 0;
             Headers[i].Length = 0;
         }
