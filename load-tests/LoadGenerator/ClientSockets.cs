@@ -19,7 +19,7 @@ internal sealed class ClientSockets : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         var coalesce = (int)(options.ReceiveCoalesce.Ticks / TimeSpan.TicksPerMicrosecond);
         var threads = options.EffectiveReceiveThreads;
-        if (options.SharedClientSockets)
+        if (options.EffectiveSharedClientSockets)
         {
             _ports = [.. Enumerable.Range(0, threads).Select(i => new ClientUdpPort($"load-receive-{i}", coalesce))];
             if (_ports.All(p => p.IsActive))

@@ -36,9 +36,10 @@ internal sealed record LoadOptions
           --janus-url   a running Janus HTTP API (e.g. http://127.0.0.1:8088/janus); without it the tool starts Janus
           --setup-timeout  longest wait for all sessions to come up (default 30s + 0.3 s per session)
           --warmup      media flows this long after setup before the measured window starts (default 10s; JIT, caches)
-          --client-sockets  shared (default): the tool's connections share one UDP port per receive thread, each on a
-                        loopback address of its own (127.1.0.1 and up), read and sent in batches; own: a socket each,
-                        read by the receive threads through epoll
+          --client-sockets  shared (default for our server): the tool's connections share one UDP port per receive
+                        thread, each on a loopback address of its own (127.1.0.1 and up), read and sent in batches;
+                        own (default, and the only choice, for Janus): a socket each, read by the receive threads
+                        through epoll
           --receive-threads  threads that receive for all the tool's connections (default 1, as the floor forwarder's
                         receivers are one thread); with --client-sockets own, 0 gives each connection a thread of its own
           --pacer-threads  threads that send every participant's media on time (default 1, at most 16)
@@ -86,8 +87,14 @@ internal sealed record LoadOptions
     /// <summary>Threads of the shared receive group; null: one; 0: no group, a thread per connection.</summary>
     public int? ReceiveThreads { get; init; }
 
-    /// <summary>False: each connection a socket of its own (<c>--client-sockets own</c>) instead of shared ports.</summary>
-    public bool SharedClientSockets { get; init; } = true;
+    /// <summary><c>--client-sockets</c>: true shared ports, false a socket per connection, null the target's default.</summary>
+    public bool? SharedClientSockets { get; init; }
+
+    /// <summary>
+    /// Whether connections share ports: by default for our server; never for Janus, with which ICE does not complete
+    /// from the shared ports' 127.1.x.y addresses (its libnice agent, in the network namespace the tool gives it).
+    /// </summary>
+    public bool EffectiveSharedClientSockets => SharedClientSockets ?? Target == LoadTarget.Teletherapy;
 
     /// <summary>Threads that pace and send the participants' media (<see cref="Pacer"/>).</summary>
     public int PacerThreads { get; init; } = 1;
@@ -305,9 +312,14 @@ internal sealed record LoadOptions
         };
         error ??= ServerError(result);
 
-        if (error is null && result.SharedClientSockets && result.ReceiveThreads == 0)
+        if (error is null && result.EffectiveSharedClientSockets && result.ReceiveThreads == 0)
         {
             error = "--receive-threads 0 (a thread per connection) needs --client-sockets own.";
+        }
+
+        if (error is null && result.Target == LoadTarget.Janus && result.SharedClientSockets == true)
+        {
+            error = "--client-sockets shared is for --target teletherapy: ICE with Janus does not complete from the shared ports' addresses.";
         }
 
         if (error is null && result.Target == LoadTarget.Teletherapy && result.JanusUrl is not null)

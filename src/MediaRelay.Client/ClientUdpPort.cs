@@ -16,7 +16,7 @@ namespace Teletherapy.MediaRelay.Client;
 /// address it was sent to, and so which transport it is for; every datagram sent says which address it is sent from.
 /// All of 127.0.0.0/8 is the host's own (loopback), so a relay on this host sees each transport as a peer with an
 /// address of its own, as it would see browsers. A datagram from anyone but the transport's remote is dropped, as the
-/// kernel drops it for a connected socket.
+/// kernel drops it for a connected socket, and so is an empty one, or one cut short for being larger than a slot.
 /// </para>
 /// <para>
 /// One thread reads: <c>poll(2)</c> while nothing waits, then <c>recvmmsg(2)</c> (never blocking) up to
@@ -335,6 +335,7 @@ internal sealed unsafe class ClientUdpPort : IDisposable
     {
         ref var header = ref slots.Headers[index].Header;
         if (!slots.TryGetReceived(index, out var datagram)
+            || datagram.IsEmpty
             || header.NameLength < 8
             || !TryReadDestination(slots.Control(index)[..(int)Math.Min(header.ControlLength, (nuint)ReceiveControlBytes)], out var destination)
             || !_registrations.TryGetValue(destination, out var registration))

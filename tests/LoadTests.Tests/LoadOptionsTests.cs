@@ -147,7 +147,7 @@ public sealed class LoadOptionsTests
         Assert.Equal(TimeSpan.Zero, options.ReceiveCoalesce);
         Assert.Equal(1, options.EffectiveReceiveThreads);
 
-        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", "0"], out options, out error), error);
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--client-sockets", "own", "--receive-threads", "0"], out options, out error), error);
         Assert.Equal(0, options!.EffectiveReceiveThreads);
 
         Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", "3"], out options, out error), error);
@@ -163,6 +163,31 @@ public sealed class LoadOptionsTests
         Assert.Equal(TimeSpan.FromMicroseconds(500), options!.ReceiveCoalesce);
         Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-coalesce", "6ms"], out _, out error));
         Assert.Contains("--receive-coalesce", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ConnectionsSharePortsWithOurServerAndHaveSocketsOfTheirOwnWithJanus()
+    {
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
+        Assert.Null(options!.SharedClientSockets);
+        Assert.True(options.EffectiveSharedClientSockets);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--client-sockets", "own", "--receive-threads", "0"], out options, out error), error);
+        Assert.False(options!.EffectiveSharedClientSockets);
+        Assert.Equal(0, options.EffectiveReceiveThreads);
+
+        Assert.True(LoadOptions.TryParse(["--target", "janus", "--sessions", "3", "--duration", "30s"], out options, out error), error);
+        Assert.False(options!.EffectiveSharedClientSockets);
+
+        Assert.False(LoadOptions.TryParse(["--target", "janus", "--sessions", "3", "--duration", "30s", "--client-sockets", "shared"], out options, out error));
+        Assert.Null(options);
+        Assert.Contains("--client-sockets shared", error, StringComparison.Ordinal);
+
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--receive-threads", "0"], out _, out error));
+        Assert.Contains("--client-sockets own", error, StringComparison.Ordinal);
+
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--client-sockets", "both"], out _, out error));
+        Assert.Contains("--client-sockets is shared or own", error, StringComparison.Ordinal);
     }
 
     [Fact]

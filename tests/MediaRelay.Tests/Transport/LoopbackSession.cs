@@ -57,14 +57,15 @@ internal sealed class LoopbackSession : IDisposable
 
     /// <summary>
     /// As <see cref="ConnectAsync(IceTransportProtocol, DtlsOptions?)"/> on the given sockets (disposed with the session);
-    /// the client reads through <paramref name="receiveGroup"/> when one is given.
+    /// the client reads through <paramref name="receiveGroup"/> when one is given, or is on <paramref name="sharedPort"/>.
     /// </summary>
     public static async Task<LoopbackSession> ConnectAsync(
         IceTransportProtocol protocol,
         MediaSockets sockets,
         DtlsOptions? clientOptions = null,
         DtlsHandshakeSlots? handshakeSlots = null,
-        ClientReceiveGroup? receiveGroup = null)
+        ClientReceiveGroup? receiveGroup = null,
+        ClientUdpPort? sharedPort = null)
     {
         var server = new WebRtcTransport("loopback", sockets.Directory, ServerCertificate, TimeProvider.System, handshakeSlots: handshakeSlots);
         var clientIce = IceCredentials.Create();
@@ -81,6 +82,7 @@ internal sealed class LoopbackSession : IDisposable
             clientOptions)
         {
             ReceiveGroup = receiveGroup,
+            SharedPort = sharedPort,
         };
         var session = new LoopbackSession(sockets, server, client);
         server.SetListener(session.ServerListener);
