@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Teletherapy.MediaRelay.Client;
-using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.MediaRelay.Tests.Transport;
@@ -23,7 +21,7 @@ public sealed class ClientReceiveGroupTests
     {
         using var group = new ClientReceiveGroup(threads: 2);
         Assert.True(group.IsActive, "64-bit Linux, where the group reads with epoll and recvmmsg");
-        LoopbackSession[] sessions = await ConnectAsync(shared ? group : null);
+        LoopbackSession[] sessions = await LoopbackSession.ConnectManyAsync(Clients, shared ? group : null);
         try
         {
             foreach (LoopbackSession session in sessions)
@@ -46,7 +44,7 @@ public sealed class ClientReceiveGroupTests
                     sent[c] ??= [];
                     for (int i = 0; i < 50; i++)
                     {
-                        int length = WriteRtp(buffer, Ssrc(c), (ushort)sent[c].Count, sent[c].Count);
+                        int length = LoopbackSession.WriteTestRtp(buffer, Ssrc(c), (ushort)sent[c].Count, sent[c].Count);
                         sent[c].Add(buffer[..length]);
                         Assert.True(sessions[c].Server.SendRtp(buffer, length));
                     }
@@ -62,7 +60,7 @@ public sealed class ClientReceiveGroupTests
                 Assert.Equal(sent[c], sessions[c].ClientListener.Rtp.ToArray());
 
                 // And the other way, on the same sockets.
-                int length = WriteRtp(buffer, Ssrc(c) + 100, 1, 1);
+                int length = LoopbackSession.WriteTestRtp(buffer, Ssrc(c) + 100, 1, 1);
                 byte[] copy = buffer[..length];
                 Assert.True(sessions[c].Client.SendRtp(buffer, length));
                 await LoopbackSession.WaitUntilAsync(() => !sessions[c].ServerListener.Rtp.IsEmpty, LoopbackSession.StepTimeout, "the client's packet");
@@ -71,7 +69,7 @@ public sealed class ClientReceiveGroupTests
         }
         finally
         {
-            DisposeAll(sessions);
+            LoopbackSession.DisposeAll(sessions);
         }
 
         Assert.Equal(0, group.Count);
@@ -82,7 +80,7 @@ public sealed class ClientReceiveGroupTests
     public async Task ClosingOneClientTakesOnlyItsSocketOutOfTheGroupAndTheOthersKeepReceiving()
     {
         using var group = new ClientReceiveGroup(threads: 2);
-        LoopbackSession[] sessions = await ConnectAsync(group);
+        LoopbackSession[] sessions = await LoopbackSession.ConnectManyAsync(Clients, group);
         using var stop = new CancellationTokenSource();
         Task pump = Task.Run(() => PumpAsync(sessions, stop.Token));
         try
@@ -111,7 +109,7 @@ public sealed class ClientReceiveGroupTests
         {
             await stop.CancelAsync();
             await pump;
-            DisposeAll(sessions);
+            LoopbackSession.DisposeAll(sessions);
         }
 
         Assert.Equal(0, group.Count);
@@ -255,7 +253,7 @@ public sealed class ClientReceiveGroupTests
         using LoopbackSession session = await LoopbackSession.ConnectAsync(IceTransportProtocol.Udp, await LoopbackSession.StartSocketsAsync(), receiveGroup: group);
         Assert.False(session.Client.ReceivesInGroup);
         byte[] buffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
-        Assert.True(session.Server.SendRtp(buffer, WriteRtp(buffer, Ssrc(0), 1, 1)));
+        Assert.True(session.Server.SendRtp(buffer, LoopbackSession.WriteTestRtp(buffer, Ssrc(0), 1, 1)));
         await LoopbackSession.WaitUntilAsync(() => !session.ClientListener.Rtp.IsEmpty, LoopbackSession.StepTimeout, "the server's packet");
     }
 
@@ -274,30 +272,6 @@ public sealed class ClientReceiveGroupTests
 
     private static uint Ssrc(int client) => 0x5000_0000u + (uint)client;
 
-    private static async Task<LoopbackSession[]> ConnectAsync(ClientReceiveGroup? group)
-    {
-        Task<LoopbackSession>[] connects = Enumerable.Range(0, Clients)
-            .Select(async _ => await LoopbackSession.ConnectAsync(IceTransportProtocol.Udp, await LoopbackSession.StartSocketsAsync(), receiveGroup: group))
-            .ToArray();
-        try
-        {
-            return await Task.WhenAll(connects);
-        }
-        catch
-        {
-            DisposeAll(connects.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
-            throw;
-        }
-    }
-
-    private static void DisposeAll(IEnumerable<LoopbackSession> sessions)
-    {
-        foreach (LoopbackSession session in sessions)
-        {
-            session.Dispose();
-        }
-    }
-
     /// <summary>Each server sends a packet to its client every millisecond or so until stopped (a closed one refuses).</summary>
     private static async Task PumpAsync(LoopbackSession[] sessions, CancellationToken stop)
     {
@@ -306,20 +280,11 @@ public sealed class ClientReceiveGroupTests
         {
             for (int c = 0; c < sessions.Length; c++)
             {
-                sessions[c].Server.SendRtp(buffer, WriteRtp(buffer, Ssrc(c), (ushort)sequence, sequence));
+                sessions[c].Server.SendRtp(buffer, LoopbackSession.WriteTestRtp(buffer, Ssrc(c), (ushort)sequence, sequence));
             }
 
             await Task.Delay(1, CancellationToken.None);
         }
-    }
-
-    private static int WriteRtp(byte[] buffer, uint ssrc, ushort sequence, int seed)
-    {
-        int header = new RtpHeaderWriter(buffer, 96, sequence, (uint)seed * 3000, ssrc, marker: false).Complete();
-        int payload = 100 + (seed % 900);
-        BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(header), seed);
-        buffer.AsSpan(header + 4, payload - 4).Fill((byte)seed);
-        return header + payload;
     }
 
     private sealed class CountingReceiver : IDatagramReceiver

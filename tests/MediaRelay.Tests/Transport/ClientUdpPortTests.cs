@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Teletherapy.MediaRelay.Client;
-using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.MediaRelay.Tests.Transport;
@@ -22,7 +21,7 @@ public sealed class ClientUdpPortTests
     {
         using var port = new ClientUdpPort("test-port");
         Assert.True(port.IsActive, "64-bit Linux, where the port reads with recvmmsg and IP_PKTINFO");
-        LoopbackSession[] sessions = await ConnectAsync(port);
+        LoopbackSession[] sessions = await LoopbackSession.ConnectManyAsync(Clients, sharedPort: port);
         using var batch = new ClientSendBatch();
         try
         {
@@ -49,7 +48,7 @@ public sealed class ClientUdpPortTests
                 sent[c] = [];
                 for (int i = 0; i < 60; i++)
                 {
-                    int length = WriteRtp(buffer, Ssrc(c), (ushort)i, i + c);
+                    int length = LoopbackSession.WriteTestRtp(buffer, Ssrc(c), (ushort)i, i + c);
                     sent[c].Add(buffer[..length]);
                     Assert.True(sessions[c].Server.SendRtp(buffer, length));
                 }
@@ -68,7 +67,7 @@ public sealed class ClientUdpPortTests
                 for (int c = 0; c < Clients; c++)
                 {
                     fromClients[c] ??= [];
-                    int length = WriteRtp(buffer, Ssrc(c) + 100, (ushort)i, (i * 7) + c);
+                    int length = LoopbackSession.WriteTestRtp(buffer, Ssrc(c) + 100, (ushort)i, (i * 7) + c);
                     fromClients[c].Add(buffer[..length]);
                     Assert.True(sessions[c].Client.SendRtp(buffer, length, batch));
                 }
@@ -86,10 +85,7 @@ public sealed class ClientUdpPortTests
         }
         finally
         {
-            foreach (LoopbackSession session in sessions)
-            {
-                session.Dispose();
-            }
+            LoopbackSession.DisposeAll(sessions);
         }
 
         // Closed transports give their addresses back (after close_notify, sent from them).
@@ -241,35 +237,6 @@ public sealed class ClientUdpPortTests
         EndPoint from = new IPEndPoint(IPAddress.Any, 0);
         int length = socket.ReceiveFrom(buffer, ref from);
         return (buffer[..length], (IPEndPoint)from);
-    }
-
-    private static async Task<LoopbackSession[]> ConnectAsync(ClientUdpPort port)
-    {
-        Task<LoopbackSession>[] connects = Enumerable.Range(0, Clients)
-            .Select(async _ => await LoopbackSession.ConnectAsync(IceTransportProtocol.Udp, await LoopbackSession.StartSocketsAsync(), sharedPort: port))
-            .ToArray();
-        try
-        {
-            return await Task.WhenAll(connects);
-        }
-        catch
-        {
-            foreach (var connected in connects.Where(t => t.IsCompletedSuccessfully))
-            {
-                connected.Result.Dispose();
-            }
-
-            throw;
-        }
-    }
-
-    private static int WriteRtp(byte[] buffer, uint ssrc, ushort sequence, int seed)
-    {
-        int header = new RtpHeaderWriter(buffer, 96, sequence, (uint)seed * 3000, ssrc, marker: false).Complete();
-        int payload = 100 + (seed % 900);
-        BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(header), seed);
-        buffer.AsSpan(header + 4, payload - 4).Fill((byte)seed);
-        return header + payload;
     }
 
     private sealed class Receiver : IDatagramReceiver

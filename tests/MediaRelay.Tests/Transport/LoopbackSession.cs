@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Teletherapy.MediaRelay.Client;
 using Teletherapy.MediaRelay.Dtls;
 using Teletherapy.MediaRelay.Ice;
+using Teletherapy.MediaRelay.Rtp;
 using Teletherapy.MediaRelay.Transport;
 
 namespace Teletherapy.MediaRelay.Tests.Transport;
@@ -101,6 +103,48 @@ internal sealed class LoopbackSession : IDisposable
         }
 
         return session;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> sessions over UDP, each on sockets of its own, connected at once; the clients read through
+    /// <paramref name="receiveGroup"/> or are on <paramref name="sharedPort"/> when given. All or none: a failure disposes
+    /// the ones that connected.
+    /// </summary>
+    public static async Task<LoopbackSession[]> ConnectManyAsync(int count, ClientReceiveGroup? receiveGroup = null, ClientUdpPort? sharedPort = null)
+    {
+        Task<LoopbackSession>[] connects = Enumerable.Range(0, count)
+            .Select(async _ => await ConnectAsync(IceTransportProtocol.Udp, await StartSocketsAsync(), receiveGroup: receiveGroup, sharedPort: sharedPort))
+            .ToArray();
+        try
+        {
+            return await Task.WhenAll(connects);
+        }
+        catch
+        {
+            DisposeAll(connects.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            throw;
+        }
+    }
+
+    public static void DisposeAll(IEnumerable<LoopbackSession> sessions)
+    {
+        foreach (LoopbackSession session in sessions)
+        {
+            session.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Writes an RTP packet of <paramref name="ssrc"/> into <paramref name="buffer"/> whose payload (100 to 999 bytes)
+    /// follows from <paramref name="seed"/>, so a receiver can tell each one apart; returns its length.
+    /// </summary>
+    public static int WriteTestRtp(byte[] buffer, uint ssrc, ushort sequence, int seed)
+    {
+        int header = new RtpHeaderWriter(buffer, 96, sequence, (uint)seed * 3000, ssrc, marker: false).Complete();
+        int payload = 100 + (seed % 900);
+        BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(header), seed);
+        buffer.AsSpan(header + 4, payload - 4).Fill((byte)seed);
+        return header + payload;
     }
 
     public void Dispose()
