@@ -25,8 +25,10 @@ namespace Teletherapy.MediaRelay.Client;
 /// thread sends and sends it with one <c>sendmmsg(2)</c>.
 /// </para>
 /// <para>
-/// Linux on a 64-bit process, IPv4 remotes only; elsewhere the port is inactive and <see cref="TryAdd"/> returns null,
-/// so the caller opens a socket of its own as before.
+/// Linux on a 64-bit process, and remotes on this host's loopback (127.0.0.0/8) only: a datagram from a 127.x source
+/// cannot leave the host. Elsewhere, or for another remote, <see cref="TryAdd"/> returns null, so the caller opens a
+/// socket of its own as before. The wildcard bind opens the port on every interface, but only datagrams to a
+/// registered 127.x address from that registration's remote are handed over.
 /// </para>
 /// </summary>
 internal sealed unsafe class ClientUdpPort : IDisposable
@@ -117,13 +119,14 @@ internal sealed unsafe class ClientUdpPort : IDisposable
 
     /// <summary>
     /// Gives <paramref name="receiver"/> an address of its own on this port, taking datagrams from
-    /// <paramref name="remote"/> only. Null when the port is inactive or disposed, or the remote is not IPv4.
+    /// <paramref name="remote"/> only. Null when the port is inactive or disposed, or the remote is not an IPv4
+    /// loopback address.
     /// </summary>
     public Registration? TryAdd(IPEndPoint remote, IDatagramReceiver receiver)
     {
         ArgumentNullException.ThrowIfNull(remote);
         ArgumentNullException.ThrowIfNull(receiver);
-        if (!IsActive || remote.AddressFamily != AddressFamily.InterNetwork)
+        if (!IsActive || remote.AddressFamily != AddressFamily.InterNetwork || !IPAddress.IsLoopback(remote.Address))
         {
             return null;
         }

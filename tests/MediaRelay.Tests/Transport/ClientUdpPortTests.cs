@@ -143,8 +143,10 @@ public sealed class ClientUdpPortTests
         Assert.False(port.IsAlive);
         Assert.True(second.IsRemoved);
         Assert.Null(port.TryAdd((IPEndPoint)remote.LocalEndPoint!, receiver));
-        using var ipv4Only = new ClientUdpPort("ipv4-only");
-        Assert.Null(ipv4Only.TryAdd(new IPEndPoint(IPAddress.IPv6Loopback, 9), receiver));
+        using var loopbackOnly = new ClientUdpPort("loopback-only");
+        Assert.Null(loopbackOnly.TryAdd(new IPEndPoint(IPAddress.IPv6Loopback, 9), receiver));
+        Assert.Null(loopbackOnly.TryAdd(new IPEndPoint(IPAddress.Parse("192.0.2.1"), 9), receiver));
+        Assert.NotNull(loopbackOnly.TryAdd(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 9), receiver));
     }
 
     [Fact]
