@@ -91,8 +91,9 @@ internal sealed record LoadOptions
     public bool? SharedClientSockets { get; init; }
 
     /// <summary>
-    /// Whether connections share ports: by default for our server; never for Janus, with which ICE does not complete
-    /// from the shared ports' 127.1.x.y addresses (its libnice agent, in the network namespace the tool gives it).
+    /// Whether connections share ports: by default for our server; never for Janus, which (in the network namespace
+    /// the tool gives it) answers connectivity checks from its own address 127.0.0.2 only, the source a socket connected
+    /// to it gets, and so never from the shared ports' 127.1.x.y addresses.
     /// </summary>
     public bool EffectiveSharedClientSockets => SharedClientSockets ?? Target == LoadTarget.Teletherapy;
 
