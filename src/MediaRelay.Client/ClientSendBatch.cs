@@ -15,6 +15,15 @@ internal sealed unsafe class ClientSendBatch : IDisposable
     private int _count;
     private bool _disposed;
 
+    public ClientSendBatch()
+    {
+        // Every slot always carries a destination and a source; only the data length changes from send to send.
+        for (var i = 0; i < _slots.Count; i++)
+        {
+            _slots.Headers[i].Header.NameLength = ClientUdpPort.SockaddrInBytes;
+        }
+    }
+
     /// <summary>Datagrams queued and not yet sent.</summary>
     public int Pending => _count;
 
@@ -49,9 +58,6 @@ internal sealed unsafe class ClientSendBatch : IDisposable
         ClientUdpPort.WriteAddresses(registration, _slots.Name(_count), _slots.Control(_count));
         datagram.CopyTo(_slots.Data(_count));
         _slots.SetSendLength(_count, datagram.Length);
-        ref var header = ref _slots.Headers[_count].Header;
-        header.NameLength = ClientUdpPort.SockaddrInBytes;
-        header.ControlLength = ClientUdpPort.PacketInfoSpace;
         _count++;
         return true;
     }

@@ -44,7 +44,6 @@ internal sealed unsafe class ClientUdpPort : IDisposable
 
     private const int IpProtocolIp = 0;
     private const int IpPacketInfo = 8;
-    private const ushort AddressFamilyInet = 2;
 
     /// <summary>How long an idle thread waits in <c>poll</c> before it looks at the stop flag again.</summary>
     private const int WaitMilliseconds = 250;
@@ -156,10 +155,7 @@ internal sealed unsafe class ClientUdpPort : IDisposable
             return false;
         }
 
-        var name = stackalloc byte[SockaddrInBytes];
-        var control = stackalloc byte[PacketInfoSpace];
-        WriteAddresses(registration, new Span<byte>(name, SockaddrInBytes), new Span<byte>(control, PacketInfoSpace));
-        fixed (byte* data = datagram)
+        fixed (byte* data = datagram, name = registration.RemoteName, control = registration.SourceControl)
         {
             var vector = new LinuxSocketCalls.IoVec { Base = (nint)data, Length = (nuint)datagram.Length };
             var message = new LinuxSocketCalls.MMsgHdr
@@ -167,7 +163,7 @@ internal sealed unsafe class ClientUdpPort : IDisposable
                 Header = new LinuxSocketCalls.MsgHdr
                 {
                     Name = (nint)name,
-                    NameLength = SockaddrInBytes,
+                    NameLength = (uint)registration.RemoteName.Length,
                     Iov = (nint)(&vector),
                     IovLength = 1,
                     Control = (nint)control,
@@ -201,23 +197,29 @@ internal sealed unsafe class ClientUdpPort : IDisposable
     }
 
     /// <summary>
-    /// Writes the destination (<c>sockaddr_in</c> of the registration's remote) and the source (an <c>IP_PKTINFO</c>
-    /// control message naming the registration's address) of a datagram sent for <paramref name="registration"/>.
+    /// Copies the destination (the registration's remote as a native socket address) and the source (an
+    /// <c>IP_PKTINFO</c> control message naming the registration's address) of a datagram sent for
+    /// <paramref name="registration"/>, both made once when it was added.
     /// </summary>
     internal static void WriteAddresses(Registration registration, Span<byte> name, Span<byte> control)
     {
-        name.Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(name, AddressFamilyInet); // sa_family_t, host order (x86-64, arm64)
-        BinaryPrimitives.WriteUInt16BigEndian(name[2..], registration.RemotePort);
-        BinaryPrimitives.WriteUInt32BigEndian(name[4..], registration.RemoteAddress);
+        registration.RemoteName.CopyTo(name);
+        registration.SourceControl.CopyTo(control);
+    }
 
-        // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } then struct in_pktinfo { int ipi_ifindex;
-        // struct in_addr ipi_spec_dst; struct in_addr ipi_addr; }: the source is ipi_spec_dst, any interface (0).
-        control[..PacketInfoSpace].Clear();
+    /// <summary>
+    /// The <c>IP_PKTINFO</c> control message that sends from <paramref name="address"/> (host order): struct cmsghdr
+    /// { size_t cmsg_len; int cmsg_level; int cmsg_type; } then struct in_pktinfo { int ipi_ifindex; struct in_addr
+    /// ipi_spec_dst; struct in_addr ipi_addr; }, the source being ipi_spec_dst on any interface (0).
+    /// </summary>
+    private static byte[] PacketInfoFrom(uint address)
+    {
+        var control = new byte[PacketInfoSpace];
         BinaryPrimitives.WriteUInt64LittleEndian(control, 16 + 12);
-        BinaryPrimitives.WriteInt32LittleEndian(control[8..], IpProtocolIp);
-        BinaryPrimitives.WriteInt32LittleEndian(control[12..], IpPacketInfo);
-        BinaryPrimitives.WriteUInt32BigEndian(control[20..], registration.LocalAddress);
+        BinaryPrimitives.WriteInt32LittleEndian(control.AsSpan(8), IpProtocolIp);
+        BinaryPrimitives.WriteInt32LittleEndian(control.AsSpan(12), IpPacketInfo);
+        BinaryPrimitives.WriteUInt32BigEndian(control.AsSpan(20), address);
+        return control;
     }
 
     /// <summary><c>sendmmsg</c> on the port's socket; the messages sent, or -1 (also once disposed).</summary>
@@ -339,16 +341,14 @@ internal sealed unsafe class ClientUdpPort : IDisposable
         ref var header = ref slots.Headers[index].Header;
         if (!slots.TryGetReceived(index, out var datagram)
             || datagram.IsEmpty
-            || header.NameLength < 8
             || !TryReadDestination(slots.Control(index)[..(int)Math.Min(header.ControlLength, (nuint)ReceiveControlBytes)], out var destination)
             || !_registrations.TryGetValue(destination, out var registration))
         {
             return;
         }
 
-        var name = slots.Name(index);
-        if (BinaryPrimitives.ReadUInt16BigEndian(name[2..]) != registration.RemotePort
-            || BinaryPrimitives.ReadUInt32BigEndian(name[4..]) != registration.RemoteAddress
+        // The source as the kernel wrote it (sin_zero cleared) against the remote as the runtime serializes it.
+        if (!slots.Name(index)[..(int)Math.Min(header.NameLength, (uint)SockaddrInBytes)].SequenceEqual(registration.RemoteName)
             || registration.IsRemoved)
         {
             return;
@@ -373,8 +373,9 @@ internal sealed unsafe class ClientUdpPort : IDisposable
         {
             Port = port;
             LocalAddress = localAddress;
-            RemoteAddress = BinaryPrimitives.ReadUInt32BigEndian(remote.Address.GetAddressBytes());
-            RemotePort = (ushort)remote.Port;
+            var name = remote.Serialize();
+            RemoteName = name.Buffer[..name.Size].ToArray();
+            SourceControl = PacketInfoFrom(localAddress);
             Receiver = receiver;
             LocalEndPoint = new IPEndPoint(new IPAddress([(byte)(localAddress >> 24), (byte)(localAddress >> 16), (byte)(localAddress >> 8), (byte)localAddress]), port.Port);
         }
@@ -387,9 +388,11 @@ internal sealed unsafe class ClientUdpPort : IDisposable
         /// <summary>The transport's address, host order.</summary>
         internal uint LocalAddress { get; }
 
-        internal uint RemoteAddress { get; }
+        /// <summary>The remote as a native socket address (<see cref="IPEndPoint.Serialize"/>): where sends go, and the only source taken.</summary>
+        internal byte[] RemoteName { get; }
 
-        internal ushort RemotePort { get; }
+        /// <summary>The control message a send from this address carries (<see cref="PacketInfoFrom"/>).</summary>
+        internal byte[] SourceControl { get; }
 
         internal IDatagramReceiver Receiver { get; }
 
