@@ -185,13 +185,14 @@ public sealed class DtlsSessionTests
                 Assert.InRange(threads.Threads, 0, 2);
             }
 
-            Assert.Equal(0, threads.Busy);
+            // A handshake completes inside its job, so the thread that ran it may still be counted busy for a moment.
             var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (threads.Threads > 0 && DateTime.UtcNow < deadline)
+            while ((threads.Busy > 0 || threads.Threads > 0) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
 
+            Assert.Equal(0, threads.Busy);
             Assert.Equal(0, threads.Threads);
 
             // With no thread left, records after the handshake are still read: close_notify ends the peer's session.
