@@ -1,52 +1,48 @@
-using System.Net;
-using System.Net.Sockets;
+using System.Diagnostics;
 
 namespace Teletherapy.LoadTests.Tests;
 
 public sealed class ProcessMonitorTests
 {
+    /// <summary>
+    /// Counted on child processes whose descriptors and threads nothing else changes (the test host's own change with
+    /// every test running beside this one): a single-threaded <c>sleep</c> with three descriptors more than another.
+    /// </summary>
     [Fact]
     public void OpenDescriptorsCountEveryOpenSocketAndThreadsEveryRunningThread()
     {
-        var monitor = new ProcessMonitor(Environment.ProcessId);
-        var fdsBefore = monitor.OpenFileDescriptors();
-        var threadsBefore = monitor.Threads();
-        Assert.NotNull(fdsBefore);
-        Assert.NotNull(threadsBefore);
-        Assert.InRange(threadsBefore!.Value - Directory.GetFileSystemEntries("/proc/self/task").Length, -2, 2);
-
-        var sockets = new List<Socket>();
-        using var release = new ManualResetEventSlim();
-        var threads = new List<Thread>();
+        using var plain = Sleeper(string.Empty);
+        using var withThree = Sleeper("exec 3</dev/null 4</dev/null 5</dev/null; ");
         try
         {
-            for (var i = 0; i < 40; i++)
-            {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                sockets.Add(socket);
-            }
-
-            for (var i = 0; i < 6; i++)
-            {
-                var thread = new Thread(() => release.Wait()) { IsBackground = true };
-                thread.Start();
-                threads.Add(thread);
-            }
-
-            // Other threads of the test host may open or close a descriptor or two meanwhile.
-            Assert.InRange(monitor.OpenFileDescriptors()!.Value - fdsBefore!.Value, 38, 42);
-            Assert.InRange(monitor.Threads()!.Value - threadsBefore.Value, 5, 8);
+            var plainMonitor = new ProcessMonitor(plain.Id);
+            var monitor = new ProcessMonitor(withThree.Id);
+            Assert.Equal(3, monitor.OpenFileDescriptors() - plainMonitor.OpenFileDescriptors());
+            Assert.Equal(1, monitor.Threads());
+            Assert.Equal(1, plainMonitor.Threads());
         }
         finally
         {
-            release.Set();
-            threads.ForEach(t => t.Join());
-            sockets.ForEach(s => s.Dispose());
+            plain.Kill();
+            withThree.Kill();
+            plain.WaitForExit();
+            withThree.WaitForExit();
         }
 
-        Assert.InRange(monitor.OpenFileDescriptors()!.Value - fdsBefore!.Value, -2, 2);
         Assert.Null(new ProcessMonitor(int.MaxValue).OpenFileDescriptors());
         Assert.Null(new ProcessMonitor(int.MaxValue).Threads());
+    }
+
+    /// <summary>A <c>sleep</c> (run by <c>bash</c> after <paramref name="prefix"/>), once it is the process's program.</summary>
+    private static Process Sleeper(string prefix)
+    {
+        var process = Process.Start(new ProcessStartInfo("bash", ["-c", prefix + "exec sleep 30"]) { UseShellExecute = false })!;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (File.ReadAllText($"/proc/{process.Id}/comm").Trim() != "sleep" && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        return process;
     }
 }
