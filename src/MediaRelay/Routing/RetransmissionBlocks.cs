@@ -1,30 +1,30 @@
 namespace Teletherapy.MediaRelay.Routing;
 
 /// <summary>
-/// The packet storage of every <see cref="RetransmissionBuffer"/> of a relay, in blocks of <see cref="SlotsPerBlock"/>
-/// packet slots, kept for the next stream when a stream ends or a buffer grows.
+/// The packet storage of every <see cref="RetransmissionBuffer"/> of a relay, in blocks of <see cref="BlockLength"/>
+/// bytes, kept for the next stream when a stream ends.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Without reuse, each ended stream's storage waits for a full collection, and a server where sessions come and go
 /// all day holds far more than its live streams need, in a saw-tooth that follows the full collections. Storage in
 /// one size fits every buffer whatever its rate, so what is kept is never more than the most the live streams have
-/// needed at once. Blocks are 48,000 bytes, below the large-object threshold.
+/// needed at once. Blocks are 8 KiB: small enough that a stream holds little more than its second of packets, below
+/// the large-object threshold.
 /// </para>
 /// <para>
 /// Blocks nobody took during a whole <see cref="TrimInterval"/> are let go (<see cref="Trim"/>), so a server that had
 /// a busy hour gives the memory back within two intervals of it.
 /// </para>
 /// <para>
-/// A reused block still holds another stream's packets. A buffer reads a slot only where its own sequence table says
-/// it stored a packet, and only that packet's length, so nothing of the earlier stream can be read back.
+/// A reused block still holds another stream's packets. A buffer reads only where its own index says it stored a
+/// packet since it last began writing that block, and only that packet's length, so nothing of the earlier stream can
+/// be read back.
 /// </para>
 /// </remarks>
 internal sealed class RetransmissionBlocks
 {
-    public const int SlotsPerBlock = 32;
-
-    public const int BlockLength = SlotsPerBlock * RetransmissionBuffer.MaxPacketLength;
+    public const int BlockLength = 8192;
 
     private readonly Lock _lock = new();
     private readonly Stack<byte[]> _kept = new();

@@ -6,48 +6,96 @@ namespace Teletherapy.MediaRelay.Routing;
 /// The last packets of one publisher stream, by their original sequence number, so a subscriber's NACK
 /// (RFC 4585 §6.2.1) can be answered from the relay instead of travelling on to the publisher (whose repair
 /// would reach every subscriber again). One per video encoding of a producer. It holds about the last second
-/// (<see cref="MaxAge"/>): it starts with <see cref="InitialCapacity"/> slots and doubles, up to
-/// <see cref="MaxCapacity"/>, whenever a packet younger than that would be overwritten, so a low-rate stream does not
-/// hold memory that only a high-rate one needs. Its storage comes from <see cref="RetransmissionBlocks"/> and goes
-/// back there when it grows or its stream ends (<see cref="Release"/>). Written on the publisher's receive thread,
-/// read on subscribers' receive threads: one lock.
+/// (<see cref="MaxAge"/>) and no more than that second's bytes need:
+/// <list type="bullet">
+/// <item>The packets are written one after another, each at its own length, into a ring of
+/// <see cref="RetransmissionBlocks.BlockLength"/>-byte blocks; a packet that does not fit in what is left of a block
+/// starts the next one. Before the ring comes round to a block that still holds a packet younger than a second, a block
+/// is added in front of it (up to <see cref="MaxBlocks"/>), so a stream holds about a second of its own bytes plus a
+/// block, whatever its rate and packet sizes.</item>
+/// <item>An index of slots by sequence number says where each packet is. It starts with <see cref="InitialSlots"/> and
+/// doubles, up to <see cref="MaxPackets"/>, whenever a packet younger than a second would lose its slot.</item>
+/// </list>
+/// Entering a block for writing starts a new generation of it; an index entry from an earlier generation is gone, so a
+/// packet is never read from bytes written over since. Its storage comes from <see cref="RetransmissionBlocks"/> and
+/// goes back there when its stream ends (<see cref="Release"/>). Written on the publisher's receive thread, read on
+/// subscribers' receive threads: one lock.
 /// </summary>
 internal sealed class RetransmissionBuffer
 {
-    /// <summary>32 slots (one block): half a second of 500 kbit/s video.</summary>
-    public const int InitialCapacity = RetransmissionBlocks.SlotsPerBlock;
+    /// <summary>Two blocks to start with (16 KiB: a quarter of a second of 500 kbit/s video).</summary>
+    public const int InitialBlocks = 2;
+
+    /// <summary>160 blocks (1.25 MiB): a second of about 10 Mbit/s video.</summary>
+    public const int MaxBlocks = 160;
+
+    public const int InitialSlots = 32;
 
     /// <summary>1024 packets: a second of about 10 Mbit/s video.</summary>
-    public const int MaxCapacity = 1024;
+    public const int MaxPackets = 1024;
 
     public const int MaxPacketLength = 1500;
 
     /// <summary>Packets older than this are not resent: the receiver's jitter buffer has given up on them.</summary>
     private static readonly long MaxAge = Stopwatch.Frequency;
 
+    /// <summary>The newest-packet time of a block nothing was written to yet.</summary>
+    private const long Never = long.MinValue;
+
     private readonly Lock _lock = new();
     private readonly RetransmissionBlocks _blocks;
+    private Entry[] _index = NewIndex(InitialSlots);
+
+    // The ring, by block number: storage, the next block round the ring, the generation (how often writing began
+    // there) and when its newest packet was stored. Block numbers never change; an added block takes the next number.
     private byte[][] _data;
-    private int[] _length = new int[InitialCapacity];
-    private int[] _sequence = NewSequences(InitialCapacity);
-    private long[] _stored = new long[InitialCapacity];
+    private int[] _next;
+    private int[] _generation;
+    private long[] _newest;
+    private int _count;
+    private int _block;
+    private int _offset;
     private bool _released;
 
     public RetransmissionBuffer(RetransmissionBlocks blocks)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         _blocks = blocks;
-        _data = Rent(blocks, InitialCapacity);
+        _data = new byte[InitialBlocks][];
+        _next = new int[InitialBlocks];
+        _generation = new int[InitialBlocks];
+        _newest = new long[InitialBlocks];
+        for (var i = 0; i < InitialBlocks; i++)
+        {
+            _data[i] = blocks.Rent();
+            _next[i] = (i + 1) % InitialBlocks;
+            _newest[i] = Never;
+        }
+
+        _count = InitialBlocks;
+        _generation[0] = 1;
     }
 
-    /// <summary>Slots now (grows with the stream's packet rate; 0 once released).</summary>
-    public int Capacity
+    /// <summary>Index slots now (grows with the stream's packet rate; 0 once released).</summary>
+    public int IndexSlots
     {
         get
         {
             lock (_lock)
             {
-                return _released ? 0 : _length.Length;
+                return _released ? 0 : _index.Length;
+            }
+        }
+    }
+
+    /// <summary>Blocks held now (grows with the stream's byte rate; 0 once released).</summary>
+    public int Blocks
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _released ? 0 : _count;
             }
         }
     }
@@ -59,7 +107,6 @@ internal sealed class RetransmissionBuffer
             return;
         }
 
-        byte[][]? outgrown = null;
         lock (_lock)
         {
             if (_released)
@@ -67,23 +114,29 @@ internal sealed class RetransmissionBuffer
                 return;
             }
 
-            var slot = sequence & (_length.Length - 1);
-            var evicted = _sequence[slot];
-            if (evicted >= 0 && evicted != sequence && now - _stored[slot] < MaxAge && _length.Length < MaxCapacity)
+            ref readonly var evicted = ref _index[sequence & (_index.Length - 1)];
+            if (evicted.Sequence >= 0 && evicted.Sequence != sequence && IsYoung(evicted, now) && _index.Length < MaxPackets)
             {
-                outgrown = Grow(now);
-                slot = sequence & (_length.Length - 1);
+                GrowIndex(now);
             }
 
-            packet.CopyTo(Slot(slot));
-            _length[slot] = packet.Length;
-            _sequence[slot] = sequence;
-            _stored[slot] = now;
-        }
+            if (_offset + packet.Length > RetransmissionBlocks.BlockLength)
+            {
+                Advance(now);
+            }
 
-        if (outgrown is not null)
-        {
-            Return(outgrown);
+            packet.CopyTo(_data[_block].AsSpan(_offset));
+            _index[sequence & (_index.Length - 1)] = new Entry
+            {
+                Sequence = sequence,
+                Block = (ushort)_block,
+                Offset = (ushort)_offset,
+                Length = (ushort)packet.Length,
+                Generation = _generation[_block],
+                Stored = now,
+            };
+            _offset += packet.Length;
+            _newest[_block] = now;
         }
     }
 
@@ -97,14 +150,15 @@ internal sealed class RetransmissionBuffer
                 return 0;
             }
 
-            var slot = sequence & (_length.Length - 1);
-            if (_sequence[slot] != sequence || now - _stored[slot] > MaxAge || destination.Length < _length[slot])
+            ref readonly var entry = ref _index[sequence & (_index.Length - 1)];
+            if (entry.Sequence != sequence || now - entry.Stored > MaxAge || _generation[entry.Block] != entry.Generation
+                || destination.Length < entry.Length)
             {
                 return 0;
             }
 
-            Slot(slot)[.._length[slot]].CopyTo(destination);
-            return _length[slot];
+            _data[entry.Block].AsSpan(entry.Offset, entry.Length).CopyTo(destination);
+            return entry.Length;
         }
     }
 
@@ -115,6 +169,7 @@ internal sealed class RetransmissionBuffer
     public void Release()
     {
         byte[][] data;
+        int count;
         lock (_lock)
         {
             if (_released)
@@ -124,69 +179,86 @@ internal sealed class RetransmissionBuffer
 
             _released = true;
             data = _data;
+            count = _count;
             _data = [];
+            _count = 0;
         }
 
-        Return(data);
-    }
-
-    private static byte[][] Rent(RetransmissionBlocks blocks, int capacity)
-    {
-        var data = new byte[capacity / RetransmissionBlocks.SlotsPerBlock][];
-        for (var i = 0; i < data.Length; i++)
+        for (var i = 0; i < count; i++)
         {
-            data[i] = blocks.Rent();
-        }
-
-        return data;
-    }
-
-    private static int[] NewSequences(int capacity)
-    {
-        var sequences = new int[capacity];
-        Array.Fill(sequences, -1);
-        return sequences;
-    }
-
-    private static Span<byte> Slot(byte[][] data, int slot) =>
-        data[slot / RetransmissionBlocks.SlotsPerBlock].AsSpan(slot % RetransmissionBlocks.SlotsPerBlock * MaxPacketLength, MaxPacketLength);
-
-    private Span<byte> Slot(int slot) => Slot(_data, slot);
-
-    private void Return(byte[][] data)
-    {
-        foreach (var block in data)
-        {
-            _blocks.Return(block);
+            _blocks.Return(data[i]);
         }
     }
 
-    /// <summary>Doubles the slots, keeping the packets still young enough to be asked for; returns the old storage.</summary>
-    private byte[][] Grow(long now)
+    private static Entry[] NewIndex(int slots)
     {
-        var capacity = _length.Length * 2;
-        var oldData = _data;
-        var oldLength = _length;
-        var oldSequence = _sequence;
-        var oldStored = _stored;
-        _data = Rent(_blocks, capacity);
-        _length = new int[capacity];
-        _sequence = NewSequences(capacity);
-        _stored = new long[capacity];
-        for (var old = 0; old < oldLength.Length; old++)
+        var index = new Entry[slots];
+        for (var i = 0; i < index.Length; i++)
         {
-            if (oldSequence[old] < 0 || now - oldStored[old] > MaxAge)
+            index[i].Sequence = -1;
+        }
+
+        return index;
+    }
+
+    /// <summary>Still in its block as written and young enough that a subscriber may ask for it.</summary>
+    private bool IsYoung(in Entry entry, long now) =>
+        now - entry.Stored <= MaxAge && _generation[entry.Block] == entry.Generation;
+
+    /// <summary>
+    /// Moves writing to the next block round the ring; when that one still holds a packet younger than a second, to a
+    /// block added in front of it instead (while there are fewer than <see cref="MaxBlocks"/>).
+    /// </summary>
+    private void Advance(long now)
+    {
+        var next = _next[_block];
+        if (_newest[next] != Never && now - _newest[next] <= MaxAge && _count < MaxBlocks)
+        {
+            if (_count == _data.Length)
             {
-                continue;
+                var length = Math.Min(_count * 2, MaxBlocks);
+                Array.Resize(ref _data, length);
+                Array.Resize(ref _next, length);
+                Array.Resize(ref _generation, length);
+                Array.Resize(ref _newest, length);
             }
 
-            var slot = oldSequence[old] & (capacity - 1);
-            Slot(oldData, old)[..oldLength[old]].CopyTo(Slot(slot));
-            _length[slot] = oldLength[old];
-            _sequence[slot] = oldSequence[old];
-            _stored[slot] = oldStored[old];
+            var added = _count++;
+            _data[added] = _blocks.Rent();
+            _newest[added] = Never;
+            _next[added] = next;
+            _next[_block] = added;
+            next = added;
         }
 
-        return oldData;
+        _block = next;
+        _generation[next]++;
+        _newest[next] = Never;
+        _offset = 0;
+    }
+
+    /// <summary>Doubles the index, keeping the entries of packets still young enough to be asked for.</summary>
+    private void GrowIndex(long now)
+    {
+        var old = _index;
+        _index = NewIndex(old.Length * 2);
+        foreach (var entry in old)
+        {
+            if (entry.Sequence >= 0 && IsYoung(entry, now))
+            {
+                _index[entry.Sequence & (_index.Length - 1)] = entry;
+            }
+        }
+    }
+
+    /// <summary>Where one stored packet is: 24 bytes.</summary>
+    private struct Entry
+    {
+        public int Sequence;
+        public ushort Block;
+        public ushort Offset;
+        public ushort Length;
+        public int Generation;
+        public long Stored;
     }
 }

@@ -10,7 +10,7 @@ namespace Teletherapy.MediaRelay.Routing;
 /// </summary>
 internal sealed class SentPacketHistory
 {
-    /// <summary>Outgoing packets remembered: more than <see cref="RetransmissionBuffer.MaxCapacity"/>.</summary>
+    /// <summary>Outgoing packets remembered: as many as <see cref="RetransmissionBuffer.MaxPackets"/>.</summary>
     public const int Size = 1024;
 
     private readonly Entry[] _entries = new Entry[Size];

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Teletherapy.MediaRelay.Negotiation;
 using Teletherapy.MediaRelay.Routing;
 using Teletherapy.MediaRelay.Rtp;
@@ -14,7 +15,9 @@ public sealed class ForwardingAllocationTests
     [Fact(Timeout = 30000)]
     public async Task ForwardingAThousandPacketsToAConnectedSubscriberAllocatesNothing()
     {
-        using var relay = await RelayHarness.StartAsync();
+        // The relay's clock stands still: every packet of the warm-up is as young as the last, so the retransmission
+        // buffer grows to its largest however slowly this machine forwards them, and not in the measured part.
+        using var relay = await RelayHarness.StartAsync(time: new FakeTimeProvider(DateTimeOffset.UtcNow));
         var alice = await relay.JoinAndPublishAsync("alice", IceTransportProtocol.Udp);
         var bob = await relay.JoinAndPublishAsync("bob", IceTransportProtocol.Udp);
         await bob.SubscribeAsync();
@@ -30,8 +33,10 @@ public sealed class ForwardingAllocationTests
 
         // Packets are made beforehand: only what the relay does with them is measured. A first round warms up this
         // thread's pooled buffers in every size class the packets need (a class's first rent allocates once), and grows
-        // the retransmission buffer to its largest (these packets come faster than any real stream).
-        var warmup = 2 * (RetransmissionBuffer.MaxCapacity + 100);
+        // the retransmission buffer to its largest (these packets come faster than any real stream): its index and its
+        // blocks, filled with video of at least 200 bytes a packet.
+        var videoToFill = Math.Max(RetransmissionBuffer.MaxPackets, RetransmissionBuffer.MaxBlocks * RetransmissionBlocks.BlockLength / 200);
+        var warmup = 2 * (videoToFill + 100);
         var packets = new (byte[] Buffer, int Length, Producer Producer)[warmup + Forwards];
         for (var i = 0; i < packets.Length; i++)
         {
@@ -43,6 +48,12 @@ public sealed class ForwardingAllocationTests
         for (var i = 0; i < warmup; i++)
         {
             Forward(packets[i]);
+            if ((i + 1) % 1000 == 0)
+            {
+                // A thousand at a time, each waited for at bob: a burst of all of them would overflow bob's socket.
+                var sent = i + 1;
+                await RelayHarness.WaitUntilAsync(() => bob.ReceivedPackets >= received + sent, SyntheticPeer.StepTimeout, () => $"the warm-up at bob ({bob.ReceivedPackets - received} of {sent})");
+            }
         }
 
         var before = GC.GetAllocatedBytesForCurrentThread();

@@ -3,7 +3,7 @@ using Teletherapy.MediaRelay.Routing;
 
 namespace Teletherapy.MediaRelay.Tests.Routing;
 
-/// <summary>The per-stream retransmission buffer: a second of packets, by original sequence number, sized to the stream's rate.</summary>
+/// <summary>The per-stream retransmission buffer: a second of packets, by original sequence number, sized to the stream's bytes.</summary>
 public sealed class RetransmissionBufferTests
 {
     private static readonly long Second = Stopwatch.Frequency;
@@ -34,21 +34,29 @@ public sealed class RetransmissionBufferTests
     }
 
     [Fact]
-    public void ALowRateStreamKeepsTheInitialSlotsAndOverwritesWhatIsTooOldToAskFor()
+    public void ALowRateStreamKeepsItsFirstBlocksAndOverwritesWhatIsTooOldToAskFor()
     {
-        var buffer = new RetransmissionBuffer(new RetransmissionBlocks());
+        var blocks = new RetransmissionBlocks();
+        var buffer = new RetransmissionBuffer(blocks);
         var t = 100 * Second;
-        // 25 packets a second for five seconds: 32 slots hold more than a second.
+        // 25 packets of 300 bytes a second for five seconds: 27 fit in a block, so each block is 1.08 s old when the
+        // ring comes back to it, and 32 index slots are 1.28 s.
         for (var i = 0; i < 125; i++)
         {
-            buffer.Store(Packet((ushort)i), (ushort)i, t + (i * Second / 25));
+            buffer.Store(Packet((ushort)i, 300), (ushort)i, t + (i * Second / 25));
         }
 
-        Assert.Equal(RetransmissionBuffer.InitialCapacity, buffer.Capacity);
+        Assert.Equal(RetransmissionBuffer.InitialSlots, buffer.IndexSlots);
+        Assert.Equal(RetransmissionBuffer.InitialBlocks, buffer.Blocks);
+        Assert.Equal(RetransmissionBuffer.InitialBlocks, blocks.InUse);
         var now = t + (124 * Second / 25);
         var copy = new byte[1500];
-        Assert.Equal(1200, buffer.TryCopy(124 - 24, copy, now));
-        Assert.Equal(Packet(124 - 24), copy[..1200]);
+        for (var back = 0; back <= 24; back++)
+        {
+            Assert.Equal(300, buffer.TryCopy((ushort)(124 - back), copy, now));
+            Assert.Equal(Packet((ushort)(124 - back), 300), copy[..300]);
+        }
+
         Assert.Equal(0, buffer.TryCopy(124 - 32, copy, now));
     }
 
@@ -63,7 +71,10 @@ public sealed class RetransmissionBufferTests
             buffer.Store(Packet((ushort)(60000 + i)), (ushort)(60000 + i), t + (i * Second / Rate));
         }
 
-        Assert.Equal(512, buffer.Capacity);
+        // Six packets of 1200 bytes to a block: when the ring is back at a block, 6 k - 5 packets have come since its
+        // newest one, so k blocks keep that one (6 k - 5) / 400 s, more than a second from k = 68 on.
+        Assert.Equal(512, buffer.IndexSlots);
+        Assert.Equal(68, buffer.Blocks);
         var now = t + (((2 * Rate) - 1) * Second / Rate);
         var copy = new byte[1500];
         for (var back = 0; back < Rate; back++)
@@ -75,36 +86,56 @@ public sealed class RetransmissionBufferTests
     }
 
     [Fact]
-    public void GrowthStopsAtTheMaximum()
-    {
-        var buffer = new RetransmissionBuffer(new RetransmissionBlocks());
-        var t = 100 * Second;
-        for (var i = 0; i < 5000; i++)
-        {
-            buffer.Store(Packet((ushort)i, 100), (ushort)i, t); // all at once: every eviction is young
-        }
-
-        Assert.Equal(RetransmissionBuffer.MaxCapacity, buffer.Capacity);
-        Assert.Equal(100, buffer.TryCopy(4999, new byte[1500], t));
-    }
-
-    [Fact]
-    public void A60PacketStreamGrowsToTwoBlocksAndNoFurther()
+    public void ASecondOfVideoTakesLittleMoreThanItsOwnBytes()
     {
         var blocks = new RetransmissionBlocks();
         var buffer = new RetransmissionBuffer(blocks);
         var t = 100 * Second;
+        // 60 packets of 1000 bytes a second (480 kbit/s): eight to a block, so 9 blocks (72 KiB) hold a second and
+        // the block being written; a slot for each packet's largest size would take 90,000 bytes and more.
         for (var i = 0; i < 600; i++)
         {
-            buffer.Store(Packet((ushort)i), (ushort)i, t + (i * Second / 60));
+            buffer.Store(Packet((ushort)i, 1000), (ushort)i, t + (i * Second / 60));
         }
 
-        Assert.Equal(64, buffer.Capacity);
-        Assert.Equal(2, blocks.InUse);
-        Assert.Equal(1, blocks.Kept); // the first block went back when it grew
+        Assert.Equal(64, buffer.IndexSlots);
+        Assert.Equal(9, buffer.Blocks);
+        Assert.Equal(9, blocks.InUse);
+        Assert.Equal(0, blocks.Kept); // growing adds blocks; none is given back
         var copy = new byte[1500];
-        Assert.Equal(1200, buffer.TryCopy(599 - 59, copy, t + (599 * Second / 60)));
-        Assert.Equal(Packet(599 - 59), copy[..1200]);
+        Assert.Equal(1000, buffer.TryCopy(599 - 59, copy, t + (599 * Second / 60)));
+        Assert.Equal(Packet(599 - 59, 1000), copy[..1000]);
+    }
+
+    [Fact]
+    public void GrowthStopsAtTheMaximumAndAPacketWrittenOverIsGoneThoughItsSlotStillNamesIt()
+    {
+        var small = new RetransmissionBuffer(new RetransmissionBlocks());
+        var t = 100 * Second;
+        for (var i = 0; i < 5000; i++)
+        {
+            small.Store(Packet((ushort)i, 100), (ushort)i, t); // all at once: every eviction is young
+        }
+
+        Assert.Equal(RetransmissionBuffer.MaxPackets, small.IndexSlots);
+        Assert.Equal(100, small.TryCopy(4999, new byte[1500], t));
+
+        var large = new RetransmissionBuffer(new RetransmissionBlocks());
+        for (var i = 0; i < 3000; i++)
+        {
+            large.Store(Packet((ushort)i), (ushort)i, t);
+        }
+
+        // 160 blocks of six hold the last 954 to 960 packets; the index still has a slot naming 1999 (3023 never came),
+        // but its block has been written over since.
+        Assert.Equal(RetransmissionBuffer.MaxBlocks, large.Blocks);
+        Assert.Equal(RetransmissionBuffer.MaxPackets, large.IndexSlots);
+        var copy = new byte[1500];
+        Assert.Equal(1200, large.TryCopy(2999, copy, t));
+        Assert.Equal(1200, large.TryCopy(2999 - 950, copy, t));
+        Assert.Equal(Packet(2999 - 950), copy[..1200]);
+        Assert.Equal(0, large.TryCopy(2999 - 1000, copy, t));
+        Assert.Equal(0, large.TryCopy(2999 - 970, copy, t));
     }
 
     [Fact]
@@ -114,14 +145,15 @@ public sealed class RetransmissionBufferTests
         var buffer = new RetransmissionBuffer(blocks);
         var t = 100 * Second;
         buffer.Store(Packet(7), 7, t);
-        Assert.Equal(1, blocks.InUse);
+        Assert.Equal(RetransmissionBuffer.InitialBlocks, blocks.InUse);
 
         buffer.Release();
         buffer.Release(); // twice is once
 
         Assert.Equal(0, blocks.InUse);
-        Assert.Equal(1, blocks.Kept);
-        Assert.Equal(0, buffer.Capacity);
+        Assert.Equal(RetransmissionBuffer.InitialBlocks, blocks.Kept);
+        Assert.Equal(0, buffer.IndexSlots);
+        Assert.Equal(0, buffer.Blocks);
         Assert.Equal(0, buffer.TryCopy(7, new byte[1500], t));
         buffer.Store(Packet(8), 8, t);
         Assert.Equal(0, blocks.InUse);
@@ -138,9 +170,10 @@ public sealed class RetransmissionBufferTests
             first.Store(Packet((ushort)i), (ushort)i, t);
         }
 
+        Assert.Equal(6, first.Blocks); // 32 packets, six to a block
         first.Release();
         var second = new RetransmissionBuffer(blocks);
-        Assert.Equal(0, blocks.Kept); // it took the same block
+        Assert.Equal(6 - RetransmissionBuffer.InitialBlocks, blocks.Kept); // it took two of those blocks
         var copy = new byte[1500];
         for (var i = 0; i < 32; i++)
         {
@@ -181,10 +214,10 @@ public sealed class RetransmissionBufferTests
             keptAfter.Add(blocks.Kept);
         }
 
-        // 1 + 2 + 4 + 8 + 16 blocks in use at the end of each round; a little more while the last one grew.
-        Assert.Equal(31, most);
-        Assert.InRange(keptAfter[4], most, most + 16);
-        Assert.Equal(keptAfter[4], keptAfter[^1]);
+        // Six 1200-byte packets to a block, so a stream of r a second needs the smallest k with 6 k - 5 > r:
+        // 6 + 10 + 18 + 35 + 68 blocks. The first round made them; no later round made another.
+        Assert.Equal(137, most);
+        Assert.All(keptAfter, kept => Assert.Equal(most, kept));
     }
 
     [Fact]
