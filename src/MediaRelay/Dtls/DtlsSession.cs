@@ -172,13 +172,14 @@ internal sealed class DtlsSession : IDisposable
             }
 
             DtlsTransport dtls = _dtls!;
-            _readBuffer ??= new byte[dtls.GetReceiveLimit()];
             try
             {
                 while (!_closeRequested && !PeerClosed && _transport.Count > 0)
                 {
                     // Application data (a data channel) is not used yet and is dropped; reading answers a
-                    // retransmitted final flight and notices close_notify.
+                    // retransmitted final flight and notices close_notify. The buffer is made for the first record
+                    // that comes: most sessions never get one after the handshake.
+                    _readBuffer ??= new byte[dtls.GetReceiveLimit()];
                     dtls.Receive(_readBuffer, 0, _readBuffer.Length, AfterHandshakeReadMillis);
                 }
 

@@ -37,12 +37,12 @@ internal sealed partial class Consumer
     /// </summary>
     public bool Retransmit(ushort sequence)
     {
-        if (!_isVideo || IsClosed || !Gate.IsOpen || !_transport.IsConnected)
+        if (_history is not { } history || IsClosed || !Gate.IsOpen || !_transport.IsConnected)
         {
             return false;
         }
 
-        if (_history.Contains(sequence))
+        if (history.Contains(sequence))
         {
             // We sent it and the subscriber lost it: its own link is lossy. (A packet the publisher's link lost never
             // went out, so is not in the history; that loss is the publisher's, counted by the producer.)
@@ -56,14 +56,14 @@ internal sealed partial class Consumer
             int length;
             lock (_lock)
             {
-                if (!_history.TryGet(sequence, out var sent) || sent.Encoding != _layers.Current)
+                if (!history.TryGet(sequence, out var sent) || sent.Encoding != _layers.Current)
                 {
                     // Not ours, or from a layer we have since left: the subscriber's decoder starts afresh on the new
                     // layer's keyframe, so resending the old one would only crowd a link we left it for.
                     return false;
                 }
 
-                if (_climb.IsWatching && _history.MarkNacked(sequence))
+                if (_climb.IsWatching && history.MarkNacked(sequence))
                 {
                     _climb.OnNacked(_clock.Now);
                 }

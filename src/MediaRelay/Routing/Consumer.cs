@@ -32,7 +32,7 @@ internal sealed partial class Consumer : ILayeredConsumer
     private readonly OutgoingNumbering _numbering;
     private readonly Vp8Numbering? _vp8;
     private readonly OutgoingRtpWriter _writer;
-    private readonly SentPacketHistory _history = new();
+    private readonly SentPacketHistory? _history; // video only: audio is not repaired
     private readonly ClimbWatcher _climb = new();
     private readonly RepairBudget _repairBudget = new();
     private readonly SubscriberReports _reports = new();
@@ -54,6 +54,7 @@ internal sealed partial class Consumer : ILayeredConsumer
         _clock = clock ?? RoutingClock.System;
         Gate = gate;
         _isVideo = parameters.Kind == MediaKind.Video;
+        _history = _isVideo ? new SentPacketHistory() : null;
         _layers = new LayerSelection(_isVideo ? BestArriving(producer) : 0, awaitKeyFrame: _isVideo, _clock);
         _numbering = new OutgoingNumbering(parameters.Codec.ClockRate, _clock);
         _vp8 = _isVideo && parameters.Codec.IsCodec("VP8") ? new Vp8Numbering() : null;
@@ -255,10 +256,7 @@ internal sealed partial class Consumer : ILayeredConsumer
                 var newest = _numbering.Map(header, out var sequence, out var timestamp);
                 var vp8 = _vp8?.Offsets ?? default;
                 length = _writer.Write(packet, header, buffer, new OutgoingRtp(Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, vp8, newest));
-                if (_isVideo)
-                {
-                    _history.Remember(sequence, header.SequenceNumber, encoding, _numbering.TimestampOffset, vp8);
-                }
+                _history?.Remember(sequence, header.SequenceNumber, encoding, _numbering.TimestampOffset, vp8, _numbering.LastSent);
 
                 PacketsSent++;
                 OctetsSent += header.PayloadLength;

@@ -46,6 +46,9 @@ internal sealed class OutgoingNumbering
         TimestampOffset = _lastTimestamp + advance - header.Timestamp;
     }
 
+    /// <summary>When the newest packet was sent (<see cref="RoutingClock"/> ticks; 0 before the first).</summary>
+    public long LastSent => _lastSentTimestamp;
+
     /// <summary>
     /// Our sequence number and timestamp for the publisher's packet. True when it is the newest we sent (not one that
     /// arrived late): it becomes the last sent, which the next <see cref="Resynchronize"/> and Sender Report start from.
