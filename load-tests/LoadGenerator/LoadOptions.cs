@@ -55,6 +55,12 @@ internal sealed record LoadOptions
           --churn-every  the churn period (default 60s)
           --receive-coalesce  a receive thread that found data pauses this long (e.g. 0.5ms, at most 5ms) so its next
                         wake-up reads more; adds up to as much to the measured transit latency (default 0: no pause)
+          --listeners   in each session, the first N participants (the therapist first) take in the media they are
+                        sent all through; the others do until the window starts, then read it off their sockets and
+                        drop it undecrypted (ICE, DTLS and RTCP carry on): the relay's work is the same, the tool's
+                        receiving a fraction of it, for measuring the relay past what this machine could also take in
+                        (loss and transit are the listeners'; packets forwarded and CPU per packet from the relay's
+                        own count); default: everyone (our server only, not with --churn)
         """;
 
     public LoadTarget Target { get; init; } = LoadTarget.Teletherapy;
@@ -121,6 +127,12 @@ internal sealed record LoadOptions
     public int Churn { get; init; }
 
     public TimeSpan ChurnEvery { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Participants of each session (the first ones, the therapist first) that take in their media all through the
+    /// window; the others drop theirs unread once it starts. Null: everyone.
+    /// </summary>
+    public int? Listeners { get; init; }
 
     /// <summary>Prints no live progress line (tests).</summary>
     public bool Quiet { get; init; }
@@ -276,6 +288,15 @@ internal sealed record LoadOptions
 
                         result = result with { ChurnEvery = every };
                         break;
+                    case "--listeners":
+                        var listenersText = Value();
+                        if (!int.TryParse(listenersText, NumberStyles.None, CultureInfo.InvariantCulture, out var listeners) || listeners is < 1 or > MaxParticipants)
+                        {
+                            throw new FormatException($"--listeners is a whole number of participants from 1 to {MaxParticipants}, not '{listenersText}'.");
+                        }
+
+                        result = result with { Listeners = listeners };
+                        break;
                     case "--simulcast":
                         result = result with { Simulcast = true };
                         break;
@@ -341,6 +362,17 @@ internal sealed record LoadOptions
         if (error is null && result.Churn > result.Sessions)
         {
             error = $"--churn ({result.Churn}) is at most --sessions ({result.Sessions}): it replaces sessions that run.";
+        }
+
+        if (error is null && result.Listeners is { } listening)
+        {
+            error = result.Target == LoadTarget.Janus
+                ? "--listeners is for --target teletherapy: the packets forwarded are then read from the server's /metrics."
+                : listening > result.Participants
+                    ? $"--listeners ({listening}) is at most --participants ({result.Participants})."
+                    : result.Churn > 0
+                        ? "--listeners does not go with --churn (the sessions churn sets up would listen all through)."
+                        : null;
         }
 
         if (error is not null)

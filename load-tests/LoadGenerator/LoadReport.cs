@@ -27,8 +27,20 @@ internal sealed record LoadReport
     /// </summary>
     public long PacketsExpected { get; init; }
 
-    /// <summary>Packets the relay forwarded to subscribers in the window, counted where they arrive (same for every target).</summary>
+    /// <summary>
+    /// Packets the relay forwarded to subscribers in the window, counted where they arrive (same for every target); with
+    /// <see cref="Listeners"/>, the relay's own count (<see cref="RelayForwardedCounter"/>), most of them dropped unread.
+    /// </summary>
     public required long ForwardedPackets { get; init; }
+
+    /// <summary>
+    /// <c>--listeners</c>: participants of each session that took in their media through the window (the others dropped
+    /// theirs unread: loss, transit and tracks are the listeners'); null: everyone.
+    /// </summary>
+    public int? Listeners { get; init; }
+
+    /// <summary>With <see cref="Listeners"/>: RTP packets that reached the others' connections in the window and were dropped unread.</summary>
+    public long PacketsDroppedUnread { get; init; }
 
     /// <summary>1 − received / expected, expected from the per-stream counters the senders put in the payload trailer.</summary>
     public required double LossRatio { get; init; }

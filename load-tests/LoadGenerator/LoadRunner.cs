@@ -76,11 +76,16 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             }
 
             _phase = "measure";
+            foreach (var participant in Live().SelectMany(s => s.Participants).Where(p => !p.Listens))
+            {
+                participant.StopListening();
+            }
+
             var before = Snapshot();
             _measuring.TrySetResult();
             var (wakeUpsBefore, datagramsBefore) = (clientSockets.WakeUps, clientSockets.Datagrams);
             var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
-            var tracksBefore = Live().ToDictionary(s => s, s => s.ReceivedTracks());
+            var tracksBefore = Live().ToDictionary(s => s, s => s.ReceivedTracks(listenersOnly: true));
             _stats.Window.Snapshot(reset: true);
             _stats.Measuring = true;
             var flood = StartFlood(cancellationToken);
@@ -102,6 +107,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             _stats.Measuring = false;
             await churnStop.CancelAsync().ConfigureAwait(false);
             var after = Snapshot();
+            var droppedUnread = Live().SelectMany(s => s.Participants).Where(p => !p.Listens).Sum(p => p.RtpDroppedUnread);
             var threadsInWindow = target.Relay?.Threads();
             var (wakeUps, datagrams) = (clientSockets.WakeUps - wakeUpsBefore, clientSockets.Datagrams - datagramsBefore);
             var nodesAfter = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
@@ -126,6 +132,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var received = after.Received - before.Received;
             var expected = after.Expected - before.Expected;
             var nodes = nodesBefore.Zip(nodesAfter, NodeReport.From).ToList();
+            var relayForwarded = SumOrNull(nodes.Select(n => (double?)n.ForwardedPackets)) is { } counted ? (long?)counted : null;
+
+            // With participants that do not listen, what the relay forwarded is its own count; else what arrived.
+            var forwarded = options.Listeners is not null ? relayForwarded ?? 0 : received;
 
             // A relay the tool did not start is measured by its nodes' own process CPU (the same utime + stime).
             var relayCpu = target.Relay is not null ? after.RelayCpu - before.RelayCpu : SumOrNull(nodes.Select(n => n.CpuSeconds));
@@ -143,14 +153,16 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 PacketsSent = after.Sent - before.Sent,
                 PacketsReceived = received,
                 PacketsExpected = expected,
-                ForwardedPackets = received,
+                ForwardedPackets = forwarded,
+                Listeners = options.Listeners,
+                PacketsDroppedUnread = droppedUnread,
                 LossRatio = lossRatio,
                 LatencyP50Ms = Round(LatencyHistogram.Quantile(latencies, 0.50)),
                 LatencyP99Ms = Round(LatencyHistogram.Quantile(latencies, 0.99)),
                 RelayCpuSeconds = Round(relayCpu),
-                CpuMicrosPerForwardedPacket = relayCpu is { } cpu && received > 0 ? Math.Round(cpu * 1e6 / received, 2) : null,
-                KernelCpuMicrosPerForwardedPacket = after.RelaySystemCpu - before.RelaySystemCpu is { } kernel && received > 0 ? Math.Round(kernel * 1e6 / received, 2) : null,
-                ForwardedPacketsPerCpuSecond = relayCpu is { } c && c > 0 ? Math.Round(received / c) : null,
+                CpuMicrosPerForwardedPacket = relayCpu is { } cpu && forwarded > 0 ? Math.Round(cpu * 1e6 / forwarded, 2) : null,
+                KernelCpuMicrosPerForwardedPacket = after.RelaySystemCpu - before.RelaySystemCpu is { } kernel && forwarded > 0 ? Math.Round(kernel * 1e6 / forwarded, 2) : null,
+                ForwardedPacketsPerCpuSecond = relayCpu is { } c && c > 0 ? Math.Round(forwarded / c) : null,
                 RelayCpuPercent = relayCpu is { } p && window > 0 ? Math.Round(100 * p / window, 1) : null,
                 RelayPeakRssBytes = target.Relay?.PeakRssBytes(),
                 RelayIdleRssBytes = idleRss,
@@ -160,7 +172,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 JoinP99Ms = Round(Percentile(joins, 0.99)),
                 AdmitToFirstPacketP50Ms = Round(Percentile(admits, 0.50)),
                 AdmitToFirstPacketP99Ms = Round(Percentile(admits, 0.99)),
-                RelayForwardedCounter = SumOrNull(nodes.Select(n => (double?)n.ForwardedPackets)) is { } forwarded ? (long)forwarded : null,
+                RelayForwardedCounter = relayForwarded,
                 Nodes = nodes,
                 SessionsUp = live.Count(s => s.Up),
                 SessionsFailed = live.Count(s => !s.Up),
@@ -249,7 +261,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
     /// <summary>
     /// Of the tracks that should flow in the sessions that are up (every participant's audio and video at every other
-    /// participant), how many there are and how many received packets in the measured window.
+    /// participant that listens), how many there are and how many received packets in the measured window.
     /// </summary>
     private (int Expected, int Received) TracksInWindow(Dictionary<LoadSession, long[]> before)
     {
@@ -258,7 +270,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         foreach (var session in Live().Where(s => s.Up))
         {
             // A session set up during the window (churn) had received nothing before it.
-            var after = session.ReceivedTracks();
+            var after = session.ReceivedTracks(listenersOnly: true);
             var start = before.GetValueOrDefault(session) ?? new long[after.Length];
             expected += after.Length;
             received += after.Where((count, track) => count > start[track]).Count();
@@ -446,6 +458,11 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         foreach (var participant in session.Participants)
         {
             sent += participant.PacketsSent;
+            if (!participant.Listens)
+            {
+                continue;
+            }
+
             var (e, r) = participant.ReceiveTotals(session.Participants);
             expected += e;
             received += r;
@@ -456,8 +473,10 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
     private LoadSession NewSession(int i, MediaSet media, ClientSockets clientSockets)
     {
+        // --listeners: the therapist is the first, contact k the (k + 2)th.
+        var listeners = options.Listeners ?? options.Participants;
         var contacts = Enumerable.Range(0, options.Participants - 1)
-            .Select(k => clientSockets.NewParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast))
+            .Select(k => clientSockets.NewParticipant(k == 0 ? $"p{i}" : $"p{i}.{k}", media, _stats, options.Simulcast, listens: k + 2 <= listeners))
             .ToList();
         return new LoadSession(i, clientSockets.NewParticipant($"t{i}", media, _stats, options.Simulcast), contacts);
     }

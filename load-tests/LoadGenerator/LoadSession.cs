@@ -76,13 +76,15 @@ internal sealed class LoadSession : IDisposable
 
     /// <summary>
     /// Packets received so far on each track of the session that should flow: every participant's audio and video at
-    /// every other participant, in a fixed order (two entries per subscriber and publisher).
+    /// every other participant (with <paramref name="listenersOnly"/>, every other that listens), in a fixed order (two
+    /// entries per subscriber and publisher).
     /// </summary>
-    public long[] ReceivedTracks()
+    public long[] ReceivedTracks(bool listenersOnly = false)
     {
-        var counts = new long[Participants.Count * (Participants.Count - 1) * 2];
+        var subscribers = listenersOnly ? Participants.Where(p => p.Listens).ToList() : Participants;
+        var counts = new long[subscribers.Count * (Participants.Count - 1) * 2];
         var i = 0;
-        foreach (var subscriber in Participants)
+        foreach (var subscriber in subscribers)
         {
             foreach (var publisher in Participants)
             {

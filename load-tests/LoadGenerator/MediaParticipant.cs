@@ -267,6 +267,24 @@ internal sealed class MediaParticipant : IDisposable
 
     public void StopSending() => _sending = false;
 
+    /// <summary>
+    /// False for a participant that stops taking in its media once the window starts (<c>--listeners</c>): it is then
+    /// left out of what is expected and received.
+    /// </summary>
+    public bool Listens { get; init; } = true;
+
+    /// <summary>RTP the subscribe connection dropped unread since <see cref="StopListening"/>.</summary>
+    public long RtpDroppedUnread => _subscribe?.RtpDropped ?? 0;
+
+    /// <summary>From now on the subscribe connection drops the RTP it reads undecrypted (it stays connected).</summary>
+    public void StopListening()
+    {
+        if (_subscribe is { } subscribe)
+        {
+            subscribe.DropRtp = true;
+        }
+    }
+
     public void Dispose()
     {
         _sending = false;

@@ -50,6 +50,8 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
     private volatile DtlsSession? _dtls;
     private IWebRtcClientTransportListener? _listener;
     private int _state;
+    private volatile bool _dropRtp;
+    private long _rtpDropped;
 
     /// <param name="localIce">Our ICE credentials (<see cref="IceCredentials.Create"/>); the server knows our ufrag from our SDP.</param>
     /// <param name="certificate">Our DTLS certificate; the server checks it against the fingerprint in our SDP.</param>
@@ -112,6 +114,20 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
             }
         }
     }
+
+    /// <summary>
+    /// RTP from the server is counted (<see cref="RtpDropped"/>) and dropped as it is read, without being decrypted or
+    /// handed to the listener; STUN, DTLS and RTCP are handled as ever, so the connection stays up. For a load that
+    /// keeps the server sending to more receivers than the client machine could also take in.
+    /// </summary>
+    public bool DropRtp
+    {
+        get => _dropRtp;
+        set => _dropRtp = value;
+    }
+
+    /// <summary>RTP packets dropped unread while <see cref="DropRtp"/> was set.</summary>
+    public long RtpDropped => Volatile.Read(ref _rtpDropped);
 
     /// <summary>Connectivity and consent checks sent so far, retransmissions included.</summary>
     public int IceChecksSent
@@ -457,6 +473,9 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
                     break;
                 case PacketClass.Dtls:
                     _dtls?.Enqueue(packet);
+                    break;
+                case PacketClass.Rtp when _dropRtp:
+                    Volatile.Write(ref _rtpDropped, _rtpDropped + 1);
                     break;
                 case PacketClass.Rtp:
                     HandleSrtp(packet, rtcp: false);

@@ -208,6 +208,32 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void ListenersAreAtMostTheParticipantsAndOnlyForOurServerWithoutChurn()
+    {
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
+        Assert.Null(options!.Listeners);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--participants", "8", "--listeners", "1"], out options, out error), error);
+        Assert.Equal(1, options!.Listeners);
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--participants", "8", "--listeners", "8"], out options, out error), error);
+        Assert.Equal(8, options!.Listeners);
+
+        foreach (string bad in new[] { "0", "-1", "17", "one" })
+        {
+            Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--participants", "16", "--listeners", bad], out options, out error));
+            Assert.Null(options);
+            Assert.Contains("--listeners", error, StringComparison.Ordinal);
+        }
+
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--participants", "4", "--listeners", "5"], out _, out error));
+        Assert.Equal("--listeners (5) is at most --participants (4).", error);
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--target", "janus", "--listeners", "1"], out _, out error));
+        Assert.Contains("--target teletherapy", error, StringComparison.Ordinal);
+        Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--listeners", "1", "--churn", "1"], out _, out error));
+        Assert.Contains("--churn", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DurationsTakeTheirUnits()
     {
         Assert.Equal(TimeSpan.FromMilliseconds(500), LoadOptions.ParseDuration("--d", "500ms"));

@@ -110,6 +110,45 @@ public sealed class RunAgainstOurServerTests
         }
     }
 
+    /// <summary>
+    /// <c>--listeners 1</c>: in a session of three, only the therapist takes in media through the window; the two
+    /// contacts stay connected and the relay goes on forwarding to them, but they drop it unread. Loss and tracks are
+    /// the therapist's; what was forwarded is the relay's own count, about twice what was sent.
+    /// </summary>
+    [Fact]
+    public async Task WithOneListenerTheOthersDropTheirMediaUnreadAndTheRelayCountsWhatItForwarded()
+    {
+        var output = Directory.CreateTempSubdirectory("load-test-listeners-report-").FullName;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            var (report, root) = await RunAsync(["--sessions", "1", "--participants", "3", "--listeners", "1", "--setup-timeout", "40s"], output, timeout.Token);
+
+            Assert.True(report.SessionsUp == 1, $"{report.SessionsUp} of 1 session up: {string.Join("; ", report.Errors)}");
+            Assert.Equal(1, root.GetProperty("listeners").GetInt32());
+
+            // The therapist's tracks only: two publishers' audio and video.
+            Assert.Equal(2 * 2, report.TracksExpected);
+            Assert.Equal(2 * 2, report.TracksReceived);
+
+            // Three publishers; the therapist expects the two others' packets, the relay forwards each to two.
+            var sent = report.PacketsSent;
+            Assert.InRange(sent, 300, 100_000);
+            Assert.InRange(report.PacketsExpected, (2 * sent / 3) - 100, (2 * sent / 3) + 100);
+            Assert.InRange(report.LossRatio, 0, 0.05);
+            Assert.Equal(report.RelayForwardedCounter, report.ForwardedPackets);
+            Assert.InRange(report.ForwardedPackets, (2 * sent) - 200, (2 * sent) + 200);
+
+            // What the contacts were sent reached their sockets and was dropped there, not lost on the way.
+            Assert.InRange(report.PacketsDroppedUnread, report.ForwardedPackets - report.PacketsReceived - 200, report.ForwardedPackets - report.PacketsReceived + 200);
+            Assert.True(report.CpuMicrosPerForwardedPacket > 0);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
     /// <summary>Runs the generator against our server for 3 s with no warm-up; returns the report and report.json as read back.</summary>
     private static async Task<(LoadReport Report, JsonElement Json)> RunAsync(string[] args, string output, CancellationToken cancellationToken)
     {

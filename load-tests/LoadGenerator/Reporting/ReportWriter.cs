@@ -49,8 +49,11 @@ internal static class ReportWriter
             ("tracks receiving / expected", $"{r.TracksReceived} / {r.TracksExpected}"),
             ("measured window", F(r.DurationSeconds, "0.0") + " s"),
             ("packets sent", r.PacketsSent.ToString("N0", CultureInfo.InvariantCulture)),
-            ("packets received (forwarded)", r.ForwardedPackets.ToString("N0", CultureInfo.InvariantCulture)),
-            ("packets expected", r.PacketsExpected.ToString("N0", CultureInfo.InvariantCulture)),
+            r.Listeners is not null
+                ? ("packets forwarded (the relay's count)", r.ForwardedPackets.ToString("N0", CultureInfo.InvariantCulture))
+                : ("packets received (forwarded)", r.ForwardedPackets.ToString("N0", CultureInfo.InvariantCulture)),
+            ("packets expected", r.PacketsExpected.ToString("N0", CultureInfo.InvariantCulture)
+                + (r.Listeners is { } l ? $" (received by the {l} listening in each session: {r.PacketsReceived.ToString("N0", CultureInfo.InvariantCulture)})" : string.Empty)),
             ("loss", F(100 * r.LossRatio, "0.000") + " %"),
             ("transit latency p50 / p99", $"{F(r.LatencyP50Ms, "0.00")} / {F(r.LatencyP99Ms, "0.00")} ms"),
             ("relay CPU", $"{F(r.RelayCpuSeconds, "0.00")} s ({F(r.RelayCpuPercent, "0")} % of one core)"),

@@ -88,6 +88,33 @@ public sealed class LoopbackMediaTests
         Assert.Empty(session.ServerListener.Rtp);
     }
 
+    [Fact(Timeout = 30000)]
+    public async Task AClientThatDropsRtpCountsItUnreadAndStillTakesRtcp()
+    {
+        using LoopbackSession session = await LoopbackSession.ConnectAsync(IceTransportProtocol.Udp);
+        byte[] buffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
+        Assert.True(session.Server.SendRtp(buffer, WriteRtp(buffer, ServerSsrc, 1, 0, 1)));
+        await LoopbackSession.WaitUntilAsync(() => session.ClientListener.Rtp.Count == 1, LoopbackSession.StepTimeout, "the first RTP");
+
+        session.Client.DropRtp = true;
+        for (ushort sequence = 2; sequence <= 51; sequence++)
+        {
+            Assert.True(session.Server.SendRtp(buffer, WriteRtp(buffer, ServerSsrc, sequence, 0, sequence)));
+        }
+
+        var length = PictureLossIndication.Write(buffer, ServerSsrc, ClientSsrc);
+        Assert.True(session.Server.SendRtcp(buffer, length));
+        await LoopbackSession.WaitUntilAsync(() => session.Client.RtpDropped == 50 && !session.ClientListener.Rtcp.IsEmpty, LoopbackSession.StepTimeout, "50 dropped and the PLI");
+        Assert.Single(session.ClientListener.Rtp);
+        Assert.Equal(WebRtcTransportState.Connected, session.Client.State);
+
+        // Taken in again once the client listens again: the SRTP context never saw the dropped ones, and takes the next.
+        session.Client.DropRtp = false;
+        Assert.True(session.Server.SendRtp(buffer, WriteRtp(buffer, ServerSsrc, 52, 0, 52)));
+        await LoopbackSession.WaitUntilAsync(() => session.ClientListener.Rtp.Count == 2, LoopbackSession.StepTimeout, "RTP after listening again");
+        Assert.Equal(50, session.Client.RtpDropped);
+    }
+
     [Theory(Timeout = 30000)]
     [InlineData("udp")]
     [InlineData("tcp")]
