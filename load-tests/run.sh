@@ -16,6 +16,8 @@
 # with 127.0.0.2, because libnice gathers no loopback-only candidates). Traffic stays on loopback.
 # The tool's connections are read by one shared receive thread (--receive-threads N, default 1, as the floor forwarder's
 # receivers are; 0 gives each connection its own thread) and its media is sent by one pacer thread (--pacer-threads N).
+# --listeners N: only the first N participants of each session take in their media through the window; the others drop
+# it unread (the relay's work unchanged, the tool's smaller), so one machine can drive the relay past one core.
 # --churn N [--churn-every 60s] ends the N oldest sessions every period while media flows (each contact leaves, the
 # therapist ends the session through the hub) and sets up as many new ones; the report then charts the relay's RSS,
 # GC heap, threads, open descriptors and CPU per packet and judges their growth (./load-tests/soak.sh runs the soak).
