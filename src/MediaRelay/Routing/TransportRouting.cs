@@ -21,9 +21,12 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     private readonly ConcurrentDictionary<uint, Binding> _bySsrc = new();
     private readonly ConcurrentDictionary<uint, Consumer> _consumersBySsrc = new();
     private readonly ConcurrentDictionary<string, Producer> _producersByMid = new(StringComparer.Ordinal);
-    private readonly TransportWideFeedbackRecorder _feedback = new();
     private readonly Lock _feedbackLock = new();
-    private readonly byte[] _feedbackBuffer = new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
+
+    // Made with the first transport-wide sequence number (under _feedbackLock): a subscribe connection never gets one,
+    // and the recorder and its packet are 14 KiB.
+    private TransportWideFeedbackRecorder? _feedback;
+    private byte[]? _feedbackBuffer;
     private int _transportSequence;
     private int _transportWideCcId;
     private uint _lastMediaSsrc;
@@ -150,10 +153,13 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         // Feedback is sent as packets arrive; this reports the tail of a burst that no later packet flushed.
         lock (_feedbackLock)
         {
-            var length = _feedback.WriteFeedback(_feedbackBuffer, Producer.RelaySsrc, _lastMediaSsrc, Clock.Now);
-            if (length > 0 && Transport.SendRtcp(_feedbackBuffer, length))
+            if (_feedback is { } feedback && _feedbackBuffer is { } buffer)
             {
-                RelayMetrics.TransportFeedbackSent.Inc();
+                var length = feedback.WriteFeedback(buffer, Producer.RelaySsrc, _lastMediaSsrc, Clock.Now);
+                if (length > 0 && Transport.SendRtcp(buffer, length))
+                {
+                    RelayMetrics.TransportFeedbackSent.Inc();
+                }
             }
         }
 
@@ -288,19 +294,21 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         var now = Clock.Now;
         lock (_feedbackLock)
         {
-            _feedback.OnPacket(transportSequence, now);
+            var feedback = _feedback ??= new TransportWideFeedbackRecorder();
+            var buffer = _feedbackBuffer ??= new byte[1500 + WebRtcTransport.MaxProtectionOverhead];
+            feedback.OnPacket(transportSequence, now);
             if (ssrc > 1)
             {
                 _lastMediaSsrc = ssrc;
             }
 
-            if (!_feedback.IsDue(now))
+            if (!feedback.IsDue(now))
             {
                 return;
             }
 
-            var length = _feedback.WriteFeedback(_feedbackBuffer, Producer.RelaySsrc, _lastMediaSsrc, now);
-            if (length > 0 && Transport.SendRtcp(_feedbackBuffer, length))
+            var length = feedback.WriteFeedback(buffer, Producer.RelaySsrc, _lastMediaSsrc, now);
+            if (length > 0 && Transport.SendRtcp(buffer, length))
             {
                 RelayMetrics.TransportFeedbackSent.Inc();
             }
