@@ -51,9 +51,11 @@ internal sealed class ClientSockets : IDisposable
     public long Datagrams => Shared ? _ports.Sum(p => p.Datagrams) : _group?.Datagrams ?? 0;
 
     /// <summary>A new participant on the next port in turn (or the receive group).</summary>
-    public MediaParticipant NewParticipant(string name, MediaSet media, LoadStats stats, bool simulcast, bool listens = true) => Shared
-        ? new MediaParticipant(name, media, stats, simulcast, port: _ports[(Interlocked.Increment(ref _next) & int.MaxValue) % _ports.Length]) { Listens = listens }
-        : new MediaParticipant(name, media, stats, simulcast, _group) { Listens = listens };
+    public MediaParticipant NewParticipant(string name, MediaSet media, LoadStats stats, bool simulcast, bool listens = true) =>
+        new(name, media, stats, simulcast, Shared ? null : _group, Shared ? _ports[(Interlocked.Increment(ref _next) & int.MaxValue) % _ports.Length] : null)
+        {
+            Listens = listens,
+        };
 
     public void Dispose()
     {

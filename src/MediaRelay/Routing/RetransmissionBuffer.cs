@@ -37,7 +37,7 @@ internal sealed class RetransmissionBuffer
     public const int MaxPacketLength = 1500;
 
     /// <summary>Packets older than this are not resent: the receiver's jitter buffer has given up on them.</summary>
-    private static readonly long MaxAge = Stopwatch.Frequency;
+    public static readonly long MaxAge = Stopwatch.Frequency;
 
     /// <summary>The newest-packet time of a block nothing was written to yet.</summary>
     private const long Never = long.MinValue;
@@ -46,12 +46,8 @@ internal sealed class RetransmissionBuffer
     private readonly RetransmissionBlocks _blocks;
     private Entry[] _index = NewIndex(InitialSlots);
 
-    // The ring, by block number: storage, the next block round the ring, the generation (how often writing began
-    // there) and when its newest packet was stored. Block numbers never change; an added block takes the next number.
-    private byte[][] _data;
-    private int[] _next;
-    private int[] _generation;
-    private long[] _newest;
+    // The ring, by block number (block numbers never change; an added block takes the next one).
+    private Block[] _ring = new Block[InitialBlocks];
     private int _count;
     private int _block;
     private int _offset;
@@ -61,19 +57,13 @@ internal sealed class RetransmissionBuffer
     {
         ArgumentNullException.ThrowIfNull(blocks);
         _blocks = blocks;
-        _data = new byte[InitialBlocks][];
-        _next = new int[InitialBlocks];
-        _generation = new int[InitialBlocks];
-        _newest = new long[InitialBlocks];
         for (var i = 0; i < InitialBlocks; i++)
         {
-            _data[i] = blocks.Rent();
-            _next[i] = (i + 1) % InitialBlocks;
-            _newest[i] = Never;
+            _ring[i] = new Block { Data = blocks.Rent(), Next = (i + 1) % InitialBlocks, Newest = Never };
         }
 
         _count = InitialBlocks;
-        _generation[0] = 1;
+        _ring[0].Generation = 1;
     }
 
     /// <summary>Index slots now (grows with the stream's packet rate; 0 once released).</summary>
@@ -125,18 +115,19 @@ internal sealed class RetransmissionBuffer
                 Advance(now);
             }
 
-            packet.CopyTo(_data[_block].AsSpan(_offset));
+            ref var block = ref _ring[_block];
+            packet.CopyTo(block.Data.AsSpan(_offset));
             _index[sequence & (_index.Length - 1)] = new Entry
             {
                 Sequence = sequence,
                 Block = (ushort)_block,
                 Offset = (ushort)_offset,
                 Length = (ushort)packet.Length,
-                Generation = _generation[_block],
+                Generation = block.Generation,
                 Stored = now,
             };
             _offset += packet.Length;
-            _newest[_block] = now;
+            block.Newest = now;
         }
     }
 
@@ -151,13 +142,12 @@ internal sealed class RetransmissionBuffer
             }
 
             ref readonly var entry = ref _index[sequence & (_index.Length - 1)];
-            if (entry.Sequence != sequence || now - entry.Stored > MaxAge || _generation[entry.Block] != entry.Generation
-                || destination.Length < entry.Length)
+            if (entry.Sequence != sequence || !IsYoung(entry, now) || destination.Length < entry.Length)
             {
                 return 0;
             }
 
-            _data[entry.Block].AsSpan(entry.Offset, entry.Length).CopyTo(destination);
+            _ring[entry.Block].Data.AsSpan(entry.Offset, entry.Length).CopyTo(destination);
             return entry.Length;
         }
     }
@@ -168,7 +158,7 @@ internal sealed class RetransmissionBuffer
     /// </summary>
     public void Release()
     {
-        byte[][] data;
+        Block[] ring;
         int count;
         lock (_lock)
         {
@@ -178,15 +168,15 @@ internal sealed class RetransmissionBuffer
             }
 
             _released = true;
-            data = _data;
+            ring = _ring;
             count = _count;
-            _data = [];
+            _ring = [];
             _count = 0;
         }
 
         for (var i = 0; i < count; i++)
         {
-            _blocks.Return(data[i]);
+            _blocks.Return(ring[i].Data);
         }
     }
 
@@ -203,7 +193,7 @@ internal sealed class RetransmissionBuffer
 
     /// <summary>Still in its block as written and young enough that a subscriber may ask for it.</summary>
     private bool IsYoung(in Entry entry, long now) =>
-        now - entry.Stored <= MaxAge && _generation[entry.Block] == entry.Generation;
+        now - entry.Stored <= MaxAge && _ring[entry.Block].Generation == entry.Generation;
 
     /// <summary>
     /// Moves writing to the next block round the ring; when that one still holds a packet younger than a second, to a
@@ -211,29 +201,24 @@ internal sealed class RetransmissionBuffer
     /// </summary>
     private void Advance(long now)
     {
-        var next = _next[_block];
-        if (_newest[next] != Never && now - _newest[next] <= MaxAge && _count < MaxBlocks)
+        var next = _ring[_block].Next;
+        if (_ring[next].Newest != Never && now - _ring[next].Newest <= MaxAge && _count < MaxBlocks)
         {
-            if (_count == _data.Length)
+            if (_count == _ring.Length)
             {
-                var length = Math.Min(_count * 2, MaxBlocks);
-                Array.Resize(ref _data, length);
-                Array.Resize(ref _next, length);
-                Array.Resize(ref _generation, length);
-                Array.Resize(ref _newest, length);
+                Array.Resize(ref _ring, Math.Min(_count * 2, MaxBlocks));
             }
 
             var added = _count++;
-            _data[added] = _blocks.Rent();
-            _newest[added] = Never;
-            _next[added] = next;
-            _next[_block] = added;
+            _ring[added] = new Block { Data = _blocks.Rent(), Next = next, Newest = Never };
+            _ring[_block].Next = added;
             next = added;
         }
 
         _block = next;
-        _generation[next]++;
-        _newest[next] = Never;
+        ref var entered = ref _ring[next];
+        entered.Generation++;
+        entered.Newest = Never;
         _offset = 0;
     }
 
@@ -249,6 +234,18 @@ internal sealed class RetransmissionBuffer
                 _index[entry.Sequence & (_index.Length - 1)] = entry;
             }
         }
+    }
+
+    /// <summary>
+    /// One block of the ring: its storage, the next block round the ring, its generation (how often writing began
+    /// there) and when its newest packet was stored.
+    /// </summary>
+    private struct Block
+    {
+        public byte[] Data;
+        public int Next;
+        public int Generation;
+        public long Newest;
     }
 
     /// <summary>Where one stored packet is: 24 bytes.</summary>

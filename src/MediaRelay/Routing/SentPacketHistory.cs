@@ -5,7 +5,8 @@ namespace Teletherapy.MediaRelay.Routing;
 /// our sequence numbers, the publisher's original one and encoding (to find the packet in the producer's
 /// <see cref="RetransmissionBuffer"/>) and the offsets it was rewritten with (to resend it exactly as first sent), and
 /// whether a NACK already named it. A ring of slots by our sequence number that starts at <see cref="InitialSize"/> and
-/// doubles, up to <see cref="MaxSize"/>, whenever a packet sent less than a second ago would lose its slot: it remembers
+/// doubles, up to <see cref="MaxSize"/>, whenever a packet sent within the producer's buffer's
+/// <see cref="RetransmissionBuffer.MaxAge"/> (a second) would lose its slot: it remembers
 /// at least what the producer's buffer still holds (a second, at most <see cref="RetransmissionBuffer.MaxPackets"/>), so
 /// a packet still there is always found here, and a stream of 60 packets a second keeps 128 slots (3 KiB), not 1024.
 /// Not thread-safe: used under the consumer's lock, but for <see cref="Contains"/>.
@@ -16,9 +17,6 @@ internal sealed class SentPacketHistory
 
     /// <summary>As many as <see cref="RetransmissionBuffer.MaxPackets"/>.</summary>
     public const int MaxSize = RetransmissionBuffer.MaxPackets;
-
-    /// <summary>A packet sent this long ago may still be asked for (the producer's buffer keeps a second).</summary>
-    private static readonly long MaxAge = System.Diagnostics.Stopwatch.Frequency;
 
     private Entry[] _entries = NewEntries(InitialSize);
 
@@ -32,7 +30,7 @@ internal sealed class SentPacketHistory
     public void Remember(ushort sequence, ushort original, int encoding, uint timestampOffset, Vp8Offsets vp8, long now)
     {
         ref readonly var evicted = ref _entries[sequence & (_entries.Length - 1)];
-        if (evicted.Sequence >= 0 && evicted.Sequence != sequence && now - evicted.Sent <= MaxAge && _entries.Length < MaxSize)
+        if (evicted.Sequence >= 0 && evicted.Sequence != sequence && now - evicted.Sent <= RetransmissionBuffer.MaxAge && _entries.Length < MaxSize)
         {
             Grow(now);
         }
@@ -99,7 +97,7 @@ internal sealed class SentPacketHistory
         var grown = NewEntries(old.Length * 2);
         foreach (var entry in old)
         {
-            if (entry.Sequence >= 0 && now - entry.Sent <= MaxAge)
+            if (entry.Sequence >= 0 && now - entry.Sent <= RetransmissionBuffer.MaxAge)
             {
                 grown[entry.Sequence & (grown.Length - 1)] = entry;
             }
