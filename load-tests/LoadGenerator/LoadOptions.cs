@@ -43,6 +43,10 @@ internal sealed record LoadOptions
           --receive-threads  threads that receive for all the tool's connections (default 1, as the floor forwarder's
                         receivers are one thread); with --client-sockets own, 0 gives each connection a thread of its own
           --pacer-threads  threads that send every participant's media on time (default 1, at most 16)
+          --send-tick   send on ticks of this length (1ms to 100ms, e.g. 10ms): every packet due since the last tick
+                        leaves at the next, all participants' together, as the floor forwarder's generator sends (10 ms
+                        ticks); the relay then takes packets in bursts, as that forwarder does (default 0: each packet
+                        on its own time, as independent clients send)
           --flood       while the window runs, flood the relay's media port from 127.0.0.2 and up: 'full' (100000 random
                         datagrams, 10000 STUN checks with wrong credentials, 1000 DTLS ClientHellos from addresses that
                         did no ICE check, 100 ICE-TCP connections that never speak) or datagrams,checks,hellos,connections;
@@ -105,6 +109,12 @@ internal sealed record LoadOptions
 
     /// <summary>Threads that pace and send the participants' media (<see cref="Pacer"/>).</summary>
     public int PacerThreads { get; init; } = 1;
+
+    /// <summary>
+    /// <c>--send-tick</c>: the pacers send on ticks of this length, everything due since the last one at once (zero: each
+    /// packet when it is due).
+    /// </summary>
+    public TimeSpan SendTick { get; init; }
 
     /// <summary>The pause of a receive thread after a wake-up that found data (zero: none).</summary>
     public TimeSpan ReceiveCoalesce { get; init; }
@@ -248,6 +258,15 @@ internal sealed record LoadOptions
                         }
 
                         result = result with { PacerThreads = pacers };
+                        break;
+                    case "--send-tick":
+                        var tick = ParseDurationOrZero(name, Value());
+                        if (tick != TimeSpan.Zero && (tick < TimeSpan.FromMilliseconds(1) || tick > TimeSpan.FromMilliseconds(100)))
+                        {
+                            throw new FormatException($"--send-tick is 0 or from 1ms to 100ms, not '{args[i]}'.");
+                        }
+
+                        result = result with { SendTick = tick };
                         break;
                     case "--receive-coalesce":
                         var coalesce = ParseDurationOrZero(name, Value());

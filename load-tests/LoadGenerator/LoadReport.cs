@@ -39,6 +39,9 @@ internal sealed record LoadReport
     /// </summary>
     public int? Listeners { get; init; }
 
+    /// <summary><c>--send-tick</c> in milliseconds: the participants sent on ticks of this length; null: each packet on its own time.</summary>
+    public double? SendTickMs { get; init; }
+
     /// <summary>With <see cref="Listeners"/>: RTP packets that reached the others' connections in the window and were dropped unread.</summary>
     public long PacketsDroppedUnread { get; init; }
 

@@ -44,7 +44,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         var idleRss = target.Relay?.RssBytes();
         var idleThreads = target.Relay?.Threads();
         var idleFds = target.Relay?.OpenFileDescriptors();
-        using var pacer = new Pacer(options.PacerThreads);
+        using var pacer = new Pacer(options.PacerThreads, options.SendTick);
 
         // Every connection is read by these few threads (disposed after the sessions, which leave them first).
         using var clientSockets = new ClientSockets(options);
@@ -155,6 +155,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 PacketsExpected = expected,
                 ForwardedPackets = forwarded,
                 Listeners = options.Listeners,
+                SendTickMs = options.SendTick > TimeSpan.Zero ? options.SendTick.TotalMilliseconds : null,
                 PacketsDroppedUnread = droppedUnread,
                 LossRatio = lossRatio,
                 LatencyP50Ms = Round(LatencyHistogram.Quantile(latencies, 0.50)),

@@ -8,7 +8,8 @@ namespace Teletherapy.LoadTests;
 /// Sends every participant's media in real time from a few threads (not one per participant): each thread owns a
 /// share of the participants, sends what is due, then sleeps until the earliest next packet (at least 0.5 ms, at most 5 ms).
 /// What participants on shared ports (<see cref="ClientUdpPort"/>) send in one wake-up goes out together, one
-/// <c>sendmmsg(2)</c> a port, at the end of it (<see cref="ClientSendBatch"/>).
+/// <c>sendmmsg(2)</c> a port, at the end of it (<see cref="ClientSendBatch"/>). With a send tick (<c>--send-tick</c>)
+/// the threads wake only on the tick's boundaries, the same for all of them, and send everything due since the last.
 /// </summary>
 internal sealed class Pacer : IDisposable
 {
@@ -18,10 +19,20 @@ internal sealed class Pacer : IDisposable
     private readonly Worker[] _workers;
     private int _next;
 
-    public Pacer(int threads)
+    /// <param name="threads">Threads sharing the participants.</param>
+    /// <param name="tick">Zero: each packet when it is due; else the period of the boundaries everything is sent on.</param>
+    public Pacer(int threads, TimeSpan tick = default)
     {
-        _workers = Enumerable.Range(0, Math.Max(1, threads)).Select(i => new Worker(i)).ToArray();
+        ArgumentOutOfRangeException.ThrowIfLessThan(tick, TimeSpan.Zero);
+        var tickTimestamps = (long)(tick.TotalSeconds * Stopwatch.Frequency);
+        _workers = Enumerable.Range(0, Math.Max(1, threads)).Select(i => new Worker(i, tickTimestamps)).ToArray();
     }
+
+    /// <summary>
+    /// The next boundary of a <paramref name="tick"/> (in <see cref="Stopwatch"/> units) after <paramref name="now"/>:
+    /// boundaries are multiples of the tick, so every thread wakes on the same ones and lateness never accumulates.
+    /// </summary>
+    internal static long NextTick(long now, long tick) => ((now / tick) + 1) * tick;
 
     public void Add(MediaParticipant participant)
     {
@@ -50,11 +61,13 @@ internal sealed class Pacer : IDisposable
     {
         private readonly Lock _lock = new();
         private readonly Thread _thread;
+        private readonly long _tick;
         private MediaParticipant[] _participants = [];
         private volatile bool _stopped;
 
-        public Worker(int index)
+        public Worker(int index, long tick)
         {
+            _tick = tick;
             _thread = new Thread(Run) { IsBackground = true, Name = "load-pacer-" + index, Priority = ThreadPriority.AboveNormal };
             _thread.Start();
         }
@@ -104,7 +117,14 @@ internal sealed class Pacer : IDisposable
 
                 batch.Flush();
 
-                var wait = next - Stopwatch.GetTimestamp();
+                var after = Stopwatch.GetTimestamp();
+                if (_tick > 0)
+                {
+                    Sleep((int)Math.Max(1, (NextTick(after, _tick) - after) * 1_000_000 / Stopwatch.Frequency));
+                    continue;
+                }
+
+                var wait = next - after;
                 if (wait > 0)
                 {
                     Sleep((int)Math.Clamp(wait * 1_000_000 / Stopwatch.Frequency, MinSleepMicroseconds, MaxSleepMicroseconds));

@@ -166,6 +166,36 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void SendTickIsOffUnlessGivenAndFromOneToAHundredMilliseconds()
+    {
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);
+        Assert.Equal(TimeSpan.Zero, options!.SendTick);
+
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--send-tick", "10ms"], out options, out error), error);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), options!.SendTick);
+        Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--send-tick", "0"], out options, out error), error);
+        Assert.Equal(TimeSpan.Zero, options!.SendTick);
+
+        foreach (string bad in new[] { "0.5ms", "101ms", "1s", "soon" })
+        {
+            Assert.False(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s", "--send-tick", bad], out options, out error));
+            Assert.Contains("--send-tick", error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void TicksAreMultiplesOfTheirLengthSoEveryPacerWakesOnTheSameOnesAndLatenessDoesNotAddUp()
+    {
+        const long tick = 10_000;
+        Assert.Equal(10_000, Pacer.NextTick(0, tick));
+        Assert.Equal(10_000, Pacer.NextTick(9_999, tick));
+        // Exactly on a boundary: the next one, never the same (that would send twice in one tick).
+        Assert.Equal(20_000, Pacer.NextTick(10_000, tick));
+        // Woken 3 ms late: the tick after is still on the grid, not 10 ms after the late wake-up.
+        Assert.Equal(30_000, Pacer.NextTick(23_000, tick));
+    }
+
+    [Fact]
     public void ConnectionsSharePortsWithOurServerAndHaveSocketsOfTheirOwnWithJanus()
     {
         Assert.True(LoadOptions.TryParse(["--sessions", "3", "--duration", "30s"], out var options, out var error), error);

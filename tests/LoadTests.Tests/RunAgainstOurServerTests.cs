@@ -32,6 +32,7 @@ public sealed class RunAgainstOurServerTests
             Assert.Equal("teletherapy", root.GetProperty("target").GetString());
             Assert.Equal(2, root.GetProperty("sessions").GetInt32());
             Assert.Equal(2, root.GetProperty("participants").GetInt32());
+            Assert.Null(report.SendTickMs);
             Assert.Equal(2 * 2 * 2, report.TracksReceived);
             Assert.Equal(2, report.SessionsUp);
             Assert.InRange(root.GetProperty("durationSeconds").GetDouble(), 2.5, 10);
@@ -76,7 +77,8 @@ public sealed class RunAgainstOurServerTests
 
     /// <summary>
     /// Group sessions: a therapist and three contacts, each with the link from its own email, all admitted, every
-    /// participant's audio and video reaching the three others, and every packet sent expected three times.
+    /// participant's audio and video reaching the three others, and every packet sent expected three times. The media
+    /// is sent on 50 ms ticks (<c>--send-tick</c>): everything due between two ticks leaves at the next, none skipped.
     /// </summary>
     [Fact]
     public async Task TwoSessionsOfFourParticipantsReachEveryoneFromEveryone()
@@ -85,9 +87,10 @@ public sealed class RunAgainstOurServerTests
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            var (report, root) = await RunAsync(["--sessions", "2", "--participants", "4", "--setup-timeout", "40s"], output, timeout.Token);
+            var (report, root) = await RunAsync(["--sessions", "2", "--participants", "4", "--send-tick", "50ms", "--setup-timeout", "40s"], output, timeout.Token);
 
             Assert.Equal(4, root.GetProperty("participants").GetInt32());
+            Assert.Equal(50, root.GetProperty("sendTickMs").GetDouble());
             Assert.True(report.SessionsUp == 2, $"{report.SessionsUp} of 2 sessions up: {string.Join("; ", report.Errors)}");
 
             // Two sessions × four subscribers × three publishers × audio and video, every one flowing in the window.
@@ -99,6 +102,10 @@ public sealed class RunAgainstOurServerTests
             var sent = root.GetProperty("packetsSent").GetInt64();
             var expected = root.GetProperty("packetsExpected").GetInt64();
             Assert.InRange(sent, 1000, 100_000);
+            // Each publisher sends 50 audio packets and ~67 video packets a second (the cached clip): on 50 ms ticks
+            // that is several packets a tick, all of which leave (one audio packet and one frame a tick would be ~64).
+            var perPublisherSecond = sent / (8 * root.GetProperty("durationSeconds").GetDouble());
+            Assert.True(perPublisherSecond >= 105, $"{perPublisherSecond:F1} packets a second from each publisher");
             Assert.InRange(expected, (3 * sent) - (48 * 5), (3 * sent) + (48 * 5));
             Assert.InRange(root.GetProperty("packetsReceived").GetInt64(), expected * 0.95, expected + (48 * 5));
             Assert.InRange(root.GetProperty("lossRatio").GetDouble(), 0, 0.05);

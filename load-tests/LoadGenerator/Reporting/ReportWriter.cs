@@ -47,7 +47,7 @@ internal static class ReportWriter
             ("sessions up / asked", $"{r.SessionsUp} / {r.Sessions}" + (r.SessionsWithoutMedia > 0 ? $" ({r.SessionsWithoutMedia} up without media: a transport closed)" : string.Empty)),
             ("participants per session", r.Participants.ToString(CultureInfo.InvariantCulture)),
             ("tracks receiving / expected", $"{r.TracksReceived} / {r.TracksExpected}"),
-            ("measured window", F(r.DurationSeconds, "0.0") + " s"),
+            ("measured window", F(r.DurationSeconds, "0.0") + " s" + (r.SendTickMs is { } tick ? $" (sent on {F(tick, "0.#")} ms ticks)" : string.Empty)),
             ("packets sent", r.PacketsSent.ToString("N0", CultureInfo.InvariantCulture)),
             r.Listeners is not null
                 ? ("packets forwarded (the relay's count)", r.ForwardedPackets.ToString("N0", CultureInfo.InvariantCulture))
