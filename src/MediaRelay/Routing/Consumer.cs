@@ -45,6 +45,10 @@ internal sealed partial class Consumer : ILayeredConsumer
     private volatile bool _rtxEnabled;
     private long _view = -1; // ViewSize.None, packed (width in the high half)
 
+    // From Parameters, read here on every packet rather than through the parameters and their codec.
+    private readonly uint _ssrc;
+    private readonly byte _payloadType;
+
     public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate, RoutingClock? clock = null)
     {
         Id = id;
@@ -54,6 +58,8 @@ internal sealed partial class Consumer : ILayeredConsumer
         _clock = clock ?? RoutingClock.System;
         Gate = gate;
         _isVideo = parameters.Kind == MediaKind.Video;
+        _ssrc = parameters.Ssrc;
+        _payloadType = (byte)parameters.Codec.PayloadType;
         _history = _isVideo ? new SentPacketHistory() : null;
         _layers = new LayerSelection(_isVideo ? BestArriving(producer) : 0, awaitKeyFrame: _isVideo, _clock);
         _numbering = new OutgoingNumbering(parameters.Codec.ClockRate, _clock);
@@ -255,7 +261,7 @@ internal sealed partial class Consumer : ILayeredConsumer
 
                 var newest = _numbering.Map(header, out var sequence, out var timestamp);
                 var vp8 = _vp8?.Offsets ?? default;
-                length = _writer.Write(packet, header, buffer, new OutgoingRtp(Parameters.Ssrc, (byte)Parameters.Codec.PayloadType, sequence, timestamp, vp8, newest));
+                length = _writer.Write(packet, header, buffer, new OutgoingRtp(_ssrc, _payloadType, sequence, timestamp, vp8, newest));
                 _history?.Remember(sequence, header.SequenceNumber, encoding, _numbering.TimestampOffset, vp8, _numbering.LastSent);
 
                 PacketsSent++;

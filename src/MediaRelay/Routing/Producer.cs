@@ -26,17 +26,16 @@ internal sealed class Producer
     private readonly WebRtcTransport _transport;
     private readonly RoutingClock _clock;
     private readonly RetransmissionBlocks _blocks;
-    private readonly uint[] _encodingSsrcs;
-    private readonly long[] _lastKeyFrameRequests;
-    private readonly ReceiveStatistics?[] _statistics;
-    private readonly RetransmissionBuffer?[] _retransmissions;
-    private readonly long[] _lastPacket;
-    private readonly long[] _windowStart;
-    private readonly long[] _windowBytes;
-    private readonly long[] _bitrate;
-    private readonly long[] _lastNackCheck;
-    private readonly int[] _pictureSizes;
+    private readonly Lock _consumersLock = new();
+
+    /// <summary>
+    /// Everything kept per encoding, one object each, made together: a packet's work touches one or two memory lines of
+    /// it, where an array per field (as before) touched one line per array, each fetched anew after the receive
+    /// thread's pause.
+    /// </summary>
+    private readonly EncodingState[] _encodings;
     private readonly int _audioLevelId;
+    private readonly VideoCodec _videoCodec;
     private Consumer[] _consumers = [];
     private long _lastKeyFrameRequest;
     private int _audioLevel = 127;
@@ -52,22 +51,17 @@ internal sealed class Producer
         _clock = clock ?? RoutingClock.System;
         _blocks = blocks;
         Gate = gate;
-        var count = parameters.Encodings.Count;
-        _encodingSsrcs = new uint[count];
-        _lastKeyFrameRequests = new long[count];
-        _statistics = new ReceiveStatistics?[count];
-        _retransmissions = new RetransmissionBuffer?[count];
-        _lastPacket = new long[count];
-        _windowStart = new long[count];
-        _windowBytes = new long[count];
-        _bitrate = new long[count];
-        _lastNackCheck = new long[count];
-        _pictureSizes = new int[count];
-        _audioLevelId = parameters.Kind == MediaKind.Audio ? parameters.Extensions.AudioLevel : 0;
-        for (var i = 0; i < _encodingSsrcs.Length; i++)
+        _encodings = new EncodingState[parameters.Encodings.Count];
+        for (var i = 0; i < _encodings.Length; i++)
         {
-            _encodingSsrcs[i] = parameters.Encodings[i].Ssrc ?? 0;
+            _encodings[i] = new EncodingState { Ssrc = parameters.Encodings[i].Ssrc ?? 0 };
         }
+
+        _audioLevelId = parameters.Kind == MediaKind.Audio ? parameters.Extensions.AudioLevel : 0;
+        _videoCodec = parameters.Kind != MediaKind.Video ? VideoCodec.None
+            : parameters.Codec.IsCodec("VP8") ? VideoCodec.Vp8
+            : parameters.Codec.IsCodec("H264") ? VideoCodec.H264
+            : VideoCodec.Other;
     }
 
     public string Id { get; }
@@ -98,13 +92,13 @@ internal sealed class Producer
     public IReadOnlyList<Consumer> Consumers => Volatile.Read(ref _consumers);
 
     /// <summary>The SSRC a simulcast encoding was seen with (learned from MID/RID on its first packets).</summary>
-    public uint GetEncodingSsrc(int encoding) => Volatile.Read(ref _encodingSsrcs[encoding]);
+    public uint GetEncodingSsrc(int encoding) => Volatile.Read(ref _encodings[encoding].Ssrc);
 
-    public void SetEncodingSsrc(int encoding, uint ssrc) => Volatile.Write(ref _encodingSsrcs[encoding], ssrc);
+    public void SetEncodingSsrc(int encoding, uint ssrc) => Volatile.Write(ref _encodings[encoding].Ssrc, ssrc);
 
     public void AddConsumer(Consumer consumer)
     {
-        lock (_encodingSsrcs)
+        lock (_consumersLock)
         {
             _consumers = [.. _consumers, consumer];
         }
@@ -114,13 +108,13 @@ internal sealed class Producer
 
     public void RemoveConsumer(Consumer consumer)
     {
-        lock (_encodingSsrcs)
+        lock (_consumersLock)
         {
             _consumers = Array.FindAll(_consumers, c => !ReferenceEquals(c, consumer));
         }
     }
 
-    public int EncodingCount => _encodingSsrcs.Length;
+    public int EncodingCount => _encodings.Length;
 
     /// <summary>Gaps in what the publisher sends us: whether its link loses packets now (for the subscribers' playout delay).</summary>
     internal LossTracker PublisherLoss { get; } = new();
@@ -130,11 +124,11 @@ internal sealed class Producer
     /// what a subscriber's link must carry to receive it.
     /// </summary>
     public long GetEncodingBitrate(int encoding) =>
-        IsEncodingActive(encoding) ? Volatile.Read(ref _bitrate[encoding]) : 0;
+        IsEncodingActive(encoding) ? Volatile.Read(ref _encodings[encoding].Bitrate) : 0;
 
     public bool IsEncodingActive(int encoding)
     {
-        var last = Volatile.Read(ref _lastPacket[encoding]);
+        var last = Volatile.Read(ref _encodings[encoding].LastPacket);
         return last != 0 && _clock.Now - last < InactiveAfter;
     }
 
@@ -142,7 +136,7 @@ internal sealed class Producer
     /// The size of an encoding's pictures as its last keyframe announced it (VP8, RFC 6386 §9.1), or 0×0 when no keyframe
     /// of it was seen yet or the codec does not say (H.264): for the subscribers' view sizes (<see cref="ViewSize"/>).
     /// </summary>
-    public PictureSize GetEncodingSize(int encoding) => PictureSize.Unpack(Volatile.Read(ref _pictureSizes[encoding]));
+    public PictureSize GetEncodingSize(int encoding) => PictureSize.Unpack(Volatile.Read(ref _encodings[encoding].PictureSize));
 
     /// <summary>
     /// The publisher's last audio level (RFC 6464 §3: 0 = 0 dBov, loudest, to 127 = silence), or 127 when it sent
@@ -152,18 +146,18 @@ internal sealed class Producer
         _clock.Now - Volatile.Read(ref _audioLevelAt) < Stopwatch.Frequency ? Volatile.Read(ref _audioLevel) : 127;
 
     /// <summary>The reception statistics of an encoding, once its SSRC is known.</summary>
-    internal ReceiveStatistics? GetStatistics(int encoding) => Volatile.Read(ref _statistics[encoding]);
+    internal ReceiveStatistics? GetStatistics(int encoding) => Volatile.Read(ref _encodings[encoding].Statistics);
 
     /// <summary>Copies a stored packet of an encoding for a retransmission; 0 when it is no longer there.</summary>
     internal int CopyForRetransmission(int encoding, ushort sequence, Span<byte> destination) =>
-        _retransmissions[encoding]?.TryCopy(sequence, destination, _clock.Now) ?? 0;
+        Volatile.Read(ref _encodings[encoding].Retransmissions)?.TryCopy(sequence, destination, _clock.Now) ?? 0;
 
     /// <summary>SR from the publisher (RFC 3550 §6.4.1): kept for the LSR/DLSR of our Receiver Reports.</summary>
     internal void OnSenderReport(uint ssrc, ulong ntpTimestamp, long arrival)
     {
-        foreach (var statistics in _statistics)
+        foreach (var state in _encodings)
         {
-            if (statistics?.Ssrc == ssrc)
+            if (Volatile.Read(ref state.Statistics) is { } statistics && statistics.Ssrc == ssrc)
             {
                 statistics.OnSenderReport(ntpTimestamp, arrival);
             }
@@ -175,15 +169,16 @@ internal sealed class Producer
     {
         PacketsReceived++;
         var now = _clock.Now;
-        var statistics = _statistics[encoding];
+        var state = _encodings[encoding];
+        var statistics = state.Statistics;
         if (statistics is null || statistics.Ssrc != header.Ssrc)
         {
             // First packet of this SSRC (or the publisher restarted the stream): once per stream, not per packet.
             statistics = new ReceiveStatistics(header.Ssrc, Parameters.Codec.ClockRate);
-            Volatile.Write(ref _statistics[encoding], statistics);
+            Volatile.Write(ref state.Statistics, statistics);
         }
 
-        var video = Kind == MediaKind.Video;
+        var video = _videoCodec != VideoCodec.None;
         var arrival = statistics.Classify(header.SequenceNumber, header.Timestamp, now, trackLoss: video && Gate.IsOpen);
         if (arrival == ReceiveStatistics.Arrival.Old)
         {
@@ -191,7 +186,7 @@ internal sealed class Producer
             return;
         }
 
-        Measure(encoding, packet.Length, now);
+        Measure(state, packet.Length, now);
         if (isRepair)
         {
             RelayMetrics.RepairsReceived.Inc();
@@ -203,9 +198,9 @@ internal sealed class Producer
             PublisherLoss.Record(1, now);
         }
 
-        if (video && (arrival == ReceiveStatistics.Arrival.GapOpened || now - _lastNackCheck[encoding] >= NackCheckInterval))
+        if (video && (arrival == ReceiveStatistics.Arrival.GapOpened || now - state.LastNackCheck >= NackCheckInterval))
         {
-            _lastNackCheck[encoding] = now;
+            state.LastNackCheck = now;
             SendNacks(statistics, now);
         }
 
@@ -223,11 +218,11 @@ internal sealed class Producer
 
         if (video)
         {
-            var buffer = Volatile.Read(ref _retransmissions[encoding]);
+            var buffer = Volatile.Read(ref state.Retransmissions);
             if (buffer is null)
             {
                 buffer = new RetransmissionBuffer(_blocks);
-                if (Interlocked.CompareExchange(ref _retransmissions[encoding], buffer, null) is { } other)
+                if (Interlocked.CompareExchange(ref state.Retransmissions, buffer, null) is { } other)
                 {
                     buffer.Release();
                     buffer = other;
@@ -235,7 +230,7 @@ internal sealed class Producer
                 else if (IsClosed)
                 {
                     // Closed meanwhile: Close may have looked before this buffer was there.
-                    Interlocked.Exchange(ref _retransmissions[encoding], null)?.Release();
+                    Interlocked.Exchange(ref state.Retransmissions, null)?.Release();
                 }
             }
 
@@ -248,10 +243,10 @@ internal sealed class Producer
             return;
         }
 
-        var isKeyFrame = Kind == MediaKind.Video && IsKeyFrame(header.Payload);
-        if (isKeyFrame && Parameters.Codec.IsCodec("VP8") && Vp8PayloadDescriptor.TryReadKeyFrameSize(header.Payload, out var width, out var height))
+        var isKeyFrame = video && IsKeyFrame(header.Payload);
+        if (isKeyFrame && _videoCodec == VideoCodec.Vp8 && Vp8PayloadDescriptor.TryReadKeyFrameSize(header.Payload, out var width, out var height))
         {
-            Volatile.Write(ref _pictureSizes[encoding], new PictureSize(width, height).Packed);
+            Volatile.Write(ref state.PictureSize, new PictureSize(width, height).Packed);
         }
 
         foreach (var consumer in consumers)
@@ -266,15 +261,16 @@ internal sealed class Producer
     /// </summary>
     public void RequestKeyFrame(int encoding)
     {
-        if (Kind != MediaKind.Video || IsClosed || (uint)encoding >= (uint)_encodingSsrcs.Length)
+        if (Kind != MediaKind.Video || IsClosed || (uint)encoding >= (uint)_encodings.Length)
         {
             return;
         }
 
         var now = _clock.Now;
-        var last = Interlocked.Read(ref _lastKeyFrameRequests[encoding]);
+        var state = _encodings[encoding];
+        var last = Interlocked.Read(ref state.LastKeyFrameRequest);
         var ssrc = GetEncodingSsrc(encoding);
-        if (ssrc == 0 || now - last < KeyFrameRequestInterval || Interlocked.CompareExchange(ref _lastKeyFrameRequests[encoding], now, last) != last)
+        if (ssrc == 0 || now - last < KeyFrameRequestInterval || Interlocked.CompareExchange(ref state.LastKeyFrameRequest, now, last) != last)
         {
             return;
         }
@@ -302,7 +298,7 @@ internal sealed class Producer
         }
 
         Span<byte> buffer = stackalloc byte[64];
-        for (var i = 0; i < _encodingSsrcs.Length; i++)
+        for (var i = 0; i < _encodings.Length; i++)
         {
             var ssrc = GetEncodingSsrc(i);
             if (ssrc == 0)
@@ -312,9 +308,9 @@ internal sealed class Producer
 
             var length = PictureLossIndication.Write(buffer, RelaySsrc, ssrc);
             _transport.SendRtcp(buffer, length);
-            Interlocked.Exchange(ref _lastKeyFrameRequests[i], now);
+            Interlocked.Exchange(ref _encodings[i].LastKeyFrameRequest, now);
             RelayMetrics.KeyFrameRequestsSent.Inc();
-        Interlocked.Increment(ref _keyFrameRequestsSent);
+            Interlocked.Increment(ref _keyFrameRequestsSent);
         }
     }
 
@@ -327,9 +323,9 @@ internal sealed class Producer
         }
 
         _consumers = [];
-        for (var i = 0; i < _retransmissions.Length; i++)
+        foreach (var state in _encodings)
         {
-            Interlocked.Exchange(ref _retransmissions[i], null)?.Release();
+            Interlocked.Exchange(ref state.Retransmissions, null)?.Release();
         }
     }
 
@@ -355,31 +351,58 @@ internal sealed class Producer
         RelayMetrics.NackedPackets.Inc(count);
     }
 
-    private void Measure(int encoding, int bytes, long now)
+    private static void Measure(EncodingState state, int bytes, long now)
     {
-        Volatile.Write(ref _lastPacket[encoding], now);
-        if (_windowStart[encoding] == 0)
+        Volatile.Write(ref state.LastPacket, now);
+        if (state.WindowStart == 0)
         {
-            _windowStart[encoding] = now;
+            state.WindowStart = now;
         }
 
-        _windowBytes[encoding] += bytes;
-        var elapsed = now - _windowStart[encoding];
+        state.WindowBytes += bytes;
+        var elapsed = now - state.WindowStart;
         if (elapsed >= BitrateWindow)
         {
-            var sample = _windowBytes[encoding] * 8 * Stopwatch.Frequency / elapsed;
-            var previous = _bitrate[encoding];
+            var sample = state.WindowBytes * 8 * Stopwatch.Frequency / elapsed;
+            var previous = state.Bitrate;
             // Smoothed over about two windows: keyframes make single windows jump.
-            Volatile.Write(ref _bitrate[encoding], previous == 0 ? sample : (previous + sample) / 2);
-            _windowStart[encoding] = now;
-            _windowBytes[encoding] = 0;
+            Volatile.Write(ref state.Bitrate, previous == 0 ? sample : (previous + sample) / 2);
+            state.WindowStart = now;
+            state.WindowBytes = 0;
         }
     }
 
     /// <summary>The SSRC our RTCP feedback is sent from (RFC 4585 §6.1: any SSRC of the sender; we use a fixed one).</summary>
     internal const uint RelaySsrc = 1;
 
-    private bool IsKeyFrame(ReadOnlySpan<byte> payload) =>
-        Parameters.Codec.IsCodec("VP8") ? Vp8PayloadDescriptor.IsKeyframePayload(payload)
-        : Parameters.Codec.IsCodec("H264") && H264Payload.IsKeyframe(payload);
+    private bool IsKeyFrame(ReadOnlySpan<byte> payload) => _videoCodec switch
+    {
+        VideoCodec.Vp8 => Vp8PayloadDescriptor.IsKeyframePayload(payload),
+        VideoCodec.H264 => H264Payload.IsKeyframe(payload),
+        _ => false,
+    };
+
+    /// <summary>The codecs whose keyframes the relay can tell (looked up once, not by name on every packet).</summary>
+    private enum VideoCodec
+    {
+        None,
+        Vp8,
+        H264,
+        Other,
+    }
+
+    /// <summary>One encoding's state (fields, so they can be read and written with <see cref="Volatile"/> and <see cref="Interlocked"/>).</summary>
+    private sealed class EncodingState
+    {
+        public uint Ssrc;
+        public int PictureSize;
+        public long LastKeyFrameRequest;
+        public long LastPacket;
+        public long WindowStart;
+        public long WindowBytes;
+        public long Bitrate;
+        public long LastNackCheck;
+        public ReceiveStatistics? Statistics;
+        public RetransmissionBuffer? Retransmissions;
+    }
 }

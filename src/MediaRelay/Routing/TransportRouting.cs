@@ -23,6 +23,12 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
     private readonly ConcurrentDictionary<string, Producer> _producersByMid = new(StringComparer.Ordinal);
     private readonly Lock _feedbackLock = new();
 
+    // The two bindings packets last came with (a publisher's audio and video, usually): most packets find theirs here,
+    // in fields of this object, instead of in three more objects of the dictionary. A binding taken out of the
+    // dictionary is marked stale, so one read here just before it was taken out is not used after.
+    private Binding? _recent;
+    private Binding? _recentBefore;
+
     // Made with the first transport-wide sequence number (under _feedbackLock): a subscribe connection never gets one,
     // and the recorder and its packet are 14 KiB.
     private TransportWideFeedbackRecorder? _feedback;
@@ -72,12 +78,12 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
             var encoding = producer.Parameters.Encodings[i];
             if (encoding.Ssrc is { } ssrc)
             {
-                _bySsrc[ssrc] = new Binding(producer, i, false);
+                Bind(new Binding(ssrc, producer, i, false));
             }
 
             if (encoding.RtxSsrc is { } rtx)
             {
-                _bySsrc[rtx] = new Binding(producer, i, true);
+                Bind(new Binding(rtx, producer, i, true));
             }
         }
     }
@@ -87,9 +93,9 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         _producersByMid.TryRemove(new KeyValuePair<string, Producer>(producer.Parameters.Mid, producer));
         foreach (var (ssrc, binding) in _bySsrc)
         {
-            if (ReferenceEquals(binding.Producer, producer))
+            if (ReferenceEquals(binding.Producer, producer) && _bySsrc.TryRemove(new KeyValuePair<uint, Binding>(ssrc, binding)))
             {
-                _bySsrc.TryRemove(ssrc, out _);
+                binding.IsStale = true;
             }
         }
     }
@@ -129,10 +135,17 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
             RecordArrival(BinaryPrimitives.ReadUInt16BigEndian(transportSequence), header.Ssrc);
         }
 
-        if (!_bySsrc.TryGetValue(header.Ssrc, out var binding) && !TryBind(header, out binding))
+        var binding = Recent(header.Ssrc);
+        if (binding is null)
         {
-            RelayMetrics.DroppedUnknownSsrc.Inc();
-            return;
+            if (!_bySsrc.TryGetValue(header.Ssrc, out binding) && !TryBind(header, out binding))
+            {
+                RelayMetrics.DroppedUnknownSsrc.Inc();
+                return;
+            }
+
+            _recentBefore = _recent;
+            _recent = binding;
         }
 
         if (binding.IsRtx)
@@ -409,10 +422,35 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
             producer.SetEncodingSsrc(encodingIndex, header.Ssrc);
         }
 
-        binding = new Binding(producer, encodingIndex, isRtx);
-        _bySsrc[header.Ssrc] = binding;
+        binding = new Binding(header.Ssrc, producer, encodingIndex, isRtx);
+        Bind(binding);
         return true;
     }
+
+    /// <summary>The binding of <paramref name="ssrc"/> if one of the last two packets' came with it and it is still bound.</summary>
+    private Binding? Recent(uint ssrc)
+    {
+        var binding = _recent;
+        if (binding is not null && binding.Ssrc == ssrc && !binding.IsStale)
+        {
+            return binding;
+        }
+
+        binding = _recentBefore;
+        return binding is not null && binding.Ssrc == ssrc && !binding.IsStale ? binding : null;
+    }
+
+    /// <summary>Binds an SSRC, marking the binding it replaces stale.</summary>
+    private void Bind(Binding binding) =>
+        _bySsrc.AddOrUpdate(binding.Ssrc, static (_, added) => added, static (_, old, added) =>
+        {
+            if (!ReferenceEquals(old, added))
+            {
+                old.IsStale = true;
+            }
+
+            return added;
+        }, binding);
 
     private Producer? SingleProducerWithPayloadType(byte payloadType)
     {
@@ -445,5 +483,24 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         return value.SequenceEqual(expected[..count]);
     }
 
-    private sealed record Binding(Producer Producer, int Encoding, bool IsRtx);
+    /// <summary>Which producer and encoding packets of an SSRC belong to, and whether they are its RTX repairs.</summary>
+    private sealed class Binding(uint ssrc, Producer producer, int encoding, bool isRtx)
+    {
+        public uint Ssrc { get; } = ssrc;
+
+        public Producer Producer { get; } = producer;
+
+        public int Encoding { get; } = encoding;
+
+        public bool IsRtx { get; } = isRtx;
+
+        /// <summary>Set once the binding is no longer in the dictionary (replaced or its producer removed).</summary>
+        public bool IsStale
+        {
+            get => Volatile.Read(ref _stale);
+            set => Volatile.Write(ref _stale, value);
+        }
+
+        private bool _stale;
+    }
 }

@@ -25,6 +25,13 @@ internal sealed class SrtpContext : IDisposable
     private readonly SrtpTransform _rtcp;
     private readonly Dictionary<uint, SrtpStreamState> _rtpStreams = new(8);
     private readonly Dictionary<uint, SrtpStreamState> _rtcpStreams = new(8);
+
+    // The RTP streams of the last two packets (a connection's audio and video, usually): most packets find their state
+    // here, in this object, instead of in the dictionary's buckets and entries. Streams are never removed.
+    private SrtpStreamState? _recent;
+    private SrtpStreamState? _recentBefore;
+    private uint _recentSsrc;
+    private uint _recentBeforeSsrc;
     private bool _disposed;
 
     /// <summary>Creates a context from a master key and salt, deriving the session keys (RFC 3711 §4.3, kdr 0).</summary>
@@ -61,7 +68,7 @@ internal sealed class SrtpContext : IDisposable
             return false;
         }
 
-        _rtpStreams.TryGetValue(ssrc, out SrtpStreamState? state);
+        SrtpStreamState? state = FindRtpStream(ssrc);
         ulong index;
         if (state is null)
         {
@@ -74,7 +81,7 @@ internal sealed class SrtpContext : IDisposable
             index = sequenceNumber;
             state = new SrtpStreamState();
             state.Window.Reset(index);
-            _rtpStreams.Add(ssrc, state);
+            AddRtpStream(ssrc, state);
         }
         else
         {
@@ -111,7 +118,7 @@ internal sealed class SrtpContext : IDisposable
             return SrtpUnprotectResult.Malformed;
         }
 
-        _rtpStreams.TryGetValue(ssrc, out SrtpStreamState? state);
+        SrtpStreamState? state = FindRtpStream(ssrc);
         ulong index;
         if (state is null)
         {
@@ -147,7 +154,7 @@ internal sealed class SrtpContext : IDisposable
         {
             state = new SrtpStreamState();
             state.Window.Reset(index);
-            _rtpStreams.Add(ssrc, state);
+            AddRtpStream(ssrc, state);
         }
         else
         {
@@ -253,6 +260,39 @@ internal sealed class SrtpContext : IDisposable
         _disposed = true;
         _rtp.Dispose();
         _rtcp.Dispose();
+    }
+
+    private SrtpStreamState? FindRtpStream(uint ssrc)
+    {
+        if (_recentSsrc == ssrc && _recent is { } recent)
+        {
+            return recent;
+        }
+
+        if (_recentBeforeSsrc == ssrc && _recentBefore is { } before)
+        {
+            Remember(ssrc, before);
+            return before;
+        }
+
+        if (_rtpStreams.TryGetValue(ssrc, out SrtpStreamState? state))
+        {
+            Remember(ssrc, state);
+        }
+
+        return state;
+    }
+
+    private void AddRtpStream(uint ssrc, SrtpStreamState state)
+    {
+        _rtpStreams.Add(ssrc, state);
+        Remember(ssrc, state);
+    }
+
+    private void Remember(uint ssrc, SrtpStreamState state)
+    {
+        (_recentBefore, _recentBeforeSsrc) = (_recent, _recentSsrc);
+        (_recent, _recentSsrc) = (state, ssrc);
     }
 
     private SrtpStreamState? GetOrAddRtcpStream(uint ssrc)

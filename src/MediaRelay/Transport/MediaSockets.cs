@@ -164,12 +164,11 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
     /// <summary>
     /// Hands one received packet to its endpoint. <paramref name="newPath"/> is only called for a first STUN
-    /// check from an unknown remote, so a path object is made once per remote, not per packet.
+    /// check from an unknown remote, so a path object is made once per remote, not per packet. The caller counts it
+    /// (<see cref="CountReceived"/>): per packet, or per batch where it reads them in batches.
     /// </summary>
     internal void Dispatch<TState>(RemoteKey key, Span<byte> packet, TState state, Func<TState, PacketPath> newPath)
     {
-        RelayMetrics.PacketsReceived.Inc();
-        RelayMetrics.BytesReceived.Inc(packet.Length);
         var packetClass = Demultiplexer.Classify(packet);
         if (Directory.TryGet(key, out var binding))
         {
@@ -204,6 +203,13 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     };
 
     /// <summary>A DTLS record header: content type 20–25, major version 254 (DTLS 1.0 is 254.255, 1.2 is 254.253), 13 bytes.</summary>
+    /// <summary>Counts packets received on the media port (<c>teletherapy_relay_packets_received_total</c>, bytes beside it).</summary>
+    internal static void CountReceived(int packets, long bytes)
+    {
+        RelayMetrics.PacketsReceived.Inc(packets);
+        RelayMetrics.BytesReceived.Inc(bytes);
+    }
+
     private static bool IsDtlsRecordHeader(ReadOnlySpan<byte> packet) =>
         packet.Length >= 13 && packet[0] is >= 20 and <= 25 && packet[1] == 0xFE && packet[2] is 0xFD or 0xFF;
 
@@ -242,6 +248,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             }
 
             Volatile.Write(ref _udpDatagrams[index], _udpDatagrams[index] + 1);
+            CountReceived(1, received);
             DispatchUdp(socket, from, buffer.AsSpan(0, received));
         }
     }
@@ -281,6 +288,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
             Volatile.Write(ref datagrams, datagrams + received);
             batch.BeginSends();
+            var bytes = 0L;
             try
             {
                 for (var i = 0; i < received; i++)
@@ -291,11 +299,18 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                         continue;
                     }
 
+                    bytes += packet.Length;
                     DispatchUdp(socket, from, packet);
                 }
             }
             finally
             {
+                // Once a batch, not a packet: the counters' memory is touched once a wake-up.
+                if (received > 0)
+                {
+                    CountReceived(received, bytes);
+                }
+
                 batch.FlushSends();
             }
 
@@ -444,7 +459,10 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                 {
                     var read = await connection.Socket.ReceiveAsync(buffer.AsMemory(0, TcpReadBufferBytes), SocketFlags.None, stopping).ConfigureAwait(false);
                     if (read == 0 || !connection.Framer.Append(buffer.AsSpan(0, read), (this, connection), static (s, frame) =>
-                            s.Item1.Dispatch(s.connection.Key, frame, s.connection, static c => c)))
+                        {
+                            CountReceived(1, frame.Length);
+                            s.Item1.Dispatch(s.connection.Key, frame, s.connection, static c => c);
+                        }))
                     {
                         break;
                     }

@@ -135,6 +135,46 @@ public sealed class SrtpContextTests
         Assert.False(receiver.TryUnprotectRtcp(rtcpCopy, rtcpLength, out _));
     }
 
+    /// <summary>
+    /// Each stream keeps its own replay window and rollover counter however streams take turns: two in turn (both among
+    /// the context's two most recent) and a third between them (one of them then looked up again).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
+    public void StreamsTakingTurnsKeepTheirOwnReplayWindowsAndRolloverCounters(Enum profileCase)
+    {
+        var profile = (SrtpProfile)profileCase;
+        (SrtpContext sender, SrtpContext receiver) = Pair(profile);
+        uint[] ssrcs = [0xA1, 0xB2, 0xC3];
+        ushort[] starts = [65530, 100, 40000];
+        var copies = new List<(byte[] Packet, int Length)>();
+        for (var round = 0; round < 12; round++)
+        {
+            // Rounds 0-5: A and B in turn; from 6 on C comes between them.
+            foreach (var stream in round < 6 ? new[] { 0, 1 } : new[] { 0, 2, 1 })
+            {
+                var packet = BuildRtp(ssrcs[stream], (ushort)(starts[stream] + round), seed: round + stream);
+                var original = packet.ToArray();
+                Assert.True(sender.TryProtectRtp(packet, RtpLength(packet), out var protectedLength));
+                copies.Add((packet.ToArray(), protectedLength));
+                Assert.True(receiver.TryUnprotectRtp(packet, protectedLength, out var plainLength));
+                Assert.Equal(original[..RtpLength(original)], packet[..plainLength]);
+            }
+        }
+
+        // A wrapped past 65535 (ROC 1 on both sides), B and C did not.
+        Assert.Equal(1u, sender.GetRolloverCounter(0xA1));
+        Assert.Equal(1u, receiver.GetRolloverCounter(0xA1));
+        Assert.Equal(0u, receiver.GetRolloverCounter(0xB2));
+        Assert.Equal(0u, receiver.GetRolloverCounter(0xC3));
+
+        // Every packet again is a replay of its own stream.
+        foreach (var (packet, length) in copies)
+        {
+            Assert.False(receiver.TryUnprotectRtp(packet, length, out _));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(AllProfiles), MemberType = typeof(SrtpTestPackets))]
     public void PacketOlderThanTheReplayWindowIsRejectedButReorderWithinIsAccepted(Enum profileCase)

@@ -19,6 +19,8 @@ public sealed class UdpReceiveThreadsTests
         });
         Assert.Equal(2, sockets.UdpReceiveThreads);
         var port = new IPEndPoint(IPAddress.Loopback, sockets.UdpPort);
+        var packetsBefore = RelayMetrics.PacketsReceived.Value;
+        var bytesBefore = RelayMetrics.BytesReceived.Value;
 
         // 64 remotes: the kernel hashes each one's address and port to one socket; all on one would be a 2^-63 chance.
         var remotes = Enumerable.Range(0, 64).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)).ToList();
@@ -37,6 +39,11 @@ public sealed class UdpReceiveThreadsTests
                 () => sockets.UdpDatagramsReceived(0) + sockets.UdpDatagramsReceived(1) == 64 * 3, TimeSpan.FromSeconds(10), "every datagram read");
             Assert.True(sockets.UdpDatagramsReceived(0) > 0, "the first thread read nothing");
             Assert.True(sockets.UdpDatagramsReceived(1) > 0, "the second thread read nothing");
+
+            // Counted once a batch or once a datagram, every one is counted (other tests may add theirs meanwhile).
+            await LoopbackSession.WaitUntilAsync(
+                () => RelayMetrics.PacketsReceived.Value - packetsBefore >= 64 * 3, TimeSpan.FromSeconds(10), "every datagram counted");
+            Assert.True(RelayMetrics.BytesReceived.Value - bytesBefore >= 64 * 3 * 12, "every byte counted");
         }
         finally
         {
