@@ -288,6 +288,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
 
             Volatile.Write(ref datagrams, datagrams + received);
             batch.BeginSends();
+            var dispatched = 0;
             var bytes = 0L;
             try
             {
@@ -299,6 +300,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
                         continue;
                     }
 
+                    dispatched++;
                     bytes += packet.Length;
                     DispatchUdp(socket, from, packet);
                 }
@@ -306,9 +308,9 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             finally
             {
                 // Once a batch, not a packet: the counters' memory is touched once a wake-up.
-                if (received > 0)
+                if (dispatched > 0)
                 {
-                    CountReceived(received, bytes);
+                    CountReceived(dispatched, bytes);
                 }
 
                 batch.FlushSends();
