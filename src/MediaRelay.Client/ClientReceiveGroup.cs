@@ -13,6 +13,17 @@ internal interface IDatagramReceiver
 }
 
 /// <summary>
+/// A receiver on a <see cref="ClientUdpPort"/> that also wants the port's thread to call it every
+/// <see cref="ClientUdpPort.TickInterval"/> or so: periodic work (consent checks) done on a thread that wakes anyway,
+/// instead of on a timer of its own per transport.
+/// </summary>
+internal interface IPortTickReceiver : IDatagramReceiver
+{
+    /// <summary>On the port's receive thread; must not block.</summary>
+    void OnPortTick();
+}
+
+/// <summary>
 /// A few threads that receive for many connected client UDP sockets (the load generator's hundreds of
 /// <see cref="WebRtcClientTransport"/>s), instead of one blocked thread per socket woken for every packet. Each thread
 /// owns an <c>epoll(7)</c> set and a share of the sockets; one <c>epoll_wait(2)</c> reports every socket with data,

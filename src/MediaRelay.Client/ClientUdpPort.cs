@@ -22,7 +22,9 @@ namespace Teletherapy.MediaRelay.Client;
 /// One thread reads: <c>poll(2)</c> while nothing waits, then <c>recvmmsg(2)</c> (never blocking) up to
 /// <see cref="LinuxUdpBatch.Capacity"/> datagrams a call, handing each to its transport on this thread.
 /// <see cref="Send"/> sends one datagram at once from any thread; a <see cref="ClientSendBatch"/> gathers what one
-/// thread sends and sends it with one <c>sendmmsg(2)</c>.
+/// thread sends and sends it with one <c>sendmmsg(2)</c>. The same thread calls every receiver that is an
+/// <see cref="IPortTickReceiver"/> about every <see cref="TickInterval"/> (a consent check is due every few seconds per
+/// transport: hundreds of transports' timers would wake threads hundreds of times a second).
 /// </para>
 /// <para>
 /// Linux on a 64-bit process, and remotes on this host's loopback (127.0.0.0/8) only: a datagram from a 127.x source
@@ -45,8 +47,11 @@ internal sealed unsafe class ClientUdpPort : IDisposable
     private const int IpProtocolIp = 0;
     private const int IpPacketInfo = 8;
 
-    /// <summary>How long an idle thread waits in <c>poll</c> before it looks at the stop flag again.</summary>
+    /// <summary>How long an idle thread waits in <c>poll</c> before it looks at the stop flag and the tick again.</summary>
     private const int WaitMilliseconds = 250;
+
+    /// <summary>About how often <see cref="IPortTickReceiver"/>s are called: at most this often, and at most a wait later.</summary>
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(WaitMilliseconds);
 
     /// <summary>127.1.0.0, host order: the addresses handed out are the ones after it.</summary>
     private const uint FirstAddress = 0x7F01_0000;
@@ -63,6 +68,7 @@ internal sealed unsafe class ClientUdpPort : IDisposable
     private int _disposed;
     private long _wakeUps;
     private long _datagrams;
+    private long _ticks;
 
     /// <param name="name">The receive thread's name.</param>
     /// <param name="coalesceMicroseconds">
@@ -115,6 +121,9 @@ internal sealed unsafe class ClientUdpPort : IDisposable
 
     /// <summary>Datagrams read so far (with <see cref="WakeUps"/>: how much each wake-up read).</summary>
     public long Datagrams => Volatile.Read(ref _datagrams);
+
+    /// <summary>Rounds of <see cref="IPortTickReceiver.OnPortTick"/> calls so far.</summary>
+    public long Ticks => Volatile.Read(ref _ticks);
 
     /// <summary>
     /// Gives <paramref name="receiver"/> an address of its own on this port, taking datagrams from
@@ -288,10 +297,17 @@ internal sealed unsafe class ClientUdpPort : IDisposable
         using var slots = new MMsgSlots(LinuxUdpBatch.Capacity, LinuxUdpBatch.SlotBytes, SockaddrInBytes, ReceiveControlBytes);
         var fd = (int)_socket!.SafeHandle.DangerousGetHandle();
         var poll = new LinuxSocketCalls.PollFd { Fd = fd, Events = LinuxSocketCalls.PollIn };
+        var nextTick = Environment.TickCount64 + WaitMilliseconds;
         while (!_stopping)
         {
+            if (Environment.TickCount64 >= nextTick)
+            {
+                nextTick = Environment.TickCount64 + WaitMilliseconds;
+                Tick();
+            }
+
             // The socket is closed only after this thread ends (Dispose joins it first), so fd stays ours.
-            var ready = LinuxSocketCalls.Poll(&poll, 1, WaitMilliseconds);
+            var ready = LinuxSocketCalls.Poll(&poll, 1, (int)Math.Clamp(nextTick - Environment.TickCount64, 0, WaitMilliseconds));
             if (ready <= 0)
             {
                 if (ready < 0 && Marshal.GetLastPInvokeError() != LinuxSocketCalls.EIntr)
@@ -334,6 +350,27 @@ internal sealed unsafe class ClientUdpPort : IDisposable
                 LinuxSocketCalls.SleepMicroseconds(_coalesceMicroseconds);
             }
         }
+    }
+
+    private void Tick()
+    {
+        // The dictionary's enumerator takes no lock and sees registrations added or removed meanwhile, or not.
+        foreach (var pair in _registrations)
+        {
+            if (pair.Value.Receiver is IPortTickReceiver receiver && !pair.Value.IsRemoved)
+            {
+                try
+                {
+                    receiver.OnPortTick();
+                }
+                catch (Exception)
+                {
+                    // As for a datagram: a failing receiver misses this tick; the others go on.
+                }
+            }
+        }
+
+        Volatile.Write(ref _ticks, _ticks + 1);
     }
 
     private void Deliver(MMsgSlots slots, int index)

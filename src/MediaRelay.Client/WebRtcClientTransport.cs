@@ -21,7 +21,7 @@ namespace Teletherapy.MediaRelay.Client;
 /// TCP framing uses one reused send buffer. Allocation happens only while connecting (ICE, DTLS, and copies of
 /// SRTP that arrives before the keys are installed) and in DTLS itself (BouncyCastle, off the media path).
 /// </remarks>
-internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
+internal sealed class WebRtcClientTransport : IDisposable, IPortTickReceiver
 {
     /// <summary>How long <see cref="ConnectAsync"/> waits for ICE and DTLS together by default.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
@@ -349,13 +349,29 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
         }
     }
 
-    private void OnIceTimer()
+    private void OnIceTimer() => IceTick(fromPort: false);
+
+    /// <summary>
+    /// On a <see cref="SharedPort"/>, consent checks once connected come from the port's thread, which wakes anyway, and
+    /// our timer stops at the connection (a check due is sent at most a port tick late, within RFC 7675's randomized
+    /// interval's spread); connectivity checks before it, and every check on a socket of our own, come from our timer.
+    /// </summary>
+    void IPortTickReceiver.OnPortTick() => IceTick(fromPort: true);
+
+    private void IceTick(bool fromPort)
     {
         bool consentExpired;
         lock (_iceLock)
         {
             if (State == WebRtcTransportState.Closed)
             {
+                return;
+            }
+
+            bool portOwnsConsent = _ice.State == IceControllingState.Connected && OnSharedPort;
+            if (fromPort != portOwnsConsent)
+            {
+                // The port before connection, or our timer's last tick after it (not re-armed).
                 return;
             }
 
@@ -368,14 +384,25 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
                     SendRaw(_stunBuffer.AsSpan(0, length));
                 }
 
-                _iceTimer?.Change(next, Timeout.InfiniteTimeSpan);
+                if (!fromPort)
+                {
+                    _iceTimer?.Change(next, Timeout.InfiniteTimeSpan);
+                }
             }
         }
 
         if (consentExpired)
         {
-            // RFC 7675 §5.1: without consent we must stop sending; the server will time us out as well.
-            Dispose();
+            // RFC 7675 §5.1: without consent we must stop sending; the server will time us out as well. Not on the
+            // port's thread, which reads for the other transports.
+            if (fromPort)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static t => t.Dispose(), this, preferLocal: false);
+            }
+            else
+            {
+                Dispose();
+            }
         }
     }
 
@@ -525,8 +552,9 @@ internal sealed class WebRtcClientTransport : IDisposable, IDatagramReceiver
             errorCode = _ice.ErrorCode;
             if (outcome == IceResponseOutcome.Connected)
             {
-                // Re-arm at once so consent checks follow the agent's new schedule rather than the retransmit one.
-                _iceTimer?.Change(IceControllingAgent.ConsentInterval, Timeout.InfiniteTimeSpan);
+                // Re-arm at once so consent checks follow the agent's new schedule rather than the retransmit one; on a
+                // shared port they are the port's from now on (OnPortTick), and our timer stops.
+                _iceTimer?.Change(OnSharedPort ? Timeout.InfiniteTimeSpan : IceControllingAgent.ConsentInterval, Timeout.InfiniteTimeSpan);
             }
         }
 

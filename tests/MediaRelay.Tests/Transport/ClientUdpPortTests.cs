@@ -149,6 +149,63 @@ public sealed class ClientUdpPortTests
         Assert.NotNull(loopbackOnly.TryAdd(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 9), receiver));
     }
 
+    [Theory(Timeout = 30000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task OnASharedPortConsentChecksComeFromThePortsThreadAndTheTransportsTimerStopsAtTheConnection(bool shared)
+    {
+        using var port = new ClientUdpPort("test-port");
+        var clock = new TimerCountingClock();
+        using LoopbackSession session = await LoopbackSession.ConnectAsync(
+            IceTransportProtocol.Udp, await LoopbackSession.StartSocketsAsync(), sharedPort: shared ? port : null, clientTime: clock);
+        Assert.Equal(shared, session.Client.OnSharedPort);
+        long connectedAt = session.Server.LastConsentTimestamp;
+        int armed = clock.Armed;
+        int checks = session.Client.IceChecksSent;
+
+        // RFC 7675 §5.1: a consent check every ~2.5 s (±20 %) once connected, either way; the server sees it.
+        await LoopbackSession.WaitUntilAsync(() => session.Server.LastConsentTimestamp > connectedAt, TimeSpan.FromSeconds(6), "a consent check");
+        Assert.True(session.Client.IceChecksSent > checks);
+        Assert.Equal(WebRtcTransportState.Connected, session.Client.State);
+
+        // On its own socket the transport re-arms its timer for each check (just after sending it); on the port, never
+        // after the connection.
+        if (shared)
+        {
+            Assert.Equal(armed, clock.Armed);
+        }
+        else
+        {
+            await LoopbackSession.WaitUntilAsync(() => clock.Armed > armed, TimeSpan.FromSeconds(2), "the timer re-armed after the check");
+        }
+
+        Assert.True(port.Ticks > 0, "the port ticks whether or not anyone is on it");
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task ThePortCallsItsTickReceiversAFewTimesASecondAndGoesOnPastOneThatThrows()
+    {
+        using var port = new ClientUdpPort("test-port");
+        using var remote = Bound();
+        var failing = new TickReceiver(fail: true);
+        var counting = new TickReceiver(fail: false);
+        var plain = port.TryAdd((IPEndPoint)remote.LocalEndPoint!, new Receiver())!;
+        var failingRegistration = port.TryAdd((IPEndPoint)remote.LocalEndPoint!, failing)!;
+        port.TryAdd((IPEndPoint)remote.LocalEndPoint!, counting);
+
+        await LoopbackSession.WaitUntilAsync(() => Volatile.Read(ref counting.Ticks) >= 3, TimeSpan.FromSeconds(5), "three ticks");
+        Assert.True(Volatile.Read(ref failing.Ticks) >= 2, "a receiver that threw is still called");
+        Assert.True(port.IsAlive);
+
+        // A removed receiver is called no more.
+        failingRegistration.Remove();
+        long after = port.Ticks;
+        int failingTicks = Volatile.Read(ref failing.Ticks);
+        await LoopbackSession.WaitUntilAsync(() => port.Ticks >= after + 2, TimeSpan.FromSeconds(5), "two more ticks");
+        Assert.True(Volatile.Read(ref failing.Ticks) <= failingTicks + 1, "at most a round already under way");
+        Assert.False(plain.IsRemoved);
+    }
+
     [Fact]
     public void ABatchSendsWhatItGatheredInOrderFromEachAddressInOneCallPerThirtyTwo()
     {
@@ -239,6 +296,59 @@ public sealed class ClientUdpPortTests
         EndPoint from = new IPEndPoint(IPAddress.Any, 0);
         int length = socket.ReceiveFrom(buffer, ref from);
         return (buffer[..length], (IPEndPoint)from);
+    }
+
+    private sealed class TickReceiver(bool fail) : IPortTickReceiver
+    {
+        public int Ticks;
+
+        public void OnDatagram(Span<byte> datagram)
+        {
+        }
+
+        public void OnPortTick()
+        {
+            Interlocked.Increment(ref Ticks);
+            if (fail)
+            {
+                throw new InvalidOperationException("a receiver that fails");
+            }
+        }
+    }
+
+    /// <summary>The system's clock, counting the times a timer is armed (changed to a finite due time).</summary>
+    private sealed class TimerCountingClock : TimeProvider
+    {
+        private int _armed;
+
+        public int Armed => Volatile.Read(ref _armed);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Count(dueTime);
+            return new CountingTimer(this, TimeProvider.System.CreateTimer(callback, state, dueTime, period));
+        }
+
+        private void Count(TimeSpan dueTime)
+        {
+            if (dueTime != Timeout.InfiniteTimeSpan)
+            {
+                Interlocked.Increment(ref _armed);
+            }
+        }
+
+        private sealed class CountingTimer(TimerCountingClock clock, ITimer inner) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                clock.Count(dueTime);
+                return inner.Change(dueTime, period);
+            }
+
+            public void Dispose() => inner.Dispose();
+
+            public ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
     }
 
     private sealed class Receiver : IDatagramReceiver

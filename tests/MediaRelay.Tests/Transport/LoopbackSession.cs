@@ -59,7 +59,8 @@ internal sealed class LoopbackSession : IDisposable
 
     /// <summary>
     /// As <see cref="ConnectAsync(IceTransportProtocol, DtlsOptions?)"/> on the given sockets (disposed with the session);
-    /// the client reads through <paramref name="receiveGroup"/> when one is given, or is on <paramref name="sharedPort"/>.
+    /// the client reads through <paramref name="receiveGroup"/> when one is given, or is on <paramref name="sharedPort"/>,
+    /// and keeps its ICE time by <paramref name="clientTime"/> (the system's when null).
     /// </summary>
     public static async Task<LoopbackSession> ConnectAsync(
         IceTransportProtocol protocol,
@@ -67,7 +68,8 @@ internal sealed class LoopbackSession : IDisposable
         DtlsOptions? clientOptions = null,
         DtlsHandshakeSlots? handshakeSlots = null,
         ClientReceiveGroup? receiveGroup = null,
-        ClientUdpPort? sharedPort = null)
+        ClientUdpPort? sharedPort = null,
+        TimeProvider? clientTime = null)
     {
         var server = new WebRtcTransport("loopback", sockets.Directory, ServerCertificate, TimeProvider.System, handshakeSlots: handshakeSlots);
         var clientIce = IceCredentials.Create();
@@ -81,7 +83,8 @@ internal sealed class LoopbackSession : IDisposable
             server.LocalFingerprint,
             new IPEndPoint(IPAddress.Loopback, port),
             protocol,
-            clientOptions)
+            clientOptions,
+            clientTime)
         {
             ReceiveGroup = receiveGroup,
             SharedPort = sharedPort,
