@@ -213,6 +213,22 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
         }
     }
 
+    private void HousekeepTransports(TimeSpan consent, DateTimeOffset now)
+    {
+        foreach (var routing in _context.Value.Transports.Values)
+        {
+            var everChecked = routing.Transport.LastConsentTimestamp != 0;
+            if (routing.Transport.CloseIfConsentExpired(consent))
+            {
+                LogConsentExpired(routing.Transport.Id, everChecked ? "since its last check" : "since it was made, never checked");
+                continue;
+            }
+
+            // Sender and Receiver Reports, and the subscriber's simulcast layers (TransportRouting).
+            routing.OnHousekeeping(now);
+        }
+    }
+
     /// <summary>One housekeeping pass; public to the tests so they can drive it with a fake clock.</summary>
     internal void Housekeeping()
     {
@@ -220,18 +236,9 @@ public sealed partial class MediaRelayService : IHostedService, IDisposable
         {
             var consent = TimeSpan.FromSeconds(_options.ConsentTimeoutSeconds);
             var now = _time.GetUtcNow();
-            foreach (var routing in _context.Value.Transports.Values)
-            {
-                var everChecked = routing.Transport.LastConsentTimestamp != 0;
-                if (routing.Transport.CloseIfConsentExpired(consent))
-                {
-                    LogConsentExpired(routing.Transport.Id, everChecked ? "since its last check" : "since it was made, never checked");
-                    continue;
-                }
 
-                // Sender and Receiver Reports, and the subscriber's simulcast layers (TransportRouting).
-                routing.OnHousekeeping(now);
-            }
+            // Every transport's reports leave together, a few sendmmsg calls instead of one call each.
+            _context.Value.Sockets.SendTogether((this, consent, now), static s => s.Item1.HousekeepTransports(s.consent, s.now));
 
             foreach (var router in _routers.Values)
             {

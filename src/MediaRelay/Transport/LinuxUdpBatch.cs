@@ -40,6 +40,7 @@ internal sealed unsafe class LinuxUdpBatch : IDisposable
     private readonly SocketAddress[] _sources = new SocketAddress[Capacity];
     private int _queued;
     private bool _disposed;
+    private long _sendCalls;
 
     /// <param name="socket">The socket this batch reads and sends on.</param>
     /// <param name="portSockets">
@@ -128,6 +129,12 @@ internal sealed unsafe class LinuxUdpBatch : IDisposable
     /// <summary>From now until <see cref="FlushSends"/>, this thread's sends on the socket are queued here.</summary>
     public void BeginSends() => t_sending = this;
 
+    /// <summary>True while the calling thread's sends are queued in a batch (between its BeginSends and FlushSends).</summary>
+    public static bool IsGathering => t_sending is not null;
+
+    /// <summary><c>sendmmsg</c> calls this batch has made.</summary>
+    public long SendCalls => Volatile.Read(ref _sendCalls);
+
     /// <summary>
     /// Queues one datagram when the calling thread is handling a received batch of <paramref name="socket"/> or of a
     /// socket sharing its port (sending the queue first when it is full); false when it is not, or the packet does not
@@ -214,6 +221,7 @@ internal sealed unsafe class LinuxUdpBatch : IDisposable
             {
                 var sent = LinuxSocketCalls.SendMMsg(fd, _send.Headers + done, (uint)(count - done), 0);
                 RelayMetrics.UdpSendCalls.Inc();
+                Volatile.Write(ref _sendCalls, _sendCalls + 1);
                 if (sent > 0)
                 {
                     done += sent;

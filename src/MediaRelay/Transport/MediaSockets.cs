@@ -35,9 +35,11 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     private readonly Lock _tcpLimitsLock = new();
     private readonly Dictionary<AddressRange, int> _tcpPerAddress = [];
     private readonly ConcurrentDictionary<long, TcpConnection> _tcpConnections = new();
+    private readonly Lock _togetherLock = new();
     private Socket? _udp;
     private Socket[] _udpSockets = [];
     private long[] _udpDatagrams = [];
+    private LinuxUdpBatch? _together;
     private TcpListener? _tcp;
     private long _nextTcpConnectionId;
     private int _tcpOpen;
@@ -159,7 +161,61 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             socket.Dispose();
         }
 
+        lock (_togetherLock)
+        {
+            _together?.Dispose();
+            _together = null;
+        }
+
         _udp = null;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sends"/> on this thread with what it sends on the UDP port gathered and sent with one
+    /// <c>sendmmsg(2)</c> for every <see cref="LinuxUdpBatch.Capacity"/> datagrams, at the end (or as the queue fills),
+    /// as a receive thread's sends are: for a thread that sends to many peers at once, as housekeeping's reports do (one
+    /// call a datagram was hundreds of calls a second). One run at a time; where UDP is not batched (not Linux,
+    /// <c>Media__BatchedUdp=false</c>), not bound, or on a thread that already gathers its sends, they go out as they come.
+    /// </summary>
+    internal void SendTogether<TState>(TState state, Action<TState> sends)
+    {
+        ArgumentNullException.ThrowIfNull(sends);
+        lock (_togetherLock)
+        {
+            var batch = _together;
+            if (batch is null && _options.BatchedUdp && LinuxUdpBatch.IsSupported && _udp is { } udp && !_stopping.IsCancellationRequested && !LinuxUdpBatch.IsGathering)
+            {
+                batch = _together = new LinuxUdpBatch(udp, _udpSockets);
+            }
+
+            if (batch is null || LinuxUdpBatch.IsGathering)
+            {
+                sends(state);
+                return;
+            }
+
+            batch.BeginSends();
+            try
+            {
+                sends(state);
+            }
+            finally
+            {
+                batch.FlushSends();
+            }
+        }
+    }
+
+    /// <summary><c>sendmmsg</c> calls made for <see cref="SendTogether"/> so far (for tests).</summary>
+    internal long SendTogetherCalls
+    {
+        get
+        {
+            lock (_togetherLock)
+            {
+                return _together?.SendCalls ?? 0;
+            }
+        }
     }
 
     /// <summary>

@@ -60,8 +60,10 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         var last = (ushort)(first + 99);
         // The tail of the burst: no later packet triggers its feedback. The same pass sends the Receiver Report, the first
         // (housekeeping's timer has not fired in 0.4 s of the relay's clock), so it covers the whole run.
+        var gatheredCalls = relay.Sockets.SendTogetherCalls;
         relay.Relay.Housekeeping();
         await RelayHarness.WaitUntilAsync(() => alice.FeedbackStatuses.ContainsKey(last), StepTimeout, "feedback up to the last packet");
+        Assert.True(relay.Sockets.SendTogetherCalls > gatheredCalls, "the pass's reports left gathered (sendmmsg), not one call each");
         output.WriteLine($"{alice.FeedbackPackets} feedback packets for 100 packets in 0.4 s; NACKed {string.Join(',', alice.Nacked.Distinct().Select(s => (ushort)(s - first)))}");
         Assert.InRange(alice.FeedbackPackets, 7, 10); // every 50 ms, and the tail
         for (var s = first; s != (ushort)(last + 1); s++)
