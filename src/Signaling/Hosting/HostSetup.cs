@@ -36,6 +36,17 @@ internal static class HostSetup
             config["Teletherapy:Demo"] = demoVariable is "0" or "false" ? "false" : "true";
         }
 
+        // /metrics: ours (teletherapy_*), the process's (process_*, dotnet_*: CPU, memory, collections) and the HTTP
+        // metrics; not every .NET EventCounter and Meter translated. Those were named by nothing here, cost a poller
+        // thread, a callback on every measurement of every meter (Kestrel, SignalR, System.Net, the runtime) and several
+        // MiB of code and state from the first scrape on. Process-wide, taken before the first scrape (later: no effect).
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
+        {
+            SuppressProcessMetrics = false,
+            SuppressDebugMetrics = true,
+            SuppressEventCounters = true,
+            SuppressMeters = true,
+        });
         builder.Services.AddOptions<TeletherapyOptions>().BindConfiguration(TeletherapyOptions.SectionName).ValidateOnStart();
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(config.GetValue("Teletherapy:ShutdownTimeoutSeconds", 15)));

@@ -48,6 +48,36 @@ public sealed class HostEndpointsTests : IDisposable
         Assert.Matches(@"teletherapy_build_info\{version=""[^""]+"",runtime=""[^""]+""\} 1", text);
     }
 
+    /// <summary>
+    /// Ours, the process's and the HTTP metrics, and not every .NET EventCounter and Meter translated (a poller thread and
+    /// a callback on every measurement of every meter, named by no dashboard or tool of ours).
+    /// </summary>
+    [Fact]
+    public async Task Metrics_are_ours_the_processes_and_the_http_ones_only()
+    {
+        using var client = _server.CreateClient();
+        (await client.GetAsync("/healthz")).Dispose();
+        var first = await client.GetStringAsync("/metrics");
+        (await client.GetAsync("/api/v1/clinic")).Dispose();
+        var text = await client.GetStringAsync("/metrics");
+
+        var families = System.Text.RegularExpressions.Regex.Matches(first + text, @"^# TYPE (\S+) ", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value)
+            .ToHashSet();
+        Assert.Contains("process_cpu_seconds_total", families);
+        Assert.Contains("process_working_set_bytes", families);
+        Assert.Contains("dotnet_total_memory_bytes", families);
+        Assert.Contains("dotnet_collection_count_total", families);
+        Assert.Contains("http_requests_received_total", families);
+        var foreign = families.Where(f => !f.StartsWith("teletherapy_", StringComparison.Ordinal)
+            && !f.StartsWith("process_", StringComparison.Ordinal)
+            && !f.StartsWith("http_request", StringComparison.Ordinal)
+            && f is not ("dotnet_total_memory_bytes" or "dotnet_collection_count_total"))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        Assert.True(foreign.Count == 0, "metrics from elsewhere: " + string.Join(", ", foreign));
+    }
+
     [Fact]
     public async Task OpenApi_document_is_served()
     {
