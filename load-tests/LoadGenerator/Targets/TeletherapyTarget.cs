@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Reflection;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Connections;
@@ -317,8 +318,33 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
             })
             .Build();
         hub.ServerTimeout = TimeSpan.FromSeconds(120);
+        SlowHubTimer(hub);
         await hub.StartAsync(cancellationToken).ConfigureAwait(false);
         return hub;
+    }
+
+    /// <summary>
+    /// How often a hub connection's own timer wakes to send a keep-alive that is due (every 15 s, the server allowing
+    /// 30 s) and to check the server's silence: the client library wakes each connection every second, a wake-up of
+    /// the tool's timer and pool threads for each of its hundreds of connections every second (the tool's largest cost
+    /// after the media itself). Every 5 s a keep-alive leaves 15–20 s after the last message.
+    /// </summary>
+    internal static readonly TimeSpan HubTickRate = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// <c>HubConnection.TickRate</c> is the library's own, not public (its tests set it), so it is set by name; a version
+    /// without it keeps its one second (false), which only costs the tool CPU.
+    /// </summary>
+    internal static bool SlowHubTimer(HubConnection hub)
+    {
+        var property = typeof(HubConnection).GetProperty("TickRate", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        if (property is null || property.PropertyType != typeof(TimeSpan) || !property.CanWrite)
+        {
+            return false;
+        }
+
+        property.SetValue(hub, HubTickRate);
+        return true;
     }
 
     /// <summary>
