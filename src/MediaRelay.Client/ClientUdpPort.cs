@@ -336,7 +336,8 @@ internal sealed unsafe class ClientUdpPort : IDisposable
                     Deliver(slots, i);
                 }
 
-                if (received < slots.Count)
+                // All read, or a tick due: a port that never runs dry still ticks (the data waits one poll).
+                if (received < slots.Count || Environment.TickCount64 >= nextTick)
                 {
                     break;
                 }

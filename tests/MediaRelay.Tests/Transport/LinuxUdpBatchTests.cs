@@ -152,7 +152,7 @@ public sealed class LinuxUdpBatchTests
     }
 
     /// <summary>What is waiting at the socket now (a short wait for the last to land).</summary>
-    private static List<byte[]> Drain(Socket socket)
+    internal static List<byte[]> Drain(Socket socket)
     {
         var packets = new List<byte[]>();
         var buffer = new byte[4096];

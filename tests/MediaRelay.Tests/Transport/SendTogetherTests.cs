@@ -82,16 +82,5 @@ public sealed class SendTogetherTests
         return socket;
     }
 
-    private static List<byte[]> Drain(Socket socket)
-    {
-        var packets = new List<byte[]>();
-        var buffer = new byte[4096];
-        while (socket.Poll(200_000, SelectMode.SelectRead))
-        {
-            var length = socket.Receive(buffer);
-            packets.Add(buffer[..length]);
-        }
-
-        return packets;
-    }
+    private static List<byte[]> Drain(Socket socket) => LinuxUdpBatchTests.Drain(socket);
 }
