@@ -331,14 +331,17 @@ internal sealed class TeletherapyTarget(LoadOptions options) : ILoadTarget
     /// </summary>
     internal static readonly TimeSpan HubTickRate = TimeSpan.FromSeconds(5);
 
+    /// <summary>Looked up once, not for each of the tool's hundreds of connections.</summary>
+    private static readonly PropertyInfo? HubTickRateProperty =
+        typeof(HubConnection).GetProperty("TickRate", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+
     /// <summary>
     /// <c>HubConnection.TickRate</c> is the library's own, not public (its tests set it), so it is set by name; a version
     /// without it keeps its one second (false), which only costs the tool CPU.
     /// </summary>
     internal static bool SlowHubTimer(HubConnection hub)
     {
-        var property = typeof(HubConnection).GetProperty("TickRate", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
-        if (property is null || property.PropertyType != typeof(TimeSpan) || !property.CanWrite)
+        if (HubTickRateProperty is not { } property || property.PropertyType != typeof(TimeSpan) || !property.CanWrite)
         {
             return false;
         }

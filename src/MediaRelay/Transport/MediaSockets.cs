@@ -180,15 +180,22 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     internal void SendTogether<TState>(TState state, Action<TState> sends)
     {
         ArgumentNullException.ThrowIfNull(sends);
+        if (LinuxUdpBatch.IsGathering)
+        {
+            // A receive thread, or a run inside a run: its sends already join a batch.
+            sends(state);
+            return;
+        }
+
         lock (_togetherLock)
         {
-            var batch = _together;
-            if (batch is null && _options.BatchedUdp && LinuxUdpBatch.IsSupported && _udp is { } udp && !_stopping.IsCancellationRequested && !LinuxUdpBatch.IsGathering)
+            if (_together is null && _options.BatchedUdp && LinuxUdpBatch.IsSupported && _udp is { } udp && !_stopping.IsCancellationRequested)
             {
-                batch = _together = new LinuxUdpBatch(udp, _udpSockets);
+                _together = new LinuxUdpBatch(udp, _udpSockets);
             }
 
-            if (batch is null || LinuxUdpBatch.IsGathering)
+            var batch = _together;
+            if (batch is null)
             {
                 sends(state);
                 return;
@@ -258,7 +265,6 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
         _ => RelayMetrics.DroppedUnknownRemote,
     };
 
-    /// <summary>A DTLS record header: content type 20–25, major version 254 (DTLS 1.0 is 254.255, 1.2 is 254.253), 13 bytes.</summary>
     /// <summary>Counts packets received on the media port (<c>teletherapy_relay_packets_received_total</c>, bytes beside it).</summary>
     internal static void CountReceived(int packets, long bytes)
     {
@@ -266,6 +272,7 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
         RelayMetrics.BytesReceived.Inc(bytes);
     }
 
+    /// <summary>A DTLS record header: content type 20–25, major version 254 (DTLS 1.0 is 254.255, 1.2 is 254.253), 13 bytes.</summary>
     private static bool IsDtlsRecordHeader(ReadOnlySpan<byte> packet) =>
         packet.Length >= 13 && packet[0] is >= 20 and <= 25 && packet[1] == 0xFE && packet[2] is 0xFD or 0xFF;
 

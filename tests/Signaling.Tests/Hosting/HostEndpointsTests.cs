@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Teletherapy.MediaRelay.Transport;
 
@@ -61,7 +62,7 @@ public sealed class HostEndpointsTests : IDisposable
         (await client.GetAsync("/api/v1/clinic")).Dispose();
         var text = await client.GetStringAsync("/metrics");
 
-        var families = System.Text.RegularExpressions.Regex.Matches(first + text, @"^# TYPE (\S+) ", System.Text.RegularExpressions.RegexOptions.Multiline)
+        var families = Regex.Matches(first + text, @"^# TYPE (\S+) ", RegexOptions.Multiline)
             .Select(m => m.Groups[1].Value)
             .ToHashSet();
         Assert.Contains("process_cpu_seconds_total", families);
