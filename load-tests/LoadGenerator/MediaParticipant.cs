@@ -32,6 +32,9 @@ internal sealed class MediaParticipant : IDisposable
     private readonly SendStream[] _video;
     private readonly uint _videoRtxSsrc = ClientNegotiation.RandomSsrc();
     private readonly byte[] _buffer = new byte[MaxRtpPacket + WebRtcTransport.MaxProtectionOverhead + 64];
+    private readonly byte[] _reportBuffer = new byte[ReceptionReports.MaxLength + WebRtcTransport.MaxProtectionOverhead];
+    private readonly ReceptionReports _reports = new(ClientNegotiation.OpusPayloadType);
+    private readonly uint _reportSsrc = ClientNegotiation.RandomSsrc();
     private readonly long _videoInterval;
     private readonly ClientReceiveGroup? _receiveGroup;
     private readonly ClientUdpPort? _port;
@@ -262,6 +265,7 @@ internal sealed class MediaParticipant : IDisposable
             _nextVideo += _videoInterval;
         }
 
+        SendReceptionReport(now);
         return Math.Min(_nextAudio, _nextVideo);
     }
 
@@ -410,10 +414,29 @@ internal sealed class MediaParticipant : IDisposable
         }
     }
 
+    /// <summary>
+    /// About once a second, as a browser does, a Receiver Report on the subscribe connection for what it received
+    /// (<see cref="ReceptionReports"/>): the relay learns this subscriber's loss and round trip from it.
+    /// </summary>
+    private void SendReceptionReport(long now)
+    {
+        if (Volatile.Read(ref _subscribe) is { State: WebRtcTransportState.Connected } subscribe
+            && _reports.WriteDue(_reportBuffer, _reportSsrc, now) is > 0 and var length)
+        {
+            subscribe.SendRtcp(_reportBuffer, length);
+        }
+    }
+
     private void OnRtp(Span<byte> packet)
     {
         var now = Stopwatch.GetTimestamp();
-        if (!RtpHeader.TryRead(packet, out var header) || !PayloadTrailer.TryRead(header.Payload, out var ssrc, out var counter, out var sent))
+        if (!RtpHeader.TryRead(packet, out var header))
+        {
+            return;
+        }
+
+        _reports.OnRtp(header, now);
+        if (!PayloadTrailer.TryRead(header.Payload, out var ssrc, out var counter, out var sent))
         {
             return;
         }
@@ -499,6 +522,10 @@ internal sealed class MediaParticipant : IDisposable
             if (publish)
             {
                 owner.OnPublishRtcp(packet);
+            }
+            else
+            {
+                owner._reports.OnRtcp(packet, Stopwatch.GetTimestamp());
             }
         }
 

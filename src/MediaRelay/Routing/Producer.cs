@@ -41,6 +41,7 @@ internal sealed class Producer
     private int _audioLevel = 127;
     private long _audioLevelAt;
     private long _keyFrameRequestsSent;
+    private long _repairWindow = WindowTicks(RepairPolicy.StorageWindow(SubscriberReports.AssumedRoundTrip));
     private bool _isClosed;
 
     public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RetransmissionBlocks blocks, RoutingClock? clock = null)
@@ -152,6 +153,37 @@ internal sealed class Producer
     internal int CopyForRetransmission(int encoding, ushort sequence, Span<byte> destination) =>
         Volatile.Read(ref _encodings[encoding].Retransmissions)?.TryCopy(sequence, destination, _clock.Now) ?? 0;
 
+    /// <summary>How long the video encodings' retransmission buffers keep each packet now (<see cref="RoutingClock"/> ticks).</summary>
+    internal long RepairWindow => Volatile.Read(ref _repairWindow);
+
+    /// <summary>
+    /// Housekeeping: the retransmission buffers keep each packet for as long as the subscriber with the longest round trip
+    /// may still ask for it (<see cref="RepairPolicy.StorageWindow"/>), the round trip a subscriber is assumed to have
+    /// before its reports tell (<see cref="SubscriberReports.AssumedRoundTrip"/>) when there is none.
+    /// </summary>
+    public void UpdateRepairWindow()
+    {
+        if (_videoCodec == VideoCodec.None)
+        {
+            return;
+        }
+
+        var consumers = Volatile.Read(ref _consumers);
+        var longest = consumers.Length == 0 ? SubscriberReports.AssumedRoundTrip : TimeSpan.Zero;
+        foreach (var consumer in consumers)
+        {
+            var roundTrip = consumer.SubscriberRoundTrip;
+            longest = roundTrip > longest ? roundTrip : longest;
+        }
+
+        var window = WindowTicks(RepairPolicy.StorageWindow(longest));
+        Volatile.Write(ref _repairWindow, window);
+        foreach (var state in _encodings)
+        {
+            Volatile.Read(ref state.Retransmissions)?.SetWindow(window);
+        }
+    }
+
     /// <summary>SR from the publisher (RFC 3550 §6.4.1): kept for the LSR/DLSR of our Receiver Reports.</summary>
     internal void OnSenderReport(uint ssrc, ulong ntpTimestamp, long arrival)
     {
@@ -221,7 +253,7 @@ internal sealed class Producer
             var buffer = Volatile.Read(ref state.Retransmissions);
             if (buffer is null)
             {
-                buffer = new RetransmissionBuffer(_blocks);
+                buffer = new RetransmissionBuffer(_blocks, RepairWindow);
                 if (Interlocked.CompareExchange(ref state.Retransmissions, buffer, null) is { } other)
                 {
                     buffer.Release();
@@ -392,6 +424,8 @@ internal sealed class Producer
     }
 
     /// <summary>One encoding's state (fields, so they can be read and written with <see cref="Volatile"/> and <see cref="Interlocked"/>).</summary>
+    private static long WindowTicks(TimeSpan window) => (long)(window.TotalSeconds * Stopwatch.Frequency);
+
     private sealed class EncodingState
     {
         public uint Ssrc;

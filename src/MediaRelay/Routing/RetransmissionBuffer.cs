@@ -5,21 +5,24 @@ namespace Teletherapy.MediaRelay.Routing;
 /// <summary>
 /// The last packets of one publisher stream, by their original sequence number, so a subscriber's NACK
 /// (RFC 4585 §6.2.1) can be answered from the relay instead of travelling on to the publisher (whose repair
-/// would reach every subscriber again). One per video encoding of a producer. It holds about the last second
-/// (<see cref="MaxAge"/>) and no more than that second's bytes need:
+/// would reach every subscriber again). One per video encoding of a producer. It holds the packets of its
+/// <see cref="Window"/> (a second at most, <see cref="MaxAge"/>; the producer sets it from its subscribers' round trips,
+/// <see cref="RepairPolicy.StorageWindow"/>) and no more than that window's bytes need:
 /// <list type="bullet">
 /// <item>The packets are written one after another, each at its own length, into a ring of
 /// <see cref="RetransmissionBlocks.BlockLength"/>-byte blocks; a packet that does not fit in what is left of a block
-/// starts the next one. Before the ring comes round to a block that still holds a packet younger than a second, a block
-/// is added in front of it (up to <see cref="MaxBlocks"/>), so a stream holds about a second of its own bytes plus a
-/// block, whatever its rate and packet sizes.</item>
+/// starts the next one. Before the ring comes round to a block that still holds a packet inside the window, a block
+/// is added in front of it (up to <see cref="MaxBlocks"/>), so a stream holds about a window of its own bytes plus a
+/// block, whatever its rate and packet sizes. When the ring comes round to two blocks in a row with nothing inside the
+/// window (the stream slowed down, or the window shrank), the older of them goes back (never below
+/// <see cref="InitialBlocks"/>).</item>
 /// <item>An index of slots by sequence number says where each packet is. It starts with <see cref="InitialSlots"/> and
-/// doubles, up to <see cref="MaxPackets"/>, whenever a packet younger than a second would lose its slot.</item>
+/// doubles, up to <see cref="MaxPackets"/>, whenever a packet inside the window would lose its slot.</item>
 /// </list>
-/// Entering a block for writing starts a new generation of it; an index entry from an earlier generation is gone, so a
-/// packet is never read from bytes written over since. Its storage comes from <see cref="RetransmissionBlocks"/> and
-/// goes back there when its stream ends (<see cref="Release"/>). Written on the publisher's receive thread, read on
-/// subscribers' receive threads: one lock.
+/// Entering a block for writing, or giving it back, starts a new generation of it; an index entry from an earlier
+/// generation is gone, so a packet is never read from bytes written over since. Its storage comes from
+/// <see cref="RetransmissionBlocks"/> and goes back there when it is not needed or its stream ends
+/// (<see cref="Release"/>). Written on the publisher's receive thread, read on subscribers' receive threads: one lock.
 /// </summary>
 internal sealed class RetransmissionBuffer
 {
@@ -36,7 +39,10 @@ internal sealed class RetransmissionBuffer
 
     public const int MaxPacketLength = 1500;
 
-    /// <summary>Packets older than this are not resent: the receiver's jitter buffer has given up on them.</summary>
+    /// <summary>
+    /// The longest <see cref="Window"/>, a second: packets older than this are never resent, the receiver's jitter buffer
+    /// has given up on them.
+    /// </summary>
     public static readonly long MaxAge = Stopwatch.Frequency;
 
     /// <summary>The newest-packet time of a block nothing was written to yet.</summary>
@@ -46,24 +52,55 @@ internal sealed class RetransmissionBuffer
     private readonly RetransmissionBlocks _blocks;
     private Entry[] _index = NewIndex(InitialSlots);
 
-    // The ring, by block number (block numbers never change; an added block takes the next one).
+    // The ring, by block number (block numbers never change; an added block takes the first number free). Numbers below
+    // _slots are in use or free (Data null); _count are in use.
     private Block[] _ring = new Block[InitialBlocks];
+    private int _slots;
     private int _count;
+    private long _window;
     private int _block;
     private int _offset;
     private bool _released;
 
-    public RetransmissionBuffer(RetransmissionBlocks blocks)
+    /// <param name="blocks">Where the storage comes from.</param>
+    /// <param name="window">How long a packet stays (<see cref="RoutingClock"/> ticks; <see cref="MaxAge"/> when not given).</param>
+    public RetransmissionBuffer(RetransmissionBlocks blocks, long? window = null)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         _blocks = blocks;
+        _window = ClampWindow(window ?? MaxAge);
         for (var i = 0; i < InitialBlocks; i++)
         {
             _ring[i] = new Block { Data = blocks.Rent(), Next = (i + 1) % InitialBlocks, Newest = Never };
         }
 
-        _count = InitialBlocks;
+        _slots = _count = InitialBlocks;
         _ring[0].Generation = 1;
+    }
+
+    /// <summary>How long a stored packet can be asked for (<see cref="RoutingClock"/> ticks), at most <see cref="MaxAge"/>.</summary>
+    public long Window
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _window;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A new <see cref="Window"/> (clamped to 1 tick … <see cref="MaxAge"/>). A shorter one makes older packets
+    /// unavailable at once and gives their blocks back as the ring comes round to them; a longer one keeps what is
+    /// still there longer, growing the ring as it fills.
+    /// </summary>
+    public void SetWindow(long window)
+    {
+        lock (_lock)
+        {
+            _window = ClampWindow(window);
+        }
     }
 
     /// <summary>Index slots now (grows with the stream's packet rate; 0 once released).</summary>
@@ -159,7 +196,7 @@ internal sealed class RetransmissionBuffer
     public void Release()
     {
         Block[] ring;
-        int count;
+        int slots;
         lock (_lock)
         {
             if (_released)
@@ -169,14 +206,17 @@ internal sealed class RetransmissionBuffer
 
             _released = true;
             ring = _ring;
-            count = _count;
+            slots = _slots;
             _ring = [];
-            _count = 0;
+            _slots = _count = 0;
         }
 
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < slots; i++)
         {
-            _blocks.Return(ring[i].Data);
+            if (ring[i].Data is { } data)
+            {
+                _blocks.Return(data);
+            }
         }
     }
 
@@ -191,27 +231,46 @@ internal sealed class RetransmissionBuffer
         return index;
     }
 
+    private static long ClampWindow(long window) => Math.Clamp(window, 1, MaxAge);
+
     /// <summary>Still in its block as written and young enough that a subscriber may ask for it.</summary>
     private bool IsYoung(in Entry entry, long now) =>
-        now - entry.Stored <= MaxAge && _ring[entry.Block].Generation == entry.Generation;
+        now - entry.Stored <= _window && _ring[entry.Block].Generation == entry.Generation;
+
+    /// <summary>A block whose newest packet is still inside the window.</summary>
+    private bool HoldsYoung(in Block block, long now) => block.Newest != Never && now - block.Newest <= _window;
 
     /// <summary>
-    /// Moves writing to the next block round the ring; when that one still holds a packet younger than a second, to a
-    /// block added in front of it instead (while there are fewer than <see cref="MaxBlocks"/>).
+    /// Moves writing to the next block round the ring. When the block after that one holds nothing inside the window
+    /// either, the next one is not needed: it goes back and writing moves on (while more than <see cref="InitialBlocks"/>
+    /// are held). When the next one still holds a packet inside the window, a block is added in front of it instead (while
+    /// there are fewer than <see cref="MaxBlocks"/>).
     /// </summary>
     private void Advance(long now)
     {
         var next = _ring[_block].Next;
-        if (_ring[next].Newest != Never && now - _ring[next].Newest <= MaxAge && _count < MaxBlocks)
+        while (_count > InitialBlocks)
         {
-            if (_count == _ring.Length)
+            var after = _ring[next].Next;
+            if (after == _block || HoldsYoung(_ring[after], now))
             {
-                Array.Resize(ref _ring, Math.Min(_count * 2, MaxBlocks));
+                break;
             }
 
-            var added = _count++;
-            _ring[added] = new Block { Data = _blocks.Rent(), Next = next, Newest = Never };
+            GiveBack(next);
+            _ring[_block].Next = after;
+            next = after;
+        }
+
+        if (HoldsYoung(_ring[next], now) && _count < MaxBlocks)
+        {
+            var added = TakeFreeSlot();
+            ref var block = ref _ring[added];
+            block.Data = _blocks.Rent();
+            block.Next = next;
+            block.Newest = Never;
             _ring[_block].Next = added;
+            _count++;
             next = added;
         }
 
@@ -220,6 +279,36 @@ internal sealed class RetransmissionBuffer
         entered.Generation++;
         entered.Newest = Never;
         _offset = 0;
+    }
+
+    /// <summary>Returns a block's storage; its number is free for the next block added, its packets gone.</summary>
+    private void GiveBack(int number)
+    {
+        ref var block = ref _ring[number];
+        _blocks.Return(block.Data!);
+        block.Data = null;
+        block.Generation++;
+        block.Newest = Never;
+        _count--;
+    }
+
+    /// <summary>The first block number given back, else the next one never used (the ring grows by doubling).</summary>
+    private int TakeFreeSlot()
+    {
+        for (var i = 0; i < _slots; i++)
+        {
+            if (_ring[i].Data is null)
+            {
+                return i;
+            }
+        }
+
+        if (_slots == _ring.Length)
+        {
+            Array.Resize(ref _ring, Math.Min(_slots * 2, MaxBlocks));
+        }
+
+        return _slots++;
     }
 
     /// <summary>Doubles the index, keeping the entries of packets still young enough to be asked for.</summary>
@@ -242,7 +331,7 @@ internal sealed class RetransmissionBuffer
     /// </summary>
     private struct Block
     {
-        public byte[] Data;
+        public byte[]? Data;
         public int Next;
         public int Generation;
         public long Newest;

@@ -13,8 +13,11 @@ internal sealed class SubscriberReports
     /// <summary>Per packet on top of the payload: RTP header with extensions, SRTP tag, UDP and IP, about 50 bytes.</summary>
     private const int PacketOverhead = 50;
 
+    /// <summary>The round trip assumed until a report gives it.</summary>
+    public static readonly TimeSpan AssumedRoundTrip = TimeSpan.FromMilliseconds(100);
+
     private int _fractionLost;
-    private long _roundTrip = Stopwatch.Frequency / 10; // 100 ms until a report tells us better
+    private long _roundTrip = (long)(AssumedRoundTrip.TotalSeconds * Stopwatch.Frequency);
     private long _windowStart;
     private long _windowSentBits;
     private long _windowSentPackets;
@@ -24,7 +27,7 @@ internal sealed class SubscriberReports
     /// <summary>The loss fraction of the last report (in 1/256, RFC 3550 §6.4.1).</summary>
     public int FractionLost => Volatile.Read(ref _fractionLost);
 
-    /// <summary>The subscriber's round trip, smoothed (100 ms before the first report that gives it).</summary>
+    /// <summary>The subscriber's round trip, smoothed (<see cref="AssumedRoundTrip"/> before the first report that gives it).</summary>
     public TimeSpan RoundTrip => TimeSpan.FromSeconds((double)Volatile.Read(ref _roundTrip) / Stopwatch.Frequency);
 
     /// <summary>

@@ -159,7 +159,8 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
     /// <summary>
     /// Once a second (housekeeping): a Sender Report for every SSRC we send this subscriber, a Receiver Report
-    /// (RFC 3550 §6.4.2) for every stream the publisher sends us, and a look at the subscriber's layers.
+    /// (RFC 3550 §6.4.2) for every stream the publisher sends us, how long its streams keep packets for repairs, and a
+    /// look at the subscriber's layers.
     /// </summary>
     public void OnHousekeeping(DateTimeOffset now)
     {
@@ -191,6 +192,7 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
         var timestamp = Clock.Now;
         foreach (var producer in _producersByMid.Values)
         {
+            producer.UpdateRepairWindow();
             for (var i = 0; i < producer.EncodingCount && count < blocks.Length; i++)
             {
                 if (producer.GetStatistics(i) is { } statistics && statistics.TryGetReportBlock(timestamp, out var block))

@@ -21,4 +21,20 @@ public sealed class RepairPolicyTests
     [InlineData(255, false)]
     public void RepairsGoTwiceOnALossyLinkThatIsNotCongested(int fractionLost, bool twice) =>
         Assert.Equal(twice, RepairPolicy.SendTwice(fractionLost));
+
+    [Theory]
+    [InlineData(0, 250)] // a LAN: a quarter of a second still covers many NACKs
+    [InlineData(-10, 250)]
+    [InlineData(33, 250)]
+    [InlineData(40, 270)] // time to notice the loss and three round trips
+    [InlineData(100, 450)] // the round trip assumed before the reports tell
+    [InlineData(250, 900)]
+    [InlineData(284, 1000)] // never more than a second
+    [InlineData(5000, 1000)]
+    public void PacketsAreKeptForTheLongestRoundTripsRepairs(int roundTripMs, int expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), RepairPolicy.StorageWindow(TimeSpan.FromMilliseconds(roundTripMs)));
+
+    [Fact]
+    public void AnyRoundTripGivesAWindow() =>
+        Assert.Equal(RepairPolicy.MaxStorage, RepairPolicy.StorageWindow(TimeSpan.MaxValue));
 }

@@ -3,7 +3,10 @@ using Teletherapy.MediaRelay.Routing;
 
 namespace Teletherapy.MediaRelay.Tests.Routing;
 
-/// <summary>The per-stream retransmission buffer: a second of packets, by original sequence number, sized to the stream's bytes.</summary>
+/// <summary>
+/// The per-stream retransmission buffer: the packets of its window (a second at most), by original sequence number, sized
+/// to the stream's bytes.
+/// </summary>
 public sealed class RetransmissionBufferTests
 {
     private static readonly long Second = Stopwatch.Frequency;
@@ -105,6 +108,97 @@ public sealed class RetransmissionBufferTests
         var copy = new byte[1500];
         Assert.Equal(1000, buffer.TryCopy(599 - 59, copy, t + (599 * Second / 60)));
         Assert.Equal(Packet(599 - 59, 1000), copy[..1000]);
+    }
+
+    [Fact]
+    public void AShorterWindowRefusesOlderPacketsAtOnceAndGivesTheirBlocksBackAsTheRingComesRound()
+    {
+        var blocks = new RetransmissionBlocks();
+        var buffer = new RetransmissionBuffer(blocks);
+        var t = 100 * Second;
+        var copy = new byte[1500];
+        // 60 packets of 1000 bytes a second, eight to a block: a second takes 9 blocks.
+        for (var i = 0; i < 600; i++)
+        {
+            buffer.Store(Packet((ushort)i, 1000), (ushort)i, t + (i * Second / 60));
+        }
+
+        Assert.Equal(9, buffer.Blocks);
+        Assert.Equal(RetransmissionBuffer.MaxAge, buffer.Window);
+        var now = t + (599 * Second / 60);
+        Assert.Equal(1000, buffer.TryCopy(599 - 30, copy, now));
+
+        buffer.SetWindow(Second / 4);
+        Assert.Equal(Second / 4, buffer.Window);
+        Assert.Equal(0, buffer.TryCopy(599 - 30, copy, now)); // half a second old: out of the window at once
+        Assert.Equal(1000, buffer.TryCopy(599 - 10, copy, now));
+        Assert.Equal(9, buffer.Blocks); // the blocks go back as writing reaches them
+
+        // Packet 600 starts a block: of the eight behind the one just filled, all but the newest two hold nothing younger
+        // than a quarter of a second; the older of those two is written next, the other six go back at once.
+        buffer.Store(Packet(600, 1000), 600, t + (600 * Second / 60));
+        Assert.Equal(3, buffer.Blocks);
+        Assert.Equal(3, blocks.InUse);
+        Assert.Equal(6, blocks.Kept);
+        now = t + (600 * Second / 60);
+        for (var sequence = 590; sequence <= 600; sequence++)
+        {
+            Assert.Equal(1000, buffer.TryCopy((ushort)sequence, copy, now));
+            Assert.Equal(Packet((ushort)sequence, 1000), copy[..1000]);
+        }
+
+        // Given back, a block's packets are gone even for a window that would reach them again.
+        buffer.SetWindow(RetransmissionBuffer.MaxAge);
+        Assert.Equal(0, buffer.TryCopy(599 - 40, copy, now));
+
+        buffer.SetWindow(Second / 4);
+        for (var i = 601; i < 720; i++)
+        {
+            buffer.Store(Packet((ushort)i, 1000), (ushort)i, t + (i * Second / 60));
+        }
+
+        Assert.Equal(3, buffer.Blocks); // steady: when the ring is back at a block, its newest packet is 17/60 s old
+
+        // A longer window again grows the ring, on the numbers and the storage given back.
+        buffer.SetWindow(RetransmissionBuffer.MaxAge);
+        for (var i = 720; i < 1320; i++)
+        {
+            buffer.Store(Packet((ushort)i, 1000), (ushort)i, t + (i * Second / 60));
+        }
+
+        Assert.Equal(9, buffer.Blocks);
+        Assert.Equal(9, blocks.InUse);
+        Assert.Equal(0, blocks.Kept);
+        now = t + (1319 * Second / 60);
+        for (var back = 0; back < 60; back++)
+        {
+            var sequence = (ushort)(1319 - back);
+            Assert.Equal(1000, buffer.TryCopy(sequence, copy, now));
+            Assert.Equal(Packet(sequence, 1000), copy[..1000]);
+        }
+
+        buffer.Release();
+        Assert.Equal(0, blocks.InUse);
+        Assert.Equal(9, blocks.Kept);
+    }
+
+    [Fact]
+    public void TheRingNeverShrinksBelowItsFirstBlocksAndAWindowIsClampedToASecond()
+    {
+        var buffer = new RetransmissionBuffer(new RetransmissionBlocks(), window: 1);
+        var t = 100 * Second;
+        for (var i = 0; i < 100; i++)
+        {
+            buffer.Store(Packet((ushort)i), (ushort)i, t + (i * Second));
+        }
+
+        Assert.Equal(RetransmissionBuffer.InitialBlocks, buffer.Blocks);
+        Assert.Equal(1200, buffer.TryCopy(99, new byte[1500], t + (99 * Second)));
+        Assert.Equal(0, buffer.TryCopy(99, new byte[1500], t + (99 * Second) + 2));
+        buffer.SetWindow(10 * Second);
+        Assert.Equal(RetransmissionBuffer.MaxAge, buffer.Window);
+        buffer.SetWindow(-5);
+        Assert.Equal(1, buffer.Window);
     }
 
     [Fact]
