@@ -54,6 +54,8 @@ public sealed class ShippedRuntimeSettingsTests
         Assert.False(properties.GetProperty("System.Runtime.TieredCompilation").GetBoolean());
         Assert.False(properties.GetProperty("System.GC.Server").GetBoolean());
         Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+        Assert.True(properties.GetProperty("Microsoft.Extensions.DependencyInjection.DisableDynamicEngine").GetBoolean());
+        Assert.True(properties.GetProperty("Switch.System.Reflection.ForceInterpretedInvoke").GetBoolean());
     }
 
     private static Dictionary<string, string> ProcessEnvironment(int pid)
