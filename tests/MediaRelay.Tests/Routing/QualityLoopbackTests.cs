@@ -147,9 +147,12 @@ public sealed class QualityLoopbackTests(ITestOutputHelper output)
         var media = new ClockedMedia(clock, alice);
         await media.RunUntilAsync(() => HasReceived(bob, alice, 10, 20), TimeSpan.FromSeconds(5), "20 video packets at bob");
         var sent = bob.StreamOf(video.Ssrc).Snapshot();
-        var wanted = new[] { sent[2], sent[^7], sent[^1] }; // all within the buffer's second on the relay's clock
+        // A frame (one packet) every 33 ms: on the relay's clock the first three are within the buffer's window (450 ms
+        // until the subscriber's reports give its round trip), the fourth, about 530 ms old, is not.
+        var wanted = new[] { sent[^11], sent[^7], sent[^1] };
+        var tooOld = sent[^17];
         var nack = new byte[64];
-        await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, wanted.Select(p => p.Sequence).ToArray()));
+        await SendRtcpAsync(bob, nack, GenericNack.Write(nack, 0x5EED, video.Ssrc, [.. wanted.Select(p => p.Sequence), tooOld.Sequence]));
         Assert.Equal(3, bob.Peer.Retransmissions);
 
         await RelayHarness.WaitUntilAsync(() => bob.StreamOf(video.RtxSsrc!.Value).Count >= 3, StepTimeout, "three retransmissions on the RTX SSRC");
