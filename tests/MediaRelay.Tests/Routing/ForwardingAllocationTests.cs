@@ -37,7 +37,7 @@ public sealed class ForwardingAllocationTests
         // blocks, filled with video of at least 200 bytes a packet.
         var videoToFill = Math.Max(RetransmissionBuffer.MaxPackets, RetransmissionBuffer.MaxBlocks * RetransmissionBlocks.BlockLength / 200);
         var warmup = 2 * (videoToFill + 100);
-        var packets = new (byte[] Buffer, int Length, Producer Producer)[warmup + Forwards];
+        var packets = new (byte[] Buffer, int Length, Producer Producer)[warmup + (2 * Forwards)];
         for (var i = 0; i < packets.Length; i++)
         {
             var buffer = new byte[1500];
@@ -56,16 +56,32 @@ public sealed class ForwardingAllocationTests
             }
         }
 
+        // Two measured rounds on this thread, bob taking in the first before the second (waited for here, not awaited, so
+        // the second round runs on the same thread). A lock on the path that another thread holds at that moment makes its
+        // wait event on the waiting thread the first time, once: one of the rounds may show a one-off like that, never
+        // both, and never anything a packet's worth (a thousand packets' allocations would be tens of kilobytes).
+        var first = ForwardMeasured(packets, warmup, warmup + Forwards);
+        Assert.True(
+            SpinWait.SpinUntil(() => bob.ReceivedPackets >= received + warmup + Forwards, SyntheticPeer.StepTimeout),
+            $"the first measured round at bob ({bob.ReceivedPackets - received} of {warmup + Forwards})");
+        var second = ForwardMeasured(packets, warmup + Forwards, packets.Length);
+        Assert.True(
+            Math.Min(first, second) == 0 && Math.Max(first, second) < 1024,
+            $"{first} and {second} bytes allocated forwarding {Forwards} packets in each of two rounds");
+        await RelayHarness.WaitUntilAsync(() => bob.ReceivedPackets >= received + packets.Length, SyntheticPeer.StepTimeout, () => $"every forwarded packet at bob ({bob.ReceivedPackets - received} of {packets.Length})");
+        AssertForwardedIntact(bob, alice);
+    }
+
+    /// <summary>Forwards packets [<paramref name="from"/>, <paramref name="to"/>) and returns what this thread allocated meanwhile.</summary>
+    private static long ForwardMeasured((byte[] Buffer, int Length, Producer Producer)[] packets, int from, int to)
+    {
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = warmup; i < packets.Length; i++)
+        for (var i = from; i < to; i++)
         {
             Forward(packets[i]);
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
-        await RelayHarness.WaitUntilAsync(() => bob.ReceivedPackets >= received + packets.Length, SyntheticPeer.StepTimeout, () => $"every forwarded packet at bob ({bob.ReceivedPackets - received} of {packets.Length})");
-        AssertForwardedIntact(bob, alice);
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     private static void Forward((byte[] Buffer, int Length, Producer Producer) packet)
