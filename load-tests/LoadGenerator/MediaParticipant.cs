@@ -14,7 +14,8 @@ namespace Teletherapy.LoadTests;
 /// One synthetic participant on MediaRelay's client-side stack: a publish connection that sends the looped VP8 and
 /// Opus files in real time (paced by a <see cref="Pacer"/> thread, one RTP packet per Opus frame, VP8 frames split
 /// per RFC 7741), and a subscribe connection that receives the other participant's media and measures it: packets,
-/// loss from the payload trailers' counters, and transit latency from their send timestamps.
+/// loss from the payload trailers' counters, and transit latency from their send timestamps; it also reports what it
+/// received to the relay about once a second, as browsers do (<see cref="ReceptionReports"/>).
 /// </summary>
 internal sealed class MediaParticipant : IDisposable
 {

@@ -423,9 +423,9 @@ internal sealed class Producer
         Other,
     }
 
-    /// <summary>One encoding's state (fields, so they can be read and written with <see cref="Volatile"/> and <see cref="Interlocked"/>).</summary>
     private static long WindowTicks(TimeSpan window) => (long)(window.TotalSeconds * Stopwatch.Frequency);
 
+    /// <summary>One encoding's state (fields, so they can be read and written with <see cref="Volatile"/> and <see cref="Interlocked"/>).</summary>
     private sealed class EncodingState
     {
         public uint Ssrc;
