@@ -38,7 +38,7 @@ internal sealed class LossTracker
             _lastLoss = now;
             if (_score >= Threshold)
             {
-                Volatile.Write(ref _lossyUntil, now + (long)(Hold.TotalSeconds * Stopwatch.Frequency));
+                Volatile.Write(ref _lossyUntil, now + RoutingClock.TicksOf(Hold));
             }
         }
     }

@@ -41,7 +41,7 @@ internal sealed class Producer
     private int _audioLevel = 127;
     private long _audioLevelAt;
     private long _keyFrameRequestsSent;
-    private long _repairWindow = WindowTicks(RepairPolicy.StorageWindow(SubscriberReports.AssumedRoundTrip));
+    private long _repairWindow = RoutingClock.TicksOf(RepairPolicy.StorageWindow(SubscriberReports.AssumedRoundTrip));
     private bool _isClosed;
 
     public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RetransmissionBlocks blocks, RoutingClock? clock = null)
@@ -176,7 +176,7 @@ internal sealed class Producer
             longest = roundTrip > longest ? roundTrip : longest;
         }
 
-        var window = WindowTicks(RepairPolicy.StorageWindow(longest));
+        var window = RoutingClock.TicksOf(RepairPolicy.StorageWindow(longest));
         Volatile.Write(ref _repairWindow, window);
         foreach (var state in _encodings)
         {
@@ -422,8 +422,6 @@ internal sealed class Producer
         H264,
         Other,
     }
-
-    private static long WindowTicks(TimeSpan window) => (long)(window.TotalSeconds * Stopwatch.Frequency);
 
     /// <summary>One encoding's state (fields, so they can be read and written with <see cref="Volatile"/> and <see cref="Interlocked"/>).</summary>
     private sealed class EncodingState

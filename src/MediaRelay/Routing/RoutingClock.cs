@@ -38,6 +38,9 @@ internal sealed class RoutingClock
     /// <summary>Wall-clock now (Sender Reports, the round trip from Receiver Reports).</summary>
     public DateTimeOffset UtcNow => Time.GetUtcNow();
 
+    /// <summary>An interval in this clock's unit (<see cref="Stopwatch"/> ticks).</summary>
+    public static long TicksOf(TimeSpan interval) => (long)(interval.TotalSeconds * Stopwatch.Frequency);
+
     /// <summary>The time since <paramref name="timestamp"/> (one of ours).</summary>
     public TimeSpan Since(long timestamp) => TimeSpan.FromSeconds((double)(Now - timestamp) / Stopwatch.Frequency);
 }

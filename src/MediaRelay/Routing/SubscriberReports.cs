@@ -17,7 +17,7 @@ internal sealed class SubscriberReports
     public static readonly TimeSpan AssumedRoundTrip = TimeSpan.FromMilliseconds(100);
 
     private int _fractionLost;
-    private long _roundTrip = (long)(AssumedRoundTrip.TotalSeconds * Stopwatch.Frequency);
+    private long _roundTrip = RoutingClock.TicksOf(AssumedRoundTrip);
     private long _windowStart;
     private long _windowSentBits;
     private long _windowSentPackets;
