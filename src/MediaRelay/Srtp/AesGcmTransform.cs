@@ -5,13 +5,15 @@ namespace Teletherapy.MediaRelay.Srtp;
 
 /// <summary>
 /// AEAD_AES_128_GCM and AEAD_AES_256_GCM for SRTP and SRTCP (RFC 7714). One cipher per key set, reused for every
-/// packet; encryption and decryption happen in place (identical spans are allowed). The cipher is OpenSSL's, called
+/// packet; encryption and decryption happen in place (identical spans are allowed). The cipher is computed in the
+/// process on the processor's AES instructions (<see cref="AesNiGcm"/>) where it has them, else OpenSSL's, called
 /// directly (<see cref="OpenSslGcm"/>) where libcrypto 3 is available, else the runtime's <see cref="AesGcm"/>.
 /// </summary>
 internal sealed class AesGcmTransform : SrtpTransform
 {
     private const int Tag = 16;
 
+    private readonly AesNiGcm? _aesNi;
     private readonly OpenSslGcm? _openSsl;
     private readonly AesGcm? _gcm;
     private readonly byte[] _salt;
@@ -20,8 +22,9 @@ internal sealed class AesGcmTransform : SrtpTransform
 
     public AesGcmTransform(SrtpSessionKeys keys)
     {
-        _openSsl = OpenSslGcm.TryCreate(keys.EncryptionKey);
-        _gcm = _openSsl is null ? new AesGcm(keys.EncryptionKey, Tag) : null;
+        _aesNi = AesNiGcm.TryCreate(keys.EncryptionKey);
+        _openSsl = _aesNi is null ? OpenSslGcm.TryCreate(keys.EncryptionKey) : null;
+        _gcm = _aesNi is null && _openSsl is null ? new AesGcm(keys.EncryptionKey, Tag) : null;
         _salt = keys.Salt;
     }
 
@@ -90,7 +93,11 @@ internal sealed class AesGcmTransform : SrtpTransform
 
     private void Encrypt(Span<byte> payload, Span<byte> tag, ReadOnlySpan<byte> aad)
     {
-        if (_openSsl is { } openSsl)
+        if (_aesNi is { } aesNi)
+        {
+            aesNi.Encrypt(_nonce, payload, payload, tag, aad);
+        }
+        else if (_openSsl is { } openSsl)
         {
             openSsl.Encrypt(_nonce, payload, payload, tag, aad);
         }
@@ -102,6 +109,11 @@ internal sealed class AesGcmTransform : SrtpTransform
 
     private bool TryDecrypt(Span<byte> ciphertext, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> aad)
     {
+        if (_aesNi is { } aesNi)
+        {
+            return aesNi.TryDecrypt(_nonce, ciphertext, tag, ciphertext, aad);
+        }
+
         if (_openSsl is { } openSsl)
         {
             return openSsl.TryDecrypt(_nonce, ciphertext, tag, ciphertext, aad);
@@ -154,6 +166,7 @@ internal sealed class AesGcmTransform : SrtpTransform
 
     public override void Dispose()
     {
+        _aesNi?.Dispose();
         _openSsl?.Dispose();
         _gcm?.Dispose();
     }
