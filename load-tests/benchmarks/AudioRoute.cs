@@ -17,13 +17,13 @@ internal static class AudioRoute
     {
         var extensions = new HeaderExtensionIds { Mid = 4, AbsSendTime = 2, TransportWideCc = 3 };
         var parameters = new ProducerParameters("0", MediaKind.Audio, Opus, extensions, [new ProducerEncoding(null, ssrc, null)], "s", "t");
-        return new Producer(id, parameters, transport, OpenGate.Instance, new RetransmissionBlocks());
+        return new Producer(id, parameters, transport, MediaGate.AlwaysOpen, new RetransmissionBlocks());
     }
 
-    public static void AddConsumer(Producer producer, string id, uint ssrc, ISubscriberTransport subscriber)
+    public static void AddConsumer(Producer producer, string id, uint ssrc, SubscriberTransport subscriber)
     {
         var parameters = new ConsumerParameters("0", MediaKind.Audio, Opus with { PayloadType = 100 }, new HeaderExtensionIds { Mid = 1, AbsSendTime = 5, TransportWideCc = 6 }, ssrc, null, "c", "s", "t");
-        producer.AddConsumer(new Consumer(id, parameters, producer, subscriber, OpenGate.Instance));
+        producer.AddConsumer(new Consumer(id, parameters, producer, subscriber, MediaGate.AlwaysOpen));
     }
 
     /// <summary>The producer's RTP header with its three extensions; its length.</summary>

@@ -46,14 +46,14 @@ public class ForwardBenchmarks
         return _length;
     }
 
-    private sealed class DiscardingTransport : ISubscriberTransport
+    private sealed class DiscardingTransport : SubscriberTransport
     {
         private ushort _next;
 
-        public bool IsConnected => true;
+        public override bool IsConnected => true;
 
-        public bool SendRtp(Span<byte> buffer, int length) => length > 0;
+        public override bool SendRtp(Span<byte> buffer, int length) => length > 0;
 
-        public ushort NextTransportSequence() => ++_next;
+        public override ushort NextTransportSequence() => ++_next;
     }
 }

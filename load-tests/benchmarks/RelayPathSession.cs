@@ -95,15 +95,15 @@ internal sealed class RelayPathSession : IDisposable
 }
 
 /// <summary>The subscriber's side of the relay: protects what it is given, as the transport does before a send.</summary>
-internal sealed class ProtectingTransport(SrtpContext context) : ISubscriberTransport, IDisposable
+internal sealed class ProtectingTransport(SrtpContext context) : SubscriberTransport, IDisposable
 {
     private ushort _next;
 
     public int Sent { get; private set; }
 
-    public bool IsConnected => true;
+    public override bool IsConnected => true;
 
-    public bool SendRtp(Span<byte> buffer, int length)
+    public override bool SendRtp(Span<byte> buffer, int length)
     {
         if (!context.TryProtectRtp(buffer, length, out _))
         {
@@ -114,7 +114,7 @@ internal sealed class ProtectingTransport(SrtpContext context) : ISubscriberTran
         return true;
     }
 
-    public ushort NextTransportSequence() => ++_next;
+    public override ushort NextTransportSequence() => ++_next;
 
     public void Dispose() => context.Dispose();
 }

@@ -83,13 +83,13 @@ public sealed class ConnectionTest : IDisposable
         var test = new ConnectionTest(id, routing, negotiation.Answer.ToString(), context.Time.GetUtcNow() + lifetime);
         foreach (var parameters in negotiation.Producers)
         {
-            var producer = new Producer(id + ":" + parameters.Mid, parameters, transport, OpenGate.Instance, context.RetransmissionBlocks, context.Clock);
+            var producer = new Producer(id + ":" + parameters.Mid, parameters, transport, MediaGate.AlwaysOpen, context.RetransmissionBlocks, context.Clock);
             routing.AddProducer(producer);
             test._producers.Add(producer);
             var echo = negotiation.EchoConsumers.FirstOrDefault(c => c.Mid == parameters.Mid);
             if (echo is not null)
             {
-                var consumer = new Consumer(id + ":echo:" + parameters.Mid, echo, producer, routing, OpenGate.Instance, context.Clock);
+                var consumer = new Consumer(id + ":echo:" + parameters.Mid, echo, producer, routing, MediaGate.AlwaysOpen, context.Clock);
                 routing.AddConsumer(consumer);
                 producer.AddConsumer(consumer);
                 test._consumers.Add(consumer);

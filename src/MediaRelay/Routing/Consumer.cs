@@ -25,7 +25,7 @@ internal sealed partial class Consumer : ILayeredConsumer
     public const int Paused = -1;
 
     private readonly Lock _lock = new();
-    private readonly ISubscriberTransport _transport;
+    private readonly SubscriberTransport _transport;
     private readonly RoutingClock _clock;
     private readonly bool _isVideo;
     private readonly LayerSelection _layers;
@@ -49,7 +49,7 @@ internal sealed partial class Consumer : ILayeredConsumer
     private readonly uint _ssrc;
     private readonly byte _payloadType;
 
-    public Consumer(string id, ConsumerParameters parameters, Producer producer, ISubscriberTransport transport, IMediaGate gate, RoutingClock? clock = null)
+    public Consumer(string id, ConsumerParameters parameters, Producer producer, SubscriberTransport transport, MediaGate gate, RoutingClock? clock = null)
     {
         Id = id;
         Parameters = parameters;
@@ -74,7 +74,7 @@ internal sealed partial class Consumer : ILayeredConsumer
 
     public Producer Producer { get; }
 
-    public IMediaGate Gate { get; }
+    public MediaGate Gate { get; }
 
     public uint Ssrc => Parameters.Ssrc;
 

@@ -23,7 +23,7 @@ internal sealed class OutgoingRtpWriter
     private readonly byte[] _extensionIdMap = new byte[256];
     private readonly byte[] _mid;
     private readonly HeaderExtensionIds _ids;
-    private readonly ISubscriberTransport _transport;
+    private readonly SubscriberTransport _transport;
     private readonly PlayoutDelaySetting _playoutDelay;
     private readonly RoutingClock _clock;
     private readonly Vp8Numbering? _vp8;
@@ -32,7 +32,7 @@ internal sealed class OutgoingRtpWriter
     /// A writer from the publisher's extension ids to the subscriber's. <paramref name="vp8"/>, for a VP8 stream, rewrites
     /// the payload descriptor's picture numbering.
     /// </summary>
-    public OutgoingRtpWriter(HeaderExtensionIds publisher, HeaderExtensionIds subscriber, string mid, ISubscriberTransport transport, PlayoutDelaySetting playoutDelay, Vp8Numbering? vp8, RoutingClock? clock = null)
+    public OutgoingRtpWriter(HeaderExtensionIds publisher, HeaderExtensionIds subscriber, string mid, SubscriberTransport transport, PlayoutDelaySetting playoutDelay, Vp8Numbering? vp8, RoutingClock? clock = null)
     {
         _clock = clock ?? RoutingClock.System;
         _ids = subscriber;

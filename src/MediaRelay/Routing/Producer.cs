@@ -44,7 +44,7 @@ internal sealed class Producer
     private long _repairWindow = RoutingClock.TicksOf(RepairPolicy.StorageWindow(SubscriberReports.AssumedRoundTrip));
     private bool _isClosed;
 
-    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, IMediaGate gate, RetransmissionBlocks blocks, RoutingClock? clock = null)
+    public Producer(string id, ProducerParameters parameters, WebRtcTransport transport, MediaGate gate, RetransmissionBlocks blocks, RoutingClock? clock = null)
     {
         Id = id;
         Parameters = parameters;
@@ -78,7 +78,7 @@ internal sealed class Producer
 
     public MediaKind Kind => Parameters.Kind;
 
-    public IMediaGate Gate { get; }
+    public MediaGate Gate { get; }
 
     public bool IsClosed { get => Volatile.Read(ref _isClosed); private set => Volatile.Write(ref _isClosed, value); }
 

@@ -10,21 +10,20 @@ namespace Teletherapy.MediaRelay.Routing;
 /// anything flows to or from it (R3): a waiting participant may be fully connected, yet the relay forwards
 /// nothing either way until <see cref="Admit"/>.
 /// </summary>
-public sealed partial class RouterPeer : IMediaGate
+public sealed partial class RouterPeer
 {
     private readonly Router _router;
     private readonly RelayContext _context;
     private readonly Lock _lock = new();
     private readonly List<SubscribeSlot> _slots = [];
     private readonly Dictionary<string, Consumer> _consumersByProducer = new(StringComparer.Ordinal);
+    private readonly MediaGate _gate = new();
     private readonly Dictionary<string, ViewSize> _viewSizes = new(StringComparer.Ordinal);
     private Producer[] _producers = [];
     private TransportRouting? _publish;
     private TransportRouting? _subscribe;
     private bool _subscribeAnswered;
     private ulong _offerVersion;
-    private volatile bool _admitted;
-    private int _gateGeneration;
     private long _admittedAt;
 
     internal RouterPeer(string id, Router router, RelayContext context)
@@ -37,11 +36,7 @@ public sealed partial class RouterPeer : IMediaGate
     internal string Id { get; }
 
     /// <summary>The gate (R3). Shut for a new peer.</summary>
-    internal bool IsAdmitted => _admitted;
-
-    bool IMediaGate.IsOpen => _admitted;
-
-    int IMediaGate.Generation => Volatile.Read(ref _gateGeneration);
+    internal bool IsAdmitted => _gate.IsOpen;
 
     public bool IsClosed { get; private set; }
 
@@ -172,14 +167,7 @@ public sealed partial class RouterPeer : IMediaGate
     public void Admit()
     {
         Interlocked.Exchange(ref _admittedAt, _context.Clock.Now);
-        var wasShut = !_admitted;
-        if (wasShut)
-        {
-            Interlocked.Increment(ref _gateGeneration);
-        }
-
-        _admitted = true;
-        if (wasShut)
+        if (_gate.Open())
         {
             _router.OnGateChanged(this);
         }
@@ -201,9 +189,8 @@ public sealed partial class RouterPeer : IMediaGate
     /// <summary>Shuts the gate (sent back to the waiting room): nothing flows either way from the next packet on.</summary>
     public void CloseGate()
     {
-        if (_admitted)
+        if (_gate.Shut())
         {
-            _admitted = false;
             _router.OnGateChanged(this);
         }
     }
@@ -391,7 +378,7 @@ public sealed partial class RouterPeer : IMediaGate
                 _producerIds.Add(id);
             }
 
-            var producer = new Producer(id, parameters, routing.Transport, this, _context.RetransmissionBlocks, _context.Clock) { StreamLabel = labels[parameters.Mid] };
+            var producer = new Producer(id, parameters, routing.Transport, _gate, _context.RetransmissionBlocks, _context.Clock) { StreamLabel = labels[parameters.Mid] };
             routing.AddProducer(producer);
             next.Add(producer);
             changed = true;
@@ -507,7 +494,7 @@ public sealed partial class RouterPeer : IMediaGate
                     PublishAnswer.Cname,
                     producer.StreamLabel ?? PeerIdOf(producer),
                     producer.Id);
-                var consumer = new Consumer($"{Id}<{producer.Id}", parameters, producer, _subscribe, this, _context.Clock)
+                var consumer = new Consumer($"{Id}<{producer.Id}", parameters, producer, _subscribe, _gate, _context.Clock)
                 {
                     FirstPacketAfterStart = OnConsumerFirstPacket,
                 };
@@ -627,7 +614,7 @@ public sealed partial class RouterPeer : IMediaGate
             }
 
             IsClosed = true;
-            _admitted = false;
+            _gate.Shut();
             foreach (var consumer in _consumersByProducer.Values)
             {
                 consumer.Close();

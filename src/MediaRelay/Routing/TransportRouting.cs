@@ -16,7 +16,7 @@ namespace Teletherapy.MediaRelay.Routing;
 /// repairs into their original streams; as the sender to a subscriber it answers NACKs, sends Sender Reports
 /// and lets the subscriber's bandwidth estimate (REMB) choose its simulcast layers.
 /// </summary>
-internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTransport
+internal sealed class TransportRouting : SubscriberTransport, IWebRtcTransportListener
 {
     private readonly ConcurrentDictionary<uint, Binding> _bySsrc = new();
     private readonly ConcurrentDictionary<uint, Consumer> _consumersBySsrc = new();
@@ -108,11 +108,11 @@ internal sealed class TransportRouting : IWebRtcTransportListener, ISubscriberTr
 
     public IEnumerable<Producer> Producers => _producersByMid.Values;
 
-    public bool IsConnected => Transport.State == WebRtcTransportState.Connected;
+    public override bool IsConnected => Transport.State == WebRtcTransportState.Connected;
 
-    public bool SendRtp(Span<byte> buffer, int length) => Transport.SendRtp(buffer, length);
+    public override bool SendRtp(Span<byte> buffer, int length) => Transport.SendRtp(buffer, length);
 
-    public ushort NextTransportSequence() => (ushort)Interlocked.Increment(ref _transportSequence);
+    public override ushort NextTransportSequence() => (ushort)Interlocked.Increment(ref _transportSequence);
 
     public void OnRtp(WebRtcTransport transport, Span<byte> packet)
     {

@@ -31,6 +31,10 @@ internal sealed class AesNiGcm : IDisposable
 
     // Reverses a block's bytes: the hash works on blocks read as 128-bit numbers with the first byte highest.
     private static readonly Vector128<byte> Reverse = Vector128.Create((byte)15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    // 0…15 then sixteen 0x80: 16 bytes from offset 16 − n shuffle a block's last n bytes to its start, zeros after.
+    private static ReadOnlySpan<byte> Tail => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80];
+
     private static readonly Vector512<byte> Reverse4 = Vector512.Create(Vector256.Create(Reverse, Reverse), Vector256.Create(Reverse, Reverse));
 
     private readonly Vector128<byte>[] _roundKeys;
@@ -157,25 +161,68 @@ internal sealed class AesNiGcm : IDisposable
         }
     }
 
+    /// <summary>
+    /// The hash of the associated data (an RTP header: one to three blocks, the last usually partial): up to nine blocks
+    /// as a0·Hⁿ + … + aₙ₋₁·H¹ with one reduction, longer data block by block.
+    /// </summary>
     private Vector128<ulong> HashAssociatedData(ReadOnlySpan<byte> data)
     {
-        var hash = Vector128<ulong>.Zero;
+        var blocks = (data.Length + Block - 1) / Block;
+        if (blocks == 0)
+        {
+            return Vector128<ulong>.Zero;
+        }
+
         ref var start = ref MemoryMarshal.GetReference(data);
-        var whole = data.Length & ~(Block - 1);
-        for (var at = 0; at < whole; at += Block)
+        ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
+        var last = Reversed(LastBlock(data));
+        if (blocks > Powers)
         {
-            hash = Multiply(hash ^ Ssse3.Shuffle(Vector128.LoadUnsafe(ref start, (nuint)at), Reverse).AsUInt64(), _powers[0]);
+            var hash = Vector128<ulong>.Zero;
+            for (var i = 0; i < blocks - 1; i++)
+            {
+                hash = Multiply(hash ^ Reversed(Vector128.LoadUnsafe(ref start, (nuint)(i * Block))), powers);
+            }
+
+            return Multiply(hash ^ last, powers);
         }
 
-        if (whole < data.Length)
+        var lo = Vector128<ulong>.Zero;
+        var mid = Vector128<ulong>.Zero;
+        var hi = Vector128<ulong>.Zero;
+        for (var i = 0; i < blocks - 1; i++)
         {
-            Span<byte> last = stackalloc byte[Block];
-            last.Clear();
-            data[whole..].CopyTo(last);
-            hash = Multiply(hash ^ Ssse3.Shuffle(Vector128.Create((ReadOnlySpan<byte>)last), Reverse).AsUInt64(), _powers[0]);
+            MultiplyAdd(Reversed(Vector128.LoadUnsafe(ref start, (nuint)(i * Block))), Unsafe.Add(ref powers, blocks - 1 - i), ref lo, ref mid, ref hi);
         }
 
-        return hash;
+        MultiplyAdd(last, powers, ref lo, ref mid, ref hi);
+        return Reduce(lo, mid, hi);
+    }
+
+    /// <summary>
+    /// The data's last block, zero-padded when partial. With at least a block of data it is read as the data's last 16
+    /// bytes and moved down into place by a byte shuffle (the mask for n bytes is <see cref="Tail"/> from 16 − n: the
+    /// indices of the n bytes, then 0x80, which the shuffle turns into zero); shorter data is copied.
+    /// </summary>
+    private static Vector128<byte> LastBlock(ReadOnlySpan<byte> data)
+    {
+        var partial = data.Length % Block;
+        ref var start = ref MemoryMarshal.GetReference(data);
+        if (partial == 0)
+        {
+            return Vector128.LoadUnsafe(ref start, (nuint)(data.Length - Block));
+        }
+
+        if (data.Length > Block)
+        {
+            var mask = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(Tail), (nuint)(Block - partial));
+            return Ssse3.Shuffle(Vector128.LoadUnsafe(ref start, (nuint)(data.Length - Block)), mask);
+        }
+
+        Span<byte> block = stackalloc byte[Block];
+        block.Clear();
+        data.CopyTo(block);
+        return Vector128.Create((ReadOnlySpan<byte>)block);
     }
 
     /// <summary>

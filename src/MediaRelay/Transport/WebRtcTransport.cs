@@ -12,7 +12,7 @@ namespace Teletherapy.MediaRelay.Transport;
 /// synchronously on the socket thread and reports decrypted packets to its listener; sends come from
 /// whichever thread forwards to this peer, so each SRTP direction has its own lock.
 /// </summary>
-internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
+internal sealed class WebRtcTransport : IDisposable
 {
     /// <summary>DTLS datagrams held before the browser's fingerprint is known (its answer may trail its first flight).</summary>
     private const int MaxEarlyPackets = 32;
@@ -126,6 +126,10 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
     }
 
+    /// <summary>
+    /// Every packet of this transport's bound paths, and the first ICE check of a new path whose USERNAME names its
+    /// ufrag; called on a socket's receive thread, so it must not block.
+    /// </summary>
     public void OnPacket(PacketPath path, Span<byte> packet, PacketClass packetClass)
     {
         if (State == WebRtcTransportState.Closed)
@@ -151,6 +155,7 @@ internal sealed class WebRtcTransport : IMediaEndpoint, IDisposable
         }
     }
 
+    /// <summary>A bound path went away (TCP connection closed).</summary>
     public void OnPathClosed(PacketPath path)
     {
         lock (_paths)

@@ -93,14 +93,14 @@ public sealed class OutgoingRtpWriterTests
         return destination[..written];
     }
 
-    private sealed class CountingTransport : ISubscriberTransport
+    private sealed class CountingTransport : SubscriberTransport
     {
         public ushort Last { get; private set; } = 41;
 
-        public bool IsConnected => true;
+        public override bool IsConnected => true;
 
-        public bool SendRtp(Span<byte> buffer, int length) => true;
+        public override bool SendRtp(Span<byte> buffer, int length) => true;
 
-        public ushort NextTransportSequence() => ++Last;
+        public override ushort NextTransportSequence() => ++Last;
     }
 }

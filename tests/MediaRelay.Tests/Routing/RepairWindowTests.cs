@@ -100,14 +100,14 @@ public sealed class RepairWindowTests : IDisposable
     private Producer NewProducer(RtpCodec codec)
     {
         var parameters = new ProducerParameters("0", codec.Kind, codec, new HeaderExtensionIds(), [new ProducerEncoding(null, Ssrc, null)], "s", "t");
-        return new Producer("p", parameters, _transport, OpenGate.Instance, new RetransmissionBlocks(), _clock);
+        return new Producer("p", parameters, _transport, MediaGate.AlwaysOpen, new RetransmissionBlocks(), _clock);
     }
 
     private Consumer AddConsumer(Producer producer, string id, RtpCodec? codec = null)
     {
         codec ??= Vp8;
         var parameters = new ConsumerParameters("0", codec.Kind, codec, new HeaderExtensionIds(), 0x3333_0000 + (uint)id.Length, null, "c", "s", "t");
-        var consumer = new Consumer(id, parameters, producer, new NullSubscriber(), OpenGate.Instance, _clock);
+        var consumer = new Consumer(id, parameters, producer, new NullSubscriber(), MediaGate.AlwaysOpen, _clock);
         producer.AddConsumer(consumer);
         return consumer;
     }
@@ -139,14 +139,14 @@ public sealed class RepairWindowTests : IDisposable
         return sequence;
     }
 
-    private sealed class NullSubscriber : ISubscriberTransport
+    private sealed class NullSubscriber : SubscriberTransport
     {
         private ushort _transportSequence;
 
-        public bool IsConnected => true;
+        public override bool IsConnected => true;
 
-        public bool SendRtp(Span<byte> buffer, int length) => true;
+        public override bool SendRtp(Span<byte> buffer, int length) => true;
 
-        public ushort NextTransportSequence() => ++_transportSequence;
+        public override ushort NextTransportSequence() => ++_transportSequence;
     }
 }

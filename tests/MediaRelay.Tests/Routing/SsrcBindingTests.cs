@@ -79,7 +79,7 @@ public sealed class SsrcBindingTests : IDisposable
     private Producer AddProducer(string id, string mid, RtpCodec codec, uint ssrc)
     {
         var parameters = new ProducerParameters(mid, codec.Kind, codec, new HeaderExtensionIds(), [new ProducerEncoding(null, ssrc, null)], "s", "t");
-        var producer = new Producer(id, parameters, _transport, OpenGate.Instance, new RetransmissionBlocks());
+        var producer = new Producer(id, parameters, _transport, MediaGate.AlwaysOpen, new RetransmissionBlocks());
         _routing.AddProducer(producer);
         return producer;
     }

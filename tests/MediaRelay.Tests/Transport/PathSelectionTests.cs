@@ -95,7 +95,7 @@ public sealed class PathSelectionTests : IDisposable
 
         _server = _transport.RestartIce("clnt2");
         Assert.NotEqual(old.Ufrag, _server.Ufrag);
-        Assert.True(_directory.TryGetByUfrag(_server.UfragBytes, out IMediaEndpoint? found));
+        Assert.True(_directory.TryGetByUfrag(_server.UfragBytes, out WebRtcTransport? found));
         Assert.Same(_transport, found);
 
         // Until the browser uses the new credentials, the old ones still work and the old rule still holds.
