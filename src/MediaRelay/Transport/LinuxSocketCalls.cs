@@ -16,6 +16,10 @@ internal static unsafe partial class LinuxSocketCalls
     public const int EIntr = 4;
     public const int EAgain = 11;
 
+    /// <summary>ip(7): the <c>IP_MTU_DISCOVER</c> option and its <c>IP_PMTUDISC_PROBE</c> value.</summary>
+    public const int IpMtuDiscover = 10;
+    public const int IpPmtuDiscProbe = 3;
+
     /// <summary>epoll_ctl(2) operations and event bits, and epoll_create1's close-on-exec flag (O_CLOEXEC).</summary>
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
@@ -39,6 +43,24 @@ internal static unsafe partial class LinuxSocketCalls
     /// port; the kernel hashes each remote's address and port to one of them.
     /// </summary>
     public static void EnableReusePort(Socket socket) => socket.SetRawSocketOption(1, 15, BitConverter.GetBytes(1));
+
+    /// <summary>
+    /// ip(7): <c>IP_MTU_DISCOVER</c> (10 at <c>IPPROTO_IP</c>, 0) set to <c>IP_PMTUDISC_PROBE</c> (3): every datagram
+    /// leaves with Don't Fragment set, whatever path MTU the kernel has learned. Media and DTLS records stay under
+    /// 1,300 bytes, so none needs fragmenting; and a datagram with DF set from an unconnected socket carries IP ID 0,
+    /// where without it the kernel draws an ID per datagram from a table shared by the whole host
+    /// (<c>__ip_select_ident</c>, a hash and an atomic on every send: 2.8 % of the relay's CPU at 100 sessions).
+    /// IPv4 only; IPv6 has no ID to draw and never fragments in flight.
+    /// </summary>
+    public static void DontFragment(Socket socket) => socket.SetRawSocketOption(0, IpMtuDiscover, BitConverter.GetBytes(IpPmtuDiscProbe));
+
+    /// <summary>The socket's <c>IP_MTU_DISCOVER</c> setting (see <see cref="DontFragment"/>).</summary>
+    public static int MtuDiscovery(Socket socket)
+    {
+        var value = new byte[4];
+        socket.GetRawSocketOption(0, IpMtuDiscover, value);
+        return BitConverter.ToInt32(value);
+    }
 
     /// <summary>Sleeps this thread for about <paramref name="microseconds"/> (the runtime's own sleeps count whole milliseconds).</summary>
     public static void SleepMicroseconds(int microseconds) => _ = USleep((uint)microseconds);

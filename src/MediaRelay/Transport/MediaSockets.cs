@@ -116,6 +116,9 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
     /// <summary>How many UDP sockets (and receive threads) share the port.</summary>
     internal int UdpReceiveThreads => _udpSockets.Length;
 
+    /// <summary>The UDP socket of receive thread <paramref name="index"/> (tests read its options).</summary>
+    internal Socket UdpSocket(int index) => _udpSockets[index];
+
     /// <summary>Datagrams the receive thread <paramref name="index"/> has read.</summary>
     internal long UdpDatagramsReceived(int index) => Volatile.Read(ref _udpDatagrams[index]);
 
@@ -129,6 +132,11 @@ public sealed partial class MediaSockets : IHostedService, IDisposable
             if (reusePort)
             {
                 LinuxSocketCalls.EnableReusePort(socket);
+            }
+
+            if (OperatingSystem.IsLinux() && address.AddressFamily == AddressFamily.InterNetwork)
+            {
+                LinuxSocketCalls.DontFragment(socket);
             }
 
             socket.Bind(new IPEndPoint(address, port));

@@ -64,4 +64,21 @@ public sealed class UdpReceiveThreadsTests
         var port = first.UdpPort;
         await Assert.ThrowsAsync<SocketException>(() => LoopbackSession.StartSocketsAsync(o => o.UdpPort = port));
     }
+
+    [Fact(Timeout = 30000)]
+    public async Task Every_receive_socket_sends_with_dont_fragment_whatever_path_mtu_was_learned()
+    {
+        // IP_PMTUDISC_PROBE: DF on every datagram, so the kernel stamps IP ID 0 instead of drawing one per send from a
+        // table the whole host shares. The relay's loopback sessions (RouterLoopbackTests and the rest) send through it.
+        Assert.True(OperatingSystem.IsLinux(), "the relay's media path is measured on Linux");
+        using var sockets = await LoopbackSession.StartSocketsAsync(o => o.UdpReceiveThreads = 2);
+        for (var i = 0; i < sockets.UdpReceiveThreads; i++)
+        {
+            Assert.Equal(LinuxSocketCalls.IpPmtuDiscProbe, LinuxSocketCalls.MtuDiscovery(sockets.UdpSocket(i)));
+        }
+
+        // A socket left as the kernel makes it wants discovery (IP_PMTUDISC_WANT, 1): the setting above is the relay's.
+        using var plain = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        Assert.NotEqual(LinuxSocketCalls.IpPmtuDiscProbe, LinuxSocketCalls.MtuDiscovery(plain));
+    }
 }
