@@ -10,14 +10,15 @@ namespace Teletherapy.MediaRelay.Srtp;
 
 /// <summary>
 /// AES-GCM with a 12-byte nonce and a 16-byte tag (NIST SP 800-38D) computed in the process with the processor's AES
-/// round and carry-less multiply instructions: the key schedule and the hash key's first four powers are made once
+/// round and carry-less multiply instructions: the key schedule and the hash key's first nine powers are made once
 /// per key, and a packet is then only its counter blocks, its hash and its tag, with no call out of the process.
 /// </summary>
 /// <remarks>
 /// For SRTP's packets, a few dozen to 1,200 bytes, the ciphering itself is a small part of what a general-purpose
 /// library costs per call (OpenSSL 3's EVP layer looks its parameters up by name on each call); here the fixed cost
-/// is one block for the tag's mask and one multiplication for the lengths. Four counter blocks are ciphered side by
-/// side and their ciphertext hashed with one reduction (the hash key's powers H⁴…H¹). Both instructions run in
+/// is one block for the tag's mask and one multiplication for the lengths. Eight counter blocks are ciphered side by
+/// side and their ciphertext hashed with one reduction (the hash key's powers H⁸…H¹), four blocks a multiply where
+/// the processor has 512-bit carry-less multiplies (AVX-512 with VPCLMULQDQ). Both instructions run in
 /// constant time; the tag is compared with <see cref="CryptographicOperations.FixedTimeEquals"/>, and a refused
 /// packet's output is zeroed, since decryption runs before the tag is checked. Not thread-safe: one packet at a time,
 /// as the transform using it.
@@ -228,8 +229,7 @@ internal sealed class AesNiGcm : IDisposable
     /// <summary>
     /// Counter mode from the nonce's second counter block, hashing the ciphertext as it goes (what is written when
     /// encrypting, what is read when decrypting; each group of blocks is read before any of it is written, so the
-    /// same span can be both), and the tag. Eight blocks are ciphered side by side, as many as keep the AES units
-    /// busy; the last one to four blocks, partial or not, go together with the tag's mask block.
+    /// same span can be both), and the tag: groups of eight blocks, then what is left (<see cref="Finish"/>).
     /// </summary>
     private Vector128<byte> Cipher(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> input, Span<byte> output, Vector128<ulong> hash, int associatedLength, bool encrypting)
     {
@@ -241,87 +241,21 @@ internal sealed class AesNiGcm : IDisposable
         uint counter = 2;
         ref var source = ref MemoryMarshal.GetReference(input);
         ref var target = ref MemoryMarshal.GetReference(output);
-        ref var keys = ref MemoryMarshal.GetArrayDataReference(_roundKeys);
-        ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
         var at = 0;
         for (; input.Length - at >= 8 * Block; at += 8 * Block, counter += 8)
         {
-            var k = keys;
-            var b0 = CounterBlock(nonceWords, counter) ^ k;
-            var b1 = CounterBlock(nonceWords, counter + 1) ^ k;
-            var b2 = CounterBlock(nonceWords, counter + 2) ^ k;
-            var b3 = CounterBlock(nonceWords, counter + 3) ^ k;
-            var b4 = CounterBlock(nonceWords, counter + 4) ^ k;
-            var b5 = CounterBlock(nonceWords, counter + 5) ^ k;
-            var b6 = CounterBlock(nonceWords, counter + 6) ^ k;
-            var b7 = CounterBlock(nonceWords, counter + 7) ^ k;
-            for (var round = 1; round < _rounds; round++)
-            {
-                k = Unsafe.Add(ref keys, round);
-                b0 = Aes.Encrypt(b0, k);
-                b1 = Aes.Encrypt(b1, k);
-                b2 = Aes.Encrypt(b2, k);
-                b3 = Aes.Encrypt(b3, k);
-                b4 = Aes.Encrypt(b4, k);
-                b5 = Aes.Encrypt(b5, k);
-                b6 = Aes.Encrypt(b6, k);
-                b7 = Aes.Encrypt(b7, k);
-            }
-
-            k = Unsafe.Add(ref keys, _rounds);
-            var i0 = Vector128.LoadUnsafe(ref source, (nuint)at);
-            var i1 = Vector128.LoadUnsafe(ref source, (nuint)(at + Block));
-            var i2 = Vector128.LoadUnsafe(ref source, (nuint)(at + (2 * Block)));
-            var i3 = Vector128.LoadUnsafe(ref source, (nuint)(at + (3 * Block)));
-            var i4 = Vector128.LoadUnsafe(ref source, (nuint)(at + (4 * Block)));
-            var i5 = Vector128.LoadUnsafe(ref source, (nuint)(at + (5 * Block)));
-            var i6 = Vector128.LoadUnsafe(ref source, (nuint)(at + (6 * Block)));
-            var i7 = Vector128.LoadUnsafe(ref source, (nuint)(at + (7 * Block)));
-            var o0 = Aes.EncryptLast(b0, k) ^ i0;
-            var o1 = Aes.EncryptLast(b1, k) ^ i1;
-            var o2 = Aes.EncryptLast(b2, k) ^ i2;
-            var o3 = Aes.EncryptLast(b3, k) ^ i3;
-            var o4 = Aes.EncryptLast(b4, k) ^ i4;
-            var o5 = Aes.EncryptLast(b5, k) ^ i5;
-            var o6 = Aes.EncryptLast(b6, k) ^ i6;
-            var o7 = Aes.EncryptLast(b7, k) ^ i7;
-            o0.StoreUnsafe(ref target, (nuint)at);
-            o1.StoreUnsafe(ref target, (nuint)(at + Block));
-            o2.StoreUnsafe(ref target, (nuint)(at + (2 * Block)));
-            o3.StoreUnsafe(ref target, (nuint)(at + (3 * Block)));
-            o4.StoreUnsafe(ref target, (nuint)(at + (4 * Block)));
-            o5.StoreUnsafe(ref target, (nuint)(at + (5 * Block)));
-            o6.StoreUnsafe(ref target, (nuint)(at + (6 * Block)));
-            o7.StoreUnsafe(ref target, (nuint)(at + (7 * Block)));
+            // The ciphertext hashed: read before ciphering when decrypting (the output may be the input), after when
+            // encrypting.
+            ref var ciphertext = ref Unsafe.Add(ref encrypting ? ref target : ref source, at);
             if (!encrypting)
             {
-                (o0, o1, o2, o3, o4, o5, o6, o7) = (i0, i1, i2, i3, i4, i5, i6, i7);
+                hash = HashEight(ref ciphertext, hash);
             }
 
-            // (hash + c0)·H⁸ + c1·H⁷ + … + c7·H¹, reduced once: the same as eight steps of (hash + c)·H.
-            if (_wide)
+            CounterEight(nonceWords, counter, ref Unsafe.Add(ref source, at), ref Unsafe.Add(ref target, at));
+            if (encrypting)
             {
-                var lo = Vector512<ulong>.Zero;
-                var mid = Vector512<ulong>.Zero;
-                var hi = Vector512<ulong>.Zero;
-                MultiplyAdd(Reversed(o0, o1, o2, o3) ^ hash.ToVector256().ToVector512(), _powers8To5, ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o4, o5, o6, o7), _powers4To1, ref lo, ref mid, ref hi);
-                hash = Reduce(Fold(lo), Fold(mid), Fold(hi));
-            }
-            else
-            {
-                var lo = Vector128<ulong>.Zero;
-                var mid = Vector128<ulong>.Zero;
-                var hi = Vector128<ulong>.Zero;
-                MultiplyAdd(hash ^ Reversed(o0), Unsafe.Add(ref powers, 7), ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o1), Unsafe.Add(ref powers, 6), ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o2), Unsafe.Add(ref powers, 5), ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o3), Unsafe.Add(ref powers, 4), ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o4), Unsafe.Add(ref powers, 3), ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o5), Unsafe.Add(ref powers, 2), ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o6), Unsafe.Add(ref powers, 1), ref lo, ref mid, ref hi);
-                MultiplyAdd(Reversed(o7), powers, ref lo, ref mid, ref hi);
-                hash = Reduce(lo, mid, hi);
+                hash = HashEight(ref ciphertext, hash);
             }
         }
 
@@ -330,7 +264,7 @@ internal sealed class AesNiGcm : IDisposable
 
     /// <summary>
     /// What is left after the groups of eight (0–127 bytes: up to eight blocks, the last perhaps partial), the lengths
-    /// block and the tag. The first counter block, whose cipher masks the tag, is ciphered beside the last blocks.
+    /// block and the tag: ciphered as one more group of eight in a zero-padded copy.
     /// </summary>
     private Vector128<byte> Finish(Vector128<uint> nonceWords, ReadOnlySpan<byte> input, Span<byte> output, uint counter, Vector128<ulong> hash, int associatedLength, int textLength, bool encrypting)
     {
@@ -347,49 +281,8 @@ internal sealed class AesNiGcm : IDisposable
             hash = HashLast(ref bytes, blocks, hash, associatedLength, textLength);
         }
 
-        ref var keys = ref MemoryMarshal.GetArrayDataReference(_roundKeys);
-        var k = keys;
-        var mask = CounterBlock(nonceWords, 1) ^ k;
-        var b0 = CounterBlock(nonceWords, counter) ^ k;
-        var b1 = CounterBlock(nonceWords, counter + 1) ^ k;
-        var b2 = CounterBlock(nonceWords, counter + 2) ^ k;
-        var b3 = CounterBlock(nonceWords, counter + 3) ^ k;
-        var wide = blocks > 4;
-        var b4 = CounterBlock(nonceWords, counter + 4) ^ k;
-        var b5 = CounterBlock(nonceWords, counter + 5) ^ k;
-        var b6 = CounterBlock(nonceWords, counter + 6) ^ k;
-        var b7 = CounterBlock(nonceWords, counter + 7) ^ k;
-        for (var round = 1; round < _rounds; round++)
-        {
-            k = Unsafe.Add(ref keys, round);
-            mask = Aes.Encrypt(mask, k);
-            b0 = Aes.Encrypt(b0, k);
-            b1 = Aes.Encrypt(b1, k);
-            b2 = Aes.Encrypt(b2, k);
-            b3 = Aes.Encrypt(b3, k);
-            if (wide)
-            {
-                b4 = Aes.Encrypt(b4, k);
-                b5 = Aes.Encrypt(b5, k);
-                b6 = Aes.Encrypt(b6, k);
-                b7 = Aes.Encrypt(b7, k);
-            }
-        }
-
-        k = Unsafe.Add(ref keys, _rounds);
-        mask = Aes.EncryptLast(mask, k);
-        (Aes.EncryptLast(b0, k) ^ Vector128.LoadUnsafe(ref bytes, 0)).StoreUnsafe(ref bytes, 0);
-        (Aes.EncryptLast(b1, k) ^ Vector128.LoadUnsafe(ref bytes, Block)).StoreUnsafe(ref bytes, Block);
-        (Aes.EncryptLast(b2, k) ^ Vector128.LoadUnsafe(ref bytes, 2 * Block)).StoreUnsafe(ref bytes, 2 * Block);
-        (Aes.EncryptLast(b3, k) ^ Vector128.LoadUnsafe(ref bytes, 3 * Block)).StoreUnsafe(ref bytes, 3 * Block);
-        if (wide)
-        {
-            (Aes.EncryptLast(b4, k) ^ Vector128.LoadUnsafe(ref bytes, 4 * Block)).StoreUnsafe(ref bytes, 4 * Block);
-            (Aes.EncryptLast(b5, k) ^ Vector128.LoadUnsafe(ref bytes, 5 * Block)).StoreUnsafe(ref bytes, 5 * Block);
-            (Aes.EncryptLast(b6, k) ^ Vector128.LoadUnsafe(ref bytes, 6 * Block)).StoreUnsafe(ref bytes, 6 * Block);
-            (Aes.EncryptLast(b7, k) ^ Vector128.LoadUnsafe(ref bytes, 7 * Block)).StoreUnsafe(ref bytes, 7 * Block);
-        }
-
+        var mask = EncryptBlock(CounterBlock(nonceWords, 1));
+        CounterEight(nonceWords, counter, ref bytes, ref bytes);
         buffer[..input.Length].CopyTo(output);
         if (encrypting)
         {
@@ -424,6 +317,88 @@ internal sealed class AesNiGcm : IDisposable
         return Reduce(lo, mid, hi);
     }
 
+    /// <summary>
+    /// Eight counter blocks from <paramref name="counter"/> ciphered side by side (as many as keep the AES units busy)
+    /// and added to 128 bytes at <paramref name="source"/> into <paramref name="target"/>; all eight are read before
+    /// any is written, so the two may be the same.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CounterEight(Vector128<uint> nonceWords, uint counter, ref byte source, ref byte target)
+    {
+        ref var keys = ref MemoryMarshal.GetArrayDataReference(_roundKeys);
+        var k = keys;
+        var b0 = CounterBlock(nonceWords, counter) ^ k;
+        var b1 = CounterBlock(nonceWords, counter + 1) ^ k;
+        var b2 = CounterBlock(nonceWords, counter + 2) ^ k;
+        var b3 = CounterBlock(nonceWords, counter + 3) ^ k;
+        var b4 = CounterBlock(nonceWords, counter + 4) ^ k;
+        var b5 = CounterBlock(nonceWords, counter + 5) ^ k;
+        var b6 = CounterBlock(nonceWords, counter + 6) ^ k;
+        var b7 = CounterBlock(nonceWords, counter + 7) ^ k;
+        for (var round = 1; round < _rounds; round++)
+        {
+            k = Unsafe.Add(ref keys, round);
+            b0 = Aes.Encrypt(b0, k);
+            b1 = Aes.Encrypt(b1, k);
+            b2 = Aes.Encrypt(b2, k);
+            b3 = Aes.Encrypt(b3, k);
+            b4 = Aes.Encrypt(b4, k);
+            b5 = Aes.Encrypt(b5, k);
+            b6 = Aes.Encrypt(b6, k);
+            b7 = Aes.Encrypt(b7, k);
+        }
+
+        k = Unsafe.Add(ref keys, _rounds);
+        var i0 = Vector128.LoadUnsafe(ref source, 0);
+        var i1 = Vector128.LoadUnsafe(ref source, Block);
+        var i2 = Vector128.LoadUnsafe(ref source, 2 * Block);
+        var i3 = Vector128.LoadUnsafe(ref source, 3 * Block);
+        var i4 = Vector128.LoadUnsafe(ref source, 4 * Block);
+        var i5 = Vector128.LoadUnsafe(ref source, 5 * Block);
+        var i6 = Vector128.LoadUnsafe(ref source, 6 * Block);
+        var i7 = Vector128.LoadUnsafe(ref source, 7 * Block);
+        (Aes.EncryptLast(b0, k) ^ i0).StoreUnsafe(ref target, 0);
+        (Aes.EncryptLast(b1, k) ^ i1).StoreUnsafe(ref target, Block);
+        (Aes.EncryptLast(b2, k) ^ i2).StoreUnsafe(ref target, 2 * Block);
+        (Aes.EncryptLast(b3, k) ^ i3).StoreUnsafe(ref target, 3 * Block);
+        (Aes.EncryptLast(b4, k) ^ i4).StoreUnsafe(ref target, 4 * Block);
+        (Aes.EncryptLast(b5, k) ^ i5).StoreUnsafe(ref target, 5 * Block);
+        (Aes.EncryptLast(b6, k) ^ i6).StoreUnsafe(ref target, 6 * Block);
+        (Aes.EncryptLast(b7, k) ^ i7).StoreUnsafe(ref target, 7 * Block);
+    }
+
+    /// <summary>
+    /// (hash + c0)·H⁸ + c1·H⁷ + … + c7·H¹ for the eight blocks at <paramref name="ciphertext"/>, reduced once: the same
+    /// as eight steps of (hash + c)·H. Four blocks a multiply where the processor has 512-bit carry-less multiplies.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<ulong> HashEight(ref byte ciphertext, Vector128<ulong> hash)
+    {
+        if (_wide)
+        {
+            var lo = Vector512<ulong>.Zero;
+            var mid = Vector512<ulong>.Zero;
+            var hi = Vector512<ulong>.Zero;
+            var first = Avx512BW.Shuffle(Vector512.LoadUnsafe(ref ciphertext, 0), Reverse4).AsUInt64() ^ hash.ToVector256().ToVector512();
+            MultiplyAdd(first, _powers8To5, ref lo, ref mid, ref hi);
+            MultiplyAdd(Avx512BW.Shuffle(Vector512.LoadUnsafe(ref ciphertext, 4 * Block), Reverse4).AsUInt64(), _powers4To1, ref lo, ref mid, ref hi);
+            return Reduce(Fold(lo), Fold(mid), Fold(hi));
+        }
+
+        ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
+        var lo128 = Vector128<ulong>.Zero;
+        var mid128 = Vector128<ulong>.Zero;
+        var hi128 = Vector128<ulong>.Zero;
+        var term = hash;
+        for (var i = 0; i < 8; i++)
+        {
+            MultiplyAdd(term ^ Reversed(Vector128.LoadUnsafe(ref ciphertext, (nuint)(i * Block))), Unsafe.Add(ref powers, 7 - i), ref lo128, ref mid128, ref hi128);
+            term = Vector128<ulong>.Zero;
+        }
+
+        return Reduce(lo128, mid128, hi128);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> CounterBlock(Vector128<uint> nonceWords, uint counter) =>
         nonceWords.WithElement(3, BinaryPrimitives.ReverseEndianness(counter)).AsByte();
@@ -442,10 +417,6 @@ internal sealed class AesNiGcm : IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<ulong> Reversed(Vector128<byte> block) => Ssse3.Shuffle(block, Reverse).AsUInt64();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Reversed(Vector128<byte> b0, Vector128<byte> b1, Vector128<byte> b2, Vector128<byte> b3) =>
-        Avx512BW.Shuffle(Vector512.Create(Vector256.Create(b0, b1), Vector256.Create(b2, b3)), Reverse4).AsUInt64();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<ulong> Fold(Vector512<ulong> lanes)
