@@ -23,7 +23,7 @@ namespace Teletherapy.MediaRelay.Srtp;
 /// packet's output is zeroed, since decryption runs before the tag is checked. Not thread-safe: one packet at a time,
 /// as the transform using it.
 /// </remarks>
-internal sealed class AesNiGcm : IDisposable
+internal sealed class AesNiGcm : IGcmCipher
 {
     public const int TagLength = 16;
     private const int NonceLength = 12;
@@ -99,10 +99,7 @@ internal sealed class AesNiGcm : IDisposable
     /// <summary>Whether this instance hashes four blocks per multiply.</summary>
     public bool IsWide => _wide;
 
-    /// <summary>
-    /// Encrypts <paramref name="plaintext"/> into <paramref name="ciphertext"/> (the same span, or not overlapping),
-    /// authenticating <paramref name="associatedData"/> too, and writes the 16-byte tag.
-    /// </summary>
+    /// <inheritdoc/>
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag, ReadOnlySpan<byte> associatedData)
     {
         Check(nonce, plaintext.Length, ciphertext.Length, tag.Length);
@@ -111,10 +108,7 @@ internal sealed class AesNiGcm : IDisposable
             .StoreUnsafe(ref MemoryMarshal.GetReference(tag));
     }
 
-    /// <summary>
-    /// Decrypts <paramref name="ciphertext"/> into <paramref name="plaintext"/> (the same span, or not overlapping) and
-    /// checks the tag; false when it does not match (the output is then zeroed).
-    /// </summary>
+    /// <inheritdoc/>
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
         Check(nonce, ciphertext.Length, plaintext.Length, tag.Length);

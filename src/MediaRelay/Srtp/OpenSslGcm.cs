@@ -14,7 +14,7 @@ namespace Teletherapy.MediaRelay.Srtp;
 /// the ciphering itself. Here the queue is cleared only after a call failed (a forged tag), so the next caller of
 /// OpenSSL on the thread does not see a stale error. Not thread-safe: one packet at a time, as the transform using it.
 /// </remarks>
-internal sealed unsafe partial class OpenSslGcm : IDisposable
+internal sealed unsafe partial class OpenSslGcm : IGcmCipher
 {
     public const int TagLength = 16;
 
@@ -54,10 +54,7 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
     /// <summary>A GCM instance for <paramref name="key"/> (16 or 32 bytes), or null where OpenSSL 3 is not available.</summary>
     public static OpenSslGcm? TryCreate(ReadOnlySpan<byte> key) => IsSupported ? new OpenSslGcm(key) : null;
 
-    /// <summary>
-    /// Encrypts <paramref name="plaintext"/> into <paramref name="ciphertext"/> (the same span, or not overlapping),
-    /// authenticating <paramref name="associatedData"/> too, and writes the 16-byte tag.
-    /// </summary>
+    /// <inheritdoc/>
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag, ReadOnlySpan<byte> associatedData)
     {
         if (!Run(_encrypt, encrypt: true, nonce, plaintext, ciphertext, tag, associatedData))
@@ -66,10 +63,7 @@ internal sealed unsafe partial class OpenSslGcm : IDisposable
         }
     }
 
-    /// <summary>
-    /// Decrypts <paramref name="ciphertext"/> into <paramref name="plaintext"/> (the same span, or not overlapping) and
-    /// checks the tag; false when it does not match (the output is then zeroed).
-    /// </summary>
+    /// <inheritdoc/>
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData) =>
         Run(_decrypt, encrypt: false, nonce, ciphertext, plaintext, tag, associatedData);
 
