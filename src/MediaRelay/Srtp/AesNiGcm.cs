@@ -32,6 +32,7 @@ internal sealed class AesNiGcm : IGcmCipher
 
     // Reverses a block's bytes: the hash works on blocks read as 128-bit numbers with the first byte highest.
     private static readonly Vector128<byte> Reverse = Vector128.Create((byte)15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+
     // 0…15 then sixteen 0x80: 16 bytes from offset 16 − n shuffle a block's last n bytes to its start, zeros after.
     private static ReadOnlySpan<byte> Tail => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
         0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80];
