@@ -158,40 +158,30 @@ internal sealed class AesNiGcm : IGcmCipher
     }
 
     /// <summary>
-    /// The hash of the associated data (an RTP header: one to three blocks, the last usually partial): up to nine blocks
-    /// as a0·Hⁿ + … + aₙ₋₁·H¹ with one reduction, longer data block by block.
+    /// The hash of the associated data (an RTP header: one to three blocks, the last usually partial): the blocks
+    /// before the last eight at a time, then the rest and the last block with one reduction.
     /// </summary>
     private Vector128<ulong> HashAssociatedData(ReadOnlySpan<byte> data)
     {
-        var blocks = (data.Length + Block - 1) / Block;
-        if (blocks == 0)
+        var hash = Vector128<ulong>.Zero;
+        if (data.IsEmpty)
         {
-            return Vector128<ulong>.Zero;
+            return hash;
         }
 
         ref var start = ref MemoryMarshal.GetReference(data);
-        ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
-        var last = Reversed(LastBlock(data));
-        if (blocks > Powers)
+        var leading = ((data.Length + Block - 1) / Block) - 1;
+        var at = 0;
+        for (; leading > 8; leading -= 8, at += 8 * Block)
         {
-            var hash = Vector128<ulong>.Zero;
-            for (var i = 0; i < blocks - 1; i++)
-            {
-                hash = Multiply(hash ^ Reversed(Vector128.LoadUnsafe(ref start, (nuint)(i * Block))), powers);
-            }
-
-            return Multiply(hash ^ last, powers);
+            hash = HashEight(ref Unsafe.Add(ref start, at), hash);
         }
 
         var lo = Vector128<ulong>.Zero;
         var mid = Vector128<ulong>.Zero;
         var hi = Vector128<ulong>.Zero;
-        for (var i = 0; i < blocks - 1; i++)
-        {
-            MultiplyAdd(Reversed(Vector128.LoadUnsafe(ref start, (nuint)(i * Block))), Unsafe.Add(ref powers, blocks - 1 - i), ref lo, ref mid, ref hi);
-        }
-
-        MultiplyAdd(last, powers, ref lo, ref mid, ref hi);
+        var last = AddBlocks(ref Unsafe.Add(ref start, at), leading, hash, ref lo, ref mid, ref hi);
+        MultiplyAdd(last ^ Reversed(LastBlock(data)), _powers[0], ref lo, ref mid, ref hi);
         return Reduce(lo, mid, hi);
     }
 
@@ -296,20 +286,31 @@ internal sealed class AesNiGcm : IGcmCipher
     /// </summary>
     private Vector128<ulong> HashLast(ref byte bytes, int blocks, Vector128<ulong> hash, int associatedLength, int textLength)
     {
-        ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
         var lo = Vector128<ulong>.Zero;
         var mid = Vector128<ulong>.Zero;
         var hi = Vector128<ulong>.Zero;
-        var first = hash;
-        for (var i = 0; i < blocks; i++)
+        var last = AddBlocks(ref bytes, blocks, hash, ref lo, ref mid, ref hi);
+        var lengths = Vector128.Create((ulong)textLength * 8, (ulong)associatedLength * 8);
+        MultiplyAdd(last ^ lengths, _powers[0], ref lo, ref mid, ref hi);
+        return Reduce(lo, mid, hi);
+    }
+
+    /// <summary>
+    /// Adds (hash + b0)·H^(n+1) + b1·H^n + … + bₙ₋₁·H² for the <paramref name="count"/> (n ≤ 8) blocks at
+    /// <paramref name="bytes"/> to (hi, mid, lo), leaving H¹ for the block that follows them; returns what that block
+    /// is to be added to (the hash when there were none, else zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<ulong> AddBlocks(ref byte bytes, int count, Vector128<ulong> hash, ref Vector128<ulong> lo, ref Vector128<ulong> mid, ref Vector128<ulong> hi)
+    {
+        ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
+        for (var i = 0; i < count; i++)
         {
-            MultiplyAdd(first ^ Reversed(Vector128.LoadUnsafe(ref bytes, (nuint)(i * Block))), Unsafe.Add(ref powers, blocks - i), ref lo, ref mid, ref hi);
-            first = Vector128<ulong>.Zero;
+            MultiplyAdd(hash ^ Reversed(Vector128.LoadUnsafe(ref bytes, (nuint)(i * Block))), Unsafe.Add(ref powers, count - i), ref lo, ref mid, ref hi);
+            hash = Vector128<ulong>.Zero;
         }
 
-        var lengths = Vector128.Create((ulong)textLength * 8, (ulong)associatedLength * 8);
-        MultiplyAdd(first ^ lengths, powers, ref lo, ref mid, ref hi);
-        return Reduce(lo, mid, hi);
+        return hash;
     }
 
     /// <summary>
@@ -380,17 +381,13 @@ internal sealed class AesNiGcm : IGcmCipher
             return Reduce(Fold(lo), Fold(mid), Fold(hi));
         }
 
-        ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
         var lo128 = Vector128<ulong>.Zero;
         var mid128 = Vector128<ulong>.Zero;
         var hi128 = Vector128<ulong>.Zero;
-        var term = hash;
-        for (var i = 0; i < 8; i++)
-        {
-            MultiplyAdd(term ^ Reversed(Vector128.LoadUnsafe(ref ciphertext, (nuint)(i * Block))), Unsafe.Add(ref powers, 7 - i), ref lo128, ref mid128, ref hi128);
-            term = Vector128<ulong>.Zero;
-        }
 
+        // Seven blocks from H⁸ down, the eighth with H¹.
+        var last = AddBlocks(ref ciphertext, 7, hash, ref lo128, ref mid128, ref hi128);
+        MultiplyAdd(last ^ Reversed(Vector128.LoadUnsafe(ref ciphertext, 7 * Block)), _powers[0], ref lo128, ref mid128, ref hi128);
         return Reduce(lo128, mid128, hi128);
     }
 
