@@ -68,11 +68,15 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             var setupSeconds = _clock.Elapsed.TotalSeconds;
             cancellationToken.ThrowIfCancellationRequested();
 
-            // Warm-up (JIT, caches), then the measured window.
+            // Warm-up (JIT, caches), then the measured window. The relay's /metrics is read once here and thrown away:
+            // its first read compiles the whole metrics path (hundreds of milliseconds of the relay's CPU), which the
+            // window must not count as forwarding's.
             if (options.Warmup > TimeSpan.Zero && Live().Any(s => s.Up))
             {
                 _phase = "warmup";
-                await Task.Delay(options.Warmup, cancellationToken).ConfigureAwait(false);
+                var delay = Task.Delay(options.Warmup, cancellationToken);
+                await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
+                await delay.ConfigureAwait(false);
             }
 
             _phase = "measure";
@@ -81,10 +85,12 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 participant.StopListening();
             }
 
+            // The relay's own counters are read just outside its CPU window at both ends (before it opens, after it
+            // closes), so the window holds no /metrics request of ours.
+            var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var before = Snapshot();
             _measuring.TrySetResult();
             var (wakeUpsBefore, datagramsBefore) = (clientSockets.WakeUps, clientSockets.Datagrams);
-            var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var tracksBefore = Live().ToDictionary(s => s, s => s.ReceivedTracks(listenersOnly: true));
             _stats.Window.Snapshot(reset: true);
             _stats.Measuring = true;
