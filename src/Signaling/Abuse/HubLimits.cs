@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -10,28 +9,27 @@ namespace Teletherapy.Signaling.Abuse;
 /// and join-link lookups per client. A refused connection is closed; a refused call fails with
 /// <c>rate-limited</c> and does nothing.
 /// </summary>
-internal sealed class HubLimits : IHubFilter, IDisposable
+internal sealed class HubLimits : IHubFilter
 {
     private const string BucketKey = "teletherapy.calls";
     private const string ClientKey = "teletherapy.client";
 
     private readonly ThrottlingOptions _options;
-    private readonly PartitionedRateLimiter<string> _connects;
-    private readonly PartitionedRateLimiter<string> _joinLookups;
+    private readonly FixedWindows _connects;
+    private readonly FixedWindows _joinLookups;
     private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
 
-    public HubLimits(IOptions<ThrottlingOptions> options)
+    public HubLimits(IOptions<ThrottlingOptions> options, TimeProvider time)
     {
         _options = options.Value;
-        _connects = PerClient(_options.HubConnectsPerMinute);
-        _joinLookups = PerClient(_options.JoinLookupsPerMinute);
+        _connects = new FixedWindows(time, TimeSpan.FromMinutes(1));
+        _joinLookups = new FixedWindows(time, TimeSpan.FromMinutes(1));
     }
 
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
         var client = ClientAddress.PartitionOf(context.Context.GetHttpContext()?.Connection.RemoteIpAddress);
-        using var connect = _connects.AttemptAcquire(client);
-        if (!connect.IsAcquired)
+        if (!_connects.TryTake(client, Math.Max(1, _options.HubConnectsPerMinute), out _))
         {
             Refuse("hub-connect");
         }
@@ -59,8 +57,7 @@ internal sealed class HubLimits : IHubFilter, IDisposable
         if (invocationContext.HubMethodName is "JoinWithToken" or "JoinWithTokenOnDevice"
             && invocationContext.Context.Items.TryGetValue(ClientKey, out var client) && client is string key)
         {
-            using var lookup = _joinLookups.AttemptAcquire(key);
-            if (!lookup.IsAcquired)
+            if (!_joinLookups.TryTake(key, Math.Max(1, _options.JoinLookupsPerMinute), out _))
             {
                 Refuse("join-lookup");
             }
@@ -84,15 +81,6 @@ internal sealed class HubLimits : IHubFilter, IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        _connects.Dispose();
-        _joinLookups.Dispose();
-    }
-
-    private static PartitionedRateLimiter<string> PerClient(int perMinute) =>
-        PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetFixedWindowLimiter(
-            client, _ => new FixedWindowRateLimiterOptions { PermitLimit = Math.Max(1, perMinute), Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
 
     private static void Refuse(string limit)
     {

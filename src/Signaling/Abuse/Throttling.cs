@@ -1,6 +1,4 @@
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using Teletherapy.Signaling.Api;
@@ -8,7 +6,7 @@ using Teletherapy.Signaling.Api;
 namespace Teletherapy.Signaling.Abuse;
 
 /// <summary>
-/// Per-client limits on the anonymous doors (ASP.NET Core's rate limiter, one partition per <see cref="ClientAddress"/>),
+/// Per-client limits on the anonymous doors (<see cref="AddressLimits"/>, one window per <see cref="ClientAddress"/>),
 /// request body sizes, and the counter of every limit hit. A refusal is a 429 problem with <c>reason</c>
 /// <c>rate-limited</c> and a <c>Retry-After</c> header.
 /// </summary>
@@ -17,7 +15,6 @@ internal static class Throttling
     public const string SignIn = "sign-in";
     public const string PortalLink = "portal-link";
     public const string JoinLookup = "join-lookup";
-    public const string HubConnect = "hub-connect";
 
     public static readonly Counter LimitsHit = Metrics.CreateCounter(
         "teletherapy_throttled_total", "Requests and calls refused by a limit, by limit.", "limit");
@@ -27,13 +24,9 @@ internal static class Throttling
         services.AddOptions<ThrottlingOptions>().BindConfiguration(ThrottlingOptions.SectionName);
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<HubLimits>();
-        services.AddRateLimiter(o =>
-        {
-            o.AddPolicy(SignIn, new AddressPolicy(SignIn, t => t.SignInsPerMinute, TimeSpan.FromMinutes(1), "Too many sign-in attempts from your network."));
-            o.AddPolicy(PortalLink, new AddressPolicy(PortalLink, t => t.PortalLinksPerTenMinutes, TimeSpan.FromMinutes(10), "Too many sign-in links were asked for from your network."));
-            o.AddPolicy(JoinLookup, new AddressPolicy(JoinLookup, t => t.JoinLookupsPerMinute, TimeSpan.FromMinutes(1), "Too many join-link checks from your network."));
-            o.AddPolicy(HubConnect, new AddressPolicy(HubConnect, t => t.HubConnectsPerMinute, TimeSpan.FromMinutes(1), "Too many connections from your network."));
-        });
+        AddressLimits.Add(services, SignIn, t => t.SignInsPerMinute, TimeSpan.FromMinutes(1), Refusal(SignIn, "Too many sign-in attempts from your network."));
+        AddressLimits.Add(services, PortalLink, t => t.PortalLinksPerTenMinutes, TimeSpan.FromMinutes(10), Refusal(PortalLink, "Too many sign-in links were asked for from your network."));
+        AddressLimits.Add(services, JoinLookup, t => t.JoinLookupsPerMinute, TimeSpan.FromMinutes(1), Refusal(JoinLookup, "Too many join-link checks from your network."));
         return services;
     }
 
@@ -63,21 +56,7 @@ internal static class Throttling
             new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds });
     }
 
-    /// <summary>A fixed window per client address, with its own refusal message.</summary>
-    private sealed class AddressPolicy(string name, Func<ThrottlingOptions, int> permits, TimeSpan window, string title) : IRateLimiterPolicy<string>
-    {
-        public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } = (rejected, _) =>
-        {
-            var retry = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : window;
-            return new ValueTask(TooMany(name, title, retry, rejected.HttpContext).ExecuteAsync(rejected.HttpContext));
-        };
-
-        public RateLimitPartition<string> GetPartition(HttpContext httpContext)
-        {
-            var limit = permits(httpContext.RequestServices.GetRequiredService<IOptions<ThrottlingOptions>>().Value);
-            return RateLimitPartition.GetFixedWindowLimiter(
-                ClientAddress.PartitionOf(httpContext),
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = Math.Max(1, limit), Window = window, QueueLimit = 0 });
-        }
-    }
+    /// <summary>The refusal of a limit: a counted 429 problem with its own title.</summary>
+    private static Func<HttpContext, TimeSpan, IResult> Refusal(string limit, string title) =>
+        (context, retryAfter) => TooMany(limit, title, retryAfter, context);
 }

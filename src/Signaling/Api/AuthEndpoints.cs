@@ -62,7 +62,7 @@ internal static class AuthEndpoints
             return Results.Ok(StaffResponse.From(identity));
         })
         .AllowAnonymous()
-        .RequireRateLimiting(Throttling.SignIn)
+        .RequireAddressLimit(Throttling.SignIn)
         .WithName("Login").WithSummary("Staff sign-in: sets the auth cookie. A deactivated account is refused like a wrong password; repeated wrong passwords slow the account down and lock it for 15 minutes (429 with Retry-After).").WithTags("Auth")
         .Produces<StaffResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
 

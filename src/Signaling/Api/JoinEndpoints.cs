@@ -36,7 +36,7 @@ internal static class JoinEndpoints
                 clinic?.TimeZone ?? "UTC"));
         })
             .AllowAnonymous()
-            .RequireRateLimiting(Throttling.JoinLookup)
+            .RequireAddressLimit(Throttling.JoinLookup)
             .WithTags("Join")
             .WithName("ResolveJoinLink")
             .WithSummary("Resolves a join link: the appointment, when the room opens, and whether it is open now.")

@@ -29,7 +29,7 @@ internal static class PortalEndpoints
             return Results.Accepted();
         })
             .AllowAnonymous()
-            .RequireRateLimiting(Throttling.PortalLink)
+            .RequireAddressLimit(Throttling.PortalLink)
             .WithName("RequestPortalLoginLink")
             .WithSummary("Emails a one-time portal sign-in link to a contact. 202 for any well-formed address, known or not, at the same speed; at most 3 links an hour reach one address.")
             .Produces(StatusCodes.Status202Accepted).ProducesValidationProblem();

@@ -1,5 +1,3 @@
-using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.RateLimiting;
 using Teletherapy.MediaRelay.Hosting;
 using Teletherapy.Signaling.Abuse;
 using Teletherapy.MediaRelay;
@@ -30,23 +28,16 @@ internal static class ConnectionCheckApi
 
     public static IServiceCollection AddConnectionCheck(this IServiceCollection services)
     {
-        services.AddRateLimiter(options =>
+        // Six tests a minute per address (IPv6: per /64, which one home holds) is plenty for a person and keeps the relay
+        // safe from a script; the relay itself caps the tests running at once (Media:MaxConnectionTests*).
+        AddressLimits.Add(services, RateLimitPolicy, _ => 6, TimeSpan.FromMinutes(1), static (context, _) =>
         {
-            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = (context, _) =>
-            {
-                context.HttpContext.Response.Headers.RetryAfter = "60";
-                return new ValueTask(Results.Problem(
-                    title: "Too many connection tests",
-                    detail: "Please wait a minute before testing again.",
-                    statusCode: StatusCodes.Status429TooManyRequests,
-                    extensions: new Dictionary<string, object?> { ["reason"] = "rate-limited" }).ExecuteAsync(context.HttpContext));
-            };
-            // Six tests a minute per address (IPv6: per /64, which one home holds) is plenty for a person and keeps the
-            // relay safe from a script; the relay itself caps the tests running at once (Media:MaxConnectionTests*).
-            options.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
-                ClientAddress.PartitionOf(context),
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = 6, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            context.Response.Headers.RetryAfter = "60";
+            return Results.Problem(
+                title: "Too many connection tests",
+                detail: "Please wait a minute before testing again.",
+                statusCode: StatusCodes.Status429TooManyRequests,
+                extensions: new Dictionary<string, object?> { ["reason"] = "rate-limited" });
         });
         return services;
     }
@@ -58,7 +49,7 @@ internal static class ConnectionCheckApi
             .Produces<ConnectionCheckStarted>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .RequireRateLimiting(RateLimitPolicy)
+            .RequireAddressLimit(RateLimitPolicy)
             .WithName("StartConnectionCheck")
             .WithSummary("Starts a connection test: the relay answers the browser's offer and sends its audio and video back for at most 20 s.");
         group.MapGet("/{id}", Status)

@@ -95,7 +95,7 @@ internal static class HostSetup
         app.UseDefaultFiles();
         app.UseStaticFiles(RevalidatedFiles);
         app.UseHttpMetrics();
-        app.UseRateLimiter();
+        AddressLimits.Use(app);
         app.UseTeletherapyApi();
         app.UseBodyLimits();
 
