@@ -81,7 +81,6 @@ internal sealed class HubLimits : IHubFilter
         }
     }
 
-
     private static void Refuse(string limit)
     {
         Throttling.LimitsHit.WithLabels(limit).Inc();
