@@ -177,12 +177,7 @@ internal sealed class AesNiGcm : IGcmCipher
             hash = HashEight(ref Unsafe.Add(ref start, at), hash);
         }
 
-        var lo = Vector128<ulong>.Zero;
-        var mid = Vector128<ulong>.Zero;
-        var hi = Vector128<ulong>.Zero;
-        var last = AddBlocks(ref Unsafe.Add(ref start, at), leading, hash, ref lo, ref mid, ref hi);
-        MultiplyAdd(last ^ Reversed(LastBlock(data)), _powers[0], ref lo, ref mid, ref hi);
-        return Reduce(lo, mid, hi);
+        return HashThen(ref Unsafe.Add(ref start, at), leading, hash, Reversed(LastBlock(data)));
     }
 
     /// <summary>
@@ -280,29 +275,23 @@ internal sealed class AesNiGcm : IGcmCipher
     }
 
     /// <summary>
-    /// (hash + c0)·H^(n+1) + c1·H^n + … + lengths·H¹ for the last n (≤ 8) zero-padded blocks at
-    /// <paramref name="bytes"/>, reduced once. The lengths block, in bits, big-endian, read reversed is the number
-    /// (aadBits &lt;&lt; 64) | textBits.
+    /// The hash of the last n (≤ 8) zero-padded blocks at <paramref name="bytes"/> and the lengths block. The lengths
+    /// block, in bits, big-endian, read reversed is the number (aadBits &lt;&lt; 64) | textBits.
     /// </summary>
-    private Vector128<ulong> HashLast(ref byte bytes, int blocks, Vector128<ulong> hash, int associatedLength, int textLength)
+    private Vector128<ulong> HashLast(ref byte bytes, int blocks, Vector128<ulong> hash, int associatedLength, int textLength) =>
+        HashThen(ref bytes, blocks, hash, Vector128.Create((ulong)textLength * 8, (ulong)associatedLength * 8));
+
+    /// <summary>
+    /// (hash + b0)·H^(n+1) + b1·H^n + … + bₙ₋₁·H² + <paramref name="final"/>·H¹ for the <paramref name="count"/>
+    /// (n ≤ 8) blocks at <paramref name="bytes"/> and one more block already in the hash's byte order (hash + final
+    /// when n is 0), reduced once: the same as n + 1 steps of (hash + block)·H.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<ulong> HashThen(ref byte bytes, int count, Vector128<ulong> hash, Vector128<ulong> final)
     {
         var lo = Vector128<ulong>.Zero;
         var mid = Vector128<ulong>.Zero;
         var hi = Vector128<ulong>.Zero;
-        var last = AddBlocks(ref bytes, blocks, hash, ref lo, ref mid, ref hi);
-        var lengths = Vector128.Create((ulong)textLength * 8, (ulong)associatedLength * 8);
-        MultiplyAdd(last ^ lengths, _powers[0], ref lo, ref mid, ref hi);
-        return Reduce(lo, mid, hi);
-    }
-
-    /// <summary>
-    /// Adds (hash + b0)·H^(n+1) + b1·H^n + … + bₙ₋₁·H² for the <paramref name="count"/> (n ≤ 8) blocks at
-    /// <paramref name="bytes"/> to (hi, mid, lo), leaving H¹ for the block that follows them; returns what that block
-    /// is to be added to (the hash when there were none, else zero).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector128<ulong> AddBlocks(ref byte bytes, int count, Vector128<ulong> hash, ref Vector128<ulong> lo, ref Vector128<ulong> mid, ref Vector128<ulong> hi)
-    {
         ref var powers = ref MemoryMarshal.GetArrayDataReference(_powers);
         for (var i = 0; i < count; i++)
         {
@@ -310,7 +299,8 @@ internal sealed class AesNiGcm : IGcmCipher
             hash = Vector128<ulong>.Zero;
         }
 
-        return hash;
+        MultiplyAdd(hash ^ final, powers, ref lo, ref mid, ref hi);
+        return Reduce(lo, mid, hi);
     }
 
     /// <summary>
@@ -381,14 +371,8 @@ internal sealed class AesNiGcm : IGcmCipher
             return Reduce(Fold(lo), Fold(mid), Fold(hi));
         }
 
-        var lo128 = Vector128<ulong>.Zero;
-        var mid128 = Vector128<ulong>.Zero;
-        var hi128 = Vector128<ulong>.Zero;
-
         // Seven blocks from H⁸ down, the eighth with H¹.
-        var last = AddBlocks(ref ciphertext, 7, hash, ref lo128, ref mid128, ref hi128);
-        MultiplyAdd(last ^ Reversed(Vector128.LoadUnsafe(ref ciphertext, 7 * Block)), _powers[0], ref lo128, ref mid128, ref hi128);
-        return Reduce(lo128, mid128, hi128);
+        return HashThen(ref ciphertext, 7, hash, Reversed(Vector128.LoadUnsafe(ref ciphertext, 7 * Block)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -47,10 +47,10 @@ internal static unsafe partial class LinuxSocketCalls
     /// <summary>
     /// ip(7): <c>IP_MTU_DISCOVER</c> (10 at <c>IPPROTO_IP</c>, 0) set to <c>IP_PMTUDISC_PROBE</c> (3): every datagram
     /// leaves with Don't Fragment set, whatever path MTU the kernel has learned. Browsers keep media packets near 1,200
-    /// bytes and DTLS records are cut to 1,200, within any ordinary path's MTU; a datagram with DF set from an
-    /// unconnected socket carries IP ID 0,
-    /// where without it the kernel draws an ID per datagram from a table shared by the whole host
-    /// (<c>__ip_select_ident</c>, a hash and an atomic on every send: 2.8 % of the relay's CPU at 100 sessions).
+    /// bytes and DTLS records are cut to 1,200, within any ordinary path's MTU. A datagram with DF set from an
+    /// unconnected socket carries IP ID 0, where without it the kernel draws an ID per datagram from a table shared by
+    /// the whole host (<c>__ip_select_ident</c>, a hash and an atomic on every send: 2.8 % of the relay's CPU at 100
+    /// sessions).
     /// IPv4 only; IPv6 has no ID to draw and never fragments in flight.
     /// </summary>
     public static void DontFragment(Socket socket) => socket.SetRawSocketOption(0, IpMtuDiscover, BitConverter.GetBytes(IpPmtuDiscProbe));
