@@ -69,6 +69,24 @@ internal sealed record LoadReport
 
     public required long? RelayPeakRssBytes { get; init; }
 
+    /// <summary>
+    /// The relay thread that ran longest in the window (by the scheduler's run time, /proc/PID/task/TID/schedstat), e.g.
+    /// the media receive thread; null for a relay the tool did not start.
+    /// </summary>
+    public string? RelayBusiestThread { get; init; }
+
+    /// <summary>That thread's run time per forwarded packet, µs.</summary>
+    public double? RelayBusiestThreadCpuMicrosPerForwardedPacket { get; init; }
+
+    /// <summary>That thread's part of the run time of all the relay's threads in the window, 0 to 1.</summary>
+    public double? RelayBusiestThreadShare { get; init; }
+
+    /// <summary>Times a second the relay's threads gave up their CPU themselves (slept or waited), all threads together.</summary>
+    public double? RelayWakeUpsPerSecond { get; init; }
+
+    /// <summary>Times a second the relay's threads had their CPU taken (preempted), all threads together.</summary>
+    public double? RelayPreemptionsPerSecond { get; init; }
+
     public required double? JoinP50Ms { get; init; }
 
     public required double? AdmitToFirstPacketP50Ms { get; init; }

@@ -88,7 +88,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
             // The relay's own counters are read just outside its CPU window at both ends (before it opens, after it
             // closes), so the window holds no /metrics request of ours.
             var nodesBefore = await target.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
-            var before = Snapshot();
+            var before = Snapshot(threads: true);
             _measuring.TrySetResult();
             var (wakeUpsBefore, datagramsBefore) = (clientSockets.WakeUps, clientSockets.Datagrams);
             var tracksBefore = Live().ToDictionary(s => s, s => s.ReceivedTracks(listenersOnly: true));
@@ -112,7 +112,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             _stats.Measuring = false;
             await churnStop.CancelAsync().ConfigureAwait(false);
-            var after = Snapshot();
+            var after = Snapshot(threads: true);
             var droppedUnread = Live().SelectMany(s => s.Participants).Where(p => !p.Listens).Sum(p => p.RtpDroppedUnread);
             var threadsInWindow = target.Relay?.Threads();
             var (wakeUps, datagrams) = (clientSockets.WakeUps - wakeUpsBefore, clientSockets.Datagrams - datagramsBefore);
@@ -145,6 +145,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
 
             // A relay the tool did not start is measured by its nodes' own process CPU (the same utime + stime).
             var relayCpu = target.Relay is not null ? after.RelayCpu - before.RelayCpu : SumOrNull(nodes.Select(n => n.CpuSeconds));
+            var relayThreads = ThreadActivity.Between(before.RelayThreadSamples, after.RelayThreadSamples);
             var live = Live();
             var joins = live.SelectMany(s => s.JoinMs).Concat(_endedJoinMs).ToList();
             var admits = live.Where(s => s.AdmitToFirstPacketMs.HasValue).Select(s => s.AdmitToFirstPacketMs!.Value).Concat(_endedAdmitMs).ToList();
@@ -172,6 +173,11 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
                 ForwardedPacketsPerCpuSecond = relayCpu is { } c && c > 0 ? Math.Round(forwarded / c) : null,
                 RelayCpuPercent = relayCpu is { } p && window > 0 ? Math.Round(100 * p / window, 1) : null,
                 RelayPeakRssBytes = target.Relay?.PeakRssBytes(),
+                RelayBusiestThread = relayThreads?.Busiest,
+                RelayBusiestThreadCpuMicrosPerForwardedPacket = relayThreads is { } t && forwarded > 0 ? Math.Round(t.BusiestCpuSeconds * 1e6 / forwarded, 2) : null,
+                RelayBusiestThreadShare = relayThreads is { CpuSeconds: > 0 } s ? Math.Round(s.BusiestShare, 3) : null,
+                RelayWakeUpsPerSecond = relayThreads is { } w && window > 0 ? Math.Round(w.WakeUps / window) : null,
+                RelayPreemptionsPerSecond = relayThreads is { } q && window > 0 ? Math.Round(q.Preemptions / window) : null,
                 RelayIdleRssBytes = idleRss,
                 RelayThreads = threadsInWindow,
                 RelayIdleThreads = idleThreads,
@@ -354,7 +360,8 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         }
     }
 
-    private Totals Snapshot()
+    /// <param name="threads">Also read the relay's threads (<see cref="ThreadSample"/>): at the window's ends, not every second.</param>
+    private Totals Snapshot(bool threads = false)
     {
         long sent;
         long expected;
@@ -375,6 +382,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         return new Totals(_clock.Elapsed.TotalSeconds, sent, expected, received, relayCpu?.User + relayCpu?.System, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds)
         {
             RelaySystemCpu = relayCpu?.System,
+            RelayThreadSamples = threads && target.Relay is { } relay ? ThreadSample.Read(relay.Pid) : null,
         };
     }
 
@@ -572,5 +580,8 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
     {
         /// <summary>The part of <see cref="RelayCpu"/> spent in the kernel (stime); null for a relay the tool did not start.</summary>
         public double? RelaySystemCpu { get; init; }
+
+        /// <summary>The relay's threads, when asked for (the window's ends) and the tool started the relay.</summary>
+        public IReadOnlyList<ThreadSample>? RelayThreadSamples { get; init; }
     }
 }

@@ -34,6 +34,11 @@ public sealed class MeasuredWindowTests
         Assert.True(target.Reads - reads >= 3, $"{target.Reads - reads} reads");
         Assert.NotNull(report.RelayCpuSeconds);
         Assert.True(report.RelayCpuSeconds < readCost / 2, $"the window counted {report.RelayCpuSeconds:0.000} s; a read costs {readCost:0.000} s");
+
+        // The stand-in's one thread is the busiest there is; it sleeps in the window (reads come outside it).
+        Assert.Equal("sh", report.RelayBusiestThread);
+        Assert.NotNull(report.RelayWakeUpsPerSecond);
+        Assert.NotNull(report.RelayPreemptionsPerSecond);
     }
 
     /// <summary>

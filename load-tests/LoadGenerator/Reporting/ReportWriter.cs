@@ -59,6 +59,10 @@ internal static class ReportWriter
             ("relay CPU", $"{F(r.RelayCpuSeconds, "0.00")} s ({F(r.RelayCpuPercent, "0")} % of one core)"),
             ("relay CPU per forwarded packet", F(r.CpuMicrosPerForwardedPacket, "0.0") + " µs" + (r.KernelCpuMicrosPerForwardedPacket is { } kernel ? $" ({F(kernel, "0.0")} µs of it in the kernel)" : "")),
             ("forwarded packets per CPU-second", F(r.ForwardedPacketsPerCpuSecond, "N0")),
+            ("relay busiest thread", r.RelayBusiestThread is { } busiest
+                ? $"{busiest}: {F(r.RelayBusiestThreadCpuMicrosPerForwardedPacket, "0.0")} µs a packet, {F(100 * r.RelayBusiestThreadShare, "0")} % of its threads' time"
+                : "?"),
+            ("relay wake-ups / preemptions", $"{F(r.RelayWakeUpsPerSecond, "N0")} / {F(r.RelayPreemptionsPerSecond, "N0")} a second"),
             ("relay peak RSS", r.RelayPeakRssBytes is { } rss ? F(rss / (1024.0 * 1024), "0.0") + " MiB" : "?"),
             ("relay idle RSS / per session", $"{Mebibytes(r.RelayIdleRssBytes, "0.0")} / {Mebibytes(r.RelayBytesPerSession, "0.00")}"),
             ("relay threads idle / in window", $"{r.RelayIdleThreads?.ToString(CultureInfo.InvariantCulture) ?? "?"} / {r.RelayThreads?.ToString(CultureInfo.InvariantCulture) ?? "?"}"),

@@ -1,0 +1,111 @@
+using System.Globalization;
+
+namespace Teletherapy.LoadTests;
+
+/// <summary>
+/// One thread's scheduler counters (/proc/PID/task/TID): the time it has run in nanoseconds (<c>schedstat</c>, counted
+/// by the scheduler, not sampled on the clock tick as utime and stime are), and how often it gave up its CPU itself
+/// (<c>voluntary_ctxt_switches</c>: it slept or waited) or had it taken (<c>nonvoluntary_ctxt_switches</c>: preempted).
+/// </summary>
+internal readonly record struct ThreadSample(int Id, string Name, long RunNanoseconds, long Voluntary, long Involuntary)
+{
+    /// <summary>Every thread of <paramref name="pid"/> now; null when the process is gone. A thread that ends while it is read is left out.</summary>
+    public static IReadOnlyList<ThreadSample>? Read(int pid)
+    {
+        IEnumerable<string> tasks;
+        try
+        {
+            tasks = Directory.GetDirectories($"/proc/{pid}/task");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var samples = new List<ThreadSample>();
+        foreach (var task in tasks)
+        {
+            if (!int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                continue;
+            }
+
+            try
+            {
+                var name = File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n');
+                var schedstat = File.ReadAllText(Path.Combine(task, "schedstat"));
+                var run = long.Parse(schedstat.AsSpan(0, schedstat.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+                long voluntary = 0, involuntary = 0;
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (TryField(line, "voluntary_ctxt_switches:", out var v))
+                    {
+                        voluntary = v;
+                    }
+                    else if (TryField(line, "nonvoluntary_ctxt_switches:", out var n))
+                    {
+                        involuntary = n;
+                    }
+                }
+
+                samples.Add(new ThreadSample(id, name, run, voluntary, involuntary));
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+            {
+                // Ended between the listing and the read, or a kernel without scheduler statistics.
+            }
+        }
+
+        return samples;
+    }
+
+    private static bool TryField(string line, string key, out long value)
+    {
+        value = 0;
+        return line.StartsWith(key, StringComparison.Ordinal)
+            && long.TryParse(line.AsSpan(key.Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+}
+
+/// <summary>
+/// What a process's threads did between two reads: the busiest thread by run time, its share, and the switches of all
+/// threads present at both reads (threads that came or went meanwhile are left out).
+/// </summary>
+internal sealed record ThreadActivity(string Busiest, double BusiestCpuSeconds, double CpuSeconds, long WakeUps, long Preemptions)
+{
+    /// <summary>The busiest thread's part of the threads' run time, 0 to 1.</summary>
+    public double BusiestShare => CpuSeconds > 0 ? BusiestCpuSeconds / CpuSeconds : 0;
+
+    /// <summary>Null when either read is missing or no thread was present at both.</summary>
+    public static ThreadActivity? Between(IReadOnlyList<ThreadSample>? before, IReadOnlyList<ThreadSample>? after)
+    {
+        if (before is null || after is null)
+        {
+            return null;
+        }
+
+        var earlier = before.ToDictionary(s => s.Id);
+        var matched = false;
+        var busiest = (Name: string.Empty, Nanoseconds: -1L);
+        long total = 0, wakeUps = 0, preemptions = 0;
+        foreach (var sample in after)
+        {
+            if (!earlier.TryGetValue(sample.Id, out var start))
+            {
+                continue;
+            }
+
+            matched = true;
+            var run = sample.RunNanoseconds - start.RunNanoseconds;
+            total += run;
+            wakeUps += sample.Voluntary - start.Voluntary;
+            preemptions += sample.Involuntary - start.Involuntary;
+            if (run > busiest.Nanoseconds)
+            {
+                busiest = (sample.Name, run);
+            }
+        }
+
+        return matched ? new ThreadActivity(busiest.Name, busiest.Nanoseconds / 1e9, total / 1e9, wakeUps, preemptions) : null;
+    }
+}
