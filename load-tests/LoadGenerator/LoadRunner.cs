@@ -360,7 +360,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         }
     }
 
-    /// <param name="threads">Also read the relay's threads (<see cref="ThreadSample"/>): at the window's ends, not every second.</param>
+    /// <param name="threads">Also read the relay's threads (<see cref="ProcessMonitor.ThreadSamples"/>): at the window's ends, not every second.</param>
     private Totals Snapshot(bool threads = false)
     {
         long sent;
@@ -382,7 +382,7 @@ internal sealed class LoadRunner(LoadOptions options, ILoadTarget target, TextWr
         return new Totals(_clock.Elapsed.TotalSeconds, sent, expected, received, relayCpu?.User + relayCpu?.System, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds)
         {
             RelaySystemCpu = relayCpu?.System,
-            RelayThreadSamples = threads && target.Relay is { } relay ? ThreadSample.Read(relay.Pid) : null,
+            RelayThreadSamples = threads ? target.Relay?.ThreadSamples() : null,
         };
     }
 

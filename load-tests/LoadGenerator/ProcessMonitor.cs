@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Teletherapy.LoadTests;
 
-/// <summary>CPU time (utime + stime of /proc/PID/stat) and peak RSS (VmHWM of /proc/PID/status) of one process.</summary>
+/// <summary>CPU time (utime + stime of /proc/PID/stat), peak RSS (VmHWM of /proc/PID/status) and the threads of one process.</summary>
 internal sealed class ProcessMonitor(int pid)
 {
     private static readonly Lazy<double> ClockTicks = new(ReadClockTicks);
@@ -57,6 +57,50 @@ internal sealed class ProcessMonitor(int pid)
         }
     }
 
+    /// <summary>Every thread of the process now (<see cref="ThreadSample"/>); null when the process is gone. A thread that ends while it is read is left out.</summary>
+    public IReadOnlyList<ThreadSample>? ThreadSamples()
+    {
+        string[] tasks;
+        try
+        {
+            tasks = Directory.GetDirectories($"/proc/{Pid}/task");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var samples = new List<ThreadSample>();
+        foreach (var task in tasks)
+        {
+            if (!int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                continue;
+            }
+
+            try
+            {
+                var name = File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n');
+                var schedstat = File.ReadAllText(Path.Combine(task, "schedstat"));
+                var run = long.Parse(schedstat.AsSpan(0, schedstat.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+                long voluntary = 0, involuntary = 0;
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    voluntary = StatusNumber(line, "voluntary_ctxt_switches:") ?? voluntary;
+                    involuntary = StatusNumber(line, "nonvoluntary_ctxt_switches:") ?? involuntary;
+                }
+
+                samples.Add(new ThreadSample(id, name, run, voluntary, involuntary));
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+            {
+                // Ended between the listing and the read, or a kernel without scheduler statistics.
+            }
+        }
+
+        return samples;
+    }
+
     /// <summary>The machine's 1-minute load average; null off Linux.</summary>
     public static double? LoadAverage()
     {
@@ -77,9 +121,9 @@ internal sealed class ProcessMonitor(int pid)
         {
             foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
             {
-                if (line.StartsWith(key, StringComparison.Ordinal))
+                if (StatusNumber(line, key) is { } value)
                 {
-                    return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                    return value;
                 }
             }
         }
@@ -89,6 +133,12 @@ internal sealed class ProcessMonitor(int pid)
 
         return null;
     }
+
+    /// <summary>The number on a /proc status line that starts with <paramref name="key"/> (e.g. <c>VmHWM:   1234 kB</c>); null on any other line.</summary>
+    private static long? StatusNumber(string line, string key) =>
+        line.StartsWith(key, StringComparison.Ordinal)
+            ? long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)
+            : null;
 
     private static double ReadClockTicks()
     {

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Teletherapy.LoadTests;
 
 /// <summary>
@@ -7,65 +5,7 @@ namespace Teletherapy.LoadTests;
 /// by the scheduler, not sampled on the clock tick as utime and stime are), and how often it gave up its CPU itself
 /// (<c>voluntary_ctxt_switches</c>: it slept or waited) or had it taken (<c>nonvoluntary_ctxt_switches</c>: preempted).
 /// </summary>
-internal readonly record struct ThreadSample(int Id, string Name, long RunNanoseconds, long Voluntary, long Involuntary)
-{
-    /// <summary>Every thread of <paramref name="pid"/> now; null when the process is gone. A thread that ends while it is read is left out.</summary>
-    public static IReadOnlyList<ThreadSample>? Read(int pid)
-    {
-        IEnumerable<string> tasks;
-        try
-        {
-            tasks = Directory.GetDirectories($"/proc/{pid}/task");
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        var samples = new List<ThreadSample>();
-        foreach (var task in tasks)
-        {
-            if (!int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-            {
-                continue;
-            }
-
-            try
-            {
-                var name = File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n');
-                var schedstat = File.ReadAllText(Path.Combine(task, "schedstat"));
-                var run = long.Parse(schedstat.AsSpan(0, schedstat.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-                long voluntary = 0, involuntary = 0;
-                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
-                {
-                    if (TryField(line, "voluntary_ctxt_switches:", out var v))
-                    {
-                        voluntary = v;
-                    }
-                    else if (TryField(line, "nonvoluntary_ctxt_switches:", out var n))
-                    {
-                        involuntary = n;
-                    }
-                }
-
-                samples.Add(new ThreadSample(id, name, run, voluntary, involuntary));
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
-            {
-                // Ended between the listing and the read, or a kernel without scheduler statistics.
-            }
-        }
-
-        return samples;
-    }
-
-    private static bool TryField(string line, string key, out long value)
-    {
-        value = 0;
-        return line.StartsWith(key, StringComparison.Ordinal)
-            && long.TryParse(line.AsSpan(key.Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out value);
-    }
-}
+internal readonly record struct ThreadSample(int Id, string Name, long RunNanoseconds, long Voluntary, long Involuntary);
 
 /// <summary>
 /// What a process's threads did between two reads: the busiest thread by run time, its share, and the switches of all

@@ -75,10 +75,10 @@ public sealed class ThreadActivityTests
         try
         {
             Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
-            var before = ThreadSample.Read(Environment.ProcessId);
+            var before = new ProcessMonitor(Environment.ProcessId).ThreadSamples();
             proceed.Set();
             Assert.True(finished.Wait(TimeSpan.FromSeconds(30)));
-            var after = ThreadSample.Read(Environment.ProcessId);
+            var after = new ProcessMonitor(Environment.ProcessId).ThreadSamples();
 
             Assert.NotNull(before);
             Assert.NotNull(after);
@@ -87,7 +87,7 @@ public sealed class ThreadActivityTests
             Assert.Equal(name, end.Name);
             Assert.True(end.RunNanoseconds - start.RunNanoseconds >= 200_000_000, $"ran {(end.RunNanoseconds - start.RunNanoseconds) / 1e6:0} ms");
             Assert.True(end.Voluntary - start.Voluntary >= 20, $"slept {end.Voluntary - start.Voluntary} times");
-            Assert.Null(ThreadSample.Read(-1));
+            Assert.Null(new ProcessMonitor(-1).ThreadSamples());
         }
         finally
         {
