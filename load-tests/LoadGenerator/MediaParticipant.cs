@@ -47,6 +47,10 @@ internal sealed class MediaParticipant : IDisposable
     private RelayTransportParameters? _subscribeRelay;
     private volatile bool _sending;
     private volatile bool _keyFrameWanted;
+    /// <summary>How soon to look again for a report while none can be written (not connected, nothing received).</summary>
+    private static readonly long ReportRecheck = Stopwatch.Frequency / 10;
+
+    private long _reportCheckAt;
     private long _nextAudio;
     private long _nextVideo;
     private int _audioCursor;
@@ -421,11 +425,22 @@ internal sealed class MediaParticipant : IDisposable
     /// </summary>
     private void SendReceptionReport(long now)
     {
+        // Asked on every send; the answer is "not yet" all but once a second. Looking at this participant's own field
+        // first keeps the subscribe transport and the report state (last touched a second ago, so out of the caches)
+        // off the path of every packet sent: they were the pacer's costliest lines of its own.
+        if (now < _reportCheckAt)
+        {
+            return;
+        }
+
         if (Volatile.Read(ref _subscribe) is { State: WebRtcTransportState.Connected } subscribe
             && _reports.WriteDue(_reportBuffer, _reportSsrc, now) is > 0 and var length)
         {
             subscribe.SendRtcp(_reportBuffer, length);
         }
+
+        // The next report's time, or a look again shortly while there is nothing to report on yet.
+        _reportCheckAt = Math.Max(_reports.NextReport, now + ReportRecheck);
     }
 
     private void OnRtp(Span<byte> packet)

@@ -34,6 +34,12 @@ internal sealed class ReceptionReports
     /// <summary>Streams seen so far.</summary>
     public int Streams => Volatile.Read(ref _streams).Length;
 
+    /// <summary>
+    /// When <see cref="WriteDue"/> may next write a report (<see cref="Stopwatch"/> ticks): a second after the last one,
+    /// or 0 before the first.
+    /// </summary>
+    public long NextReport => _nextReport;
+
     /// <summary>One RTP packet arrived (receive thread).</summary>
     public void OnRtp(in RtpHeader header, long now)
     {

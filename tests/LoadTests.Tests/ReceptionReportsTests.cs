@@ -21,6 +21,7 @@ public sealed class ReceptionReportsTests
         var t = 1000 * Second;
         var buffer = new byte[ReceptionReports.MaxLength];
         Assert.Equal(0, reports.WriteDue(buffer, 0x5EED, t)); // nothing received yet
+        Assert.Equal(0, reports.NextReport); // so none was written, and one may be at any time
 
         for (var i = 0; i < 10; i++)
         {
@@ -51,6 +52,7 @@ public sealed class ReceptionReportsTests
         Assert.Equal(0x1234_5678u, video.LastSenderReport); // the middle 32 bits of its NTP timestamp
         Assert.InRange(video.DelaySinceLastSenderReport, 32767u, 32769u); // half a second in 1/65536 s
 
+        Assert.Equal(t + (Second / 2) + Second, reports.NextReport); // what a sender may wait for instead of asking
         Assert.Equal(0, reports.WriteDue(buffer, 0x5EED, t + Second)); // the next is due a second after this one
         Assert.True(reports.WriteDue(buffer, 0x5EED, t + (Second / 2) + Second) > 0);
     }
