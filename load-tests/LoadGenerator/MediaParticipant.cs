@@ -25,6 +25,9 @@ internal sealed class MediaParticipant : IDisposable
     private static readonly DtlsCertificate Certificate = DtlsCertificate.Generate("teletherapy-load");
     private static readonly long AudioInterval = Stopwatch.Frequency / 50;
 
+    /// <summary>How soon to look again for a report while none can be written (not connected, nothing received).</summary>
+    private static readonly long ReportRecheck = Stopwatch.Frequency / 10;
+
     private readonly MediaSet _media;
     private readonly LoadStats _stats;
     private readonly IceCredentials _publishIce = IceCredentials.Create();
@@ -47,9 +50,6 @@ internal sealed class MediaParticipant : IDisposable
     private RelayTransportParameters? _subscribeRelay;
     private volatile bool _sending;
     private volatile bool _keyFrameWanted;
-    /// <summary>How soon to look again for a report while none can be written (not connected, nothing received).</summary>
-    private static readonly long ReportRecheck = Stopwatch.Frequency / 10;
-
     private long _reportCheckAt;
     private long _nextAudio;
     private long _nextVideo;

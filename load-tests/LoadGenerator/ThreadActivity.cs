@@ -25,7 +25,6 @@ internal sealed record ThreadActivity(string Busiest, double BusiestCpuSeconds, 
         }
 
         var earlier = before.ToDictionary(s => s.Id);
-        var matched = false;
         var busiest = (Name: string.Empty, Nanoseconds: -1L);
         long total = 0, wakeUps = 0, preemptions = 0;
         foreach (var sample in after)
@@ -35,7 +34,6 @@ internal sealed record ThreadActivity(string Busiest, double BusiestCpuSeconds, 
                 continue;
             }
 
-            matched = true;
             var run = sample.RunNanoseconds - start.RunNanoseconds;
             total += run;
             wakeUps += sample.Voluntary - start.Voluntary;
@@ -46,6 +44,7 @@ internal sealed record ThreadActivity(string Busiest, double BusiestCpuSeconds, 
             }
         }
 
-        return matched ? new ThreadActivity(busiest.Name, busiest.Nanoseconds / 1e9, total / 1e9, wakeUps, preemptions) : null;
+        // A thread present at both reads ran 0 ns or more, so the start of -1 is left only when none was.
+        return busiest.Nanoseconds >= 0 ? new ThreadActivity(busiest.Name, busiest.Nanoseconds / 1e9, total / 1e9, wakeUps, preemptions) : null;
     }
 }
